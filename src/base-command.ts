@@ -1,0 +1,33 @@
+// Every tsvm command extends BaseCommand: --json on all of them, and one catch() that turns any
+// error into a clear message (or a JSON object under --json) and its documented exit code.
+import {Command, Errors, Interfaces} from '@oclif/core'
+
+import {errorJson, exitCodeFor, toTsvmError} from './errors.js'
+import {formatError} from './output.js'
+
+/** The parsed flags of a command class, for typed access in subclasses. */
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/** The base of every tsvm command. */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  /** Results go to stdout; this is for progress and warnings, which go to stderr and stay quiet under --json. */
+  protected note(message: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(message + '\n')
+  }
+
+  override async catch(err: Error & {exitCode?: number}): Promise<never> {
+    // oclif's own exit (this.exit) passes through untouched.
+    if (err instanceof Errors.ExitError) throw err
+    const error = toTsvmError(err)
+    const code = exitCodeFor(error)
+    if (this.jsonEnabled()) {
+      this.logJson(errorJson(error))
+    } else {
+      process.stderr.write(formatError(error) + '\n')
+    }
+    if (process.env.TSVM_DEBUG && error.cause) process.stderr.write(String((error.cause as Error).stack ?? error.cause) + '\n')
+    this.exit(code)
+  }
+}

@@ -1,0 +1,85 @@
+// The one interface chain commands talk to. Two backends implement it: the embedded VM on a
+// local data dir (src/chain/embedded.ts) and a JSON-RPC node (src/chain/remote.ts). Commands
+// never know which one they hold, so the same script runs against either.
+import type {Block, Status} from '../vm/block.js'
+
+/** A block and what the chain knows of its status (a remote node does not report status: 'Unknown'). */
+export interface StoredBlock {
+  block: Block
+  status: Status
+}
+
+/** The outcome of proposing payloads. */
+export interface ProposeResult {
+  /** Payloads queued (all of them, unless a bounded mempool refused some). */
+  queued: number
+  /** Blocks accepted by this call, in height order (empty with accept: false on the embedded chain). */
+  accepted: StoredBlock[]
+}
+
+export interface ProposeOptions {
+  /** Build and accept at once (embedded), or wait until accepted (remote). Default true. */
+  accept?: boolean
+  /** Block time in unix seconds for the blocks built (embedded only); still verified. */
+  timestamp?: bigint
+  /** Give up waiting after this long (remote, or when accept waits on a node). */
+  timeoutMs?: number
+  /** Called after each accepted block, for progress bars. */
+  onProgress?: (done: number, total: number) => void
+}
+
+export interface BlocksOptions {
+  /** Start at this height and go down (default: the last accepted). */
+  fromHeight?: bigint
+  /** At most this many blocks. */
+  limit?: number
+}
+
+/** A finding of `check`. */
+export interface CheckProblem {
+  kind: string
+  message: string
+  id?: string
+  height?: string
+}
+
+export interface CheckReport {
+  ok: boolean
+  blocks: number
+  lastAcceptedHeight: string
+  problems: CheckProblem[]
+}
+
+/** What every chain backend offers. */
+export interface Chain {
+  readonly kind: 'embedded' | 'remote'
+  /** The data dir or endpoint, for messages. */
+  readonly location: string
+
+  /** Queues payloads and, by default, waits until each is in an accepted block. */
+  propose(payloads: Uint8Array[], options?: ProposeOptions): Promise<ProposeResult>
+  /** A block by ID (any status); BLOCK_NOT_FOUND when unknown. */
+  getBlock(id: Uint8Array): Promise<StoredBlock>
+  /** The last accepted block. */
+  lastAccepted(): Promise<StoredBlock>
+  /** The accepted block at a height; BLOCK_NOT_FOUND above the tip. */
+  getBlockAtHeight(height: bigint): Promise<StoredBlock>
+  /** Every known block whose payload is `data` (empty when none). */
+  findByData(data: Uint8Array): Promise<StoredBlock[]>
+  /** Accepted blocks, newest first, streamed. */
+  blocks(options?: BlocksOptions): AsyncIterable<StoredBlock>
+
+  /** Builds one block from the mempool and leaves it processing (embedded only). */
+  build(options?: {timestamp?: bigint}): Promise<StoredBlock>
+  /** Accepts a processing block (embedded only). */
+  accept(id: Uint8Array): Promise<StoredBlock>
+  /** Rejects a processing block (embedded only). */
+  reject(id: Uint8Array): Promise<StoredBlock>
+  /** The queued payloads, oldest first (embedded only). */
+  mempool(): Promise<Uint8Array[]>
+  /** Re-verifies the whole stored chain (embedded only). */
+  check(): Promise<CheckReport>
+
+  /** Releases the data dir or connection. */
+  close(): Promise<void>
+}

@@ -1,0 +1,98 @@
+// The exit-code contract. Scripts rely on these numbers; change them only with a major version.
+import {type ErrorCode, TsvmError} from './vm/errors.js'
+
+/** Exit codes, documented in the README. */
+export const EXIT = {
+  OK: 0,
+  UNEXPECTED: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  INVALID: 4,
+  RPC: 5,
+  DATA_DIR: 6,
+} as const
+
+/** Exit code per error code. A missing row is a compile error. */
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  CB58_EMPTY: EXIT.INVALID,
+  CB58_BAD_CHAR: EXIT.INVALID,
+  CB58_TOO_SHORT: EXIT.INVALID,
+  CB58_BAD_CHECKSUM: EXIT.INVALID,
+  HEX_MISSING_PREFIX: EXIT.INVALID,
+  HEX_INVALID: EXIT.INVALID,
+  HEX_TOO_SHORT: EXIT.INVALID,
+  HEX_BAD_CHECKSUM: EXIT.INVALID,
+  BAD_LENGTH: EXIT.INVALID,
+  BAD_ENCODING: EXIT.INVALID,
+  PAYLOAD_INVALID: EXIT.INVALID,
+  INVALID_ARGUMENT: EXIT.INVALID,
+  VM_NAME_TOO_LONG: EXIT.INVALID,
+  GENESIS_TOO_LONG: EXIT.INVALID,
+  BLOCK_TOO_LARGE: EXIT.INVALID,
+  BLOCK_BAD_LENGTH: EXIT.INVALID,
+  BLOCK_BAD_VERSION: EXIT.INVALID,
+  WRAPPER_INVALID: EXIT.INVALID,
+  ALIASES_INVALID: EXIT.INVALID,
+  RECEIPT_INVALID: EXIT.INVALID,
+  BLOCK_PARENT_UNKNOWN: EXIT.INVALID,
+  BLOCK_BAD_HEIGHT: EXIT.INVALID,
+  BLOCK_TIMESTAMP_EARLY: EXIT.INVALID,
+  BLOCK_TIMESTAMP_FUTURE: EXIT.INVALID,
+  BLOCK_NOT_PROCESSING: EXIT.INVALID,
+  ACCEPT_OUT_OF_ORDER: EXIT.INVALID,
+  GENESIS_MISMATCH: EXIT.INVALID,
+  CHAIN_CHECK_FAILED: EXIT.INVALID,
+  PROOF_INVALID: EXIT.INVALID,
+  MEMPOOL_FULL: EXIT.INVALID,
+  BLOCK_NOT_FOUND: EXIT.NOT_FOUND,
+  NOT_INITIALIZED: EXIT.NOT_FOUND,
+  MEMPOOL_EMPTY: EXIT.NOT_FOUND,
+  PENDING: EXIT.NOT_FOUND,
+  WAIT_TIMEOUT: EXIT.NOT_FOUND,
+  FILE_NOT_FOUND: EXIT.NOT_FOUND,
+  RPC_UNREACHABLE: EXIT.RPC,
+  RPC_TIMEOUT: EXIT.RPC,
+  RPC_HTTP_ERROR: EXIT.RPC,
+  RPC_ERROR: EXIT.RPC,
+  RPC_BAD_RESPONSE: EXIT.RPC,
+  REMOTE_UNSUPPORTED: EXIT.USAGE,
+  SERVE_FAILED: EXIT.UNEXPECTED,
+  DB_LOCKED: EXIT.DATA_DIR,
+  DB_OPEN_FAILED: EXIT.DATA_DIR,
+  DB_CORRUPT: EXIT.DATA_DIR,
+  USAGE: EXIT.USAGE,
+  IO_ERROR: EXIT.UNEXPECTED,
+  INTERNAL: EXIT.UNEXPECTED,
+}
+
+/** The JSON shape of an error under --json: `{"error": {"code", "message", ...details}}`. */
+export interface ErrorJson {
+  error: {code: string; message: string; exitCode: number; [key: string]: unknown}
+}
+
+/** Normalises anything thrown into a TsvmError (oclif parse errors become USAGE, fs errors IO/NOT_FOUND). */
+export function toTsvmError(err: unknown): TsvmError {
+  if (err instanceof TsvmError) return err
+  const e = err as {code?: unknown; message?: string; path?: string; oclif?: {exit?: number}; parse?: unknown}
+  const message = e?.message ?? String(err)
+  if (e?.parse !== undefined || (e?.oclif?.exit === 2 && typeof e.code !== 'string')) {
+    return new TsvmError('USAGE', message.includes('--help') ? message : `${message}\nSee --help for usage.`, {cause: err})
+  }
+  if (e?.code === 'ENOENT') {
+    return new TsvmError('FILE_NOT_FOUND', `no such file or directory: ${e.path ?? message}`, {cause: err})
+  }
+  if (typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
+    return new TsvmError('IO_ERROR', message, {cause: err, details: {errno: e.code}})
+  }
+  return new TsvmError('INTERNAL', `unexpected error: ${message}`, {cause: err})
+}
+
+/** The exit code for anything thrown. */
+export function exitCodeFor(err: TsvmError): number {
+  return EXIT_CODES[err.code] ?? EXIT.UNEXPECTED
+}
+
+/** The --json form of an error. */
+export function errorJson(err: TsvmError): ErrorJson {
+  return {error: {code: err.code, message: err.message, exitCode: exitCodeFor(err), ...err.details}}
+}

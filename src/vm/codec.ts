@@ -1,0 +1,151 @@
+// avalanchego's linear codec, reduced to what timestampvm uses (spec §1.2):
+//
+//   u16 codec version (always 00 00) | fields in declaration order, no names, no padding
+//   uN      big-endian, fixed width; iN as two's complement
+//   [N]byte N raw bytes, no length prefix
+//   []byte  u32 BE length | bytes
+//
+// Reader checks every length before reading, so a short buffer is an error, never a partial value.
+import {TsvmError} from './errors.js'
+
+/** The only codec version timestampvm registers. */
+export const CODEC_VERSION = 0
+
+/** avalanchego's default codec manager limit on a marshalled value (256 KiB). */
+export const MAX_CODEC_SIZE = 256 * 1024
+
+/** Appends fixed-width big-endian fields to a buffer sized up front. */
+export class Writer {
+  readonly bytes: Uint8Array
+  private readonly view: DataView
+  private offset = 0
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size)
+    this.view = new DataView(this.bytes.buffer)
+  }
+
+  u16(v: number): this {
+    this.view.setUint16(this.offset, v)
+    this.offset += 2
+    return this
+  }
+
+  u32(v: number): this {
+    this.view.setUint32(this.offset, v)
+    this.offset += 4
+    return this
+  }
+
+  u64(v: bigint): this {
+    this.view.setBigUint64(this.offset, v)
+    this.offset += 8
+    return this
+  }
+
+  i64(v: bigint): this {
+    this.view.setBigInt64(this.offset, v)
+    this.offset += 8
+    return this
+  }
+
+  /** A fixed-size array: raw bytes, no length prefix; `b` must be exactly `n` bytes. */
+  fixed(b: Uint8Array, n: number): this {
+    if (b.length !== n) throw new TsvmError('BAD_LENGTH', `expected ${n} bytes, got ${b.length}`)
+    this.bytes.set(b, this.offset)
+    this.offset += n
+    return this
+  }
+
+  /** A byte slice: u32 length, then the bytes. */
+  slice(b: Uint8Array): this {
+    this.u32(b.length)
+    this.bytes.set(b, this.offset)
+    this.offset += b.length
+    return this
+  }
+
+  /** The written bytes; throws if the buffer was not filled exactly. */
+  done(): Uint8Array {
+    if (this.offset !== this.bytes.length) {
+      throw new TsvmError('INTERNAL', `codec wrote ${this.offset} of ${this.bytes.length} bytes`)
+    }
+    return this.bytes
+  }
+}
+
+/** Reads fixed-width big-endian fields, checking the length before every read. */
+export class Reader {
+  private readonly view: DataView
+  offset = 0
+
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly what = 'value',
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  }
+
+  get remaining(): number {
+    return this.bytes.length - this.offset
+  }
+
+  private need(n: number, field: string): void {
+    if (this.remaining < n) {
+      throw new TsvmError(
+        'BAD_LENGTH',
+        `${this.what} is truncated: ${field} needs ${n} bytes at offset ${this.offset}, only ${this.remaining} left`,
+      )
+    }
+  }
+
+  u16(field: string): number {
+    this.need(2, field)
+    const v = this.view.getUint16(this.offset)
+    this.offset += 2
+    return v
+  }
+
+  u32(field: string): number {
+    this.need(4, field)
+    const v = this.view.getUint32(this.offset)
+    this.offset += 4
+    return v
+  }
+
+  u64(field: string): bigint {
+    this.need(8, field)
+    const v = this.view.getBigUint64(this.offset)
+    this.offset += 8
+    return v
+  }
+
+  i64(field: string): bigint {
+    this.need(8, field)
+    const v = this.view.getBigInt64(this.offset)
+    this.offset += 8
+    return v
+  }
+
+  /** `n` raw bytes (a copy, so the caller may keep it). */
+  fixed(n: number, field: string): Uint8Array {
+    this.need(n, field)
+    const v = this.bytes.slice(this.offset, this.offset + n)
+    this.offset += n
+    return v
+  }
+
+  /** A u32-length-prefixed byte slice of at most `max` bytes. */
+  slice(field: string, max = MAX_CODEC_SIZE): Uint8Array {
+    const n = this.u32(`${field} length`)
+    if (n > max) throw new TsvmError('BAD_LENGTH', `${this.what}: ${field} length ${n} exceeds the maximum ${max}`)
+    return this.fixed(n, field)
+  }
+
+  /** Throws unless every byte was read: decoders reject trailing bytes. */
+  end(): void {
+    if (this.remaining !== 0) {
+      throw new TsvmError('BAD_LENGTH', `${this.what} has ${this.remaining} trailing bytes after offset ${this.offset}`)
+    }
+  }
+}

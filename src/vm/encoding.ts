@@ -1,0 +1,211 @@
+// The text forms of bytes that AvalancheGo uses (spec §2):
+//
+//   CB58           base58(bitcoin alphabet) of  payload || sha256(payload)[28:32]
+//   hex (checked)  "0x" + lowercase hex of      payload || sha256(payload)[28:32]
+//   hexnc          "0x" + lowercase hex of      payload
+//   ID             32 bytes, shown as CB58
+//
+// Decoding always verifies the checksum. Each failure has its own code so scripts can tell a
+// typo (bad character) from a truncated paste (too short) from a corrupted value (checksum).
+import {base58} from '@scure/base'
+
+import {TsvmError} from './errors.js'
+import {bytesEqual, sha256} from './hash.js'
+
+/** Length of the CB58/hex checksum: the last 4 bytes of one SHA-256. */
+export const CHECKSUM_LENGTH = 4
+
+/** Length of an ID (ids.ID) and of a block payload. */
+export const ID_LENGTH = 32
+
+/** ids.Empty: 32 zero bytes. */
+export const EMPTY_ID: Uint8Array = new Uint8Array(ID_LENGTH)
+
+const BASE58_ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+const BASE58_OK = new Uint8Array(128)
+for (const c of BASE58_ALPHABET) BASE58_OK[c.charCodeAt(0)] = 1
+
+/** The 4-byte checksum AvalancheGo appends: the last 4 bytes of sha256(data). */
+export function checksum(data: Uint8Array): Uint8Array {
+  return sha256(data).subarray(32 - CHECKSUM_LENGTH)
+}
+
+function withChecksum(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(data.length + CHECKSUM_LENGTH)
+  out.set(data)
+  out.set(checksum(data), data.length)
+  return out
+}
+
+/** CB58-encodes bytes. */
+export function cb58Encode(data: Uint8Array): string {
+  return base58.encode(withChecksum(data))
+}
+
+/** Decodes CB58 and verifies its checksum; returns the payload without the checksum. */
+export function cb58Decode(text: string): Uint8Array {
+  if (text.length === 0) throw new TsvmError('CB58_EMPTY', 'CB58 string is empty: pass a CB58 value such as an ID')
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 128 || BASE58_OK[c] === 0) {
+      throw new TsvmError(
+        'CB58_BAD_CHAR',
+        `invalid base58 character ${JSON.stringify(text[i])} at position ${i}: CB58 uses 1-9, A-Z and a-z without 0, O, I and l`,
+        {details: {position: i}},
+      )
+    }
+  }
+  const raw = base58.decode(text)
+  if (raw.length < CHECKSUM_LENGTH) {
+    throw new TsvmError(
+      'CB58_TOO_SHORT',
+      `CB58 string decodes to ${raw.length} bytes, fewer than the ${CHECKSUM_LENGTH}-byte checksum: was it cut short?`,
+    )
+  }
+  const payload = raw.slice(0, raw.length - CHECKSUM_LENGTH)
+  if (!bytesEqual(raw.subarray(raw.length - CHECKSUM_LENGTH), checksum(payload))) {
+    throw new TsvmError('CB58_BAD_CHECKSUM', `CB58 checksum does not match: the string ${JSON.stringify(text)} is mistyped or corrupted`)
+  }
+  return payload
+}
+
+const HEX_DIGITS = '0123456789abcdef'
+const HEX_VALUE = new Int8Array(128).fill(-1)
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE[HEX_DIGITS.charCodeAt(i)] = i
+  HEX_VALUE[HEX_DIGITS.toUpperCase().charCodeAt(i)] = i
+}
+
+/** Lower-case hex of bytes, no prefix. */
+export function toHex(data: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < data.length; i++) s += HEX_DIGITS[data[i]! >> 4]! + HEX_DIGITS[data[i]! & 15]!
+  return s
+}
+
+/** Bytes of a hex string without prefix; either case; throws HEX_INVALID on odd length or a bad digit. */
+export function fromHex(text: string): Uint8Array {
+  if (text.length % 2 !== 0) {
+    throw new TsvmError('HEX_INVALID', `hex string has an odd number of digits (${text.length}): every byte needs two`)
+  }
+  const out = new Uint8Array(text.length / 2)
+  for (let i = 0; i < out.length; i++) {
+    const hi = hexDigit(text, 2 * i)
+    const lo = hexDigit(text, 2 * i + 1)
+    out[i] = (hi << 4) | lo
+  }
+  return out
+}
+
+function hexDigit(text: string, i: number): number {
+  const c = text.charCodeAt(i)
+  const v = c < 128 ? HEX_VALUE[c]! : -1
+  if (v < 0) {
+    throw new TsvmError('HEX_INVALID', `invalid hex digit ${JSON.stringify(text[i])} at position ${i}: use 0-9 and a-f`, {
+      details: {position: i},
+    })
+  }
+  return v
+}
+
+/** AvalancheGo's `hex` encoding: "0x" + hex of the bytes and their 4-byte checksum. */
+export function hexEncode(data: Uint8Array): string {
+  return '0x' + toHex(withChecksum(data))
+}
+
+/** AvalancheGo's `hexnc` encoding: "0x" + hex, no checksum. */
+export function hexNCEncode(data: Uint8Array): string {
+  return '0x' + toHex(data)
+}
+
+/** Decodes "0x"-prefixed hex; with `checksum` (the default) verifies and strips the 4-byte checksum. */
+export function hexDecode(text: string, options: {checksum?: boolean} = {}): Uint8Array {
+  if (!text.startsWith('0x')) {
+    throw new TsvmError('HEX_MISSING_PREFIX', `hex value must start with "0x" (lower-case x): got ${JSON.stringify(text.slice(0, 8))}`)
+  }
+  const raw = fromHex(text.slice(2))
+  if (options.checksum === false) return raw
+  if (raw.length < CHECKSUM_LENGTH) {
+    throw new TsvmError(
+      'HEX_TOO_SHORT',
+      `checksummed hex decodes to ${raw.length} bytes, fewer than the ${CHECKSUM_LENGTH}-byte checksum: was it cut short?`,
+    )
+  }
+  const payload = raw.slice(0, raw.length - CHECKSUM_LENGTH)
+  if (!bytesEqual(raw.subarray(raw.length - CHECKSUM_LENGTH), checksum(payload))) {
+    throw new TsvmError(
+      'HEX_BAD_CHECKSUM',
+      'hex checksum does not match: the value is mistyped or corrupted (for hex without a checksum use the hexnc encoding)',
+    )
+  }
+  return payload
+}
+
+/** The string form of an ID: CB58. */
+export function idToString(id: Uint8Array): string {
+  if (id.length !== ID_LENGTH) throw new TsvmError('BAD_LENGTH', `an ID is ${ID_LENGTH} bytes, got ${id.length}`)
+  return cb58Encode(id)
+}
+
+/** Parses a CB58 ID; errors say which part was wrong. `what` names the value in messages. */
+export function idFromString(text: string, what = 'ID'): Uint8Array {
+  let bytes: Uint8Array
+  try {
+    bytes = cb58Decode(text)
+  } catch (error) {
+    if (error instanceof TsvmError) {
+      throw new TsvmError(error.code, `${what} ${JSON.stringify(text)} is not valid CB58: ${error.message}`, {cause: error})
+    }
+    throw error
+  }
+  if (bytes.length !== ID_LENGTH) {
+    throw new TsvmError(
+      'BAD_LENGTH',
+      `${what} must be ${ID_LENGTH} bytes (got ${bytes.length}): pass a CB58 ID like 11111111111111111111111111111111LpoYY`,
+    )
+  }
+  return bytes
+}
+
+/** The formats a 32-byte payload may be given in on the command line. */
+export type PayloadFormat = 'hex' | 'hex-checksum' | 'cb58'
+
+/**
+ * Parses a 32-byte payload: 64 hex digits (with or without "0x"), checksummed hex
+ * ("0x" + 72 digits), or CB58. Anything else is an error that lists the accepted forms.
+ */
+export function parsePayload(text: string): {data: Uint8Array; format: PayloadFormat} {
+  const t = text.trim()
+  const body = t.startsWith('0x') || t.startsWith('0X') ? t.slice(2) : t
+  if (/^[0-9a-fA-F]*$/.test(body) && (body.length === 64 || (body.length === 72 && body !== t))) {
+    if (body.length === 64) return {data: fromHex(body), format: 'hex'}
+    return {data: hexDecode('0x' + body), format: 'hex-checksum'}
+  }
+  if (t.startsWith('0x') || t.startsWith('0X') || /^[0-9a-fA-F]+$/.test(t)) {
+    const digits = body.length
+    throw new TsvmError(
+      'PAYLOAD_INVALID',
+      `data must be 32 bytes: got ${digits} hex digits, expected 64 (or 72 with a checksum): pass a 64-char hex hash, checksummed hex, CB58, or --file`,
+    )
+  }
+  let data: Uint8Array
+  try {
+    data = cb58Decode(t)
+  } catch (error) {
+    if (error instanceof TsvmError) {
+      throw new TsvmError(
+        error.code,
+        `data ${JSON.stringify(t.length > 80 ? t.slice(0, 80) + '…' : t)} is neither 64-char hex nor valid CB58 (${error.message}): pass a 64-char hex hash, checksummed hex, CB58, or --file`,
+        {cause: error},
+      )
+    }
+    throw error
+  }
+  if (data.length !== ID_LENGTH) {
+    throw new TsvmError(
+      'BAD_LENGTH',
+      `data must be 32 bytes (got ${data.length}): pass a 64-char hex hash, checksummed hex, CB58, or --file`,
+    )
+  }
+  return {data, format: 'cb58'}
+}

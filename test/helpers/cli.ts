@@ -1,0 +1,75 @@
+// Runs the real tsvm binary in a child process, as a user would.
+import {spawn} from 'node:child_process'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+/** The repository root (tests run from dist/test/..., two or three levels down). */
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..')
+
+/** The CLI entry point. */
+export const BIN = join(ROOT, 'bin', 'run.js')
+
+export interface RunResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export interface RunOptions {
+  input?: string | Uint8Array
+  env?: Record<string, string | undefined>
+  cwd?: string
+  timeoutMs?: number
+}
+
+/** Runs `tsvm ...args` and collects its output. Colour is off and no inherited TSVM_* variable leaks in. */
+export function tsvm(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TSVM_')) env[k] = v
+  env.NO_COLOR = '1'
+  delete env.FORCE_COLOR
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete env[k]
+    else env[k] = v
+  }
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe']})
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (b: Buffer) => out.push(b))
+    child.stderr.on('data', (b: Buffer) => err.push(b))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolvePromise({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      })
+    })
+    child.stdin.on('error', () => {})
+    if (options.input !== undefined) child.stdin.end(options.input)
+    else child.stdin.end()
+  })
+}
+
+/** Runs tsvm with --json and parses stdout. */
+export async function tsvmJson<T = any>(args: string[], options: RunOptions = {}): Promise<{code: number; json: T; stderr: string}> {
+  const r = await tsvm([...args, '--json'], options)
+  let json: T
+  try {
+    json = JSON.parse(r.stdout) as T
+  } catch {
+    throw new Error(`stdout of tsvm ${args.join(' ')} is not JSON (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`)
+  }
+  return {code: r.code, json, stderr: r.stderr}
+}
+
+/** A fresh temporary directory; remove it with the returned cleanup. */
+export async function tempDir(prefix = 'tsvm-test-'): Promise<{dir: string; cleanup: () => Promise<void>}> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  return {dir, cleanup: () => rm(dir, {recursive: true, force: true})}
+}
