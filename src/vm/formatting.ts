@@ -1,0 +1,83 @@
+// AvalancheGo's `formatting` encodings, by API dialect (spec §2.3):
+//
+//   dialect  names accepted (case-insensitive)  default  notes
+//   v1.2     cb58, hex, json                    cb58     hex carries a checksum
+//   v1.3     hex, hexnc, hexc, json             hex      hex = hexc (checksum), hexnc none
+//
+// `json` parses as a name but cannot encode or decode bytes ("unsupported encoding in method").
+// An empty string decodes to no bytes in every encoding, as Go's formatting.Decode does.
+import {cb58Decode, cb58Encode, hexDecode, hexEncode, hexNCEncode} from './encoding.js'
+import {TsvmError} from './errors.js'
+
+/** The API dialects: timestampvm v1.2.x (avalanchego 1.7.x) and v1.3.x (avalanchego 1.9+/1.10). */
+export type Dialect = 'v1.2' | 'v1.3'
+
+/** An encoding name in canonical lower case. */
+export type Encoding = 'cb58' | 'hex' | 'hexnc' | 'hexc' | 'json'
+
+/** The encodings each dialect knows. */
+export const DIALECT_ENCODINGS: Record<Dialect, readonly Encoding[]> = {
+  'v1.2': ['cb58', 'hex', 'json'],
+  'v1.3': ['hex', 'hexnc', 'hexc', 'json'],
+}
+
+/** The encoding used when a request names none. */
+export const DEFAULT_ENCODING: Record<Dialect, Encoding> = {'v1.2': 'cb58', 'v1.3': 'hex'}
+
+/** Parses an encoding name as the dialect's JSON unmarshaller does (case-insensitive). */
+export function parseEncoding(name: string, dialect: Dialect): Encoding {
+  const lower = name.toLowerCase() as Encoding
+  if (!DIALECT_ENCODINGS[dialect].includes(lower)) {
+    throw new TsvmError(
+      'BAD_ENCODING',
+      `invalid encoding ${JSON.stringify(name)}: ${dialect} knows ${DIALECT_ENCODINGS[dialect].join(', ')}`,
+    )
+  }
+  return lower
+}
+
+function unsupported(): never {
+  throw new TsvmError('BAD_ENCODING', 'unsupported encoding in method: json cannot carry raw bytes, use hex or cb58')
+}
+
+/** Encodes bytes; every encoding but hexnc appends the 4-byte checksum. */
+export function encodeWith(encoding: Encoding, bytes: Uint8Array): string {
+  switch (encoding) {
+    case 'cb58':
+      return cb58Encode(bytes)
+    case 'hex':
+    case 'hexc':
+      return hexEncode(bytes)
+    case 'hexnc':
+      return hexNCEncode(bytes)
+    case 'json':
+      return unsupported()
+  }
+}
+
+/** Decodes text, verifying the checksum where the encoding has one. "" is no bytes. */
+export function decodeWith(encoding: Encoding, text: string): Uint8Array {
+  if (text === '') return new Uint8Array(0)
+  switch (encoding) {
+    case 'cb58':
+      return cb58Decode(text)
+    case 'hex':
+    case 'hexc':
+      return hexDecode(text)
+    case 'hexnc':
+      return hexDecode(text, {checksum: false})
+    case 'json':
+      return unsupported()
+  }
+}
+
+/**
+ * The static API's `length` rule (spec §3.2): with length > 0 the bytes are copied into a
+ * zero-filled buffer of that size (truncated or right-padded); otherwise they are unchanged.
+ */
+export function fitLength(bytes: Uint8Array, length: number): Uint8Array {
+  if (length <= 0) return bytes
+  const out = new Uint8Array(length)
+  out.set(bytes.subarray(0, length))
+  return out
+}
