@@ -34,7 +34,10 @@ export async function readInputFile(path: string): Promise<Uint8Array> {
  * `file` reads a file, otherwise the argument is UTF-8 text or, with `hex`, hex digits.
  */
 export async function inputBytes(arg: string | undefined, options: {hex?: boolean; file?: string} = {}): Promise<Uint8Array> {
-  if (options.file !== undefined) return readInputFile(options.file)
+  if (options.file !== undefined) {
+    if (arg !== undefined) throw new TsvmError('USAGE', 'pass the data either as an argument or with --file, not both')
+    return readInputFile(options.file)
+  }
   if (arg === undefined) throw new TsvmError('USAGE', 'missing data: pass it as an argument, - for stdin, or --file')
   if (arg === '-') {
     const raw = await readStdin()

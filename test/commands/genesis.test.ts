@@ -29,10 +29,17 @@ describe('tsvm genesis', () => {
     assert.deepEqual(json.json, {genesisID: E2E_ID, data: '653265' + '00'.repeat(29), bytes: '653265', out: null})
   })
 
-  it('an empty genesis, and --file input', async () => {
+  it('an empty genesis, --file input, and --file errors', async () => {
     const src = join(dir, 'zeros.bin')
     await writeFile(src, new Uint8Array(5))
-    const [empty, fromFile] = await Promise.all([tsvmJson(['genesis', '']), tsvmJson(['genesis', '--file', src])])
+    const [empty, fromFile, both, missing] = await Promise.all([
+      tsvmJson(['genesis', '']),
+      tsvmJson(['genesis', '--file', src]),
+      tsvmJson(['genesis', 'x', '--file', src]),
+      tsvmJson(['genesis', '--file', join(dir, 'missing.bin')]),
+    ])
+    assert.deepEqual([both.code, both.json.error.code], [2, 'USAGE'])
+    assert.deepEqual([missing.code, missing.json.error.code], [3, 'FILE_NOT_FOUND'])
     assert.deepEqual(empty.json, {genesisID: EMPTY_ID, data: '00'.repeat(32), bytes: '', out: null})
     assert.deepEqual([fromFile.json.genesisID, fromFile.json.bytes], [EMPTY_ID, '0000000000'])
   })
