@@ -68,3 +68,8 @@ export function columns(rows: string[][]): string {
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')
 }
+
+/** Text for a table cell: as is, or JSON-quoted when it holds line breaks or tabs (or is empty) so the row stays one line. */
+export function textCell(text: string): string {
+  return text === '' || /[\n\r\t]/.test(text) ? JSON.stringify(text) : text
+}

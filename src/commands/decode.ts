@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {readStdin} from '../input.js'
-import {table} from '../output.js'
+import {table, textCell} from '../output.js'
 import {toHex} from '../vm/encoding.js'
 import {BYTE_ENCODINGS, decodeDetect, printableText} from '../vm/formatting.js'
 
@@ -35,7 +35,7 @@ export default class Decode extends BaseCommand {
     this.log(
       table([
         ['hex', result.hex],
-        ['text', result.text ?? undefined],
+        ['text', result.text === null ? undefined : textCell(result.text)],
         ['length', String(result.length)],
         ['encoding', encoding],
       ]),

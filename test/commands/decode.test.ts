@@ -23,12 +23,13 @@ describe('tsvm decode', () => {
   })
 
   it('shows text when printable, reads stdin, honours --encoding', async () => {
-    const [human, json, stdin, hexnc, binary] = await Promise.all([
+    const [human, json, stdin, hexnc, binary, lines] = await Promise.all([
       tsvm(['decode', '0x6532655e975cba']),
       tsvmJson(['decode', '0x6532655e975cba']),
       tsvmJson(['decode', '-'], {input: '  1c7hwa\n'}),
       tsvmJson(['decode', '0x74657374', '--encoding', 'hexnc']),
       tsvm(['decode', '1c7hwa']),
+      tsvm(['decode', '0x610a62', '-e', 'hexnc']),
     ])
     assert.equal(human.code, 0)
     assert.deepEqual(
@@ -39,6 +40,7 @@ describe('tsvm decode', () => {
     assert.deepEqual(stdin.json, {encoding: 'cb58', hex: '00', length: 1, text: null})
     assert.deepEqual(hexnc.json, {encoding: 'hexnc', hex: '74657374', length: 4, text: 'test'})
     assert.doesNotMatch(binary.stdout, /text/)
+    assert.match(lines.stdout, /^text +"a\\nb"$/m)
   })
 
   it('each bad input class has its code and exit 4', async () => {
