@@ -1,0 +1,104 @@
+// The load generator, run as its own process so it never shares an event loop with the server:
+// an undici Pool (keep-alive, `concurrency` connections, one request in flight on each) sends
+// POSTs to 127.0.0.1 until `requests` are done or `seconds` have passed, and prints one JSON line
+// with the request rate, latency quantiles and the number of failures.
+//
+//   node dist/bench/load.js '{"url":"http://127.0.0.1:9650","path":"/ext/bc/timestampvm","kind":"getBlock",...}'
+import {createHash} from 'node:crypto'
+import {pathToFileURL} from 'node:url'
+
+import {Pool} from 'undici'
+
+/** What the load generator is told (argv[2], JSON). */
+export interface LoadSpec {
+  url: string
+  path: string
+  /** getBlock cycles through `ids` (none: the last accepted); proposeBlock sends distinct payloads. */
+  kind: 'getBlock' | 'proposeBlock'
+  ids?: string[]
+  requests: number
+  seconds: number
+  concurrency: number
+}
+
+/** What it prints. */
+export interface LoadResult {
+  requests: number
+  errors: number
+  seconds: number
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
+  firstError?: string
+}
+
+function body(spec: LoadSpec, i: number): string {
+  if (spec.kind === 'getBlock') {
+    const params = spec.ids && spec.ids.length > 0 ? `{"id":"${spec.ids[i % spec.ids.length]}"}` : '{}'
+    return `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":${params},"id":${i}}`
+  }
+  // A distinct 32-byte payload per request (the request number in its last 8 bytes), as v1.3's
+  // checksummed hex: 0x + hex(data || sha256(data)[28:32]) (spec §2.3, §3.2).
+  const bytes = Buffer.alloc(32, 0xab)
+  bytes.writeBigUInt64BE(BigInt(i), 24)
+  const data = '0x' + bytes.toString('hex') + createHash('sha256').update(bytes).digest().subarray(28).toString('hex')
+  return `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${data}"},"id":${i}}`
+}
+
+function failure(spec: LoadSpec, status: number, text: string): string | undefined {
+  if (status !== 200) return `HTTP ${status}: ${text.slice(0, 200)}`
+  if (text.includes('"error"')) return text.slice(0, 200)
+  if (spec.kind === 'proposeBlock' && !/"success":true/i.test(text)) return text.slice(0, 200)
+  return undefined
+}
+
+export async function load(spec: LoadSpec): Promise<LoadResult> {
+  const url = new URL(spec.url)
+  if (url.hostname !== '127.0.0.1') throw new Error(`the load generator only talks to 127.0.0.1 (got ${url.hostname})`)
+  const pool = new Pool(url.origin, {connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000})
+  // Bodies are made before the clock starts: the generator should measure the server, not itself.
+  const bodies = Array.from({length: spec.requests}, (_, i) => body(spec, i))
+  const latencies = new Float64Array(spec.requests)
+  let next = 0
+  let done = 0
+  let errors = 0
+  let firstError: string | undefined
+  const start = performance.now()
+  const deadline = start + spec.seconds * 1000
+  async function worker(): Promise<void> {
+    while (next < spec.requests && performance.now() < deadline) {
+      const i = next++
+      const t0 = performance.now()
+      try {
+        const res = await pool.request({
+          path: spec.path,
+          method: 'POST',
+          headers: {'content-type': 'application/json'},
+          body: bodies[i],
+        })
+        const text = await res.body.text()
+        const bad = failure(spec, res.statusCode, text)
+        if (bad !== undefined) {
+          errors++
+          firstError ??= bad
+        }
+      } catch (error) {
+        errors++
+        firstError ??= String(error)
+      }
+      latencies[done++] = performance.now() - t0
+    }
+  }
+  await Promise.all(Array.from({length: spec.concurrency}, worker))
+  const seconds = (performance.now() - start) / 1000
+  await pool.close()
+  const lat = Array.from(latencies.subarray(0, done)).sort((a, b) => a - b)
+  const q = (p: number) => (lat.length === 0 ? 0 : lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)]!)
+  return {requests: done, errors, seconds, rps: done / seconds, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: lat.at(-1) ?? 0, firstError}
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const result = await load(JSON.parse(process.argv[2] ?? '{}') as LoadSpec)
+  process.stdout.write(JSON.stringify(result) + '\n')
+}

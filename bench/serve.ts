@@ -1,0 +1,151 @@
+// `tsvm serve` under load: getBlock req/s against a bare node:http server answering a fixed
+// body of the same size, proposeBlock req/s with its p99 and error count, and the server's
+// peak RSS. The load generator (load.ts) is its own process, as is each server.
+import {type ChildProcess, spawn} from 'node:child_process'
+import {join} from 'node:path'
+
+import {BENCH_DIST, BIN, type Figure, type Sizes, childEnv, median, progress, readHwmKb, run, throughputFigure, tsvmOk} from './lib.js'
+import type {LoadResult, LoadSpec} from './load.js'
+
+interface Served {
+  child: ChildProcess
+  port: number
+  /** The chain endpoint path, e.g. /ext/bc/timestampvm. */
+  path: string
+  stop(): Promise<void>
+}
+
+/** Spawns a server and waits for the first stdout line that names its port. */
+function startServer(args: string[], env: Record<string, string>): Promise<Served> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    let err = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`server did not start in 30 s:\n${out}\n${err}`))
+    }, 30_000)
+    const stop = () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done()
+        child.once('close', () => done())
+        child.kill('SIGTERM')
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref()
+      })
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString('utf8')
+    })
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString('utf8')
+      // `tsvm serve --json` prints its start info as JSON; the baseline prints {"port": n}.
+      const m = /"port"\s*:\s*(\d+)/.exec(out) ?? /127\.0\.0\.1:(\d+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        const alias = /"chainAlias"\s*:\s*"([^"]+)"/.exec(out)?.[1]
+        const path = alias ? new URL(alias, 'http://127.0.0.1').pathname : '/ext/bc/timestampvm'
+        resolve({child, port: Number(m[1]), path, stop})
+      }
+    })
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited (${code}) before it listened:\n${out}\n${err}`))
+    })
+  })
+}
+
+async function loadRun(spec: LoadSpec): Promise<LoadResult> {
+  const r = await run(process.execPath, [join(BENCH_DIST, 'load.js'), JSON.stringify(spec)], {timeoutMs: (spec.seconds + 60) * 1000})
+  if (r.code !== 0) throw new Error(`load generator failed (${r.code}): ${r.stderr}`)
+  return JSON.parse(r.stdout) as LoadResult
+}
+
+async function rpc(port: number, path: string, method: string, params: unknown): Promise<{result?: any; error?: any}> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: {'content-type': 'application/json'},
+    body: JSON.stringify({jsonrpc: '2.0', method, params, id: 1}),
+  })
+  return (await res.json()) as {result?: any; error?: any}
+}
+
+/** Runs both server figures on one fresh data dir (proposeBlock first, so getBlock has blocks to read). */
+export async function serveFigures(sizes: Sizes, dataDir: string): Promise<Figure[]> {
+  const env = childEnv({TSVM_DATA_DIR: dataDir})
+  await tsvmOk(['init'], {env})
+  progress('serve: starting tsvm serve')
+  const server = await startServer([BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--json'], env)
+  const figures: Figure[] = []
+  try {
+    const common = {url: `http://127.0.0.1:${server.port}`, seconds: sizes.serveSeconds, concurrency: sizes.serveConcurrency}
+
+    progress('serve: proposeBlock load')
+    const proposals: LoadResult[] = []
+    for (let i = 0; i < sizes.repeats; i++) {
+      proposals.push(await loadRun({...common, path: server.path, kind: 'proposeBlock', requests: sizes.serveRequests}))
+    }
+    const rps = median(proposals.map((p) => p.rps))
+    const p99 = median(proposals.map((p) => p.p99Ms))
+    const errors = proposals.reduce((n, p) => n + p.errors, 0)
+    figures.push(
+      throughputFigure({
+        id: 'serve.proposeBlock',
+        name: 'tsvm serve proposeBlock',
+        value: rps,
+        unit: 'req/s',
+        goal: '>= 5000 req/s, p99 <= 10 ms, 0 errors',
+        minValue: 5000,
+        detail: {p99Ms: p99, errors, runs: proposals},
+      }),
+    )
+    const last = figures.at(-1)!
+    last.met = last.met === true && p99 <= 10 && errors === 0
+
+    // Block IDs to read: walk back from the tip (at most 256), so lookups are spread over the chain.
+    const ids: string[] = []
+    let reply = await rpc(server.port, server.path, 'timestampvm.getBlock', {})
+    while (reply.result && ids.length < 256) {
+      ids.push(reply.result.id as string)
+      if (reply.result.height === '0') break
+      reply = await rpc(server.port, server.path, 'timestampvm.getBlock', {id: reply.result.parentID})
+    }
+    const fixed = JSON.stringify(await rpc(server.port, server.path, 'timestampvm.getBlock', {id: ids[0]}))
+
+    progress('serve: getBlock load against tsvm serve and a bare node:http server')
+    const baseline = await startServer([join(BENCH_DIST, 'http-baseline.js'), fixed], childEnv())
+    const ours: LoadResult[] = []
+    const bare: LoadResult[] = []
+    try {
+      for (let i = 0; i < sizes.repeats; i++) {
+        ours.push(await loadRun({...common, path: server.path, kind: 'getBlock', ids, requests: sizes.serveRequests}))
+        bare.push(await loadRun({...common, url: `http://127.0.0.1:${baseline.port}`, path: '/', kind: 'getBlock', ids, requests: sizes.serveRequests}))
+      }
+    } finally {
+      await baseline.stop()
+    }
+    const getErrors = ours.reduce((n, p) => n + p.errors, 0)
+    figures.push(
+      throughputFigure({
+        id: 'serve.getBlock',
+        name: 'tsvm serve getBlock',
+        value: median(ours.map((r) => r.rps)),
+        unit: 'req/s',
+        baseline: {name: 'bare node:http, fixed body', value: median(bare.map((r) => r.rps)), unit: 'req/s'},
+        goal: '>= 0.6x',
+        minRatio: 0.6,
+        detail: {p99Ms: median(ours.map((r) => r.p99Ms)), errors: getErrors, runs: ours, baselineRuns: bare},
+      }),
+    )
+    if (getErrors > 0) figures.at(-1)!.met = false
+
+    figures.push({
+      id: 'serve.rss',
+      name: 'tsvm serve peak RSS under load',
+      value: (readHwmKb(server.child.pid) ?? 0) / 1024,
+      unit: 'MiB',
+      detail: {},
+    })
+  } finally {
+    await server.stop()
+  }
+  return figures
+}

@@ -1,0 +1,56 @@
+// Start-up: the wall time of short commands against `node -e 0`, spawned alternately so both
+// sides see the same machine load, each the median of `startupRuns` spawns.
+import {type Figure, type Sizes, childEnv, median, progress, run, timeFigure, tsvm, tsvmOk} from './lib.js'
+
+/** Spawns `a` and `b` alternately `n` times each; the wall times of each. */
+async function alternate(n: number, a: () => Promise<{ms: number; code: number}>, b: () => Promise<{ms: number; code: number}>) {
+  const as: number[] = []
+  const bs: number[] = []
+  // One untimed run each warms the page cache.
+  await a()
+  await b()
+  for (let i = 0; i < n; i++) {
+    const ra = await a()
+    const rb = await b()
+    if (ra.code !== 0 || rb.code !== 0) throw new Error(`start-up run failed (exit ${ra.code}/${rb.code})`)
+    as.push(ra.ms)
+    bs.push(rb.ms)
+  }
+  return {as, bs}
+}
+
+const nodeBare = () => run(process.execPath, ['-e', '0'])
+
+/** `tsvm vm-id timestampvm` against `node -e 0`. */
+export async function startupVmId(sizes: Sizes): Promise<Figure> {
+  progress('start-up: vm-id')
+  const {as, bs} = await alternate(sizes.startupRuns, () => tsvm(['vm-id', 'timestampvm']), nodeBare)
+  return timeFigure({
+    id: 'startup.vm-id',
+    name: 'start-up: tsvm vm-id timestampvm',
+    value: median(as),
+    unit: 'ms',
+    baseline: {name: 'node -e 0', value: median(bs), unit: 'ms'},
+    goal: '<= 2.0x',
+    maxRatio: 2.0,
+    detail: {runs: as, baselineRuns: bs},
+  })
+}
+
+/** `tsvm get-block` (the last accepted block) on an initialized embedded chain against `node -e 0`. */
+export async function startupGetBlock(sizes: Sizes, dataDir: string): Promise<Figure> {
+  progress('start-up: get-block')
+  const env = childEnv({TSVM_DATA_DIR: dataDir})
+  await tsvmOk(['init'], {env})
+  const {as, bs} = await alternate(sizes.startupRuns, () => tsvm(['get-block'], {env}), nodeBare)
+  return timeFigure({
+    id: 'startup.get-block',
+    name: 'start-up: tsvm get-block (embedded)',
+    value: median(as),
+    unit: 'ms',
+    baseline: {name: 'node -e 0', value: median(bs), unit: 'ms'},
+    goal: '<= 2.6x',
+    maxRatio: 2.6,
+    detail: {runs: as, baselineRuns: bs},
+  })
+}
