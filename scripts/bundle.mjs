@@ -6,6 +6,47 @@ import {readdirSync} from 'node:fs'
 
 import * as esbuild from 'esbuild'
 
+// oclif requires these at load time but only uses them off the path of a normal command: semver
+// for an engine check, ejs to render help templates, tinyglobby/minimatch/lilconfig to find
+// commands and plugins when there is no manifest, cli-spinners for spinners we never start, and
+// the text-layout packages for help and oclif's own error screens.
+// Bundled, they were ~40% of the code every command parsed and ran at start-up. Each becomes a
+// stub that requires the real package (resolved from @oclif/core, as oclif would) on first use.
+const LAZY = [
+  ...['semver', 'ejs', 'tinyglobby', 'minimatch', 'cli-spinners', 'lilconfig'],
+  ...['clean-stack', 'indent-string', 'wrap-ansi', 'string-width', 'widest-line'],
+]
+const lazyOclifDeps = {
+  name: 'lazy-oclif-deps',
+  setup(build) {
+    const filter = new RegExp(`^(${LAZY.join('|')})$`)
+    build.onResolve({filter}, (args) =>
+      args.namespace === 'lazy' ? {path: args.path, external: true} : {path: args.path, namespace: 'lazy'},
+    )
+    build.onLoad({filter: /.*/, namespace: 'lazy'}, async (args) => {
+      // The stub must answer __esModule without loading (esbuild's and tsc's interop helpers ask at once).
+      const esModule = Boolean((await import(args.path)).default?.__esModule)
+      return {
+        loader: 'js',
+        contents: `let real
+const load = () => (real ??= require('node:module').createRequire(require.resolve('@oclif/core'))(${JSON.stringify(args.path)}))
+module.exports = new Proxy(function () {}, {
+  get: (_, key) => (key === '__esModule' ? ${esModule} : load()[key]),
+  has: (_, key) => key in load(),
+  ownKeys: () => Reflect.ownKeys(load()),
+  getOwnPropertyDescriptor: (_, key) => {
+    const d = Reflect.getOwnPropertyDescriptor(load(), key)
+    return d && {...d, configurable: true}
+  },
+  apply: (_, self, args) => Reflect.apply(load(), self, args),
+  construct: (_, args) => Reflect.construct(load(), args),
+})
+`,
+      }
+    })
+  },
+}
+
 const commands = readdirSync('dist/src/commands').filter((f) => f.endsWith('.js'))
 
 await esbuild.build({
@@ -25,6 +66,7 @@ await esbuild.build({
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',
+  plugins: [lazyOclifDeps],
   // oclif is CommonJS inside; give the ESM bundle a real `require` for its dynamic requires.
   banner: {js: "import {createRequire as __tsvmRequire} from 'node:module'; const require = __tsvmRequire(import.meta.url);"},
 })
