@@ -1,0 +1,67 @@
+// The benchmark as a smoke test: every figure function runs with tiny sizes against the real
+// binary and returns well-formed rows. Timings are never asserted, only the shape.
+import assert from 'node:assert/strict'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+
+import {TINY, type Figure} from '../../bench/lib.js'
+import {decodeWrites, describeWrites, encodeWrites, replay, type Write} from '../../bench/record.js'
+import {GROUPS, formatTable, runBench} from '../../bench/run.js'
+
+function assertFigure(f: Figure): void {
+  assert.match(f.id, /^[a-z][a-z0-9.-]*$/)
+  assert.ok(f.name.length > 0)
+  assert.ok(Number.isFinite(f.value) && f.value > 0, `${f.id}: value ${f.value}`)
+  assert.ok(f.unit.length > 0)
+  if (f.baseline) {
+    assert.ok(Number.isFinite(f.baseline.value) && f.baseline.value > 0, `${f.id}: baseline ${f.baseline.value}`)
+    assert.ok(Number.isFinite(f.ratio) && f.ratio! > 0, `${f.id}: ratio ${f.ratio}`)
+  }
+  if (f.goal !== undefined) assert.equal(typeof f.met, 'boolean', `${f.id}: met`)
+  assert.equal(typeof f.detail, 'object')
+}
+
+describe('bench', () => {
+  let dir: string
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tsvm-bench-test-'))
+  })
+  after(async () => {
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  it('records writes and replays them into a fresh database', async () => {
+    const writes: Write[] = [
+      {sync: true, ops: [{type: 'put', key: new Uint8Array([1, 2]), value: new Uint8Array([3])}, {type: 'del', key: new Uint8Array([9])}]},
+      {sync: false, ops: [{type: 'put', key: new Uint8Array([4]), value: new Uint8Array(0)}]},
+    ]
+    const back = decodeWrites(encodeWrites(writes))
+    assert.deepEqual(
+      back.map((w) => ({sync: w.sync, ops: w.ops.map((o) => ({...o, key: [...o.key], ...(o.type === 'put' ? {value: [...o.value]} : {})}))})),
+      writes.map((w) => ({sync: w.sync, ops: w.ops.map((o) => ({...o, key: [...o.key], ...(o.type === 'put' ? {value: [...o.value]} : {})}))})),
+    )
+    assert.deepEqual(describeWrites(back), {writes: 2, synced: 1, ops: 3, bytes: 5})
+    const ms = await replay(join(dir, 'replay'), back)
+    assert.ok(ms >= 0)
+  })
+
+  it('runs the start-up figures and formats the table', async () => {
+    const {figures, failures} = await runBench(TINY, ['startup-vm-id'])
+    assert.deepEqual(failures, {})
+    assert.deepEqual(
+      figures.map((f) => f.id),
+      ['startup.vm-id'],
+    )
+    for (const f of figures) assertFigure(f)
+    const table = formatTable(figures, {stamp: 'tsvm stamp exited 1'}).split('\n')
+    assert.equal(table.length, 2 + figures.length + 1)
+    assert.match(table[0]!, /^\| figure \| value \| baseline/)
+    assert.match(table.at(-1)!, /^\| stamp \| failed \|/)
+  })
+
+  it('names every figure group', () => {
+    assert.deepEqual(Object.keys(GROUPS), ['startup-vm-id', 'startup-get-block', 'accept', 'propose', 'stamp', 'serve'])
+  })
+})
