@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'BLOCK_BAD_VERSION',
   'WRAPPER_INVALID',
   'ALIASES_INVALID',
+  'ALIAS_CONFLICT',
   'RECEIPT_INVALID',
   // verification failures (exit 4)
   'BLOCK_PARENT_UNKNOWN',

@@ -1,22 +1,31 @@
-// The genesis block, as Go's initGenesis builds it (spec §4.1): the genesis bytes (at most 32)
-// right-padded with zeros become the data, parent = ids.Empty, height 0, timestamp 0. So "e2e",
-// "e2e\0" and "e2e" + 29 zero bytes give the same block, and an empty genesis gives all-zero data.
-import {makeBlock, type Block} from './block.js'
+// The genesis block a TimestampVM chain starts from (spec §4.1): the genesis bytes, at most 32,
+// right-padded with zeros to 32 bytes, in a block with parent ids.Empty, height 0 and time 0.
+//
+//   "e2e" → data 653265 00…00 (29 zeros); "" → 32 zero bytes; 33 bytes → error
+//
+// Go pads with copy/BytesToData, so "e2e", "e2e\0" and "e2e" + 29 zeros give the same block.
+import {type Block, makeBlock} from './block.js'
 import {EMPTY_ID, ID_LENGTH} from './encoding.js'
 import {TsvmError} from './errors.js'
 
-/** Most genesis bytes Go accepts. */
+/** The most genesis bytes the VM accepts (`genesis data should be bytes (max length 32)`). */
 export const MAX_GENESIS_LENGTH = ID_LENGTH
 
-/** The genesis block for the given genesis bytes; GENESIS_TOO_LONG over 32 bytes. */
-export function genesisBlock(genesisBytes: Uint8Array): Block {
+/** The genesis block's 32-byte payload: the genesis bytes right-padded with zeros; GENESIS_TOO_LONG above 32. */
+export function genesisData(genesisBytes: Uint8Array): Uint8Array {
   if (genesisBytes.length > MAX_GENESIS_LENGTH) {
     throw new TsvmError(
       'GENESIS_TOO_LONG',
-      `genesis data should be bytes (max length ${MAX_GENESIS_LENGTH}): got ${genesisBytes.length} bytes; pass at most 32 bytes (they are right-padded with zeros)`,
+      `genesis data should be bytes (max length ${MAX_GENESIS_LENGTH}): got ${genesisBytes.length} bytes; shorten it, or put a hash of the longer content in it`,
+      {details: {length: genesisBytes.length, max: MAX_GENESIS_LENGTH}},
     )
   }
   const data = new Uint8Array(ID_LENGTH)
   data.set(genesisBytes)
-  return makeBlock({parentId: EMPTY_ID, height: 0n, timestamp: 0n, data})
+  return data
+}
+
+/** The genesis block of a chain initialized with these genesis bytes. */
+export function genesisBlock(genesisBytes: Uint8Array): Block {
+  return makeBlock({parentId: EMPTY_ID, height: 0n, timestamp: 0n, data: genesisData(genesisBytes)})
 }
