@@ -415,6 +415,17 @@ export class TimestampVM {
     })
   }
 
+  /**
+   * Throws what Verify would say about a block built now on the last accepted block with this
+   * timestamp (default now), without changing anything: lets callers refuse before queueing.
+   */
+  checkBuildTimestamp(timestamp?: bigint): void {
+    const parent = this.requireLast()
+    const now = this.nowSeconds()
+    const probe = {parentId: parent.id, height: parent.height + 1n, timestamp: timestamp ?? now, data: parent.data}
+    verifyBlock(probe, parent, now)
+  }
+
   /** Re-checks the whole stored chain (like git fsck): reports problems, never throws for them. */
   check(): Promise<CheckReport> {
     return this.exclusive(() => checkState(this.state))
