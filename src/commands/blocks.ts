@@ -13,7 +13,7 @@ export default class Blocks extends BaseCommand {
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --limit 2',
-      description: 'The two newest blocks:\n  2  2fQk...  a1b2...\n  1  2rtM...  9f86...',
+      description: 'The two newest blocks:\n  1  uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv  Accepted  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n  0  8Q5UN3Q7BfeyBouX6LNKJY5DSWdZMmWXkPE7han6CeNVcmgvD  Accepted  0000000000000000000000000000000000000000000000000000000000000000',
     },
     {command: '<%= config.bin %> <%= command.id %> --from-height 100 --limit 10 --json', description: 'Blocks 100 down to 91, as JSON.'},
   ]

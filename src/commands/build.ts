@@ -12,8 +12,9 @@ export default class Build extends BaseCommand {
 
   static override examples = [
     {
-      command: '<%= config.bin %> <%= command.id %> --timestamp 1700000000',
-      description: 'Build a block:\n  id         2rtMXSysXt3Ybz3ndJbhxUvuhyvZBFNhv9XhWBJRSdp1eCxp8q\n  status     Processing\n  height     1\n  ...',
+      command: '<%= config.bin %> <%= command.id %> --timestamp 1700000060',
+      description:
+        'Build a block from the queued payload:\n  id         XzUpcc4UGVPUnh2LMKUdStRdzUR6St9Xx7aShNnBzQ85RiAbt\n  status     Processing\n  parentID   uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv\n  height     2\n  timestamp  1700000060 (2023-11-14T22:14:20.000Z)\n  ...',
     },
   ]
 

@@ -6,6 +6,7 @@ import {type BlockJson, blockJson} from '../chain/view.js'
 import {chainFlags, chainOptions} from '../flags.js'
 import {blockLines, blockTable} from '../output.js'
 import {idFromString, parsePayload} from '../vm/encoding.js'
+import {TsvmError} from '../vm/errors.js'
 
 export default class GetBlock extends BaseCommand {
   static override summary = 'Show a block: by ID, by height, or the blocks holding a payload'
@@ -15,7 +16,7 @@ export default class GetBlock extends BaseCommand {
     {
       command: '<%= config.bin %> <%= command.id %> --height 0',
       description:
-        'The genesis block of the default chain:\n  id         ...\n  status     Accepted\n  parentID   11111111111111111111111111111111LpoYY\n  height     0\n  timestamp  0 (1970-01-01T00:00:00.000Z)\n  ...',
+        'The genesis block of the default chain (empty genesis):\n  id         8Q5UN3Q7BfeyBouX6LNKJY5DSWdZMmWXkPE7han6CeNVcmgvD\n  status     Accepted\n  parentID   11111111111111111111111111111111LpoYY\n  height     0\n  timestamp  0 (1970-01-01T00:00:00.000Z)\n  ...',
     },
     {command: '<%= config.bin %> <%= command.id %> --data 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', description: 'Where is this payload?'},
   ]
@@ -33,7 +34,7 @@ export default class GetBlock extends BaseCommand {
   async run(): Promise<BlockJson | {blocks: BlockJson[]}> {
     const {args, flags} = await this.parse(GetBlock)
     if (args.id !== undefined && (flags.height !== undefined || flags.data !== undefined)) {
-      this.error('pass a block ID, --height or --data, not several', {exit: 2})
+      throw new TsvmError('USAGE', 'pass a block ID, --height or --data, not several')
     }
     const id = args.id === undefined ? undefined : idFromString(args.id, 'block ID')
     const data = flags.data === undefined ? undefined : parsePayload(flags.data).data

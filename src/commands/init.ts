@@ -16,8 +16,8 @@ Running init again with the same genesis does nothing; a different genesis on an
 
   static override examples = [
     {
-      command: '<%= config.bin %> <%= command.id %> --genesis e2e --data-dir ./chain',
-      description: 'The genesis of the timestampvm e2e test:\n  created    true\n  genesisID  SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ\n  data       6532650000000000000000000000000000000000000000000000000000000000\n  dataDir    ./chain',
+      command: '<%= config.bin %> <%= command.id %> --genesis e2e --data-dir /tmp/chain',
+      description: 'The genesis of the timestampvm e2e test:\n  created    true\n  genesisID  SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ\n  data       6532650000000000000000000000000000000000000000000000000000000000\n  dataDir    /tmp/chain',
     },
     {command: '<%= config.bin %> <%= command.id %> --genesis-file genesis.bin', description: 'Genesis bytes from a file (as avalanchego takes them).'},
   ]

@@ -11,7 +11,7 @@ export default class LastAccepted extends BaseCommand {
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --json',
-      description: 'As JSON:\n  {"id": "...", "parentID": "...", "height": "1", "timestamp": "1700000000", "time": "2023-11-14T22:13:20.000Z", "data": "0x...", ..., "status": "Accepted", "bytes": "..."}',
+      description: 'As JSON:\n  {"id": "uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv", "parentID": "8Q5UN3Q7BfeyBouX6LNKJY5DSWdZMmWXkPE7han6CeNVcmgvD", "height": "1", "timestamp": "1700000000", "time": "2023-11-14T22:13:20.000Z", "data": "0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08e82209f4", ..., "status": "Accepted", ...}',
     },
   ]
 

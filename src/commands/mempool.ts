@@ -11,7 +11,7 @@ export default class Mempool extends BaseCommand {
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %>',
-      description: 'Two queued payloads:\n  0  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08e82209f4\n  1  ...',
+      description: 'One queued payload:\n  0  3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d  0x3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d90b08db9',
     },
   ]
 

@@ -19,11 +19,14 @@ By default the payloads are queued and then built and accepted at once, one bloc
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --timestamp 1700000000',
-      description: 'Propose sha256("test") and accept it in block 1:\n  1  2rtMXSysXt3Ybz3ndJbhxUvuhyvZBFNhv9XhWBJRSdp1eCxp8q  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      description: 'Propose sha256("test") on a new default chain; it is accepted in block 1:\n  1  uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv  Accepted  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
     },
     {command: '<%= config.bin %> <%= command.id %> --file report.pdf', description: 'Stamp a file (its SHA-256).'},
     {command: 'sha256sum *.pdf | cut -c1-64 | <%= config.bin %> <%= command.id %> -', description: 'Many payloads from stdin.'},
-    {command: '<%= config.bin %> <%= command.id %> 0x9f86...0a08e82209f4 --no-accept', description: 'Only queue it.'},
+    {
+      command: '<%= config.bin %> <%= command.id %> 0x3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d --no-accept',
+      description: 'Only queue it:\n  queued 1 payload',
+    },
   ]
 
   static override args = {
@@ -32,7 +35,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
 
   static override flags = {
     ...chainFlags,
-    file: Flags.string({char: 'f', description: 'propose the SHA-256 of this file (repeatable)', multiple: true, exclusive: ['payload']}),
+    file: Flags.string({char: 'f', description: 'propose the SHA-256 of this file (repeatable)', multiple: true}),
     accept: Flags.boolean({default: true, allowNo: true, description: 'build and accept blocks at once (--no-accept only queues)'}),
     timestamp: Flags.integer({min: 0, description: 'block time in unix seconds for the blocks built (still verified)'}),
   }
@@ -56,6 +59,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
   }
 
   private async payloads(arg: string | undefined, files: string[] | undefined): Promise<Uint8Array[]> {
+    if (files !== undefined && arg !== undefined) throw new TsvmError('USAGE', 'pass payloads either as an argument or with --file, not both')
     if (files !== undefined) return Promise.all(files.map((f) => hashFile(f)))
     if (arg === undefined) throw new TsvmError('USAGE', 'missing payload: pass one as an argument, - for stdin, or --file FILE')
     if (arg === '-') return parsePayloadLines(Buffer.from(await readStdin()).toString('utf8'))

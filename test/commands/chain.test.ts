@@ -88,6 +88,8 @@ describe('chain commands, one process per step', () => {
     const outOfOrder = await tsvm(['propose', TEST_HASH, '--timestamp', '99999999999', ...d])
     assert.equal(outOfOrder.code, 4)
     assert.match(outOfOrder.stderr, /BLOCK_TIMESTAMP_FUTURE/)
+    const several = await tsvmJson(['get-block', '11111111111111111111111111111111LpoYY', '--height', '0', ...d])
+    assert.deepEqual([several.code, several.json.error.code], [2, 'USAGE'])
     const both = await tsvm(['blocks', '--data-dir', 'x', '--endpoint', 'http://127.0.0.1:1'])
     assert.equal(both.code, 2)
     const remote = await tsvmJson(['last-accepted'], {env: {TSVM_ENDPOINT: 'http://127.0.0.1:1/ext/bc/x'}})

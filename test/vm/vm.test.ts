@@ -405,6 +405,16 @@ describe('persistence', () => {
     await reopened.close()
   })
 
+  it('DB_CORRUPT when the last accepted block does not decode, and the dir is released', async () => {
+    const {vm, dir} = await freshVm()
+    const last = vm.lastAccepted()
+    await vm.close()
+    await rawDb(dir, (db) => db.put(Uint8Array.from([...BLOCK_PREFIX, ...last.id]), new Uint8Array([0, 0, 1])))
+    assert.equal(await code(TimestampVM.open(dir)), 'DB_CORRUPT')
+    await rawDb(dir, (db) => db.del(LAST_ACCEPTED_KEY))
+    assert.equal(await code(TimestampVM.open(dir)), 'DB_CORRUPT')
+  })
+
   it('DB_OPEN_FAILED when the path is not a directory', async () => {
     const {writeFile} = await import('node:fs/promises')
     const file = join(root, 'a-file')
