@@ -6,21 +6,9 @@ import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {TimestampVM} from '../src/vm/vm.js'
 import {BENCH_DIST, BIN, type Figure, type Sizes, childEnv, median, progress, run, throughputFigure, tsvm, tsvmOk} from './lib.js'
 import {decodeWrites, describeWrites, replay, startRecording} from './record.js'
-
-// Until the VM is on main, it is loaded by path (typed by the few calls used here).
-interface Vm {
-  initialize(genesis: Uint8Array): Promise<unknown>
-  proposeMany(payloads: Uint8Array[]): Promise<unknown>
-  buildAndAccept(options: {max?: number}): Promise<unknown>
-  close(): Promise<void>
-}
-const VM_MODULE: string = '../src/vm/vm.js'
-async function openVm(dir: string): Promise<Vm> {
-  const {TimestampVM} = (await import(VM_MODULE)) as {TimestampVM: {open(dir: string): Promise<Vm>}}
-  return TimestampVM.open(dir)
-}
 
 /** `n` distinct random 32-byte payloads. */
 function payloads(n: number): Uint8Array[] {
@@ -36,7 +24,7 @@ export async function durableAccept(sizes: Sizes, workDir: string): Promise<Figu
   let shape: ReturnType<typeof describeWrites> | undefined
   for (let r = 0; r < sizes.repeats; r++) {
     progress(`durable accept: run ${r + 1}/${sizes.repeats}, ${n} blocks`)
-    const vm = await openVm(join(workDir, `accept-${r}`))
+    const vm = await TimestampVM.open(join(workDir, `accept-${r}`))
     let recording: ReturnType<typeof startRecording> | undefined
     try {
       await vm.initialize(new Uint8Array(32))
@@ -70,7 +58,7 @@ export async function proposeGroup(sizes: Sizes, workDir: string): Promise<Figur
   const input = payloads(n)
     .map((p) => Buffer.from(p).toString('hex') + '\n')
     .join('')
-  const args = ['propose', '-', '--json']
+  const args = ['propose', '-']
 
   // One untimed run under the recorder gives the batches the baseline replays.
   progress(`propose: recording the writes of ${n} payloads`)

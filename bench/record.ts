@@ -132,13 +132,21 @@ export function describeWrites(writes: Write[]): {writes: number; synced: number
 
 /**
  * The baseline: opens a fresh classic-level DB at `dir` and applies the writes in order, one
- * batch each, awaiting each. Returns the milliseconds of the loop alone (open and close excluded).
+ * chained batch each, awaiting each. Returns the milliseconds of the loop alone (open and close excluded).
  */
 export async function replay(dir: string, writes: Write[]): Promise<number> {
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view'})
   await db.open()
   const start = performance.now()
-  for (const w of writes) await db.batch(w.ops, {sync: w.sync})
+  // The chained form: the fastest way classic-level offers to write a batch.
+  for (const w of writes) {
+    const batch = db.batch()
+    for (const o of w.ops) {
+      if (o.type === 'put') batch.put(o.key, o.value)
+      else batch.del(o.key)
+    }
+    await batch.write({sync: w.sync})
+  }
   const ms = performance.now() - start
   await db.close()
   return ms

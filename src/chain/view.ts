@@ -3,6 +3,7 @@
 // checksummed hex like v1.3, decimal strings for uint64s); the rest are extras for humans.
 import {type Block, type Status, STATUS_NAMES} from '../vm/block.js'
 import {cb58Encode, hexEncode, idToString, toHex} from '../vm/encoding.js'
+import {bytesEqual} from '../vm/hash.js'
 
 /** A block as --json prints it. */
 export interface BlockJson {
@@ -31,11 +32,24 @@ export function unixToIso(seconds: bigint): string | null {
   return new Date(Number(ms)).toISOString()
 }
 
+// Blocks are mostly shown in chain order, where each parent ID is the previous block's ID: keep
+// the last CB58 conversion so a run of N blocks converts N IDs, not 2N (each is a SHA-256 and a base58).
+let lastId: Uint8Array | undefined
+let lastIdText = ''
+
+function idText(id: Uint8Array): string {
+  if (lastId !== undefined && bytesEqual(id, lastId)) return lastIdText
+  lastIdText = idToString(id)
+  lastId = id
+  return lastIdText
+}
+
 /** The JSON view of a block, with its status when the caller knows it. */
 export function blockJson(block: Block, status?: Status): BlockJson {
+  const parentID = idText(block.parentId)
   const view: BlockJson = {
-    id: idToString(block.id),
-    parentID: idToString(block.parentId),
+    id: idText(block.id),
+    parentID,
     height: block.height.toString(),
     timestamp: block.timestamp.toString(),
     time: unixToIso(block.timestamp),
@@ -47,4 +61,19 @@ export function blockJson(block: Block, status?: Status): BlockJson {
   if (status === undefined) return view
   const {bytes, ...rest} = view
   return {...rest, status: STATUS_NAMES[status], bytes}
+}
+
+/** The few fields a block table shows (height, ID, status, payload): what human output needs. */
+export interface BlockRow {
+  id: string
+  height: string
+  dataHex: string
+  status?: string
+}
+
+/** A block as one table row, without the rest of the JSON view (cheap for thousands of blocks). */
+export function blockRow(block: Block, status?: Status): BlockRow {
+  const row: BlockRow = {id: idText(block.id), height: block.height.toString(), dataHex: toHex(block.data)}
+  if (status !== undefined) row.status = STATUS_NAMES[status]
+  return row
 }

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
-import {type BlockJson, blockJson} from '../chain/view.js'
+import {type BlockJson, blockJson, blockRow} from '../chain/view.js'
 import {chainFlags, chainOptions} from '../flags.js'
 import {parsePayloadLines, readStdin} from '../input.js'
 import {blockLines, ok} from '../output.js'
@@ -52,10 +52,11 @@ By default the payloads are queued and then built and accepted at once, one bloc
       }),
     )
     progress?.end()
-    const accepted = result.accepted.map((b) => blockJson(b.block, b.status))
-    if (accepted.length > 0) this.log(blockLines(accepted))
+    // --json gets the full views; the table needs only a few fields of each (there may be 100,000).
+    if (this.jsonEnabled()) return {queued: result.queued, accepted: result.accepted.map((b) => blockJson(b.block, b.status))}
+    if (result.accepted.length > 0) this.log(blockLines(result.accepted.map((b) => blockRow(b.block, b.status))))
     else this.log(ok(`queued ${result.queued} payload${result.queued === 1 ? '' : 's'}`))
-    return {queued: result.queued, accepted}
+    return {queued: result.queued, accepted: []}
   }
 
   private async payloads(arg: string | undefined, files: string[] | undefined): Promise<Uint8Array[]> {

