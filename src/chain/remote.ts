@@ -237,23 +237,23 @@ export class RemoteChain implements Chain {
     )
   }
 
-  build(): Promise<StoredBlock> {
+  async build(): Promise<StoredBlock> {
     return this.unsupported('build')
   }
 
-  accept(): Promise<StoredBlock> {
+  async accept(_id: Uint8Array): Promise<StoredBlock> {
     return this.unsupported('accept')
   }
 
-  reject(): Promise<StoredBlock> {
+  async reject(_id: Uint8Array): Promise<StoredBlock> {
     return this.unsupported('reject')
   }
 
-  mempool(): Promise<Uint8Array[]> {
+  async mempool(): Promise<Uint8Array[]> {
     return this.unsupported('mempool')
   }
 
-  check(): Promise<CheckReport> {
+  async check(): Promise<CheckReport> {
     return this.unsupported('check')
   }
 
