@@ -14,6 +14,8 @@
 // 18446744073709551615 or 1.0 is echoed byte for byte (JSON.parse would round or reformat it),
 // with Go's error texts for the cases a client can provoke.
 
+import {isUtf8} from 'node:buffer'
+
 const HEX = '0123456789abcdef'
 
 function escapeAscii(c: number): string | undefined {
@@ -96,6 +98,21 @@ export function goJsonBytes(b: Uint8Array): string {
 }
 
 const encoder = new TextEncoder()
+
+/**
+ * Bytes to a string the way Go's JSON decoder sees them: each byte that does not start a valid
+ * UTF-8 sequence becomes one U+FFFD (WHATWG decoding would merge some runs into one).
+ */
+export function goDecodeUtf8(b: Uint8Array): string {
+  if (isUtf8(b)) return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')
+  let out = ''
+  for (let i = 0; i < b.length; ) {
+    const {cp, size} = goDecodeRune(b, i)
+    out += cp < 0 ? '\ufffd' : String.fromCodePoint(cp)
+    i += size
+  }
+  return out
+}
 
 /** A string as Go's JSON encoder writes it (lone surrogates count as U+FFFD, as Go would hold them). */
 export function goJsonString(s: string): string {

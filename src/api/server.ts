@@ -15,6 +15,7 @@ import type {AddressInfo} from 'node:net'
 
 import type {Dialect} from '../vm/formatting.js'
 import {TsvmError} from '../vm/errors.js'
+import {goDecodeUtf8} from './json.js'
 import {type ChainBackend, serveRpc} from './service.js'
 
 /** The alias under which the chain and the VM are also served. */
@@ -148,7 +149,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw error
     }
     const reply = await serveRpc(
-      body.toString('utf8'),
+      goDecodeUtf8(body),
       target === 'chain' ? {kind: 'chain', chain: options.chain} : {kind: 'static'},
       options.dialect,
     )

@@ -135,6 +135,12 @@ describe('server v1.3 wire rules', () => {
     )
   })
 
+  it('reads invalid UTF-8 one byte at a time, as Go does', async () => {
+    const body = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","method":"'), Buffer.from([0xe2, 0x82]), Buffer.from('A.x","id":1}')])
+    const r = await raw(port, {path: chain, headers: {'Content-Type': 'application/json'}, body})
+    assert.equal(r.body, err(-32000, 'rpc: can\'t find service "\ufffd\ufffdA.X"', '1'))
+  })
+
   it('rejects an upper-case method name', async () => {
     const r = await call('{"jsonrpc":"2.0","method":"timestampvm.GetBlock","id":1}')
     assert.equal(r.body, err(-32000, 'method must start with a non-uppercase letter', '1'))
