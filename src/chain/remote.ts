@@ -34,6 +34,26 @@ const NOT_FOUND = "couldn't get block from database. Does it exist?"
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * Opens a RemoteChain after checking the URL's shape: a bare host (no path) is a common slip,
+ * so it is refused with the URL to use instead.
+ */
+export function openRemote(endpoint: string, options: RemoteOptions = {}): RemoteChain {
+  let url: URL
+  try {
+    url = new URL(endpoint)
+  } catch {
+    throw new TsvmError('USAGE', `endpoint ${JSON.stringify(endpoint)} is not a URL: use http://host:9650/ext/bc/<chainID>`)
+  }
+  if (url.pathname === '/' || url.pathname === '') {
+    throw new TsvmError(
+      'USAGE',
+      `endpoint ${endpoint} names no chain: use ${url.origin}/ext/bc/<chainID> (a local tsvm serve also answers at ${url.origin}/ext/bc/timestampvm)`,
+    )
+  }
+  return new RemoteChain(endpoint, options)
+}
+
 /** A Chain on a JSON-RPC endpoint. */
 export class RemoteChain implements Chain {
   readonly kind = 'remote' as const

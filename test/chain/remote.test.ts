@@ -5,7 +5,7 @@ import {describe, it} from 'node:test'
 
 import {Engine, type EngineOptions} from '../../src/api/engine.js'
 import {startServer} from '../../src/api/server.js'
-import {RemoteChain} from '../../src/chain/remote.js'
+import {RemoteChain, openRemote} from '../../src/chain/remote.js'
 import {Status} from '../../src/vm/block.js'
 import {hexEncode, idToString} from '../../src/vm/encoding.js'
 import type {Dialect} from '../../src/vm/formatting.js'
@@ -69,6 +69,11 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
 }
 
 describe('RemoteChain limits', () => {
+  it('refuses an endpoint without a chain path with USAGE', () => {
+    assert.throws(() => openRemote('http://127.0.0.1:9650'), code('USAGE'))
+    assert.throws(() => openRemote('127.0.0.1:9650/ext/bc/x'), code('USAGE'))
+  })
+
   it('returns at once with accept: false and times out waiting with WAIT_TIMEOUT', () =>
     withNode(
       'v1.3',
