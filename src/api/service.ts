@@ -235,10 +235,12 @@ function quoted(text: string): string {
 
 /** The getBlock reply in the dialect's shape and key order (spec §3.2). */
 export function blockReply(block: Block, dialect: Dialect): string {
+  // json.Uint64(block.Timestamp().Unix()): an int64 converted to uint64, so a negative time wraps.
+  const ts = BigInt.asUintN(64, block.timestamp)
   if (dialect === 'v1.2') {
-    return `{"timestamp":"${block.timestamp}","data":${quoted(encodeWith('cb58', block.data))},"id":${quoted(idToString(block.id))},"parentID":${quoted(idToString(block.parentId))}}`
+    return `{"timestamp":"${ts}","data":${quoted(encodeWith('cb58', block.data))},"id":${quoted(idToString(block.id))},"parentID":${quoted(idToString(block.parentId))}}`
   }
-  return `{"timestamp":"${block.timestamp}","data":${quoted(encodeWith('hex', block.data))},"height":"${block.height}","id":${quoted(idToString(block.id))},"parentID":${quoted(idToString(block.parentId))}}`
+  return `{"timestamp":"${ts}","data":${quoted(encodeWith('hex', block.data))},"height":"${block.height}","id":${quoted(idToString(block.id))},"parentID":${quoted(idToString(block.parentId))}}`
 }
 
 async function getBlock(chain: ChainBackend, args: ArgValues, dialect: Dialect): Promise<string> {

@@ -83,7 +83,9 @@ export class RemoteChain implements Chain {
     try {
       parentId = idFromString(wire.parentID, 'parentID')
       data = wire.data.startsWith('0x') ? hexDecode(wire.data) : cb58Decode(wire.data)
-      timestamp = BigInt(wire.timestamp)
+      if (!/^\d+$/.test(wire.timestamp)) throw new Error(`timestamp ${JSON.stringify(wire.timestamp)} is not a uint64`)
+      // The node sends the int64 block time as a uint64 (json.Uint64): undo the wrap.
+      timestamp = BigInt.asIntN(64, BigInt(wire.timestamp))
       idFromString(wire.id, 'id')
     } catch (error) {
       throw bad((error as Error).message)
