@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'WRAPPER_INVALID',
   'ALIASES_INVALID',
   'RECEIPT_INVALID',
+  'RECEIPT_EXISTS',
   // verification failures (exit 4)
   'BLOCK_PARENT_UNKNOWN',
   'BLOCK_BAD_HEIGHT',
