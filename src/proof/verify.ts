@@ -21,6 +21,8 @@ import {isoTime, MAX_RECEIPT_BYTES, parseReceipt, type Receipt, type ReceiptBloc
 export interface VerifyResult {
   status: 'verified' | 'pending' | 'not-found' | 'invalid'
   code?: 'PROOF_INVALID' | 'PENDING' | 'BLOCK_NOT_FOUND'
+  /** The check that failed, stable for scripts: item, payload, merkle.shape, merkle.path, block.bytes, block.id, block.data, block.height, block.timestamp, block.time, chain. */
+  check?: string
   reason?: string
   /** The item hash checked (hex). */
   item: string
@@ -61,8 +63,8 @@ function result(receipt: Receipt, fields: Partial<VerifyResult>): VerifyResult {
   }
 }
 
-function invalid(receipt: Receipt, reason: string): VerifyResult {
-  return result(receipt, {status: 'invalid', code: 'PROOF_INVALID', reason})
+function invalid(receipt: Receipt, check: string, reason: string): VerifyResult {
+  return result(receipt, {status: 'invalid', code: 'PROOF_INVALID', check, reason})
 }
 
 /**
@@ -73,21 +75,22 @@ export function checkReceipt(receipt: Receipt, item?: Uint8Array): VerifyResult 
   if (item && !bytesEqual(item, receipt.item.hash)) {
     return invalid(
       receipt,
+      'item',
       `the item's sha256 ${toHex(item)} differs from the receipt's item.hash ${toHex(receipt.item.hash)}: the file changed after it was stamped, or the receipt is for another item`,
     )
   }
   if (receipt.merkle === null) {
-    if (!bytesEqual(receipt.item.hash, receipt.payload)) return invalid(receipt, 'payload differs from item.hash, and a single-item receipt stamps the item hash itself')
+    if (!bytesEqual(receipt.item.hash, receipt.payload)) return invalid(receipt, 'payload', 'payload differs from item.hash, and a single-item receipt stamps the item hash itself')
   } else {
     const {leaves, index, path} = receipt.merkle
     const sides = expectedSides(index, leaves)
     if (sides.length !== path.length) {
-      return invalid(receipt, `merkle.path has ${path.length} steps, but leaf ${index} of ${leaves} needs ${sides.length}: the path was shortened, extended, or index/leaves changed`)
+      return invalid(receipt, 'merkle.shape', `merkle.path has ${path.length} steps, but leaf ${index} of ${leaves} needs ${sides.length}: the path was shortened, extended, or index/leaves changed`)
     }
     const at = sides.findIndex((s, i) => path[i]!.side !== s)
-    if (at >= 0) return invalid(receipt, `merkle.path[${at}].side is ${path[at]!.side}, but leaf ${index} of ${leaves} has its sibling on side ${sides[at]}: the path was reordered, or index/leaves changed`)
+    if (at >= 0) return invalid(receipt, 'merkle.shape', `merkle.path[${at}].side is ${path[at]!.side}, but leaf ${index} of ${leaves} has its sibling on side ${sides[at]}: the path was reordered, or index/leaves changed`)
     if (!bytesEqual(foldPath(receipt.item.hash, path), receipt.payload)) {
-      return invalid(receipt, 'merkle.path does not lead from item.hash to the payload: a path hash, the item hash or the payload was changed')
+      return invalid(receipt, 'merkle.path', 'merkle.path does not lead from item.hash to the payload: a path hash, the item hash or the payload was changed')
     }
   }
   if (receipt.block === null) {
@@ -98,13 +101,13 @@ export function checkReceipt(receipt: Receipt, item?: Uint8Array): VerifyResult 
   try {
     block = parseBlock(rb.bytes)
   } catch (error) {
-    return invalid(receipt, `block.bytes is not a block: ${(error as Error).message}`)
+    return invalid(receipt, 'block.bytes', `block.bytes is not a block: ${(error as Error).message}`)
   }
-  if (!bytesEqual(sha256(rb.bytes), rb.id)) return invalid(receipt, 'block.id is not the sha256 of block.bytes: the block ID or the block bytes were changed')
-  if (!bytesEqual(block.data, receipt.payload)) return invalid(receipt, "the block's data is not the receipt's payload: this block does not hold this proof")
-  if (block.height !== rb.height) return invalid(receipt, `block.height ${rb.height} disagrees with the height ${block.height} in block.bytes`)
-  if (block.timestamp !== rb.timestamp) return invalid(receipt, `block.timestamp ${rb.timestamp} disagrees with the timestamp ${block.timestamp} in block.bytes`)
-  if (rb.time !== isoTime(block.timestamp)) return invalid(receipt, `block.time ${rb.time} disagrees with the block timestamp (${isoTime(block.timestamp)})`)
+  if (!bytesEqual(sha256(rb.bytes), rb.id)) return invalid(receipt, 'block.id', 'block.id is not the sha256 of block.bytes: the block ID or the block bytes were changed')
+  if (!bytesEqual(block.data, receipt.payload)) return invalid(receipt, 'block.data', "the block's data is not the receipt's payload: this block does not hold this proof")
+  if (block.height !== rb.height) return invalid(receipt, 'block.height', `block.height ${rb.height} disagrees with the height ${block.height} in block.bytes`)
+  if (block.timestamp !== rb.timestamp) return invalid(receipt, 'block.timestamp', `block.timestamp ${rb.timestamp} disagrees with the timestamp ${block.timestamp} in block.bytes`)
+  if (rb.time !== isoTime(block.timestamp)) return invalid(receipt, 'block.time', `block.time ${rb.time} disagrees with the block timestamp (${isoTime(block.timestamp)})`)
   return result(receipt, {status: 'verified', existedBy: isoTime(block.timestamp)})
 }
 
@@ -127,21 +130,21 @@ async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chai
     stored = await chain.getBlock(receipt.block.id)
   } catch (error) {
     if (!isTsvmError(error, 'BLOCK_NOT_FOUND')) throw error
-    return {...offline, ...on, status: 'not-found', code: 'BLOCK_NOT_FOUND', existedBy: null, reason: `block ${offline.blockID} is not known on ${chain.location}: is this the chain the item was stamped on (${receipt.chain.location})?`}
+    return {...offline, ...on, status: 'not-found', code: 'BLOCK_NOT_FOUND', check: 'chain', existedBy: null, reason: `block ${offline.blockID} is not known on ${chain.location}: is this the chain the item was stamped on (${receipt.chain.location})?`}
   }
   if (!bytesEqual(stored.block.bytes, receipt.block.bytes)) {
-    return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', existedBy: null, reason: `the chain serves different bytes for block ${offline.blockID}`}
+    return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', check: 'chain', existedBy: null, reason: `the chain serves different bytes for block ${offline.blockID}`}
   }
   if (stored.status === Status.Processing) {
-    return {...offline, ...on, status: 'pending', code: 'PENDING', existedBy: null, reason: `block ${offline.blockID} is still processing on ${chain.location}: not accepted yet`}
+    return {...offline, ...on, status: 'pending', code: 'PENDING', check: 'chain', existedBy: null, reason: `block ${offline.blockID} is still processing on ${chain.location}: not accepted yet`}
   }
   if (!acceptedOn(chain, stored)) {
-    return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', existedBy: null, reason: `block ${offline.blockID} was rejected on ${chain.location}`}
+    return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', check: 'chain', existedBy: null, reason: `block ${offline.blockID} was rejected on ${chain.location}`}
   }
   try {
     const atHeight = await chain.getBlockAtHeight(receipt.block.height)
     if (!bytesEqual(atHeight.block.id, receipt.block.id)) {
-      return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', existedBy: null, reason: `the accepted block at height ${receipt.block.height} on ${chain.location} is ${idToString(atHeight.block.id)}, not ${offline.blockID}`}
+      return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', check: 'chain', existedBy: null, reason: `the accepted block at height ${receipt.block.height} on ${chain.location} is ${idToString(atHeight.block.id)}, not ${offline.blockID}`}
     }
   } catch (error) {
     if (!isTsvmError(error, 'REMOTE_UNSUPPORTED')) throw error
