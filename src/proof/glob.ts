@@ -23,7 +23,8 @@ export function compileGlob(pattern: string): (relPath: string) => boolean {
     const last = s === segments.length - 1
     if (seg === '**') {
       // zero or more whole segments, with the separator that follows (or precedes, at the end)
-      re += last ? (s === 0 ? '.*' : '(?:/.*)?') : '(?:[^/]*/)*'
+      if (last) re += s === 0 ? '.*' : '(?:/.*)?'
+      else re += s === 0 ? '(?:[^/]*/)*' : '/(?:[^/]*/)*'
       continue
     }
     if (s > 0 && segments[s - 1] !== '**') re += '/'

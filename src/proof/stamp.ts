@@ -4,7 +4,8 @@
 //
 // Receipt targets are checked before anything is proposed, so a run that would overwrite a
 // receipt (without force) fails before it spends a block.
-import {lstat, link, mkdir, opendir, rename, stat, unlink, writeFile} from 'node:fs/promises'
+import {closeSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
+import {opendir, stat} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {createInterface} from 'node:readline'
 import type {Readable} from 'node:stream'
@@ -13,7 +14,7 @@ import type {Chain, StoredBlock} from '../chain/chain.js'
 import {Status} from '../vm/block.js'
 import {idFromString, idToString, parsePayload, toHex} from '../vm/encoding.js'
 import {isTsvmError, TsvmError} from '../vm/errors.js'
-import {bytesEqual} from '../vm/hash.js'
+import {bytesEqual, sha256} from '../vm/hash.js'
 import {compileGlobs} from './glob.js'
 import {hashFile} from './hash.js'
 import {MerkleTree} from './merkle.js'
@@ -114,7 +115,10 @@ export async function collectItems(inputs: readonly string[], options: CollectOp
       continue
     }
     const abs = resolve(cwd, input)
-    const s = await stat(abs)
+    const s = await stat(abs).catch((error: {code?: string}) => {
+      if (error.code === 'ENOENT') throw new TsvmError('FILE_NOT_FOUND', `no such file or directory: ${input}`, {cause: error})
+      throw error
+    })
     if (s.isFile()) addFile(abs, nameFor(abs, abs, cwd))
     else if (s.isDirectory()) {
       for await (const e of walk(abs)) {
@@ -143,11 +147,32 @@ export async function mapLimit<T, R>(list: readonly T[], limit: number, fn: (t: 
   return out
 }
 
+/** Files up to this size are read in one synchronous call: for small files the cost of a stream,
+ * or of the thread-pool round trips of async fs calls, is many times the cost of hashing. */
+const SMALL_FILE = 1 << 20
+
+async function hashOne(path: string): Promise<Uint8Array> {
+  const fd = openSync(path, 'r')
+  try {
+    const size = fstatSync(fd).size
+    if (size <= SMALL_FILE) {
+      const buf = Buffer.allocUnsafe(size + 1)
+      let n = 0
+      for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r
+      // a file that grew past the small limit while read is hashed by streaming instead
+      if (n <= SMALL_FILE) return sha256(buf.subarray(0, n))
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return hashFile(path)
+}
+
 /** Hashes every file item (in place), HASH_CONCURRENCY at a time. */
 export async function hashItems(items: StampItem[], onProgress?: (done: number, total: number) => void): Promise<void> {
   let done = 0
   await mapLimit(items, HASH_CONCURRENCY, async (item) => {
-    if (item.hash === undefined) item.hash = await hashFile(item.path!)
+    if (item.hash === undefined) item.hash = await hashOne(item.path!)
     onProgress?.(++done, items.length)
   })
 }
@@ -173,7 +198,7 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
 /** Fails with RECEIPT_EXISTS when a target exists (unless force). */
 export async function checkTargets(paths: readonly string[], force: boolean): Promise<void> {
   if (force) return
-  const found = (await mapLimit(paths, 32, async (p) => ((await lstat(p).catch(() => undefined)) ? p : undefined))).filter(Boolean)
+  const found = paths.filter((p) => lstatSync(p, {throwIfNoEntry: false}) !== undefined)
   if (found.length > 0) {
     throw new TsvmError(
       'RECEIPT_EXISTS',
@@ -185,22 +210,41 @@ export async function checkTargets(paths: readonly string[], force: boolean): Pr
 
 let tmpCounter = 0
 
-/** Writes a file atomically (temp file + rename); without `replace`, never over an existing file. */
-export async function writeAtomic(path: string, text: string, replace: boolean): Promise<void> {
-  await mkdir(dirname(path), {recursive: true})
+/**
+ * Writes a receipt. With `replace`, atomically (temp file + rename, so a reader sees the old or
+ * the new receipt, never half of one); without, by exclusive create, so an existing file is
+ * never touched. `dirs` caches the directories already created. Synchronous inside: receipts
+ * are small and many, and async round trips would dominate.
+ */
+export async function writeReceiptFile(path: string, text: string, replace: boolean, dirs = new Set<string>()): Promise<void> {
+  const parent = dirname(path)
+  if (!dirs.has(parent)) {
+    mkdirSync(parent, {recursive: true})
+    dirs.add(parent)
+  }
+  if (!replace) {
+    try {
+      writeFileSync(path, text, {flag: 'wx'})
+    } catch (error) {
+      if ((error as {code?: string}).code === 'EEXIST') {
+        throw new TsvmError('RECEIPT_EXISTS', `receipt ${path} appeared while stamping: pass --force to replace it`, {cause: error})
+      }
+      throw error
+    }
+    return
+  }
   const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`
-  await writeFile(tmp, text, {flag: 'wx'})
+  writeFileSync(tmp, text, {flag: 'wx'})
   try {
-    if (replace) await rename(tmp, path)
-    else await link(tmp, path) // fails with EEXIST instead of replacing
+    renameSync(tmp, path)
   } catch (error) {
-    await unlink(tmp).catch(() => {})
-    if ((error as {code?: string}).code === 'EEXIST') {
-      throw new TsvmError('RECEIPT_EXISTS', `receipt ${path} appeared while stamping: pass --force to replace it`, {cause: error})
+    try {
+      unlinkSync(tmp)
+    } catch {
+      // already gone
     }
     throw error
   }
-  if (!replace) await unlink(tmp)
 }
 
 /** What the chain part of a receipt says about `chain`. */
@@ -283,6 +327,7 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
   const createdAt = (options.now?.() ?? new Date()).toISOString()
   const block = stored ? receiptBlock(stored.block) : null
   let written = 0
+  const dirs = new Set<string>()
   await mapLimit(items, HASH_CONCURRENCY, async (item, i) => {
     const receipt: Receipt = {
       item: {hash: item.hash!, ...(item.name === undefined ? {} : {name: item.name})},
@@ -293,7 +338,7 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
       status: block ? 'complete' : 'pending',
       createdAt,
     }
-    await writeAtomic(targets[i]!, serializeReceipt(receipt), Boolean(options.force))
+    await writeReceiptFile(targets[i]!, serializeReceipt(receipt), Boolean(options.force), dirs)
     options.onProgress?.('write', ++written, items.length)
   })
   if (timedOut) {

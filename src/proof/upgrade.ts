@@ -4,7 +4,7 @@
 import type {Chain} from '../chain/chain.js'
 import {TsvmError} from '../vm/errors.js'
 import {serializeReceipt, type Receipt} from './receipt.js'
-import {describeChain, findAccepted, writeAtomic} from './stamp.js'
+import {describeChain, findAccepted, writeReceiptFile} from './stamp.js'
 import {checkReceipt, loadReceipt, receiptBlock} from './verify.js'
 
 /** The outcome for one receipt. */
@@ -29,6 +29,6 @@ export async function upgradeReceipt(path: string, chain: Chain): Promise<Upgrad
   const upgraded: Receipt = {...receipt, block: receiptBlock(stored.block), chain: await describeChain(chain), status: 'complete'}
   const after = checkReceipt(upgraded)
   if (after.status !== 'verified') throw new TsvmError('INTERNAL', `${path}: the upgraded receipt does not verify: ${after.reason}`)
-  await writeAtomic(path, serializeReceipt(upgraded), true)
+  await writeReceiptFile(path, serializeReceipt(upgraded), true)
   return {receipt: path, status: 'upgraded', blockID: after.blockID!, height: after.height!, existedBy: after.existedBy!}
 }

@@ -42,7 +42,10 @@ export function receiptBlock(block: Block): ReceiptBlock {
 
 /** Reads and parses a receipt file (RECEIPT_INVALID when it is not one, FILE_NOT_FOUND when absent). */
 export async function loadReceipt(path: string): Promise<Receipt> {
-  const s = await stat(path)
+  const s = await stat(path).catch((error: {code?: string}) => {
+    if (error.code === 'ENOENT') throw new TsvmError('FILE_NOT_FOUND', `receipt ${path} not found: stamp the item first, or pass --receipt`, {cause: error})
+    throw error
+  })
   if (!s.isFile()) throw new TsvmError('RECEIPT_INVALID', `${path} is not a file: pass a .tsvm receipt`, {details: {field: '(file)'}})
   if (s.size > MAX_RECEIPT_BYTES) {
     throw new TsvmError('RECEIPT_INVALID', `${path} is ${s.size} bytes, larger than any receipt: pass a .tsvm receipt`, {details: {field: '(file)'}})
@@ -147,6 +150,9 @@ async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chai
       return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', check: 'chain', existedBy: null, reason: `the accepted block at height ${receipt.block.height} on ${chain.location} is ${idToString(atHeight.block.id)}, not ${offline.blockID}`}
     }
   } catch (error) {
+    if (isTsvmError(error, 'BLOCK_NOT_FOUND')) {
+      return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', check: 'chain', existedBy: null, reason: `${chain.location} has no accepted block at height ${receipt.block.height}, yet knows block ${offline.blockID}`}
+    }
     if (!isTsvmError(error, 'REMOTE_UNSUPPORTED')) throw error
   }
   return {...offline, ...on}

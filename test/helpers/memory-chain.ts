@@ -43,21 +43,26 @@ export class MemoryChain implements Chain {
     return sb
   }
 
+  private find(id: Uint8Array): StoredBlock {
+    const sb = this.stored.find((b) => bytesEqual(b.block.id, id))
+    if (!sb) throw new TsvmError('BLOCK_NOT_FOUND', `block ${toHex(id)} not found`)
+    return sb
+  }
+
   async accept(id: Uint8Array): Promise<StoredBlock> {
-    const sb = await this.getBlock(id)
+    const sb = this.find(id)
     sb.status = Status.Accepted
     return sb
   }
 
   async reject(id: Uint8Array): Promise<StoredBlock> {
-    const sb = await this.getBlock(id)
+    const sb = this.find(id)
     sb.status = Status.Rejected
     return sb
   }
 
   async getBlock(id: Uint8Array): Promise<StoredBlock> {
-    const sb = this.stored.find((b) => bytesEqual(b.block.id, id))
-    if (!sb) throw new TsvmError('BLOCK_NOT_FOUND', `block ${toHex(id)} not found`)
+    const sb = this.find(id)
     return this.kind === 'remote' ? {block: sb.block, status: Status.Unknown} : sb
   }
 
