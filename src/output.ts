@@ -35,3 +35,41 @@ export function bad(text: string): string {
 export function formatError(err: TsvmError): string {
   return `${chalkStderr.red('Error:')} ${err.message} ${chalkStderr.dim(`[${err.code}]`)}`
 }
+
+/** A block's JSON view as a table (parse-block, get-block, ...). */
+export function blockTable(view: {
+  id: string
+  parentID: string
+  height: string
+  timestamp: string
+  time: string | null
+  data: string
+  dataHex: string
+  dataCB58: string
+  status?: string
+  bytes?: string
+}): string {
+  return table([
+    ['id', chalk.cyan(view.id)],
+    ['status', view.status],
+    ['parentID', view.parentID],
+    ['height', view.height],
+    ['timestamp', `${view.timestamp} (${view.time ?? 'outside the representable date range'})`],
+    ['data', view.data],
+    ['dataHex', view.dataHex],
+    ['dataCB58', view.dataCB58],
+    ['bytes', view.bytes],
+  ])
+}
+
+/** Rows of columns separated by two spaces, each column padded to its widest cell (the last one is not). */
+export function columns(rows: string[][]): string {
+  const widths: number[] = []
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')
+}
+
+/** Text for a table cell: as is, or JSON-quoted when it holds line breaks or tabs (or is empty) so the row stays one line. */
+export function textCell(text: string): string {
+  return text === '' || /[\n\r\t]/.test(text) ? JSON.stringify(text) : text
+}

@@ -2,9 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {id, table} from '../output.js'
-import {idFromString, toHex} from '../vm/encoding.js'
+import {idFromString, idToString, toHex} from '../vm/encoding.js'
 import {vmIdFromName, vmNameFromId} from '../vm/vmid.js'
-import {idToString} from '../vm/encoding.js'
 
 export default class VmId extends BaseCommand {
   static override summary = 'Compute the VM ID of a VM name, or the name behind a VM ID'

@@ -1,11 +1,40 @@
-// Streaming SHA-256 of a file: node:crypto over a read stream, so a file of any size is hashed
-// in constant memory. The digest of the file's bytes is what a stamp commits to.
+// SHA-256 of files and streams, as they are proposed: the 32-byte digest of the exact bytes.
+// Streams through node:crypto, so a file of any size is hashed in constant memory.
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
+import {stat} from 'node:fs/promises'
 
-/** SHA-256 of a file's contents, read as a stream (32 bytes). */
+import {TsvmError} from '../vm/errors.js'
+
+/** SHA-256 of everything a stream yields (a Readable, process.stdin, or any async iterable of bytes). */
+export async function hashStream(stream: AsyncIterable<Uint8Array | string>): Promise<Uint8Array> {
+  const hash = createHash('sha256')
+  for await (const chunk of stream) hash.update(chunk)
+  return new Uint8Array(hash.digest())
+}
+
+/** SHA-256 of a file's bytes; FILE_NOT_FOUND when it does not exist, INVALID_ARGUMENT for a directory. */
 export async function hashFile(path: string): Promise<Uint8Array> {
-  const h = createHash('sha256')
-  for await (const chunk of createReadStream(path, {highWaterMark: 1 << 16})) h.update(chunk as Buffer)
-  return new Uint8Array(h.digest())
+  let info
+  try {
+    info = await stat(path)
+  } catch (error) {
+    if ((error as {code?: string}).code === 'ENOENT') {
+      throw new TsvmError('FILE_NOT_FOUND', `no such file: ${path}: check the path (use - to hash stdin)`, {
+        cause: error,
+        details: {path},
+      })
+    }
+    throw new TsvmError('IO_ERROR', `cannot read ${path}: ${(error as Error).message}`, {cause: error, details: {path}})
+  }
+  if (info.isDirectory()) {
+    throw new TsvmError('INVALID_ARGUMENT', `${path} is a directory: pass files (e.g. ${path}/*), or archive the directory and hash the archive`, {
+      details: {path},
+    })
+  }
+  try {
+    return await hashStream(createReadStream(path))
+  } catch (error) {
+    throw new TsvmError('IO_ERROR', `cannot read ${path}: ${(error as Error).message}`, {cause: error, details: {path}})
+  }
 }

@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'BLOCK_BAD_VERSION',
   'WRAPPER_INVALID',
   'ALIASES_INVALID',
+  'ALIAS_CONFLICT',
   'RECEIPT_INVALID',
   'RECEIPT_EXISTS',
   // verification failures (exit 4)

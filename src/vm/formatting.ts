@@ -81,3 +81,40 @@ export function fitLength(bytes: Uint8Array, length: number): Uint8Array {
   out.set(bytes.subarray(0, length))
   return out
 }
+
+/** The encodings the CLI offers: every dialect's byte encodings (json carries no bytes). */
+export const BYTE_ENCODINGS = ['hex', 'hexnc', 'hexc', 'cb58'] as const
+
+/**
+ * Decodes text in `encoding`, or, when none is given, as AvalancheGo values look: "0x…" is
+ * checksummed hex, anything else CB58. Hex pasted without its "0x" gets HEX_MISSING_PREFIX
+ * rather than a puzzling base58 error.
+ */
+export function decodeDetect(text: string, encoding?: Encoding): {encoding: Encoding; bytes: Uint8Array} {
+  if (encoding !== undefined) return {encoding, bytes: decodeWith(encoding, text)}
+  if (text.startsWith('0x')) return {encoding: 'hex', bytes: decodeWith('hex', text)}
+  try {
+    return {encoding: 'cb58', bytes: decodeWith('cb58', text)}
+  } catch (error) {
+    if (error instanceof TsvmError && error.code === 'CB58_BAD_CHAR' && /^(0X)?[0-9a-fA-F]+$/.test(text)) {
+      throw new TsvmError(
+        'HEX_MISSING_PREFIX',
+        `${JSON.stringify(text.length > 24 ? text.slice(0, 24) + '…' : text)} looks like hex but has no "0x" prefix (lower-case x): AvalancheGo hex always starts with 0x`,
+        {cause: error},
+      )
+    }
+    throw error
+  }
+}
+
+/** The bytes as text when they are valid UTF-8 without control characters (tab, CR, LF allowed); else undefined. */
+export function printableText(bytes: Uint8Array): string | undefined {
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true}).decode(bytes)
+  } catch {
+    return undefined
+  }
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(text) ? undefined : text
+}

@@ -1,0 +1,44 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {columns} from '../output.js'
+import {hashFile, hashStream} from '../proof/hash.js'
+import {cb58Encode, hexEncode, toHex} from '../vm/encoding.js'
+
+interface HashRow {
+  file: string
+  hex: string
+  cb58: string
+  data: string
+}
+
+export default class Hash extends BaseCommand {
+  static override summary = 'SHA-256 of files, in every form a payload may be proposed in'
+  static override description = `The 32-byte payload a file is stamped with is its SHA-256. This prints it as plain hex, CB58 (what v1.2 proposeBlock takes) and checksummed hex (what v1.3 proposeBlock takes), one row per file: hex, CB58, checksummed hex, file. Files are streamed, so any size works; - hashes stdin.`
+
+  static override examples = [
+    {
+      command: 'printf test | <%= config.bin %> <%= command.id %> -',
+      description:
+        'sha256("test"):\n  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  2DFtpKRbW2nfrzgAgE25onW3vwCQwM7S1iHk34LW9cwH2qBuVV  0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08e82209f4  -',
+    },
+    {command: '<%= config.bin %> <%= command.id %> report.pdf data.csv --json', description: 'Several files, as JSON.'},
+  ]
+
+  static override strict = false
+
+  static override args = {
+    file: Args.string({description: 'files to hash, or - for stdin', required: true}),
+  }
+
+  async run(): Promise<{files: HashRow[]}> {
+    const {argv} = await this.parse(Hash)
+    const files: HashRow[] = []
+    for (const file of argv as string[]) {
+      const digest = file === '-' ? await hashStream(process.stdin) : await hashFile(file)
+      files.push({file, hex: toHex(digest), cb58: cb58Encode(digest), data: hexEncode(digest)})
+    }
+    this.log(columns(files.map((r) => [r.hex, r.cb58, r.data, r.file])))
+    return {files}
+  }
+}
