@@ -73,3 +73,31 @@ export function columns(rows: string[][]): string {
 export function textCell(text: string): string {
   return text === '' || /[\n\r\t]/.test(text) ? JSON.stringify(text) : text
 }
+
+/** A progress line on stderr; inert when disabled (under --json, or when stderr is not a TTY). */
+export interface Progress {
+  update(done: number, total: number): void
+  /** Clears the line. */
+  end(): void
+}
+
+/** A throttled `label [#####-----] done/total` line on stderr, redrawn in place. */
+export function progressBar(label: string, enabled = Boolean(process.stderr.isTTY)): Progress {
+  let last = 0
+  let drawn = false
+  return {
+    update(done, total) {
+      const now = Date.now()
+      if (!enabled || (now - last < 100 && done < total)) return
+      last = now
+      const width = 24
+      const filled = total === 0 ? width : Math.round((done / total) * width)
+      process.stderr.write(`\r${label} ${chalkStderr.cyan('#'.repeat(filled))}${chalkStderr.dim('-'.repeat(width - filled))} ${done}/${total}`)
+      drawn = true
+    },
+    end() {
+      if (drawn) process.stderr.write('\r\u001B[K')
+      drawn = false
+    },
+  }
+}

@@ -10,7 +10,7 @@ import {readFile, stat} from 'node:fs/promises'
 
 import type {Chain, StoredBlock} from '../chain/chain.js'
 import {parseBlock, Status, type Block} from '../vm/block.js'
-import {idToString, toHex} from '../vm/encoding.js'
+import {idToString, parsePayload, toHex} from '../vm/encoding.js'
 import {isTsvmError, TsvmError} from '../vm/errors.js'
 import {bytesEqual, sha256} from '../vm/hash.js'
 import {hashFile} from './hash.js'
@@ -172,6 +172,20 @@ export async function verifyReceipt(receipt: Receipt, options: VerifyOptions = {
   const offline = checkReceipt(receipt, item)
   if (offline.status === 'invalid' || options.chain === undefined) return offline
   return checkOnChain(receipt, offline, options.chain)
+}
+
+/** What `tsvm verify <arg>` is about: an existing file, else a 32-byte hash; and its receipt. */
+export async function verifyTarget(arg: string, receipt?: string): Promise<{file?: string; hash?: Uint8Array; receipt: string}> {
+  const s = await stat(arg).catch(() => undefined)
+  if (s?.isFile()) return {file: arg, receipt: receipt ?? arg + '.tsvm'}
+  if (s?.isDirectory()) throw new TsvmError('INVALID_ARGUMENT', `${arg} is a directory: verify each file against its own receipt`)
+  let hash: Uint8Array
+  try {
+    hash = parsePayload(arg).data
+  } catch {
+    throw new TsvmError('FILE_NOT_FOUND', `no such file: ${arg} (nor is it a 32-byte hash in hex or CB58): pass the stamped file or its hash`, {details: {path: arg}})
+  }
+  return {hash, receipt: receipt ?? toHex(hash) + '.tsvm'}
 }
 
 /** Throws the result's error (PROOF_INVALID, PENDING, BLOCK_NOT_FOUND) unless it is verified. */
