@@ -76,7 +76,8 @@ export function textCell(text: string): string {
 
 /** A progress line on stderr; inert when disabled (under --json, or when stderr is not a TTY). */
 export interface Progress {
-  update(done: number, total: number): void
+  /** Redraws (at most every 100 ms, and at the end); `label` replaces the label given at creation. */
+  update(done: number, total: number, label?: string): void
   /** Clears the line. */
   end(): void
 }
@@ -86,8 +87,12 @@ export function progressBar(label: string, enabled = Boolean(process.stderr.isTT
   let last = 0
   let drawn = false
   return {
-    update(done, total) {
+    update(done, total, newLabel) {
       const now = Date.now()
+      if (newLabel !== undefined && newLabel !== label) {
+        label = newLabel
+        last = 0
+      }
       if (!enabled || (now - last < 100 && done < total)) return
       last = now
       const width = 24

@@ -189,3 +189,25 @@ describe('verify', () => {
     assert.equal((await verifyReceipt(r, {hash: fromHex('00'.repeat(32))})).check, 'item')
   })
 })
+
+describe('upgradeReceipts', () => {
+  it('asks each named chain once, closes it, and leaves complete receipts alone', async () => {
+    const d = await files('many-upgrades', 3)
+    const chain = new MemoryChain('embedded', '/tmp/chain-a')
+    await stamp(chain, [join(d, 'f0.txt'), join(d, 'f1.txt')], {cwd: dir, wait: false})
+    await stamp(chain, [join(d, 'f2.txt')], {cwd: dir}) // accepts the queued payload too
+    let opened = 0
+    let closed = 0
+    chain.close = async () => void closed++
+    const {upgradeReceipts, chainOptionsFor} = await import('../../src/proof/upgrade.js')
+    const res = await upgradeReceipts(
+      ['f0.txt', 'f1.txt', 'f2.txt'].map((f) => join(d, f + '.tsvm')),
+      async () => (opened++, chain),
+    )
+    assert.deepEqual(res.map((r) => r.status), ['upgraded', 'upgraded', 'complete'])
+    assert.equal(opened, 1)
+    assert.equal(closed, 1)
+    assert.throws(() => chainOptionsFor({kind: 'embedded', location: join(dir, 'gone')}), (e: unknown) => e instanceof TsvmError && e.code === 'NOT_INITIALIZED')
+    assert.deepEqual(chainOptionsFor({kind: 'remote', location: 'http://127.0.0.1:1'}), {endpoint: 'http://127.0.0.1:1'})
+  })
+})
