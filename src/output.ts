@@ -74,6 +74,18 @@ export function textCell(text: string): string {
   return text === '' || /[\n\r\t]/.test(text) ? JSON.stringify(text) : text
 }
 
+/** One line per block: height, ID, status (when known) and payload hex, in aligned columns. */
+export function blockLines(views: Array<{id: string; height: string; dataHex: string; status?: string}>): string {
+  return columns(views.map((v) => [v.height, chalk.cyan(v.id), ...(v.status ? [v.status] : []), v.dataHex]))
+}
+
+/** A problem list for `check`, one per line. */
+export function problemLines(problems: Array<{kind: string; message: string; id?: string; height?: string}>): string {
+  return problems
+    .map((p) => `${chalk.red(p.kind)}  ${p.message}${p.height === undefined ? '' : ` (height ${p.height})`}${p.id === undefined ? '' : ` [${p.id}]`}`)
+    .join('\n')
+}
+
 /** A progress line on stderr; inert when disabled (under --json, or when stderr is not a TTY). */
 export interface Progress {
   /** Redraws (at most every 100 ms, and at the end); `label` replaces the label given at creation. */
