@@ -77,6 +77,8 @@ export interface Chain {
   reject(id: Uint8Array): Promise<StoredBlock>
   /** The queued payloads, oldest first (embedded only). */
   mempool(): Promise<Uint8Array[]>
+  /** Blocks built or verified but not yet accepted or rejected (embedded only; optional). */
+  processing?(): Promise<StoredBlock[]>
   /** Re-verifies the whole stored chain (embedded only). */
   check(): Promise<CheckReport>
 
