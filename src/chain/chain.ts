@@ -15,6 +15,8 @@ export interface ProposeResult {
   queued: number
   /** Blocks accepted by this call, in height order (empty with accept: false on the embedded chain). */
   accepted: StoredBlock[]
+  /** Processing blocks this call rejected because the accepted ones conflict with them (embedded). */
+  rejected?: StoredBlock[]
 }
 
 export interface ProposeOptions {

@@ -23,7 +23,7 @@ import {resolve} from 'node:path'
 import {Level} from 'level'
 
 import {type Block, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
-import {ID_LENGTH, toHex} from './encoding.js'
+import {toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
 import {concatBytes, sha256} from './hash.js'
 
@@ -367,6 +367,3 @@ export function decodeStored(value: Uint8Array): BlockRecord {
     throw new TsvmError('DB_CORRUPT', `a stored block does not decode (${(error as Error).message}): run tsvm check`, {cause: error})
   }
 }
-
-/** True when `id` has the length of a block ID. */
-export const isId = (id: Uint8Array): boolean => id.length === ID_LENGTH
