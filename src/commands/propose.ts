@@ -5,7 +5,7 @@ import {withChain} from '../chain/open.js'
 import {type BlockJson, blockJson, blockRow} from '../chain/view.js'
 import {chainFlags, chainOptions} from '../flags.js'
 import {parsePayloadLines, readStdin} from '../input.js'
-import {blockLines, ok} from '../output.js'
+import {blockLines, ok, warn} from '../output.js'
 import {hashFile} from '../proof/hash.js'
 import {parsePayload} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
@@ -52,6 +52,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
       }),
     )
     progress?.end()
+    for (const r of result.rejected ?? []) this.note(warn(`rejected processing block ${blockRow(r.block).id}: it conflicts with the accepted blocks`))
     // --json gets the full views; the table needs only a few fields of each (there may be 100,000).
     if (this.jsonEnabled()) return {queued: result.queued, accepted: result.accepted.map((b) => blockJson(b.block, b.status))}
     if (result.accepted.length > 0) this.log(blockLines(result.accepted.map((b) => blockRow(b.block, b.status))))
