@@ -53,11 +53,15 @@ export async function inputBytes(arg: string | undefined, options: {hex?: boolea
 export function parsePayloadLines(text: string): Uint8Array[] {
   const out: Uint8Array[] = []
   const lines = text.split(/\r?\n/)
+  // All payloads share one buffer: 100,000 separate 32-byte arrays would cost ~230 bytes each.
+  const all = new Uint8Array(32 * lines.length)
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim()
     if (line === '') continue
     try {
-      out.push(parsePayload(line).data)
+      const at = 32 * out.length
+      all.set(parsePayload(line).data, at)
+      out.push(all.subarray(at, at + 32))
     } catch (error) {
       if (!(error instanceof TsvmError)) throw error
       throw new TsvmError(error.code, `line ${i + 1}: ${error.message}`, {cause: error, details: {line: i + 1}})

@@ -28,6 +28,12 @@ export interface ProposeOptions {
   timeoutMs?: number
   /** Called after each accepted block, for progress bars. */
   onProgress?: (done: number, total: number) => void
+  /**
+   * Called with each group of blocks as soon as it is accepted (embedded). Blocks handed here are
+   * not also collected in the result's `accepted`, so memory stays flat however many payloads
+   * there are. A backend that cannot stream ignores it and returns them in `accepted`.
+   */
+  onAccepted?: (blocks: StoredBlock[]) => void
 }
 
 export interface BlocksOptions {

@@ -69,6 +69,7 @@ export class EmbeddedChain implements Chain {
     const wereProcessing = this.vm.processingBlocks()
     const total = payloads.length + this.vm.mempool().length
     let next = 0
+    let done = 0
     for (;;) {
       const room = this.vm.mempoolRoom()
       const group = payloads.slice(next, next + room)
@@ -79,8 +80,10 @@ export class EmbeddedChain implements Chain {
         next += taken
       }
       const blocks = await this.vm.buildAndAccept({timestamp: options.timestamp})
-      for (const b of blocks) result.accepted.push(accepted(b))
-      options.onProgress?.(result.accepted.length, total)
+      done += blocks.length
+      if (options.onAccepted) options.onAccepted(blocks.map(accepted))
+      else for (const b of blocks) result.accepted.push(accepted(b))
+      options.onProgress?.(done, total)
       if (next >= payloads.length && this.vm.mempool().length === 0) {
         for (const b of wereProcessing) {
           const now = await this.vm.getBlock(b.id)

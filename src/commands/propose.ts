@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import type {StoredBlock} from '../chain/chain.js'
 import {withChain} from '../chain/open.js'
 import {type BlockJson, blockJson, blockRow} from '../chain/view.js'
 import {chainFlags, chainOptions} from '../flags.js'
@@ -43,20 +44,29 @@ By default the payloads are queued and then built and accepted at once, one bloc
   async run(): Promise<{queued: number; accepted: BlockJson[]}> {
     const {args, flags} = await this.parse(Propose)
     const payloads = await this.payloads(args.payload, flags.file)
-    const progress = this.progress('accepted')
+    const json = this.jsonEnabled()
+    // The table is printed group by group as blocks are accepted (there may be 100,000 of them);
+    // --json needs them all at the end, as full views. On a terminal the table is the progress.
+    const progress = process.stdout.isTTY && !json ? undefined : this.progress('accepted')
+    let shown = 0
+    const show = (blocks: StoredBlock[]) => {
+      if (blocks.length === 0) return
+      this.log(blockLines(blocks.map((b) => blockRow(b.block, b.status))))
+      shown += blocks.length
+    }
     const result = await withChain(chainOptions(flags, this.config), (chain) =>
       chain.propose(payloads, {
         accept: flags.accept,
         timestamp: flags.timestamp === undefined ? undefined : BigInt(flags.timestamp),
         onProgress: progress?.update,
+        onAccepted: json ? undefined : show,
       }),
     )
     progress?.end()
     for (const r of result.rejected ?? []) this.note(warn(`rejected processing block ${blockRow(r.block).id}: it conflicts with the accepted blocks`))
-    // --json gets the full views; the table needs only a few fields of each (there may be 100,000).
-    if (this.jsonEnabled()) return {queued: result.queued, accepted: result.accepted.map((b) => blockJson(b.block, b.status))}
-    if (result.accepted.length > 0) this.log(blockLines(result.accepted.map((b) => blockRow(b.block, b.status))))
-    else this.log(ok(`queued ${result.queued} payload${result.queued === 1 ? '' : 's'}`))
+    if (json) return {queued: result.queued, accepted: result.accepted.map((b) => blockJson(b.block, b.status))}
+    show(result.accepted) // a backend that does not stream returns them here
+    if (shown === 0) this.log(ok(`queued ${result.queued} payload${result.queued === 1 ? '' : 's'}`))
     return {queued: result.queued, accepted: []}
   }
 

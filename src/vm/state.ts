@@ -69,6 +69,22 @@ export const processingKey = (id: Uint8Array): Uint8Array => concatBytes(PROCESS
 
 function u64(v: bigint): Uint8Array {
   const b = new Uint8Array(8)
+  if (v <= 0x1f_ffff_ffff_ffffn) {
+    // Heights and mempool sequence numbers: two 32-bit halves, no BigInt arithmetic or DataView
+    // (this runs several times per block in a group commit).
+    const n = Number(v)
+    const hi = Math.floor(n / 0x1_0000_0000)
+    const lo = n - hi * 0x1_0000_0000
+    b[0] = hi >>> 24
+    b[1] = hi >>> 16
+    b[2] = hi >>> 8
+    b[3] = hi
+    b[4] = lo >>> 24
+    b[5] = lo >>> 16
+    b[6] = lo >>> 8
+    b[7] = lo
+    return b
+  }
   new DataView(b.buffer).setBigUint64(0, v)
   return b
 }
@@ -139,8 +155,17 @@ export class StateBatch {
 
   /** Records an accepted block at its height and as the last accepted. */
   setAccepted(block: Block): this {
-    this.put(heightKey(block.height), block.id)
-    return this.put(LAST_ACCEPTED_KEY, block.id)
+    return this.putHeight(block).setLastAccepted(block.id)
+  }
+
+  /** Records an accepted block at its height. */
+  putHeight(block: Block): this {
+    return this.put(heightKey(block.height), block.id)
+  }
+
+  /** Records the last accepted block ID (in a group commit, once for the tip: only the last write counts). */
+  setLastAccepted(id: Uint8Array): this {
+    return this.put(LAST_ACCEPTED_KEY, id)
   }
 
   putProcessing(block: Block): this {

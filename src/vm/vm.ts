@@ -312,11 +312,13 @@ export class TimestampVM {
    */
   private async commitAccepted(chain: Block[], batch: StateBatch): Promise<void> {
     const tip = chain[chain.length - 1]!
-    const accepted = new Set(chain.map((b) => toHex(b.id)))
+    // With nothing processing (every automine group commit), skip the per-block hex lookups.
+    const accepted = new Set(this.processing.size === 0 ? [] : chain.map((b) => toHex(b.id)))
     for (const b of chain) {
-      batch.storeBlock(b, Status.Accepted).setAccepted(b)
-      if (this.processing.has(toHex(b.id))) batch.delProcessing(b.id)
+      batch.storeBlock(b, Status.Accepted).putHeight(b)
+      if (this.processing.size > 0 && this.processing.has(toHex(b.id))) batch.delProcessing(b.id)
     }
+    batch.setLastAccepted(tip.id)
     const rejected = [...this.processing.values()].filter((b) => !accepted.has(toHex(b.id)) && !this.descendsFrom(b, tip.id))
     for (const b of rejected) batch.storeBlock(b, Status.Rejected).delProcessing(b.id)
     const pref = this.preferred && this.processing.get(toHex(this.preferred))
