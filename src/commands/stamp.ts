@@ -14,7 +14,22 @@ accepted, and writes a receipt per item: <file>.tsvm next to the file, or under 
 relative paths. A receipt is verified later with \`tsvm verify\`, offline. Symlinks and special files
 inside directories are skipped and reported; existing receipts are never overwritten without --force.`
 
-  static override examples = []
+  static override examples = [
+    {
+      command: '<%= config.bin %> <%= command.id %> report.pdf',
+      description:
+        'One file: its SHA-256 is the payload; the receipt is report.pdf.tsvm:\n  items      1\n  payload    9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n  status     complete\n' +
+        '  block      7WpmhAxekZwVX7wHnCQfc8Bd6mxAXfyjMvFqFXr8PipAnSXV8\n  height     1\n  existedBy  2026-11-25T16:15:22.000Z\n  receipt    /tmp/ex/report.pdf.tsvm',
+    },
+    {
+      command: "<%= config.bin %> <%= command.id %> contracts --glob '*.pdf'",
+      description:
+        'Every PDF under contracts/ in one block (a Merkle root):\n  items      2\n  payload    fcea15d7116709c1b53d989b0cc563727b47839051c9f29a3dcaefdf656d9dca\n  status     complete\n' +
+        '  block      Jhx64gwMbe51KotRHsK2x6aU7ce2EAzd2m53u8D3L9XwhBvvB\n  height     2\n  existedBy  2026-11-25T16:15:23.000Z\n  receipt    2 receipts, e.g. /tmp/ex/contracts/2026/lease.pdf.tsvm',
+    },
+    {command: '<%= config.bin %> <%= command.id %> big.iso --no-wait', description: 'Queue only; the receipt is pending until `tsvm upgrade` completes it.'},
+    {command: 'sha256sum *.log | cut -c1-64 | <%= config.bin %> <%= command.id %> - --out-dir proofs', description: 'Hashes from stdin; receipts are proofs/<hex>.tsvm.'},
+  ]
 
   static override strict = false
 

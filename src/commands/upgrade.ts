@@ -14,7 +14,13 @@ asks the chain the receipt names (or the one given with --data-dir/--endpoint) f
 holding the receipt's payload and, when there is one, rewrites the receipt atomically as complete.
 Complete receipts are left as they are. Exits 3 when any receipt is still pending.`
 
-  static override examples = []
+  static override examples = [
+    {
+      command: '<%= config.bin %> <%= command.id %> big.iso.tsvm',
+      description: 'Before the payload is accepted (exit 3), and after:\n  pending   big.iso.tsvm: payload not accepted yet\n  upgraded  big.iso.tsvm: block 2UkM3VHUsznVNBC4rBNneYDbuoSi8xaU8PReUL7DnWV8ycixxW, height 3, 2026-11-25T16:15:25.000Z',
+    },
+    {command: '<%= config.bin %> <%= command.id %> receipts/*.tsvm --data-dir ./chain', description: 'Ask a given chain instead of the one each receipt names.'},
+  ]
 
   static override strict = false
 

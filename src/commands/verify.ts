@@ -19,9 +19,14 @@ Exit codes: 0 verified, 3 pending or block not found, 4 invalid (file or receipt
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> report.pdf',
-      description: 'Offline, against report.pdf.tsvm:\n  verified report.pdf existed no later than 2026-11-25T16:20:00.000Z (block 2bGvvdDxs8H5u8GsdMy5vcz8ccbF8qo3B2xWdKcfBTSKKPwTJm, height 1)',
+      description: 'Offline, against report.pdf.tsvm:\n  verified report.pdf existed no later than 2026-11-25T16:15:22.000Z (block 7WpmhAxekZwVX7wHnCQfc8Bd6mxAXfyjMvFqFXr8PipAnSXV8, height 1)',
     },
-    {command: '<%= config.bin %> <%= command.id %> 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --receipt proofs/test.tsvm', description: 'A bare hash and its receipt.'},
+    {
+      command: '<%= config.bin %> <%= command.id %> contracts/2026/nda.pdf --data-dir ./chain',
+      description:
+        'Also on the chain:\n  verified contracts/2026/nda.pdf existed no later than 2026-11-25T16:15:23.000Z (block Jhx64gwMbe51KotRHsK2x6aU7ce2EAzd2m53u8D3L9XwhBvvB, height 2; accepted on ./chain)',
+    },
+    {command: '<%= config.bin %> <%= command.id %> 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --receipt report.pdf.tsvm', description: 'A bare hash and its receipt.'},
   ]
 
   static override args = {

@@ -7,6 +7,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {parseReceipt} from '../../src/proof/receipt.js'
 import {checkReceipt} from '../../src/proof/verify.js'
+import {toHex} from '../../src/vm/encoding.js'
 import {sha256} from '../../src/vm/hash.js'
 import {tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
 
@@ -65,6 +66,17 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
     assert.equal(up.json.receipts[0].status, 'upgraded')
     const done = await tsvm(['verify', 'later.txt', '--data-dir', data()], {cwd: dir})
     assert.equal(done.code, 0, done.stderr)
+  })
+
+  it('stamps hashes from stdin into receipts named by hash, and verifies a hash', async () => {
+    const h = toHex(sha256(new TextEncoder().encode('from a pipe')))
+    const s = await tsvmJson(['stamp', '-', '--out-dir', 'piped'], {...env(), input: `${h}\n`})
+    assert.equal(s.code, 0, s.stderr)
+    assert.equal(s.json.receipts[0].receipt, join(dir, 'piped', `${h}.tsvm`))
+    const v = await tsvm(['verify', h, '--receipt', `piped/${h}.tsvm`], {cwd: dir})
+    assert.equal(v.code, 0, v.stderr)
+    const bad = await tsvmJson(['stamp', '-'], {...env(), input: 'xyz\n'})
+    assert.equal(bad.code, 4)
   })
 
   it('stamps 10,000 files in one block; every receipt verifies', async () => {
