@@ -39,7 +39,7 @@ inside directories are skipped and reported; existing receipts are never overwri
 
   static override flags = {
     ...chainFlags,
-    glob: Flags.string({char: 'g', multiple: true, description: 'only files in directories matching this glob (*, ?, **); repeatable'}),
+    glob: Flags.string({char: 'g', multiple: true, multipleNonGreedy: true, description: 'only files in directories matching this glob (*, ?, **); repeatable'}),
     'out-dir': Flags.string({char: 'o', description: 'write receipts under this directory instead of next to each file'}),
     wait: Flags.boolean({default: true, allowNo: true, description: 'wait until the payload is accepted; --no-wait writes pending receipts'}),
     timeout: Flags.integer({min: 1, default: 120, description: 'seconds to wait for acceptance'}),

@@ -79,6 +79,16 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
     assert.equal(bad.code, 4)
   })
 
+  it('takes --glob before the paths, and skips files it does not match', async () => {
+    mkdirSync(join(dir, 'docs', 'sub'), {recursive: true})
+    writeFileSync(join(dir, 'docs', 'sub', 'keep.pdf'), 'pdf')
+    writeFileSync(join(dir, 'docs', 'drop.txt'), 'txt')
+    const s = await tsvmJson(['stamp', '-g', '*.pdf', 'docs', '-o', 'globbed'], env())
+    assert.equal(s.code, 0, s.stderr)
+    assert.deepEqual(s.json.receipts.map((r: {name: string}) => r.name), ['docs/sub/keep.pdf'])
+    assert.equal(existsSync(join(dir, 'globbed', 'docs', 'sub', 'keep.pdf.tsvm')), true)
+  })
+
   it('stamps 10,000 files in one block; every receipt verifies', async () => {
     const big = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tsvm-stamp-10k-'))
     try {
