@@ -34,12 +34,13 @@ export function chainOptions(
   env: Record<string, string | undefined> = process.env,
 ): OpenChainOptions {
   if (flags['data-dir'] !== undefined) return {dataDir: flags['data-dir']}
-  if (flags.endpoint !== undefined) return {endpoint: flags.endpoint, api: flags.api}
+  const api = flags.api === undefined ? {} : {api: flags.api}
+  if (flags.endpoint !== undefined) return {endpoint: flags.endpoint, ...api}
   const dataDir = env.TSVM_DATA_DIR || undefined
   const endpoint = env.TSVM_ENDPOINT || undefined
   if (dataDir !== undefined && endpoint !== undefined) {
     throw new TsvmError('USAGE', 'both TSVM_DATA_DIR and TSVM_ENDPOINT are set: unset one, or pass --data-dir or --endpoint')
   }
-  if (endpoint !== undefined) return {endpoint, api: flags.api}
+  if (endpoint !== undefined) return {endpoint, ...api}
   return {dataDir: dataDir ?? join(config.dataDir, 'chain')}
 }
