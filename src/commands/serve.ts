@@ -27,7 +27,7 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
   ]
 
   static override flags = {
-    'data-dir': chainFlags['data-dir'],
+    'data-dir': {...chainFlags['data-dir'], exclusive: undefined},
     host: Flags.string({default: '127.0.0.1', description: 'address to listen on (anything but loopback exposes an API without authentication)'}),
     port: Flags.integer({default: 9650, min: 0, max: 65_535, description: 'port to listen on (0 picks a free one)'}),
     api: Flags.option({options: ['v1.3', 'v1.2'] as const, default: 'v1.3', description: 'API dialect: v1.3 (hex data, height, mempool cap) or v1.2 (CB58 data)'})(),

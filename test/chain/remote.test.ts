@@ -92,6 +92,16 @@ describe('RemoteChain limits', () => {
       {blockTimeMs: 3_600_000},
     ))
 
+  it('waits across block-time ticks until the payloads are accepted', () =>
+    withNode(
+      'v1.3',
+      async (chain) => {
+        const res = await chain.propose([payload('tick-1'), payload('tick-2')], {timeoutMs: 10_000})
+        assert.deepEqual(res.accepted.map((b) => b.block.data), [payload('tick-1'), payload('tick-2')])
+      },
+      {blockTimeMs: 50},
+    ))
+
   it('reports a full mempool as MEMPOOL_FULL', () =>
     withNode(
       'v1.3',
