@@ -12,6 +12,7 @@ import {Agent, request} from 'undici'
 import {TsvmError} from '../vm/errors.js'
 import type {Dialect} from '../vm/formatting.js'
 
+/** Timeouts and headers of an RpcClient. */
 export interface RpcClientOptions {
   /** Time allowed for the TCP/TLS connect (ms, default 5000). */
   connectTimeoutMs?: number

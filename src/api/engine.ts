@@ -24,6 +24,7 @@ export interface EngineVm {
   buildAndAccept(options?: {max?: number}): Promise<Block[]>
 }
 
+/** How the engine builds blocks and reports them. */
 export interface EngineOptions {
   /** Build every this many ms; 0 or undefined builds as soon as a batch is written. */
   blockTimeMs?: number

@@ -34,6 +34,7 @@ export interface ServeInfo {
   blockTime: number
 }
 
+/** What serveChain needs: the opened VM, its genesis ID, and how to listen. */
 export interface ServeOptions {
   /** The opened VM; closed by `close()`. */
   vm: EngineVm & {close(): Promise<void>}
