@@ -85,3 +85,21 @@ export function problemLines(problems: Array<{kind: string; message: string; id?
     .map((p) => `${chalk.red(p.kind)}  ${p.message}${p.height === undefined ? '' : ` (height ${p.height})`}${p.id === undefined ? '' : ` [${p.id}]`}`)
     .join('\n')
 }
+
+/** The endpoints `tsvm serve` prints on start. */
+export function serveLines(
+  info: {chainID: string; endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string}; api: string; blockTime: number},
+  dataDir: string,
+): string {
+  const building = info.blockTime > 0 ? `a block every ${info.blockTime}s` : 'blocks at once'
+  return [
+    table([
+      ['chain', chalk.cyan(info.endpoints.chain)],
+      ['chain alias', info.endpoints.chainAlias],
+      ['static', info.endpoints.static],
+      ['static alias', info.endpoints.staticAlias],
+      ['health', info.endpoints.health],
+    ]),
+    chalk.dim(`chain ${info.chainID} from ${dataDir}, API ${info.api}, ${building}`),
+  ].join('\n')
+}
