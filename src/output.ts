@@ -86,35 +86,20 @@ export function problemLines(problems: Array<{kind: string; message: string; id?
     .join('\n')
 }
 
-/** A progress line on stderr; inert when disabled (under --json, or when stderr is not a TTY). */
-export interface Progress {
-  /** Redraws (at most every 100 ms, and at the end); `label` replaces the label given at creation. */
-  update(done: number, total: number, label?: string): void
-  /** Clears the line. */
-  end(): void
-}
-
-/** A throttled `label [#####-----] done/total` line on stderr, redrawn in place. */
-export function progressBar(label: string, enabled = Boolean(process.stderr.isTTY)): Progress {
-  let last = 0
-  let drawn = false
-  return {
-    update(done, total, newLabel) {
-      const now = Date.now()
-      if (newLabel !== undefined && newLabel !== label) {
-        label = newLabel
-        last = 0
-      }
-      if (!enabled || (now - last < 100 && done < total)) return
-      last = now
-      const width = 24
-      const filled = total === 0 ? width : Math.round((done / total) * width)
-      process.stderr.write(`\r${label} ${chalkStderr.cyan('#'.repeat(filled))}${chalkStderr.dim('-'.repeat(width - filled))} ${done}/${total}`)
-      drawn = true
-    },
-    end() {
-      if (drawn) process.stderr.write('\r\u001B[K')
-      drawn = false
-    },
-  }
+/** The endpoints `tsvm serve` prints on start. */
+export function serveLines(
+  info: {chainID: string; endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string}; api: string; blockTime: number},
+  dataDir: string,
+): string {
+  const building = info.blockTime > 0 ? `a block every ${info.blockTime}s` : 'blocks at once'
+  return [
+    table([
+      ['chain', chalk.cyan(info.endpoints.chain)],
+      ['chain alias', info.endpoints.chainAlias],
+      ['static', info.endpoints.static],
+      ['static alias', info.endpoints.staticAlias],
+      ['health', info.endpoints.health],
+    ]),
+    chalk.dim(`chain ${info.chainID} from ${dataDir}, API ${info.api}, ${building}`),
+  ].join('\n')
 }

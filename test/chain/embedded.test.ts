@@ -122,8 +122,11 @@ describe('EmbeddedChain', () => {
 })
 
 describe('openChain and chain flags', () => {
-  it('REMOTE_UNSUPPORTED for an endpoint, until the remote backend is plugged in', async () => {
-    assert.equal(await code(openChain({endpoint: 'http://127.0.0.1:9650/ext/bc/x'})), 'REMOTE_UNSUPPORTED')
+  it('an endpoint opens the remote backend (nothing is contacted before a call); a bare host is USAGE', async () => {
+    const remote = await openChain({endpoint: 'http://127.0.0.1:9650/ext/bc/x', api: 'v1.2'})
+    assert.equal(remote.kind, 'remote')
+    await remote.close()
+    assert.equal(await code(openChain({endpoint: 'http://127.0.0.1:9650'})), 'USAGE')
   })
 
   it('a flag beats the environment; both variables set is a usage error; the default is <dataDir>/chain', () => {
@@ -133,6 +136,7 @@ describe('openChain and chain flags', () => {
     assert.deepEqual(chainOptions({}, config, {TSVM_ENDPOINT: 'http://e'}), {endpoint: 'http://e'})
     assert.deepEqual(chainOptions({'data-dir': '/x'}, config, {TSVM_ENDPOINT: 'http://e'}), {dataDir: '/x'})
     assert.deepEqual(chainOptions({endpoint: 'http://f'}, config, {TSVM_DATA_DIR: '/d'}), {endpoint: 'http://f'})
+    assert.deepEqual(chainOptions({api: 'v1.2'}, config, {TSVM_ENDPOINT: 'http://e'}), {endpoint: 'http://e', api: 'v1.2'})
     assert.throws(
       () => chainOptions({}, config, {TSVM_DATA_DIR: '/d', TSVM_ENDPOINT: 'http://e'}),
       (e: unknown) => e instanceof TsvmError && e.code === 'USAGE',
