@@ -22,6 +22,8 @@ export interface EngineVm {
   proposeMany(payloads: Uint8Array[]): Promise<boolean[]>
   /** Builds and accepts blocks from the mempool (at most `max`), in order. */
   buildAndAccept(options?: {max?: number}): Promise<Block[]>
+  /** Builds and accepts the queued payloads, then these, in one synced write (optional: saves a write per batch). */
+  acceptPayloads?(payloads: Uint8Array[]): Promise<Block[]>
 }
 
 /** How the engine builds blocks and reports them. */
@@ -92,6 +94,19 @@ export class Engine implements ChainBackend {
     this.flushScheduled = false
     const batch = this.pending.splice(0)
     if (batch.length === 0) return
+    if (this.timer === undefined && this.vm.acceptPayloads) {
+      // At once: the batch becomes accepted blocks in one synced write, no mempool round trip
+      // (half the fsyncs per batch, so twice the proposals a client waiting on each can make).
+      try {
+        const blocks = await this.vm.acceptPayloads(batch.map((w) => w.data))
+        if (blocks.length > 0) this.options.onAccepted?.(blocks)
+        for (const w of batch) w.resolve(true)
+        return
+      } catch (error) {
+        // Nothing was written (e.g. a block failed Verify): queue them durably as below instead.
+        this.options.onError?.(error)
+      }
+    }
     let taken: boolean[]
     try {
       taken = await this.vm.proposeMany(batch.map((w) => w.data))

@@ -110,6 +110,7 @@ export function engineVm(vm: TimestampVM): EngineVm & {close(): Promise<void>} {
     mempoolSize: () => vm.mempool().length,
     proposeMany: (payloads) => vm.proposeMany(payloads),
     buildAndAccept: (options) => vm.buildAndAccept(options ?? {}),
+    acceptPayloads: (payloads) => vm.acceptPayloads(payloads),
     close: () => vm.close(),
   }
 }

@@ -62,39 +62,31 @@ export class EmbeddedChain implements Chain {
       await this.vm.proposeMany(payloads)
       return {queued: payloads.length, accepted: []}
     }
-    // Automine in groups: queue as many as the mempool takes, then build and accept all queued
-    // payloads in one synced batch; one block per payload, each verified, one fsync per group.
-    this.vm.checkBuildTimestamp(options.timestamp) // refuse before anything is queued
+    // Automine in groups as large as the mempool (a bounded batch): the queued payloads first,
+    // then the new ones, built and accepted in one synced batch per group; one block per payload,
+    // each verified, one fsync per group. New payloads skip the mempool: the blocks are the same.
+    this.vm.checkBuildTimestamp(options.timestamp) // refuse before anything is built
     const result: ProposeResult = {queued: 0, accepted: [], rejected: []}
     const wereProcessing = this.vm.processingBlocks()
     const total = payloads.length + this.vm.mempool().length
-    let next = 0
+    const groupSize = this.vm.mempoolLimit + 1
     let done = 0
-    for (;;) {
-      const room = this.vm.mempoolRoom()
-      const group = payloads.slice(next, next + room)
-      if (group.length > 0) {
-        const ok = await this.vm.proposeMany(group)
-        const taken = ok.filter(Boolean).length
-        result.queued += taken
-        next += taken
-      }
-      const blocks = await this.vm.buildAndAccept({timestamp: options.timestamp})
+    for (let next = 0; next === 0 || next < payloads.length; ) {
+      const take = Math.max(1, groupSize - (next === 0 ? this.vm.mempool().length : 0))
+      const group = payloads.slice(next, next + take)
+      next += take
+      const blocks = await this.vm.acceptPayloads(group, {timestamp: options.timestamp})
+      result.queued += group.length
       done += blocks.length
       if (options.onAccepted) options.onAccepted(blocks.map(accepted))
       else for (const b of blocks) result.accepted.push(accepted(b))
       options.onProgress?.(done, total)
-      if (next >= payloads.length && this.vm.mempool().length === 0) {
-        for (const b of wereProcessing) {
-          const now = await this.vm.getBlock(b.id)
-          if (now?.status === Status.Rejected) result.rejected!.push(now)
-        }
-        return result
-      }
-      if (blocks.length === 0 && group.length === 0) {
-        throw new TsvmError('INTERNAL', 'the mempool neither takes payloads nor yields blocks')
-      }
     }
+    for (const b of wereProcessing) {
+      const now = await this.vm.getBlock(b.id)
+      if (now?.status === Status.Rejected) result.rejected!.push(now)
+    }
+    return result
   }
 
   async getBlock(id: Uint8Array): Promise<StoredBlock> {

@@ -393,28 +393,57 @@ export class TimestampVM {
    */
   buildAndAccept(options: {max?: number; timestamp?: bigint} = {}): Promise<Block[]> {
     return this.exclusive(async () => {
-      let parent = this.requireLast()
+      this.requireLast()
       const n = Math.min(options.max ?? this.pool.length, this.pool.length)
       if (n <= 0) return []
-      const now = this.nowSeconds()
-      const batch = new StateBatch()
-      const chain: Block[] = []
-      for (const entry of this.pool.slice(0, n)) {
-        const block = makeBlock({
-          parentId: parent.id,
-          height: parent.height + 1n,
-          timestamp: options.timestamp ?? now,
-          data: entry.data,
-        })
-        verifyBlock(block, parent, now)
-        batch.delMempool(entry.seq)
-        chain.push(block)
-        parent = block
-      }
-      await this.commitAccepted(chain, batch)
+      const chain = await this.acceptEntries(this.pool.slice(0, n), options.timestamp)
       this.pool.splice(0, n)
       return chain
     })
+  }
+
+  /**
+   * Proposes and accepts in one step: the queued payloads first (FIFO), then `payloads`, one
+   * block each on the last accepted, each verified, all in one synced batch. The same blocks as
+   * proposeMany + buildAndAccept, with one fsync instead of two and no mempool records for
+   * `payloads` (so the mempool cap does not apply to them). If a block fails Verify nothing changes.
+   */
+  acceptPayloads(payloads: Uint8Array[], options: {timestamp?: bigint} = {}): Promise<Block[]> {
+    return this.exclusive(async () => {
+      this.requireLast()
+      for (const p of payloads) {
+        if (p.length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${p.length}`)
+      }
+      const queued = this.pool.length
+      const entries: Array<{seq?: bigint; data: Uint8Array}> = [...this.pool]
+      for (const data of payloads) entries.push({data: data.slice()})
+      if (entries.length === 0) return []
+      const chain = await this.acceptEntries(entries, options.timestamp)
+      this.pool.splice(0, queued)
+      return chain
+    })
+  }
+
+  /** Builds one block per entry on the last accepted, verifies each, and commits them all (and the removal of queued entries) in one synced batch. */
+  private async acceptEntries(entries: ReadonlyArray<{seq?: bigint; data: Uint8Array}>, timestamp: bigint | undefined): Promise<Block[]> {
+    let parent = this.requireLast()
+    const now = this.nowSeconds()
+    const batch = new StateBatch()
+    const chain: Block[] = []
+    for (const entry of entries) {
+      const block = makeBlock({
+        parentId: parent.id,
+        height: parent.height + 1n,
+        timestamp: timestamp ?? now,
+        data: entry.data,
+      })
+      verifyBlock(block, parent, now)
+      if (entry.seq !== undefined) batch.delMempool(entry.seq)
+      chain.push(block)
+      parent = block
+    }
+    await this.commitAccepted(chain, batch)
+    return chain
   }
 
   /**

@@ -329,6 +329,41 @@ describe('accept and reject', () => {
     }
   })
 
+  it('acceptPayloads makes the blocks proposeMany + buildAndAccept would, queued ones first, in one synced write', async () => {
+    const a = await freshVm()
+    const b = await freshVm()
+    try {
+      const queued = [payload(7)]
+      const fresh = Array.from({length: 20}, (_, i) => numbered(i))
+      await a.vm.proposeMany(queued)
+      await a.vm.proposeMany(fresh)
+      const viaMempool = await a.vm.buildAndAccept()
+      await b.vm.proposeMany(queued)
+      const writes: Array<{sync?: boolean}> = []
+      const db = (b.vm as unknown as {state: {db: {batch(): {write(o: {sync?: boolean}): Promise<void>}}}}).state.db
+      const batch = db.batch.bind(db)
+      db.batch = () => {
+        const chained = batch()
+        const write = chained.write.bind(chained)
+        chained.write = (o) => (writes.push(o), write(o))
+        return chained
+      }
+      const direct = await b.vm.acceptPayloads(fresh)
+      assert.deepEqual(writes, [{sync: true}])
+      assert.deepEqual(
+        direct.map((x) => toHex(x.id)),
+        viaMempool.map((x) => toHex(x.id)),
+      )
+      assert.deepEqual(direct[0]!.data, payload(7))
+      assert.deepEqual(b.vm.mempool(), [])
+      assert.equal(await code(b.vm.acceptPayloads([new Uint8Array(31)])), 'BAD_LENGTH')
+      assert.deepEqual((await b.vm.check()).problems, [])
+    } finally {
+      await a.vm.close()
+      await b.vm.close()
+    }
+  })
+
   it('serialises concurrent transitions', async () => {
     const {vm} = await freshVm()
     try {
