@@ -5,7 +5,6 @@ import type {Block} from '../vm/block.js'
 import type {Dialect} from '../vm/formatting.js'
 import type {Chain} from './chain.js'
 import {EmbeddedChain, type EmbeddedOptions} from './embedded.js'
-import {openRemote} from './remote.js'
 
 export interface OpenChainOptions extends EmbeddedOptions {
   /** The embedded chain's data dir. */
@@ -18,7 +17,12 @@ export interface OpenChainOptions extends EmbeddedOptions {
 
 /** Opens the chain the options name. */
 export async function openChain(options: OpenChainOptions): Promise<Chain> {
-  if (options.endpoint !== undefined) return openRemote(options.endpoint, {dialect: options.api})
+  if (options.endpoint !== undefined) {
+    // Loaded on demand: the HTTP client (undici) is most of a chain command's code, and the
+    // embedded chain never needs it.
+    const {openRemote} = await import('./remote.js')
+    return openRemote(options.endpoint, {dialect: options.api})
+  }
   if (options.dataDir === undefined) throw new TsvmError('USAGE', 'no chain given: pass --data-dir or --endpoint')
   return EmbeddedChain.open(options.dataDir, options)
 }
