@@ -68,74 +68,80 @@ async function rpc(port: number, path: string, method: string, params: unknown):
   return (await res.json()) as {result?: any; error?: any}
 }
 
-/** Runs both server figures on one fresh data dir (proposeBlock first, so getBlock has blocks to read). */
+/** Block IDs to read: walk back from the tip (at most 256), so lookups are spread over the chain. */
+async function blockIds(port: number, path: string): Promise<string[]> {
+  const ids: string[] = []
+  let reply = await rpc(port, path, 'timestampvm.getBlock', {})
+  while (reply.result && ids.length < 256) {
+    ids.push(reply.result.id as string)
+    if (reply.result.height === '0') break
+    reply = await rpc(port, path, 'timestampvm.getBlock', {id: reply.result.parentID})
+  }
+  return ids
+}
+
+/** Runs the server figures on one fresh data dir (proposeBlock first, so getBlock has blocks to read). */
 export async function serveFigures(sizes: Sizes, dataDir: string): Promise<Figure[]> {
   const env = childEnv({TSVM_DATA_DIR: dataDir})
   await tsvmOk(['init'], {env})
-  progress('serve: starting tsvm serve')
+  progress('serve: starting tsvm serve and a bare node:http server')
   const server = await startServer([BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--json'], env)
   const figures: Figure[] = []
   try {
     const common = {url: `http://127.0.0.1:${server.port}`, seconds: sizes.serveSeconds, concurrency: sizes.serveConcurrency}
-
-    progress('serve: proposeBlock load')
-    const proposals: LoadResult[] = []
-    for (let i = 0; i < sizes.repeats; i++) {
-      proposals.push(await loadRun({...common, path: server.path, kind: 'proposeBlock', requests: sizes.serveRequests}))
-    }
-    const rps = median(proposals.map((p) => p.rps))
-    const p99 = median(proposals.map((p) => p.p99Ms))
-    const errors = proposals.reduce((n, p) => n + p.errors, 0)
-    figures.push(
-      throughputFigure({
-        id: 'serve.proposeBlock',
-        name: 'tsvm serve proposeBlock',
-        value: rps,
-        unit: 'req/s',
-        goal: '>= 5000 req/s, p99 <= 10 ms, 0 errors',
-        minValue: 5000,
-        detail: {p99Ms: p99, errors, runs: proposals},
-      }),
-    )
-    const last = figures.at(-1)!
-    last.met = last.met === true && p99 <= 10 && errors === 0
-
-    // Block IDs to read: walk back from the tip (at most 256), so lookups are spread over the chain.
-    const ids: string[] = []
-    let reply = await rpc(server.port, server.path, 'timestampvm.getBlock', {})
-    while (reply.result && ids.length < 256) {
-      ids.push(reply.result.id as string)
-      if (reply.result.height === '0') break
-      reply = await rpc(server.port, server.path, 'timestampvm.getBlock', {id: reply.result.parentID})
-    }
-    const fixed = JSON.stringify(await rpc(server.port, server.path, 'timestampvm.getBlock', {id: ids[0]}))
-
-    progress('serve: getBlock load against tsvm serve and a bare node:http server')
+    // The bare server answers every POST with one fixed body: a getBlock reply of this chain.
+    const fixed = JSON.stringify(await rpc(server.port, server.path, 'timestampvm.getBlock', {}))
     const baseline = await startServer([join(BENCH_DIST, 'http-baseline.js'), fixed], childEnv())
+    const bareUrl = `http://127.0.0.1:${baseline.port}`
+    const proposals: LoadResult[] = []
+    const bareProposals: LoadResult[] = []
     const ours: LoadResult[] = []
     const bare: LoadResult[] = []
     try {
+      progress('serve: proposeBlock load (and the bare server at the same concurrency)')
+      for (let i = 0; i < sizes.repeats; i++) {
+        proposals.push(await loadRun({...common, path: server.path, kind: 'proposeBlock', requests: sizes.serveRequests}))
+        bareProposals.push(await loadRun({...common, url: bareUrl, path: '/', kind: 'getBlock', requests: sizes.serveRequests}))
+      }
+      const ids = await blockIds(server.port, server.path)
+      progress('serve: getBlock load against tsvm serve and the bare server')
       for (let i = 0; i < sizes.repeats; i++) {
         ours.push(await loadRun({...common, path: server.path, kind: 'getBlock', ids, requests: sizes.serveRequests}))
-        bare.push(await loadRun({...common, url: `http://127.0.0.1:${baseline.port}`, path: '/', kind: 'getBlock', ids, requests: sizes.serveRequests}))
+        bare.push(await loadRun({...common, url: bareUrl, path: '/', kind: 'getBlock', ids, requests: sizes.serveRequests}))
       }
     } finally {
       await baseline.stop()
     }
+
+    const p99 = median(proposals.map((p) => p.p99Ms))
+    const errors = proposals.reduce((n, p) => n + p.errors, 0)
+    const propose = throughputFigure({
+      id: 'serve.proposeBlock',
+      name: 'tsvm serve proposeBlock',
+      value: median(proposals.map((p) => p.rps)),
+      unit: 'req/s',
+      // Not part of the goal: what this machine's loopback HTTP allows at the same concurrency.
+      baseline: {name: 'bare node:http, fixed body', value: median(bareProposals.map((r) => r.rps)), unit: 'req/s'},
+      goal: '>= 5000 req/s, p99 <= 10 ms, 0 errors',
+      minValue: 5000,
+      detail: {p99Ms: p99, errors, concurrency: sizes.serveConcurrency, runs: proposals, baselineRuns: bareProposals},
+    })
+    propose.met = propose.met === true && p99 <= 10 && errors === 0
+    figures.push(propose)
+
     const getErrors = ours.reduce((n, p) => n + p.errors, 0)
-    figures.push(
-      throughputFigure({
-        id: 'serve.getBlock',
-        name: 'tsvm serve getBlock',
-        value: median(ours.map((r) => r.rps)),
-        unit: 'req/s',
-        baseline: {name: 'bare node:http, fixed body', value: median(bare.map((r) => r.rps)), unit: 'req/s'},
-        goal: '>= 0.6x',
-        minRatio: 0.6,
-        detail: {p99Ms: median(ours.map((r) => r.p99Ms)), errors: getErrors, runs: ours, baselineRuns: bare},
-      }),
-    )
-    if (getErrors > 0) figures.at(-1)!.met = false
+    const get = throughputFigure({
+      id: 'serve.getBlock',
+      name: 'tsvm serve getBlock',
+      value: median(ours.map((r) => r.rps)),
+      unit: 'req/s',
+      baseline: {name: 'bare node:http, fixed body', value: median(bare.map((r) => r.rps)), unit: 'req/s'},
+      goal: '>= 0.6x',
+      minRatio: 0.6,
+      detail: {p99Ms: median(ours.map((r) => r.p99Ms)), errors: getErrors, concurrency: sizes.serveConcurrency, runs: ours, baselineRuns: bare},
+    })
+    if (getErrors > 0) get.met = false
+    figures.push(get)
 
     figures.push({
       id: 'serve.rss',

@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {type Figure, type Sizes, childEnv, median, progress, run, throughputFigure, tsvm, tsvmOk} from './lib.js'
 
 /** Size of each generated file. */
-export const STAMP_FILE_BYTES = 4096
+export const STAMP_FILE_BYTES = 16384
 
 /** Writes `n` files of random bytes in subdirectories of 100; returns their paths relative to `dir`. */
 function makeTree(dir: string, n: number): string[] {
@@ -37,7 +37,7 @@ export async function stampFigure(sizes: Sizes, workDir: string): Promise<Figure
   await run('sha256sum', names, {cwd: tree})
   for (let r = 0; r < sizes.repeats; r++) {
     progress(`stamp: run ${r + 1}/${sizes.repeats}`)
-    const a = await tsvm(['stamp', tree, '--out', join(workDir, `receipts-${r}`), '--json'], {env})
+    const a = await tsvm(['stamp', tree, '--out-dir', join(workDir, `receipts-${r}`), '--json'], {env})
     if (a.code !== 0) throw new Error(`tsvm stamp exited ${a.code}: ${a.stderr}`)
     const b = await run('sha256sum', names, {cwd: tree})
     if (b.code !== 0) throw new Error(`sha256sum exited ${b.code}: ${b.stderr}`)
