@@ -2,6 +2,7 @@
 // colour off when stdout is not a TTY or NO_COLOR is set, and on with FORCE_COLOR.
 import chalk, {chalkStderr} from 'chalk'
 
+import type {BlockJson} from './chain/view.js'
 import type {TsvmError} from './vm/errors.js'
 
 /** A `label  value` table with aligned labels. */
@@ -37,18 +38,7 @@ export function formatError(err: TsvmError): string {
 }
 
 /** A block's JSON view as a table (parse-block, get-block, ...). */
-export function blockTable(view: {
-  id: string
-  parentID: string
-  height: string
-  timestamp: string
-  time: string | null
-  data: string
-  dataHex: string
-  dataCB58: string
-  status?: string
-  bytes?: string
-}): string {
+export function blockTable(view: Omit<BlockJson, 'bytes'> & {bytes?: string}): string {
   return table([
     ['id', chalk.cyan(view.id)],
     ['status', view.status],
