@@ -347,7 +347,7 @@ describe('accept and reject', () => {
       )
       assert.deepEqual(direct[0]!.data, payload(7))
       assert.deepEqual(b.vm.mempool(), [])
-      assert.equal(await code(b.vm.acceptPayloads([new Uint8Array(31)])), 'BAD_LENGTH')
+      assert.equal(await rejectionCode(b.vm.acceptPayloads([new Uint8Array(31)])), 'BAD_LENGTH')
       assert.deepEqual((await b.vm.check()).problems, [])
     } finally {
       await a.vm.close()
