@@ -1,8 +1,11 @@
 // Records every write the VM makes to LevelDB (the batches, with their keys, values and sync
-// flag) so a bare classic-level loop can replay exactly the same writes as the baseline. It
-// patches ClassicLevel's private write methods, below every encoding and sublevel, in this
-// process only; the benchmark uses it in untimed runs.
+// flag) so a bare classic-level loop can replay exactly the same writes as the baseline. It wraps
+// the write functions of classic-level's native addon, below every JS layer, so it sees the
+// writes of the CLI's bundled copy of classic-level as well as those of node_modules: Node loads
+// the addon once per process and both copies call into the same object. The benchmark uses it
+// in untimed runs only.
 import {createRequire} from 'node:module'
+import {dirname} from 'node:path'
 
 import {ClassicLevel} from 'classic-level'
 
@@ -14,51 +17,61 @@ export interface Write {
 
 export type Op = {type: 'put'; key: Uint8Array; value: Uint8Array} | {type: 'del'; key: Uint8Array}
 
-type AnyFn = (this: any, ...args: any[]) => any
+type AnyFn = (...args: any[]) => any
 
 const bytes = (x: unknown): Uint8Array => (typeof x === 'string' ? Buffer.from(x) : (x as Uint8Array).slice())
 
-/** Starts recording; stop() restores the original methods. */
+/** The addon classic-level loads (one object per process). */
+function addon(): Record<string, AnyFn> {
+  const fromLevel = createRequire(createRequire(import.meta.url).resolve('level'))
+  const pkg = fromLevel.resolve('classic-level/package.json')
+  return createRequire(pkg)('node-gyp-build')(dirname(pkg)) as Record<string, AnyFn>
+}
+
+/** Starts recording; stop() restores the original functions. */
 export function startRecording(): {writes: Write[]; stop(): void} {
   const writes: Write[] = []
-  const proto = ClassicLevel.prototype as unknown as Record<string, AnyFn>
-  const ChainedBatch = createRequire(import.meta.url)('classic-level/chained-batch.js').ChainedBatch as {prototype: Record<string, AnyFn>}
-  const chained = ChainedBatch.prototype
-  const saved = {batch: proto._batch!, put: proto._put!, del: proto._del!, cput: chained._put!, cdel: chained._del!, cwrite: chained._write!}
+  const binding = addon()
+  const saved = {...binding}
   const pending = new WeakMap<object, Op[]>()
-  proto._batch = function (operations: Array<{type: string; key: unknown; value?: unknown}>, options: {sync?: boolean}) {
+  const opsOf = (ctx: object) => pending.get(ctx) ?? (pending.set(ctx, []), pending.get(ctx)!)
+  const sync = (options: unknown) => (options as {sync?: boolean} | undefined)?.sync === true
+  binding.db_put = (ctx, key, value, options) => {
+    writes.push({sync: sync(options), ops: [{type: 'put', key: bytes(key), value: bytes(value)}]})
+    return saved.db_put!(ctx, key, value, options)
+  }
+  binding.db_del = (ctx, key, options) => {
+    writes.push({sync: sync(options), ops: [{type: 'del', key: bytes(key)}]})
+    return saved.db_del!(ctx, key, options)
+  }
+  binding.batch_do = (ctx, operations: Array<{type: string; key: unknown; value?: unknown}>, options) => {
     writes.push({
-      sync: options?.sync === true,
+      sync: sync(options),
       ops: operations.map((o) => (o.type === 'put' ? {type: 'put', key: bytes(o.key), value: bytes(o.value)} : {type: 'del', key: bytes(o.key)})),
     })
-    return saved.batch.call(this, operations, options)
+    return saved.batch_do!(ctx, operations, options)
   }
-  proto._put = function (key: unknown, value: unknown, options: {sync?: boolean}) {
-    writes.push({sync: options?.sync === true, ops: [{type: 'put', key: bytes(key), value: bytes(value)}]})
-    return saved.put.call(this, key, value, options)
+  binding.batch_put = (ctx, key, value) => {
+    opsOf(ctx).push({type: 'put', key: bytes(key), value: bytes(value)})
+    return saved.batch_put!(ctx, key, value)
   }
-  proto._del = function (key: unknown, options: {sync?: boolean}) {
-    writes.push({sync: options?.sync === true, ops: [{type: 'del', key: bytes(key)}]})
-    return saved.del.call(this, key, options)
+  binding.batch_del = (ctx, key) => {
+    opsOf(ctx).push({type: 'del', key: bytes(key)})
+    return saved.batch_del!(ctx, key)
   }
-  const opsOf = (b: object) => pending.get(b) ?? (pending.set(b, []), pending.get(b)!)
-  chained._put = function (key: unknown, value: unknown) {
-    opsOf(this).push({type: 'put', key: bytes(key), value: bytes(value)})
-    return saved.cput.call(this, key, value)
+  binding.batch_clear = (ctx) => {
+    pending.delete(ctx)
+    return saved.batch_clear!(ctx)
   }
-  chained._del = function (key: unknown) {
-    opsOf(this).push({type: 'del', key: bytes(key)})
-    return saved.cdel.call(this, key)
-  }
-  chained._write = function (options: {sync?: boolean}) {
-    writes.push({sync: options?.sync === true, ops: opsOf(this)})
-    return saved.cwrite.call(this, options)
+  binding.batch_write = (ctx, options) => {
+    writes.push({sync: sync(options), ops: opsOf(ctx)})
+    pending.delete(ctx)
+    return saved.batch_write!(ctx, options)
   }
   return {
     writes,
     stop() {
-      Object.assign(proto, {_batch: saved.batch, _put: saved.put, _del: saved.del})
-      Object.assign(chained, {_put: saved.cput, _del: saved.cdel, _write: saved.cwrite})
+      Object.assign(binding, saved)
     },
   }
 }

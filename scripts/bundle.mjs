@@ -1,7 +1,9 @@
 // Bundles the compiled CLI so start-up reads a handful of files instead of ~470 modules.
 // Every command is its own entry point and they share chunks, so `tsvm vm-id` never loads the
 // database or HTTP code, and @oclif/core exists once (commands and the entry point must share
-// one copy: oclif checks `instanceof Command`). Native and optional packages stay external.
+// one copy: oclif checks `instanceof Command`). LevelDB's JavaScript is bundled too (its ~30
+// modules cost a chain command ~20 ms to resolve and load); only its native addon is loaded from
+// classic-level's folder. Optional packages stay external.
 import {readdirSync} from 'node:fs'
 
 import * as esbuild from 'esbuild'
@@ -16,6 +18,22 @@ const LAZY = [
   ...['semver', 'ejs', 'tinyglobby', 'minimatch', 'cli-spinners', 'lilconfig'],
   ...['clean-stack', 'indent-string', 'wrap-ansi', 'string-width', 'widest-line'],
 ]
+// classic-level finds its addon next to its own files (`node-gyp-build(__dirname)`), which a
+// bundle has moved away from: look the folder up through `level`, a direct dependency.
+const levelAddon = {
+  name: 'level-addon',
+  setup(build) {
+    build.onLoad({filter: /[\\/]classic-level[\\/]binding\.js$/}, () => ({
+      loader: 'js',
+      contents: `const {createRequire} = require('node:module')
+const {dirname} = require('node:path')
+const pkg = createRequire(require.resolve('level')).resolve('classic-level/package.json')
+module.exports = createRequire(pkg)('node-gyp-build')(dirname(pkg))
+`,
+    }))
+  },
+}
+
 const lazyOclifDeps = {
   name: 'lazy-oclif-deps',
   setup(build) {
@@ -60,13 +78,12 @@ await esbuild.build({
   platform: 'node',
   target: 'node20',
   outdir: 'dist/bundle',
-  // classic-level loads a native addon relative to its own folder; the others are optional
-  // loaders oclif probes for TypeScript sources, which a built CLI never uses.
-  external: ['classic-level', 'level', 'typescript', 'ts-node', 'tsx'],
+  // Optional loaders oclif probes for TypeScript sources, which a built CLI never uses.
+  external: ['typescript', 'ts-node', 'tsx'],
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [lazyOclifDeps],
+  plugins: [lazyOclifDeps, levelAddon],
   // oclif is CommonJS inside; give the ESM bundle a real `require` for its dynamic requires.
   banner: {js: "import {createRequire as __tsvmRequire} from 'node:module'; const require = __tsvmRequire(import.meta.url);"},
 })

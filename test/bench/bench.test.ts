@@ -65,7 +65,9 @@ describe('bench', () => {
       ],
     )
     for (const f of figures) assertFigure(f)
-    // The load generator saw no failed request (a wrong body or status would count).
+    // The recorder saw the CLI's writes (its bundled classic-level included), and the load
+    // generator saw no failed request (a wrong body or status would count).
+    assert.ok((figures.find((f) => f.id === 'chain.propose')!.detail.writes as {ops: number}).ops >= TINY.proposePayloads)
     for (const id of ['serve.proposeBlock', 'serve.getBlock']) assert.equal(figures.find((f) => f.id === id)!.detail.errors, 0, id)
     const table = formatTable(figures, {stamp: 'tsvm stamp exited 1'}).split('\n')
     assert.equal(table.length, 2 + figures.length + 1)
