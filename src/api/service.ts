@@ -104,8 +104,13 @@ function decodeField(kind: FieldKind, node: JsonNode, dialect: Dialect): string 
     case 'id': {
       // ids.ID.UnmarshalJSON takes the raw text between the quotes, escapes and all.
       if (node.kind !== 'string') throw new ArgsError()
-      const bytes = goFormattingDecode('cb58', node.raw.slice(1, -1))
+      const text = node.raw.slice(1, -1)
+      const known = decodedIds.get(text)
+      if (known !== undefined) return known
+      const bytes = goFormattingDecode('cb58', text)
       if (typeof bytes === 'string' || bytes.length !== ID_LENGTH) throw new ArgsError()
+      if (decodedIds.size >= ID_CACHE_SIZE) decodedIds.clear()
+      decodedIds.set(text, bytes)
       return bytes
     }
     case 'encoding': {
@@ -233,14 +238,27 @@ function quoted(text: string): string {
   return goJsonString(text)
 }
 
+// A getBlock reply costs four SHA-256 and three base58 conversions. Blocks are immutable and the
+// state cache hands out one Block object per ID, so a reply is built once per block and dialect;
+// and IDs asked for again are not decoded again (the cache is cleared when full).
+const replies = new WeakMap<Block, Partial<Record<Dialect, string>>>()
+const decodedIds = new Map<string, Uint8Array>()
+const ID_CACHE_SIZE = 4096
+
 /** The getBlock reply in the dialect's shape and key order (spec §3.2). */
 export function blockReply(block: Block, dialect: Dialect): string {
+  const cached = replies.get(block)
+  const hit = cached?.[dialect]
+  if (hit !== undefined) return hit
   // json.Uint64(block.Timestamp().Unix()): an int64 converted to uint64, so a negative time wraps.
   const ts = BigInt.asUintN(64, block.timestamp)
-  if (dialect === 'v1.2') {
-    return `{"timestamp":"${ts}","data":${quoted(encodeWith('cb58', block.data))},"id":${quoted(idToString(block.id))},"parentID":${quoted(idToString(block.parentId))}}`
-  }
-  return `{"timestamp":"${ts}","data":${quoted(encodeWith('hex', block.data))},"height":"${block.height}","id":${quoted(idToString(block.id))},"parentID":${quoted(idToString(block.parentId))}}`
+  const text =
+    dialect === 'v1.2'
+      ? `{"timestamp":"${ts}","data":${quoted(encodeWith('cb58', block.data))},"id":${quoted(idToString(block.id))},"parentID":${quoted(idToString(block.parentId))}}`
+      : `{"timestamp":"${ts}","data":${quoted(encodeWith('hex', block.data))},"height":"${block.height}","id":${quoted(idToString(block.id))},"parentID":${quoted(idToString(block.parentId))}}`
+  if (cached) cached[dialect] = text
+  else replies.set(block, {[dialect]: text})
+  return text
 }
 
 async function getBlock(chain: ChainBackend, args: ArgValues, dialect: Dialect): Promise<string> {
