@@ -17,6 +17,24 @@ export abstract class BaseCommand extends Command {
     if (!this.jsonEnabled()) process.stderr.write(message + '\n')
   }
 
+  /**
+   * A progress reporter for long runs: rewrites one stderr line, or undefined (silent) under
+   * --json or when stderr is not a terminal. Call the returned `end` when done.
+   */
+  protected progress(label: string): {update: (done: number, total: number) => void; end: () => void} | undefined {
+    if (this.jsonEnabled() || !process.stderr.isTTY) return undefined
+    let shown = false
+    return {
+      update: (done, total) => {
+        shown = true
+        process.stderr.write(`\r${label} ${done}/${total}`)
+      },
+      end: () => {
+        if (shown) process.stderr.write('\n')
+      },
+    }
+  }
+
   override async catch(err: Error & {exitCode?: number}): Promise<never> {
     // oclif's own exit (this.exit) passes through untouched.
     if (err instanceof Errors.ExitError) throw err

@@ -1,7 +1,7 @@
 // How commands take bytes from the command line: text as UTF-8, hex, a file, or stdin ("-").
 import {readFile} from 'node:fs/promises'
 
-import {fromHex} from './vm/encoding.js'
+import {fromHex, parsePayload} from './vm/encoding.js'
 import {TsvmError} from './vm/errors.js'
 
 /** All of stdin as bytes. */
@@ -44,4 +44,24 @@ export async function inputBytes(arg: string | undefined, options: {hex?: boolea
     return options.hex ? parsePlainHex(Buffer.from(raw).toString('utf8')) : raw
   }
   return options.hex ? parsePlainHex(arg) : new TextEncoder().encode(arg)
+}
+
+/**
+ * Payloads one per line (blank lines skipped), each in a form parsePayload takes. A bad line
+ * fails the whole input with its line number, before anything is used.
+ */
+export function parsePayloadLines(text: string): Uint8Array[] {
+  const out: Uint8Array[] = []
+  const lines = text.split(/\r?\n/)
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim()
+    if (line === '') continue
+    try {
+      out.push(parsePayload(line).data)
+    } catch (error) {
+      if (!(error instanceof TsvmError)) throw error
+      throw new TsvmError(error.code, `line ${i + 1}: ${error.message}`, {cause: error, details: {line: i + 1}})
+    }
+  }
+  return out
 }

@@ -73,3 +73,48 @@ export function columns(rows: string[][]): string {
 export function textCell(text: string): string {
   return text === '' || /[\n\r\t]/.test(text) ? JSON.stringify(text) : text
 }
+
+/** One line per block: height, ID, status (when known) and payload hex, in aligned columns. */
+export function blockLines(views: Array<{id: string; height: string; dataHex: string; status?: string}>): string {
+  return columns(views.map((v) => [v.height, chalk.cyan(v.id), ...(v.status ? [v.status] : []), v.dataHex]))
+}
+
+/** A problem list for `check`, one per line. */
+export function problemLines(problems: Array<{kind: string; message: string; id?: string; height?: string}>): string {
+  return problems
+    .map((p) => `${chalk.red(p.kind)}  ${p.message}${p.height === undefined ? '' : ` (height ${p.height})`}${p.id === undefined ? '' : ` [${p.id}]`}`)
+    .join('\n')
+}
+
+/** A progress line on stderr; inert when disabled (under --json, or when stderr is not a TTY). */
+export interface Progress {
+  /** Redraws (at most every 100 ms, and at the end); `label` replaces the label given at creation. */
+  update(done: number, total: number, label?: string): void
+  /** Clears the line. */
+  end(): void
+}
+
+/** A throttled `label [#####-----] done/total` line on stderr, redrawn in place. */
+export function progressBar(label: string, enabled = Boolean(process.stderr.isTTY)): Progress {
+  let last = 0
+  let drawn = false
+  return {
+    update(done, total, newLabel) {
+      const now = Date.now()
+      if (newLabel !== undefined && newLabel !== label) {
+        label = newLabel
+        last = 0
+      }
+      if (!enabled || (now - last < 100 && done < total)) return
+      last = now
+      const width = 24
+      const filled = total === 0 ? width : Math.round((done / total) * width)
+      process.stderr.write(`\r${label} ${chalkStderr.cyan('#'.repeat(filled))}${chalkStderr.dim('-'.repeat(width - filled))} ${done}/${total}`)
+      drawn = true
+    },
+    end() {
+      if (drawn) process.stderr.write('\r\u001B[K')
+      drawn = false
+    },
+  }
+}

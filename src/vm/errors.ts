@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'ALIASES_INVALID',
   'ALIAS_CONFLICT',
   'RECEIPT_INVALID',
+  'RECEIPT_EXISTS',
   // verification failures (exit 4)
   'BLOCK_PARENT_UNKNOWN',
   'BLOCK_BAD_HEIGHT',

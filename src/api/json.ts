@@ -1,0 +1,485 @@
+// Go `encoding/json` behaviour where the wire depends on it (spec §3.3, §3.5).
+//
+// Output: Go's encoder with EscapeHTML on, as json.NewEncoder writes it:
+//   "  \\  \n \r \t          escaped with a backslash
+//   < > &                    \u003c \u003e \u0026
+//   other bytes < 0x20       \u00XX, lower-case hex. \b and \f too: Go <= 1.21 (the toolchains
+//                            timestampvm v1.2/v1.3 and AvalancheGo 1.7-1.10 were built with)
+//                            only learnt the short forms in Go 1.22. We copy the older nodes.
+//   U+2028, U+2029           \u2028 \u2029
+//   invalid UTF-8 (bytes)    \ufffd per bad byte, as utf8.DecodeRuneInString steps one byte
+//   DEL and all else         as is
+//
+// Input: a hand-written reader that keeps every value's raw text, so a request `id` such as
+// 18446744073709551615 or 1.0 is echoed byte for byte (JSON.parse would round or reformat it),
+// with Go's error texts for the cases a client can provoke.
+
+import {isUtf8} from 'node:buffer'
+
+const HEX = '0123456789abcdef'
+
+function escapeAscii(c: number): string | undefined {
+  switch (c) {
+    case 0x22:
+      return '\\"'
+    case 0x5c:
+      return '\\\\'
+    case 0x0a:
+      return '\\n'
+    case 0x0d:
+      return '\\r'
+    case 0x09:
+      return '\\t'
+    case 0x3c:
+    case 0x3e:
+    case 0x26:
+      return '\\u00' + HEX[c >> 4]! + HEX[c & 15]!
+    default:
+      if (c < 0x20) return '\\u00' + HEX[c >> 4]! + HEX[c & 15]!
+      return undefined
+  }
+}
+
+/**
+ * Decodes one rune at `i` as Go's utf8.DecodeRune does: the code point and its width, or
+ * width 1 with cp -1 for any invalid or truncated sequence (overlong, surrogate, > U+10FFFF).
+ */
+export function goDecodeRune(b: Uint8Array, i: number): {cp: number; size: number} {
+  const c0 = b[i]!
+  if (c0 < 0x80) return {cp: c0, size: 1}
+  const bad = {cp: -1, size: 1}
+  const cont = (k: number, lo = 0x80, hi = 0xbf): number => {
+    const c = b[i + k]
+    return c === undefined || c < lo || c > hi ? -1 : c & 0x3f
+  }
+  if (c0 >= 0xc2 && c0 <= 0xdf) {
+    const c1 = cont(1)
+    return c1 < 0 ? bad : {cp: ((c0 & 0x1f) << 6) | c1, size: 2}
+  }
+  if (c0 >= 0xe0 && c0 <= 0xef) {
+    const lo = c0 === 0xe0 ? 0xa0 : 0x80
+    const hi = c0 === 0xed ? 0x9f : 0xbf
+    const c1 = cont(1, lo, hi)
+    if (c1 < 0) return bad
+    const c2 = cont(2)
+    return c2 < 0 ? bad : {cp: ((c0 & 0x0f) << 12) | (c1 << 6) | c2, size: 3}
+  }
+  if (c0 >= 0xf0 && c0 <= 0xf4) {
+    const lo = c0 === 0xf0 ? 0x90 : 0x80
+    const hi = c0 === 0xf4 ? 0x8f : 0xbf
+    const c1 = cont(1, lo, hi)
+    if (c1 < 0) return bad
+    const c2 = cont(2)
+    if (c2 < 0) return bad
+    const c3 = cont(3)
+    return c3 < 0 ? bad : {cp: ((c0 & 0x07) << 18) | (c1 << 12) | (c2 << 6) | c3, size: 4}
+  }
+  return bad
+}
+
+/** A Go string (raw bytes) as Go's JSON encoder writes it, quotes included. */
+export function goJsonBytes(b: Uint8Array): string {
+  let out = '"'
+  let i = 0
+  while (i < b.length) {
+    const c = b[i]!
+    if (c < 0x80) {
+      out += escapeAscii(c) ?? String.fromCharCode(c)
+      i++
+      continue
+    }
+    const {cp, size} = goDecodeRune(b, i)
+    if (cp < 0) out += '\\ufffd'
+    else if (cp === 0x2028 || cp === 0x2029) out += '\\u202' + HEX[cp & 15]!
+    else out += String.fromCodePoint(cp)
+    i += size
+  }
+  return out + '"'
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Bytes to a string the way Go's JSON decoder sees them: each byte that does not start a valid
+ * UTF-8 sequence becomes one U+FFFD (WHATWG decoding would merge some runs into one).
+ */
+export function goDecodeUtf8(b: Uint8Array): string {
+  if (isUtf8(b)) return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')
+  let out = ''
+  for (let i = 0; i < b.length; ) {
+    const {cp, size} = goDecodeRune(b, i)
+    out += cp < 0 ? '\ufffd' : String.fromCodePoint(cp)
+    i += size
+  }
+  return out
+}
+
+/** A string as Go's JSON encoder writes it (lone surrogates count as U+FFFD, as Go would hold them). */
+export function goJsonString(s: string): string {
+  // Fast path: printable ASCII with nothing to escape.
+  if (/^[\x20-\x7e]*$/.test(s) && !/["\\<>&]/.test(s)) return '"' + s + '"'
+  return goJsonBytes(encoder.encode(s))
+}
+
+/**
+ * Compacts raw JSON text as Go's encoder does for a json.RawMessage: whitespace outside strings
+ * dropped, < > & and U+2028/U+2029 escaped, everything else (number spelling included) kept.
+ */
+export function goCompact(raw: string): string {
+  let out = ''
+  let inString = false
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i]!
+    const c = ch.charCodeAt(0)
+    if (inString) {
+      if (ch === '\\') {
+        out += ch + (raw[i + 1] ?? '')
+        i++
+        continue
+      }
+      if (ch === '"') inString = false
+    } else if (ch === '"') {
+      inString = true
+    } else if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
+      continue
+    }
+    if (c === 0x3c || c === 0x3e || c === 0x26) out += '\\u00' + HEX[c >> 4]! + HEX[c & 15]!
+    else if (c === 0x2028 || c === 0x2029) out += '\\u202' + HEX[c & 15]!
+    else out += ch
+  }
+  return out
+}
+
+// ------------------------------------------------------------------------------------------
+// Reading
+
+/** A parsed JSON value that remembers its exact source text. */
+export type JsonNode =
+  | {kind: 'object'; raw: string; entries: Array<[string, JsonNode]>}
+  | {kind: 'array'; raw: string; items: JsonNode[]}
+  | {kind: 'string'; raw: string; value: string}
+  | {kind: 'number'; raw: string}
+  | {kind: 'bool'; raw: string; value: boolean}
+  | {kind: 'null'; raw: string}
+
+/** A Go json error: `message` is err.Error() as Go prints it. */
+export class GoJsonError extends Error {
+  override name = 'GoJsonError'
+}
+
+/** Go's quoteChar for syntax errors: 'x', with Go escapes for odd characters. */
+function quoteChar(ch: string): string {
+  if (ch === "'") return `'\\''`
+  if (ch === '"') return `'"'`
+  const q = goQuote(ch)
+  return "'" + q.slice(1, -1) + "'"
+}
+
+/** True for what Go's unicode.IsPrint calls printable: letters, marks, numbers, punctuation, symbols and ASCII space. */
+export function goIsPrint(cp: number): boolean {
+  if (cp === 0x20) return true
+  return /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(String.fromCodePoint(cp))
+}
+
+/** strconv.Quote (also fmt's %q) of a valid string. */
+export function goQuote(s: string): string {
+  let out = '"'
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!
+    if (ch === '"' || ch === '\\') out += '\\' + ch
+    else if (goIsPrint(cp) && !(cp >= 0xd800 && cp <= 0xdfff)) out += ch
+    else if (cp === 7) out += '\\a'
+    else if (cp === 8) out += '\\b'
+    else if (cp === 12) out += '\\f'
+    else if (cp === 10) out += '\\n'
+    else if (cp === 13) out += '\\r'
+    else if (cp === 9) out += '\\t'
+    else if (cp === 11) out += '\\v'
+    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + HEX[cp >> 4]! + HEX[cp & 15]!
+    else if (cp >= 0xd800 && cp <= 0xdfff) out += '\\ufffd'
+    else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0')
+    else out += '\\U' + cp.toString(16).padStart(8, '0')
+  }
+  return out + '"'
+}
+
+const WS = new Set([' ', '\t', '\n', '\r'])
+
+class Reader {
+  i = 0
+  constructor(readonly s: string) {}
+
+  fail(what: string): never {
+    if (this.i >= this.s.length) throw new GoJsonError('unexpected EOF')
+    // Go's scanner reports one byte, shown as the code point of that byte's value.
+    const cp = this.s.codePointAt(this.i)!
+    const byte = cp < 0x80 ? cp : encoder.encode(String.fromCodePoint(cp))[0]!
+    throw new GoJsonError(`invalid character ${quoteChar(String.fromCharCode(byte))} ${what}`)
+  }
+
+  skipWs(): void {
+    while (this.i < this.s.length && WS.has(this.s[this.i]!)) this.i++
+  }
+
+  value(context: string): JsonNode {
+    this.skipWs()
+    const start = this.i
+    const ch = this.s[this.i]
+    if (ch === '{') return this.object(start)
+    if (ch === '[') return this.array(start)
+    if (ch === '"') {
+      const value = this.string()
+      return {kind: 'string', raw: this.s.slice(start, this.i), value}
+    }
+    if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) return this.number(start)
+    if (ch === 't') return this.literal('true', start, {kind: 'bool', raw: 'true', value: true})
+    if (ch === 'f') return this.literal('false', start, {kind: 'bool', raw: 'false', value: false})
+    if (ch === 'n') return this.literal('null', start, {kind: 'null', raw: 'null'})
+    return this.fail(context)
+  }
+
+  literal(word: string, start: number, node: JsonNode): JsonNode {
+    for (let k = 0; k < word.length; k++) {
+      if (this.s[start + k] !== word[k]) {
+        this.i = start + k
+        this.fail(`in literal ${word} (expecting '${word[k]}')`)
+      }
+    }
+    this.i = start + word.length
+    return node
+  }
+
+  number(start: number): JsonNode {
+    const s = this.s
+    const digit = (): boolean => this.i < s.length && s[this.i]! >= '0' && s[this.i]! <= '9'
+    if (s[this.i] === '-') {
+      this.i++
+      if (!digit()) this.fail('in numeric literal')
+    }
+    if (s[this.i] === '0') this.i++
+    else while (digit()) this.i++
+    if (s[this.i] === '.') {
+      this.i++
+      if (!digit()) this.fail('after decimal point in numeric literal')
+      while (digit()) this.i++
+    }
+    if (s[this.i] === 'e' || s[this.i] === 'E') {
+      this.i++
+      if (s[this.i] === '+' || s[this.i] === '-') this.i++
+      if (!digit()) this.fail('in exponent of numeric literal')
+      while (digit()) this.i++
+    }
+    return {kind: 'number', raw: s.slice(start, this.i)}
+  }
+
+  /** Reads a string literal at `i` and returns its value (bad surrogate escapes become U+FFFD, as in Go). */
+  string(): string {
+    const s = this.s
+    this.i++ // opening quote
+    let out = ''
+    for (;;) {
+      if (this.i >= s.length) this.fail('')
+      const ch = s[this.i]!
+      const c = ch.charCodeAt(0)
+      if (ch === '"') {
+        this.i++
+        return out
+      }
+      if (c < 0x20) this.fail('in string literal')
+      if (ch !== '\\') {
+        out += ch
+        this.i++
+        continue
+      }
+      this.i++
+      const e = s[this.i]
+      if (e === undefined) this.fail('')
+      const simple: Record<string, string> = {'"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t'}
+      if (e! in simple) {
+        out += simple[e!]
+        this.i++
+        continue
+      }
+      if (e !== 'u') this.fail('in string escape code')
+      this.i++
+      const unit = this.hex4()
+      if (unit >= 0xd800 && unit < 0xdc00 && s[this.i] === '\\' && s[this.i + 1] === 'u') {
+        const save = this.i
+        this.i += 2
+        const low = this.hex4()
+        if (low >= 0xdc00 && low < 0xe000) {
+          out += String.fromCharCode(unit, low)
+          continue
+        }
+        this.i = save
+        out += '\ufffd'
+        continue
+      }
+      out += unit >= 0xd800 && unit < 0xe000 ? '\ufffd' : String.fromCharCode(unit)
+    }
+  }
+
+  hex4(): number {
+    let v = 0
+    for (let k = 0; k < 4; k++) {
+      const ch = this.s[this.i]
+      if (ch === undefined) this.fail('')
+      const d = parseInt(ch!, 16)
+      if (Number.isNaN(d) || !/[0-9a-fA-F]/.test(ch!)) this.fail('in \\u hexadecimal character escape')
+      v = v * 16 + d
+      this.i++
+    }
+    return v
+  }
+
+  object(start: number): JsonNode {
+    this.i++
+    const entries: Array<[string, JsonNode]> = []
+    this.skipWs()
+    if (this.s[this.i] === '}') {
+      this.i++
+      return {kind: 'object', raw: this.s.slice(start, this.i), entries}
+    }
+    for (;;) {
+      this.skipWs()
+      if (this.s[this.i] !== '"') this.fail('looking for beginning of object key string')
+      const key = this.string()
+      this.skipWs()
+      if (this.s[this.i] !== ':') this.fail('after object key')
+      this.i++
+      const v = this.value('looking for beginning of value')
+      entries.push([key, v])
+      this.skipWs()
+      const ch = this.s[this.i]
+      if (ch === ',') {
+        this.i++
+        continue
+      }
+      if (ch === '}') {
+        this.i++
+        return {kind: 'object', raw: this.s.slice(start, this.i), entries}
+      }
+      this.fail('after object key:value pair')
+    }
+  }
+
+  array(start: number): JsonNode {
+    this.i++
+    const items: JsonNode[] = []
+    this.skipWs()
+    if (this.s[this.i] === ']') {
+      this.i++
+      return {kind: 'array', raw: this.s.slice(start, this.i), items}
+    }
+    for (;;) {
+      items.push(this.value('looking for beginning of value'))
+      this.skipWs()
+      const ch = this.s[this.i]
+      if (ch === ',') {
+        this.i++
+        continue
+      }
+      if (ch === ']') {
+        this.i++
+        return {kind: 'array', raw: this.s.slice(start, this.i), items}
+      }
+      this.fail('after array element')
+    }
+  }
+}
+
+/**
+ * Reads the first JSON value of `text` as Go's json.Decoder does: what follows it is ignored.
+ * Throws GoJsonError with Go's text: `EOF` for no value, `unexpected EOF`, `invalid character ...`.
+ */
+export function readFirstValue(text: string): JsonNode {
+  const r = new Reader(text)
+  r.skipWs()
+  if (r.i >= text.length) throw new GoJsonError('EOF')
+  return r.value('looking for beginning of value')
+}
+
+/** Parses a complete JSON text (trailing non-space is an error, as in json.Unmarshal). */
+export function parseJson(text: string): JsonNode {
+  const r = new Reader(text)
+  const v = r.value('looking for beginning of value')
+  r.skipWs()
+  if (r.i < text.length) r.fail('after top-level value')
+  return v
+}
+
+/** Go's name for a JSON value kind in UnmarshalTypeError messages. */
+export function goKindName(node: JsonNode): string {
+  return node.kind === 'bool' ? 'bool' : node.kind
+}
+
+/**
+ * Finds the entry for a struct field as encoding/json does: an exact key match wins, then a
+ * case-insensitive one (with Go's extra folds ſ→s and K→k); the last matching key wins.
+ */
+export function fieldMatches(key: string, field: string): boolean {
+  if (key === field) return true
+  const fold = (s: string): string => s.replace(/\u017f/g, 's').replace(/\u212a/g, 'k').toLowerCase()
+  return fold(key) === fold(field)
+}
+
+/** The JSON-RPC request envelope as gorilla's json2 holds it: params and id stay raw. */
+export interface RpcRequest {
+  jsonrpc: string
+  method: string
+  /** Raw params text, or undefined for absent/null. */
+  params: JsonNode | undefined
+  /** Raw id text as sent (not yet compacted), or undefined for absent/null (a notification). */
+  id: string | undefined
+}
+
+/** The outcome of reading a request body: the request, and Go's decode error if any. */
+export interface ReadRequestResult {
+  request: RpcRequest
+  error: string | undefined
+}
+
+/**
+ * Decodes a request body into json2's serverRequest: syntax errors leave it empty, type errors
+ * keep the fields that did decode (Go records the first error and carries on).
+ */
+export function readRpcRequest(body: string): ReadRequestResult {
+  const request: RpcRequest = {jsonrpc: '', method: '', params: undefined, id: undefined}
+  let node: JsonNode
+  try {
+    node = readFirstValue(body)
+  } catch (error) {
+    if (error instanceof GoJsonError) return {request, error: error.message}
+    throw error
+  }
+  if (node.kind === 'null') return {request, error: undefined}
+  if (node.kind !== 'object') {
+    return {request, error: `json: cannot unmarshal ${goKindName(node)} into Go value of type json2.serverRequest`}
+  }
+  let error: string | undefined
+  const fields = ['jsonrpc', 'method', 'params', 'id'] as const
+  for (const [key, value] of node.entries) {
+    // Exact matches take precedence over folded ones, as in Go's field lookup.
+    const field = fields.find((f) => f === key) ?? fields.find((f) => fieldMatches(key, f))
+    if (field === undefined) continue
+    if (field === 'params' || field === 'id') {
+      const raw = value.kind === 'null' ? undefined : value
+      if (field === 'params') request.params = raw
+      else request.id = raw?.raw
+      continue
+    }
+    if (value.kind === 'null') continue
+    if (value.kind === 'string') {
+      request[field] = value.value
+    } else {
+      error ??= `json: cannot unmarshal ${goKindName(value)} into Go struct field serverRequest.${field} of type string`
+    }
+  }
+  return {request, error}
+}
+
+/** The request object as json2 echoes it in -32700/-32600 error data. */
+export function requestAsData(req: RpcRequest): string {
+  const raw = (text: string | undefined): string => (text === undefined ? 'null' : goCompact(text))
+  return `{"jsonrpc":${goJsonString(req.jsonrpc)},"method":${goJsonString(req.method)},"params":${raw(req.params?.raw)},"id":${raw(req.id)}}`
+}

@@ -1,0 +1,152 @@
+// The embedded backend of Chain: a TimestampVM on a local data dir. Each call is a complete
+// state transition on disk, so a script may run one tsvm command per step (propose --no-accept,
+// build, accept, ...) and every process sees what the previous one left.
+//
+// A data dir without a chain gets the default genesis on first use: empty genesis bytes, i.e.
+// a genesis block whose data is 32 zero bytes (Go pads the genesis with zeros, spec §4.1).
+// `tsvm init` creates a chain with other genesis bytes instead.
+import {type Block, Status} from '../vm/block.js'
+import {idToString} from '../vm/encoding.js'
+import {TsvmError} from '../vm/errors.js'
+import {TimestampVM, type VmOptions} from '../vm/vm.js'
+import type {BlocksOptions, Chain, CheckReport, ProposeOptions, ProposeResult, StoredBlock} from './chain.js'
+
+/** The genesis bytes of a chain created implicitly: none, so the genesis data is all zeros. */
+export const DEFAULT_GENESIS = new Uint8Array(0)
+
+export interface EmbeddedOptions extends VmOptions {
+  /** Create the default genesis when the data dir has no chain yet (default true). */
+  autoInit?: boolean
+}
+
+const accepted = (block: Block): StoredBlock => ({block, status: Status.Accepted})
+
+/** A Chain backed by the embedded VM. */
+export class EmbeddedChain implements Chain {
+  readonly kind = 'embedded' as const
+
+  private constructor(readonly vm: TimestampVM) {}
+
+  /** Opens the chain in `dataDir`, creating the default genesis there unless autoInit is false. */
+  static async open(dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedChain> {
+    const vm = await TimestampVM.open(dataDir, options)
+    try {
+      if (!vm.isInitialized() && options.autoInit !== false) await vm.initialize(DEFAULT_GENESIS)
+    } catch (error) {
+      await vm.close()
+      throw error
+    }
+    return new EmbeddedChain(vm)
+  }
+
+  get location(): string {
+    return this.vm.dir
+  }
+
+  /** Creates the chain from `genesisBytes`, or checks an existing chain has that genesis. */
+  initialize(genesisBytes: Uint8Array): Promise<{genesis: Block; created: boolean}> {
+    return this.vm.initialize(genesisBytes)
+  }
+
+  async propose(payloads: Uint8Array[], options: ProposeOptions = {}): Promise<ProposeResult> {
+    if (options.accept === false) {
+      const room = this.vm.mempoolRoom()
+      if (payloads.length > room) {
+        throw new TsvmError(
+          'MEMPOOL_FULL',
+          `the mempool has room for ${room} more payloads, not ${payloads.length}: nothing was queued; ` +
+            'build and accept the queued ones first (tsvm propose without --no-accept, or tsvm build)',
+          {details: {room, requested: payloads.length}},
+        )
+      }
+      await this.vm.proposeMany(payloads)
+      return {queued: payloads.length, accepted: []}
+    }
+    // Automine in groups: queue as many as the mempool takes, then build and accept all queued
+    // payloads in one synced batch; one block per payload, each verified, one fsync per group.
+    this.vm.checkBuildTimestamp(options.timestamp) // refuse before anything is queued
+    const result: ProposeResult = {queued: 0, accepted: []}
+    const total = payloads.length + this.vm.mempool().length
+    let next = 0
+    for (;;) {
+      const room = this.vm.mempoolRoom()
+      const group = payloads.slice(next, next + room)
+      if (group.length > 0) {
+        const ok = await this.vm.proposeMany(group)
+        const taken = ok.filter(Boolean).length
+        result.queued += taken
+        next += taken
+      }
+      const blocks = await this.vm.buildAndAccept({timestamp: options.timestamp})
+      for (const b of blocks) result.accepted.push(accepted(b))
+      options.onProgress?.(result.accepted.length, total)
+      if (next >= payloads.length && this.vm.mempool().length === 0) return result
+      if (blocks.length === 0 && group.length === 0) {
+        throw new TsvmError('INTERNAL', 'the mempool neither takes payloads nor yields blocks')
+      }
+    }
+  }
+
+  async getBlock(id: Uint8Array): Promise<StoredBlock> {
+    const found = await this.vm.getBlock(id)
+    if (!found) {
+      throw new TsvmError(
+        'BLOCK_NOT_FOUND',
+        `couldn't get block ${idToString(id)} from the database: it does not exist on the chain in ${this.location}`,
+      )
+    }
+    return found
+  }
+
+  async lastAccepted(): Promise<StoredBlock> {
+    return accepted(this.vm.lastAccepted())
+  }
+
+  async getBlockAtHeight(height: bigint): Promise<StoredBlock> {
+    const found = await this.vm.getBlockAtHeight(height)
+    if (!found) {
+      throw new TsvmError(
+        'BLOCK_NOT_FOUND',
+        `no accepted block at height ${height}: the last accepted height is ${this.vm.lastAccepted().height}`,
+      )
+    }
+    return found
+  }
+
+  findByData(data: Uint8Array): Promise<StoredBlock[]> {
+    return this.vm.findByData(data)
+  }
+
+  blocks(options: BlocksOptions = {}): AsyncIterable<StoredBlock> {
+    return this.vm.acceptedBlocks(options)
+  }
+
+  async build(options: {timestamp?: bigint} = {}): Promise<StoredBlock> {
+    return {block: await this.vm.buildBlock(options), status: Status.Processing}
+  }
+
+  async accept(id: Uint8Array): Promise<StoredBlock> {
+    return accepted(await this.vm.accept(id))
+  }
+
+  async reject(id: Uint8Array): Promise<StoredBlock> {
+    return {block: await this.vm.reject(id), status: Status.Rejected}
+  }
+
+  async mempool(): Promise<Uint8Array[]> {
+    return this.vm.mempool()
+  }
+
+  /** Blocks built or verified but not yet accepted or rejected. */
+  async processing(): Promise<StoredBlock[]> {
+    return this.vm.processingBlocks().map((block) => ({block, status: Status.Processing}))
+  }
+
+  check(): Promise<CheckReport> {
+    return this.vm.check()
+  }
+
+  close(): Promise<void> {
+    return this.vm.close()
+  }
+}

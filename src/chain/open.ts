@@ -1,0 +1,53 @@
+// Picks the chain backend for a command: the embedded VM on a data dir, or a node's JSON-RPC
+// endpoint. This is the one place that knows both; commands only see the Chain interface.
+import {TsvmError} from '../vm/errors.js'
+import type {Block} from '../vm/block.js'
+import type {Chain} from './chain.js'
+import {EmbeddedChain, type EmbeddedOptions} from './embedded.js'
+
+export interface OpenChainOptions extends EmbeddedOptions {
+  /** The embedded chain's data dir. */
+  dataDir?: string
+  /** A node's chain endpoint (http://host:port/ext/bc/<chain>); takes precedence over dataDir. */
+  endpoint?: string
+}
+
+/** Opens the chain the options name. */
+export async function openChain(options: OpenChainOptions): Promise<Chain> {
+  if (options.endpoint !== undefined) {
+    // The remote backend (src/chain/remote.ts) plugs in here.
+    throw new TsvmError(
+      'REMOTE_UNSUPPORTED',
+      `talking to a node (${options.endpoint}) is not available in this build: use --data-dir for the embedded chain`,
+    )
+  }
+  if (options.dataDir === undefined) throw new TsvmError('USAGE', 'no chain given: pass --data-dir or --endpoint')
+  return EmbeddedChain.open(options.dataDir, options)
+}
+
+/** Runs `fn` on the chain and closes it afterwards, whatever happens. */
+export async function withChain<T>(options: OpenChainOptions, fn: (chain: Chain) => Promise<T>): Promise<T> {
+  const chain = await openChain(options)
+  try {
+    return await fn(chain)
+  } finally {
+    await chain.close()
+  }
+}
+
+/** Creates the embedded chain in the data dir with these genesis bytes, or checks it has them. */
+export async function initChain(
+  options: OpenChainOptions,
+  genesisBytes: Uint8Array,
+): Promise<{genesis: Block; created: boolean; location: string}> {
+  if (options.endpoint !== undefined) {
+    throw new TsvmError('REMOTE_UNSUPPORTED', 'a node chain is created on the node (its genesis is part of the CreateChainTx): init works on --data-dir only')
+  }
+  if (options.dataDir === undefined) throw new TsvmError('USAGE', 'no data dir given: pass --data-dir')
+  const chain = await EmbeddedChain.open(options.dataDir, {...options, autoInit: false})
+  try {
+    return {...(await chain.initialize(genesisBytes)), location: chain.location}
+  } finally {
+    await chain.close()
+  }
+}

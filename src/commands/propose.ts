@@ -1,0 +1,68 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {withChain} from '../chain/open.js'
+import {type BlockJson, blockJson} from '../chain/view.js'
+import {chainFlags, chainOptions} from '../flags.js'
+import {parsePayloadLines, readStdin} from '../input.js'
+import {blockLines, ok} from '../output.js'
+import {hashFile} from '../proof/hash.js'
+import {parsePayload} from '../vm/encoding.js'
+import {TsvmError} from '../vm/errors.js'
+
+export default class Propose extends BaseCommand {
+  static override summary = 'Propose 32-byte payloads: queue them, then build and accept a block for each'
+  static override description = `A payload is 64 hex digits (with or without 0x), checksummed hex (0x + 72 digits, what the v1.3 API prints) or CB58; --file proposes the SHA-256 of a file; - reads many payloads from stdin, one per line (blank lines skipped; a bad line fails the whole input with its line number before anything is queued).
+
+By default the payloads are queued and then built and accepted at once, one block per payload in mempool order, each verified as the Go VM verifies it; thousands of payloads are written in a few synced batches. With --no-accept they are only queued (see tsvm build and tsvm accept).`
+
+  static override examples = [
+    {
+      command: '<%= config.bin %> <%= command.id %> 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --timestamp 1700000000',
+      description: 'Propose sha256("test") on a new default chain; it is accepted in block 1:\n  1  uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv  Accepted  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+    },
+    {command: '<%= config.bin %> <%= command.id %> --file report.pdf', description: 'Stamp a file (its SHA-256).'},
+    {command: 'sha256sum *.pdf | cut -c1-64 | <%= config.bin %> <%= command.id %> -', description: 'Many payloads from stdin.'},
+    {
+      command: '<%= config.bin %> <%= command.id %> 0x3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d --no-accept',
+      description: 'Only queue it:\n  queued 1 payload',
+    },
+  ]
+
+  static override args = {
+    payload: Args.string({description: 'the payload (hex, checksummed hex or CB58), or - for one per line on stdin'}),
+  }
+
+  static override flags = {
+    ...chainFlags,
+    file: Flags.string({char: 'f', description: 'propose the SHA-256 of this file (repeatable)', multiple: true}),
+    accept: Flags.boolean({default: true, allowNo: true, description: 'build and accept blocks at once (--no-accept only queues)'}),
+    timestamp: Flags.integer({min: 0, description: 'block time in unix seconds for the blocks built (still verified)'}),
+  }
+
+  async run(): Promise<{queued: number; accepted: BlockJson[]}> {
+    const {args, flags} = await this.parse(Propose)
+    const payloads = await this.payloads(args.payload, flags.file)
+    const progress = this.progress('accepted')
+    const result = await withChain(chainOptions(flags, this.config), (chain) =>
+      chain.propose(payloads, {
+        accept: flags.accept,
+        timestamp: flags.timestamp === undefined ? undefined : BigInt(flags.timestamp),
+        onProgress: progress?.update,
+      }),
+    )
+    progress?.end()
+    const accepted = result.accepted.map((b) => blockJson(b.block, b.status))
+    if (accepted.length > 0) this.log(blockLines(accepted))
+    else this.log(ok(`queued ${result.queued} payload${result.queued === 1 ? '' : 's'}`))
+    return {queued: result.queued, accepted}
+  }
+
+  private async payloads(arg: string | undefined, files: string[] | undefined): Promise<Uint8Array[]> {
+    if (files !== undefined && arg !== undefined) throw new TsvmError('USAGE', 'pass payloads either as an argument or with --file, not both')
+    if (files !== undefined) return Promise.all(files.map((f) => hashFile(f)))
+    if (arg === undefined) throw new TsvmError('USAGE', 'missing payload: pass one as an argument, - for stdin, or --file FILE')
+    if (arg === '-') return parsePayloadLines(Buffer.from(await readStdin()).toString('utf8'))
+    return [parsePayload(arg).data]
+  }
+}

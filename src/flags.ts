@@ -1,0 +1,40 @@
+// Flags shared by every command that talks to a chain: where the chain is. An explicit flag
+// wins over either environment variable; both variables set at once is ambiguous (USAGE).
+import {Flags} from '@oclif/core'
+import {join} from 'node:path'
+
+import type {OpenChainOptions} from './chain/open.js'
+import {TsvmError} from './vm/errors.js'
+
+/** --data-dir and --endpoint, exclusive with each other. */
+export const chainFlags = {
+  'data-dir': Flags.string({
+    char: 'd',
+    description: 'data dir of the embedded chain [env: TSVM_DATA_DIR; default: <tsvm data dir>/chain]',
+    exclusive: ['endpoint'],
+    helpGroup: 'CHAIN',
+  }),
+  endpoint: Flags.string({
+    char: 'e',
+    description: "a node's chain endpoint, e.g. http://127.0.0.1:9650/ext/bc/<chainID> [env: TSVM_ENDPOINT]",
+    exclusive: ['data-dir'],
+    helpGroup: 'CHAIN',
+  }),
+}
+
+/** Where the chain is, from the flags, then TSVM_DATA_DIR / TSVM_ENDPOINT, then the default data dir. */
+export function chainOptions(
+  flags: {'data-dir'?: string; endpoint?: string},
+  config: {dataDir: string},
+  env: Record<string, string | undefined> = process.env,
+): OpenChainOptions {
+  if (flags['data-dir'] !== undefined) return {dataDir: flags['data-dir']}
+  if (flags.endpoint !== undefined) return {endpoint: flags.endpoint}
+  const dataDir = env.TSVM_DATA_DIR || undefined
+  const endpoint = env.TSVM_ENDPOINT || undefined
+  if (dataDir !== undefined && endpoint !== undefined) {
+    throw new TsvmError('USAGE', 'both TSVM_DATA_DIR and TSVM_ENDPOINT are set: unset one, or pass --data-dir or --endpoint')
+  }
+  if (endpoint !== undefined) return {endpoint}
+  return {dataDir: dataDir ?? join(config.dataDir, 'chain')}
+}

@@ -1,0 +1,126 @@
+// The Merkle tree that aggregates many item hashes into one 32-byte block payload.
+//
+//   leaf  = sha256(0x00 || itemHash)                 (32-byte item hash)
+//   inner = sha256(0x01 || left || right)
+//
+// Shape: built bottom-up, level by level. Each level pairs nodes (0,1), (2,3), ...; when a level
+// has an odd count, its last node is promoted unchanged to the next level (never duplicated).
+// The root is the single node of the last level. This is exactly RFC 6962's tree: for n > 1,
+// root(items) = inner(root(first k), root(rest)) with k the largest power of two below n.
+//
+// A path lists the siblings from the leaf up, skipping levels where the node was promoted:
+//   {side: 'L', hash}  the sibling is on the left:  acc = inner(hash, acc)
+//   {side: 'R', hash}  the sibling is on the right: acc = inner(acc, hash)
+// The sides are fixed by (index, leaves); verifiers check them (expectedSides) so an index
+// cannot be changed without the proof failing.
+import {createHash} from 'node:crypto'
+
+import {TsvmError} from '../vm/errors.js'
+
+/** Domain separation prefixes (as in RFC 6962). */
+export const LEAF_PREFIX = 0x00
+export const INNER_PREFIX = 0x01
+
+/** One step of a Merkle path: the sibling hash and on which side it sits. */
+export interface PathStep {
+  side: 'L' | 'R'
+  hash: Uint8Array
+}
+
+const HASH = 32
+
+function digest(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array {
+  const h = createHash('sha256').update(Uint8Array.of(prefix)).update(a)
+  if (b) h.update(b)
+  return new Uint8Array(h.digest())
+}
+
+/** The leaf hash of an item hash: sha256(0x00 || item). */
+export function leafHash(item: Uint8Array): Uint8Array {
+  return digest(LEAF_PREFIX, item)
+}
+
+/** The inner node hash: sha256(0x01 || left || right). */
+export function innerHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  return digest(INNER_PREFIX, left, right)
+}
+
+/** A built tree: every level kept (about 2n hashes), so any path is read in O(log n). */
+export class MerkleTree {
+  /** levels[0] holds the leaf hashes, the last level the root; each level is width*32 bytes. */
+  private readonly levels: Uint8Array[]
+  readonly leaves: number
+
+  constructor(items: readonly Uint8Array[]) {
+    if (items.length === 0) throw new TsvmError('INVALID_ARGUMENT', 'a Merkle tree needs at least one item')
+    this.leaves = items.length
+    const first = new Uint8Array(items.length * HASH)
+    items.forEach((item, i) => {
+      if (item.length !== HASH) throw new TsvmError('BAD_LENGTH', `item ${i} is ${item.length} bytes: item hashes are 32 bytes`)
+      first.set(leafHash(item), i * HASH)
+    })
+    this.levels = [first]
+    let level = first
+    while (level.length > HASH) {
+      const width = level.length / HASH
+      const next = new Uint8Array(Math.ceil(width / 2) * HASH)
+      for (let i = 0; i + 1 < width; i += 2) {
+        next.set(innerHash(level.subarray(i * HASH, (i + 1) * HASH), level.subarray((i + 1) * HASH, (i + 2) * HASH)), (i / 2) * HASH)
+      }
+      if (width % 2 === 1) next.set(level.subarray((width - 1) * HASH), ((width - 1) / 2) * HASH)
+      this.levels.push(next)
+      level = next
+    }
+  }
+
+  /** The root hash (the block payload when there is more than one item). */
+  get root(): Uint8Array {
+    return this.levels.at(-1)!.slice()
+  }
+
+  /** The path of the leaf at `index`, from the leaf up. */
+  path(index: number): PathStep[] {
+    if (!Number.isInteger(index) || index < 0 || index >= this.leaves) {
+      throw new TsvmError('INVALID_ARGUMENT', `leaf index ${index} is outside 0..${this.leaves - 1}`)
+    }
+    const steps: PathStep[] = []
+    let p = index
+    for (let l = 0; l + 1 < this.levels.length; l++) {
+      const level = this.levels[l]!
+      const width = level.length / HASH
+      if (p % 2 === 1) steps.push({side: 'L', hash: level.slice((p - 1) * HASH, p * HASH)})
+      else if (p + 1 < width) steps.push({side: 'R', hash: level.slice((p + 1) * HASH, (p + 2) * HASH)})
+      p >>= 1
+    }
+    return steps
+  }
+}
+
+/** The sides a valid path for leaf `index` of a tree of `leaves` has, from the leaf up. */
+export function expectedSides(index: number, leaves: number): Array<'L' | 'R'> {
+  if (!Number.isSafeInteger(leaves) || leaves < 1 || !Number.isSafeInteger(index) || index < 0 || index >= leaves) {
+    throw new TsvmError('INVALID_ARGUMENT', `leaf index ${index} is outside a tree of ${leaves} leaves`)
+  }
+  const sides: Array<'L' | 'R'> = []
+  let p = index
+  let width = leaves
+  while (width > 1) {
+    if (p % 2 === 1) sides.push('L')
+    else if (p + 1 < width) sides.push('R')
+    p = Math.floor(p / 2)
+    width = Math.ceil(width / 2)
+  }
+  return sides
+}
+
+/** Folds an item hash up a path to the root it commits to. */
+export function foldPath(item: Uint8Array, path: readonly PathStep[]): Uint8Array {
+  let acc = leafHash(item)
+  for (const step of path) acc = step.side === 'L' ? innerHash(step.hash, acc) : innerHash(acc, step.hash)
+  return acc
+}
+
+/** The root of a list of item hashes (for checks; use MerkleTree when paths are needed). */
+export function merkleRoot(items: readonly Uint8Array[]): Uint8Array {
+  return new MerkleTree(items).root
+}

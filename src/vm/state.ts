@@ -1,0 +1,365 @@
+// Persistent state of the embedded TimestampVM on one LevelDB directory (classic-level, keys and
+// values as raw bytes). Where Go has a key, we use Go's exact key and value (spec §5), so the
+// `block` and `singleton` spaces hold what the Go VM would write; our own indexes live under
+// other hashed prefixes, P(x) = sha256(x) (32 bytes), the way Go's prefixdb hashes "block".
+//
+//   key                                        value                       Go?
+//   P("block")     ‖ blockID (32)              blkWrapper, 92 bytes        yes: accepted (3) / rejected (2)
+//   P("block")     ‖ 00                        last accepted ID (32)       yes
+//   P("singleton") ‖ 00                        empty: initialized          yes
+//   P("tsvm/height")     ‖ u64 BE height       block ID (32)               accepted blocks only
+//   P("tsvm/data")       ‖ payload ‖ blockID   empty                       every stored or processing block
+//   P("tsvm/genesis")    ‖ 00                  genesis bytes as given (≤ 32)
+//   P("tsvm/mempool")    ‖ u64 BE sequence     payload (32)                FIFO: lowest sequence first
+//   P("tsvm/processing") ‖ blockID             block bytes (82)            verified, not yet decided
+//   P("tsvm/preferred")  ‖ 00                  preferred block ID (32)
+//
+// Unlike Go, processing blocks and the mempool are persisted, so `build` in one process and
+// `accept` in the next works. Every state transition is one atomic batch; batches that accept
+// blocks are written with sync: true before the caller reports them.
+import {realpathSync} from 'node:fs'
+import {resolve} from 'node:path'
+
+import {Level} from 'level'
+
+import {type Block, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
+import {ID_LENGTH, toHex} from './encoding.js'
+import {TsvmError} from './errors.js'
+import {concatBytes, sha256} from './hash.js'
+
+const text = (s: string) => new TextEncoder().encode(s)
+
+/** sha256("block"): Go's prefix for blocks and the last accepted ID. */
+export const BLOCK_PREFIX = sha256(text('block'))
+/** sha256("singleton"): Go's prefix for the initialized flag. */
+export const SINGLETON_PREFIX = sha256(text('singleton'))
+/** Accepted height → block ID. */
+export const HEIGHT_PREFIX = sha256(text('tsvm/height'))
+/** payload ‖ block ID → empty, for finding the blocks that hold a payload. */
+export const DATA_PREFIX = sha256(text('tsvm/data'))
+/** The genesis bytes the chain was created with. */
+export const GENESIS_PREFIX = sha256(text('tsvm/genesis'))
+/** Mempool sequence → payload. */
+export const MEMPOOL_PREFIX = sha256(text('tsvm/mempool'))
+/** Processing block ID → block bytes. */
+export const PROCESSING_PREFIX = sha256(text('tsvm/processing'))
+/** The preferred block ID. */
+export const PREFERRED_PREFIX = sha256(text('tsvm/preferred'))
+
+const ZERO = new Uint8Array([0])
+
+/** Go's key of a stored block. */
+export const blockKey = (id: Uint8Array): Uint8Array => concatBytes(BLOCK_PREFIX, id)
+/** Go's key of the last accepted ID. */
+export const LAST_ACCEPTED_KEY = concatBytes(BLOCK_PREFIX, ZERO)
+/** Go's key of the initialized flag. */
+export const INITIALIZED_KEY = concatBytes(SINGLETON_PREFIX, ZERO)
+/** Key of the genesis bytes. */
+export const GENESIS_KEY = concatBytes(GENESIS_PREFIX, ZERO)
+/** Key of the preferred ID. */
+export const PREFERRED_KEY = concatBytes(PREFERRED_PREFIX, ZERO)
+/** Key of the accepted block at a height. */
+export const heightKey = (height: bigint): Uint8Array => concatBytes(HEIGHT_PREFIX, u64(height))
+/** Key of one (payload, block) pair in the data index. */
+export const dataKey = (data: Uint8Array, id: Uint8Array): Uint8Array => concatBytes(DATA_PREFIX, data, id)
+/** Key of a mempool entry. */
+export const mempoolKey = (seq: bigint): Uint8Array => concatBytes(MEMPOOL_PREFIX, u64(seq))
+/** Key of a processing block. */
+export const processingKey = (id: Uint8Array): Uint8Array => concatBytes(PROCESSING_PREFIX, id)
+
+function u64(v: bigint): Uint8Array {
+  const b = new Uint8Array(8)
+  new DataView(b.buffer).setBigUint64(0, v)
+  return b
+}
+
+/** Reads a big-endian u64 at `offset`. */
+export function readU64(b: Uint8Array, offset: number): bigint {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset)
+}
+
+/** The first key after every key that starts with `prefix` (prefix + 1 as a big number). */
+export function prefixEnd(prefix: Uint8Array): Uint8Array {
+  const end = prefix.slice()
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] !== 0xff) {
+      end[i]!++
+      return end.subarray(0, i + 1)
+    }
+  }
+  throw new TsvmError('INTERNAL', 'prefix has no upper bound')
+}
+
+const EMPTY = new Uint8Array(0)
+
+/** classic-level hands out Buffers; the VM speaks plain Uint8Array (a copy, off the shared pool). */
+function plain(v: Uint8Array): Uint8Array
+function plain(v: Uint8Array | undefined): Uint8Array | undefined
+function plain(v: Uint8Array | undefined): Uint8Array | undefined {
+  return v === undefined ? undefined : new Uint8Array(v)
+}
+
+/** One write in a state batch. */
+export type StateOp = {type: 'put'; key: Uint8Array; value: Uint8Array} | {type: 'del'; key: Uint8Array}
+
+/** A block with its status, as stored or held. */
+export interface BlockRecord {
+  block: Block
+  status: Status
+}
+
+/** A queued payload with its FIFO position. */
+export interface MempoolEntry {
+  seq: bigint
+  data: Uint8Array
+}
+
+/** Builds the writes of one state transition; hand it to ChainState.write. */
+export class StateBatch {
+  readonly ops: StateOp[] = []
+  /** Blocks whose stored record this batch changes, for the cache. */
+  readonly stored: BlockRecord[] = []
+
+  private put(key: Uint8Array, value: Uint8Array): this {
+    this.ops.push({type: 'put', key, value})
+    return this
+  }
+
+  private del(key: Uint8Array): this {
+    this.ops.push({type: 'del', key})
+    return this
+  }
+
+  /** Stores a decided block under Go's key (and indexes its payload). */
+  storeBlock(block: Block, status: Status.Accepted | Status.Rejected): this {
+    this.stored.push({block, status})
+    this.put(dataKey(block.data, block.id), EMPTY)
+    return this.put(blockKey(block.id), encodeWrapper(block.bytes, status))
+  }
+
+  /** Records an accepted block at its height and as the last accepted. */
+  setAccepted(block: Block): this {
+    this.put(heightKey(block.height), block.id)
+    return this.put(LAST_ACCEPTED_KEY, block.id)
+  }
+
+  putProcessing(block: Block): this {
+    this.put(dataKey(block.data, block.id), EMPTY)
+    return this.put(processingKey(block.id), block.bytes)
+  }
+
+  delProcessing(id: Uint8Array): this {
+    return this.del(processingKey(id))
+  }
+
+  putMempool(seq: bigint, data: Uint8Array): this {
+    return this.put(mempoolKey(seq), data)
+  }
+
+  delMempool(seq: bigint): this {
+    return this.del(mempoolKey(seq))
+  }
+
+  setPreferred(id: Uint8Array): this {
+    return this.put(PREFERRED_KEY, id)
+  }
+
+  setInitialized(genesisBytes: Uint8Array): this {
+    this.put(GENESIS_KEY, genesisBytes)
+    return this.put(INITIALIZED_KEY, EMPTY)
+  }
+}
+
+/** A small least-recently-used map. */
+class Lru<V> {
+  private readonly map = new Map<string, V>()
+  constructor(private readonly size: number) {}
+
+  get(key: string): V | undefined {
+    const v = this.map.get(key)
+    if (v !== undefined) {
+      this.map.delete(key)
+      this.map.set(key, v)
+    }
+    return v
+  }
+
+  set(key: string, v: V): void {
+    this.map.delete(key)
+    this.map.set(key, v)
+    if (this.map.size > this.size) this.map.delete(this.map.keys().next().value!)
+  }
+}
+
+const hexKey = toHex
+
+/** Go's blockCacheSize. */
+export const BLOCK_CACHE_SIZE = 8192
+
+/** Why classic-level could not open a directory, as one of our codes. */
+function openError(dir: string, error: unknown): TsvmError {
+  const e = error as {code?: string; message?: string; cause?: {code?: string; message?: string}}
+  const cause = e.cause ?? e
+  const msg = `${cause.message ?? e.message ?? String(error)}`
+  if (cause.code === 'LEVEL_LOCKED' || /lock/i.test(msg)) {
+    return new TsvmError(
+      'DB_LOCKED',
+      `data dir ${dir} is in use by another tsvm process (${msg}): stop that process (e.g. tsvm serve) or use another --data-dir`,
+      {cause: error},
+    )
+  }
+  if (cause.code === 'LEVEL_CORRUPTION' || /corrupt/i.test(msg)) {
+    return new TsvmError('DB_CORRUPT', `data dir ${dir} holds a corrupted database (${msg}): restore it from a backup or start a new --data-dir`, {
+      cause: error,
+    })
+  }
+  return new TsvmError('DB_OPEN_FAILED', `cannot open the database in ${dir} (${msg}): check the path and its permissions`, {
+    cause: error,
+  })
+}
+
+function canonicalDir(location: string): string {
+  const dir = resolve(location)
+  try {
+    return realpathSync(dir)
+  } catch {
+    return dir
+  }
+}
+
+/** Directories this process holds open (classic-level gives its lock up when a second open fails). */
+const OPEN_DIRS = new Set<string>()
+
+/** The LevelDB handle and the typed reads and writes of the VM's state. */
+export class ChainState {
+  private readonly cache = new Lru<BlockRecord>(BLOCK_CACHE_SIZE)
+  private closed = false
+
+  private constructor(
+    readonly db: Level<Uint8Array, Uint8Array>,
+    readonly dir: string,
+  ) {}
+
+  /** Opens (creating if needed) the database in `dir`; DB_LOCKED, DB_CORRUPT or DB_OPEN_FAILED. */
+  static async open(location: string): Promise<ChainState> {
+    const dir = canonicalDir(location)
+    if (OPEN_DIRS.has(dir)) {
+      throw new TsvmError('DB_LOCKED', `data dir ${dir} is already open in this process: close it first`)
+    }
+    OPEN_DIRS.add(dir)
+    const db = new Level<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view'})
+    try {
+      await db.open()
+    } catch (error) {
+      OPEN_DIRS.delete(dir)
+      throw openError(dir, error)
+    }
+    return new ChainState(db, dir)
+  }
+
+  /** Applies a batch atomically; `sync` waits until it is on disk. */
+  async write(batch: StateBatch, options: {sync?: boolean} = {}): Promise<void> {
+    if (batch.ops.length === 0) return
+    await this.db.batch(batch.ops, {sync: options.sync ?? false})
+    for (const r of batch.stored) this.cache.set(hexKey(r.block.id), r)
+  }
+
+  async isInitialized(): Promise<boolean> {
+    return (await this.db.get(INITIALIZED_KEY)) !== undefined
+  }
+
+  async genesisBytes(): Promise<Uint8Array | undefined> {
+    return plain(await this.db.get(GENESIS_KEY))
+  }
+
+  async lastAcceptedId(): Promise<Uint8Array | undefined> {
+    return plain(await this.db.get(LAST_ACCEPTED_KEY))
+  }
+
+  async preferredId(): Promise<Uint8Array | undefined> {
+    return plain(await this.db.get(PREFERRED_KEY))
+  }
+
+  /** A decided block (accepted or rejected) by ID. */
+  async getStored(id: Uint8Array): Promise<BlockRecord | undefined> {
+    const k = hexKey(id)
+    const hit = this.cache.get(k)
+    if (hit) return hit
+    const value = await this.db.get(blockKey(id))
+    if (value === undefined) return undefined
+    const record = decodeStored(plain(value))
+    this.cache.set(k, record)
+    return record
+  }
+
+  /** The accepted block ID at a height. */
+  async idAtHeight(height: bigint): Promise<Uint8Array | undefined> {
+    if (height < 0n || height > 0xffff_ffff_ffff_ffffn) return undefined
+    return plain(await this.db.get(heightKey(height)))
+  }
+
+  /** IDs of every block (any status) that holds `data`. */
+  async idsByData(data: Uint8Array): Promise<Uint8Array[]> {
+    const gte = concatBytes(DATA_PREFIX, data)
+    const ids: Uint8Array[] = []
+    for await (const key of this.db.keys({gte, lt: prefixEnd(gte)})) ids.push(new Uint8Array(key.subarray(gte.length)))
+    return ids
+  }
+
+  /** Accepted (height, id) pairs from `fromHeight` down, at most `limit`. */
+  heightsDescending(fromHeight: bigint, limit: number): AsyncIterable<[bigint, Uint8Array]> {
+    const it = this.db.iterator({gte: heightKey(0n), lte: heightKey(fromHeight), reverse: true, limit})
+    return (async function* () {
+      try {
+        for await (const [k, v] of it) yield [readU64(k, HEIGHT_PREFIX.length), plain(v)] as [bigint, Uint8Array]
+      } finally {
+        await it.close()
+      }
+    })()
+  }
+
+  /** The whole mempool, oldest first. */
+  async loadMempool(): Promise<MempoolEntry[]> {
+    const out: MempoolEntry[] = []
+    for await (const [k, v] of this.db.iterator({gte: MEMPOOL_PREFIX, lt: prefixEnd(MEMPOOL_PREFIX)})) {
+      out.push({seq: readU64(k, MEMPOOL_PREFIX.length), data: plain(v)})
+    }
+    return out
+  }
+
+  /** Every processing block. */
+  async loadProcessing(): Promise<Block[]> {
+    const out: Block[] = []
+    for await (const v of this.db.values({gte: PROCESSING_PREFIX, lt: prefixEnd(PROCESSING_PREFIX)})) {
+      out.push(parseBlock(plain(v)))
+    }
+    return out
+  }
+
+  /** Iterates every key/value under a prefix, in key order. */
+  async *scan(prefix: Uint8Array): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    for await (const [k, v] of this.db.iterator({gte: prefix, lt: prefixEnd(prefix)})) yield [plain(k), plain(v)]
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    try {
+      await this.db.close()
+    } finally {
+      OPEN_DIRS.delete(this.dir)
+    }
+  }
+}
+
+/** Decodes a stored blkWrapper; DB_CORRUPT when it does not decode. */
+export function decodeStored(value: Uint8Array): BlockRecord {
+  try {
+    return decodeWrapper(value)
+  } catch (error) {
+    throw new TsvmError('DB_CORRUPT', `a stored block does not decode (${(error as Error).message}): run tsvm check`, {cause: error})
+  }
+}
+
+/** True when `id` has the length of a block ID. */
+export const isId = (id: Uint8Array): boolean => id.length === ID_LENGTH

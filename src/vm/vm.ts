@@ -1,0 +1,438 @@
+// The embedded TimestampVM: Go's VM semantics (spec §4) on a persistent ChainState (spec §5).
+//
+// Where it copies Go on purpose: genesis (padded, timestamp 0, parent ids.Empty), Verify's rules
+// and order, FIFO mempool with v1.3's off-by-one cap (refuse when len > limit, so limit+1 fit),
+// rejected blocks persisted with status 2, getBlock looks at processing blocks first.
+// Where it differs on purpose, so each CLI step can run in its own process:
+//   - the mempool, processing blocks and the preference are persisted;
+//   - a build whose block fails Verify leaves the payload queued (Go drops it);
+//   - initialize with a different genesis on an initialized chain is GENESIS_MISMATCH (Go ignores it);
+//   - accept is topological (parent must be the last accepted) and rejects every processing block
+//     that no longer descends from the new tip, as the consensus engine would.
+// Every transition is one atomic batch; accepting batches are synced before they are reported.
+import {type Block, makeBlock, Status, STATUS_NAMES, verifyBlock} from './block.js'
+import {type CheckReport, checkState} from './check.js'
+import {idToString, toHex} from './encoding.js'
+import {TsvmError} from './errors.js'
+import {genesisBlock} from './genesis.js'
+import {bytesEqual} from './hash.js'
+import {type BlockRecord, ChainState, type MempoolEntry, StateBatch} from './state.js'
+
+export type {BlockRecord} from './state.js'
+export type {CheckProblem, CheckReport} from './check.js'
+
+/** Go v1.3's MaxMempoolSize: a proposal is refused when the mempool holds more than this. */
+export const MAX_MEMPOOL_SIZE = 4096
+
+/** Options of TimestampVM.open. */
+export interface VmOptions {
+  /** The clock, in milliseconds since the epoch (default Date.now). */
+  now?: () => number
+  /** Refuse proposals while the mempool holds more than this many payloads (default 4096, as Go). */
+  mempoolLimit?: number
+}
+
+/** A TimestampVM on one data dir. */
+export class TimestampVM {
+  private initialized = false
+  private last: Block | undefined
+  private preferred: Uint8Array | undefined
+  private readonly processing = new Map<string, Block>()
+  private pool: MempoolEntry[] = []
+  private nextSeq = 0n
+  private queue: Promise<unknown> = Promise.resolve()
+  private readonly now: () => number
+  readonly mempoolLimit: number
+
+  private constructor(
+    private readonly state: ChainState,
+    options: VmOptions,
+  ) {
+    this.now = options.now ?? Date.now
+    this.mempoolLimit = options.mempoolLimit ?? MAX_MEMPOOL_SIZE
+  }
+
+  /** Opens the VM on `dir` (created if missing). DB_LOCKED when another process or this one holds it. */
+  static async open(dir: string, options: VmOptions = {}): Promise<TimestampVM> {
+    const state = await ChainState.open(dir)
+    const vm = new TimestampVM(state, options)
+    try {
+      await vm.load()
+    } catch (error) {
+      await state.close()
+      throw error
+    }
+    return vm
+  }
+
+  private async load(): Promise<void> {
+    this.initialized = await this.state.isInitialized()
+    if (!this.initialized) return
+    const lastId = await this.state.lastAcceptedId()
+    const last = lastId && (await this.state.getStored(lastId))
+    if (!last || last.status !== Status.Accepted) {
+      throw new TsvmError('DB_CORRUPT', `the last accepted block of ${this.state.dir} is missing: run tsvm check`)
+    }
+    this.last = last.block
+    this.pool = await this.state.loadMempool()
+    this.nextSeq = this.pool.length > 0 ? this.pool[this.pool.length - 1]!.seq + 1n : 0n
+    for (const b of await this.state.loadProcessing()) this.processing.set(toHex(b.id), b)
+    const pref = await this.state.preferredId()
+    this.preferred = pref && (this.processing.has(toHex(pref)) || bytesEqual(pref, last.block.id)) ? pref : last.block.id
+  }
+
+  /** The data dir. */
+  get dir(): string {
+    return this.state.dir
+  }
+
+  /** Runs state transitions one at a time, so concurrent callers never interleave. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => {})
+    return run
+  }
+
+  private nowSeconds(): bigint {
+    return BigInt(Math.floor(this.now() / 1000))
+  }
+
+  private requireLast(): Block {
+    if (!this.initialized || !this.last) {
+      throw new TsvmError('NOT_INITIALIZED', `the chain in ${this.state.dir} has no genesis yet: run tsvm init`)
+    }
+    return this.last
+  }
+
+  /**
+   * Creates the genesis block from `genesisBytes` (at most 32, right-padded), or, on an
+   * initialized chain, checks that they give the same genesis (GENESIS_MISMATCH otherwise).
+   */
+  initialize(genesisBytes: Uint8Array): Promise<{genesis: Block; created: boolean}> {
+    return this.exclusive(async () => {
+      const genesis = genesisBlock(genesisBytes)
+      if (this.initialized) {
+        const existing = await this.storedGenesis()
+        if (existing && !bytesEqual(existing.id, genesis.id)) {
+          throw new TsvmError(
+            'GENESIS_MISMATCH',
+            `${this.state.dir} already holds a chain whose genesis data is ${toHex(existing.data)}, not ${toHex(genesis.data)}: ` +
+              'use another --data-dir for a new chain (the existing chain was left untouched)',
+            {details: {existingGenesisID: idToString(existing.id), requestedGenesisID: idToString(genesis.id)}},
+          )
+        }
+        return {genesis: existing ?? genesis, created: false}
+      }
+      const batch = new StateBatch()
+        .storeBlock(genesis, Status.Accepted)
+        .setAccepted(genesis)
+        .setInitialized(genesisBytes)
+        .setPreferred(genesis.id)
+      await this.state.write(batch, {sync: true})
+      this.initialized = true
+      this.last = genesis
+      this.preferred = genesis.id
+      return {genesis, created: true}
+    })
+  }
+
+  private async storedGenesis(): Promise<Block | undefined> {
+    const id = await this.state.idAtHeight(0n)
+    if (id) return (await this.state.getStored(id))?.block
+    // A chain written by the Go VM has no height index: fall back to the recorded genesis bytes.
+    const bytes = await this.state.genesisBytes()
+    return bytes && genesisBlock(bytes)
+  }
+
+  /** True once a genesis block exists. */
+  isInitialized(): boolean {
+    return this.initialized
+  }
+
+  /** The last accepted block; NOT_INITIALIZED before initialize. */
+  lastAccepted(): Block {
+    return this.requireLast()
+  }
+
+  /** The ID new blocks are built on. */
+  preferredId(): Uint8Array {
+    this.requireLast()
+    return this.preferred!
+  }
+
+  /** A block and its status: processing blocks first, then stored ones. */
+  async getBlock(id: Uint8Array): Promise<BlockRecord | undefined> {
+    const p = this.processing.get(toHex(id))
+    if (p) return {block: p, status: Status.Processing}
+    return this.state.getStored(id)
+  }
+
+  /** The accepted block at a height. */
+  async getBlockAtHeight(height: bigint): Promise<BlockRecord | undefined> {
+    const id = await this.state.idAtHeight(height)
+    return id && this.getBlock(id)
+  }
+
+  /** Every known block (any status) whose payload is `data`. */
+  async findByData(data: Uint8Array): Promise<BlockRecord[]> {
+    const out: BlockRecord[] = []
+    for (const id of await this.state.idsByData(data)) {
+      const r = await this.getBlock(id)
+      if (r) out.push(r)
+    }
+    return out
+  }
+
+  /** Accepted blocks from `fromHeight` (default the tip) down, streamed from the database. */
+  async *acceptedBlocks(options: {fromHeight?: bigint; limit?: number} = {}): AsyncGenerator<BlockRecord> {
+    const top = this.requireLast().height
+    const from = options.fromHeight === undefined || options.fromHeight > top ? top : options.fromHeight
+    if (from < 0n || options.limit === 0) return
+    for await (const [height, id] of this.state.heightsDescending(from, options.limit ?? -1)) {
+      const r = await this.state.getStored(id)
+      if (!r) throw new TsvmError('DB_CORRUPT', `the block at height ${height} is indexed but missing: run tsvm check`)
+      yield r
+    }
+  }
+
+  /** Queues one payload; false when the mempool is full (Go v1.3's Success:false). */
+  async proposeBlock(data: Uint8Array): Promise<boolean> {
+    return (await this.proposeMany([data]))[0]!
+  }
+
+  /** Queues payloads in one durable batch; each entry is false when the mempool was full for it. */
+  proposeMany(payloads: Uint8Array[]): Promise<boolean[]> {
+    return this.exclusive(async () => {
+      this.requireLast()
+      for (const p of payloads) {
+        if (p.length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${p.length}`)
+      }
+      const batch = new StateBatch()
+      const added: MempoolEntry[] = []
+      const result = payloads.map((data) => {
+        // Go v1.3: `if len(mempool) > MaxMempoolSize { return false }`, checked before appending.
+        if (this.pool.length + added.length > this.mempoolLimit) return false
+        const entry = {seq: this.nextSeq + BigInt(added.length), data: data.slice()}
+        added.push(entry)
+        batch.putMempool(entry.seq, entry.data)
+        return true
+      })
+      await this.state.write(batch, {sync: true})
+      this.pool.push(...added)
+      this.nextSeq += BigInt(added.length)
+      return result
+    })
+  }
+
+  /** The queued payloads, oldest first. */
+  mempool(): Uint8Array[] {
+    return this.pool.map((e) => e.data)
+  }
+
+  /** How many more payloads proposeMany would take now. */
+  mempoolRoom(): number {
+    return Math.max(0, this.mempoolLimit + 1 - this.pool.length)
+  }
+
+  /** Blocks verified but not yet accepted or rejected. */
+  processingBlocks(): Block[] {
+    return [...this.processing.values()]
+  }
+
+  /**
+   * Builds a block from the oldest payload on top of the preferred block (height + 1, timestamp
+   * now unless given) and verifies it as Go does. On success the payload leaves the mempool and
+   * the block is processing; on failure nothing changes (Go would drop the payload).
+   */
+  buildBlock(options: {timestamp?: bigint} = {}): Promise<Block> {
+    return this.exclusive(async () => {
+      this.requireLast()
+      const head = this.pool[0]
+      if (!head) throw new TsvmError('MEMPOOL_EMPTY', 'there is no block to propose: the mempool is empty; run tsvm propose first')
+      const parent = await this.getBlock(this.preferred!)
+      if (!parent) throw new TsvmError('BLOCK_NOT_FOUND', `couldn't get preferred block ${idToString(this.preferred!)}`)
+      const now = this.nowSeconds()
+      const block = makeBlock({
+        parentId: parent.block.id,
+        height: parent.block.height + 1n,
+        timestamp: options.timestamp ?? now,
+        data: head.data,
+      })
+      verifyBlock(block, parent.block, now)
+      await this.state.write(new StateBatch().delMempool(head.seq).putProcessing(block), {sync: true})
+      this.pool.shift()
+      this.processing.set(toHex(block.id), block)
+      return block
+    })
+  }
+
+  /**
+   * Verifies a block as Go's Block.Verify does (parent known, height + 1, timestamp not before the
+   * parent's and less than an hour ahead). A new block that passes becomes processing.
+   */
+  verify(block: Block): Promise<void> {
+    return this.exclusive(async () => {
+      this.requireLast()
+      const parent = await this.getBlock(block.parentId)
+      verifyBlock(block, parent?.block, this.nowSeconds())
+      if (await this.getBlock(block.id)) return
+      await this.state.write(new StateBatch().putProcessing(block), {sync: true})
+      this.processing.set(toHex(block.id), block)
+    })
+  }
+
+  private async requireProcessing(id: Uint8Array, action: string): Promise<Block> {
+    const b = this.processing.get(toHex(id))
+    if (b) return b
+    const stored = await this.state.getStored(id)
+    if (stored) {
+      throw new TsvmError(
+        'BLOCK_NOT_PROCESSING',
+        `block ${idToString(id)} is ${STATUS_NAMES[stored.status]}: only a processing block can be ${action}`,
+        {details: {status: STATUS_NAMES[stored.status]}},
+      )
+    }
+    throw new TsvmError('BLOCK_NOT_FOUND', `block ${idToString(id)} is not known: list processing blocks with tsvm mempool`)
+  }
+
+  /** True when `block` reaches `ancestor` through processing blocks only. */
+  private descendsFrom(block: Block, ancestor: Uint8Array): boolean {
+    let cur = block
+    for (;;) {
+      if (bytesEqual(cur.parentId, ancestor)) return true
+      const p = this.processing.get(toHex(cur.parentId))
+      if (!p) return false
+      cur = p
+    }
+  }
+
+  /**
+   * Writes the acceptance of `chain` (consecutive blocks on the last accepted) and rejects every
+   * processing block that does not descend from its tip, in one synced batch.
+   */
+  private async commitAccepted(chain: Block[], batch: StateBatch): Promise<void> {
+    const tip = chain[chain.length - 1]!
+    const accepted = new Set(chain.map((b) => toHex(b.id)))
+    for (const b of chain) {
+      batch.storeBlock(b, Status.Accepted).setAccepted(b)
+      if (this.processing.has(toHex(b.id))) batch.delProcessing(b.id)
+    }
+    const rejected = [...this.processing.values()].filter((b) => !accepted.has(toHex(b.id)) && !this.descendsFrom(b, tip.id))
+    for (const b of rejected) batch.storeBlock(b, Status.Rejected).delProcessing(b.id)
+    const pref = this.preferred && this.processing.get(toHex(this.preferred))
+    const keepPref = pref !== undefined && !accepted.has(toHex(pref.id)) && this.descendsFrom(pref, tip.id)
+    const preferred = keepPref ? pref.id : tip.id
+    batch.setPreferred(preferred)
+    await this.state.write(batch, {sync: true})
+    for (const k of accepted) this.processing.delete(k)
+    for (const b of rejected) this.processing.delete(toHex(b.id))
+    this.last = tip
+    this.preferred = preferred
+  }
+
+  /**
+   * Accepts a processing block whose parent is the last accepted (ACCEPT_OUT_OF_ORDER otherwise);
+   * its conflicting siblings and their descendants are rejected. The preference moves to it
+   * unless it already points at one of its descendants.
+   */
+  accept(id: Uint8Array): Promise<Block> {
+    return this.exclusive(async () => {
+      const last = this.requireLast()
+      const block = await this.requireProcessing(id, 'accepted')
+      if (!bytesEqual(block.parentId, last.id)) {
+        throw new TsvmError(
+          'ACCEPT_OUT_OF_ORDER',
+          `block ${idToString(id)} (height ${block.height}) does not extend the last accepted block ${idToString(last.id)} ` +
+            `(height ${last.height}): accept its processing ancestors first`,
+        )
+      }
+      await this.commitAccepted([block], new StateBatch())
+      return block
+    })
+  }
+
+  /** Rejects a processing block and its processing descendants; they are stored with status 2. */
+  reject(id: Uint8Array): Promise<Block> {
+    return this.exclusive(async () => {
+      this.requireLast()
+      const block = await this.requireProcessing(id, 'rejected')
+      const doomed = [block, ...[...this.processing.values()].filter((b) => this.descendsFrom(b, block.id))]
+      const batch = new StateBatch()
+      for (const b of doomed) batch.storeBlock(b, Status.Rejected).delProcessing(b.id)
+      const prefGone = doomed.some((b) => bytesEqual(b.id, this.preferred!))
+      if (prefGone) batch.setPreferred(this.last!.id)
+      await this.state.write(batch, {sync: true})
+      for (const b of doomed) this.processing.delete(toHex(b.id))
+      if (prefGone) this.preferred = this.last!.id
+      return block
+    })
+  }
+
+  /** Sets the block new blocks are built on: the last accepted or a processing block. */
+  setPreference(id: Uint8Array): Promise<void> {
+    return this.exclusive(async () => {
+      const last = this.requireLast()
+      if (!bytesEqual(id, last.id) && !this.processing.has(toHex(id))) {
+        const known = await this.state.getStored(id)
+        throw new TsvmError(
+          known ? 'BLOCK_NOT_PROCESSING' : 'BLOCK_NOT_FOUND',
+          `cannot prefer block ${idToString(id)}: prefer the last accepted block or a processing block`,
+        )
+      }
+      await this.state.write(new StateBatch().setPreferred(id))
+      this.preferred = id
+    })
+  }
+
+  /**
+   * Automine: pops up to `max` payloads (default all), builds one block per payload on the last
+   * accepted block, verifies each, and accepts them all in one synced batch (a group commit).
+   * Conflicting processing blocks are rejected. If a block fails Verify nothing changes.
+   */
+  buildAndAccept(options: {max?: number; timestamp?: bigint} = {}): Promise<Block[]> {
+    return this.exclusive(async () => {
+      let parent = this.requireLast()
+      const n = Math.min(options.max ?? this.pool.length, this.pool.length)
+      if (n <= 0) return []
+      const now = this.nowSeconds()
+      const batch = new StateBatch()
+      const chain: Block[] = []
+      for (const entry of this.pool.slice(0, n)) {
+        const block = makeBlock({
+          parentId: parent.id,
+          height: parent.height + 1n,
+          timestamp: options.timestamp ?? now,
+          data: entry.data,
+        })
+        verifyBlock(block, parent, now)
+        batch.delMempool(entry.seq)
+        chain.push(block)
+        parent = block
+      }
+      await this.commitAccepted(chain, batch)
+      this.pool.splice(0, n)
+      return chain
+    })
+  }
+
+  /**
+   * Throws what Verify would say about a block built now on the last accepted block with this
+   * timestamp (default now), without changing anything: lets callers refuse before queueing.
+   */
+  checkBuildTimestamp(timestamp?: bigint): void {
+    const parent = this.requireLast()
+    const now = this.nowSeconds()
+    const probe = {parentId: parent.id, height: parent.height + 1n, timestamp: timestamp ?? now, data: parent.data}
+    verifyBlock(probe, parent, now)
+  }
+
+  /** Re-checks the whole stored chain (like git fsck): reports problems, never throws for them. */
+  check(): Promise<CheckReport> {
+    return this.exclusive(() => checkState(this.state))
+  }
+
+  /** Closes the database and frees the data dir. */
+  close(): Promise<void> {
+    return this.exclusive(() => this.state.close())
+  }
+}

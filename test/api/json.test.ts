@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+
+import fc from 'fast-check'
+
+import {GoJsonError, goCompact, goJsonBytes, goJsonString, goQuote, parseJson, readFirstValue, readRpcRequest, requestAsData} from '../../src/api/json.js'
+
+describe('Go JSON string encoding (spec §3.5)', () => {
+  it('escapes HTML characters, U+2028/9 and control bytes like Go <= 1.21', () => {
+    assert.equal(goJsonString('<a href="x">&</a>'), '"\\u003ca href=\\"x\\"\\u003e\\u0026\\u003c/a\\u003e"')
+    assert.equal(goJsonString('\u2028\u2029'), '"\\u2028\\u2029"')
+    assert.equal(goJsonString('\b\f\n\r\t\u0000\u001f\\'), '"\\u0008\\u000c\\n\\r\\t\\u0000\\u001f\\\\"')
+    assert.equal(goJsonString('\u007f é 😀'), '"\u007f é 😀"')
+  })
+
+  it('turns each invalid UTF-8 byte into \\ufffd and keeps a real U+FFFD raw', () => {
+    assert.equal(goJsonBytes(Uint8Array.from([0xff])), '"\\ufffd"')
+    // A truncated 3-byte sequence: Go steps one byte at a time, so two replacements, then 'A'.
+    assert.equal(goJsonBytes(Uint8Array.from([0xe2, 0x82, 0x41])), '"\\ufffd\\ufffdA"')
+    // Overlong, surrogate and out-of-range encodings are invalid too.
+    assert.equal(goJsonBytes(Uint8Array.from([0xc0, 0xaf])), '"\\ufffd\\ufffd"')
+    assert.equal(goJsonBytes(Uint8Array.from([0xed, 0xa0, 0x80])), '"\\ufffd\\ufffd\\ufffd"')
+    assert.equal(goJsonBytes(Uint8Array.from([0xf4, 0x90, 0x80, 0x80])), '"\\ufffd\\ufffd\\ufffd\\ufffd"')
+    assert.equal(goJsonBytes(Uint8Array.from([0xef, 0xbf, 0xbd])), '"\ufffd"')
+  })
+
+  it('round-trips through JSON.parse for valid strings (fast-check, fixed seed)', () => {
+    fc.assert(
+      fc.property(fc.fullUnicodeString(), (s) => {
+        assert.equal(JSON.parse(goJsonString(s)), s)
+      }),
+      {seed: 42, numRuns: 500},
+    )
+  })
+
+  it('compacts raw JSON like Go: whitespace out, HTML escaped, numbers untouched', () => {
+    assert.equal(goCompact(' { "a" : [ 1.0 , 18446744073709551615 ] , "b" : "x y<" } '), '{"a":[1.0,18446744073709551615],"b":"x y\\u003c"}')
+    assert.equal(goCompact('"a\\" <"'), '"a\\" \\u003c"')
+  })
+
+  it('quotes like strconv.Quote', () => {
+    assert.equal(goQuote('a"b\\c'), '"a\\"b\\\\c"')
+    assert.equal(goQuote('\u0000\u0007\n\u007f\u00a0é'), '"\\x00\\a\\n\\x7f\\u00a0é"')
+  })
+})
+
+describe('Go JSON reading', () => {
+  it('reads only the first value and reports Go syntax errors', () => {
+    assert.equal(readFirstValue('{"a":1} {"b"').raw, '{"a":1}')
+    assert.equal(readFirstValue('  12x').raw, '12')
+    const cases: Array<[string, string]> = [
+      ['', 'EOF'],
+      ['   ', 'EOF'],
+      ['{"a":', 'unexpected EOF'],
+      ['"abc', 'unexpected EOF'],
+      ['x', "invalid character 'x' looking for beginning of value"],
+      ['{"a" 1}', "invalid character '1' after object key"],
+      ['{"a":1 "b"}', 'invalid character \'"\' after object key:value pair'],
+      ['[1 2]', "invalid character '2' after array element"],
+      ['{1:2}', "invalid character '1' looking for beginning of object key string"],
+      ['nul!', "invalid character '!' in literal null (expecting 'l')"],
+      ['-a', "invalid character 'a' in numeric literal"],
+      ['1.e', "invalid character 'e' after decimal point in numeric literal"],
+      ['"\\q"', "invalid character 'q' in string escape code"],
+      ['"\u0001"', "invalid character '\\x01' in string literal"],
+      ["'", "invalid character '\\'' looking for beginning of value"],
+      ['é', "invalid character 'Ã' looking for beginning of value"],
+    ]
+    for (const [text, message] of cases) {
+      assert.throws(() => readFirstValue(text), (e: Error) => e instanceof GoJsonError && e.message === message, text)
+    }
+    assert.throws(() => parseJson('1 2'), /after top-level value/)
+  })
+
+  it('decodes escapes, replacing lone surrogates with U+FFFD as Go does', () => {
+    const v = readFirstValue('"a\\u00e9\\ud83d\\ude00\\ud800x\\/"')
+    assert.equal(v.kind === 'string' && v.value, 'aé😀\ufffdx/')
+  })
+
+  it('fills the json2 request envelope, keeping raw id and params', () => {
+    const {request, error} = readRpcRequest('{"jsonrpc":"2.0","method":"m","params":[1],"id":18446744073709551615}')
+    assert.equal(error, undefined)
+    assert.equal(request.id, '18446744073709551615')
+    assert.equal(request.params?.raw, '[1]')
+    const nul = readRpcRequest('{"jsonrpc":"2.0","method":"m","id":null}')
+    assert.equal(nul.request.id, undefined)
+    const top = readRpcRequest('null')
+    assert.equal(top.error, undefined)
+    assert.equal(requestAsData(top.request), '{"jsonrpc":"","method":"","params":null,"id":null}')
+    const typeErr = readRpcRequest('{"method":true,"jsonrpc":"2.0"}')
+    assert.equal(typeErr.error, 'json: cannot unmarshal bool into Go struct field serverRequest.method of type string')
+    assert.equal(typeErr.request.jsonrpc, '2.0')
+  })
+})

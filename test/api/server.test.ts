@@ -1,0 +1,379 @@
+// Wire tests: a real server on 127.0.0.1:0, raw HTTP requests, exact response bodies (spec §3).
+import assert from 'node:assert/strict'
+import {after, before, describe, it} from 'node:test'
+
+import {Engine} from '../../src/api/engine.js'
+import {type RunningServer, allowedLoopbackHost, startServer} from '../../src/api/server.js'
+import {cb58Encode, hexEncode, hexNCEncode, idToString} from '../../src/vm/encoding.js'
+import {sha256} from '../../src/vm/hash.js'
+import {vmIdStringFromName} from '../../src/vm/vmid.js'
+import {raw, rpc} from '../helpers/http.js'
+import {MemoryVm} from '../helpers/memory-vm.js'
+
+const BAD_ARGS =
+  "couldn't unmarshal an argument. Ensure arguments are valid and properly formatted. See documentation for example calls"
+const E2E = new TextEncoder().encode('e2e')
+const CHAIN_ID = idToString(sha256(new TextEncoder().encode('server-test-chain')))
+const VM_ID = vmIdStringFromName('timestampvm')
+const TEST_PAYLOAD_HEX = '0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08e82209f4' // spec §2.4
+
+function err(code: number, message: string, id: string, data = 'null'): string {
+  return `{"jsonrpc":"2.0","error":{"code":${code},"message":${JSON.stringify(message)},"data":${data}},"id":${id}}\n`
+}
+
+async function serve(dialect: 'v1.2' | 'v1.3', bodyLimit?: number): Promise<{s: RunningServer; vm: MemoryVm; engine: Engine}> {
+  const vm = new MemoryVm(E2E)
+  const engine = new Engine(vm)
+  const s = await startServer({chain: engine, chainId: CHAIN_ID, vmId: VM_ID, dialect, port: 0, bodyLimit})
+  return {s, vm, engine}
+}
+
+describe('server v1.3 wire rules', () => {
+  let s: RunningServer
+  let vm: MemoryVm
+  let engine: Engine
+  let port: number
+  const chain = `/ext/bc/${CHAIN_ID}`
+  const call = (body: string, path = chain): ReturnType<typeof rpc> => rpc(port, path, body)
+  let genesisJson: string
+
+  before(async () => {
+    ;({s, vm, engine} = await serve('v1.3'))
+    port = s.port
+    const g = vm.tip
+    genesisJson = `{"timestamp":"0","data":"${hexEncode(g.data)}","height":"0","id":"${idToString(g.id)}","parentID":"11111111111111111111111111111111LpoYY"}`
+  })
+  after(async () => {
+    await s.close()
+    await engine.close()
+  })
+
+  it('answers GET with 405 text/plain and the exact gorilla text', async () => {
+    const r = await raw(port, {method: 'GET', path: chain})
+    assert.equal(r.status, 405)
+    assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8')
+    assert.equal(r.body, 'rpc: POST method required, received GET')
+  })
+
+  it('answers a wrong or missing Content-Type with 415 and the part before ";"', async () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{}, 'rpc: unrecognized Content-Type: '],
+      [{'Content-Type': 'text/plain'}, 'rpc: unrecognized Content-Type: text/plain'],
+      [{'Content-Type': 'application/json ;x'}, 'rpc: unrecognized Content-Type: application/json '],
+      [{'Content-Type': 'Text/JSON; charset=utf-8'}, 'rpc: unrecognized Content-Type: Text/JSON'],
+    ]
+    for (const [headers, body] of cases) {
+      const r = await raw(port, {path: chain, headers, body: '{}'})
+      assert.equal(r.status, 415)
+      assert.equal(r.body, body)
+    }
+  })
+
+  it('takes application/json in any case and with parameters', async () => {
+    for (const ct of ['APPLICATION/JSON', 'application/json; charset=utf-8', 'application/json;']) {
+      const r = await raw(port, {path: chain, headers: {'Content-Type': ct}, body: '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}'})
+      assert.equal(r.status, 200)
+      assert.equal(r.body, `{"jsonrpc":"2.0","result":${genesisJson},"id":1}\n`)
+    }
+  })
+
+  it('reports an empty body as -32700 EOF with the empty request as data, even without id', async () => {
+    const r = await call('')
+    assert.equal(r.status, 200)
+    assert.equal(r.headers['content-type'], 'application/json; charset=utf-8')
+    assert.equal(r.headers['x-content-type-options'], undefined)
+    assert.equal(r.body, err(-32700, 'EOF', 'null', '{"jsonrpc":"","method":"","params":null,"id":null}'))
+  })
+
+  it('rejects a batch (top-level array) with -32700', async () => {
+    const r = await call('[{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}]')
+    assert.equal(
+      r.body,
+      err(-32700, 'json: cannot unmarshal array into Go value of type json2.serverRequest', 'null', '{"jsonrpc":"","method":"","params":null,"id":null}'),
+    )
+  })
+
+  it('keeps the partly decoded request in -32700 data on a type error', async () => {
+    const r = await call('{"jsonrpc":2,"method":"timestampvm.getBlock","params":{ "a" : [1, 2] },"id":9}')
+    assert.equal(
+      r.body,
+      err(
+        -32700,
+        'json: cannot unmarshal number into Go struct field serverRequest.jsonrpc of type string',
+        '9',
+        '{"jsonrpc":"","method":"timestampvm.getBlock","params":{"a":[1,2]},"id":9}',
+      ),
+    )
+  })
+
+  it('reports a syntax error with Go text', async () => {
+    const r = await call('{"jsonrpc":"2.0",}')
+    assert.equal(r.body, err(-32700, "invalid character '}' looking for beginning of object key string", 'null', '{"jsonrpc":"","method":"","params":null,"id":null}'))
+  })
+
+  it('answers jsonrpc other than "2.0" with -32600, and nothing at all without id', async () => {
+    const r = await call('{"jsonrpc":"1.0","method":"timestampvm.getBlock","id":7}')
+    assert.equal(r.body, err(-32600, 'jsonrpc must be 2.0', '7', '{"jsonrpc":"1.0","method":"timestampvm.getBlock","params":null,"id":7}'))
+    const quiet = await call('{"jsonrpc":"1.0","method":"timestampvm.getBlock"}')
+    assert.equal(quiet.status, 200)
+    assert.equal(quiet.body, '')
+  })
+
+  it('names unknown services and methods with the capitalised name, as -32000', async () => {
+    assert.equal((await call('{"jsonrpc":"2.0","method":"foo.bar","id":1}')).body, err(-32000, 'rpc: can\'t find service "foo.Bar"', '1'))
+    assert.equal(
+      (await call('{"jsonrpc":"2.0","method":"timestampvm.getblock","id":1}')).body,
+      err(-32000, 'rpc: can\'t find method "timestampvm.Getblock"', '1'),
+    )
+    assert.equal(
+      (await call('{"jsonrpc":"2.0","method":"timestampvm","id":1}')).body,
+      err(-32000, 'rpc: service/method request ill-formed: "timestampvm"', '1'),
+    )
+    assert.equal(
+      (await call('{"jsonrpc":"2.0","method":"timestampvm.encode","id":1}')).body,
+      err(-32000, 'rpc: can\'t find method "timestampvm.Encode"', '1'),
+    )
+  })
+
+  it('reads invalid UTF-8 one byte at a time, as Go does', async () => {
+    const body = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","method":"'), Buffer.from([0xe2, 0x82]), Buffer.from('A.x","id":1}')])
+    const r = await raw(port, {path: chain, headers: {'Content-Type': 'application/json'}, body})
+    assert.equal(r.body, err(-32000, 'rpc: can\'t find service "\ufffd\ufffdA.X"', '1'))
+  })
+
+  it('rejects an upper-case method name', async () => {
+    const r = await call('{"jsonrpc":"2.0","method":"timestampvm.GetBlock","id":1}')
+    assert.equal(r.body, err(-32000, 'method must start with a non-uppercase letter', '1'))
+    assert.equal(r.headers['x-content-type-options'], undefined)
+  })
+
+  it('takes params as object, one-element array, [], null or absent', async () => {
+    const want = `{"jsonrpc":"2.0","result":${genesisJson},"id":1}\n`
+    for (const params of ['{}', '[{}]', '[]', 'null', '[null]', '{"id":null}', '[{"id":null},5]', '{"unknown":1}']) {
+      const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":${params},"id":1}`)
+      assert.equal(r.body, want, `params ${params}`)
+      assert.equal(r.headers['x-content-type-options'], 'nosniff')
+    }
+    assert.equal((await call('{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')).body, want)
+  })
+
+  it('turns every bad argument into the generic -32000 message', async () => {
+    for (const params of ['5', '"x"', '[5]', '{"id":"nope"}', '{"id":""}', '{"id":5}', '{"id":"11111111111111111111111111111111LpoYZ"}']) {
+      const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":${params},"id":1}`)
+      assert.equal(r.body, err(-32000, BAD_ARGS, '1'), `params ${params}`)
+    }
+  })
+
+  it('echoes ids byte for byte: 2^64-1, 1.0, strings with HTML escaped', async () => {
+    for (const [sent, echoed] of [
+      ['18446744073709551615', '18446744073709551615'],
+      ['1.0', '1.0'],
+      ['-0', '-0'],
+      ['1e400', '1e400'],
+      ['"a<b>&c"', '"a\\u003cb\\u003e\\u0026c"'],
+      ['{ "x" : [ 1 ] }', '{"x":[1]}'],
+    ]) {
+      const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":${sent}}`)
+      assert.ok(r.body.endsWith(`,"id":${echoed}}\n`), `id ${sent}: ${r.body}`)
+    }
+  })
+
+  it('matches envelope and argument keys case-insensitively and ignores trailing bytes', async () => {
+    const r = await call(`{"JSONRPC":"2.0","Method":"timestampvm.getBlock","PARAMS":{"ID":"${idToString(vm.tip.id)}"},"Id":3} trailing garbage`)
+    assert.equal(r.body, `{"jsonrpc":"2.0","result":${genesisJson},"id":3}\n`)
+  })
+
+  it('runs a notification (id null) but writes no body', async () => {
+    const before = vm.tip.height
+    const data = hexEncode(sha256(new TextEncoder().encode('notification')))
+    const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${data}"},"id":null}`)
+    assert.equal(r.status, 200)
+    assert.equal(r.body, '')
+    assert.equal(r.headers['x-content-type-options'], 'nosniff')
+    assert.equal(r.headers['content-type'], undefined)
+    assert.equal(vm.tip.height, before + 1n)
+  })
+
+  it('proposes a block and serves it as the new tip and by id', async () => {
+    const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${TEST_PAYLOAD_HEX}"},"id":1}`)
+    assert.equal(r.body, '{"jsonrpc":"2.0","result":{"Success":true},"id":1}\n')
+    const tip = vm.tip
+    const want = `{"timestamp":"${tip.timestamp}","data":"${TEST_PAYLOAD_HEX}","height":"${tip.height}","id":"${idToString(tip.id)}","parentID":"${idToString(tip.parentId)}"}`
+    assert.equal((await call('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"id":null},"id":2}')).body, `{"jsonrpc":"2.0","result":${want},"id":2}\n`)
+    assert.equal(
+      (await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"id":"${idToString(tip.id)}"},"id":3}`)).body,
+      `{"jsonrpc":"2.0","result":${want},"id":3}\n`,
+    )
+  })
+
+  it('reports an unknown block with the Go message', async () => {
+    const unknown = idToString(sha256(new TextEncoder().encode('no such block')))
+    const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"id":"${unknown}"},"id":1}`)
+    assert.equal(r.body, err(-32000, "couldn't get block from database. Does it exist?", '1'))
+    assert.equal(r.headers['x-content-type-options'], 'nosniff')
+  })
+
+  it('refuses proposal data of the wrong length, checksum, prefix or encoding', async () => {
+    const short = hexEncode(new Uint8Array(31))
+    const badSum = TEST_PAYLOAD_HEX.slice(0, -1) + '5'
+    for (const data of [short, badSum, TEST_PAYLOAD_HEX.slice(2), cb58Encode(new Uint8Array(32)), '', hexNCEncode(new Uint8Array(32))]) {
+      const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${data}"},"id":1}`)
+      assert.equal(r.body, err(-32000, 'data must be hex representation of 32 bytes', '1'), data)
+    }
+  })
+
+  it('serves the static API at /ext/vm/<vmID> and the alias', async () => {
+    for (const path of [`/ext/vm/${VM_ID}`, '/ext/vm/timestampvm']) {
+      const r = await call('{"jsonrpc":"2.0","method":"timestampvm.encode","params":{"data":"e2e","length":32},"id":1}', path)
+      assert.equal(r.body, `{"jsonrpc":"2.0","result":{"bytes":"${hexEncode(padded(E2E, 32))}","encoding":"hex"},"id":1}\n`)
+    }
+    const onStatic = await call('{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}', '/ext/vm/timestampvm')
+    assert.equal(onStatic.body, err(-32000, 'rpc: can\'t find method "timestampvm.GetBlock"', '1'))
+  })
+
+  it('encode pads, truncates, refuses empty data and the json encoding', async () => {
+    const enc = (params: string): Promise<string> =>
+      call(`{"jsonrpc":"2.0","method":"timestampvm.encode","params":${params},"id":1}`, '/ext/vm/timestampvm').then((r) => r.body)
+    assert.equal(await enc('{"data":"abcdef","length":2,"encoding":"HexNC"}'), '{"jsonrpc":"2.0","result":{"bytes":"0x6162","encoding":"hexnc"},"id":1}\n')
+    assert.equal(await enc('{"data":"ab","length":4,"encoding":"hexnc"}'), '{"jsonrpc":"2.0","result":{"bytes":"0x61620000","encoding":"hexnc"},"id":1}\n')
+    assert.equal(await enc('{"data":"ab","length":-5,"encoding":"hexnc"}'), '{"jsonrpc":"2.0","result":{"bytes":"0x6162","encoding":"hexnc"},"id":1}\n')
+    assert.equal(await enc('{"data":""}'), err(-32000, 'argument Data cannot be empty', '1'))
+    assert.equal(await enc('{"data":"x","encoding":"json"}'), err(-32000, "couldn't encode data as string: unsupported encoding in method", '1'))
+    for (const bad of ['{"data":"x","length":1.0}', '{"data":"x","length":"1"}', '{"data":"x","length":2147483648}', '{"data":"x","encoding":"cb58"}', '{"data":"x","encoding":"h\\u0065x"}']) {
+      assert.equal(await enc(bad), err(-32000, BAD_ARGS, '1'), bad)
+    }
+  })
+
+  it('decode escapes HTML, control bytes and invalid UTF-8 as Go does', async () => {
+    const dec = (params: string): Promise<string> =>
+      call(`{"jsonrpc":"2.0","method":"timestampvm.decode","params":${params},"id":1}`, '/ext/vm/timestampvm').then((r) => r.body)
+    const bytes = Uint8Array.from([0x3c, 0x61, 0x3e, 0x26, 0x00, 0x08, 0x0c, 0x0a, 0xff, 0xe2, 0x80, 0xa8, 0x7f])
+    assert.equal(
+      await dec(`{"bytes":"${hexEncode(bytes)}"}`),
+      '{"jsonrpc":"2.0","result":{"data":"\\u003ca\\u003e\\u0026\\u0000\\u0008\\u000c\\n\\ufffd\\u2028\x7f","encoding":"hex"},"id":1}\n',
+    )
+    assert.equal(await dec('{"bytes":""}'), '{"jsonrpc":"2.0","result":{"data":"","encoding":"hex"},"id":1}\n')
+    assert.equal(await dec('{"bytes":"","encoding":"json"}'), '{"jsonrpc":"2.0","result":{"data":"","encoding":"json"},"id":1}\n')
+    const failures: Array<[string, string]> = [
+      ['{"bytes":"0xg"}', "encoding/hex: invalid byte: U+0067 'g'"],
+      ['{"bytes":"0x0017afa0Zd"}', "encoding/hex: invalid byte: U+005A 'Z'"],
+      ['{"bytes":"0x012"}', 'encoding/hex: odd length hex string'],
+      ['{"bytes":"0x01g"}', "encoding/hex: invalid byte: U+0067 'g'"],
+      ['{"bytes":"0x00\\u0000"}', 'encoding/hex: invalid byte: U+0000'],
+      ['{"bytes":"0xafafafafaf"}', 'invalid input checksum'],
+      ['{"bytes":"0xaf"}', 'input string is smaller than the checksum size'],
+      ['{"bytes":"0X00"}', 'missing 0x prefix to hex encoding'],
+      ['{"bytes":"x","encoding":"json"}', 'unsupported encoding in method'],
+    ]
+    for (const [params, inner] of failures) {
+      assert.equal(await dec(params), err(-32000, `couldn't Decode data as string: ${inner}`, '1'), params)
+    }
+  })
+
+  it('answers other paths with 404 and /ext/health with a health report', async () => {
+    const r = await raw(port, {method: 'POST', path: '/ext/bc/other', headers: {'Content-Type': 'application/json'}, body: '{}'})
+    assert.equal(r.status, 404)
+    assert.equal(r.body, '404 page not found\n')
+    assert.equal((await raw(port, {path: `${chain}/`})).status, 404)
+    const h = await raw(port, {method: 'GET', path: '/ext/health'})
+    assert.equal(h.status, 200)
+    assert.equal(JSON.parse(h.body).healthy, true)
+  })
+
+  it('checks the Host header on loopback (DNS rebinding)', async () => {
+    const body = '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}'
+    const bad = await rpc(port, chain, body, {Host: 'evil.example:9650'})
+    assert.equal(bad.status, 403)
+    for (const host of ['localhost', `localhost:${port}`, `127.0.0.1:${port}`, '[::1]:9650', 'LOCALHOST']) {
+      assert.equal((await rpc(port, chain, body, {Host: host})).status, 200, host)
+    }
+    assert.equal(allowedLoopbackHost('127.0.0.1.evil.example'), false)
+    assert.equal(allowedLoopbackHost('localhost.evil.example:80'), false)
+  })
+})
+
+function padded(b: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n)
+  out.set(b)
+  return out
+}
+
+describe('server v1.2 dialect', () => {
+  let s: RunningServer
+  let vm: MemoryVm
+  let engine: Engine
+
+  before(async () => {
+    ;({s, vm, engine} = await serve('v1.2'))
+  })
+  after(async () => {
+    await s.close()
+    await engine.close()
+  })
+
+  it('serves getBlock without height and with CB58 data', async () => {
+    const r = await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":1}')
+    const g = vm.tip
+    assert.equal(
+      r.body,
+      `{"jsonrpc":"2.0","result":{"timestamp":"0","data":"${cb58Encode(g.data)}","id":"${idToString(g.id)}","parentID":"11111111111111111111111111111111LpoYY"},"id":1}\n`,
+    )
+  })
+
+  it('takes CB58 proposals and refuses hex with the v1.2 message', async () => {
+    const data = cb58Encode(Uint8Array.from({length: 32}, (_, i) => i + 1))
+    const ok = await rpc(s.port, '/ext/bc/timestampvm', `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${data}"},"id":1}`)
+    assert.equal(ok.body, '{"jsonrpc":"2.0","result":{"Success":true},"id":1}\n')
+    assert.equal(vm.tip.height, 1n)
+    const bad = await rpc(s.port, '/ext/bc/timestampvm', `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${TEST_PAYLOAD_HEX}"},"id":1}`)
+    assert.equal(bad.body, err(-32000, 'data must be base 58 repr. of 32 bytes', '1'))
+  })
+
+  it('encodes CB58 by default and reports mr-tron errors on decode', async () => {
+    const path = `/ext/vm/${VM_ID}`
+    const enc = await rpc(s.port, path, '{"jsonrpc":"2.0","method":"timestampvm.encode","params":{"data":"e2e","length":32},"id":1}')
+    assert.equal(enc.body, `{"jsonrpc":"2.0","result":{"bytes":"${cb58Encode(padded(E2E, 32))}","encoding":"cb58"},"id":1}\n`)
+    const cases: Array<[string, string]> = [
+      ['0OIl', "invalid base58 digit ('0')"],
+      ['abcé', 'high-bit set on invalid digit'],
+      ['45PJLM', 'invalid input checksum'],
+      ['1', 'input string is smaller than the checksum size'],
+    ]
+    for (const [bytes, inner] of cases) {
+      const r = await rpc(s.port, path, `{"jsonrpc":"2.0","method":"timestampvm.decode","params":{"bytes":"${bytes}"},"id":1}`)
+      assert.equal(r.body, err(-32000, `couldn't Decode data as string: ${inner}`, '1'), bytes)
+    }
+    const hexnc = await rpc(s.port, path, '{"jsonrpc":"2.0","method":"timestampvm.decode","params":{"bytes":"0x00","encoding":"hexnc"},"id":1}')
+    assert.equal(hexnc.body, err(-32000, BAD_ARGS, '1'))
+  })
+})
+
+describe('server limits', () => {
+  it('answers an oversized body with 413 and closes the connection', async () => {
+    const {s, engine} = await serve('v1.3', 1024)
+    try {
+      const big = `{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1,"pad":"${'x'.repeat(4096)}"}`
+      const r = await rpc(s.port, '/ext/bc/timestampvm', big)
+      assert.equal(r.status, 413)
+      assert.equal(r.headers.connection, 'close')
+      const ok = await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')
+      assert.equal(ok.status, 200)
+    } finally {
+      await s.close()
+      await engine.close()
+    }
+  })
+
+  it('refuses a port that is already in use with SERVE_FAILED', async () => {
+    const {s, engine} = await serve('v1.3')
+    try {
+      await assert.rejects(
+        startServer({chain: engine, chainId: CHAIN_ID, vmId: VM_ID, dialect: 'v1.3', port: s.port}),
+        (e: {code?: string}) => e.code === 'SERVE_FAILED',
+      )
+    } finally {
+      await s.close()
+      await engine.close()
+    }
+  })
+})

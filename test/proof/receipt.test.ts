@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+
+import {MerkleTree} from '../../src/proof/merkle.js'
+import {parseReceipt, receiptToJson, serializeReceipt, type Receipt} from '../../src/proof/receipt.js'
+import {receiptBlock} from '../../src/proof/verify.js'
+import {makeBlock} from '../../src/vm/block.js'
+import {EMPTY_ID} from '../../src/vm/encoding.js'
+import {TsvmError} from '../../src/vm/errors.js'
+import {sha256} from '../../src/vm/hash.js'
+
+const items = [1, 2, 3].map((i) => sha256(Uint8Array.of(i)))
+const tree = new MerkleTree(items)
+const block = makeBlock({parentId: EMPTY_ID, height: 7n, timestamp: 1_700_000_000n, data: tree.root})
+const receipt: Receipt = {
+  item: {hash: items[1]!, name: 'docs/b.txt'},
+  merkle: {leaves: 3, index: 1, path: tree.path(1)},
+  payload: tree.root,
+  block: receiptBlock(block),
+  chain: {kind: 'embedded', location: '/data', genesisID: block.parentId},
+  status: 'complete',
+  createdAt: '2026-01-02T03:04:05.000Z',
+}
+const json = () => receiptToJson(receipt) as any
+
+function field(text: string): string {
+  try {
+    parseReceipt(text)
+  } catch (error) {
+    assert.ok(error instanceof TsvmError)
+    assert.equal(error.code, 'RECEIPT_INVALID')
+    return String(error.details?.field)
+  }
+  assert.fail('expected RECEIPT_INVALID')
+}
+
+describe('receipt format v1', () => {
+  it('round-trips through its text form', () => {
+    const text = serializeReceipt(receipt)
+    assert.deepEqual(parseReceipt(text), receipt)
+    assert.equal(serializeReceipt(parseReceipt(text)), text)
+    const j = JSON.parse(text)
+    assert.deepEqual(Object.keys(j), ['format', 'version', 'item', 'merkle', 'payload', 'block', 'chain', 'status', 'createdAt'])
+    assert.equal(j.block.height, '7')
+    assert.equal(j.block.time, '2023-11-14T22:13:20.000Z')
+    assert.equal(j.block.bytes.length, 164)
+  })
+
+  it('reads a pending single-item receipt', () => {
+    const r = parseReceipt(serializeReceipt({...receipt, item: {hash: items[0]!}, merkle: null, payload: items[0]!, block: null, status: 'pending'}))
+    assert.equal(r.block, null)
+    assert.equal(r.merkle, null)
+    assert.equal(r.item.name, undefined)
+  })
+
+  it('refuses an unknown version and a foreign format', () => {
+    assert.equal(field(JSON.stringify({...json(), version: 2})), 'version')
+    assert.equal(field(JSON.stringify({...json(), format: 'other'})), 'format')
+  })
+
+  it('names the field that is missing, unknown or malformed', () => {
+    const cases: Array<[string, (j: any) => void]> = [
+      ['payload', (j) => delete j.payload],
+      ['extra', (j) => (j.extra = 1)],
+      ['item.hash', (j) => (j.item.hash = j.item.hash.slice(2))],
+      ['item.hash', (j) => (j.item.hash = j.item.hash.toUpperCase())],
+      ['item.hash', (j) => (j.item.hash = '0x' + j.item.hash.slice(2))],
+      ['item.name', (j) => (j.item.name = '')],
+      ['merkle.leaves', (j) => (j.merkle.leaves = 1)],
+      ['merkle.leaves', (j) => (j.merkle.leaves = '3')],
+      ['merkle.index', (j) => (j.merkle.index = 3)],
+      ['merkle.index', (j) => (j.merkle.index = -1)],
+      ['merkle.path', (j) => (j.merkle.path = [])],
+      ['merkle.path[0].side', (j) => (j.merkle.path[0].side = 'l')],
+      ['merkle.path[1].hash', (j) => (j.merkle.path[1].hash = 'zz' + j.merkle.path[1].hash.slice(2))],
+      ['payload', (j) => (j.payload = j.payload + '00')],
+      ['block', (j) => (j.block = null)],
+      ['block', (j) => (j.status = 'pending')],
+      ['status', (j) => (j.status = 'done')],
+      ['block.id', (j) => (j.block.id = j.block.id.slice(0, -1) + (j.block.id.endsWith('1') ? '2' : '1'))],
+      ['block.bytes', (j) => (j.block.bytes = j.block.bytes.slice(2))],
+      ['block.height', (j) => (j.block.height = 7)],
+      ['block.height', (j) => (j.block.height = '07')],
+      ['block.height', (j) => (j.block.height = '18446744073709551616')],
+      ['block.timestamp', (j) => (j.block.timestamp = '1.5')],
+      ['chain.kind', (j) => (j.chain.kind = 'local')],
+      ['chain.genesisID', (j) => (j.chain.genesisID = 'abc')],
+      ['createdAt', (j) => (j.createdAt = 'yesterday')],
+      ['(file)', () => {}],
+    ]
+    for (const [name, mutate] of cases) {
+      const j = json()
+      mutate(j)
+      const text = name === '(file)' ? '{"format": ' : JSON.stringify(j)
+      assert.equal(field(text), name, name)
+    }
+  })
+
+  it('never lets __proto__ or constructor keys through', () => {
+    const text = serializeReceipt(receipt).replace('"item": {', '"item": {"__proto__": {"polluted": true}, ')
+    assert.equal(field(text), 'item.__proto__')
+    assert.equal(field(serializeReceipt(receipt).replace('{', '{"constructor": {"prototype": {"x": 1}},')), 'constructor')
+    assert.equal(({} as any).polluted, undefined)
+    const parsed = parseReceipt(serializeReceipt(receipt)) as any
+    assert.equal(Object.getPrototypeOf(parsed.item), Object.prototype)
+  })
+
+  it('refuses oversized input before parsing it', () => {
+    assert.equal(field(' '.repeat(70_000) + serializeReceipt(receipt)), '(file)')
+  })
+})

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict'
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {Readable} from 'node:stream'
+import {after, before, describe, it} from 'node:test'
+
+import {parseReceipt} from '../../src/proof/receipt.js'
+import {collectItems, readHashes, stamp} from '../../src/proof/stamp.js'
+import {checkReceipt, verifyReceipt} from '../../src/proof/verify.js'
+import {cb58Encode, hexEncode, toHex} from '../../src/vm/encoding.js'
+import {TsvmError} from '../../src/vm/errors.js'
+import {sha256} from '../../src/vm/hash.js'
+import {tempDir} from '../helpers/cli.js'
+import {MemoryChain} from '../helpers/memory-chain.js'
+
+let dir: string
+let cleanup: () => Promise<void>
+before(async () => ({dir, cleanup} = await tempDir('tsvm-stamp-')))
+after(() => cleanup())
+
+async function tree(root: string, files: Record<string, string>): Promise<string> {
+  for (const [rel, text] of Object.entries(files)) {
+    await mkdir(join(root, rel, '..'), {recursive: true})
+    await writeFile(join(root, rel), text)
+  }
+  return root
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+  } catch (error) {
+    assert.ok(error instanceof TsvmError, String(error))
+    return error.code
+  }
+  assert.fail('expected an error')
+}
+
+describe('stamp', () => {
+  it('walks directories sorted, skips symlinks, special files and receipts, and applies --glob', async () => {
+    const root = await tree(join(dir, 'walk'), {'b.txt': 'b', 'a.md': 'a', 'sub/c.txt': 'c', 'sub/deeper/d.txt': 'd', 'old.txt.tsvm': '{}'})
+    await symlink(join(root, 'a.md'), join(root, 'link.md'))
+    execFileSync('mkfifo', [join(root, 'pipe')])
+    const all = await collectItems([root], {cwd: dir})
+    assert.deepEqual(all.items.map((i) => i.name), ['walk/a.md', 'walk/b.txt', 'walk/sub/c.txt', 'walk/sub/deeper/d.txt'])
+    assert.deepEqual(all.skipped.map((s) => [s.path.slice(root.length + 1), s.reason]).sort(), [
+      ['link.md', 'symlink'],
+      ['old.txt.tsvm', 'receipt'],
+      ['pipe', 'special file'],
+    ])
+    const txt = await collectItems([root], {cwd: dir, globs: ['*.txt']})
+    assert.deepEqual(txt.items.map((i) => i.name), ['walk/b.txt', 'walk/sub/c.txt', 'walk/sub/deeper/d.txt'])
+    const sub = await collectItems([root], {cwd: dir, globs: ['sub/*.txt']})
+    assert.deepEqual(sub.items.map((i) => i.name), ['walk/sub/c.txt'])
+    // a file named twice is stamped once; a symlink named directly is followed
+    const twice = await collectItems([join(root, 'b.txt'), join(root, 'b.txt'), join(root, 'link.md')], {cwd: dir})
+    assert.deepEqual(twice.items.map((i) => i.name), ['walk/b.txt', 'walk/link.md'])
+    assert.equal(twice.skipped[0]!.reason, 'duplicate')
+  })
+
+  it('names files outside the working directory relative to the input', async () => {
+    const root = await tree(join(dir, 'outside'), {'x/y.txt': 'y'})
+    const got = await collectItems([root], {cwd: join(dir, 'walk')})
+    assert.deepEqual(got.items.map((i) => i.name), ['outside/x/y.txt'])
+  })
+
+  it('reads hashes from stdin in every payload form, and names bad lines', async () => {
+    const h = [1, 2, 3].map((i) => sha256(Uint8Array.of(i)))
+    const text = `${toHex(h[0]!)}\n\n${hexEncode(h[1]!)}\r\n${cb58Encode(h[2]!)}\n`
+    assert.deepEqual(await readHashes(Readable.from([text])), h)
+    const bad = readHashes(Readable.from([`${toHex(h[0]!)}\nnot-a-hash\n`]))
+    await assert.rejects(bad, (e: unknown) => e instanceof TsvmError && /line 2/.test(e.message))
+    await assert.rejects(readHashes(Readable.from(['abcd\n'])), (e: unknown) => e instanceof TsvmError && e.code === 'PAYLOAD_INVALID')
+  })
+
+  it('stamps stdin hashes into receipts named by hash', async () => {
+    const h = [4, 5].map((i) => sha256(Uint8Array.of(i)))
+    const res = await stamp(new MemoryChain(), ['-'], {cwd: dir, outDir: 'by-hash', stdin: Readable.from([h.map(toHex).join('\n')])})
+    assert.equal(res.items, 2)
+    for (const x of h) {
+      const r = parseReceipt(await readFile(join(dir, 'by-hash', toHex(x) + '.tsvm'), 'utf8'))
+      assert.equal((await verifyReceipt(r, {hash: x})).status, 'verified')
+    }
+  })
+
+  it('never overwrites a receipt without force, and checks before proposing', async () => {
+    const root = await tree(join(dir, 'force'), {'a.txt': 'a', 'b.txt': 'b'})
+    const chain = new MemoryChain()
+    await stamp(chain, [root], {cwd: dir})
+    const first = await readFile(join(root, 'a.txt.tsvm'), 'utf8')
+    assert.equal(await codeOf(stamp(chain, [root], {cwd: dir})), 'RECEIPT_EXISTS')
+    assert.equal(chain.proposals, 1, 'nothing proposed when a receipt would be overwritten')
+    await writeFile(join(root, 'a.txt'), 'a2')
+    await stamp(chain, [root], {cwd: dir, force: true})
+    const second = await readFile(join(root, 'a.txt.tsvm'), 'utf8')
+    assert.notEqual(second, first)
+    assert.equal((await verifyReceipt(parseReceipt(second), {file: join(root, 'a.txt')})).status, 'verified')
+  })
+
+  it('refuses two items that would share a receipt under --out-dir, and nothing to stamp', async () => {
+    const a = await tree(join(dir, 'clash'), {'p/one/x.txt': '1', 'q/one/x.txt': '2', 'cwd/k': ''})
+    const inputs = [join(a, 'p', 'one'), join(a, 'q', 'one')]
+    assert.equal(await codeOf(stamp(new MemoryChain(), inputs, {cwd: join(a, 'cwd'), outDir: join(dir, 'clash-out')})), 'INVALID_ARGUMENT')
+    const empty = join(dir, 'empty')
+    await mkdir(empty)
+    assert.equal(await codeOf(stamp(new MemoryChain(), [empty], {cwd: dir})), 'INVALID_ARGUMENT')
+    assert.equal(await codeOf(stamp(new MemoryChain(), [join(dir, 'missing')], {cwd: dir})), 'FILE_NOT_FOUND')
+  })
+
+  it('stamps 10,000 files in one block, every receipt verifies', async () => {
+    // 20,000 small files: on a memory file system when there is one, so the test stays quick
+    const big = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tsvm-stamp-many-'))
+    const done = () => rm(big, {recursive: true, force: true})
+    try {
+      const root = join(big, 'many')
+      for (let d = 0; d < 100; d++) {
+        mkdirSync(join(root, `d${d}`), {recursive: true})
+        for (let i = 0; i < 100; i++) writeFileSync(join(root, `d${d}`, `f${i}`), `${d}/${i}`)
+      }
+      const chain = new MemoryChain()
+      const res = await stamp(chain, [root], {cwd: big, outDir: join(big, 'receipts')})
+      assert.equal(res.items, 10_000)
+      assert.equal(chain.proposals, 1)
+      assert.equal(chain.stored.length, 2, 'one block besides genesis')
+      for (const {receipt, name} of res.receipts) {
+        const r = parseReceipt(readFileSync(receipt, 'utf8'))
+        assert.equal(r.merkle!.leaves, 10_000)
+        const [, d, i] = /^many\/d(\d+)\/f(\d+)$/.exec(name!)!
+        assert.equal(checkReceipt(r, sha256(new TextEncoder().encode(`${d}/${i}`))).status, 'verified', name)
+      }
+      assert.equal((await stat(join(big, 'receipts', 'many', 'd99', 'f99.tsvm'))).isFile(), true)
+    } finally {
+      await done()
+    }
+  })
+})
