@@ -205,8 +205,17 @@ export function goQuote(s: string): string {
 
 const WS = new Set([' ', '\t', '\n', '\r'])
 
+/**
+ * The deepest nesting the reader follows. Go's scanner stops at 10000 with "exceeded max depth";
+ * this reader recurses, and V8's stack runs out near 3500 levels (a RangeError, which the server
+ * would answer with a 500), so it stops earlier with Go's error text. Only requests nested
+ * between 1001 and 10000 levels deep get an answer that differs from Go's.
+ */
+export const MAX_DEPTH = 1000
+
 class Reader {
   i = 0
+  depth = 0
   constructor(readonly s: string) {}
 
   fail(what: string): never {
@@ -225,8 +234,12 @@ class Reader {
     this.skipWs()
     const start = this.i
     const ch = this.s[this.i]
-    if (ch === '{') return this.object(start)
-    if (ch === '[') return this.array(start)
+    if (ch === '{' || ch === '[') {
+      if (++this.depth > MAX_DEPTH) this.fail('exceeded max depth')
+      const node = ch === '{' ? this.object(start) : this.array(start)
+      this.depth--
+      return node
+    }
     if (ch === '"') {
       const value = this.string()
       return {kind: 'string', raw: this.s.slice(start, this.i), value}
