@@ -125,7 +125,7 @@ export async function proposeRound(dir: string, tag: string, next: () => number,
 }
 
 /** JSON-RPC proposeBlock over a keep-alive agent; resolves true only on a Success:true reply. */
-function propose(agent: Agent, port: number, data: Uint8Array, id: number): Promise<boolean> {
+export function proposeOver(agent: Agent, port: number, data: Uint8Array, id: number): Promise<boolean> {
   const body = JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.proposeBlock', params: {data: hexEncode(data)}, id})
   return new Promise((resolve) => {
     const req = request(
@@ -165,7 +165,7 @@ export async function serveRound(dir: string, tag: string, next: () => number, s
     for (let k = 0; !stop; k++) {
       const data = payloadOf(`${tag}/${w}`, k)
       sent++
-      if (await propose(agent, server.port, data, sent)) acked.push(toHex(data))
+      if (await proposeOver(agent, server.port, data, sent)) acked.push(toHex(data))
     }
   }
   const workers = Array.from({length: clients}, (_, w) => worker(w))
