@@ -1,11 +1,9 @@
 // The server the HTTP reliability tests attack.
 import {spawn} from 'node:child_process'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-
-import {Engine} from '../../src/api/engine.js'
-import {startServer} from '../../src/api/server.js'
-import {MemoryVm} from '../helpers/memory-vm.js'
 
 const SERVE_CHILD = join(fileURLToPath(import.meta.url), '..', 'children', 'serve-child.js')
 
@@ -15,10 +13,19 @@ export interface Target {
   close(): Promise<void>
 }
 
+/** Starts a server child process on a fresh data dir; `pid` is the process whose memory is sampled. */
 export async function startTarget(): Promise<Target> {
-  const engine = new Engine(new MemoryVm())
-  const s = await startServer({chain: engine, chainId: 'x', vmId: 'y', dialect: 'v1.3', port: 0})
-  return {port: s.port, pid: process.pid, close: async () => { await s.close(); await engine.close() }}
+  const dir = await mkdtemp(join(tmpdir(), 'tsvm-target-'))
+  const server = await startServeChild(dir)
+  return {
+    port: server.port,
+    pid: server.child.pid!,
+    async close() {
+      server.child.kill('SIGTERM')
+      await server.exited
+      await rm(dir, {recursive: true, force: true})
+    },
+  }
 }
 
 /** A serving child process on a data dir. */
