@@ -85,36 +85,3 @@ export function problemLines(problems: Array<{kind: string; message: string; id?
     .map((p) => `${chalk.red(p.kind)}  ${p.message}${p.height === undefined ? '' : ` (height ${p.height})`}${p.id === undefined ? '' : ` [${p.id}]`}`)
     .join('\n')
 }
-
-/** A progress line on stderr; inert when disabled (under --json, or when stderr is not a TTY). */
-export interface Progress {
-  /** Redraws (at most every 100 ms, and at the end); `label` replaces the label given at creation. */
-  update(done: number, total: number, label?: string): void
-  /** Clears the line. */
-  end(): void
-}
-
-/** A throttled `label [#####-----] done/total` line on stderr, redrawn in place. */
-export function progressBar(label: string, enabled = Boolean(process.stderr.isTTY)): Progress {
-  let last = 0
-  let drawn = false
-  return {
-    update(done, total, newLabel) {
-      const now = Date.now()
-      if (newLabel !== undefined && newLabel !== label) {
-        label = newLabel
-        last = 0
-      }
-      if (!enabled || (now - last < 100 && done < total)) return
-      last = now
-      const width = 24
-      const filled = total === 0 ? width : Math.round((done / total) * width)
-      process.stderr.write(`\r${label} ${chalkStderr.cyan('#'.repeat(filled))}${chalkStderr.dim('-'.repeat(width - filled))} ${done}/${total}`)
-      drawn = true
-    },
-    end() {
-      if (drawn) process.stderr.write('\r\u001B[K')
-      drawn = false
-    },
-  }
-}

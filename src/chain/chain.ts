@@ -15,6 +15,8 @@ export interface ProposeResult {
   queued: number
   /** Blocks accepted by this call, in height order (empty with accept: false on the embedded chain). */
   accepted: StoredBlock[]
+  /** Processing blocks this call rejected because the accepted ones conflict with them (embedded). */
+  rejected?: StoredBlock[]
 }
 
 export interface ProposeOptions {
@@ -77,6 +79,8 @@ export interface Chain {
   reject(id: Uint8Array): Promise<StoredBlock>
   /** The queued payloads, oldest first (embedded only). */
   mempool(): Promise<Uint8Array[]>
+  /** Blocks built or verified but not yet accepted or rejected (embedded only; optional). */
+  processing?(): Promise<StoredBlock[]>
   /** Re-verifies the whole stored chain (embedded only). */
   check(): Promise<CheckReport>
 

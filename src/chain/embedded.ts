@@ -65,7 +65,8 @@ export class EmbeddedChain implements Chain {
     // Automine in groups: queue as many as the mempool takes, then build and accept all queued
     // payloads in one synced batch; one block per payload, each verified, one fsync per group.
     this.vm.checkBuildTimestamp(options.timestamp) // refuse before anything is queued
-    const result: ProposeResult = {queued: 0, accepted: []}
+    const result: ProposeResult = {queued: 0, accepted: [], rejected: []}
+    const wereProcessing = this.vm.processingBlocks()
     const total = payloads.length + this.vm.mempool().length
     let next = 0
     for (;;) {
@@ -80,7 +81,13 @@ export class EmbeddedChain implements Chain {
       const blocks = await this.vm.buildAndAccept({timestamp: options.timestamp})
       for (const b of blocks) result.accepted.push(accepted(b))
       options.onProgress?.(result.accepted.length, total)
-      if (next >= payloads.length && this.vm.mempool().length === 0) return result
+      if (next >= payloads.length && this.vm.mempool().length === 0) {
+        for (const b of wereProcessing) {
+          const now = await this.vm.getBlock(b.id)
+          if (now?.status === Status.Rejected) result.rejected!.push(now)
+        }
+        return result
+      }
       if (blocks.length === 0 && group.length === 0) {
         throw new TsvmError('INTERNAL', 'the mempool neither takes payloads nor yields blocks')
       }

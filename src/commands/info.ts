@@ -13,12 +13,12 @@ that). With --json, the receipt itself is printed with the check added.`
 
   static override examples = [
     {
-      command: '<%= config.bin %> <%= command.id %> report.pdf.tsvm',
+      command: '<%= config.bin %> <%= command.id %> contracts/2026/nda.pdf.tsvm',
       description:
-        'A complete single-file receipt:\n  status     complete\n  item       9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n  name       report.pdf\n' +
-        '  merkle     none (the item hash is the payload)\n  payload    9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n' +
-        '  block      2bGvvdDxs8H5u8GsdMy5vcz8ccbF8qo3B2xWdKcfBTSKKPwTJm\n  height     1\n  time       2026-11-25T16:20:00.000Z (1795623600)\n' +
-        '  chain      embedded /home/me/.local/share/tsvm\n  createdAt  2026-11-25T16:20:00.312Z\n  check      consistent (offline)',
+        'A receipt from a stamp of two files:\n  status     complete\n  item       e0a44de9c17799fd9699522d688a287e665495538b5db57b146689215e8099a8\n  name       contracts/2026/nda.pdf\n' +
+        '  merkle     leaf 1 of 2, path of 1\n  payload    fcea15d7116709c1b53d989b0cc563727b47839051c9f29a3dcaefdf656d9dca\n' +
+        '  block      Jhx64gwMbe51KotRHsK2x6aU7ce2EAzd2m53u8D3L9XwhBvvB\n  height     2\n  time       2026-11-25T16:15:23.000Z (1795623323)\n' +
+        '  chain      embedded /tmp/ex/chain\n  createdAt  2026-11-25T16:15:23.059Z\n  check      consistent (offline)',
     },
     {command: '<%= config.bin %> <%= command.id %> report.pdf.tsvm --json', description: 'The receipt as JSON, with the offline check.'},
   ]

@@ -1,12 +1,13 @@
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
 import {chainFlags, chainOptions} from '../flags.js'
-import {columns} from '../output.js'
+import {type BlockJson, blockJson} from '../chain/view.js'
+import {blockLines, columns} from '../output.js'
 import {hexEncode, toHex} from '../vm/encoding.js'
 
 export default class Mempool extends BaseCommand {
-  static override summary = 'List the queued payloads, oldest first'
-  static override description = `Payloads proposed with --no-accept wait here, in the order tsvm build takes them. Each row is the position, the payload hex and its checksummed hex (the form getBlock prints). The mempool is kept on disk with the chain. Like the Go VM (v1.3), it refuses new payloads once it holds more than 4096.`
+  static override summary = 'List the queued payloads, oldest first, and the processing blocks'
+  static override description = `Payloads proposed with --no-accept wait here, in the order tsvm build takes them. Each row is the position, the payload hex and its checksummed hex (the form getBlock prints). Blocks already built from queued payloads but not yet accepted or rejected are listed after them. The mempool is kept on disk with the chain. Like the Go VM (v1.3), it refuses new payloads once it holds more than 4096.`
 
   static override examples = [
     {
@@ -17,12 +18,16 @@ export default class Mempool extends BaseCommand {
 
   static override flags = {...chainFlags}
 
-  async run(): Promise<{count: number; payloads: Array<{index: number; dataHex: string; data: string}>}> {
+  async run(): Promise<{count: number; payloads: Array<{index: number; dataHex: string; data: string}>; processing: BlockJson[]}> {
     const {flags} = await this.parse(Mempool)
-    const queued = await withChain(chainOptions(flags, this.config), (chain) => chain.mempool())
+    const [queued, building] = await withChain(chainOptions(flags, this.config), async (chain) =>
+      Promise.all([chain.mempool(), chain.processing?.() ?? []]),
+    )
     const payloads = queued.map((d, index) => ({index, dataHex: toHex(d), data: hexEncode(d)}))
+    const processing = building.map((b) => blockJson(b.block, b.status)).sort((a, b) => Number(BigInt(a.height) - BigInt(b.height)))
     if (payloads.length === 0) this.note('(the mempool is empty)')
     else this.log(columns(payloads.map((p) => [String(p.index), p.dataHex, p.data])))
-    return {count: payloads.length, payloads}
+    if (processing.length > 0) this.log(`processing blocks (tsvm accept / tsvm reject):\n${blockLines(processing)}`)
+    return {count: payloads.length, payloads, processing}
   }
 }

@@ -5,7 +5,7 @@ import {withChain} from '../chain/open.js'
 import {type BlockJson, blockJson} from '../chain/view.js'
 import {chainFlags, chainOptions} from '../flags.js'
 import {parsePayloadLines, readStdin} from '../input.js'
-import {blockLines, ok} from '../output.js'
+import {blockLines, ok, warn} from '../output.js'
 import {hashFile} from '../proof/hash.js'
 import {parsePayload} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
@@ -53,6 +53,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
     )
     progress?.end()
     const accepted = result.accepted.map((b) => blockJson(b.block, b.status))
+    for (const r of result.rejected ?? []) this.note(warn(`rejected processing block ${blockJson(r.block).id}: it conflicts with the accepted blocks`))
     if (accepted.length > 0) this.log(blockLines(accepted))
     else this.log(ok(`queued ${result.queued} payload${result.queued === 1 ? '' : 's'}`))
     return {queued: result.queued, accepted}

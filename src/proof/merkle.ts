@@ -17,8 +17,9 @@ import {createHash} from 'node:crypto'
 
 import {TsvmError} from '../vm/errors.js'
 
-/** Domain separation prefixes (as in RFC 6962). */
+/** Domain separation prefix of a leaf (as in RFC 6962). */
 export const LEAF_PREFIX = 0x00
+/** Domain separation prefix of an inner node. */
 export const INNER_PREFIX = 0x01
 
 /** One step of a Merkle path: the sibling hash and on which side it sits. */

@@ -22,8 +22,9 @@ import {fromHex, idFromString, idToString, toHex} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 import type {PathStep} from './merkle.js'
 
-/** The format tag and the one version this code reads and writes. */
+/** The format tag of a receipt. */
 export const RECEIPT_FORMAT = 'tsvm-receipt'
+/** The one version this code reads and writes. */
 export const RECEIPT_VERSION = 1
 
 /** Receipts are small; anything larger is not one. */

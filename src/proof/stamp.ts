@@ -42,6 +42,7 @@ export interface Skipped {
   reason: 'symlink' | 'special file' | 'receipt' | 'duplicate'
 }
 
+/** How items are collected. */
 export interface CollectOptions {
   /** Globs applied to files found in directories (not to files named directly). */
   globs?: readonly string[]
@@ -277,6 +278,7 @@ export async function findAccepted(chain: Chain, payload: Uint8Array, hint: Stor
   return found.length === 0 ? undefined : found.reduce((a, c) => (c.block.height < a.block.height ? c : a))
 }
 
+/** How a stamp run collects, proposes and writes. */
 export interface StampOptions extends CollectOptions {
   outDir?: string
   /** Wait for acceptance (default true); false writes pending receipts. */

@@ -61,11 +61,16 @@ export async function upgradeReceipts(paths: readonly string[], chainFor: (recei
   return results
 }
 
+/** The options unchanged when they name an endpoint or an existing data dir; NOT_INITIALIZED otherwise (so no chain is created). */
+export function existingChain<T extends {dataDir?: string; endpoint?: string}>(options: T, what = 'the data dir'): T {
+  if (options.endpoint === undefined && options.dataDir !== undefined && !existsSync(options.dataDir)) {
+    throw new TsvmError('NOT_INITIALIZED', `${what}, ${options.dataDir}, does not exist: pass --data-dir or --endpoint for the chain the item was stamped on`)
+  }
+  return options
+}
+
 /** How to open the chain a receipt names; NOT_INITIALIZED when its data dir is gone (never creates one). */
 export function chainOptionsFor(chain: ReceiptChain): {dataDir?: string; endpoint?: string} {
   if (chain.kind === 'remote') return {endpoint: chain.location}
-  if (!existsSync(chain.location)) {
-    throw new TsvmError('NOT_INITIALIZED', `the data dir the receipt names, ${chain.location}, does not exist: pass --data-dir or --endpoint for the chain it was stamped on`)
-  }
-  return {dataDir: chain.location}
+  return existingChain({dataDir: chain.location}, 'the data dir the receipt names')
 }

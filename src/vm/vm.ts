@@ -292,7 +292,7 @@ export class TimestampVM {
         {details: {status: STATUS_NAMES[stored.status]}},
       )
     }
-    throw new TsvmError('BLOCK_NOT_FOUND', `block ${idToString(id)} is not known: list processing blocks with tsvm mempool`)
+    throw new TsvmError('BLOCK_NOT_FOUND', `block ${idToString(id)} is not known: processing blocks are listed by tsvm mempool`)
   }
 
   /** True when `block` reaches `ancestor` through processing blocks only. */

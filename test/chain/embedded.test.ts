@@ -54,10 +54,13 @@ describe('EmbeddedChain', () => {
   it('automines in groups when the payloads outnumber the mempool: one block each, contiguous', async () => {
     const chain = await fresh({mempoolLimit: 3})
     try {
-      await chain.propose([numbered(1000)], {accept: false})
       const progress: number[] = []
       const payloads = Array.from({length: 10}, (_, i) => numbered(i))
+      await chain.propose([numbered(2000)], {accept: false})
+      const stale = await chain.build()
+      await chain.propose([numbered(1000)], {accept: false})
       const result = await chain.propose(payloads, {onProgress: (done) => progress.push(done)})
+      assert.deepEqual(result.rejected?.map((r) => [r.block.id, r.status]), [[stale.block.id, Status.Rejected]])
       assert.equal(result.queued, 10)
       assert.equal(result.accepted.length, 11, 'the payload queued before is mined first')
       result.accepted.forEach((b, i) => {

@@ -49,6 +49,8 @@ describe('chain commands, one process per step', () => {
     const expectedA = makeBlock({parentId: e2e.id, height: 1n, timestamp: 1700000000n, data: fromHex(TEST_HASH)})
     assert.equal(a.json.bytes, toHex(expectedA.bytes))
 
+    const listed = await tsvmJson(['mempool', ...d])
+    assert.deepEqual([listed.json.count, listed.json.processing.map((x: {id: string}) => x.id).sort()], [0, [a.json.id, b.json.id].sort()])
     const rejected = await tsvmJson(['reject', b.json.id, ...d])
     assert.deepEqual([rejected.code, rejected.json.status], [0, 'Rejected'])
     const again = await tsvmJson(['accept', b.json.id, ...d])

@@ -38,6 +38,13 @@ describe('tsvm verify (offline)', () => {
     assert.equal(existsSync(nowhere()), false)
   })
 
+  it('refuses a --data-dir that does not exist, without creating it', async () => {
+    const r = await tsvmJson(['verify', 'a.txt', '--data-dir', nowhere()], {cwd: dir})
+    assert.equal(r.code, 3)
+    assert.equal(r.json.error.code, 'NOT_INITIALIZED')
+    assert.equal(existsSync(nowhere()), false)
+  })
+
   it('verifies a bare hash with --receipt', async () => {
     const h = toHex(sha256(new TextEncoder().encode('beta\n')))
     const r = await tsvmJson(['verify', h, '--receipt', 'b.txt.tsvm'], offline())

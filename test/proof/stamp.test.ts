@@ -110,6 +110,18 @@ describe('stamp', () => {
     assert.equal(await codeOf(stamp(new MemoryChain(), [join(dir, 'missing')], {cwd: dir})), 'FILE_NOT_FOUND')
   })
 
+  it('writes pending receipts when waiting times out, then reports WAIT_TIMEOUT', async () => {
+    const root = await tree(join(dir, 'timeout'), {'a.txt': 'a'})
+    const chain = new MemoryChain('remote', 'http://127.0.0.1:1/ext/bc/timestamp')
+    chain.propose = async () => {
+      throw new TsvmError('WAIT_TIMEOUT', 'not accepted within 1 s')
+    }
+    assert.equal(await codeOf(stamp(chain, [root], {cwd: dir, timeoutMs: 1000})), 'WAIT_TIMEOUT')
+    const r = parseReceipt(await readFile(join(root, 'a.txt.tsvm'), 'utf8'))
+    assert.equal(r.status, 'pending')
+    assert.equal(r.chain.kind, 'remote')
+  })
+
   it('stamps 10,000 files in one block, every receipt verifies', async () => {
     // 20,000 small files: on a memory file system when there is one, so the test stays quick
     const big = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tsvm-stamp-many-'))

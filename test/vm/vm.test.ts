@@ -49,9 +49,13 @@ after(async () => {
 })
 
 let n = 0
+/** Every chain the tests make, and those damaged on purpose: the last test checks the rest. */
+const made: string[] = []
+const damaged = new Set<string>()
 /** A fresh VM on its own directory with a settable clock. */
 async function freshVm(options: {genesis?: Uint8Array; mempoolLimit?: number} = {}) {
   const dir = join(root, `chain-${n++}`)
+  made.push(dir)
   const clock = {ms: T0}
   const vm = await TimestampVM.open(dir, {now: () => clock.ms, mempoolLimit: options.mempoolLimit})
   await vm.initialize(options.genesis ?? GO_GENESIS)
@@ -409,6 +413,7 @@ describe('persistence', () => {
     const {vm, dir} = await freshVm()
     const last = vm.lastAccepted()
     await vm.close()
+    damaged.add(dir)
     await rawDb(dir, (db) => db.put(Uint8Array.from([...BLOCK_PREFIX, ...last.id]), new Uint8Array([0, 0, 1])))
     assert.equal(await code(TimestampVM.open(dir)), 'DB_CORRUPT')
     await rawDb(dir, (db) => db.del(LAST_ACCEPTED_KEY))
@@ -431,6 +436,7 @@ describe('check', () => {
     assert.equal((await vm.check()).ok, true)
     await vm.close()
 
+    damaged.add(dir)
     await rawDb(dir, (db) => db.del(heightKey(2n)))
     let again = await TimestampVM.open(dir)
     let report = await again.check()
@@ -448,5 +454,20 @@ describe('check', () => {
     report = await again.check()
     await again.close()
     assert.ok(report.problems.some((p) => p.kind === 'id-mismatch'))
+  })
+})
+
+describe('every chain made above', () => {
+  it('passes check after a restart', async () => {
+    const healthy = made.filter((d) => !damaged.has(d))
+    assert.ok(healthy.length >= 15)
+    for (const dir of healthy) {
+      const vm = await TimestampVM.open(dir)
+      try {
+        assert.deepEqual((await vm.check()).problems, [], dir)
+      } finally {
+        await vm.close()
+      }
+    }
   })
 })

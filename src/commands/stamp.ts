@@ -1,0 +1,69 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {withChain} from '../chain/open.js'
+import {chainFlags, chainOptions} from '../flags.js'
+import {stampText} from '../proof/format.js'
+import {stamp, type StampResult} from '../proof/stamp.js'
+
+export default class Stamp extends BaseCommand {
+  static override summary = 'Prove files existed: put their hash (or a Merkle root of many) in one block and write receipts'
+  static override description = `Hashes each file (directories recursively; - reads hashes from stdin, one per line), proposes one
+32-byte payload (the hash itself for one item, the Merkle root for several), waits until it is
+accepted, and writes a receipt per item: <file>.tsvm next to the file, or under --out-dir mirroring
+relative paths. A receipt is verified later with \`tsvm verify\`, offline. Symlinks and special files
+inside directories are skipped and reported; existing receipts are never overwritten without --force.`
+
+  static override examples = [
+    {
+      command: '<%= config.bin %> <%= command.id %> report.pdf',
+      description:
+        'One file: its SHA-256 is the payload; the receipt is report.pdf.tsvm:\n  items      1\n  payload    9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n  status     complete\n' +
+        '  block      7WpmhAxekZwVX7wHnCQfc8Bd6mxAXfyjMvFqFXr8PipAnSXV8\n  height     1\n  existedBy  2026-11-25T16:15:22.000Z\n  receipt    /tmp/ex/report.pdf.tsvm',
+    },
+    {
+      command: "<%= config.bin %> <%= command.id %> contracts --glob '*.pdf'",
+      description:
+        'Every PDF under contracts/ in one block (a Merkle root):\n  items      2\n  payload    fcea15d7116709c1b53d989b0cc563727b47839051c9f29a3dcaefdf656d9dca\n  status     complete\n' +
+        '  block      Jhx64gwMbe51KotRHsK2x6aU7ce2EAzd2m53u8D3L9XwhBvvB\n  height     2\n  existedBy  2026-11-25T16:15:23.000Z\n  receipt    2 receipts, e.g. /tmp/ex/contracts/2026/lease.pdf.tsvm',
+    },
+    {command: '<%= config.bin %> <%= command.id %> big.iso --no-wait', description: 'Queue only; the receipt is pending until `tsvm upgrade` completes it.'},
+    {command: 'sha256sum *.log | cut -c1-64 | <%= config.bin %> <%= command.id %> - --out-dir proofs', description: 'Hashes from stdin; receipts are proofs/<hex>.tsvm.'},
+  ]
+
+  static override strict = false
+
+  static override args = {
+    paths: Args.string({description: 'files or directories to stamp, or - for hashes on stdin', required: true}),
+  }
+
+  static override flags = {
+    ...chainFlags,
+    glob: Flags.string({char: 'g', multiple: true, multipleNonGreedy: true, description: 'only files in directories matching this glob (*, ?, **); repeatable'}),
+    'out-dir': Flags.string({char: 'o', description: 'write receipts under this directory instead of next to each file'}),
+    wait: Flags.boolean({default: true, allowNo: true, description: 'wait until the payload is accepted; --no-wait writes pending receipts'}),
+    timeout: Flags.integer({min: 1, default: 120, description: 'seconds to wait for acceptance'}),
+    force: Flags.boolean({char: 'f', description: 'replace existing receipts'}),
+  }
+
+  async run(): Promise<StampResult> {
+    const {argv, flags} = await this.parse(Stamp)
+    const hashing = this.progress('hashing')
+    const writing = this.progress('writing receipts')
+    const result = await withChain(chainOptions(flags, this.config), (chain) =>
+      stamp(chain, argv as string[], {
+        globs: flags.glob ?? [],
+        outDir: flags['out-dir'],
+        wait: flags.wait,
+        timeoutMs: flags.timeout * 1000,
+        force: flags.force,
+        stdin: process.stdin,
+        onProgress: (phase, done, total) => (phase === 'hash' ? hashing : writing)?.update(done, total),
+      }),
+    )
+    writing?.end()
+    for (const s of result.skipped) this.note(`skipped ${s.path}: ${s.reason}`)
+    this.log(stampText(result))
+    return result
+  }
+}

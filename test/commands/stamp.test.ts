@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+
+import {parseReceipt} from '../../src/proof/receipt.js'
+import {checkReceipt} from '../../src/proof/verify.js'
+import {toHex} from '../../src/vm/encoding.js'
+import {sha256} from '../../src/vm/hash.js'
+import {tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
+
+let dir: string
+let cleanup: () => Promise<void>
+const data = () => join(dir, 'data')
+const env = () => ({cwd: dir, env: {TSVM_DATA_DIR: data()}})
+
+before(async () => {
+  ;({dir, cleanup} = await tempDir('tsvm-stamp-cli-'))
+  await writeFile(join(dir, 'report.txt'), 'quarterly numbers\n')
+  await writeFile(join(dir, 'later.txt'), 'written later\n')
+  await writeFile(join(dir, 'other.txt'), 'something else\n')
+})
+after(() => cleanup())
+
+describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
+  it('stamps a file and verifies it offline and on the chain', async () => {
+    const s = await tsvmJson(['stamp', 'report.txt'], env())
+    assert.equal(s.code, 0, s.stderr)
+    assert.equal(s.json.status, 'complete')
+    assert.equal(s.json.items, 1)
+    const receipt = parseReceipt(await readFile(join(dir, 'report.txt.tsvm'), 'utf8'))
+    assert.equal(receipt.chain.kind, 'embedded')
+    assert.equal(receipt.block!.height.toString(), s.json.height)
+
+    const offline = await tsvm(['verify', 'report.txt'], {cwd: dir, env: {TSVM_DATA_DIR: join(dir, 'nowhere')}})
+    assert.equal(offline.code, 0, offline.stderr)
+    assert.match(offline.stdout, new RegExp(`existed no later than ${receipt.block!.time.replace(/\./g, '\\.')} \\(block ${s.json.blockID}, height ${s.json.height}\\)`))
+    assert.equal(existsSync(join(dir, 'nowhere')), false)
+
+    const online = await tsvmJson(['verify', 'report.txt', '--data-dir', data()], {cwd: dir})
+    assert.equal(online.code, 0)
+    assert.equal(online.json.checkedOn, receipt.chain.location)
+
+    const again = await tsvmJson(['stamp', 'report.txt'], env())
+    assert.equal(again.code, 2)
+    assert.equal(again.json.error.code, 'RECEIPT_EXISTS')
+  })
+
+  it('writes pending receipts with --no-wait and completes them with upgrade', async () => {
+    const s = await tsvmJson(['stamp', 'later.txt', '--no-wait'], env())
+    assert.equal(s.code, 0, s.stderr)
+    assert.equal(s.json.status, 'pending')
+    const v = await tsvmJson(['verify', 'later.txt'], {cwd: dir})
+    assert.equal(v.code, 3)
+    assert.equal(v.json.error.code, 'PENDING')
+    const early = await tsvmJson(['upgrade', 'later.txt.tsvm'], {cwd: dir})
+    assert.equal(early.code, 3)
+    assert.equal(early.json.error.code, 'PENDING')
+
+    // another stamp builds blocks from the mempool in order, ours first
+    assert.equal((await tsvm(['stamp', 'other.txt'], env())).code, 0)
+    const up = await tsvmJson(['upgrade', 'later.txt.tsvm'], {cwd: dir})
+    assert.equal(up.code, 0, JSON.stringify(up.json))
+    assert.equal(up.json.receipts[0].status, 'upgraded')
+    const done = await tsvm(['verify', 'later.txt', '--data-dir', data()], {cwd: dir})
+    assert.equal(done.code, 0, done.stderr)
+  })
+
+  it('stamps hashes from stdin into receipts named by hash, and verifies a hash', async () => {
+    const h = toHex(sha256(new TextEncoder().encode('from a pipe')))
+    const s = await tsvmJson(['stamp', '-', '--out-dir', 'piped'], {...env(), input: `${h}\n`})
+    assert.equal(s.code, 0, s.stderr)
+    assert.equal(s.json.receipts[0].receipt, join(dir, 'piped', `${h}.tsvm`))
+    const v = await tsvm(['verify', h, '--receipt', `piped/${h}.tsvm`], {cwd: dir})
+    assert.equal(v.code, 0, v.stderr)
+    const bad = await tsvmJson(['stamp', '-'], {...env(), input: 'xyz\n'})
+    assert.equal(bad.code, 4)
+  })
+
+  it('takes --glob before the paths, and skips files it does not match', async () => {
+    mkdirSync(join(dir, 'docs', 'sub'), {recursive: true})
+    writeFileSync(join(dir, 'docs', 'sub', 'keep.pdf'), 'pdf')
+    writeFileSync(join(dir, 'docs', 'drop.txt'), 'txt')
+    const s = await tsvmJson(['stamp', '-g', '*.pdf', 'docs', '-o', 'globbed'], env())
+    assert.equal(s.code, 0, s.stderr)
+    assert.deepEqual(s.json.receipts.map((r: {name: string}) => r.name), ['docs/sub/keep.pdf'])
+    assert.equal(existsSync(join(dir, 'globbed', 'docs', 'sub', 'keep.pdf.tsvm')), true)
+  })
+
+  it('stamps 10,000 files in one block; every receipt verifies', async () => {
+    const big = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tsvm-stamp-10k-'))
+    try {
+      for (let d = 0; d < 100; d++) {
+        mkdirSync(join(big, 'tree', `d${d}`), {recursive: true})
+        for (let i = 0; i < 100; i++) writeFileSync(join(big, 'tree', `d${d}`, `f${i}`), `${d}/${i}`)
+      }
+      const s = await tsvmJson(['stamp', 'tree', '--out-dir', 'receipts', '--data-dir', join(big, 'data')], {cwd: big})
+      assert.equal(s.code, 0, s.stderr)
+      assert.equal(s.json.items, 10_000)
+      const heights = new Set<string>()
+      for (const {receipt, name} of s.json.receipts as Array<{receipt: string; name: string}>) {
+        const r = parseReceipt(readFileSync(receipt, 'utf8'))
+        const [, d, i] = /^tree\/d(\d+)\/f(\d+)$/.exec(name)!
+        assert.equal(checkReceipt(r, sha256(new TextEncoder().encode(`${d}/${i}`))).status, 'verified', name)
+        heights.add(r.block!.height.toString())
+      }
+      assert.equal(heights.size, 1, 'one block')
+      for (const f of ['tree/d0/f0', 'tree/d99/f99']) {
+        const v = await tsvm(['verify', f, '--receipt', `receipts/${f}.tsvm`, '--data-dir', join(big, 'data')], {cwd: big})
+        assert.equal(v.code, 0, v.stderr)
+      }
+    } finally {
+      await rm(big, {recursive: true, force: true})
+    }
+  })
+})

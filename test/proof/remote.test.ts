@@ -1,0 +1,74 @@
+// Stamping and verifying against a JSON-RPC node: the real server and RemoteChain in process,
+// on 127.0.0.1, with an in-memory VM behind the server.
+import assert from 'node:assert/strict'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+
+import {Engine} from '../../src/api/engine.js'
+import {startServer} from '../../src/api/server.js'
+import {RemoteChain} from '../../src/chain/remote.js'
+import {stamp} from '../../src/proof/stamp.js'
+import {upgradeReceipt} from '../../src/proof/upgrade.js'
+import {loadReceipt, verifyReceipt} from '../../src/proof/verify.js'
+import {TsvmError} from '../../src/vm/errors.js'
+import {tempDir} from '../helpers/cli.js'
+import {MemoryVm} from '../helpers/memory-vm.js'
+
+let dir: string
+let cleanup: () => Promise<void>
+before(async () => ({dir, cleanup} = await tempDir('tsvm-proof-remote-')))
+after(() => cleanup())
+
+describe('proofs on a remote chain', () => {
+  it('stamps through a node, verifies the block there, and upgrades a pending receipt', async () => {
+    const vm = new MemoryVm()
+    const engine = new Engine(vm)
+    const server = await startServer({chain: engine, chainId: 'c', vmId: 'v', dialect: 'v1.3', port: 0})
+    const chain = new RemoteChain(server.endpoints.chainAlias, {pollMs: 20})
+    try {
+      for (const f of ['a', 'b', 'c']) await writeFile(join(dir, `${f}.txt`), f)
+      const res = await stamp(chain, ['a.txt', 'b.txt'], {cwd: dir, timeoutMs: 10_000})
+      assert.equal(res.status, 'complete')
+      const r = await loadReceipt(join(dir, 'b.txt.tsvm'))
+      assert.equal(r.chain.kind, 'remote')
+      assert.equal(r.chain.location, server.endpoints.chainAlias)
+      const v = await verifyReceipt(r, {file: join(dir, 'b.txt'), chain})
+      assert.equal(v.status, 'verified')
+      assert.equal(v.checkedOn, server.endpoints.chainAlias)
+
+      await stamp(chain, ['c.txt'], {cwd: dir, wait: false})
+      const pending = join(dir, 'c.txt.tsvm')
+      assert.equal((await loadReceipt(pending)).status, 'pending')
+      // the node builds on its own; poll until the payload is in an accepted block
+      let up = await upgradeReceipt(pending, chain)
+      for (let i = 0; i < 200 && up.status === 'pending'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25))
+        up = await upgradeReceipt(pending, chain)
+      }
+      assert.equal(up.status, 'upgraded')
+      assert.equal((await verifyReceipt(await loadReceipt(pending), {file: join(dir, 'c.txt'), chain})).status, 'verified')
+    } finally {
+      await chain.close()
+      await server.close()
+      await engine.close()
+    }
+  })
+
+  it('an unreachable node is an RPC error, never a verdict on the receipt', async () => {
+    const probe = createServer()
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+    const port = (probe.address() as AddressInfo).port
+    await new Promise((resolve) => probe.close(resolve))
+    const r = await loadReceipt(join(dir, 'a.txt.tsvm'))
+    const chain = new RemoteChain(`http://127.0.0.1:${port}/ext/bc/timestampvm`, {timeoutMs: 2000})
+    try {
+      await assert.rejects(verifyReceipt(r, {file: join(dir, 'a.txt'), chain}), (e: unknown) => e instanceof TsvmError && e.code.startsWith('RPC_'))
+      assert.equal((await verifyReceipt(r, {file: join(dir, 'a.txt')})).status, 'verified', 'offline it still verifies')
+    } finally {
+      await chain.close()
+    }
+  })
+})
