@@ -8,6 +8,12 @@ import {type FuzzTarget, PARSER_TARGETS} from '../reliability/fuzz-targets.js'
 import {assertAlive, attacks, manyConnections, rssOf, slowClients} from '../reliability/hostile.js'
 import {rpcTargets} from '../reliability/rpc-targets.js'
 import {startTarget} from '../reliability/target.js'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {concurrentProposals, racingProposers} from '../reliability/concurrency.js'
+import {type Contents, type CrashStats, proposeRound, serveRound} from '../reliability/crash.js'
+import {rng} from '../reliability/random.js'
 
 /** Figures a phase reports, printed in the summary. */
 export type Summary = Record<string, number | string>
@@ -111,5 +117,75 @@ const hostilePhase: Phase = {
   },
 }
 
+async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsvm-stress-'))
+  try {
+    return await fn(dir)
+  } finally {
+    await rm(dir, {recursive: true, force: true})
+  }
+}
+
+/**
+ * Seeded SIGKILL rounds until `minKills` are done and the budget allows no more (or `maxKills`,
+ * or twice the budget, whichever comes first). Every `perDir` kills start on a fresh data dir, so
+ * the chain (and the check after each kill) stays small while each dir is killed repeatedly.
+ */
+function crashPhase(name: string, round: typeof proposeRound, minKills: number, maxKills: number, windowMs: number, perDir = 5): Phase {
+  return {
+    name,
+    share: 3,
+    async run({seed, budgetMs, summary, log}) {
+      const stats: CrashStats = {kills: 0, acknowledged: 0, lost: 0}
+      const next = rng(seed)
+      const started = Date.now()
+      const more = () => stats.kills < maxKills && Date.now() - started < 2 * budgetMs && (stats.kills < minKills || Date.now() - started < budgetMs)
+      let blocks = 0
+      let dirs = 0
+      try {
+        while (more()) {
+          dirs++
+          await withDir(async (dir) => {
+            let known: Contents | undefined
+            for (let i = 0; i < perDir && more(); i++) {
+              known = await round(dir, `${name}/${seed}/${dirs}/${i}`, next, stats, windowMs, known)
+              if (stats.kills % 10 === 0) log(`${stats.kills} kills, ${stats.acknowledged} acknowledged payloads, ${stats.lost} lost`)
+            }
+            blocks += known?.accepted.length ?? 0
+          })
+        }
+      } finally {
+        summary.kills = stats.kills
+        summary.acknowledged = stats.acknowledged
+        summary['data dirs'] = dirs
+        summary['blocks checked'] = blocks
+        summary.lost = stats.lost
+      }
+      assert.ok(stats.kills >= minKills, `only ${stats.kills} of ${minKills} kills fitted in the time bound`)
+    },
+  }
+}
+
+const concurrencyPhase: Phase = {
+  name: 'concurrency',
+  share: 1,
+  async run({seed, summary, log}) {
+    await withDir(async (dir) => {
+      const locked = await racingProposers(join(dir, 'race'), `race/${seed}`, 8, 800)
+      summary['racing runs refused'] = locked
+      log(`8 racing pairs: ${locked} runs refused with DB_LOCKED`)
+      const acked = await concurrentProposals(join(dir, 'many'), `many/${seed}`, 5000, 100)
+      summary['concurrent proposals acknowledged'] = acked
+      log(`5000 proposals from 100 clients: ${acked} Success:true, each in exactly one block`)
+    })
+  },
+}
+
 /** Every phase, in the order they run. */
-export const phases: Phase[] = [fuzzPhase, hostilePhase]
+export const phases: Phase[] = [
+  fuzzPhase,
+  crashPhase('crash-propose', proposeRound, 30, 200, 2000),
+  crashPhase('crash-serve', serveRound, 30, 200, 2000),
+  concurrencyPhase,
+  hostilePhase,
+]
