@@ -5,6 +5,7 @@ import {after, describe, it} from 'node:test'
 import fc from 'fast-check'
 
 import {type FuzzTarget, PARSER_TARGETS} from './fuzz-targets.js'
+import {RECEIPT_TARGETS} from './receipt-targets.js'
 import {rpcTargets} from './rpc-targets.js'
 
 /** The seed every fast fuzz run uses. */
@@ -21,6 +22,10 @@ function run(target: FuzzTarget): Promise<void> | void {
 
 describe('fuzz: parsers of outside input (fixed seed)', () => {
   for (const target of PARSER_TARGETS) it(target.name, () => run(target))
+})
+
+describe('fuzz: receipt parser (fixed seed)', () => {
+  for (const target of RECEIPT_TARGETS) it(target.name, () => run(target))
 })
 
 describe('fuzz: JSON-RPC handler and HTTP server (fixed seed)', () => {

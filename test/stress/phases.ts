@@ -6,6 +6,7 @@ import fc from 'fast-check'
 
 import {type FuzzTarget, PARSER_TARGETS} from '../reliability/fuzz-targets.js'
 import {assertAlive, attacks, manyConnections, rssOf, slowClients} from '../reliability/hostile.js'
+import {RECEIPT_TARGETS} from '../reliability/receipt-targets.js'
 import {rpcTargets} from '../reliability/rpc-targets.js'
 import {startTarget} from '../reliability/target.js'
 import {mkdtemp, rm} from 'node:fs/promises'
@@ -53,7 +54,7 @@ const fuzzPhase: Phase = {
   share: 2,
   async run({seed, budgetMs, summary, log}) {
     const rpc = rpcTargets()
-    const targets = [...PARSER_TARGETS, ...rpc.targets]
+    const targets = [...PARSER_TARGETS, ...RECEIPT_TARGETS, ...rpc.targets]
     const per = Math.floor(budgetMs / targets.length)
     let total = 0
     try {
