@@ -96,7 +96,7 @@ describe('damaged data dirs', () => {
       const before = await hashes(copy)
       // A write is refused too when the damage is found at open; damage inside a table is only
       // seen by what reads it (LevelDB opens tables lazily), so there only the readers are asked.
-      const commands = [['check'], ['blocks', '--limit', '1000'], ...(readTime ? [] : [['propose', toHex(payloadOf('late', 0))]])]
+      const commands = readTime ? [['check']] : [['check'], ['propose', toHex(payloadOf('late', 0))]]
       for (const args of commands) {
         const raw = await tsvm([args[0]!, '--data-dir', copy, ...args.slice(1), '--json'])
         if (what.includes('garbled') && raw.code === 128 && /leveldb.*Assertion/.test(raw.stderr)) {
@@ -122,7 +122,7 @@ describe('damaged data dirs', () => {
   it('a torn write-ahead log (what a crash leaves) opens cleanly with a prefix of the chain', async () => {
     const log = files.find((f) => f.endsWith('.log'))!
     const size = (await readFile(join(original, log))).length
-    for (const keep of [0, 7, Math.floor(size / 3), size - 1]) {
+    for (const keep of [7, Math.floor(size / 3), size - 1]) {
       const copy = join(root, `torn-${keep}`)
       await cp(original, copy, {recursive: true})
       await truncate(join(copy, log), keep)
