@@ -11,6 +11,8 @@ import {fileURLToPath} from 'node:url'
 import {ClassicLevel} from 'classic-level'
 import fc from 'fast-check'
 
+import {ChainState} from '../../src/vm/state.js'
+import {TimestampVM} from '../../src/vm/vm.js'
 import {tempDir} from '../helpers/cli.js'
 import {batchKey, KEYS_PER_BATCH} from './children/level-writer.js'
 import {between, rng} from './random.js'
@@ -153,5 +155,32 @@ describe('storage guarantees (classic-level)', () => {
     } finally {
       await db.close()
     }
+  })
+
+  it('writes every state transition a caller is told about with sync: true', async () => {
+    // LevelDB keeps a non-sync write in the OS page cache: it survives a SIGKILL but not a power
+    // cut. Every write the VM acknowledges must therefore ask for fsync.
+    const writes: Array<{ops: number; sync: boolean}> = []
+    const original = ChainState.prototype.write
+    ChainState.prototype.write = async function (batch, options = {}) {
+      writes.push({ops: batch.ops.length, sync: options.sync === true})
+      return original.call(this, batch, options)
+    }
+    let vm: TimestampVM | undefined
+    try {
+      vm = await TimestampVM.open(join(dir, 'sync'))
+      await vm.initialize(new Uint8Array(0))
+      await vm.proposeMany([new Uint8Array(32).fill(1), new Uint8Array(32).fill(2), new Uint8Array(32).fill(3)])
+      await vm.buildAndAccept({max: 1})
+      const built = await vm.buildBlock()
+      await vm.accept(built.id)
+      const other = await vm.buildBlock()
+      await vm.reject(other.id)
+    } finally {
+      await vm?.close()
+      ChainState.prototype.write = original
+    }
+    assert.ok(writes.length >= 6, `only ${writes.length} writes seen`)
+    assert.deepEqual(writes.filter((w) => !w.sync), [], 'a state transition was written without sync')
   })
 })
