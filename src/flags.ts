@@ -20,21 +20,27 @@ export const chainFlags = {
     exclusive: ['data-dir'],
     helpGroup: 'CHAIN',
   }),
+  api: Flags.option({
+    options: ['v1.2', 'v1.3'] as const,
+    description: "the node's API dialect (v1.3: hex data and height; v1.2: CB58 data) [default: read from the node's replies]",
+    helpGroup: 'CHAIN',
+  })(),
 }
 
 /** Where the chain is, from the flags, then TSVM_DATA_DIR / TSVM_ENDPOINT, then the default data dir. */
 export function chainOptions(
-  flags: {'data-dir'?: string; endpoint?: string},
+  flags: {'data-dir'?: string; endpoint?: string; api?: 'v1.2' | 'v1.3'},
   config: {dataDir: string},
   env: Record<string, string | undefined> = process.env,
 ): OpenChainOptions {
   if (flags['data-dir'] !== undefined) return {dataDir: flags['data-dir']}
-  if (flags.endpoint !== undefined) return {endpoint: flags.endpoint}
+  const api = flags.api === undefined ? {} : {api: flags.api}
+  if (flags.endpoint !== undefined) return {endpoint: flags.endpoint, ...api}
   const dataDir = env.TSVM_DATA_DIR || undefined
   const endpoint = env.TSVM_ENDPOINT || undefined
   if (dataDir !== undefined && endpoint !== undefined) {
     throw new TsvmError('USAGE', 'both TSVM_DATA_DIR and TSVM_ENDPOINT are set: unset one, or pass --data-dir or --endpoint')
   }
-  if (endpoint !== undefined) return {endpoint}
+  if (endpoint !== undefined) return {endpoint, ...api}
   return {dataDir: dataDir ?? join(config.dataDir, 'chain')}
 }

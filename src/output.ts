@@ -2,6 +2,7 @@
 // colour off when stdout is not a TTY or NO_COLOR is set, and on with FORCE_COLOR.
 import chalk, {chalkStderr} from 'chalk'
 
+import type {BlockJson} from './chain/view.js'
 import type {TsvmError} from './vm/errors.js'
 
 /** A `label  value` table with aligned labels. */
@@ -37,18 +38,7 @@ export function formatError(err: TsvmError): string {
 }
 
 /** A block's JSON view as a table (parse-block, get-block, ...). */
-export function blockTable(view: {
-  id: string
-  parentID: string
-  height: string
-  timestamp: string
-  time: string | null
-  data: string
-  dataHex: string
-  dataCB58: string
-  status?: string
-  bytes?: string
-}): string {
+export function blockTable(view: Omit<BlockJson, 'bytes'> & {bytes?: string}): string {
   return table([
     ['id', chalk.cyan(view.id)],
     ['status', view.status],
@@ -84,4 +74,22 @@ export function problemLines(problems: Array<{kind: string; message: string; id?
   return problems
     .map((p) => `${chalk.red(p.kind)}  ${p.message}${p.height === undefined ? '' : ` (height ${p.height})`}${p.id === undefined ? '' : ` [${p.id}]`}`)
     .join('\n')
+}
+
+/** The endpoints `tsvm serve` prints on start. */
+export function serveLines(
+  info: {chainID: string; endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string}; api: string; blockTime: number},
+  dataDir: string,
+): string {
+  const building = info.blockTime > 0 ? `a block every ${info.blockTime}s` : 'blocks at once'
+  return [
+    table([
+      ['chain', chalk.cyan(info.endpoints.chain)],
+      ['chain alias', info.endpoints.chainAlias],
+      ['static', info.endpoints.static],
+      ['static alias', info.endpoints.staticAlias],
+      ['health', info.endpoints.health],
+    ]),
+    chalk.dim(`chain ${info.chainID} from ${dataDir}, API ${info.api}, ${building}`),
+  ].join('\n')
 }

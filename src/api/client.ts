@@ -12,6 +12,7 @@ import {Agent, request} from 'undici'
 import {TsvmError} from '../vm/errors.js'
 import type {Dialect} from '../vm/formatting.js'
 
+/** Timeouts and headers of an RpcClient. */
 export interface RpcClientOptions {
   /** Time allowed for the TCP/TLS connect (ms, default 5000). */
   connectTimeoutMs?: number
@@ -187,9 +188,26 @@ export class TimestampVmClient {
     this.dialectValue = forced
   }
 
+  /** Calls a chain method, explaining the replies of an endpoint that is not a timestampvm chain. */
+  private async chainCall<T>(method: string, params: unknown): Promise<T> {
+    try {
+      return await this.rpc.call<T>(method, params)
+    } catch (error) {
+      if (!(error instanceof TsvmError) || error.code !== 'RPC_ERROR') throw error
+      const msg = String(error.details?.rpcMessage ?? '')
+      const hint = msg.startsWith("rpc: can't find method")
+        ? 'this endpoint has no timestampvm chain methods: /ext/vm/... is the static API, the chain is at /ext/bc/<chainID>'
+        : msg.startsWith("rpc: can't find service")
+          ? 'this endpoint does not serve timestampvm: is <chainID> the ID of a timestampvm chain?'
+          : undefined
+      if (hint === undefined) throw error
+      throw new TsvmError('RPC_ERROR', `${error.message}: ${hint}`, {cause: error, details: error.details})
+    }
+  }
+
   /** A block by CB58 ID, or the last accepted one. */
   async getBlock(id?: string): Promise<WireBlock> {
-    const result = await this.rpc.call<WireBlock>('timestampvm.getBlock', id === undefined ? {id: null} : {id})
+    const result = await this.chainCall<WireBlock>('timestampvm.getBlock', id === undefined ? {id: null} : {id})
     checkWireBlock(result, this.rpc.url)
     this.dialectValue ??= dialectOf(result)
     return result
@@ -203,7 +221,7 @@ export class TimestampVmClient {
 
   /** Proposes a payload already encoded for the dialect; false when the node's mempool is full. */
   async proposeBlock(data: string): Promise<boolean> {
-    const result = await this.rpc.call<{Success?: unknown}>('timestampvm.proposeBlock', {data})
+    const result = await this.chainCall<{Success?: unknown}>('timestampvm.proposeBlock', {data})
     if (typeof result?.Success !== 'boolean') {
       throw new TsvmError('RPC_BAD_RESPONSE', `${this.rpc.url} answered proposeBlock without a boolean Success`)
     }

@@ -4,13 +4,11 @@
 // Group commit: proposals that arrive while a write is in flight wait for the next tick and
 // then share one synced batch (proposeMany) and one buildAndAccept. A proposal resolves true
 // only after its batch is on disk, so Success:true means the payload is durably in the mempool
-// or in an accepted block. All VM calls run one at a time on a single queue.
+// or in an accepted block. The VM's mempool cap decides which ones are refused (Success:false,
+// as timestampvm v1.3 does when more than 4096 payloads wait). All VM calls run one at a time.
 import type {Block} from '../vm/block.js'
 import {TsvmError} from '../vm/errors.js'
 import type {ChainBackend} from './service.js'
-
-/** timestampvm v1.3's cap: a proposal is refused when more than this many payloads wait (spec §4.4). */
-export const MAX_MEMPOOL_SIZE = 4096
 
 /** The VM operations the engine drives. */
 export interface EngineVm {
@@ -20,17 +18,16 @@ export interface EngineVm {
   getBlock(id: Uint8Array): Promise<Block | undefined>
   /** Payloads waiting in the mempool. */
   mempoolSize(): Promise<number> | number
-  /** Appends payloads to the mempool in one synced write. */
-  proposeMany(payloads: Uint8Array[]): Promise<void>
+  /** Appends payloads to the mempool in one synced write; false for each one the full mempool refused. */
+  proposeMany(payloads: Uint8Array[]): Promise<boolean[]>
   /** Builds and accepts blocks from the mempool (at most `max`), in order. */
   buildAndAccept(options?: {max?: number}): Promise<Block[]>
 }
 
+/** How the engine builds blocks and reports them. */
 export interface EngineOptions {
   /** Build every this many ms; 0 or undefined builds as soon as a batch is written. */
   blockTimeMs?: number
-  /** The mempool cap (default MAX_MEMPOOL_SIZE). */
-  maxMempool?: number
   /** Told about blocks accepted and about build failures (for serve's log). */
   onAccepted?: (blocks: Block[]) => void
   onError?: (error: unknown) => void
@@ -49,13 +46,11 @@ export class Engine implements ChainBackend {
   private flushScheduled = false
   private timer: NodeJS.Timeout | undefined
   private closed = false
-  private readonly maxMempool: number
 
   constructor(
     private readonly vm: EngineVm,
     private readonly options: EngineOptions = {},
   ) {
-    this.maxMempool = options.maxMempool ?? MAX_MEMPOOL_SIZE
     if (options.blockTimeMs && options.blockTimeMs > 0) {
       this.timer = setInterval(() => this.enqueue(() => this.build()), options.blockTimeMs)
       this.timer.unref()
@@ -77,8 +72,6 @@ export class Engine implements ChainBackend {
 
   async proposeBlock(data: Uint8Array): Promise<boolean> {
     if (this.closed) throw new TsvmError('SERVE_FAILED', 'the server is shutting down: proposal not taken, send it again later')
-    const waiting = (await this.vm.mempoolSize()) + this.pending.length
-    if (waiting > this.maxMempool) return false
     return new Promise<boolean>((resolve, reject) => {
       this.pending.push({data: data.slice(), resolve, reject})
       if (!this.flushScheduled) {
@@ -99,14 +92,15 @@ export class Engine implements ChainBackend {
     this.flushScheduled = false
     const batch = this.pending.splice(0)
     if (batch.length === 0) return
+    let taken: boolean[]
     try {
-      await this.vm.proposeMany(batch.map((w) => w.data))
+      taken = await this.vm.proposeMany(batch.map((w) => w.data))
     } catch (error) {
       for (const w of batch) w.reject(error)
       return
     }
     if (this.timer === undefined) await this.build()
-    for (const w of batch) w.resolve(true)
+    batch.forEach((w, i) => w.resolve(taken[i] === true))
   }
 
   private async build(): Promise<void> {

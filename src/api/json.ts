@@ -205,17 +205,11 @@ export function goQuote(s: string): string {
 
 const WS = new Set([' ', '\t', '\n', '\r'])
 
-/**
- * The deepest nesting the reader follows. Go's scanner stops at 10000 with "exceeded max depth";
- * this reader recurses, and V8's stack runs out near 3500 levels (a RangeError, which the server
- * would answer with a 500), so it stops earlier with Go's error text. Only requests nested
- * between 1001 and 10000 levels deep get an answer that differs from Go's.
- */
-export const MAX_DEPTH = 1000
+/** Go's scanner refuses more nesting than this (and so a deep body cannot exhaust our stack). */
+const MAX_DEPTH = 10_000
 
 class Reader {
   i = 0
-  depth = 0
   constructor(readonly s: string) {}
 
   fail(what: string): never {
@@ -230,16 +224,76 @@ class Reader {
     while (this.i < this.s.length && WS.has(this.s[this.i]!)) this.i++
   }
 
+  /**
+   * Reads one value. Iterative, with an explicit stack of open containers, so nesting up to
+   * Go's limit cannot exhaust the call stack.
+   */
   value(context: string): JsonNode {
-    this.skipWs()
-    const start = this.i
-    const ch = this.s[this.i]
-    if (ch === '{' || ch === '[') {
-      if (++this.depth > MAX_DEPTH) this.fail('exceeded max depth')
-      const node = ch === '{' ? this.object(start) : this.array(start)
-      this.depth--
-      return node
+    type Frame = {kind: 'object'; start: number; entries: Array<[string, JsonNode]>; key: string} | {kind: 'array'; start: number; items: JsonNode[]}
+    const stack: Frame[] = []
+    let ctx = context
+    for (;;) {
+      this.skipWs()
+      const start = this.i
+      const ch = this.s[this.i]
+      let node: JsonNode | undefined
+      if (ch === '{' || ch === '[') {
+        if (stack.length + 1 > MAX_DEPTH) this.fail('exceeded max depth')
+        this.i++
+        this.skipWs()
+        if (ch === '{' && this.s[this.i] === '}') {
+          this.i++
+          node = {kind: 'object', raw: this.s.slice(start, this.i), entries: []}
+        } else if (ch === '[' && this.s[this.i] === ']') {
+          this.i++
+          node = {kind: 'array', raw: this.s.slice(start, this.i), items: []}
+        } else {
+          stack.push(ch === '{' ? {kind: 'object', start, entries: [], key: this.key()} : {kind: 'array', start, items: []})
+          ctx = 'looking for beginning of value'
+          continue
+        }
+      } else {
+        node = this.scalar(start, ctx)
+      }
+      // Attach the finished value to its container, closing containers as they end.
+      for (;;) {
+        const top = stack[stack.length - 1]
+        if (top === undefined) return node
+        if (top.kind === 'array') top.items.push(node)
+        else top.entries.push([top.key, node])
+        this.skipWs()
+        const c = this.s[this.i]
+        if (c === ',') {
+          this.i++
+          if (top.kind === 'object') top.key = this.key()
+          break
+        }
+        if (c === (top.kind === 'array' ? ']' : '}')) {
+          this.i++
+          stack.pop()
+          const raw = this.s.slice(top.start, this.i)
+          node = top.kind === 'array' ? {kind: 'array', raw, items: top.items} : {kind: 'object', raw, entries: top.entries}
+          continue
+        }
+        this.fail(top.kind === 'array' ? 'after array element' : 'after object key:value pair')
+      }
+      ctx = 'looking for beginning of value'
     }
+  }
+
+  /** An object key and its colon. */
+  key(): string {
+    this.skipWs()
+    if (this.s[this.i] !== '"') this.fail('looking for beginning of object key string')
+    const key = this.string()
+    this.skipWs()
+    if (this.s[this.i] !== ':') this.fail('after object key')
+    this.i++
+    return key
+  }
+
+  scalar(start: number, context: string): JsonNode {
+    const ch = this.s[this.i]
     if (ch === '"') {
       const value = this.string()
       return {kind: 'string', raw: this.s.slice(start, this.i), value}
@@ -343,61 +397,6 @@ class Reader {
       this.i++
     }
     return v
-  }
-
-  object(start: number): JsonNode {
-    this.i++
-    const entries: Array<[string, JsonNode]> = []
-    this.skipWs()
-    if (this.s[this.i] === '}') {
-      this.i++
-      return {kind: 'object', raw: this.s.slice(start, this.i), entries}
-    }
-    for (;;) {
-      this.skipWs()
-      if (this.s[this.i] !== '"') this.fail('looking for beginning of object key string')
-      const key = this.string()
-      this.skipWs()
-      if (this.s[this.i] !== ':') this.fail('after object key')
-      this.i++
-      const v = this.value('looking for beginning of value')
-      entries.push([key, v])
-      this.skipWs()
-      const ch = this.s[this.i]
-      if (ch === ',') {
-        this.i++
-        continue
-      }
-      if (ch === '}') {
-        this.i++
-        return {kind: 'object', raw: this.s.slice(start, this.i), entries}
-      }
-      this.fail('after object key:value pair')
-    }
-  }
-
-  array(start: number): JsonNode {
-    this.i++
-    const items: JsonNode[] = []
-    this.skipWs()
-    if (this.s[this.i] === ']') {
-      this.i++
-      return {kind: 'array', raw: this.s.slice(start, this.i), items}
-    }
-    for (;;) {
-      items.push(this.value('looking for beginning of value'))
-      this.skipWs()
-      const ch = this.s[this.i]
-      if (ch === ',') {
-        this.i++
-        continue
-      }
-      if (ch === ']') {
-        this.i++
-        return {kind: 'array', raw: this.s.slice(start, this.i), items}
-      }
-      this.fail('after array element')
-    }
   }
 }
 

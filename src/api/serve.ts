@@ -5,8 +5,11 @@
 // takes a stable stand-in: CB58(sha256(genesis block ID ‖ "tsvm-local-chain")). The same data
 // dir always gets the same chain ID across restarts, and two data dirs with different genesis
 // data get different ones; nothing has to be stored. The alias /ext/bc/timestampvm always works.
+import {EmbeddedChain} from '../chain/embedded.js'
 import type {Block} from '../vm/block.js'
 import {idToString} from '../vm/encoding.js'
+import {TsvmError} from '../vm/errors.js'
+import type {TimestampVM} from '../vm/vm.js'
 import type {Dialect} from '../vm/formatting.js'
 import {concatBytes, sha256} from '../vm/hash.js'
 import {vmIdStringFromName} from '../vm/vmid.js'
@@ -31,6 +34,7 @@ export interface ServeInfo {
   blockTime: number
 }
 
+/** What serveChain needs: the opened VM, its genesis ID, and how to listen. */
 export interface ServeOptions {
   /** The opened VM; closed by `close()`. */
   vm: EngineVm & {close(): Promise<void>}
@@ -96,4 +100,32 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
       return closing
     },
   }
+}
+
+/** The embedded TimestampVM as the engine drives it. */
+export function engineVm(vm: TimestampVM): EngineVm & {close(): Promise<void>} {
+  return {
+    lastAcceptedId: async () => vm.lastAccepted().id,
+    getBlock: async (id) => (await vm.getBlock(id))?.block,
+    mempoolSize: () => vm.mempool().length,
+    proposeMany: (payloads) => vm.proposeMany(payloads),
+    buildAndAccept: (options) => vm.buildAndAccept(options ?? {}),
+    close: () => vm.close(),
+  }
+}
+
+/** Opens the chain in `dataDir` (default genesis when new, as every chain command does) and serves it. */
+export async function serveDataDir(dataDir: string, options: Omit<ServeOptions, 'vm' | 'genesisId'>): Promise<Serving & {dataDir: string}> {
+  const chain = await EmbeddedChain.open(dataDir)
+  let genesisId: Uint8Array
+  try {
+    const genesis = await chain.vm.getBlockAtHeight(0n)
+    if (genesis === undefined) throw new TsvmError('DB_CORRUPT', `the chain in ${dataDir} has no block at height 0: run tsvm check`)
+    genesisId = genesis.block.id
+  } catch (error) {
+    await chain.close()
+    throw error
+  }
+  const serving = await serveChain({...options, vm: engineVm(chain.vm), genesisId})
+  return {...serving, dataDir: chain.location}
 }

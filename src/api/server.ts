@@ -24,6 +24,7 @@ export const ALIAS = 'timestampvm'
 /** Default request body limit: a getBlock/proposeBlock request is a few hundred bytes. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
 
+/** What startServer needs: the chain, its IDs, the dialect, and where to listen. */
 export interface ServerOptions {
   /** The chain backend (usually an Engine). */
   chain: ChainBackend

@@ -2,6 +2,9 @@
 // local data dir (src/chain/embedded.ts) and a JSON-RPC node (src/chain/remote.ts). Commands
 // never know which one they hold, so the same script runs against either.
 import type {Block, Status} from '../vm/block.js'
+import type {CheckReport} from '../vm/check.js'
+
+export type {CheckProblem, CheckReport} from '../vm/check.js'
 
 /** A block and what the chain knows of its status (a remote node does not report status: 'Unknown'). */
 export interface StoredBlock {
@@ -35,21 +38,6 @@ export interface BlocksOptions {
   fromHeight?: bigint
   /** At most this many blocks. */
   limit?: number
-}
-
-/** A finding of `check`. */
-export interface CheckProblem {
-  kind: string
-  message: string
-  id?: string
-  height?: string
-}
-
-export interface CheckReport {
-  ok: boolean
-  blocks: number
-  lastAcceptedHeight: string
-  problems: CheckProblem[]
 }
 
 /** What every chain backend offers. */

@@ -2,25 +2,23 @@
 // endpoint. This is the one place that knows both; commands only see the Chain interface.
 import {TsvmError} from '../vm/errors.js'
 import type {Block} from '../vm/block.js'
+import type {Dialect} from '../vm/formatting.js'
 import type {Chain} from './chain.js'
 import {EmbeddedChain, type EmbeddedOptions} from './embedded.js'
+import {openRemote} from './remote.js'
 
 export interface OpenChainOptions extends EmbeddedOptions {
   /** The embedded chain's data dir. */
   dataDir?: string
   /** A node's chain endpoint (http://host:port/ext/bc/<chain>); takes precedence over dataDir. */
   endpoint?: string
+  /** The node's API dialect; read from its replies when not given. */
+  api?: Dialect
 }
 
 /** Opens the chain the options name. */
 export async function openChain(options: OpenChainOptions): Promise<Chain> {
-  if (options.endpoint !== undefined) {
-    // The remote backend (src/chain/remote.ts) plugs in here.
-    throw new TsvmError(
-      'REMOTE_UNSUPPORTED',
-      `talking to a node (${options.endpoint}) is not available in this build: use --data-dir for the embedded chain`,
-    )
-  }
+  if (options.endpoint !== undefined) return openRemote(options.endpoint, {dialect: options.api})
   if (options.dataDir === undefined) throw new TsvmError('USAGE', 'no chain given: pass --data-dir or --endpoint')
   return EmbeddedChain.open(options.dataDir, options)
 }

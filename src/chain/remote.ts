@@ -13,6 +13,7 @@ import type {Dialect} from '../vm/formatting.js'
 import {bytesEqual} from '../vm/hash.js'
 import type {BlocksOptions, Chain, CheckReport, ProposeOptions, ProposeResult, StoredBlock} from './chain.js'
 
+/** Client options plus the dialect and the bounds of scans and waits. */
 export interface RemoteOptions extends RpcClientOptions {
   /** Force the API dialect instead of reading it from the node. */
   dialect?: Dialect

@@ -36,7 +36,13 @@ By default the payloads are queued and then built and accepted at once, one bloc
   static override flags = {
     ...chainFlags,
     file: Flags.string({char: 'f', description: 'propose the SHA-256 of this file (repeatable)', multiple: true}),
-    accept: Flags.boolean({default: true, allowNo: true, description: 'build and accept blocks at once (--no-accept only queues)'}),
+    accept: Flags.boolean({
+      default: true,
+      allowNo: true,
+      aliases: ['wait'],
+      description: 'build and accept blocks at once; on a node (--endpoint), wait until each payload is in an accepted block (--no-accept only queues)',
+    }),
+    timeout: Flags.integer({min: 1, default: 60, description: 'on a node, seconds to wait for acceptance before WAIT_TIMEOUT (exit 3)'}),
     timestamp: Flags.integer({min: 0, description: 'block time in unix seconds for the blocks built (still verified)'}),
   }
 
@@ -48,6 +54,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
       chain.propose(payloads, {
         accept: flags.accept,
         timestamp: flags.timestamp === undefined ? undefined : BigInt(flags.timestamp),
+        timeoutMs: flags.timeout * 1000,
         onProgress: progress?.update,
       }),
     )

@@ -106,6 +106,21 @@ describe('RpcClient', () => {
   })
 })
 
+describe('TimestampVmClient on the wrong endpoint', () => {
+  it('explains a static endpoint given as a chain with RPC_ERROR', async () => {
+    const engine = new Engine(new MemoryVm())
+    const s = await startServer({chain: engine, chainId: 'x', vmId: 'y', dialect: 'v1.3', port: 0})
+    const c = new TimestampVmClient(new RpcClient(s.endpoints.staticAlias))
+    try {
+      await assert.rejects(c.getBlock(), (e: {code?: string; message: string}) => e.code === 'RPC_ERROR' && e.message.includes('/ext/bc/<chainID>'))
+    } finally {
+      await c.close()
+      await s.close()
+      await engine.close()
+    }
+  })
+})
+
 describe('TimestampVmClient dialect detection', () => {
   for (const dialect of ['v1.2', 'v1.3'] as const) {
     it(`detects ${dialect} from a getBlock reply`, async () => {

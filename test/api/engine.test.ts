@@ -19,9 +19,10 @@ describe('Engine', () => {
     await engine.close()
   })
 
-  it('refuses with false once more than maxMempool payloads wait (Go accepts cap + 1)', async () => {
+  it('answers false for the payloads the full mempool refused (Go accepts cap + 1)', async () => {
     const vm = new MemoryVm()
-    const engine = new Engine(vm, {blockTimeMs: 3_600_000, maxMempool: 3})
+    vm.mempoolLimit = 3
+    const engine = new Engine(vm, {blockTimeMs: 3_600_000})
     const got: boolean[] = []
     for (let i = 0; i < 5; i++) got.push(await engine.proposeBlock(payload(i)))
     assert.deepEqual(got, [true, true, true, true, false])

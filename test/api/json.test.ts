@@ -70,6 +70,8 @@ describe('Go JSON reading', () => {
       assert.throws(() => readFirstValue(text), (e: Error) => e instanceof GoJsonError && e.message === message, text)
     }
     assert.throws(() => parseJson('1 2'), /after top-level value/)
+    assert.equal(readFirstValue('['.repeat(10_000) + ']'.repeat(10_000)).kind, 'array')
+    assert.throws(() => readFirstValue('['.repeat(10_001)), (e: Error) => e.message === "invalid character '[' exceeded max depth")
   })
 
   it('decodes escapes, replacing lone surrogates with U+FFFD as Go does', () => {

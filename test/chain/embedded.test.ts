@@ -10,6 +10,7 @@ import {chainOptions} from '../../src/flags.js'
 import {Status} from '../../src/vm/block.js'
 import {TsvmError} from '../../src/vm/errors.js'
 import {genesisBlock} from '../../src/vm/genesis.js'
+import {rejectionCode} from '../helpers/errors.js'
 
 const T0 = 1_700_000_000_000
 
@@ -19,15 +20,6 @@ function numbered(i: number): Uint8Array {
   return d
 }
 
-async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p)
-  } catch (error) {
-    assert.ok(error instanceof TsvmError, String(error))
-    return error.code
-  }
-  assert.fail('expected an error')
-}
 
 let root: string
 let n = 0
@@ -81,9 +73,9 @@ describe('EmbeddedChain', () => {
   it('refuses --no-accept beyond the mempool room and a bad timestamp, queueing nothing', async () => {
     const chain = await fresh({mempoolLimit: 2})
     try {
-      assert.equal(await code(chain.propose([numbered(1), numbered(2), numbered(3), numbered(4)], {accept: false})), 'MEMPOOL_FULL')
+      assert.equal(await rejectionCode(chain.propose([numbered(1), numbered(2), numbered(3), numbered(4)], {accept: false})), 'MEMPOOL_FULL')
       assert.deepEqual(await chain.mempool(), [])
-      assert.equal(await code(chain.propose([numbered(1)], {timestamp: BigInt(T0 / 1000) + 3600n})), 'BLOCK_TIMESTAMP_FUTURE')
+      assert.equal(await rejectionCode(chain.propose([numbered(1)], {timestamp: BigInt(T0 / 1000) + 3600n})), 'BLOCK_TIMESTAMP_FUTURE')
       assert.deepEqual(await chain.mempool(), [])
       const r = await chain.propose([numbered(1)], {timestamp: BigInt(T0 / 1000) + 3599n})
       assert.equal(r.accepted[0]!.block.timestamp, BigInt(T0 / 1000) + 3599n)
@@ -95,8 +87,8 @@ describe('EmbeddedChain', () => {
   it('BLOCK_NOT_FOUND for an unknown ID or a height above the tip', async () => {
     const chain = await fresh()
     try {
-      assert.equal(await code(chain.getBlock(numbered(5))), 'BLOCK_NOT_FOUND')
-      assert.equal(await code(chain.getBlockAtHeight(1n)), 'BLOCK_NOT_FOUND')
+      assert.equal(await rejectionCode(chain.getBlock(numbered(5))), 'BLOCK_NOT_FOUND')
+      assert.equal(await rejectionCode(chain.getBlockAtHeight(1n)), 'BLOCK_NOT_FOUND')
       assert.deepEqual(await chain.findByData(numbered(5)), [])
     } finally {
       await chain.close()
@@ -122,8 +114,11 @@ describe('EmbeddedChain', () => {
 })
 
 describe('openChain and chain flags', () => {
-  it('REMOTE_UNSUPPORTED for an endpoint, until the remote backend is plugged in', async () => {
-    assert.equal(await code(openChain({endpoint: 'http://127.0.0.1:9650/ext/bc/x'})), 'REMOTE_UNSUPPORTED')
+  it('an endpoint opens the remote backend (nothing is contacted before a call); a bare host is USAGE', async () => {
+    const remote = await openChain({endpoint: 'http://127.0.0.1:9650/ext/bc/x', api: 'v1.2'})
+    assert.equal(remote.kind, 'remote')
+    await remote.close()
+    assert.equal(await rejectionCode(openChain({endpoint: 'http://127.0.0.1:9650'})), 'USAGE')
   })
 
   it('a flag beats the environment; both variables set is a usage error; the default is <dataDir>/chain', () => {
@@ -133,6 +128,7 @@ describe('openChain and chain flags', () => {
     assert.deepEqual(chainOptions({}, config, {TSVM_ENDPOINT: 'http://e'}), {endpoint: 'http://e'})
     assert.deepEqual(chainOptions({'data-dir': '/x'}, config, {TSVM_ENDPOINT: 'http://e'}), {dataDir: '/x'})
     assert.deepEqual(chainOptions({endpoint: 'http://f'}, config, {TSVM_DATA_DIR: '/d'}), {endpoint: 'http://f'})
+    assert.deepEqual(chainOptions({api: 'v1.2'}, config, {TSVM_ENDPOINT: 'http://e'}), {endpoint: 'http://e', api: 'v1.2'})
     assert.throws(
       () => chainOptions({}, config, {TSVM_DATA_DIR: '/d', TSVM_ENDPOINT: 'http://e'}),
       (e: unknown) => e instanceof TsvmError && e.code === 'USAGE',

@@ -15,8 +15,14 @@ import {MemoryVm} from '../helpers/memory-vm.js'
 const code = (c: string) => (e: {code?: string}) => e.code === c
 const payload = (s: string): Uint8Array => sha256(new TextEncoder().encode(s))
 
-async function withNode(dialect: Dialect, fn: (chain: RemoteChain, vm: MemoryVm) => Promise<void>, engineOptions: EngineOptions = {}): Promise<void> {
+async function withNode(
+  dialect: Dialect,
+  fn: (chain: RemoteChain, vm: MemoryVm) => Promise<void>,
+  engineOptions: EngineOptions = {},
+  mempoolLimit = 4096,
+): Promise<void> {
   const vm = new MemoryVm()
+  vm.mempoolLimit = mempoolLimit
   const engine = new Engine(vm, engineOptions)
   const s = await startServer({chain: engine, chainId: 'c', vmId: 'v', dialect, port: 0})
   const chain = new RemoteChain(s.endpoints.chainAlias, {pollMs: 20})
@@ -86,6 +92,16 @@ describe('RemoteChain limits', () => {
       {blockTimeMs: 3_600_000},
     ))
 
+  it('waits across block-time ticks until the payloads are accepted', () =>
+    withNode(
+      'v1.3',
+      async (chain) => {
+        const res = await chain.propose([payload('tick-1'), payload('tick-2')], {timeoutMs: 10_000})
+        assert.deepEqual(res.accepted.map((b) => b.block.data), [payload('tick-1'), payload('tick-2')])
+      },
+      {blockTimeMs: 50},
+    ))
+
   it('reports a full mempool as MEMPOOL_FULL', () =>
     withNode(
       'v1.3',
@@ -93,7 +109,8 @@ describe('RemoteChain limits', () => {
         await chain.propose([payload('1')], {accept: false})
         await assert.rejects(chain.propose([payload('2')], {accept: false}), code('MEMPOOL_FULL'))
       },
-      {blockTimeMs: 3_600_000, maxMempool: 0},
+      {blockTimeMs: 3_600_000},
+      0,
     ))
 
   it('refuses build, accept, reject, mempool and check with REMOTE_UNSUPPORTED', () =>

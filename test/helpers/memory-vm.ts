@@ -11,6 +11,8 @@ export class MemoryVm implements EngineVm {
   proposeCalls = 0
   buildCalls = 0
   clock = 1_700_000_000n
+  /** Go v1.3's rule: refuse while more than this many payloads wait. */
+  mempoolLimit = 4096
 
   constructor(genesisData: Uint8Array = new Uint8Array(32)) {
     const data = new Uint8Array(32)
@@ -31,9 +33,13 @@ export class MemoryVm implements EngineVm {
     return this.mempool.length
   }
 
-  async proposeMany(payloads: Uint8Array[]): Promise<void> {
+  async proposeMany(payloads: Uint8Array[]): Promise<boolean[]> {
     this.proposeCalls++
-    this.mempool.push(...payloads)
+    return payloads.map((p) => {
+      if (this.mempool.length > this.mempoolLimit) return false
+      this.mempool.push(p)
+      return true
+    })
   }
 
   async buildAndAccept(options: {max?: number} = {}): Promise<Block[]> {

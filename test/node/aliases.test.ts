@@ -7,19 +7,11 @@ import {addAliases, aliasVm, defaultAliasesFile, parseAliases} from '../../src/n
 import {TsvmError} from '../../src/vm/errors.js'
 import {vmIdFromName} from '../../src/vm/vmid.js'
 import {tempDir} from '../helpers/cli.js'
+import {errorCode} from '../helpers/errors.js'
 
 const TSVM = 'tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc'
 const SUBNET_EVM = 'srEXiWaHuhNyGwPUi444Tu47ZEDwxTWrbQiuD7FmgSAQ6X7Dy'
 
-function code(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (error) {
-    assert.ok(error instanceof TsvmError, `expected a TsvmError, got ${String(error)}`)
-    return error.code
-  }
-  assert.fail('expected an error')
-}
 
 describe('aliases.json (spec §6.2)', () => {
   it('the default file follows AVALANCHEGO_DATA_DIR, else ~/.avalanchego', () => {
@@ -31,7 +23,7 @@ describe('aliases.json (spec §6.2)', () => {
     assert.deepEqual(parseAliases(`{"${TSVM}": ["a", "b"]}`), {[TSVM]: ['a', 'b']})
     assert.deepEqual(parseAliases('{}'), {})
     for (const bad of ['', '{', '[]', 'null', '"x"', `{"${TSVM}": "a"}`, `{"${TSVM}": [1]}`, '{"timestampvm": ["a"]}']) {
-      assert.equal(code(() => parseAliases(bad)), 'ALIASES_INVALID', bad)
+      assert.equal(errorCode(() => parseAliases(bad)), 'ALIASES_INVALID', bad)
     }
   })
 
@@ -47,9 +39,9 @@ describe('aliases.json (spec §6.2)', () => {
 
   it('refuses an alias another VM has, an ID as alias, and an empty alias', () => {
     const map = {[SUBNET_EVM]: ['evm']}
-    assert.equal(code(() => addAliases(map, vmIdFromName('timestampvm'), ['evm'])), 'ALIAS_CONFLICT')
-    assert.equal(code(() => addAliases(map, vmIdFromName('timestampvm'), [SUBNET_EVM])), 'ALIAS_CONFLICT')
-    assert.equal(code(() => addAliases(map, vmIdFromName('timestampvm'), [''])), 'INVALID_ARGUMENT')
+    assert.equal(errorCode(() => addAliases(map, vmIdFromName('timestampvm'), ['evm'])), 'ALIAS_CONFLICT')
+    assert.equal(errorCode(() => addAliases(map, vmIdFromName('timestampvm'), [SUBNET_EVM])), 'ALIAS_CONFLICT')
+    assert.equal(errorCode(() => addAliases(map, vmIdFromName('timestampvm'), [''])), 'INVALID_ARGUMENT')
   })
 
   describe('files', () => {

@@ -15,6 +15,7 @@ import {TsvmError} from '../../src/vm/errors.js'
 import {sha256} from '../../src/vm/hash.js'
 import {tempDir} from '../helpers/cli.js'
 import {MemoryChain} from '../helpers/memory-chain.js'
+import {rejectionCode} from '../helpers/errors.js'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -29,15 +30,6 @@ async function tree(root: string, files: Record<string, string>): Promise<string
   return root
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-  } catch (error) {
-    assert.ok(error instanceof TsvmError, String(error))
-    return error.code
-  }
-  assert.fail('expected an error')
-}
 
 describe('stamp', () => {
   it('walks directories sorted, skips symlinks, special files and receipts, and applies --glob', async () => {
@@ -91,7 +83,7 @@ describe('stamp', () => {
     const chain = new MemoryChain()
     await stamp(chain, [root], {cwd: dir})
     const first = await readFile(join(root, 'a.txt.tsvm'), 'utf8')
-    assert.equal(await codeOf(stamp(chain, [root], {cwd: dir})), 'RECEIPT_EXISTS')
+    assert.equal(await rejectionCode(stamp(chain, [root], {cwd: dir})), 'RECEIPT_EXISTS')
     assert.equal(chain.proposals, 1, 'nothing proposed when a receipt would be overwritten')
     await writeFile(join(root, 'a.txt'), 'a2')
     await stamp(chain, [root], {cwd: dir, force: true})
@@ -103,11 +95,11 @@ describe('stamp', () => {
   it('refuses two items that would share a receipt under --out-dir, and nothing to stamp', async () => {
     const a = await tree(join(dir, 'clash'), {'p/one/x.txt': '1', 'q/one/x.txt': '2', 'cwd/k': ''})
     const inputs = [join(a, 'p', 'one'), join(a, 'q', 'one')]
-    assert.equal(await codeOf(stamp(new MemoryChain(), inputs, {cwd: join(a, 'cwd'), outDir: join(dir, 'clash-out')})), 'INVALID_ARGUMENT')
+    assert.equal(await rejectionCode(stamp(new MemoryChain(), inputs, {cwd: join(a, 'cwd'), outDir: join(dir, 'clash-out')})), 'INVALID_ARGUMENT')
     const empty = join(dir, 'empty')
     await mkdir(empty)
-    assert.equal(await codeOf(stamp(new MemoryChain(), [empty], {cwd: dir})), 'INVALID_ARGUMENT')
-    assert.equal(await codeOf(stamp(new MemoryChain(), [join(dir, 'missing')], {cwd: dir})), 'FILE_NOT_FOUND')
+    assert.equal(await rejectionCode(stamp(new MemoryChain(), [empty], {cwd: dir})), 'INVALID_ARGUMENT')
+    assert.equal(await rejectionCode(stamp(new MemoryChain(), [join(dir, 'missing')], {cwd: dir})), 'FILE_NOT_FOUND')
   })
 
   it('writes pending receipts when waiting times out, then reports WAIT_TIMEOUT', async () => {
@@ -116,7 +108,7 @@ describe('stamp', () => {
     chain.propose = async () => {
       throw new TsvmError('WAIT_TIMEOUT', 'not accepted within 1 s')
     }
-    assert.equal(await codeOf(stamp(chain, [root], {cwd: dir, timeoutMs: 1000})), 'WAIT_TIMEOUT')
+    assert.equal(await rejectionCode(stamp(chain, [root], {cwd: dir, timeoutMs: 1000})), 'WAIT_TIMEOUT')
     const r = parseReceipt(await readFile(join(root, 'a.txt.tsvm'), 'utf8'))
     assert.equal(r.status, 'pending')
     assert.equal(r.chain.kind, 'remote')

@@ -13,18 +13,9 @@ import {
   verifyBlock,
 } from '../../src/vm/block.js'
 import {EMPTY_ID, fromHex, idToString, toHex} from '../../src/vm/encoding.js'
-import {TsvmError} from '../../src/vm/errors.js'
 import {sha256} from '../../src/vm/hash.js'
+import {errorCode} from '../helpers/errors.js'
 
-function code(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (error) {
-    assert.ok(error instanceof TsvmError)
-    return error.code
-  }
-  assert.fail('expected an error')
-}
 
 const data = (s: string) => {
   const d = new Uint8Array(32)
@@ -68,15 +59,15 @@ describe('block codec (spec §1.3)', () => {
 
   it('rejects 81, 83 bytes and version 1 (spec §4.6 extra cases)', () => {
     const b = makeBlock({parentId: EMPTY_ID, height: 1n, timestamp: 5n, data: new Uint8Array(32)})
-    assert.equal(code(() => parseBlock(b.bytes.subarray(0, 81))), 'BLOCK_BAD_LENGTH')
+    assert.equal(errorCode(() => parseBlock(b.bytes.subarray(0, 81))), 'BLOCK_BAD_LENGTH')
     const longer = new Uint8Array(83)
     longer.set(b.bytes)
-    assert.equal(code(() => parseBlock(longer)), 'BLOCK_BAD_LENGTH')
+    assert.equal(errorCode(() => parseBlock(longer)), 'BLOCK_BAD_LENGTH')
     const v1 = b.bytes.slice()
     v1[1] = 1
-    assert.equal(code(() => parseBlock(v1)), 'BLOCK_BAD_VERSION')
-    assert.equal(code(() => parseBlock(new Uint8Array(1))), 'BLOCK_BAD_LENGTH')
-    assert.equal(code(() => parseBlock(new Uint8Array(256 * 1024 + 1))), 'BLOCK_TOO_LARGE')
+    assert.equal(errorCode(() => parseBlock(v1)), 'BLOCK_BAD_VERSION')
+    assert.equal(errorCode(() => parseBlock(new Uint8Array(1))), 'BLOCK_BAD_LENGTH')
+    assert.equal(errorCode(() => parseBlock(new Uint8Array(256 * 1024 + 1))), 'BLOCK_TOO_LARGE')
   })
 })
 
@@ -94,11 +85,11 @@ describe('block wrapper (spec §1.4)', () => {
   it('rejects trailing bytes and unknown statuses', () => {
     const b = makeBlock({parentId: EMPTY_ID, height: 0n, timestamp: 0n, data: new Uint8Array(32)})
     const w = encodeWrapper(b.bytes, Status.Rejected)
-    assert.equal(code(() => decodeWrapper(Uint8Array.from([...w, 0]))), 'WRAPPER_INVALID')
+    assert.equal(errorCode(() => decodeWrapper(Uint8Array.from([...w, 0]))), 'WRAPPER_INVALID')
     const bad = w.slice()
     bad[91] = 9
-    assert.equal(code(() => decodeWrapper(bad)), 'WRAPPER_INVALID')
-    assert.equal(code(() => decodeWrapper(w.subarray(0, 50))), 'WRAPPER_INVALID')
+    assert.equal(errorCode(() => decodeWrapper(bad)), 'WRAPPER_INVALID')
+    assert.equal(errorCode(() => decodeWrapper(w.subarray(0, 50))), 'WRAPPER_INVALID')
   })
 })
 
@@ -108,11 +99,11 @@ describe('verification rules (spec §4.2)', () => {
     makeBlock({parentId: parent.id, height, timestamp, data: new Uint8Array(32)})
   const now = 2000n
   it('passes a child with an equal timestamp', () => verifyBlock(child(5n, 1000n), parent, now))
-  it('fails an unknown parent', () => assert.equal(code(() => verifyBlock(child(5n, 1000n), undefined, now)), 'BLOCK_PARENT_UNKNOWN'))
-  it('fails a height skip', () => assert.equal(code(() => verifyBlock(child(6n, 1000n), parent, now)), 'BLOCK_BAD_HEIGHT'))
-  it('fails an earlier timestamp', () => assert.equal(code(() => verifyBlock(child(5n, 999n), parent, now)), 'BLOCK_TIMESTAMP_EARLY'))
+  it('fails an unknown parent', () => assert.equal(errorCode(() => verifyBlock(child(5n, 1000n), undefined, now)), 'BLOCK_PARENT_UNKNOWN'))
+  it('fails a height skip', () => assert.equal(errorCode(() => verifyBlock(child(6n, 1000n), parent, now)), 'BLOCK_BAD_HEIGHT'))
+  it('fails an earlier timestamp', () => assert.equal(errorCode(() => verifyBlock(child(5n, 999n), parent, now)), 'BLOCK_TIMESTAMP_EARLY'))
   it('now+3599 passes, now+3600 fails', () => {
     verifyBlock(child(5n, now + 3599n), parent, now)
-    assert.equal(code(() => verifyBlock(child(5n, now + 3600n), parent, now)), 'BLOCK_TIMESTAMP_FUTURE')
+    assert.equal(errorCode(() => verifyBlock(child(5n, now + 3600n), parent, now)), 'BLOCK_TIMESTAMP_FUTURE')
   })
 })

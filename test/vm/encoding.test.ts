@@ -17,16 +17,8 @@ import {
   toHex,
 } from '../../src/vm/encoding.js'
 import {TsvmError} from '../../src/vm/errors.js'
+import {errorCode} from '../helpers/errors.js'
 
-function code(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (error) {
-    assert.ok(error instanceof TsvmError, `expected a TsvmError, got ${String(error)}`)
-    return error.code
-  }
-  assert.fail('expected an error')
-}
 
 const seq = (from: number, to: number) => Uint8Array.from({length: to - from + 1}, (_, i) => from + i)
 
@@ -94,12 +86,12 @@ describe('CB58 and hex known-answer vectors (spec §2.4)', () => {
 
 describe('decoding errors', () => {
   it('rejects the invalid hex vectors of avalanchego', () => {
-    assert.equal(code(() => hexDecode('0')), 'HEX_MISSING_PREFIX')
-    assert.equal(code(() => hexDecode('x')), 'HEX_MISSING_PREFIX')
-    assert.equal(code(() => hexDecode('0xg')), 'HEX_INVALID')
-    assert.equal(code(() => hexDecode('0x0017afa0Zd')), 'HEX_INVALID')
-    assert.equal(code(() => hexDecode('0xafafafafaf')), 'HEX_BAD_CHECKSUM')
-    assert.equal(code(() => hexDecode('0x0017')), 'HEX_TOO_SHORT')
+    assert.equal(errorCode(() => hexDecode('0')), 'HEX_MISSING_PREFIX')
+    assert.equal(errorCode(() => hexDecode('x')), 'HEX_MISSING_PREFIX')
+    assert.equal(errorCode(() => hexDecode('0xg')), 'HEX_INVALID')
+    assert.equal(errorCode(() => hexDecode('0x0017afa0Zd')), 'HEX_INVALID')
+    assert.equal(errorCode(() => hexDecode('0xafafafafaf')), 'HEX_BAD_CHECKSUM')
+    assert.equal(errorCode(() => hexDecode('0x0017')), 'HEX_TOO_SHORT')
   })
 
   it('hex digits of either case decode', () => {
@@ -107,18 +99,18 @@ describe('decoding errors', () => {
   })
 
   it('CB58: empty, bad character, too short, bad checksum', () => {
-    assert.equal(code(() => cb58Decode('')), 'CB58_EMPTY')
-    assert.equal(code(() => cb58Decode('0abc')), 'CB58_BAD_CHAR')
-    assert.equal(code(() => cb58Decode('1c7hwa\n')), 'CB58_BAD_CHAR')
-    assert.equal(code(() => cb58Decode('abc')), 'CB58_TOO_SHORT')
-    assert.equal(code(() => cb58Decode('1c7hwb')), 'CB58_BAD_CHECKSUM')
+    assert.equal(errorCode(() => cb58Decode('')), 'CB58_EMPTY')
+    assert.equal(errorCode(() => cb58Decode('0abc')), 'CB58_BAD_CHAR')
+    assert.equal(errorCode(() => cb58Decode('1c7hwa\n')), 'CB58_BAD_CHAR')
+    assert.equal(errorCode(() => cb58Decode('abc')), 'CB58_TOO_SHORT')
+    assert.equal(errorCode(() => cb58Decode('1c7hwb')), 'CB58_BAD_CHECKSUM')
   })
 
   it('IDs must be 32 bytes and valid CB58', () => {
-    assert.equal(code(() => idFromString('')), 'CB58_EMPTY')
-    assert.equal(code(() => idFromString('foo')), 'CB58_TOO_SHORT')
-    assert.equal(code(() => idFromString('foobar')), 'CB58_BAD_CHECKSUM')
-    assert.equal(code(() => idFromString('1c7hwa')), 'BAD_LENGTH')
+    assert.equal(errorCode(() => idFromString('')), 'CB58_EMPTY')
+    assert.equal(errorCode(() => idFromString('foo')), 'CB58_TOO_SHORT')
+    assert.equal(errorCode(() => idFromString('foobar')), 'CB58_BAD_CHECKSUM')
+    assert.equal(errorCode(() => idFromString('1c7hwa')), 'BAD_LENGTH')
   })
 })
 
@@ -133,11 +125,11 @@ describe('payload parsing', () => {
     assert.deepEqual(parsePayload(cb58Encode(bytes)), {data: bytes, format: 'cb58'})
   })
   it('rejects wrong lengths and garbage with distinct codes', () => {
-    assert.equal(code(() => parsePayload(hash.slice(2))), 'PAYLOAD_INVALID')
-    assert.equal(code(() => parsePayload(hash + '00')), 'PAYLOAD_INVALID')
-    assert.equal(code(() => parsePayload(cb58Encode(bytes.subarray(1)))), 'BAD_LENGTH')
-    assert.equal(code(() => parsePayload('0x' + hash + '00000000')), 'HEX_BAD_CHECKSUM')
-    assert.equal(code(() => parsePayload('not a hash!')), 'CB58_BAD_CHAR')
+    assert.equal(errorCode(() => parsePayload(hash.slice(2))), 'PAYLOAD_INVALID')
+    assert.equal(errorCode(() => parsePayload(hash + '00')), 'PAYLOAD_INVALID')
+    assert.equal(errorCode(() => parsePayload(cb58Encode(bytes.subarray(1)))), 'BAD_LENGTH')
+    assert.equal(errorCode(() => parsePayload('0x' + hash + '00000000')), 'HEX_BAD_CHECKSUM')
+    assert.equal(errorCode(() => parsePayload('not a hash!')), 'CB58_BAD_CHAR')
   })
 })
 

@@ -2,18 +2,9 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {fromHex, toHex} from '../../src/vm/encoding.js'
-import {TsvmError} from '../../src/vm/errors.js'
 import {decodeDetect, encodeWith, fitLength, printableText} from '../../src/vm/formatting.js'
+import {errorCode} from '../helpers/errors.js'
 
-function code(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (error) {
-    assert.ok(error instanceof TsvmError, `expected a TsvmError, got ${String(error)}`)
-    return error.code
-  }
-  assert.fail('expected an error')
-}
 
 describe('decodeDetect', () => {
   it('0x means checksummed hex, anything else CB58', () => {
@@ -23,14 +14,14 @@ describe('decodeDetect', () => {
 
   it('an explicit encoding wins; hexnc keeps every byte', () => {
     assert.equal(toHex(decodeDetect('0x0017afa01d', 'hexnc').bytes), '0017afa01d')
-    assert.equal(code(() => decodeDetect('1c7hwa', 'hex')), 'HEX_MISSING_PREFIX')
+    assert.equal(errorCode(() => decodeDetect('1c7hwa', 'hex')), 'HEX_MISSING_PREFIX')
   })
 
   it('hex without 0x is reported as a missing prefix, other garbage as CB58', () => {
-    assert.equal(code(() => decodeDetect('0017afa01d')), 'HEX_MISSING_PREFIX')
-    assert.equal(code(() => decodeDetect('1c7hwO')), 'CB58_BAD_CHAR')
-    assert.equal(code(() => decodeDetect('1c7hwb')), 'CB58_BAD_CHECKSUM')
-    assert.equal(code(() => decodeDetect('0x0017afa01e')), 'HEX_BAD_CHECKSUM')
+    assert.equal(errorCode(() => decodeDetect('0017afa01d')), 'HEX_MISSING_PREFIX')
+    assert.equal(errorCode(() => decodeDetect('1c7hwO')), 'CB58_BAD_CHAR')
+    assert.equal(errorCode(() => decodeDetect('1c7hwb')), 'CB58_BAD_CHECKSUM')
+    assert.equal(errorCode(() => decodeDetect('0x0017afa01e')), 'HEX_BAD_CHECKSUM')
   })
 
   it('"" is no bytes, as Go decodes it', () => {

@@ -8,11 +8,11 @@ import {Level} from 'level'
 
 import {makeBlock, Status} from '../../src/vm/block.js'
 import {EMPTY_ID, toHex} from '../../src/vm/encoding.js'
-import {TsvmError} from '../../src/vm/errors.js'
 import {genesisBlock} from '../../src/vm/genesis.js'
 import {bytesEqual, sha256} from '../../src/vm/hash.js'
 import {BLOCK_PREFIX, heightKey, INITIALIZED_KEY, LAST_ACCEPTED_KEY, SINGLETON_PREFIX} from '../../src/vm/state.js'
 import {TimestampVM} from '../../src/vm/vm.js'
+import {rejectionCode} from '../helpers/errors.js'
 
 const GO_GENESIS = new Uint8Array([0, 0, 0, 0, 0])
 const T0 = 1_700_000_000_000 // a fixed clock, ms
@@ -30,15 +30,6 @@ function numbered(i: number): Uint8Array {
   return d
 }
 
-async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p)
-  } catch (error) {
-    assert.ok(error instanceof TsvmError, String(error))
-    return error.code
-  }
-  assert.fail('expected an error')
-}
 
 let root: string
 before(async () => {
@@ -158,7 +149,7 @@ describe('Go suite ports (spec §4.6)', () => {
   })
 
   it('GENESIS_TOO_LONG over 32 bytes', async () => {
-    assert.equal(await code(() => genesisBlock(new Uint8Array(33))), 'GENESIS_TOO_LONG')
+    assert.equal(await rejectionCode(() => genesisBlock(new Uint8Array(33))), 'GENESIS_TOO_LONG')
   })
 })
 
@@ -171,14 +162,14 @@ describe('verification through the VM (spec §4.6 extra cases)', () => {
       await vm.verify(makeBlock({parentId: g.id, height: 1n, timestamp: 0n, data: payload(1)}))
       await vm.verify(makeBlock({parentId: g.id, height: 1n, timestamp: now + 3599n, data: payload(2)}))
       assert.equal(
-        await code(vm.verify(makeBlock({parentId: g.id, height: 1n, timestamp: now + 3600n, data: payload(3)}))),
+        await rejectionCode(vm.verify(makeBlock({parentId: g.id, height: 1n, timestamp: now + 3600n, data: payload(3)}))),
         'BLOCK_TIMESTAMP_FUTURE',
       )
-      assert.equal(await code(vm.verify(makeBlock({parentId: g.id, height: 2n, timestamp: 1n, data: payload(4)}))), 'BLOCK_BAD_HEIGHT')
-      assert.equal(await code(vm.verify(makeBlock({parentId: sha256(payload(9)), height: 1n, timestamp: 1n, data: payload(5)}))), 'BLOCK_PARENT_UNKNOWN')
+      assert.equal(await rejectionCode(vm.verify(makeBlock({parentId: g.id, height: 2n, timestamp: 1n, data: payload(4)}))), 'BLOCK_BAD_HEIGHT')
+      assert.equal(await rejectionCode(vm.verify(makeBlock({parentId: sha256(payload(9)), height: 1n, timestamp: 1n, data: payload(5)}))), 'BLOCK_PARENT_UNKNOWN')
       assert.equal(vm.processingBlocks().length, 2) // the two that passed, as Go's verifiedBlocks
       await vm.proposeBlock(payload(6))
-      assert.equal(await code(vm.buildBlock({timestamp: now + 3600n})), 'BLOCK_TIMESTAMP_FUTURE')
+      assert.equal(await rejectionCode(vm.buildBlock({timestamp: now + 3600n})), 'BLOCK_TIMESTAMP_FUTURE')
       assert.equal(vm.mempool().length, 1, 'a failed build leaves the payload queued (Go drops it)')
       const b = await vm.buildBlock({timestamp: now + 3599n})
       assert.equal(b.timestamp, now + 3599n)
@@ -194,8 +185,8 @@ describe('verification through the VM (spec §4.6 extra cases)', () => {
       await vm.proposeBlock(payload(1))
       await vm.buildAndAccept({timestamp: BigInt(T0 / 1000) + 100n})
       await vm.proposeBlock(payload(2))
-      assert.equal(await code(vm.buildBlock()), 'BLOCK_TIMESTAMP_EARLY')
-      assert.equal(await code(vm.buildAndAccept()), 'BLOCK_TIMESTAMP_EARLY')
+      assert.equal(await rejectionCode(vm.buildBlock()), 'BLOCK_TIMESTAMP_EARLY')
+      assert.equal(await rejectionCode(vm.buildAndAccept()), 'BLOCK_TIMESTAMP_EARLY')
       assert.equal(vm.mempool().length, 1)
       clock.ms += 100_000
       assert.equal((await vm.buildAndAccept()).length, 1)
@@ -229,7 +220,7 @@ describe('mempool', () => {
       assert.deepEqual(vm.mempool(), [payload(1), payload(2), payload(3)])
       const b = await vm.buildBlock()
       assert.deepEqual(b.data, payload(1))
-      assert.equal(await code(vm.proposeBlock(new Uint8Array(31))), 'BAD_LENGTH')
+      assert.equal(await rejectionCode(vm.proposeBlock(new Uint8Array(31))), 'BAD_LENGTH')
     } finally {
       await vm.close()
     }
@@ -238,7 +229,7 @@ describe('mempool', () => {
   it('MEMPOOL_EMPTY when there is nothing to build', async () => {
     const {vm} = await freshVm()
     try {
-      assert.equal(await code(vm.buildBlock()), 'MEMPOOL_EMPTY')
+      assert.equal(await rejectionCode(vm.buildBlock()), 'MEMPOOL_EMPTY')
       assert.deepEqual(await vm.buildAndAccept(), [])
     } finally {
       await vm.close()
@@ -257,14 +248,14 @@ describe('accept and reject', () => {
     await vm.setPreference(a.id)
     const c = await vm.buildBlock() // child of a
     assert.deepEqual(c.parentId, a.id)
-    assert.equal(await code(vm.accept(c.id)), 'ACCEPT_OUT_OF_ORDER')
+    assert.equal(await rejectionCode(vm.accept(c.id)), 'ACCEPT_OUT_OF_ORDER')
     await vm.accept(a.id)
     assert.equal((await vm.getBlock(b.id))?.status, Status.Rejected)
     assert.equal((await vm.getBlock(c.id))?.status, Status.Processing)
     assert.deepEqual(vm.preferredId(), a.id, 'accept moves the preference to the accepted block')
-    assert.equal(await code(vm.accept(b.id)), 'BLOCK_NOT_PROCESSING')
-    assert.equal(await code(vm.reject(a.id)), 'BLOCK_NOT_PROCESSING')
-    assert.equal(await code(vm.accept(sha256(payload(7)))), 'BLOCK_NOT_FOUND')
+    assert.equal(await rejectionCode(vm.accept(b.id)), 'BLOCK_NOT_PROCESSING')
+    assert.equal(await rejectionCode(vm.reject(a.id)), 'BLOCK_NOT_PROCESSING')
+    assert.equal(await rejectionCode(vm.accept(sha256(payload(7)))), 'BLOCK_NOT_FOUND')
     await vm.reject(c.id)
     assert.deepEqual(vm.preferredId(), a.id)
     assert.deepEqual((await vm.check()).problems, [])
@@ -295,7 +286,7 @@ describe('accept and reject', () => {
       await vm.reject(a.id)
       assert.equal((await vm.getBlock(c.id))?.status, Status.Rejected)
       assert.deepEqual(vm.preferredId(), vm.lastAccepted().id)
-      assert.equal(await code(vm.setPreference(a.id)), 'BLOCK_NOT_PROCESSING')
+      assert.equal(await rejectionCode(vm.setPreference(a.id)), 'BLOCK_NOT_PROCESSING')
     } finally {
       await vm.close()
     }
@@ -374,7 +365,7 @@ describe('persistence', () => {
 
     const again = await TimestampVM.open(dir)
     try {
-      assert.equal(await code(again.initialize(new TextEncoder().encode('two'))), 'GENESIS_MISMATCH')
+      assert.equal(await rejectionCode(again.initialize(new TextEncoder().encode('two'))), 'GENESIS_MISMATCH')
       const same = await again.initialize(Uint8Array.from([0x6f, 0x6e, 0x65, 0, 0]))
       assert.equal(same.created, false)
       assert.deepEqual(again.lastAccepted(), last)
@@ -388,8 +379,8 @@ describe('persistence', () => {
     const vm = await TimestampVM.open(join(root, 'empty'))
     try {
       assert.equal(vm.isInitialized(), false)
-      assert.equal(await code(() => vm.lastAccepted()), 'NOT_INITIALIZED')
-      assert.equal(await code(vm.proposeBlock(payload(1))), 'NOT_INITIALIZED')
+      assert.equal(await rejectionCode(() => vm.lastAccepted()), 'NOT_INITIALIZED')
+      assert.equal(await rejectionCode(vm.proposeBlock(payload(1))), 'NOT_INITIALIZED')
     } finally {
       await vm.close()
     }
@@ -398,8 +389,8 @@ describe('persistence', () => {
   it('refuses a second open of the same dir in one process with DB_LOCKED, and the first stays usable', async () => {
     const {vm, dir} = await freshVm()
     try {
-      assert.equal(await code(TimestampVM.open(dir)), 'DB_LOCKED')
-      assert.equal(await code(TimestampVM.open(dir + '/')), 'DB_LOCKED')
+      assert.equal(await rejectionCode(TimestampVM.open(dir)), 'DB_LOCKED')
+      assert.equal(await rejectionCode(TimestampVM.open(dir + '/')), 'DB_LOCKED')
       await vm.proposeBlock(payload(1))
       assert.equal((await vm.buildAndAccept()).length, 1)
     } finally {
@@ -415,16 +406,16 @@ describe('persistence', () => {
     await vm.close()
     damaged.add(dir)
     await rawDb(dir, (db) => db.put(Uint8Array.from([...BLOCK_PREFIX, ...last.id]), new Uint8Array([0, 0, 1])))
-    assert.equal(await code(TimestampVM.open(dir)), 'DB_CORRUPT')
+    assert.equal(await rejectionCode(TimestampVM.open(dir)), 'DB_CORRUPT')
     await rawDb(dir, (db) => db.del(LAST_ACCEPTED_KEY))
-    assert.equal(await code(TimestampVM.open(dir)), 'DB_CORRUPT')
+    assert.equal(await rejectionCode(TimestampVM.open(dir)), 'DB_CORRUPT')
   })
 
   it('DB_OPEN_FAILED when the path is not a directory', async () => {
     const {writeFile} = await import('node:fs/promises')
     const file = join(root, 'a-file')
     await writeFile(file, 'x')
-    assert.equal(await code(TimestampVM.open(join(file, 'db'))), 'DB_OPEN_FAILED')
+    assert.equal(await rejectionCode(TimestampVM.open(join(file, 'db'))), 'DB_OPEN_FAILED')
   })
 })
 

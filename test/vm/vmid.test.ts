@@ -4,18 +4,9 @@ import {describe, it} from 'node:test'
 import fc from 'fast-check'
 
 import {idFromString, toHex} from '../../src/vm/encoding.js'
-import {TsvmError} from '../../src/vm/errors.js'
 import {vmIdFromName, vmIdStringFromName, vmNameFromId} from '../../src/vm/vmid.js'
+import {errorCode} from '../helpers/errors.js'
 
-function code(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (error) {
-    assert.ok(error instanceof TsvmError, `expected a TsvmError, got ${String(error)}`)
-    return error.code
-  }
-  assert.fail('expected an error')
-}
 
 // spec §6.1
 const TABLE: Array<[string, string]> = [
@@ -43,8 +34,8 @@ describe('VM IDs from names (spec §6.1)', () => {
   })
 
   it('refuses names over 32 bytes, counting UTF-8 bytes', () => {
-    assert.equal(code(() => vmIdFromName('a'.repeat(33))), 'VM_NAME_TOO_LONG')
-    assert.equal(code(() => vmIdFromName('é'.repeat(17))), 'VM_NAME_TOO_LONG')
+    assert.equal(errorCode(() => vmIdFromName('a'.repeat(33))), 'VM_NAME_TOO_LONG')
+    assert.equal(errorCode(() => vmIdFromName('é'.repeat(17))), 'VM_NAME_TOO_LONG')
     assert.equal(vmIdFromName('é'.repeat(16)).length, 32)
   })
 

@@ -1,0 +1,63 @@
+import {Flags} from '@oclif/core'
+
+import {serveDataDir} from '../api/serve.js'
+import {isLoopback} from '../api/server.js'
+import {BaseCommand} from '../base-command.js'
+import {chainFlags, chainOptions} from '../flags.js'
+import {serveLines, warn} from '../output.js'
+
+export default class Serve extends BaseCommand {
+  static override summary = 'Serve the chain over JSON-RPC, wire-compatible with timestampvm on AvalancheGo'
+  static override description = `Answers like a node running timestampvm: the chain API (getBlock, proposeBlock) at /ext/bc/<chainID> and /ext/bc/timestampvm, the static API (encode, decode) at /ext/vm/<vmID> and /ext/vm/timestampvm, and /ext/health. Proposals are written to the mempool durably before Success:true is sent; blocks are built and accepted at once, or every --block-time seconds.
+
+The chain ID stands in for the P-chain one a network would give: CB58(sha256(genesis ID + "tsvm-local-chain")), the same for a data dir on every start. Bound to loopback (the default), only requests addressed to localhost, 127.0.0.1 or [::1] are answered. SIGINT or SIGTERM stop taking connections, answer the requests in flight and close the data dir. With --json, one line describing the endpoints is printed on start.`
+
+  static override examples = [
+    {
+      command: '<%= config.bin %> <%= command.id %>',
+      description:
+        'Serve the default chain on 127.0.0.1:9650:\n  chain        http://127.0.0.1:9650/ext/bc/28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg\n  chain alias  http://127.0.0.1:9650/ext/bc/timestampvm\n  static       http://127.0.0.1:9650/ext/vm/tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc\n  ...',
+    },
+    {command: '<%= config.bin %> <%= command.id %> --port 0 --json', description: 'A free port; the start line says which:\n  {"chainID":"28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg","vmID":"tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc","endpoints":{…},"host":"127.0.0.1","port":40123,"api":"v1.3","blockTime":0}'},
+    {command: '<%= config.bin %> <%= command.id %> --api v1.2 --block-time 2', description: 'Answer like timestampvm v1.2 (CB58 data, no height) and build every 2 seconds.'},
+    {
+      command: 'curl -s -H content-type:application/json -d \'{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":1}\' http://127.0.0.1:9650/ext/bc/timestampvm',
+      description: 'Ask it like a node:\n  {"jsonrpc":"2.0","result":{"timestamp":"0","data":"0x00…","height":"0","id":"…","parentID":"11111111111111111111111111111111LpoYY"},"id":1}',
+    },
+  ]
+
+  static override flags = {
+    'data-dir': {...chainFlags['data-dir'], exclusive: undefined},
+    host: Flags.string({default: '127.0.0.1', description: 'address to listen on (anything but loopback exposes an API without authentication)'}),
+    port: Flags.integer({default: 9650, min: 0, max: 65_535, description: 'port to listen on (0 picks a free one)'}),
+    api: Flags.option({options: ['v1.3', 'v1.2'] as const, default: 'v1.3', description: 'API dialect: v1.3 (hex data, height, mempool cap) or v1.2 (CB58 data)'})(),
+    'block-time': Flags.integer({default: 0, min: 0, description: 'seconds between block builds (0: build as soon as proposals are written)'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Serve)
+    // Serving always needs a data dir: a TSVM_ENDPOINT in the environment does not apply here.
+    const {dataDir} = chainOptions({'data-dir': flags['data-dir']}, this.config, {...process.env, TSVM_ENDPOINT: undefined})
+    // Listen for the stop signal before anything is printed: a supervisor may send it right after the start line.
+    const stop = new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'))
+      process.once('SIGTERM', () => resolve('SIGTERM'))
+    })
+    const serving = await serveDataDir(dataDir!, {
+      host: flags.host,
+      port: flags.port,
+      dialect: flags.api,
+      blockTime: flags['block-time'],
+      onError: (error) => this.note(warn(`block build failed, payloads stay queued: ${(error as Error).message}`)),
+    })
+    if (this.jsonEnabled()) process.stdout.write(JSON.stringify(serving.info) + '\n')
+    else this.log(serveLines(serving.info, serving.dataDir))
+    if (!isLoopback(flags.host)) this.note(warn(`listening on ${flags.host}: anyone who can reach this port can read the chain and propose blocks`))
+    this.note('Press Ctrl-C to stop.')
+    const signal = await stop
+    // A second signal while draining ends the process at once.
+    process.once(signal, () => process.exit(130))
+    this.note(`${signal}: finishing requests in flight and closing ${serving.dataDir}`)
+    await serving.close()
+  }
+}
