@@ -1,11 +1,10 @@
-// The server the HTTP reliability tests attack.
+// The server the HTTP and crash reliability tests attack: the real `tsvm serve` in a child process.
 import {spawn} from 'node:child_process'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
-const SERVE_CHILD = join(fileURLToPath(import.meta.url), '..', 'children', 'serve-child.js')
+import {BIN, ROOT} from '../helpers/cli.js'
 
 export interface Target {
   port: number
@@ -35,9 +34,11 @@ export interface ServeChild {
   exited: Promise<void>
 }
 
-/** Starts the chain server child on `dir` and waits for its start line. */
+/** Starts the real `tsvm serve` on `dir` (a free port on 127.0.0.1) and waits for its --json start line. */
 export function startServeChild(dir: string): Promise<ServeChild> {
-  const child = spawn(process.execPath, [SERVE_CHILD, dir], {stdio: ['ignore', 'pipe', 'pipe']})
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TSVM_')) env[k] = v
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dir, '--port', '0', '--json'], {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
   return new Promise((resolve, reject) => {
     let out = ''
