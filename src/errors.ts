@@ -72,6 +72,10 @@ export interface ErrorJson {
   error: {code: string; message: string; exitCode: number; [key: string]: unknown}
 }
 
+/** What to do about a damaged database, shared by every DB_CORRUPT message. */
+export const REPAIR_HINT =
+  "back the data dir up, then repair it with LevelDB's RepairDB (ClassicLevel.repair) or restore it from a backup; tsvm check lists what can still be read"
+
 /** Normalises anything thrown into a TsvmError (oclif parse errors become USAGE, fs errors IO/NOT_FOUND). */
 export function toTsvmError(err: unknown): TsvmError {
   if (err instanceof TsvmError) return err
@@ -79,6 +83,14 @@ export function toTsvmError(err: unknown): TsvmError {
   const message = e?.message ?? String(err)
   if (e?.parse !== undefined || (e?.oclif?.exit === 2 && typeof e.code !== 'string')) {
     return new TsvmError('USAGE', message.includes('--help') ? message : `${message}\nSee --help for usage.`, {cause: err})
+  }
+  // LevelDB read errors come from inside the state layer when a table file was damaged after the
+  // database opened (tables are read lazily): they are a data dir problem, not a crash.
+  if (e?.code === 'LEVEL_CORRUPTION' || e?.code === 'LEVEL_IO_ERROR') {
+    if (/No space|Read-only|Permission denied/i.test(message)) {
+      return new TsvmError('DB_OPEN_FAILED', `the data dir cannot be written (${message}): free space or fix its permissions`, {cause: err})
+    }
+    return new TsvmError('DB_CORRUPT', `the database in the data dir is damaged (${message}): ${REPAIR_HINT}`, {cause: err})
   }
   if (e?.code === 'ENOENT') {
     return new TsvmError('FILE_NOT_FOUND', `no such file or directory: ${e.path ?? message}`, {cause: err})

@@ -17,8 +17,8 @@
 // Unlike Go, processing blocks and the mempool are persisted, so `build` in one process and
 // `accept` in the next works. Every state transition is one atomic batch; batches that accept
 // blocks are written with sync: true before the caller reports them.
-import {realpathSync} from 'node:fs'
-import {resolve} from 'node:path'
+import {existsSync, readdirSync, realpathSync} from 'node:fs'
+import {join, resolve} from 'node:path'
 
 import {Level} from 'level'
 
@@ -226,7 +226,8 @@ function openError(dir: string, error: unknown): TsvmError {
   const e = error as {code?: string; message?: string; cause?: {code?: string; message?: string}}
   const cause = e.cause ?? e
   const msg = `${cause.message ?? e.message ?? String(error)}`
-  if (cause.code === 'LEVEL_LOCKED' || /lock/i.test(msg)) {
+  // A word match: "block" (as in "Corruption: bad block contents") must not read as a lock.
+  if (cause.code === 'LEVEL_LOCKED' || /\block\b/i.test(msg)) {
     return new TsvmError(
       'DB_LOCKED',
       `data dir ${dir} is in use by another tsvm process (${msg}): stop that process (e.g. tsvm serve) or use another --data-dir`,
@@ -234,13 +235,47 @@ function openError(dir: string, error: unknown): TsvmError {
     )
   }
   if (cause.code === 'LEVEL_CORRUPTION' || /corrupt/i.test(msg)) {
-    return new TsvmError('DB_CORRUPT', `data dir ${dir} holds a corrupted database (${msg}): restore it from a backup or start a new --data-dir`, {
+    return new TsvmError('DB_CORRUPT', `data dir ${dir} holds a corrupted database (${msg}): back it up, then repair it with LevelDB's RepairDB (ClassicLevel.repair) or restore it from a backup`, {
+      cause: error,
+    })
+  }
+  if (/MANIFEST-\d+|\d+\.(ldb|sst|log)\b/.test(msg)) {
+    // A file the database needs is missing or unreadable (e.g. CURRENT names a lost MANIFEST).
+    return new TsvmError('DB_CORRUPT', `data dir ${dir} holds a damaged database (${msg}): back it up, then repair it with LevelDB's RepairDB (ClassicLevel.repair) or restore it from a backup`, {
       cause: error,
     })
   }
   return new TsvmError('DB_OPEN_FAILED', `cannot open the database in ${dir} (${msg}): check the path and its permissions`, {
     cause: error,
   })
+}
+
+/** Files LevelDB writes before it reads anything, so a directory holding only these is still empty. */
+const NOT_DATA = new Set(['LOCK', 'LOG', 'LOG.old'])
+
+/**
+ * Refuses a directory that holds database files but no CURRENT (LevelDB's pointer to its
+ * MANIFEST). LevelDB would treat it as a new database and delete the unreferenced tables and
+ * logs as obsolete, destroying the chain that a repair could still recover.
+ */
+function refuseOrphanedFiles(dir: string): void {
+  if (!existsSync(dir) || existsSync(join(dir, 'CURRENT'))) return
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return // not a readable directory: let the open report it
+  }
+  const data = names.filter((n) => !NOT_DATA.has(n))
+  if (data.length === 0) return
+  const lost = data.some((n) => /^(MANIFEST-\d+|\d+\.(ldb|sst|log))$/.test(n))
+  throw new TsvmError(
+    lost ? 'DB_CORRUPT' : 'DB_OPEN_FAILED',
+    lost
+      ? `data dir ${dir} holds LevelDB files (${data.slice(0, 3).join(', ')}${data.length > 3 ? ', ...' : ''}) but no CURRENT file: the database is damaged and was left untouched; back the directory up, then repair it with LevelDB's RepairDB (ClassicLevel.repair) or restore it from a backup`
+      : `data dir ${dir} is not empty and holds no database (found ${data.slice(0, 3).join(', ')}${data.length > 3 ? ', ...' : ''}): pass an empty or new --data-dir`,
+    {details: {files: data.length}},
+  )
 }
 
 function canonicalDir(location: string): string {
@@ -271,6 +306,7 @@ export class ChainState {
     if (OPEN_DIRS.has(dir)) {
       throw new TsvmError('DB_LOCKED', `data dir ${dir} is already open in this process: close it first`)
     }
+    refuseOrphanedFiles(dir)
     OPEN_DIRS.add(dir)
     const db = new Level<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view'})
     try {

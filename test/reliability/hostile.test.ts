@@ -1,0 +1,48 @@
+// Hostile HTTP against the real `tsvm serve` on 127.0.0.1: every attack is answered with the
+// right error or a closed connection, a normal request works after each, and the server's
+// resident memory stays under a fixed bound. The stress run repeats this at a larger scale and
+// waits for the server's own timeouts to drop slow clients.
+import assert from 'node:assert/strict'
+import {after, before, describe, it} from 'node:test'
+
+import {assertAlive, attacks, manyConnections, rssOf, slowClients} from './hostile.js'
+import {type Target, startTarget} from './target.js'
+
+/** No attack may push the server's resident memory past this. */
+const RSS_LIMIT = 400 * 1024 * 1024
+
+describe('hostile HTTP against tsvm serve', () => {
+  let target: Target
+  let peak = 0
+  before(async () => {
+    target = await startTarget()
+  })
+  after(() => target.close())
+
+  for (const attack of attacks(1)) {
+    it(attack.name, async () => {
+      const n = await attack.run(target.port)
+      assert.ok(n > 0)
+      await assertAlive(target.port)
+      peak = Math.max(peak, rssOf(target.pid))
+      assert.ok(peak < RSS_LIMIT, `server RSS ${peak} bytes`)
+    })
+  }
+
+  it('keeps answering while slow clients dribble headers and stall bodies', async () => {
+    const slow = await slowClients(target.port, 50, 100)
+    try {
+      for (let i = 0; i < 5; i++) await assertAlive(target.port)
+    } finally {
+      slow.stop()
+    }
+    await assertAlive(target.port)
+  })
+
+  it('answers 300 connections opened at once', async () => {
+    const ok = await manyConnections(target.port, 300)
+    assert.equal(ok, 300)
+    await assertAlive(target.port)
+    assert.ok(rssOf(target.pid) < RSS_LIMIT)
+  })
+})

@@ -1,0 +1,54 @@
+// The server the HTTP and crash reliability tests attack: the real `tsvm serve` in a child process.
+import {spawn} from 'node:child_process'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {BIN, ROOT} from '../helpers/cli.js'
+
+export interface Target {
+  port: number
+  pid: number
+  close(): Promise<void>
+}
+
+/** Starts a server child process on a fresh data dir; `pid` is the process whose memory is sampled. */
+export async function startTarget(): Promise<Target> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsvm-target-'))
+  const server = await startServeChild(dir)
+  return {
+    port: server.port,
+    pid: server.child.pid!,
+    async close() {
+      server.child.kill('SIGTERM')
+      await server.exited
+      await rm(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+/** A serving child process on a data dir. */
+export interface ServeChild {
+  port: number
+  child: import('node:child_process').ChildProcess
+  exited: Promise<void>
+}
+
+/** Starts the real `tsvm serve` on `dir` (a free port on 127.0.0.1) and waits for its --json start line. */
+export function startServeChild(dir: string): Promise<ServeChild> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TSVM_')) env[k] = v
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dir, '--port', '0', '--json'], {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()))
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString()
+      const nl = out.indexOf('\n')
+      if (nl >= 0) resolve({port: (JSON.parse(out.slice(0, nl)) as {port: number}).port, child, exited})
+    })
+    child.once('close', (code) => reject(new Error(`server exited ${code} before starting: ${err}`)))
+  })
+}

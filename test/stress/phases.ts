@@ -1,0 +1,192 @@
+// The phases of the stress run. Each gets a time budget and a seed, writes its figures into
+// `summary`, and throws on the first broken guarantee.
+import assert from 'node:assert/strict'
+
+import fc from 'fast-check'
+
+import {type FuzzTarget, PARSER_TARGETS} from '../reliability/fuzz-targets.js'
+import {assertAlive, attacks, manyConnections, rssOf, slowClients} from '../reliability/hostile.js'
+import {RECEIPT_TARGETS} from '../reliability/receipt-targets.js'
+import {rpcTargets} from '../reliability/rpc-targets.js'
+import {startTarget} from '../reliability/target.js'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {concurrentProposals, racingProposers} from '../reliability/concurrency.js'
+import {type Contents, type CrashStats, proposeRound, serveRound} from '../reliability/crash.js'
+import {rng} from '../reliability/random.js'
+
+/** Figures a phase reports, printed in the summary. */
+export type Summary = Record<string, number | string>
+
+export interface PhaseContext {
+  seed: number
+  budgetMs: number
+  summary: Summary
+  log(line: string): void
+}
+
+export interface Phase {
+  name: string
+  /** Relative share of the overall time budget. */
+  share: number
+  run(ctx: PhaseContext): Promise<void>
+}
+
+const RSS_LIMIT = 400 * 1024 * 1024
+
+/** Runs one fuzz target for up to `ms` and `numRuns`; returns the cases run, throws with the seed on failure. */
+async function fuzz(target: FuzzTarget, seed: number, numRuns: number, ms: number): Promise<number> {
+  const property = target.property()
+  const params = {seed, numRuns, interruptAfterTimeLimit: ms, markInterruptAsFailure: false}
+  const details = property.isAsync()
+    ? await fc.check(property as fc.IAsyncProperty<unknown>, params)
+    : fc.check(property as fc.IProperty<unknown>, params)
+  if (details.failed) {
+    const shown = JSON.stringify(details.counterexample, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))
+    throw new Error(`${target.name}: failed with seed ${seed} path ${details.counterexamplePath}: ${shown?.slice(0, 500)}\n${(details.errorInstance as Error | null)?.message.slice(0, 2000)}`)
+  }
+  return details.numRuns
+}
+
+const fuzzPhase: Phase = {
+  name: 'fuzz',
+  share: 2,
+  async run({seed, budgetMs, summary, log}) {
+    const rpc = rpcTargets()
+    const targets = [...PARSER_TARGETS, ...RECEIPT_TARGETS, ...rpc.targets]
+    const per = Math.floor(budgetMs / targets.length)
+    let total = 0
+    try {
+      for (const [i, target] of targets.entries()) {
+        const runs = await fuzz(target, seed + i, Math.ceil(1_000_000 / (target.cost ?? 1)), per)
+        total += runs
+        log(`${String(runs).padStart(8)}  ${target.name}`)
+      }
+    } finally {
+      await rpc.close()
+    }
+    summary['fuzz cases'] = total
+    summary['targets'] = targets.length
+  },
+}
+
+const hostilePhase: Phase = {
+  name: 'hostile',
+  share: 2,
+  async run({budgetMs, summary, log}) {
+    const target = await startTarget()
+    let requests = 0
+    let peak = rssOf(target.pid)
+    const sample = () => (peak = Math.max(peak, rssOf(target.pid)))
+    try {
+      for (const attack of attacks(5)) {
+        requests += await attack.run(target.port)
+        await assertAlive(target.port)
+        sample()
+        log(`ok  ${attack.name}`)
+      }
+      const answered = await manyConnections(target.port, 2000)
+      requests += 2000
+      assert.equal(answered, 2000, `${answered} of 2000 simultaneous connections answered`)
+      sample()
+      log('ok  2000 connections at once')
+      // Slow clients: the server must keep answering, then drop them itself (header and request
+      // timeouts, checked every 30 s by node:http), within the phase's budget.
+      const slow = await slowClients(target.port, 200, 500)
+      requests += 400
+      try {
+        for (let i = 0; i < 5; i++) await assertAlive(target.port)
+        const limit = Date.now() + Math.min(90_000, budgetMs)
+        while (slow.open() > 0 && Date.now() < limit) {
+          await new Promise((r) => setTimeout(r, 1000))
+        }
+        const open = slow.open()
+        assert.equal(open, 0, `${open} of ${slow.sockets.length} slow connections still open after ${Math.round(Math.min(90_000, budgetMs) / 1000)} s`)
+        log('ok  400 slow clients dropped by the server')
+      } finally {
+        slow.stop()
+      }
+      await assertAlive(target.port)
+      sample()
+      assert.ok(peak < RSS_LIMIT, `server RSS peaked at ${peak} bytes`)
+    } finally {
+      await target.close()
+    }
+    summary['hostile requests'] = requests
+    summary['peak RSS MiB'] = Math.round(peak / 1024 / 1024)
+  },
+}
+
+async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsvm-stress-'))
+  try {
+    return await fn(dir)
+  } finally {
+    await rm(dir, {recursive: true, force: true})
+  }
+}
+
+/**
+ * Seeded SIGKILL rounds until `minKills` are done and the budget allows no more (or `maxKills`,
+ * or twice the budget, whichever comes first). Every `perDir` kills start on a fresh data dir, so
+ * the chain (and the check after each kill) stays small while each dir is killed repeatedly.
+ */
+function crashPhase(name: string, round: typeof proposeRound, minKills: number, maxKills: number, windowMs: number, perDir = 5): Phase {
+  return {
+    name,
+    share: 3,
+    async run({seed, budgetMs, summary, log}) {
+      const stats: CrashStats = {kills: 0, acknowledged: 0, lost: 0}
+      const next = rng(seed)
+      const started = Date.now()
+      const more = () => stats.kills < maxKills && Date.now() - started < 2 * budgetMs && (stats.kills < minKills || Date.now() - started < budgetMs)
+      let blocks = 0
+      let dirs = 0
+      try {
+        while (more()) {
+          dirs++
+          await withDir(async (dir) => {
+            let known: Contents | undefined
+            for (let i = 0; i < perDir && more(); i++) {
+              known = await round(dir, `${name}/${seed}/${dirs}/${i}`, next, stats, windowMs, known)
+              if (stats.kills % 10 === 0) log(`${stats.kills} kills, ${stats.acknowledged} acknowledged payloads, ${stats.lost} lost`)
+            }
+            blocks += known?.accepted.length ?? 0
+          })
+        }
+      } finally {
+        summary.kills = stats.kills
+        summary.acknowledged = stats.acknowledged
+        summary['data dirs'] = dirs
+        summary['blocks checked'] = blocks
+        summary.lost = stats.lost
+      }
+      assert.ok(stats.kills >= minKills, `only ${stats.kills} of ${minKills} kills fitted in the time bound`)
+    },
+  }
+}
+
+const concurrencyPhase: Phase = {
+  name: 'concurrency',
+  share: 1,
+  async run({seed, summary, log}) {
+    await withDir(async (dir) => {
+      const locked = await racingProposers(join(dir, 'race'), `race/${seed}`, 8, 800)
+      summary['racing runs refused'] = locked
+      log(`8 racing pairs: ${locked} runs refused with DB_LOCKED`)
+      const acked = await concurrentProposals(join(dir, 'many'), `many/${seed}`, 5000, 100)
+      summary['concurrent proposals acknowledged'] = acked
+      log(`5000 proposals from 100 clients: ${acked} Success:true, each in exactly one block`)
+    })
+  },
+}
+
+/** Every phase, in the order they run. */
+export const phases: Phase[] = [
+  fuzzPhase,
+  crashPhase('crash-propose', proposeRound, 30, 200, 2000),
+  crashPhase('crash-serve', serveRound, 30, 200, 2000),
+  concurrencyPhase,
+  hostilePhase,
+]
