@@ -7,10 +7,11 @@
 //
 // Decoding always verifies the checksum. Each failure has its own code so scripts can tell a
 // typo (bad character) from a truncated paste (too short) from a corrupted value (checksum).
+import {sha256 as nobleSha256} from '@noble/hashes/sha2.js'
 import {base58} from '@scure/base'
 
 import {TsvmError} from './errors.js'
-import {bytesEqual, sha256} from './hash.js'
+import {bytesEqual} from './hash.js'
 
 /** Length of the CB58/hex checksum: the last 4 bytes of one SHA-256. */
 export const CHECKSUM_LENGTH = 4
@@ -25,9 +26,13 @@ const BASE58_ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvw
 const BASE58_OK = new Uint8Array(128)
 for (const c of BASE58_ALPHABET) BASE58_OK[c.charCodeAt(0)] = 1
 
-/** The 4-byte checksum AvalancheGo appends: the last 4 bytes of sha256(data). */
+/**
+ * The 4-byte checksum AvalancheGo appends: the last 4 bytes of one sha256(data)
+ * (hashing.Checksum), not bitcoin's first 4 of a double hash. Computed with @noble/hashes, the
+ * project's portable reference SHA-256; block IDs use node:crypto (src/vm/hash.ts) for speed.
+ */
 export function checksum(data: Uint8Array): Uint8Array {
-  return sha256(data).subarray(32 - CHECKSUM_LENGTH)
+  return nobleSha256(data).subarray(32 - CHECKSUM_LENGTH)
 }
 
 function withChecksum(data: Uint8Array): Uint8Array {
