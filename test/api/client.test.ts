@@ -7,7 +7,7 @@ import {RpcClient, TimestampVmClient} from '../../src/api/client.js'
 import {Engine} from '../../src/api/engine.js'
 import {type RunningServer, startServer} from '../../src/api/server.js'
 import {hexEncode} from '../../src/vm/encoding.js'
-import {MemoryVm} from '../helpers/memory-vm.js'
+import {type TestVm, openTestVm} from '../helpers/real-vm.js'
 
 const code = (c: string) => (e: {code?: string}) => e.code === c
 
@@ -25,14 +25,17 @@ async function stop(server: Server): Promise<void> {
 describe('RpcClient', () => {
   let s: RunningServer
   let engine: Engine
+  let t: TestVm
 
   before(async () => {
-    engine = new Engine(new MemoryVm())
+    t = await openTestVm()
+    engine = new Engine(t.engine)
     s = await startServer({chain: engine, chainId: 'x', vmId: 'y', dialect: 'v1.3', port: 0})
   })
   after(async () => {
     await s.close()
     await engine.close()
+    await t.close()
   })
 
   it('returns the result of a call', async () => {
@@ -108,7 +111,8 @@ describe('RpcClient', () => {
 
 describe('TimestampVmClient on the wrong endpoint', () => {
   it('explains a static endpoint given as a chain with RPC_ERROR', async () => {
-    const engine = new Engine(new MemoryVm())
+    const t = await openTestVm()
+    const engine = new Engine(t.engine)
     const s = await startServer({chain: engine, chainId: 'x', vmId: 'y', dialect: 'v1.3', port: 0})
     const c = new TimestampVmClient(new RpcClient(s.endpoints.staticAlias))
     try {
@@ -117,6 +121,7 @@ describe('TimestampVmClient on the wrong endpoint', () => {
       await c.close()
       await s.close()
       await engine.close()
+      await t.close()
     }
   })
 })
@@ -124,7 +129,8 @@ describe('TimestampVmClient on the wrong endpoint', () => {
 describe('TimestampVmClient dialect detection', () => {
   for (const dialect of ['v1.2', 'v1.3'] as const) {
     it(`detects ${dialect} from a getBlock reply`, async () => {
-      const engine = new Engine(new MemoryVm())
+      const t = await openTestVm()
+    const engine = new Engine(t.engine)
       const s = await startServer({chain: engine, chainId: 'x', vmId: 'y', dialect, port: 0})
       const c = new TimestampVmClient(new RpcClient(s.endpoints.chainAlias))
       try {
@@ -134,6 +140,7 @@ describe('TimestampVmClient dialect detection', () => {
         await c.close()
         await s.close()
         await engine.close()
+        await t.close()
       }
     })
   }

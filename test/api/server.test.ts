@@ -8,7 +8,8 @@ import {cb58Encode, hexEncode, hexNCEncode, idToString} from '../../src/vm/encod
 import {sha256} from '../../src/vm/hash.js'
 import {vmIdStringFromName} from '../../src/vm/vmid.js'
 import {raw, rpc} from '../helpers/http.js'
-import {MemoryVm} from '../helpers/memory-vm.js'
+import type {Block} from '../../src/vm/block.js'
+import {type TestVm, openTestVm} from '../helpers/real-vm.js'
 
 const BAD_ARGS =
   "couldn't unmarshal an argument. Ensure arguments are valid and properly formatted. See documentation for example calls"
@@ -21,32 +22,43 @@ function err(code: number, message: string, id: string, data = 'null'): string {
   return `{"jsonrpc":"2.0","error":{"code":${code},"message":${JSON.stringify(message)},"data":${data}},"id":${id}}\n`
 }
 
-async function serve(dialect: 'v1.2' | 'v1.3', bodyLimit?: number): Promise<{s: RunningServer; vm: MemoryVm; engine: Engine}> {
-  const vm = new MemoryVm(E2E)
-  const engine = new Engine(vm)
+/** A server over the real VM (genesis data "e2e"); `tip()` is its last accepted block. */
+interface Served {
+  s: RunningServer
+  vm: {tip(): Block}
+  engine: Engine
+  /** Stops the server and engine, closes the VM and removes its data dir. */
+  stop(): Promise<void>
+}
+
+async function serve(dialect: 'v1.2' | 'v1.3', bodyLimit?: number): Promise<Served> {
+  const t: TestVm = await openTestVm({genesis: E2E})
+  const engine = new Engine(t.engine)
   const s = await startServer({chain: engine, chainId: CHAIN_ID, vmId: VM_ID, dialect, port: 0, bodyLimit})
-  return {s, vm, engine}
+  const stop = async (): Promise<void> => {
+    await s.close()
+    await engine.close()
+    await t.close()
+  }
+  return {s, vm: {tip: () => t.vm.lastAccepted()}, engine, stop}
 }
 
 describe('server v1.3 wire rules', () => {
   let s: RunningServer
-  let vm: MemoryVm
-  let engine: Engine
+  let vm: Served['vm']
+  let stop: () => Promise<void>
   let port: number
   const chain = `/ext/bc/${CHAIN_ID}`
   const call = (body: string, path = chain): ReturnType<typeof rpc> => rpc(port, path, body)
   let genesisJson: string
 
   before(async () => {
-    ;({s, vm, engine} = await serve('v1.3'))
+    ;({s, vm, stop} = await serve('v1.3'))
     port = s.port
-    const g = vm.tip
+    const g = vm.tip()
     genesisJson = `{"timestamp":"0","data":"${hexEncode(g.data)}","height":"0","id":"${idToString(g.id)}","parentID":"11111111111111111111111111111111LpoYY"}`
   })
-  after(async () => {
-    await s.close()
-    await engine.close()
-  })
+  after(() => stop())
 
   it('answers GET with 405 text/plain and the exact gorilla text', async () => {
     const r = await raw(port, {method: 'GET', path: chain})
@@ -179,25 +191,25 @@ describe('server v1.3 wire rules', () => {
   })
 
   it('matches envelope and argument keys case-insensitively and ignores trailing bytes', async () => {
-    const r = await call(`{"JSONRPC":"2.0","Method":"timestampvm.getBlock","PARAMS":{"ID":"${idToString(vm.tip.id)}"},"Id":3} trailing garbage`)
+    const r = await call(`{"JSONRPC":"2.0","Method":"timestampvm.getBlock","PARAMS":{"ID":"${idToString(vm.tip().id)}"},"Id":3} trailing garbage`)
     assert.equal(r.body, `{"jsonrpc":"2.0","result":${genesisJson},"id":3}\n`)
   })
 
   it('runs a notification (id null) but writes no body', async () => {
-    const before = vm.tip.height
+    const before = vm.tip().height
     const data = hexEncode(sha256(new TextEncoder().encode('notification')))
     const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${data}"},"id":null}`)
     assert.equal(r.status, 200)
     assert.equal(r.body, '')
     assert.equal(r.headers['x-content-type-options'], 'nosniff')
     assert.equal(r.headers['content-type'], undefined)
-    assert.equal(vm.tip.height, before + 1n)
+    assert.equal(vm.tip().height, before + 1n)
   })
 
   it('proposes a block and serves it as the new tip and by id', async () => {
     const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${TEST_PAYLOAD_HEX}"},"id":1}`)
     assert.equal(r.body, '{"jsonrpc":"2.0","result":{"Success":true},"id":1}\n')
-    const tip = vm.tip
+    const tip = vm.tip()
     const want = `{"timestamp":"${tip.timestamp}","data":"${TEST_PAYLOAD_HEX}","height":"${tip.height}","id":"${idToString(tip.id)}","parentID":"${idToString(tip.parentId)}"}`
     assert.equal((await call('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"id":null},"id":2}')).body, `{"jsonrpc":"2.0","result":${want},"id":2}\n`)
     assert.equal(
@@ -300,20 +312,17 @@ function padded(b: Uint8Array, n: number): Uint8Array {
 
 describe('server v1.2 dialect', () => {
   let s: RunningServer
-  let vm: MemoryVm
-  let engine: Engine
+  let vm: Served['vm']
+  let stop: () => Promise<void>
 
   before(async () => {
-    ;({s, vm, engine} = await serve('v1.2'))
+    ;({s, vm, stop} = await serve('v1.2'))
   })
-  after(async () => {
-    await s.close()
-    await engine.close()
-  })
+  after(() => stop())
 
   it('serves getBlock without height and with CB58 data', async () => {
     const r = await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":1}')
-    const g = vm.tip
+    const g = vm.tip()
     assert.equal(
       r.body,
       `{"jsonrpc":"2.0","result":{"timestamp":"0","data":"${cb58Encode(g.data)}","id":"${idToString(g.id)}","parentID":"11111111111111111111111111111111LpoYY"},"id":1}\n`,
@@ -324,7 +333,7 @@ describe('server v1.2 dialect', () => {
     const data = cb58Encode(Uint8Array.from({length: 32}, (_, i) => i + 1))
     const ok = await rpc(s.port, '/ext/bc/timestampvm', `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${data}"},"id":1}`)
     assert.equal(ok.body, '{"jsonrpc":"2.0","result":{"Success":true},"id":1}\n')
-    assert.equal(vm.tip.height, 1n)
+    assert.equal(vm.tip().height, 1n)
     const bad = await rpc(s.port, '/ext/bc/timestampvm', `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${TEST_PAYLOAD_HEX}"},"id":1}`)
     assert.equal(bad.body, err(-32000, 'data must be base 58 repr. of 32 bytes', '1'))
   })
@@ -350,7 +359,7 @@ describe('server v1.2 dialect', () => {
 
 describe('server limits', () => {
   it('answers an oversized body with 413 and closes the connection', async () => {
-    const {s, engine} = await serve('v1.3', 1024)
+    const {s, stop} = await serve('v1.3', 1024)
     try {
       const big = `{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1,"pad":"${'x'.repeat(4096)}"}`
       const r = await rpc(s.port, '/ext/bc/timestampvm', big)
@@ -359,21 +368,19 @@ describe('server limits', () => {
       const ok = await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')
       assert.equal(ok.status, 200)
     } finally {
-      await s.close()
-      await engine.close()
+      await stop()
     }
   })
 
   it('refuses a port that is already in use with SERVE_FAILED', async () => {
-    const {s, engine} = await serve('v1.3')
+    const {s, engine, stop} = await serve('v1.3')
     try {
       await assert.rejects(
         startServer({chain: engine, chainId: CHAIN_ID, vmId: VM_ID, dialect: 'v1.3', port: s.port}),
         (e: {code?: string}) => e.code === 'SERVE_FAILED',
       )
     } finally {
-      await s.close()
-      await engine.close()
+      await stop()
     }
   })
 })
