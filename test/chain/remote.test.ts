@@ -10,28 +10,30 @@ import {Status} from '../../src/vm/block.js'
 import {hexEncode, idToString} from '../../src/vm/encoding.js'
 import type {Dialect} from '../../src/vm/formatting.js'
 import {sha256} from '../../src/vm/hash.js'
-import {MemoryVm} from '../helpers/memory-vm.js'
+import {genesisBlock} from '../../src/vm/genesis.js'
+import type {TimestampVM} from '../../src/vm/vm.js'
+import {openTestVm} from '../helpers/real-vm.js'
 
 const code = (c: string) => (e: {code?: string}) => e.code === c
 const payload = (s: string): Uint8Array => sha256(new TextEncoder().encode(s))
 
 async function withNode(
   dialect: Dialect,
-  fn: (chain: RemoteChain, vm: MemoryVm) => Promise<void>,
+  fn: (chain: RemoteChain, vm: TimestampVM) => Promise<void>,
   engineOptions: EngineOptions = {},
   mempoolLimit = 4096,
 ): Promise<void> {
-  const vm = new MemoryVm()
-  vm.mempoolLimit = mempoolLimit
-  const engine = new Engine(vm, engineOptions)
+  const t = await openTestVm({mempoolLimit})
+  const engine = new Engine(t.engine, engineOptions)
   const s = await startServer({chain: engine, chainId: 'c', vmId: 'v', dialect, port: 0})
   const chain = new RemoteChain(s.endpoints.chainAlias, {pollMs: 20})
   try {
-    await fn(chain, vm)
+    await fn(chain, t.vm)
   } finally {
     await chain.close()
     await s.close()
     await engine.close()
+    await t.close()
   }
 }
 
@@ -48,7 +50,7 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
         )
         assert.deepEqual(res.accepted.map((b) => b.block.height), [1n, 2n])
         const tip = await chain.lastAccepted()
-        assert.deepEqual(tip.block.id, vm.tip.id)
+        assert.deepEqual(tip.block.id, vm.lastAccepted().id)
         assert.equal(tip.block.height, 2n)
         const one = await chain.getBlock(res.accepted[0]!.block.id)
         assert.equal(one.status, Status.Accepted)
@@ -86,7 +88,7 @@ describe('RemoteChain limits', () => {
       async (chain, vm) => {
         const res = await chain.propose([payload('x')], {accept: false})
         assert.deepEqual(res, {queued: 1, accepted: []})
-        assert.equal(vm.mempool.length, 1)
+        assert.equal(vm.mempool().length, 1)
         await assert.rejects(chain.propose([payload('y')], {timeoutMs: 150}), code('WAIT_TIMEOUT'))
       },
       {blockTimeMs: 3_600_000},
@@ -123,8 +125,8 @@ describe('RemoteChain limits', () => {
     }))
 
   it('reports a block whose bytes do not hash to its ID as RPC_BAD_RESPONSE', async () => {
-    const vm = new MemoryVm()
-    const g = vm.tip
+    // A fake node: a real one never serves a block whose bytes do not hash to its ID.
+    const g = genesisBlock(new Uint8Array(0))
     const lie = {timestamp: '1', data: hexEncode(g.data), height: '0', id: idToString(g.id), parentID: idToString(g.parentId)}
     const server = createServer((req, res) => {
       let body = ''
