@@ -8,8 +8,10 @@ import {stamp} from '../../src/proof/stamp.js'
 import {toHex} from '../../src/vm/encoding.js'
 import {sha256} from '../../src/vm/hash.js'
 import {tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
-import {MemoryChain} from '../helpers/memory-chain.js'
+import {openTestChain} from '../helpers/real-vm.js'
 
+/** The chains' clock when stamping: 2023-11-14T22:13:30Z. */
+const STAMP_TIME_MS = 1_700_000_010_000
 let dir: string
 let cleanup: () => Promise<void>
 const nowhere = () => join(dir, 'no-such-data-dir')
@@ -20,9 +22,18 @@ before(async () => {
   await writeFile(join(dir, 'a.txt'), 'alpha\n')
   await writeFile(join(dir, 'b.txt'), 'beta\n')
   await writeFile(join(dir, 'c.txt'), 'gamma\n')
-  await stamp(new MemoryChain(), ['a.txt'], {cwd: dir})
-  await stamp(new MemoryChain(), ['b.txt', 'c.txt'], {cwd: dir})
-  await stamp(new MemoryChain(), ['c.txt'], {cwd: dir, outDir: 'pending', wait: false})
+  // Each on its own real chain, closed and removed afterwards: verify must not need it.
+  const stampOn = async (...args: Parameters<typeof stamp> extends [unknown, ...infer R] ? R : never): Promise<void> => {
+    const chain = await openTestChain({now: () => STAMP_TIME_MS})
+    try {
+      await stamp(chain, ...args)
+    } finally {
+      await chain.close()
+    }
+  }
+  await stampOn(['a.txt'], {cwd: dir})
+  await stampOn(['b.txt', 'c.txt'], {cwd: dir})
+  await stampOn(['c.txt'], {cwd: dir, outDir: 'pending', wait: false})
 })
 after(() => cleanup())
 

@@ -1,5 +1,5 @@
 // Stamping and verifying against a JSON-RPC node: the real server and RemoteChain in process,
-// on 127.0.0.1, with an in-memory VM behind the server.
+// on 127.0.0.1, with the real embedded VM (fresh data dir) behind the server.
 import assert from 'node:assert/strict'
 import {createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
@@ -15,7 +15,7 @@ import {upgradeReceipt} from '../../src/proof/upgrade.js'
 import {loadReceipt, verifyReceipt} from '../../src/proof/verify.js'
 import {TsvmError} from '../../src/vm/errors.js'
 import {tempDir} from '../helpers/cli.js'
-import {MemoryVm} from '../helpers/memory-vm.js'
+import {openTestVm} from '../helpers/real-vm.js'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -24,8 +24,8 @@ after(() => cleanup())
 
 describe('proofs on a remote chain', () => {
   it('stamps through a node, verifies the block there, and upgrades a pending receipt', async () => {
-    const vm = new MemoryVm()
-    const engine = new Engine(vm)
+    const vm = await openTestVm()
+    const engine = new Engine(vm.engine)
     const server = await startServer({chain: engine, chainId: 'c', vmId: 'v', dialect: 'v1.3', port: 0})
     const chain = new RemoteChain(server.endpoints.chainAlias, {pollMs: 20})
     try {
@@ -54,6 +54,7 @@ describe('proofs on a remote chain', () => {
       await chain.close()
       await server.close()
       await engine.close()
+      await vm.close()
     }
   })
 
