@@ -14,13 +14,30 @@ import {cb58Encode, hexEncode, toHex} from '../../src/vm/encoding.js'
 import {TsvmError} from '../../src/vm/errors.js'
 import {sha256} from '../../src/vm/hash.js'
 import {tempDir} from '../helpers/cli.js'
-import {MemoryChain} from '../helpers/memory-chain.js'
+import {Engine} from '../../src/api/engine.js'
+import {startServer} from '../../src/api/server.js'
+import type {Chain} from '../../src/chain/chain.js'
+import {RemoteChain} from '../../src/chain/remote.js'
+import {openTestChain, openTestVm} from '../helpers/real-vm.js'
 import {rejectionCode} from '../helpers/errors.js'
 
 let dir: string
 let cleanup: () => Promise<void>
 before(async () => ({dir, cleanup} = await tempDir('tsvm-stamp-')))
 after(() => cleanup())
+
+/** A real embedded chain on a fresh dir whose propose calls are counted. */
+async function countingChain(): Promise<Awaited<ReturnType<typeof openTestChain>> & {proposals: number}> {
+  const chain = Object.assign(await openTestChain(), {proposals: 0})
+  const propose = chain.propose.bind(chain)
+  chain.propose = (...args: Parameters<Chain['propose']>) => (chain.proposals++, propose(...args))
+  chains.push(chain)
+  return chain
+}
+const chains: Chain[] = []
+after(async () => {
+  for (const c of chains) await c.close()
+})
 
 async function tree(root: string, files: Record<string, string>): Promise<string> {
   for (const [rel, text] of Object.entries(files)) {
@@ -70,7 +87,7 @@ describe('stamp', () => {
 
   it('stamps stdin hashes into receipts named by hash', async () => {
     const h = [4, 5].map((i) => sha256(Uint8Array.of(i)))
-    const res = await stamp(new MemoryChain(), ['-'], {cwd: dir, outDir: 'by-hash', stdin: Readable.from([h.map(toHex).join('\n')])})
+    const res = await stamp(await countingChain(), ['-'], {cwd: dir, outDir: 'by-hash', stdin: Readable.from([h.map(toHex).join('\n')])})
     assert.equal(res.items, 2)
     for (const x of h) {
       const r = parseReceipt(await readFile(join(dir, 'by-hash', toHex(x) + '.tsvm'), 'utf8'))
@@ -80,7 +97,7 @@ describe('stamp', () => {
 
   it('never overwrites a receipt without force, and checks before proposing', async () => {
     const root = await tree(join(dir, 'force'), {'a.txt': 'a', 'b.txt': 'b'})
-    const chain = new MemoryChain()
+    const chain = await countingChain()
     await stamp(chain, [root], {cwd: dir})
     const first = await readFile(join(root, 'a.txt.tsvm'), 'utf8')
     assert.equal(await rejectionCode(stamp(chain, [root], {cwd: dir})), 'RECEIPT_EXISTS')
@@ -95,23 +112,32 @@ describe('stamp', () => {
   it('refuses two items that would share a receipt under --out-dir, and nothing to stamp', async () => {
     const a = await tree(join(dir, 'clash'), {'p/one/x.txt': '1', 'q/one/x.txt': '2', 'cwd/k': ''})
     const inputs = [join(a, 'p', 'one'), join(a, 'q', 'one')]
-    assert.equal(await rejectionCode(stamp(new MemoryChain(), inputs, {cwd: join(a, 'cwd'), outDir: join(dir, 'clash-out')})), 'INVALID_ARGUMENT')
+    assert.equal(await rejectionCode(stamp(await countingChain(), inputs, {cwd: join(a, 'cwd'), outDir: join(dir, 'clash-out')})), 'INVALID_ARGUMENT')
     const empty = join(dir, 'empty')
     await mkdir(empty)
-    assert.equal(await rejectionCode(stamp(new MemoryChain(), [empty], {cwd: dir})), 'INVALID_ARGUMENT')
-    assert.equal(await rejectionCode(stamp(new MemoryChain(), [join(dir, 'missing')], {cwd: dir})), 'FILE_NOT_FOUND')
+    assert.equal(await rejectionCode(stamp(await countingChain(), [empty], {cwd: dir})), 'INVALID_ARGUMENT')
+    assert.equal(await rejectionCode(stamp(await countingChain(), [join(dir, 'missing')], {cwd: dir})), 'FILE_NOT_FOUND')
   })
 
   it('writes pending receipts when waiting times out, then reports WAIT_TIMEOUT', async () => {
     const root = await tree(join(dir, 'timeout'), {'a.txt': 'a'})
-    const chain = new MemoryChain('remote', 'http://127.0.0.1:1/ext/bc/timestamp')
-    chain.propose = async () => {
-      throw new TsvmError('WAIT_TIMEOUT', 'not accepted within 1 s')
+    // A real node that builds only once an hour: the payload is queued, never accepted in time.
+    const vm = await openTestVm()
+    const engine = new Engine(vm.engine, {blockTimeMs: 3_600_000})
+    const server = await startServer({chain: engine, chainId: 'c', vmId: 'v', dialect: 'v1.3', port: 0})
+    const chain = new RemoteChain(server.endpoints.chainAlias, {pollMs: 20})
+    try {
+      assert.equal(await rejectionCode(stamp(chain, [root], {cwd: dir, timeoutMs: 150})), 'WAIT_TIMEOUT')
+      const r = parseReceipt(await readFile(join(root, 'a.txt.tsvm'), 'utf8'))
+      assert.equal(r.status, 'pending')
+      assert.equal(r.chain.kind, 'remote')
+      assert.equal(vm.vm.mempool().length, 1)
+    } finally {
+      await chain.close()
+      await server.close()
+      await engine.close()
+      await vm.close()
     }
-    assert.equal(await rejectionCode(stamp(chain, [root], {cwd: dir, timeoutMs: 1000})), 'WAIT_TIMEOUT')
-    const r = parseReceipt(await readFile(join(root, 'a.txt.tsvm'), 'utf8'))
-    assert.equal(r.status, 'pending')
-    assert.equal(r.chain.kind, 'remote')
   })
 
   it('stamps 10,000 files in one block, every receipt verifies', async () => {
@@ -124,11 +150,11 @@ describe('stamp', () => {
         mkdirSync(join(root, `d${d}`), {recursive: true})
         for (let i = 0; i < 100; i++) writeFileSync(join(root, `d${d}`, `f${i}`), `${d}/${i}`)
       }
-      const chain = new MemoryChain()
+      const chain = await countingChain()
       const res = await stamp(chain, [root], {cwd: big, outDir: join(big, 'receipts')})
       assert.equal(res.items, 10_000)
       assert.equal(chain.proposals, 1)
-      assert.equal(chain.stored.length, 2, 'one block besides genesis')
+      assert.equal((await chain.lastAccepted()).block.height, 1n, 'one block besides genesis')
       for (const {receipt, name} of res.receipts) {
         const r = parseReceipt(readFileSync(receipt, 'utf8'))
         assert.equal(r.merkle!.leaves, 10_000)
