@@ -12,12 +12,29 @@ import {EMPTY_ID, fromHex, idToString, toHex} from '../../src/vm/encoding.js'
 import {TsvmError} from '../../src/vm/errors.js'
 import {sha256} from '../../src/vm/hash.js'
 import {tempDir} from '../helpers/cli.js'
-import {MemoryChain} from '../helpers/memory-chain.js'
+import {Engine} from '../../src/api/engine.js'
+import {startServer} from '../../src/api/server.js'
+import type {Chain} from '../../src/chain/chain.js'
+import {RemoteChain} from '../../src/chain/remote.js'
+import {openTestChain, openTestVm} from '../helpers/real-vm.js'
 
+/** The chains' clock: blocks are stamped 2023-11-14T22:13:30Z. */
+const STAMP_TIME_MS = 1_700_000_010_000
 let dir: string
 let cleanup: () => Promise<void>
+const chains: Chain[] = []
 before(async () => ({dir, cleanup} = await tempDir('tsvm-verify-')))
-after(() => cleanup())
+after(async () => {
+  for (const c of chains) await c.close()
+  await cleanup()
+})
+
+/** A real embedded chain on a fresh dir with the fixed clock, closed after the tests. */
+async function newChain(): Promise<Awaited<ReturnType<typeof openTestChain>>> {
+  const chain = await openTestChain({now: () => STAMP_TIME_MS})
+  chains.push(chain)
+  return chain
+}
 
 async function files(sub: string, n: number): Promise<string> {
   const d = join(dir, sub)
@@ -35,14 +52,14 @@ const reparse = (r: Receipt, mutate: (j: any) => void): Receipt => {
 describe('verify', () => {
   it('verifies a single stamped file; its payload is the file hash itself', async () => {
     const d = await files('one', 1)
-    const chain = new MemoryChain()
+    const chain = await newChain()
     const res = await stamp(chain, [join(d, 'f0.txt')], {cwd: dir})
     assert.equal(res.status, 'complete')
     const r = await loadReceipt(join(d, 'f0.txt.tsvm'))
     assert.equal(r.merkle, null)
     assert.deepEqual(r.payload, sha256(await readFile(join(d, 'f0.txt'))))
     assert.equal(r.item.name, 'one/f0.txt')
-    assert.deepEqual(r.chain.genesisID, chain.stored[0]!.block.id)
+    assert.deepEqual(r.chain.genesisID, (await chain.getBlockAtHeight(0n)).block.id)
     const v = await verifyReceipt(r, {file: join(d, 'f0.txt')})
     assert.equal(v.status, 'verified')
     assert.equal(v.existedBy, '2023-11-14T22:13:30.000Z')
@@ -52,7 +69,7 @@ describe('verify', () => {
 
   it('a tampered file is invalid', async () => {
     const d = await files('tamper', 3)
-    await stamp(new MemoryChain(), [d], {cwd: dir})
+    await stamp(await newChain(), [d], {cwd: dir})
     await writeFile(join(d, 'f1.txt'), 'changed\n')
     const v = await verifyReceipt(await loadReceipt(join(d, 'f1.txt.tsvm')), {file: join(d, 'f1.txt')})
     assert.equal(v.status, 'invalid')
@@ -64,7 +81,7 @@ describe('verify', () => {
 
   it('each committed field of a receipt, changed, makes it invalid for a specific reason', async () => {
     const d = await files('fields', 5)
-    await stamp(new MemoryChain(), [d], {cwd: dir})
+    await stamp(await newChain(), [d], {cwd: dir})
     const r = await loadReceipt(join(d, 'f1.txt.tsvm'))
     const file = join(d, 'f1.txt')
     assert.equal((await verifyReceipt(r, {file})).status, 'verified')
@@ -105,7 +122,7 @@ describe('verify', () => {
 
   it('a single-item receipt whose payload is not the item hash is invalid', async () => {
     const d = await files('single', 1)
-    await stamp(new MemoryChain(), [join(d, 'f0.txt')], {cwd: dir})
+    await stamp(await newChain(), [join(d, 'f0.txt')], {cwd: dir})
     const r = await loadReceipt(join(d, 'f0.txt.tsvm'))
     const v = checkReceipt(reparse(r, (j) => (j.payload = toHex(sha256(Uint8Array.of(9))))))
     assert.equal(v.check, 'payload')
@@ -129,7 +146,7 @@ describe('verify', () => {
 
   it('pending receipts (no wait) verify as pending, then upgrade once accepted', async () => {
     const d = await files('pending', 4)
-    const chain = new MemoryChain()
+    const chain = await newChain()
     const res = await stamp(chain, [d], {cwd: dir, wait: false})
     assert.equal(res.status, 'pending')
     const path = join(d, 'f2.txt.tsvm')
@@ -156,34 +173,50 @@ describe('verify', () => {
 
   it('online: unknown block, processing block, rejected block, remote chain', async () => {
     const d = await files('online', 2)
-    const chain = new MemoryChain()
+    const chain = await newChain()
     await stamp(chain, [d], {cwd: dir})
     const r = await loadReceipt(join(d, 'f0.txt.tsvm'))
     const file = join(d, 'f0.txt')
-    const elsewhere = await verifyReceipt(r, {file, chain: new MemoryChain()})
+    // Another chain with the same genesis and clock: it builds the very same block when given the payload.
+    const other = await newChain()
+    const elsewhere = await verifyReceipt(r, {file, chain: other})
     assert.equal(elsewhere.status, 'not-found')
     assert.equal(elsewhere.code, 'BLOCK_NOT_FOUND')
     assert.equal((await verifyReceipt(r, {file})).status, 'verified', 'offline it still verifies')
 
-    chain.stored[1]!.status = Status.Processing
-    assert.equal((await verifyReceipt(r, {file, chain})).code, 'PENDING')
-    chain.stored[1]!.status = Status.Rejected
-    const rejected = await verifyReceipt(r, {file, chain})
+    await other.propose([r.payload], {accept: false})
+    const built = await other.build()
+    assert.deepEqual(built.block.id, r.block!.id, 'the same block, processing on the other chain')
+    assert.equal((await verifyReceipt(r, {file, chain: other})).code, 'PENDING')
+    await other.reject(built.block.id)
+    assert.equal((await other.getBlock(built.block.id)).status, Status.Rejected)
+    const rejected = await verifyReceipt(r, {file, chain: other})
     assert.equal(rejected.code, 'PROOF_INVALID')
     assert.equal(rejected.check, 'chain')
 
-    const remote = new MemoryChain('remote', 'http://127.0.0.1:9650/ext/bc/timestamp')
-    await stamp(remote, [join(d, 'f1.txt')], {cwd: dir, outDir: join(dir, 'remote-receipts')})
-    const rr = await loadReceipt(join(dir, 'remote-receipts', 'online', 'f1.txt.tsvm'))
-    assert.equal(rr.chain.kind, 'remote')
-    assert.equal((await verifyReceipt(rr, {file: join(d, 'f1.txt'), chain: remote})).status, 'verified')
+    // A real node (the real VM behind the server) reached over JSON-RPC.
+    const vm = await openTestVm({now: () => STAMP_TIME_MS})
+    const engine = new Engine(vm.engine)
+    const server = await startServer({chain: engine, chainId: 'c', vmId: 'v', dialect: 'v1.3', port: 0})
+    const remote = new RemoteChain(server.endpoints.chainAlias, {pollMs: 20})
+    try {
+      await stamp(remote, [join(d, 'f1.txt')], {cwd: dir, outDir: join(dir, 'remote-receipts'), timeoutMs: 10_000})
+      const rr = await loadReceipt(join(dir, 'remote-receipts', 'online', 'f1.txt.tsvm'))
+      assert.equal(rr.chain.kind, 'remote')
+      assert.equal((await verifyReceipt(rr, {file: join(d, 'f1.txt'), chain: remote})).status, 'verified')
+    } finally {
+      await remote.close()
+      await server.close()
+      await engine.close()
+      await vm.close()
+    }
   })
 
   it('verifies a bare hash against its receipt', async () => {
     const h = sha256(Uint8Array.of(42))
     const {Readable} = await import('node:stream')
     const outDir = join(dir, 'hashes')
-    await stamp(new MemoryChain(), ['-'], {cwd: dir, outDir, stdin: Readable.from([toHex(h) + '\n'])})
+    await stamp(await newChain(), ['-'], {cwd: dir, outDir, stdin: Readable.from([toHex(h) + '\n'])})
     const r = parseReceipt(await readFile(join(outDir, toHex(h) + '.tsvm'), 'utf8'))
     assert.equal((await verifyReceipt(r, {hash: h})).status, 'verified')
     assert.equal((await verifyReceipt(r, {hash: fromHex('00'.repeat(32))})).check, 'item')
@@ -193,16 +226,17 @@ describe('verify', () => {
 describe('upgradeReceipts', () => {
   it('asks each named chain once, closes it, and leaves complete receipts alone', async () => {
     const d = await files('many-upgrades', 3)
-    const chain = new MemoryChain('embedded', '/tmp/chain-a')
+    const chain = await newChain()
     await stamp(chain, [join(d, 'f0.txt'), join(d, 'f1.txt')], {cwd: dir, wait: false})
     await stamp(chain, [join(d, 'f2.txt')], {cwd: dir}) // accepts the queued payload too
     let opened = 0
     let closed = 0
-    chain.close = async () => void closed++
+    // The real chain, with close counted (it is closed for real after the tests).
+    const counted: Chain = Object.create(chain, {close: {value: async () => void closed++}})
     const {upgradeReceipts, chainOptionsFor} = await import('../../src/proof/upgrade.js')
     const res = await upgradeReceipts(
       ['f0.txt', 'f1.txt', 'f2.txt'].map((f) => join(d, f + '.tsvm')),
-      async () => (opened++, chain),
+      async () => (opened++, counted),
     )
     assert.deepEqual(res.map((r) => r.status), ['upgraded', 'upgraded', 'complete'])
     assert.equal(opened, 1)
