@@ -3,7 +3,7 @@
 // never throw, and must answer every request with a JSON-RPC 2.0 reply (or nothing for a
 // notification, as gorilla does); over HTTP every answer is 200 or the HTTP error the request
 // earned (404/405/413/415), never a 500. Valid proposals round-trip into the mempool; invalid
-// ones never reach it.
+// ones never reach it. Behind both is the real TimestampVM on a fresh data dir.
 import assert from 'node:assert/strict'
 
 import fc from 'fast-check'
@@ -13,7 +13,7 @@ import {type RunningServer, startServer} from '../../src/api/server.js'
 import {serveRpc} from '../../src/api/service.js'
 import {cb58Encode, hexEncode, idToString, toHex} from '../../src/vm/encoding.js'
 import {raw} from '../helpers/http.js'
-import {MemoryVm} from '../helpers/memory-vm.js'
+import {openTestVm} from '../helpers/real-vm.js'
 import type {FuzzTarget} from './fuzz-targets.js'
 
 const METHODS = ['proposeBlock', 'getBlock', 'encode', 'decode', 'ProposeBlock', 'getblock', 'x.y', '', 'timestampvm']
@@ -80,12 +80,19 @@ export function assertRpcShape(body: string): void {
 
 /** The handler and server targets; `serve` lazily starts one in-process server shared by them. */
 export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
-  const vm = new MemoryVm()
-  const engine = new Engine(vm)
+  // Opened once, on the first call (the target list itself is built synchronously).
+  let opened: ReturnType<typeof open> | undefined
+  const open = async () => {
+    const t = await openTestVm()
+    return {vm: t.vm, engine: new Engine(t.engine), close: () => t.close()}
+  }
+  const ready = (): ReturnType<typeof open> => (opened ??= open())
   let server: Promise<RunningServer> | undefined
   const serve = (): Promise<RunningServer> =>
-    (server ??= startServer({chain: engine, chainId: '2oYMBNV4eNHyqk2fjjV5nVQLDbtmNJzq5s3qs3Lo6ftnC6FByM', vmId: 'tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc', dialect: 'v1.3', bodyLimit: 64 * 1024}))
-  const chain = {kind: 'chain' as const, chain: engine}
+    (server ??= ready().then(({engine}) =>
+      startServer({chain: engine, chainId: '2oYMBNV4eNHyqk2fjjV5nVQLDbtmNJzq5s3qs3Lo6ftnC6FByM', vmId: 'tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc', dialect: 'v1.3', bodyLimit: 64 * 1024}),
+    ))
+  const rpcChain = async () => ({kind: 'chain' as const, chain: (await ready()).engine})
 
   const targets: FuzzTarget[] = [
     {
@@ -93,7 +100,7 @@ export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
       cost: 4,
       property: () =>
         fc.asyncProperty(anyBody, fc.constantFrom<'v1.2' | 'v1.3'>('v1.2', 'v1.3'), fc.boolean(), async (body, dialect, isStatic) => {
-          const reply = await serveRpc(body, isStatic ? {kind: 'static'} : chain, dialect)
+          const reply = await serveRpc(body, isStatic ? {kind: 'static'} : await rpcChain(), dialect)
           if (reply.body !== undefined) assertRpcShape(reply.body)
         }),
     },
@@ -102,15 +109,17 @@ export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
       cost: 4,
       property: () =>
         fc.asyncProperty(fc.oneof(bytes32.map(hexEncode), bytes32.map(toHex), bytes32.map(cb58Encode), fc.string({maxLength: 80})), async (data) => {
-          const before = vm.mempool.length + vm.blocks.size
+          const {vm} = await ready()
+          const seen = (): number => vm.mempool().length + Number(vm.lastAccepted().height)
+          const before = seen()
           const body = JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.proposeBlock', params: {data}, id: 1})
-          const reply = await serveRpc(body, chain, 'v1.3')
+          const reply = await serveRpc(body, await rpcChain(), 'v1.3')
           assertRpcShape(reply.body!)
           const parsed = JSON.parse(reply.body!) as {result?: {Success: boolean}}
           const valid = /^0x[0-9a-f]{72}$/.test(data) && hexEncode(Buffer.from(data.slice(2, 66), 'hex')) === data
           assert.equal(parsed.result?.Success === true, valid, `Success for ${data}: ${reply.body}`)
-          assert.equal(vm.mempool.length + vm.blocks.size, before + (valid ? 1 : 0))
-          if (valid) assert.equal(toHex(vm.tip.data), data.slice(2, 66))
+          assert.equal(seen(), before + (valid ? 1 : 0))
+          if (valid) assert.equal(toHex(vm.lastAccepted().data), data.slice(2, 66))
         }),
     },
     {
@@ -140,7 +149,11 @@ export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
     targets,
     async close() {
       if (server !== undefined) await (await server).close()
-      await engine.close()
+      if (opened !== undefined) {
+        const {engine, close} = await opened
+        await engine.close()
+        await close()
+      }
     },
   }
 }
