@@ -208,6 +208,8 @@ const WS = new Set([' ', '\t', '\n', '\r'])
 /** Go's scanner refuses more nesting than this (and so a deep body cannot exhaust our stack). */
 const MAX_DEPTH = 10_000
 
+const SIMPLE_ESCAPES: Record<string, string> = {'"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t'}
+
 class Reader {
   i = 0
   constructor(readonly s: string) {}
@@ -345,9 +347,13 @@ class Reader {
     this.i++ // opening quote
     let out = ''
     for (;;) {
+      // A run of plain characters is copied in one slice, not one character at a time.
+      const run = this.i
+      let c = s.charCodeAt(run)
+      while (c >= 0x20 && c !== 0x22 && c !== 0x5c) c = s.charCodeAt(++this.i)
+      if (this.i > run) out += s.slice(run, this.i)
       if (this.i >= s.length) this.fail('')
       const ch = s[this.i]!
-      const c = ch.charCodeAt(0)
       if (ch === '"') {
         this.i++
         return out
@@ -361,9 +367,8 @@ class Reader {
       this.i++
       const e = s[this.i]
       if (e === undefined) this.fail('')
-      const simple: Record<string, string> = {'"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t'}
-      if (e! in simple) {
-        out += simple[e!]
+      if (e! in SIMPLE_ESCAPES) {
+        out += SIMPLE_ESCAPES[e!]
         this.i++
         continue
       }

@@ -70,8 +70,10 @@ function text(res: ServerResponse, status: number, body: string, extra: Record<s
   res.end(body)
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8'
+
 function json(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...extra})
+  res.writeHead(status, {'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(body), ...extra})
   res.end(body)
 }
 
@@ -96,7 +98,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       parts.push(chunk)
     })
-    req.on('end', () => resolve(Buffer.concat(parts)))
+    req.on('end', () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)))
     req.on('error', reject)
   })
 }
@@ -154,13 +156,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       target === 'chain' ? {kind: 'chain', chain: options.chain} : {kind: 'static'},
       options.dialect,
     )
-    const headers: Record<string, string> = {...bye}
-    if (reply.ran) headers['X-Content-Type-Options'] = 'nosniff'
     if (reply.body === undefined) {
+      const headers: Record<string, string> = {...bye}
+      if (reply.ran) headers['X-Content-Type-Options'] = 'nosniff'
       res.writeHead(200, {...headers, 'Content-Length': '0'})
       res.end()
       return
     }
+    // The usual reply (a method ran, not closing), with its headers in json()'s order, built directly.
+    if (reply.ran && bye.Connection === undefined) {
+      res.writeHead(200, {
+        'Content-Type': JSON_TYPE,
+        'Content-Length': Buffer.byteLength(reply.body),
+        'X-Content-Type-Options': 'nosniff',
+      })
+      res.end(reply.body)
+      return
+    }
+    const headers: Record<string, string> = {...bye}
+    if (reply.ran) headers['X-Content-Type-Options'] = 'nosniff'
     json(res, 200, reply.body, headers)
   }
 

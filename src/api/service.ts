@@ -80,6 +80,18 @@ export function capitaliseMethod(method: string): string {
   return method.slice(0, dot + 1) + ([...up].length === 1 ? up : first) + fn.slice(first.length)
 }
 
+// The spellings clients send: capitaliseMethod + lookup answer these without splitting or regexes.
+const KNOWN: Record<'chain' | 'static', ReadonlyMap<string, string>> = {
+  chain: new Map([
+    ['timestampvm.getBlock', 'GetBlock'],
+    ['timestampvm.proposeBlock', 'ProposeBlock'],
+  ]),
+  static: new Map([
+    ['timestampvm.encode', 'Encode'],
+    ['timestampvm.decode', 'Decode'],
+  ]),
+}
+
 function lookup(method: string, kind: 'chain' | 'static'): string {
   const parts = method.split('.')
   if (parts.length !== 2) throw new MethodError(`rpc: service/method request ill-formed: ${goQuote(method)}`)
@@ -326,7 +338,7 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
   let method: string
   let args: ArgValues
   try {
-    method = lookup(capitaliseMethod(request.method), target.kind)
+    method = KNOWN[target.kind].get(request.method) ?? lookup(capitaliseMethod(request.method), target.kind)
     try {
       args = decodeParams(request.params, FIELDS[method]!, dialect)
     } catch (e) {
