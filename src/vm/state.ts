@@ -329,7 +329,12 @@ export class ChainState {
       else chained.del(op.key)
     }
     await chained.write({sync: options.sync ?? false})
-    for (const r of batch.stored) this.cache.set(hexKey(r.block.id), r)
+    // Only the last BLOCK_CACHE_SIZE records can survive in the LRU: a group commit of 100,000
+    // blocks need not hex and insert the ones that would be evicted again at once.
+    const stored = batch.stored
+    for (let i = Math.max(0, stored.length - BLOCK_CACHE_SIZE); i < stored.length; i++) {
+      this.cache.set(hexKey(stored[i]!.block.id), stored[i]!)
+    }
   }
 
   async isInitialized(): Promise<boolean> {
