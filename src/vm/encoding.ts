@@ -60,6 +60,7 @@ function withChecksum(data: Uint8Array): Uint8Array {
 const BASE58_CODES = Uint8Array.from(BASE58_ALPHABET, (c) => c.charCodeAt(0))
 /** 58^5: five base58 digits per division step; fits in 30 bits. */
 const B58_STEP = 58 ** 5
+const B58_STEP_INV = 1 / B58_STEP
 /** Scratch space reused by base58Encode (it is synchronous, so one set is enough). */
 let b58Limbs = new Float64Array(32)
 let b58Out = new Uint8Array(96)
@@ -91,8 +92,16 @@ export function base58Encode(data: Uint8Array): string {
     let rem = 0
     for (let i = start; i < limbCount; i++) {
       const x = rem * 65536 + limbs[i]!
-      const q = Math.floor(x / B58_STEP)
+      // A multiply instead of a divide; the estimate is off by at most one, corrected here.
+      let q = Math.floor(x * B58_STEP_INV)
       rem = x - q * B58_STEP
+      if (rem < 0) {
+        q -= 1
+        rem += B58_STEP
+      } else if (rem >= B58_STEP) {
+        q += 1
+        rem -= B58_STEP
+      }
       limbs[i] = q
     }
     while (start < limbCount && limbs[start] === 0) start++
