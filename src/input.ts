@@ -46,6 +46,8 @@ export async function inputBytes(arg: string | undefined, options: {hex?: boolea
   return options.hex ? parsePlainHex(arg) : new TextEncoder().encode(arg)
 }
 
+const HEX64 = /^[0-9a-fA-F]{64}$/
+
 /**
  * Payloads one per line (blank lines skipped), each in a form parsePayload takes. A bad line
  * fails the whole input with its line number, before anything is used.
@@ -55,11 +57,18 @@ export function parsePayloadLines(text: string): Uint8Array[] {
   const lines = text.split(/\r?\n/)
   // All payloads share one buffer: 100,000 separate 32-byte arrays would cost ~230 bytes each.
   const all = new Uint8Array(32 * lines.length)
+  const view = Buffer.from(all.buffer, all.byteOffset, all.byteLength)
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim()
     if (line === '') continue
+    const at = 32 * out.length
+    // Plain 64-digit hex (what sha256sum prints) is decoded straight into the shared buffer.
+    if (line.length === 64 && HEX64.test(line)) {
+      view.write(line, at, 32, 'hex')
+      out.push(all.subarray(at, at + 32))
+      continue
+    }
     try {
-      const at = 32 * out.length
       all.set(parsePayload(line).data, at)
       out.push(all.subarray(at, at + 32))
     } catch (error) {

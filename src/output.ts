@@ -66,7 +66,29 @@ export function textCell(text: string): string {
 
 /** One line per block: height, ID, status (when known) and payload hex, in aligned columns. */
 export function blockLines(views: Array<{id: string; height: string; dataHex: string; status?: string}>): string {
-  return columns(views.map((v) => [v.height, chalk.cyan(v.id), ...(v.status ? [v.status] : []), v.dataHex]))
+  const withStatus = views.every((v) => v.status)
+  if (!withStatus && views.some((v) => v.status)) {
+    return columns(views.map((v) => [v.height, chalk.cyan(v.id), ...(v.status ? [v.status] : []), v.dataHex]))
+  }
+  // Every row has the same columns (propose prints thousands per group): what columns() lays
+  // out, without an array per row and per cell.
+  const ids = views.map((v) => chalk.cyan(v.id))
+  let hw = 0
+  let iw = 0
+  let sw = 0
+  for (let i = 0; i < views.length; i++) {
+    const v = views[i]!
+    if (v.height.length > hw) hw = v.height.length
+    if (ids[i]!.length > iw) iw = ids[i]!.length
+    if (withStatus && v.status!.length > sw) sw = v.status!.length
+  }
+  let out = ''
+  for (let i = 0; i < views.length; i++) {
+    const v = views[i]!
+    if (i > 0) out += '\n'
+    out += v.height.padEnd(hw) + '  ' + ids[i]!.padEnd(iw) + '  ' + (withStatus ? v.status!.padEnd(sw) + '  ' : '') + v.dataHex
+  }
+  return out
 }
 
 /** A problem list for `check`, one per line. */

@@ -10,7 +10,7 @@
 // Block ID = sha256 of those 82 bytes. The database value wraps them (spec §1.4), 92 bytes:
 //
 //   00 00 | u32 length (82) | block bytes | u32 status
-import {CODEC_VERSION, MAX_CODEC_SIZE, Reader, Writer} from './codec.js'
+import {CODEC_VERSION, MAX_CODEC_SIZE, Reader} from './codec.js'
 import {ID_LENGTH} from './encoding.js'
 import {TsvmError} from './errors.js'
 import {sha256} from './hash.js'
@@ -56,13 +56,39 @@ export interface Block extends BlockFields {
 
 /** Serializes block fields into the 82 codec bytes. */
 export function serializeBlock(fields: BlockFields): Uint8Array {
-  return new Writer(BLOCK_SIZE)
-    .u16(CODEC_VERSION)
-    .fixed(fields.parentId, ID_LENGTH)
-    .u64(fields.height)
-    .i64(fields.timestamp)
-    .fixed(fields.data, ID_LENGTH)
-    .done()
+  // Written in place rather than through Writer (no DataView or BigInt stores per block in a
+  // group commit); the bytes and the BAD_LENGTH checks are Writer's.
+  checkLength(fields.parentId)
+  const out = new Uint8Array(BLOCK_SIZE) // codec version 00 00
+  out.set(fields.parentId, 2)
+  put64(out, 34, fields.height)
+  put64(out, 42, fields.timestamp)
+  checkLength(fields.data)
+  out.set(fields.data, 50)
+  return out
+}
+
+function checkLength(b: Uint8Array): void {
+  if (b.length !== ID_LENGTH) throw new TsvmError('BAD_LENGTH', `expected ${ID_LENGTH} bytes, got ${b.length}`)
+}
+
+/** 8 big-endian bytes of `v` at `at`, two's complement modulo 2^64 as DataView's BigInt setters. */
+function put64(out: Uint8Array, at: number, v: bigint): void {
+  if (v >= 0n && v <= 0x1f_ffff_ffff_ffffn) {
+    const n = Number(v)
+    const hi = Math.floor(n / 0x1_0000_0000)
+    const lo = n - hi * 0x1_0000_0000
+    out[at] = hi >>> 24
+    out[at + 1] = hi >>> 16
+    out[at + 2] = hi >>> 8
+    out[at + 3] = hi
+    out[at + 4] = lo >>> 24
+    out[at + 5] = lo >>> 16
+    out[at + 6] = lo >>> 8
+    out[at + 7] = lo
+    return
+  }
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(at, v)
 }
 
 /** Builds a block from its fields: serializes it and computes its ID. */
@@ -116,7 +142,18 @@ export function parseBlock(bytes: Uint8Array): Block {
 
 /** Encodes the database value for a block: blkWrapper{Blk []byte; Status uint32}. */
 export function encodeWrapper(blockBytes: Uint8Array, status: Status): Uint8Array {
-  return new Writer(2 + 4 + blockBytes.length + 4).u16(CODEC_VERSION).slice(blockBytes).u32(status).done()
+  const n = blockBytes.length
+  const out = new Uint8Array(2 + 4 + n + 4) // codec version 00 00
+  out[2] = n >>> 24
+  out[3] = n >>> 16
+  out[4] = n >>> 8
+  out[5] = n
+  out.set(blockBytes, 6)
+  out[6 + n] = status >>> 24
+  out[7 + n] = status >>> 16
+  out[8 + n] = status >>> 8
+  out[9 + n] = status
+  return out
 }
 
 /** Decodes a stored block wrapper into the block and its status. */

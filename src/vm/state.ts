@@ -49,7 +49,12 @@ export const PREFERRED_PREFIX = sha256(text('tsvm/preferred'))
 const ZERO = new Uint8Array([0])
 
 /** Go's key of a stored block. */
-export const blockKey = (id: Uint8Array): Uint8Array => concatBytes(BLOCK_PREFIX, id)
+export function blockKey(id: Uint8Array): Uint8Array {
+  const out = new Uint8Array(BLOCK_PREFIX.length + id.length)
+  out.set(BLOCK_PREFIX)
+  out.set(id, BLOCK_PREFIX.length)
+  return out
+}
 /** Go's key of the last accepted ID. */
 export const LAST_ACCEPTED_KEY = concatBytes(BLOCK_PREFIX, ZERO)
 /** Go's key of the initialized flag. */
@@ -59,9 +64,20 @@ export const GENESIS_KEY = concatBytes(GENESIS_PREFIX, ZERO)
 /** Key of the preferred ID. */
 export const PREFERRED_KEY = concatBytes(PREFERRED_PREFIX, ZERO)
 /** Key of the accepted block at a height. */
-export const heightKey = (height: bigint): Uint8Array => concatBytes(HEIGHT_PREFIX, u64(height))
+export function heightKey(height: bigint): Uint8Array {
+  const out = new Uint8Array(HEIGHT_PREFIX.length + 8)
+  out.set(HEIGHT_PREFIX)
+  u64Into(out, HEIGHT_PREFIX.length, height)
+  return out
+}
 /** Key of one (payload, block) pair in the data index. */
-export const dataKey = (data: Uint8Array, id: Uint8Array): Uint8Array => concatBytes(DATA_PREFIX, data, id)
+export function dataKey(data: Uint8Array, id: Uint8Array): Uint8Array {
+  const out = new Uint8Array(DATA_PREFIX.length + data.length + id.length)
+  out.set(DATA_PREFIX)
+  out.set(data, DATA_PREFIX.length)
+  out.set(id, DATA_PREFIX.length + data.length)
+  return out
+}
 /** Key of a mempool entry. */
 export const mempoolKey = (seq: bigint): Uint8Array => concatBytes(MEMPOOL_PREFIX, u64(seq))
 /** Key of a processing block. */
@@ -69,24 +85,29 @@ export const processingKey = (id: Uint8Array): Uint8Array => concatBytes(PROCESS
 
 function u64(v: bigint): Uint8Array {
   const b = new Uint8Array(8)
+  u64Into(b, 0, v)
+  return b
+}
+
+/** Writes `v` as a big-endian u64 at `at`. */
+function u64Into(b: Uint8Array, at: number, v: bigint): void {
   if (v <= 0x1f_ffff_ffff_ffffn) {
     // Heights and mempool sequence numbers: two 32-bit halves, no BigInt arithmetic or DataView
     // (this runs several times per block in a group commit).
     const n = Number(v)
     const hi = Math.floor(n / 0x1_0000_0000)
     const lo = n - hi * 0x1_0000_0000
-    b[0] = hi >>> 24
-    b[1] = hi >>> 16
-    b[2] = hi >>> 8
-    b[3] = hi
-    b[4] = lo >>> 24
-    b[5] = lo >>> 16
-    b[6] = lo >>> 8
-    b[7] = lo
-    return b
+    b[at] = hi >>> 24
+    b[at + 1] = hi >>> 16
+    b[at + 2] = hi >>> 8
+    b[at + 3] = hi
+    b[at + 4] = lo >>> 24
+    b[at + 5] = lo >>> 16
+    b[at + 6] = lo >>> 8
+    b[at + 7] = lo
+    return
   }
-  new DataView(b.buffer).setBigUint64(0, v)
-  return b
+  new DataView(b.buffer, b.byteOffset, b.byteLength).setBigUint64(at, v)
 }
 
 /** Reads a big-endian u64 at `offset`. */
@@ -329,7 +350,12 @@ export class ChainState {
       else chained.del(op.key)
     }
     await chained.write({sync: options.sync ?? false})
-    for (const r of batch.stored) this.cache.set(hexKey(r.block.id), r)
+    // Only the last BLOCK_CACHE_SIZE records can survive in the LRU: a group commit of 100,000
+    // blocks need not hex and insert the ones that would be evicted again at once.
+    const stored = batch.stored
+    for (let i = Math.max(0, stored.length - BLOCK_CACHE_SIZE); i < stored.length; i++) {
+      this.cache.set(hexKey(stored[i]!.block.id), stored[i]!)
+    }
   }
 
   async isInitialized(): Promise<boolean> {

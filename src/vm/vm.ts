@@ -416,7 +416,12 @@ export class TimestampVM {
       }
       const queued = this.pool.length
       const entries: Array<{seq?: bigint; data: Uint8Array}> = [...this.pool]
-      for (const data of payloads) entries.push({data: data.slice()})
+      // Our own copy of the payloads, in one buffer rather than one small ArrayBuffer each.
+      const copy = new Uint8Array(32 * payloads.length)
+      for (let i = 0; i < payloads.length; i++) {
+        copy.set(payloads[i]!, 32 * i)
+        entries.push({data: copy.subarray(32 * i, 32 * i + 32)})
+      }
       if (entries.length === 0) return []
       const chain = await this.acceptEntries(entries, options.timestamp)
       this.pool.splice(0, queued)

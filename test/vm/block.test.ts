@@ -9,9 +9,11 @@ import {
   encodeWrapper,
   makeBlock,
   parseBlock,
+  serializeBlock,
   Status,
   verifyBlock,
 } from '../../src/vm/block.js'
+import {Writer} from '../../src/vm/codec.js'
 import {EMPTY_ID, fromHex, idToString, toHex} from '../../src/vm/encoding.js'
 import {sha256} from '../../src/vm/hash.js'
 import {errorCode} from '../helpers/errors.js'
@@ -90,6 +92,33 @@ describe('block wrapper (spec §1.4)', () => {
     bad[91] = 9
     assert.equal(errorCode(() => decodeWrapper(bad)), 'WRAPPER_INVALID')
     assert.equal(errorCode(() => decodeWrapper(w.subarray(0, 50))), 'WRAPPER_INVALID')
+  })
+})
+
+describe('serialization written in place', () => {
+  it('matches the codec Writer for any uint64 height and int64 timestamp', () => {
+    const id = fc.uint8Array({minLength: 32, maxLength: 32})
+    const height = fc.oneof(fc.bigUint({max: 2n ** 64n - 1n}), fc.constantFrom(0n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n - 1n))
+    const time = fc.oneof(fc.bigInt({min: -(2n ** 63n), max: 2n ** 63n - 1n}), fc.constantFrom(-1n, 0n, 2n ** 53n, -(2n ** 63n)))
+    fc.assert(
+      fc.property(id, id, height, time, (parentId, payload, h, t) => {
+        const fields = {parentId, data: payload, height: h, timestamp: t}
+        const viaWriter = new Writer(BLOCK_SIZE).u16(0).fixed(parentId, 32).u64(h).i64(t).fixed(payload, 32).done()
+        assert.deepEqual(serializeBlock(fields), viaWriter)
+      }),
+      {seed: 82, numRuns: 2000},
+    )
+  })
+  it('wraps block bytes as the codec Writer does', () => {
+    const bytes = Uint8Array.from({length: BLOCK_SIZE}, (_, i) => i)
+    for (const status of [Status.Processing, Status.Rejected, Status.Accepted]) {
+      assert.deepEqual(encodeWrapper(bytes, status), new Writer(92).u16(0).slice(bytes).u32(status).done())
+    }
+  })
+  it('a parent ID or payload of the wrong length is BAD_LENGTH', () => {
+    const ok = new Uint8Array(32)
+    assert.equal(errorCode(() => serializeBlock({parentId: ok.subarray(1), data: ok, height: 1n, timestamp: 0n})), 'BAD_LENGTH')
+    assert.equal(errorCode(() => serializeBlock({parentId: ok, data: new Uint8Array(33), height: 1n, timestamp: 0n})), 'BAD_LENGTH')
   })
 })
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
+import {base58} from '@scure/base'
 import fc from 'fast-check'
 
 import {
+  base58Encode,
   cb58Decode,
   cb58Encode,
   EMPTY_ID,
@@ -144,6 +146,22 @@ describe('round trips on random bytes', () => {
       }),
       {seed: 42, numRuns: 500},
     )
+  })
+  it('base58Encode matches @scure/base, leading zero bytes included', () => {
+    const zeroLed = fc.tuple(fc.nat({max: 6}), fc.uint8Array({maxLength: 100})).map(([z, b]) => {
+      const out = new Uint8Array(z + b.length)
+      out.set(b, z)
+      return out
+    })
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({maxLength: 100}), zeroLed), (b) => {
+        assert.equal(base58Encode(b), base58.encode(b))
+      }),
+      {seed: 58, numRuns: 3000},
+    )
+    for (const b of [new Uint8Array(0), new Uint8Array(36), new Uint8Array(36).fill(255), new Uint8Array(200).fill(255)]) {
+      assert.equal(base58Encode(b), base58.encode(b))
+    }
   })
   it('a flipped character never decodes to the same bytes', () => {
     fc.assert(
