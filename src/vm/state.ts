@@ -288,7 +288,10 @@ function refuseOrphanedFiles(dir: string): void {
     return // not a readable directory: let the open report it
   }
   const data = names.filter((n) => !NOT_DATA.has(n))
-  if (data.length === 0) return
+  // Another process creating a database writes MANIFEST-000001, then CURRENT through a
+  // temporary file: until then the directory holds no data to lose. Let the open go on; it
+  // meets that process's lock (DB_LOCKED) or finds the finished database.
+  if (data.every((n) => n === 'MANIFEST-000001' || n.endsWith('.dbtmp'))) return
   const lost = data.some((n) => /^(MANIFEST-\d+|\d+\.(ldb|sst|log))$/.test(n))
   throw new TsvmError(
     lost ? 'DB_CORRUPT' : 'DB_OPEN_FAILED',
