@@ -243,3 +243,15 @@ export function receiptToJson(r: Receipt): Record<string, unknown> {
 export function serializeReceipt(r: Receipt): string {
   return JSON.stringify(receiptToJson(r), null, 2) + '\n'
 }
+
+/**
+ * Serializes many receipts that differ only in item and merkle (one stamp run): the shared parts
+ * (block, chain, CB58 IDs) are converted once. Same text as serializeReceipt of each receipt.
+ */
+export function receiptSerializer(shared: Omit<Receipt, 'item' | 'merkle'>): (item: Receipt['item'], merkle: Receipt['merkle']) => string {
+  const base = receiptToJson({...shared, item: {hash: new Uint8Array(32)}, merkle: null})
+  return (item, merkle) => {
+    const part = receiptToJson({...shared, block: null, chain: {kind: shared.chain.kind, location: shared.chain.location}, item, merkle})
+    return JSON.stringify({...base, item: part.item, merkle: part.merkle}, null, 2) + '\n'
+  }
+}
