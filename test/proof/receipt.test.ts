@@ -54,6 +54,15 @@ describe('receipt format v1', () => {
       assert.equal(serialize(item, merkle), serializeReceipt(r))
       const other = {hash: items[1]!}
       assert.equal(serialize(other, null), serializeReceipt({...r, item: other, merkle: null}))
+      for (const n of [2, 3, 5, 8, 13]) {
+        const hashes = Array.from({length: n}, (_, i) => sha256(Uint8Array.of(n, i)))
+        const t = new MerkleTree(hashes)
+        for (let i = 0; i < n; i++) {
+          const it = {hash: hashes[i]!, name: `d/"q"\n\u00e9-${i}`}
+          const m = {leaves: n, index: i, path: t.path(i)}
+          assert.equal(serialize(it, m), serializeReceipt({...r, item: it, merkle: m}))
+        }
+      }
     }
   })
 
