@@ -243,3 +243,26 @@ export function receiptToJson(r: Receipt): Record<string, unknown> {
 export function serializeReceipt(r: Receipt): string {
   return JSON.stringify(receiptToJson(r), null, 2) + '\n'
 }
+
+/**
+ * Serializes many receipts that differ only in item and merkle (one stamp run): the shared parts
+ * (block, chain, CB58 IDs) are rendered once, and the Merkle part by hand in the layout
+ * JSON.stringify(_, null, 2) gives it. Same text as serializeReceipt of each receipt.
+ */
+export function receiptSerializer(shared: Omit<Receipt, 'item' | 'merkle'>): (item: Receipt['item'], merkle: Receipt['merkle']) => string {
+  const mark = '\u0000slot'
+  const json = receiptToJson({...shared, item: {hash: new Uint8Array(32)}, merkle: null})
+  const [head, middle, tail] = JSON.stringify({...json, item: mark, merkle: mark}, null, 2).split(JSON.stringify(mark))
+  if (tail === undefined) throw new Error('receipt template lost its slots')
+  return (item, merkle) => {
+    const itemJson: Record<string, unknown> = {hash: toHex(item.hash)}
+    if (item.name !== undefined) itemJson.name = item.name
+    let m = 'null'
+    if (merkle) {
+      m = `{\n    "leaves": ${merkle.leaves},\n    "index": ${merkle.index},\n    "path": [`
+      m += merkle.path.map((step) => `\n      {\n        "side": "${step.side}",\n        "hash": "${toHex(step.hash)}"\n      }`).join(',')
+      m += merkle.path.length === 0 ? ']\n  }' : '\n    ]\n  }'
+    }
+    return head + JSON.stringify(itemJson, null, 2).replaceAll('\n', '\n  ') + middle + m + tail + '\n'
+  }
+}

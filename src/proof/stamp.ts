@@ -4,7 +4,7 @@
 //
 // Receipt targets are checked before anything is proposed, so a run that would overwrite a
 // receipt (without force) fails before it spends a block.
-import {closeSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
+import {closeSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {opendir, stat} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {createInterface} from 'node:readline'
@@ -18,7 +18,7 @@ import {bytesEqual, sha256} from '../vm/hash.js'
 import {compileGlobs} from './glob.js'
 import {hashFile} from './hash.js'
 import {MerkleTree} from './merkle.js'
-import {serializeReceipt, type Receipt, type ReceiptChain} from './receipt.js'
+import {receiptSerializer, type ReceiptChain} from './receipt.js'
 import {receiptBlock} from './verify.js'
 
 /** The receipt file extension. */
@@ -152,17 +152,18 @@ export async function mapLimit<T, R>(list: readonly T[], limit: number, fn: (t: 
  * or of the thread-pool round trips of async fs calls, is many times the cost of hashing. */
 const SMALL_FILE = 1 << 20
 
+/** The read buffer of hashOne, reused: the read and the hash are synchronous, so no two calls share it. */
+let smallBuf: Buffer | undefined
+
 async function hashOne(path: string): Promise<Uint8Array> {
+  // No fstat: read up to one byte past the small limit; a file that fills the buffer is large
+  // (or grew while read) and is hashed by streaming instead.
   const fd = openSync(path, 'r')
   try {
-    const size = fstatSync(fd).size
-    if (size <= SMALL_FILE) {
-      const buf = Buffer.allocUnsafe(size + 1)
-      let n = 0
-      for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r
-      // a file that grew past the small limit while read is hashed by streaming instead
-      if (n <= SMALL_FILE) return sha256(buf.subarray(0, n))
-    }
+    const buf = (smallBuf ??= Buffer.allocUnsafe(SMALL_FILE + 1))
+    let n = 0
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r
+    if (n <= SMALL_FILE) return sha256(buf.subarray(0, n))
   } finally {
     closeSync(fd)
   }
@@ -196,10 +197,24 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
   return paths
 }
 
-/** Fails with RECEIPT_EXISTS when a target exists (unless force). */
+/**
+ * Fails with RECEIPT_EXISTS when a target exists (unless force). A target whose directory does
+ * not exist cannot exist either, so a fresh --out-dir costs one lstat per directory, not per file.
+ */
 export async function checkTargets(paths: readonly string[], force: boolean): Promise<void> {
   if (force) return
-  const found = paths.filter((p) => lstatSync(p, {throwIfNoEntry: false}) !== undefined)
+  const dirExists = new Map<string, boolean>()
+  const exists = (p: string): boolean => lstatSync(p, {throwIfNoEntry: false}) !== undefined
+  const parentExists = (dir: string): boolean => {
+    let known = dirExists.get(dir)
+    if (known === undefined) {
+      const up = dirname(dir)
+      known = (up === dir || parentExists(up)) && exists(dir)
+      dirExists.set(dir, known)
+    }
+    return known
+  }
+  const found = paths.filter((p) => parentExists(dirname(p)) && exists(p))
   if (found.length > 0) {
     throw new TsvmError(
       'RECEIPT_EXISTS',
@@ -330,19 +345,16 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
   const block = stored ? receiptBlock(stored.block) : null
   let written = 0
   const dirs = new Set<string>()
-  await mapLimit(items, HASH_CONCURRENCY, async (item, i) => {
-    const receipt: Receipt = {
-      item: {hash: item.hash!, ...(item.name === undefined ? {} : {name: item.name})},
-      merkle: tree ? {leaves: items.length, index: i, path: tree.path(i)} : null,
-      payload,
-      block,
-      chain: chainInfo,
-      status: block ? 'complete' : 'pending',
-      createdAt,
-    }
-    await writeReceiptFile(targets[i]!, serializeReceipt(receipt), Boolean(options.force), dirs)
+  const serialize = receiptSerializer({payload, block, chain: chainInfo, status: block ? 'complete' : 'pending', createdAt})
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!
+    const text = serialize(
+      {hash: item.hash!, ...(item.name === undefined ? {} : {name: item.name})},
+      tree ? {leaves: items.length, index: i, path: tree.path(i)} : null,
+    )
+    await writeReceiptFile(targets[i]!, text, Boolean(options.force), dirs)
     options.onProgress?.('write', ++written, items.length)
-  })
+  }
   if (timedOut) {
     throw new TsvmError('WAIT_TIMEOUT', `${timedOut.message}; ${items.length} pending receipt(s) written: run \`tsvm upgrade\` on them once the payload is accepted`, {cause: timedOut})
   }

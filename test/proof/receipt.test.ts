@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {MerkleTree} from '../../src/proof/merkle.js'
-import {parseReceipt, receiptToJson, serializeReceipt, type Receipt} from '../../src/proof/receipt.js'
+import {parseReceipt, receiptSerializer, receiptToJson, serializeReceipt, type Receipt} from '../../src/proof/receipt.js'
 import {receiptBlock} from '../../src/proof/verify.js'
 import {makeBlock} from '../../src/vm/block.js'
 import {EMPTY_ID} from '../../src/vm/encoding.js'
@@ -44,6 +44,26 @@ describe('receipt format v1', () => {
     assert.equal(j.block.height, '7')
     assert.equal(j.block.time, '2023-11-14T22:13:20.000Z')
     assert.equal(j.block.bytes.length, 164)
+  })
+
+  it('receiptSerializer writes the same text as serializeReceipt, for complete and pending receipts', () => {
+    const pending = {...receipt, block: null, status: 'pending' as const, chain: {kind: 'remote' as const, location: 'http://127.0.0.1:9650/ext/bc/x'}}
+    for (const r of [receipt, pending]) {
+      const {item, merkle, ...shared} = r
+      const serialize = receiptSerializer(shared)
+      assert.equal(serialize(item, merkle), serializeReceipt(r))
+      const other = {hash: items[1]!}
+      assert.equal(serialize(other, null), serializeReceipt({...r, item: other, merkle: null}))
+      for (const n of [2, 3, 5, 8, 13]) {
+        const hashes = Array.from({length: n}, (_, i) => sha256(Uint8Array.of(n, i)))
+        const t = new MerkleTree(hashes)
+        for (let i = 0; i < n; i++) {
+          const it = {hash: hashes[i]!, name: `d/"q"\n\u00e9-${i}`}
+          const m = {leaves: n, index: i, path: t.path(i)}
+          assert.equal(serialize(it, m), serializeReceipt({...r, item: it, merkle: m}))
+        }
+      }
+    }
   })
 
   it('reads a pending single-item receipt', () => {

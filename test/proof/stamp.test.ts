@@ -8,7 +8,7 @@ import {Readable} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
 
 import {parseReceipt} from '../../src/proof/receipt.js'
-import {collectItems, readHashes, stamp} from '../../src/proof/stamp.js'
+import {checkTargets, collectItems, readHashes, stamp} from '../../src/proof/stamp.js'
 import {checkReceipt, verifyReceipt} from '../../src/proof/verify.js'
 import {cb58Encode, hexEncode, toHex} from '../../src/vm/encoding.js'
 import {TsvmError} from '../../src/vm/errors.js'
@@ -107,6 +107,16 @@ describe('stamp', () => {
     const second = await readFile(join(root, 'a.txt.tsvm'), 'utf8')
     assert.notEqual(second, first)
     assert.equal((await verifyReceipt(parseReceipt(second), {file: join(root, 'a.txt')})).status, 'verified')
+  })
+
+  it('checkTargets finds a receipt in an existing directory next to missing ones', async () => {
+    const out = join(dir, 'targets')
+    await mkdir(join(out, 'x', 'y'), {recursive: true})
+    await writeFile(join(out, 'x', 'y', 'b.tsvm'), '{}')
+    const paths = [join(out, 'missing', 'deep', 'a.tsvm'), join(out, 'x', 'a.tsvm'), join(out, 'x', 'y', 'a.tsvm'), join(out, 'x', 'y', 'b.tsvm')]
+    await checkTargets(paths.slice(0, 3), false)
+    assert.equal(await rejectionCode(checkTargets(paths, false)), 'RECEIPT_EXISTS')
+    await checkTargets(paths, true)
   })
 
   it('refuses two items that would share a receipt under --out-dir, and nothing to stamp', async () => {
