@@ -10,7 +10,7 @@
 // Block ID = sha256 of those 82 bytes. The database value wraps them (spec §1.4), 92 bytes:
 //
 //   00 00 | u32 length (82) | block bytes | u32 status
-import {CODEC_VERSION, MAX_CODEC_SIZE, Reader} from './codec.js'
+import {CODEC_VERSION, MAX_CODEC_SIZE, Reader, writeU64} from './codec.js'
 import {ID_LENGTH} from './encoding.js'
 import {TsvmError} from './errors.js'
 import {sha256} from './hash.js'
@@ -61,8 +61,8 @@ export function serializeBlock(fields: BlockFields): Uint8Array {
   checkLength(fields.parentId)
   const out = new Uint8Array(BLOCK_SIZE) // codec version 00 00
   out.set(fields.parentId, 2)
-  put64(out, 34, fields.height)
-  put64(out, 42, fields.timestamp)
+  writeU64(out, 34, fields.height)
+  writeU64(out, 42, fields.timestamp)
   checkLength(fields.data)
   out.set(fields.data, 50)
   return out
@@ -72,24 +72,6 @@ function checkLength(b: Uint8Array): void {
   if (b.length !== ID_LENGTH) throw new TsvmError('BAD_LENGTH', `expected ${ID_LENGTH} bytes, got ${b.length}`)
 }
 
-/** 8 big-endian bytes of `v` at `at`, two's complement modulo 2^64 as DataView's BigInt setters. */
-function put64(out: Uint8Array, at: number, v: bigint): void {
-  if (v >= 0n && v <= 0x1f_ffff_ffff_ffffn) {
-    const n = Number(v)
-    const hi = Math.floor(n / 0x1_0000_0000)
-    const lo = n - hi * 0x1_0000_0000
-    out[at] = hi >>> 24
-    out[at + 1] = hi >>> 16
-    out[at + 2] = hi >>> 8
-    out[at + 3] = hi
-    out[at + 4] = lo >>> 24
-    out[at + 5] = lo >>> 16
-    out[at + 6] = lo >>> 8
-    out[at + 7] = lo
-    return
-  }
-  new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(at, v)
-}
 
 /** Builds a block from its fields: serializes it and computes its ID. */
 export function makeBlock(fields: BlockFields): Block {

@@ -149,3 +149,26 @@ export class Reader {
     }
   }
 }
+
+/**
+ * Writes `v` as 8 big-endian bytes at `at`, two's complement modulo 2^64 like DataView's BigInt
+ * setters. Values below 2^53 (every real height, sequence number and timestamp) take two 32-bit
+ * halves without BigInt arithmetic: this runs several times per block in a group commit.
+ */
+export function writeU64(out: Uint8Array, at: number, v: bigint): void {
+  if (v >= 0n && v <= 0x1f_ffff_ffff_ffffn) {
+    const n = Number(v)
+    const hi = Math.floor(n / 0x1_0000_0000)
+    const lo = n - hi * 0x1_0000_0000
+    out[at] = hi >>> 24
+    out[at + 1] = hi >>> 16
+    out[at + 2] = hi >>> 8
+    out[at + 3] = hi
+    out[at + 4] = lo >>> 24
+    out[at + 5] = lo >>> 16
+    out[at + 6] = lo >>> 8
+    out[at + 7] = lo
+    return
+  }
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(at, BigInt.asUintN(64, v))
+}

@@ -22,6 +22,7 @@ import {join, resolve} from 'node:path'
 
 import {Level} from 'level'
 
+import {writeU64} from './codec.js'
 import {type Block, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
 import {toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
@@ -67,7 +68,7 @@ export const PREFERRED_KEY = concatBytes(PREFERRED_PREFIX, ZERO)
 export function heightKey(height: bigint): Uint8Array {
   const out = new Uint8Array(HEIGHT_PREFIX.length + 8)
   out.set(HEIGHT_PREFIX)
-  u64Into(out, HEIGHT_PREFIX.length, height)
+  writeU64(out, HEIGHT_PREFIX.length, height)
   return out
 }
 /** Key of one (payload, block) pair in the data index. */
@@ -85,30 +86,10 @@ export const processingKey = (id: Uint8Array): Uint8Array => concatBytes(PROCESS
 
 function u64(v: bigint): Uint8Array {
   const b = new Uint8Array(8)
-  u64Into(b, 0, v)
+  writeU64(b, 0, v)
   return b
 }
 
-/** Writes `v` as a big-endian u64 at `at`. */
-function u64Into(b: Uint8Array, at: number, v: bigint): void {
-  if (v <= 0x1f_ffff_ffff_ffffn) {
-    // Heights and mempool sequence numbers: two 32-bit halves, no BigInt arithmetic or DataView
-    // (this runs several times per block in a group commit).
-    const n = Number(v)
-    const hi = Math.floor(n / 0x1_0000_0000)
-    const lo = n - hi * 0x1_0000_0000
-    b[at] = hi >>> 24
-    b[at + 1] = hi >>> 16
-    b[at + 2] = hi >>> 8
-    b[at + 3] = hi
-    b[at + 4] = lo >>> 24
-    b[at + 5] = lo >>> 16
-    b[at + 6] = lo >>> 8
-    b[at + 7] = lo
-    return
-  }
-  new DataView(b.buffer, b.byteOffset, b.byteLength).setBigUint64(at, v)
-}
 
 /** Reads a big-endian u64 at `offset`. */
 export function readU64(b: Uint8Array, offset: number): bigint {
