@@ -24,18 +24,6 @@ export const DIALECT_ENCODINGS: Record<Dialect, readonly Encoding[]> = {
 /** The encoding used when a request names none. */
 export const DEFAULT_ENCODING: Record<Dialect, Encoding> = {'v1.2': 'cb58', 'v1.3': 'hex'}
 
-/** Parses an encoding name as the dialect's JSON unmarshaller does (case-insensitive). */
-export function parseEncoding(name: string, dialect: Dialect): Encoding {
-  const lower = name.toLowerCase() as Encoding
-  if (!DIALECT_ENCODINGS[dialect].includes(lower)) {
-    throw new TsvmError(
-      'BAD_ENCODING',
-      `invalid encoding ${JSON.stringify(name)}: ${dialect} knows ${DIALECT_ENCODINGS[dialect].join(', ')}`,
-    )
-  }
-  return lower
-}
-
 function unsupported(): never {
   throw new TsvmError('BAD_ENCODING', 'unsupported encoding in method: json cannot carry raw bytes, use hex or cb58')
 }
