@@ -120,6 +120,14 @@ function plain(v: Uint8Array | undefined): Uint8Array | undefined {
 /** One write in a state batch. */
 export type StateOp = {type: 'put'; key: Uint8Array; value: Uint8Array} | {type: 'del'; key: Uint8Array}
 
+/** A batch handed to LevelDB but not yet applied (ChainState.prepare). */
+export interface PreparedWrite {
+  /** Applies the batch atomically; `sync` waits until it is on disk. */
+  write(options?: {sync?: boolean}): Promise<void>
+  /** Drops the batch unwritten. */
+  discard(): Promise<void>
+}
+
 /** A block with its status, as stored or held. */
 export interface BlockRecord {
   block: Block
@@ -334,7 +342,16 @@ export class ChainState {
 
   /** Applies a batch atomically; `sync` waits until it is on disk. */
   async write(batch: StateBatch, options: {sync?: boolean} = {}): Promise<void> {
-    if (batch.ops.length === 0) return
+    await this.prepare(batch).write(options)
+  }
+
+  /**
+   * Hands a batch's writes to LevelDB without applying them: `write` applies them atomically
+   * later, `discard` drops them. Lets a caller fill the next batch while the previous one's
+   * synced write is still in flight.
+   */
+  prepare(batch: StateBatch): PreparedWrite {
+    if (batch.ops.length === 0) return {write: async () => {}, discard: async () => {}}
     // A chained batch hands each op to LevelDB as it comes; for the thousands of ops of a group
     // commit it allocates far less than an array batch, which copies and re-encodes every op.
     const chained = this.db.batch()
@@ -342,11 +359,20 @@ export class ChainState {
       if (op.type === 'put') chained.put(op.key, op.value)
       else chained.del(op.key)
     }
-    await chained.write({sync: options.sync ?? false})
+    return {
+      write: async (options = {}) => {
+        await chained.write({sync: options.sync ?? false})
+        this.written(batch.stored)
+      },
+      discard: () => chained.close(),
+    }
+  }
+
+  /** Notes records a landed batch stored, for the cache. */
+  private written(stored: BlockRecord[]): void {
     // The cache catches up on the next read, not here: `propose -` writes 100,000 blocks in
     // groups and reads none of them, and hexing every ID into an LRU that evicts it again two
     // groups later was a tenth of its run time.
-    const stored = batch.stored
     if (stored.length === 0) return
     this.uncached.push(stored)
     this.uncachedCount += stored.length
