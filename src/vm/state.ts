@@ -22,7 +22,7 @@ import {join, resolve} from 'node:path'
 
 import {Level} from 'level'
 
-import {writeU64} from './codec.js'
+import {allocBytes, writeU64} from './codec.js'
 import {type Block, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
 import {toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
@@ -51,7 +51,7 @@ const ZERO = new Uint8Array([0])
 
 /** Go's key of a stored block. */
 export function blockKey(id: Uint8Array): Uint8Array {
-  const out = new Uint8Array(BLOCK_PREFIX.length + id.length)
+  const out = allocBytes(BLOCK_PREFIX.length + id.length)
   out.set(BLOCK_PREFIX)
   out.set(id, BLOCK_PREFIX.length)
   return out
@@ -66,14 +66,14 @@ export const GENESIS_KEY = concatBytes(GENESIS_PREFIX, ZERO)
 export const PREFERRED_KEY = concatBytes(PREFERRED_PREFIX, ZERO)
 /** Key of the accepted block at a height. */
 export function heightKey(height: bigint): Uint8Array {
-  const out = new Uint8Array(HEIGHT_PREFIX.length + 8)
+  const out = allocBytes(HEIGHT_PREFIX.length + 8)
   out.set(HEIGHT_PREFIX)
   writeU64(out, HEIGHT_PREFIX.length, height)
   return out
 }
 /** Key of one (payload, block) pair in the data index. */
 export function dataKey(data: Uint8Array, id: Uint8Array): Uint8Array {
-  const out = new Uint8Array(DATA_PREFIX.length + data.length + id.length)
+  const out = allocBytes(DATA_PREFIX.length + data.length + id.length)
   out.set(DATA_PREFIX)
   out.set(data, DATA_PREFIX.length)
   out.set(id, DATA_PREFIX.length + data.length)
