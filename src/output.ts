@@ -122,23 +122,25 @@ export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: St
   }
   const rowMax = hw + 2 + open.length + idw + close.length + 2 + statusText.length + 2 + 64 + 1
   const out = Buffer.allocUnsafe(rowMax * blocks.length)
+  // Byte loops rather than Buffer.write/fill/set: every call below copies a handful of bytes.
   let at = 0
+  const text = (t: string) => {
+    for (let k = 0; k < t.length; k++) out[at++] = t.charCodeAt(k)
+  }
   const pad = (n: number) => {
-    out.fill(32, at, at + n)
-    at += n
+    for (let k = 0; k < n; k++) out[at++] = 32
   }
   for (let i = 0; i < blocks.length; i++) {
     if (i > 0) out[at++] = 10
     const h = heights[i]!
-    at += out.write(h, at, 'latin1')
+    text(h)
     pad(hw - h.length + 2)
-    at += out.write(open, at, 'latin1')
+    text(open)
     const n = idLengths[i]!
-    out.set(ids.subarray(50 * i, 50 * i + n), at)
-    at += n
-    at += out.write(close, at, 'latin1')
+    for (let k = 50 * i, end = k + n; k < end; k++) out[at++] = ids[k]!
+    text(close)
     pad(idw - n + 2)
-    at += out.write(statusText, at, 'latin1')
+    text(statusText)
     pad(2)
     const data = blocks[i]!.block.data
     for (let j = 0; j < data.length; j++) {

@@ -81,7 +81,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
     if (files !== undefined && arg !== undefined) throw new TsvmError('USAGE', 'pass payloads either as an argument or with --file, not both')
     if (files !== undefined) return Promise.all(files.map((f) => hashFile(f)))
     if (arg === undefined) throw new TsvmError('USAGE', 'missing payload: pass one as an argument, - for stdin, or --file FILE')
-    if (arg === '-') return parsePayloadLines(Buffer.from(await readStdin()).toString('utf8'))
+    if (arg === '-') return parsePayloadLines(await readStdin())
     return [parsePayload(arg).data]
   }
 }

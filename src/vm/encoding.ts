@@ -136,10 +136,10 @@ const cb58Scratch = new Uint8Array(ID_LENGTH + CHECKSUM_LENGTH)
  */
 export function idToCb58Into(id: Uint8Array, out: Uint8Array, at: number): number {
   if (id.length !== ID_LENGTH) throw new TsvmError('BAD_LENGTH', `an ID is ${ID_LENGTH} bytes, got ${id.length}`)
-  cb58Scratch.set(id)
+  for (let i = 0; i < ID_LENGTH; i++) cb58Scratch[i] = id[i]!
   checksumInto(id, cb58Scratch, ID_LENGTH)
   const start = base58Digits(cb58Scratch)
-  out.set(b58Out.subarray(start, b58End), at)
+  for (let i = start, o = at; i < b58End; i++, o++) out[o] = b58Out[i]!
   return b58End - start
 }
 
