@@ -26,6 +26,13 @@ describe('tsvm vm-id', () => {
     })
   })
 
+  it('--json prints the result as JSON.stringify with two-space indents, then a newline', async () => {
+    const r = await tsvm(['vm-id', 'subnetevm', '--json'])
+    assert.equal(r.code, 0)
+    assert.equal(r.stdout, JSON.stringify(JSON.parse(r.stdout), null, 2) + '\n')
+    assert.match(r.stdout, /^\{\n {2}"name": "subnetevm",\n/)
+  })
+
   it('--reverse gives the name back, or says it was not made from one', async () => {
     const [name, json, none, bad] = await Promise.all([
       tsvm(['vm-id', '--reverse', 'tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc']),
