@@ -168,7 +168,7 @@ describe('storage guarantees (classic-level)', () => {
       return {
         ...prepared,
         write: (options = {}) => {
-          writes.push({ops: batch.ops.length, sync: options.sync === true})
+          writes.push({ops: batch.size, sync: options.sync === true})
           return prepared.write(options)
         },
       }
