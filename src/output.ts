@@ -120,35 +120,31 @@ export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: St
     idLengths[i] = n
     if (n > idw) idw = n
   }
-  const rowMax = hw + 2 + open.length + idw + close.length + 2 + statusText.length + 2 + 64 + 1
-  const out = Buffer.allocUnsafe(rowMax * blocks.length)
-  // Byte loops rather than Buffer.write/fill/set: every call below copies a handful of bytes.
-  let at = 0
-  const text = (t: string) => {
-    for (let k = 0; k < t.length; k++) out[at++] = t.charCodeAt(k)
+  // Every row has the same length (every cell but the last is padded, and the last is 64 hex
+  // digits): lay them out at fixed offsets in a buffer of spaces.
+  const idAt = hw + 2 + open.length
+  const statusAt = idAt + idw + close.length + 2
+  const hexAt = statusAt + statusText.length + 2
+  const stride = hexAt + 64 + 1
+  const out = Buffer.alloc(stride * blocks.length - 1, 32)
+  const copy = (text: string, at: number) => {
+    for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k)
   }
-  const pad = (n: number) => {
-    for (let k = 0; k < n; k++) out[at++] = 32
-  }
-  for (let i = 0; i < blocks.length; i++) {
-    if (i > 0) out[at++] = 10
-    const h = heights[i]!
-    text(h)
-    pad(hw - h.length + 2)
-    text(open)
+  for (let i = 0, row = 0; i < blocks.length; i++, row += stride) {
+    if (i > 0) out[row - 1] = 10
+    copy(heights[i]!, row)
+    copy(open, row + hw + 2)
     const n = idLengths[i]!
-    for (let k = 50 * i, end = k + n; k < end; k++) out[at++] = ids[k]!
-    text(close)
-    pad(idw - n + 2)
-    text(statusText)
-    pad(2)
+    for (let k = 0, from = 50 * i; k < n; k++) out[row + idAt + k] = ids[from + k]!
+    copy(close, row + idAt + n)
+    copy(statusText, row + statusAt)
     const data = blocks[i]!.block.data
-    for (let j = 0; j < data.length; j++) {
-      out[at++] = HEX_CODES[data[j]! >> 4]!
-      out[at++] = HEX_CODES[data[j]! & 15]!
+    for (let j = 0, at = row + hexAt; j < data.length; j++, at += 2) {
+      out[at] = HEX_CODES[data[j]! >> 4]!
+      out[at + 1] = HEX_CODES[data[j]! & 15]!
     }
   }
-  return out.toString('latin1', 0, at)
+  return out.toString('latin1')
 }
 
 /** A problem list for `check`, one per line. */

@@ -20,7 +20,7 @@
 import {existsSync, readdirSync, realpathSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
-import {Level} from 'level'
+import {type ChainedBatch as LevelChainedBatch, Level} from 'level'
 
 import {allocBytes, writeU64} from './codec.js'
 import {type Block, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
@@ -110,6 +110,10 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
 
 const EMPTY = new Uint8Array(0)
 
+type Db = Level<Uint8Array, Uint8Array>
+/** classic-level's chained batch on our database. */
+type ChainedBatch = LevelChainedBatch<Db, Uint8Array, Uint8Array>
+
 /** classic-level hands out Buffers; the VM speaks plain Uint8Array (a copy, off the shared pool). */
 function plain(v: Uint8Array): Uint8Array
 function plain(v: Uint8Array | undefined): Uint8Array | undefined
@@ -145,21 +149,35 @@ export class StateBatch {
   readonly values: Array<Uint8Array | undefined> = []
   /** Blocks whose stored record this batch changes, for the cache. */
   readonly stored: BlockRecord[] = []
+  private count = 0
+
+  /** With `sink` (ChainState.directBatch), writes go straight to LevelDB instead of the lists. */
+  constructor(readonly sink?: Pick<ChainedBatch, 'put' | 'del'>) {}
 
   /** How many writes. */
   get size(): number {
-    return this.keys.length
+    return this.count
   }
 
   private put(key: Uint8Array, value: Uint8Array): this {
-    this.keys.push(key)
-    this.values.push(value)
+    this.count++
+    if (this.sink) {
+      this.sink.put(key, value)
+    } else {
+      this.keys.push(key)
+      this.values.push(value)
+    }
     return this
   }
 
   private del(key: Uint8Array): this {
-    this.keys.push(key)
-    this.values.push(undefined)
+    this.count++
+    if (this.sink) {
+      this.sink.del(key)
+    } else {
+      this.keys.push(key)
+      this.values.push(undefined)
+    }
     return this
   }
 
@@ -358,23 +376,37 @@ export class ChainState {
    * synced write is still in flight.
    */
   prepare(batch: StateBatch): PreparedWrite {
-    if (batch.size === 0) return {write: async () => {}, discard: async () => {}}
-    // A chained batch hands each op to LevelDB as it comes; for the thousands of ops of a group
-    // commit it allocates far less than an array batch, which copies and re-encodes every op.
-    const chained = this.db.batch()
-    const {keys, values} = batch
-    for (let i = 0; i < keys.length; i++) {
-      const value = values[i]
-      if (value === undefined) chained.del(keys[i]!)
-      else chained.put(keys[i]!, value)
+    if (batch.size === 0 && !batch.sink) return {write: async () => {}, discard: async () => {}}
+    let chained: ChainedBatch
+    if (batch.sink) {
+      chained = batch.sink as ChainedBatch
+    } else {
+      // A chained batch hands each op to LevelDB as it comes; for the thousands of ops of a group
+      // commit it allocates far less than an array batch, which copies and re-encodes every op.
+      chained = this.db.batch()
+      const {keys, values} = batch
+      for (let i = 0; i < keys.length; i++) {
+        const value = values[i]
+        if (value === undefined) chained.del(keys[i]!)
+        else chained.put(keys[i]!, value)
+      }
     }
+    const {stored} = batch
     return {
       write: async (options = {}) => {
         await chained.write({sync: options.sync ?? false})
-        this.written(batch.stored)
+        this.written(stored)
       },
       discard: () => chained.close(),
     }
+  }
+
+  /**
+   * A batch whose writes are handed to LevelDB as they are added, keeping nothing per write
+   * (a group commit adds 300,000): prepare it to write it, or to discard it.
+   */
+  directBatch(): StateBatch {
+    return new StateBatch(this.db.batch())
   }
 
   /** Notes records a landed batch stored, for the cache. */

@@ -35,7 +35,6 @@ export interface VmOptions {
 /** What accepting a run of blocks writes and changes in memory, worked out before the write. */
 interface AcceptPlan {
   readonly chain: Block[]
-  readonly batch: StateBatch
   /** Hex IDs of accepted blocks that were processing (empty when none was). */
   readonly accepted: Set<string>
   readonly rejected: Block[]
@@ -356,7 +355,7 @@ export class TimestampVM {
     const keepPref = pref !== undefined && !accepted.has(toHex(pref.id)) && this.descendsFrom(pref, tip.id, processing)
     const preferred = keepPref ? pref.id : tip.id
     batch.setPreferred(preferred)
-    return {chain, batch, accepted, rejected, preferred, clearsProcessing: rejected.length === undecided.length}
+    return {chain, accepted, rejected, preferred, clearsProcessing: rejected.length === undecided.length}
   }
 
   /** Applies a plan in memory once its batch is on disk. */
@@ -496,7 +495,10 @@ export class TimestampVM {
           next += take
           let plan: AcceptPlan | undefined
           if (entries.length > 0) {
-            const batch = new StateBatch()
+            // Each write goes to LevelDB as it is made, so none of the group's keys and values
+            // outlive this loop (they would be promoted, then collected as old objects).
+            const batch = this.state.directBatch()
+            unwritten = this.state.prepare(batch)
             const chain = this.buildChain(entries, parent, options.timestamp, batch)
             if (inflight?.plan && !inflight.plan.clearsProcessing) {
               await this.landed(inflight)
@@ -506,7 +508,6 @@ export class TimestampVM {
             // While the group before is in flight, this plan meets the state it leaves behind: no
             // block processing (so nothing to reject) and the preference on its tip.
             plan = inflight ? this.planAccepted(chain, batch, new Map(), undefined) : this.planAccepted(chain, batch)
-            unwritten = this.state.prepare(batch)
             parent = chain[chain.length - 1]!
           }
           const before = inflight
