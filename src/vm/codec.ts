@@ -175,7 +175,7 @@ export function writeU64(out: Uint8Array, at: number, v: bigint): void {
 
 /** Size of the chunks allocBytes carves small arrays from. */
 const SLAB_SIZE = 16 * 1024
-let slab = new Uint8Array(SLAB_SIZE)
+let slab = new ArrayBuffer(SLAB_SIZE)
 let slabUsed = 0
 
 /**
@@ -188,10 +188,11 @@ let slabUsed = 0
 export function allocBytes(n: number): Uint8Array {
   if (n > 1024) return new Uint8Array(n)
   if (slabUsed + n > SLAB_SIZE) {
-    slab = new Uint8Array(SLAB_SIZE)
+    slab = new ArrayBuffer(SLAB_SIZE)
     slabUsed = 0
   }
-  const out = slab.subarray(slabUsed, slabUsed + n)
+  // The constructor rather than subarray, which takes twice as long in V8.
+  const out = new Uint8Array(slab, slabUsed, n)
   slabUsed += n
   return out
 }

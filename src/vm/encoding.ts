@@ -136,11 +136,14 @@ const cb58Scratch = new Uint8Array(ID_LENGTH + CHECKSUM_LENGTH)
  */
 export function idToCb58Into(id: Uint8Array, out: Uint8Array, at: number): number {
   if (id.length !== ID_LENGTH) throw new TsvmError('BAD_LENGTH', `an ID is ${ID_LENGTH} bytes, got ${id.length}`)
-  for (let i = 0; i < ID_LENGTH; i++) cb58Scratch[i] = id[i]!
-  checksumInto(id, cb58Scratch, ID_LENGTH)
-  const start = base58Digits(cb58Scratch)
-  for (let i = start, o = at; i < b58End; i++, o++) out[o] = b58Out[i]!
-  return b58End - start
+  const scratch = cb58Scratch
+  for (let i = 0; i < ID_LENGTH; i++) scratch[i] = id[i]!
+  checksumInto(id, scratch, ID_LENGTH)
+  const start = base58Digits(scratch)
+  const digits = b58Out
+  const end = b58End
+  for (let i = start, o = at; i < end; i++, o++) out[o] = digits[i]!
+  return end - start
 }
 
 /** Decodes CB58 and verifies its checksum; returns the payload without the checksum. */

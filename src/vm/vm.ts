@@ -548,10 +548,11 @@ export class TimestampVM {
     }
     const entries: Array<{seq?: bigint; data: Uint8Array}> = queued ? [...this.pool] : []
     // One buffer for the group rather than one small ArrayBuffer per payload.
-    const copy = new Uint8Array(32 * payloads.length)
+    const copy = new ArrayBuffer(32 * payloads.length)
     for (let i = 0; i < payloads.length; i++) {
-      copy.set(payloads[i]!, 32 * i)
-      entries.push({data: copy.subarray(32 * i, 32 * i + 32)})
+      const data = new Uint8Array(copy, 32 * i, 32)
+      data.set(payloads[i]!)
+      entries.push({data})
     }
     return entries
   }
