@@ -3,7 +3,7 @@
 // code. Synchronous on purpose: the items are many and small, and for them the thread-pool round
 // trips of async fs calls cost more than the reads, hashes and writes themselves.
 import {hash} from 'node:crypto'
-import {closeSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {threadId} from 'node:worker_threads'
 
@@ -39,6 +39,21 @@ export function hashSmallFile(path: string, buf: Buffer): Uint8Array | undefined
 
 let tmpCounter = 0
 
+/** Receipt text is encoded into this buffer (one per thread), not into a new one per file. */
+const textBuf = Buffer.allocUnsafe(64 * 1024)
+
+/** Creates `path` (failing if it exists) and writes `text` to it. */
+function createWith(path: string, text: string): void {
+  if (text.length * 3 > textBuf.length) return writeFileSync(path, text, {flag: 'wx'})
+  const n = textBuf.write(text)
+  const fd = openSync(path, 'wx')
+  try {
+    for (let off = 0; off < n; ) off += writeSync(fd, textBuf, off, n - off)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /**
  * Writes a receipt. With `replace`, atomically (temp file + rename, so a reader sees the old or
  * the new receipt, never half of one); without, by exclusive create, so an existing file is
@@ -52,7 +67,7 @@ export function writeReceiptFile(path: string, text: string, replace: boolean, d
   }
   if (!replace) {
     try {
-      writeFileSync(path, text, {flag: 'wx'})
+      createWith(path, text)
     } catch (error) {
       if ((error as {code?: string}).code === 'EEXIST') {
         throw new TsvmError('RECEIPT_EXISTS', `receipt ${path} appeared while stamping: pass --force to replace it`, {cause: error})
@@ -63,7 +78,7 @@ export function writeReceiptFile(path: string, text: string, replace: boolean, d
   }
   // The thread ID keeps the temp names of one process's threads apart.
   const tmp = `${path}.${process.pid}.${threadId}.${tmpCounter++}.tmp`
-  writeFileSync(tmp, text, {flag: 'wx'})
+  createWith(tmp, text)
   try {
     renameSync(tmp, path)
   } catch (error) {
