@@ -351,7 +351,10 @@ async function proposeAndWrite(chain: Chain, items: StampItem[], skipped: Skippe
     blockID: stored ? idToString(stored.block.id) : null,
     height: stored ? stored.block.height.toString() : null,
     existedBy: block ? block.time : null,
-    receipts: items.map((item, i) => ({...(item.name === undefined ? {} : {name: item.name}), hash: toHex(item.hash!), receipt: targets[i]!})),
+    receipts: items.map((item, i) => {
+      const hash = toHex(item.hash!)
+      return item.name === undefined ? {hash, receipt: targets[i]!} : {name: item.name, hash, receipt: targets[i]!}
+    }),
     skipped,
   }
 }
