@@ -3,6 +3,13 @@
 // POSTs to 127.0.0.1 until `requests` are done or `seconds` have passed, and prints one JSON line
 // with the request rate, latency quantiles and the number of failures.
 //
+// Two shapes of load: closed (no `rate`: each connection sends its next request as soon as the
+// last is answered, which finds the most the server can do, and whose latencies are mostly time
+// spent queued behind the other connections), and open (`rate` requests per second on a fixed
+// schedule, whatever the answers, as clients of a service arrive). Open-load latency runs from
+// the moment a request was due, not when it was sent, so a stalled server cannot hide its stall
+// by delaying the requests behind it.
+//
 //   node dist/bench/load.js '{"url":"http://127.0.0.1:9650","path":"/ext/bc/timestampvm","kind":"getBlock",...}'
 import {createHash} from 'node:crypto'
 import {pathToFileURL} from 'node:url'
@@ -19,6 +26,8 @@ export interface LoadSpec {
   requests: number
   seconds: number
   concurrency: number
+  /** Open load: requests per second on a fixed schedule. */
+  rate?: number
 }
 
 /** What it prints. */
@@ -66,31 +75,45 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   let firstError: string | undefined
   const start = performance.now()
   const deadline = start + spec.seconds * 1000
-  async function worker(): Promise<void> {
-    while (next < spec.requests && performance.now() < deadline) {
-      const i = next++
-      const t0 = performance.now()
-      try {
-        const res = await pool.request({
-          path: spec.path,
-          method: 'POST',
-          headers: {'content-type': 'application/json'},
-          body: bodies[i],
-        })
-        const text = await res.body.text()
-        const bad = failure(spec, res.statusCode, text)
-        if (bad !== undefined) {
-          errors++
-          firstError ??= bad
-        }
-      } catch (error) {
+  async function send(i: number, due: number): Promise<void> {
+    try {
+      const res = await pool.request({
+        path: spec.path,
+        method: 'POST',
+        headers: {'content-type': 'application/json'},
+        body: bodies[i],
+      })
+      const text = await res.body.text()
+      const bad = failure(spec, res.statusCode, text)
+      if (bad !== undefined) {
         errors++
-        firstError ??= String(error)
+        firstError ??= bad
       }
-      latencies[done++] = performance.now() - t0
+    } catch (error) {
+      errors++
+      firstError ??= String(error)
     }
+    latencies[done++] = performance.now() - due
   }
-  await Promise.all(Array.from({length: spec.concurrency}, worker))
+  async function worker(): Promise<void> {
+    while (next < spec.requests && performance.now() < deadline) await send(next++, performance.now())
+  }
+  if (spec.rate === undefined) await Promise.all(Array.from({length: spec.concurrency}, worker))
+  else {
+    // Every millisecond, send whatever has come due (a timer, not a busy loop: the server needs the CPU).
+    const interval = 1000 / spec.rate
+    const sent: Array<Promise<void>> = []
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const t = performance.now()
+        for (let due = start + next * interval; next < spec.requests && due <= t && due < deadline; due = start + next * interval) sent.push(send(next++, due))
+        if (next >= spec.requests || t >= deadline) resolve()
+        else setTimeout(tick, 1)
+      }
+      tick()
+    })
+    await Promise.all(sent)
+  }
   const seconds = (performance.now() - start) / 1000
   await pool.close()
   const lat = Array.from(latencies.subarray(0, done)).sort((a, b) => a - b)
