@@ -62,20 +62,24 @@ function failure(spec: LoadSpec, status: number, text: string): string | undefin
   return undefined
 }
 
+/** Open load first runs this long unrecorded, so connections are open and both sides warmed up. */
+const WARMUP_SECONDS = 0.5
+
 export async function load(spec: LoadSpec): Promise<LoadResult> {
   const url = new URL(spec.url)
   if (url.hostname !== '127.0.0.1') throw new Error(`the load generator only talks to 127.0.0.1 (got ${url.hostname})`)
   const pool = new Pool(url.origin, {connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000})
+  const warmup = spec.rate === undefined ? 0 : Math.ceil(spec.rate * WARMUP_SECONDS)
   // Bodies are made before the clock starts: the generator should measure the server, not itself.
-  const bodies = Array.from({length: spec.requests}, (_, i) => body(spec, i))
+  const bodies = Array.from({length: warmup + spec.requests}, (_, i) => body(spec, i))
   const latencies = new Float64Array(spec.requests)
   let next = 0
   let done = 0
   let errors = 0
   let firstError: string | undefined
-  const start = performance.now()
-  const deadline = start + spec.seconds * 1000
+  let recording = false
   async function send(i: number, due: number): Promise<void> {
+    let bad: string | undefined
     try {
       const res = await pool.request({
         path: spec.path,
@@ -83,37 +87,49 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
         headers: {'content-type': 'application/json'},
         body: bodies[i],
       })
-      const text = await res.body.text()
-      const bad = failure(spec, res.statusCode, text)
-      if (bad !== undefined) {
-        errors++
-        firstError ??= bad
-      }
+      bad = failure(spec, res.statusCode, await res.body.text())
     } catch (error) {
-      errors++
-      firstError ??= String(error)
+      bad = String(error)
     }
-    latencies[done++] = performance.now() - due
+    if (bad !== undefined) {
+      errors++
+      firstError ??= bad
+    }
+    if (recording) latencies[done++] = performance.now() - due
   }
-  async function worker(): Promise<void> {
-    while (next < spec.requests && performance.now() < deadline) await send(next++, performance.now())
-  }
-  if (spec.rate === undefined) await Promise.all(Array.from({length: spec.concurrency}, worker))
-  else {
-    // Every millisecond, send whatever has come due (a timer, not a busy loop: the server needs the CPU).
-    const interval = 1000 / spec.rate
+  /** Open load: requests first..last-1 on a fixed schedule from now, until `seconds` have passed. */
+  async function paced(first: number, last: number, seconds: number): Promise<void> {
+    const interval = 1000 / spec.rate!
+    const t0 = performance.now()
+    const end = t0 + seconds * 1000
     const sent: Array<Promise<void>> = []
+    next = first
+    // Every millisecond, send whatever has come due (a timer, not a busy loop: the server needs the CPU).
     await new Promise<void>((resolve) => {
       const tick = () => {
         const t = performance.now()
-        for (let due = start + next * interval; next < spec.requests && due <= t && due < deadline; due = start + next * interval) sent.push(send(next++, due))
-        if (next >= spec.requests || t >= deadline) resolve()
+        for (let due = t0 + (next - first) * interval; next < last && due <= t && due < end; due = t0 + (next - first) * interval) sent.push(send(next++, due))
+        if (next >= last || t >= end) resolve()
         else setTimeout(tick, 1)
       }
       tick()
     })
     await Promise.all(sent)
   }
+  if (warmup > 0) {
+    await paced(0, warmup, WARMUP_SECONDS)
+    errors = 0
+    firstError = undefined
+  }
+  recording = true
+  const start = performance.now()
+  if (spec.rate === undefined) {
+    const deadline = start + spec.seconds * 1000
+    const worker = async () => {
+      while (next < spec.requests && performance.now() < deadline) await send(next++, performance.now())
+    }
+    await Promise.all(Array.from({length: spec.concurrency}, worker))
+  } else await paced(warmup, warmup + spec.requests, spec.seconds)
   const seconds = (performance.now() - start) / 1000
   await pool.close()
   const lat = Array.from(latencies.subarray(0, done)).sort((a, b) => a - b)
