@@ -3,6 +3,13 @@
 // POSTs to 127.0.0.1 until `requests` are done or `seconds` have passed, and prints one JSON line
 // with the request rate, latency quantiles and the number of failures.
 //
+// Two shapes of load: closed (no `rate`: each connection sends its next request as soon as the
+// last is answered, which finds the most the server can do, and whose latencies are mostly time
+// spent queued behind the other connections), and open (`rate` requests per second on a fixed
+// schedule, whatever the answers, as clients of a service arrive). Open-load latency runs from
+// the moment a request was due, not when it was sent, so a stalled server cannot hide its stall
+// by delaying the requests behind it.
+//
 //   node dist/bench/load.js '{"url":"http://127.0.0.1:9650","path":"/ext/bc/timestampvm","kind":"getBlock",...}'
 import {createHash} from 'node:crypto'
 import {pathToFileURL} from 'node:url'
@@ -19,6 +26,8 @@ export interface LoadSpec {
   requests: number
   seconds: number
   concurrency: number
+  /** Open load: requests per second on a fixed schedule. */
+  rate?: number
 }
 
 /** What it prints. */
@@ -53,44 +62,74 @@ function failure(spec: LoadSpec, status: number, text: string): string | undefin
   return undefined
 }
 
+/** Open load first runs this long unrecorded, so connections are open and both sides warmed up. */
+const WARMUP_SECONDS = 0.5
+
 export async function load(spec: LoadSpec): Promise<LoadResult> {
   const url = new URL(spec.url)
   if (url.hostname !== '127.0.0.1') throw new Error(`the load generator only talks to 127.0.0.1 (got ${url.hostname})`)
   const pool = new Pool(url.origin, {connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000})
+  const warmup = spec.rate === undefined ? 0 : Math.ceil(spec.rate * WARMUP_SECONDS)
   // Bodies are made before the clock starts: the generator should measure the server, not itself.
-  const bodies = Array.from({length: spec.requests}, (_, i) => body(spec, i))
+  const bodies = Array.from({length: warmup + spec.requests}, (_, i) => body(spec, i))
   const latencies = new Float64Array(spec.requests)
   let next = 0
   let done = 0
   let errors = 0
   let firstError: string | undefined
-  const start = performance.now()
-  const deadline = start + spec.seconds * 1000
-  async function worker(): Promise<void> {
-    while (next < spec.requests && performance.now() < deadline) {
-      const i = next++
-      const t0 = performance.now()
-      try {
-        const res = await pool.request({
-          path: spec.path,
-          method: 'POST',
-          headers: {'content-type': 'application/json'},
-          body: bodies[i],
-        })
-        const text = await res.body.text()
-        const bad = failure(spec, res.statusCode, text)
-        if (bad !== undefined) {
-          errors++
-          firstError ??= bad
-        }
-      } catch (error) {
-        errors++
-        firstError ??= String(error)
-      }
-      latencies[done++] = performance.now() - t0
+  let recording = false
+  async function send(i: number, due: number): Promise<void> {
+    let bad: string | undefined
+    try {
+      const res = await pool.request({
+        path: spec.path,
+        method: 'POST',
+        headers: {'content-type': 'application/json'},
+        body: bodies[i],
+      })
+      bad = failure(spec, res.statusCode, await res.body.text())
+    } catch (error) {
+      bad = String(error)
     }
+    if (bad !== undefined) {
+      errors++
+      firstError ??= bad
+    }
+    if (recording) latencies[done++] = performance.now() - due
   }
-  await Promise.all(Array.from({length: spec.concurrency}, worker))
+  /** Open load: requests first..last-1 on a fixed schedule from now, until `seconds` have passed. */
+  async function paced(first: number, last: number, seconds: number): Promise<void> {
+    const interval = 1000 / spec.rate!
+    const t0 = performance.now()
+    const end = t0 + seconds * 1000
+    const sent: Array<Promise<void>> = []
+    next = first
+    // Every millisecond, send whatever has come due (a timer, not a busy loop: the server needs the CPU).
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const t = performance.now()
+        for (let due = t0 + (next - first) * interval; next < last && due <= t && due < end; due = t0 + (next - first) * interval) sent.push(send(next++, due))
+        if (next >= last || t >= end) resolve()
+        else setTimeout(tick, 1)
+      }
+      tick()
+    })
+    await Promise.all(sent)
+  }
+  if (warmup > 0) {
+    await paced(0, warmup, WARMUP_SECONDS)
+    errors = 0
+    firstError = undefined
+  }
+  recording = true
+  const start = performance.now()
+  if (spec.rate === undefined) {
+    const deadline = start + spec.seconds * 1000
+    const worker = async () => {
+      while (next < spec.requests && performance.now() < deadline) await send(next++, performance.now())
+    }
+    await Promise.all(Array.from({length: spec.concurrency}, worker))
+  } else await paced(warmup, warmup + spec.requests, spec.seconds)
   const seconds = (performance.now() - start) / 1000
   await pool.close()
   const lat = Array.from(latencies.subarray(0, done)).sort((a, b) => a - b)

@@ -1,11 +1,20 @@
 // `tsvm serve` under load: getBlock req/s against a bare node:http server answering a fixed
-// body of the same size, proposeBlock req/s with its p99 and error count, and the server's
-// peak RSS. The load generator (load.ts) is its own process, as is each server.
+// body of the same size; proposeBlock's req/s (closed load: as fast as it answers), its p99 at
+// the goal's 5,000 req/s (open load on a fixed schedule) and its error count; the server's peak
+// RSS. The load generator (load.ts) is its own process, as is each server.
+//
+// The p99 is read at the goal's rate, not at saturation: a closed load of 32 connections keeps
+// the server's queue full by design, so its latencies measure the queue (on a 2-core machine a
+// bare node:http server answering a fixed body shows a p99 over 10 ms that way). Both are in the
+// figure's detail.
 import {type ChildProcess, spawn} from 'node:child_process'
 import {join} from 'node:path'
 
 import {BENCH_DIST, BIN, type Figure, type Sizes, childEnv, median, progress, readHwmKb, run, throughputFigure, tsvmOk} from './lib.js'
 import type {LoadResult, LoadSpec} from './load.js'
+
+/** The proposeBlock goal's rate: the open load its p99 is read at. */
+const PROPOSE_RATE = 5000
 
 interface Served {
   child: ChildProcess
@@ -95,6 +104,10 @@ export async function serveFigures(sizes: Sizes, dataDir: string): Promise<Figur
     const bareUrl = `http://127.0.0.1:${baseline.port}`
     const proposals: LoadResult[] = []
     const bareProposals: LoadResult[] = []
+    const paced: LoadResult[] = []
+    const barePaced: LoadResult[] = []
+    const paceSeconds = sizes.serveSeconds / 2
+    const pace = {rate: PROPOSE_RATE, seconds: paceSeconds, requests: Math.min(sizes.serveRequests, Math.ceil(PROPOSE_RATE * paceSeconds)), concurrency: 64}
     const ours: LoadResult[] = []
     const bare: LoadResult[] = []
     try {
@@ -102,6 +115,11 @@ export async function serveFigures(sizes: Sizes, dataDir: string): Promise<Figur
       for (let i = 0; i < sizes.repeats; i++) {
         proposals.push(await loadRun({...common, path: server.path, kind: 'proposeBlock', requests: sizes.serveRequests}))
         bareProposals.push(await loadRun({...common, url: bareUrl, path: '/', kind: 'getBlock', requests: sizes.serveRequests}))
+      }
+      progress(`serve: proposeBlock at ${PROPOSE_RATE} req/s (and the bare server at the same rate)`)
+      for (let i = 0; i < sizes.repeats; i++) {
+        paced.push(await loadRun({...common, ...pace, path: server.path, kind: 'proposeBlock'}))
+        barePaced.push(await loadRun({...common, ...pace, url: bareUrl, path: '/', kind: 'getBlock'}))
       }
       const ids = await blockIds(server.port, server.path)
       progress('serve: getBlock load against tsvm serve and the bare server')
@@ -113,18 +131,30 @@ export async function serveFigures(sizes: Sizes, dataDir: string): Promise<Figur
       await baseline.stop()
     }
 
-    const p99 = median(proposals.map((p) => p.p99Ms))
-    const errors = proposals.reduce((n, p) => n + p.errors, 0)
+    const p99 = median(paced.map((p) => p.p99Ms))
+    const errors = [...proposals, ...paced].reduce((n, p) => n + p.errors, 0)
     const propose = throughputFigure({
       id: 'serve.proposeBlock',
-      name: 'tsvm serve proposeBlock',
+      name: `tsvm serve proposeBlock (req/s closed load; p99 at ${PROPOSE_RATE} req/s)`,
       value: median(proposals.map((p) => p.rps)),
       unit: 'req/s',
       // Not part of the goal: what this machine's loopback HTTP allows at the same concurrency.
       baseline: {name: 'bare node:http, fixed body', value: median(bareProposals.map((r) => r.rps)), unit: 'req/s'},
-      goal: '>= 5000 req/s, p99 <= 10 ms, 0 errors',
-      minValue: 5000,
-      detail: {p99Ms: p99, errors, concurrency: sizes.serveConcurrency, runs: proposals, baselineRuns: bareProposals},
+      goal: `>= ${PROPOSE_RATE} req/s, p99 <= 10 ms, 0 errors`,
+      minValue: PROPOSE_RATE,
+      detail: {
+        p99Ms: p99,
+        baselineP99Ms: median(barePaced.map((p) => p.p99Ms)),
+        closedLoadP99Ms: median(proposals.map((p) => p.p99Ms)),
+        baselineClosedLoadP99Ms: median(bareProposals.map((p) => p.p99Ms)),
+        achievedRate: median(paced.map((p) => p.rps)),
+        errors,
+        concurrency: sizes.serveConcurrency,
+        runs: proposals,
+        baselineRuns: bareProposals,
+        pacedRuns: paced,
+        baselinePacedRuns: barePaced,
+      },
     })
     propose.met = propose.met === true && p99 <= 10 && errors === 0
     figures.push(propose)

@@ -4,7 +4,7 @@
 // one copy: oclif checks `instanceof Command`). LevelDB's JavaScript is bundled too (its ~30
 // modules cost a chain command ~20 ms to resolve and load); only its native addon is loaded from
 // classic-level's folder. Optional packages stay external.
-import {readdirSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 
 import * as esbuild from 'esbuild'
 
@@ -70,6 +70,9 @@ const commands = readdirSync('dist/src/commands').filter((f) => f.endsWith('.js'
 await esbuild.build({
   entryPoints: {
     main: 'dist/src/main.js',
+    // Helper threads of big stamp runs; threads.js starts it as ./stamp-worker.js next to itself,
+    // which holds as long as threads.js lands in a shared chunk at the top of the bundle (checked below).
+    'stamp-worker': 'dist/src/proof/stamp-worker.js',
     ...Object.fromEntries(commands.map((f) => [`commands/${f.slice(0, -3)}`, `dist/src/commands/${f}`])),
   },
   bundle: true,
@@ -87,3 +90,11 @@ await esbuild.build({
   // oclif is CommonJS inside; give the ESM bundle a real `require` for its dynamic requires.
   banner: {js: "import {createRequire as __tsvmRequire} from 'node:module'; const require = __tsvmRequire(import.meta.url);"},
 })
+
+// threads.js names the worker relative to its own file: it must sit next to stamp-worker.js.
+const starters = readdirSync('dist/bundle', {recursive: true}).filter(
+  (f) => f.endsWith('.js') && readFileSync(`dist/bundle/${f}`, 'utf8').includes('"./stamp-worker.js"'),
+)
+if (starters.length === 0 || starters.some((f) => f.includes('/'))) {
+  throw new Error(`the stamp worker is started from ${starters.join(', ') || 'nowhere'}: it must be a chunk at the top of dist/bundle`)
+}

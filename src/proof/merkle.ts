@@ -13,8 +13,9 @@
 //   {side: 'R', hash}  the sibling is on the right: acc = inner(acc, hash)
 // The sides are fixed by (index, leaves); verifiers check them (expectedSides) so an index
 // cannot be changed without the proof failing.
-import {createHash} from 'node:crypto'
+import {createHash, hash} from 'node:crypto'
 
+import {toHex} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 
 /** Domain separation prefix of a leaf (as in RFC 6962). */
@@ -26,6 +27,12 @@ export const INNER_PREFIX = 0x01
 export interface PathStep {
   side: 'L' | 'R'
   hash: Uint8Array
+}
+
+/** A path step with the sibling as lower-case hex, as receipts write it. */
+export interface HexStep {
+  side: 'L' | 'R'
+  hex: string
 }
 
 const HASH = 32
@@ -52,26 +59,53 @@ export class MerkleTree {
   private readonly levels: Uint8Array[]
   readonly leaves: number
 
+  /** Sibling hex by level and position, filled as paths are rendered (upper nodes are in many paths). */
+  private hexCache: Array<Array<string | undefined>> | undefined
+
   constructor(items: readonly Uint8Array[]) {
     if (items.length === 0) throw new TsvmError('INVALID_ARGUMENT', 'a Merkle tree needs at least one item')
     this.leaves = items.length
+    // One scratch buffer holds each hash input (prefix and one or two nodes) and node:crypto's
+    // one-shot hash digests it: the tree of a 10,000-file stamp is 20,000 hashes.
+    const scratch = new Uint8Array(1 + 2 * HASH)
     const first = new Uint8Array(items.length * HASH)
+    scratch[0] = LEAF_PREFIX
+    const leafInput = scratch.subarray(0, 1 + HASH)
     items.forEach((item, i) => {
       if (item.length !== HASH) throw new TsvmError('BAD_LENGTH', `item ${i} is ${item.length} bytes: item hashes are 32 bytes`)
-      first.set(leafHash(item), i * HASH)
+      scratch.set(item, 1)
+      first.set(hash('sha256', leafInput, 'buffer'), i * HASH)
     })
     this.levels = [first]
+    scratch[0] = INNER_PREFIX
     let level = first
     while (level.length > HASH) {
       const width = level.length / HASH
       const next = new Uint8Array(Math.ceil(width / 2) * HASH)
       for (let i = 0; i + 1 < width; i += 2) {
-        next.set(innerHash(level.subarray(i * HASH, (i + 1) * HASH), level.subarray((i + 1) * HASH, (i + 2) * HASH)), (i / 2) * HASH)
+        scratch.set(level.subarray(i * HASH, (i + 2) * HASH), 1)
+        next.set(hash('sha256', scratch, 'buffer'), (i / 2) * HASH)
       }
       if (width % 2 === 1) next.set(level.subarray((width - 1) * HASH), ((width - 1) / 2) * HASH)
       this.levels.push(next)
       level = next
     }
+  }
+
+  /** Every level, leaves first (a copy-free view, for handing the tree to another thread). */
+  toLevels(): readonly Uint8Array[] {
+    return this.levels
+  }
+
+  /** A tree from the levels toLevels gave: nothing is rehashed, so only pass levels of a built tree. */
+  static fromLevels(levels: readonly Uint8Array[]): MerkleTree {
+    const tree: MerkleTree = Object.create(MerkleTree.prototype)
+    const first = levels[0]
+    if (!first || first.length === 0 || first.length % HASH !== 0 || levels.at(-1)!.length !== HASH) {
+      throw new TsvmError('INVALID_ARGUMENT', 'not the levels of a Merkle tree')
+    }
+    Object.assign(tree, {levels: [...levels], leaves: first.length / HASH, hexCache: undefined})
+    return tree
   }
 
   /** The root hash (the block payload when there is more than one item). */
@@ -81,16 +115,26 @@ export class MerkleTree {
 
   /** The path of the leaf at `index`, from the leaf up. */
   path(index: number): PathStep[] {
+    return this.walk(index, (side, l, p) => ({side, hash: this.levels[l]!.slice(p * HASH, (p + 1) * HASH)}))
+  }
+
+  /** The same path with siblings as hex; each node's hex is computed once per tree. */
+  pathHex(index: number): HexStep[] {
+    const cache = (this.hexCache ??= this.levels.map(() => []))
+    return this.walk(index, (side, l, p) => ({side, hex: (cache[l]![p] ??= toHex(this.levels[l]!.subarray(p * HASH, (p + 1) * HASH)))}))
+  }
+
+  /** Calls `step` with the side, level and position of each sibling on the way up from `index`. */
+  private walk<T>(index: number, step: (side: 'L' | 'R', level: number, position: number) => T): T[] {
     if (!Number.isInteger(index) || index < 0 || index >= this.leaves) {
       throw new TsvmError('INVALID_ARGUMENT', `leaf index ${index} is outside 0..${this.leaves - 1}`)
     }
-    const steps: PathStep[] = []
+    const steps: T[] = []
     let p = index
     for (let l = 0; l + 1 < this.levels.length; l++) {
-      const level = this.levels[l]!
-      const width = level.length / HASH
-      if (p % 2 === 1) steps.push({side: 'L', hash: level.slice((p - 1) * HASH, p * HASH)})
-      else if (p + 1 < width) steps.push({side: 'R', hash: level.slice((p + 1) * HASH, (p + 2) * HASH)})
+      const width = this.levels[l]!.length / HASH
+      if (p % 2 === 1) steps.push(step('L', l, p - 1))
+      else if (p + 1 < width) steps.push(step('R', l, p + 1))
       p >>= 1
     }
     return steps

@@ -20,7 +20,7 @@
 import {BLOCK_SIZE} from '../vm/block.js'
 import {fromHex, idFromString, idToString, toHex} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
-import type {PathStep} from './merkle.js'
+import type {HexStep, PathStep} from './merkle.js'
 
 /** The format tag of a receipt. */
 export const RECEIPT_FORMAT = 'tsvm-receipt'
@@ -244,25 +244,33 @@ export function serializeReceipt(r: Receipt): string {
   return JSON.stringify(receiptToJson(r), null, 2) + '\n'
 }
 
+/** What receiptSerializer takes for the Merkle part: a path of byte or hex siblings. */
+export type SerializerMerkle = {leaves: number; index: number; path: ReadonlyArray<PathStep | HexStep>} | null
+
 /**
  * Serializes many receipts that differ only in item and merkle (one stamp run): the shared parts
- * (block, chain, CB58 IDs) are rendered once, and the Merkle part by hand in the layout
- * JSON.stringify(_, null, 2) gives it. Same text as serializeReceipt of each receipt.
+ * (block, chain, CB58 IDs) are rendered once, and the item and Merkle parts by hand in the layout
+ * JSON.stringify(_, null, 2) gives them. Same text as serializeReceipt of each receipt.
  */
-export function receiptSerializer(shared: Omit<Receipt, 'item' | 'merkle'>): (item: Receipt['item'], merkle: Receipt['merkle']) => string {
+export function receiptSerializer(shared: Omit<Receipt, 'item' | 'merkle'>): (item: Receipt['item'], merkle: SerializerMerkle) => string {
   const mark = '\u0000slot'
   const json = receiptToJson({...shared, item: {hash: new Uint8Array(32)}, merkle: null})
   const [head, middle, tail] = JSON.stringify({...json, item: mark, merkle: mark}, null, 2).split(JSON.stringify(mark))
   if (tail === undefined) throw new Error('receipt template lost its slots')
+  const end = tail + '\n'
   return (item, merkle) => {
-    const itemJson: Record<string, unknown> = {hash: toHex(item.hash)}
-    if (item.name !== undefined) itemJson.name = item.name
+    // JSON.stringify of a lone string escapes exactly as it would inside the object.
+    const name = item.name === undefined ? '' : `,\n    "name": ${JSON.stringify(item.name)}`
     let m = 'null'
     if (merkle) {
       m = `{\n    "leaves": ${merkle.leaves},\n    "index": ${merkle.index},\n    "path": [`
-      m += merkle.path.map((step) => `\n      {\n        "side": "${step.side}",\n        "hash": "${toHex(step.hash)}"\n      }`).join(',')
+      for (let i = 0; i < merkle.path.length; i++) {
+        const step = merkle.path[i]!
+        const hex = 'hex' in step ? step.hex : toHex(step.hash)
+        m += `${i === 0 ? '' : ','}\n      {\n        "side": "${step.side}",\n        "hash": "${hex}"\n      }`
+      }
       m += merkle.path.length === 0 ? ']\n  }' : '\n    ]\n  }'
     }
-    return head + JSON.stringify(itemJson, null, 2).replaceAll('\n', '\n  ') + middle + m + tail + '\n'
+    return `${head}{\n    "hash": "${toHex(item.hash)}"${name}\n  }${middle}${m}${end}`
   }
 }

@@ -1,11 +1,12 @@
-// Stamping: collect items (files, directory trees, or hashes from stdin), hash files with
-// bounded concurrency, commit to them with one 32-byte payload (the item hash itself for one
-// item, the Merkle root for several), propose that payload once, and write one receipt per item.
+// Stamping: collect items (files, directory trees, or hashes from stdin), hash files, commit to
+// them with one 32-byte payload (the item hash itself for one item, the Merkle root for several),
+// propose that payload once, and write one receipt per item. Big runs hash and write on every
+// core (threads.ts).
 //
 // Receipt targets are checked before anything is proposed, so a run that would overwrite a
 // receipt (without force) fails before it spends a block.
-import {closeSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
-import {opendir, stat} from 'node:fs/promises'
+import {type Dirent, lstatSync, readdirSync} from 'node:fs'
+import {stat} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {createInterface} from 'node:readline'
 import type {Readable} from 'node:stream'
@@ -14,18 +15,19 @@ import type {Chain, StoredBlock} from '../chain/chain.js'
 import {Status} from '../vm/block.js'
 import {idFromString, idToString, parsePayload, toHex} from '../vm/encoding.js'
 import {isTsvmError, TsvmError} from '../vm/errors.js'
-import {bytesEqual, sha256} from '../vm/hash.js'
+import {bytesEqual} from '../vm/hash.js'
 import {compileGlobs} from './glob.js'
 import {hashFile} from './hash.js'
 import {MerkleTree} from './merkle.js'
-import {receiptSerializer, type ReceiptChain} from './receipt.js'
+import type {ReceiptChain} from './receipt.js'
+import {Helpers, isDone, newBoard} from './threads.js'
 import {receiptBlock} from './verify.js'
+import {hashSmallFile, readBuffer, receiptWriter, type WriteJob} from './work.js'
+
+export {writeReceiptFile} from './work.js'
 
 /** The receipt file extension. */
 export const RECEIPT_EXT = '.tsvm'
-
-/** Files hashed at once. */
-export const HASH_CONCURRENCY = 16
 
 /** One thing to stamp: a file (path set) or a bare hash. */
 export interface StampItem {
@@ -58,17 +60,32 @@ function nameFor(abs: string, inputAbs: string, cwd: string): string {
   return rel.split(sep).join('/')
 }
 
-async function* walk(dir: string): AsyncGenerator<{abs: string; kind: 'file' | 'symlink' | 'special'}> {
-  const entries: Array<{name: string; dirent: import('node:fs').Dirent}> = []
-  for await (const d of await opendir(dir)) entries.push({name: d.name, dirent: d})
+/** What nameFor puts before a file's path below the directory `dirAbs`: '' or a name ending in '/'. */
+function dirPrefix(dirAbs: string, cwd: string): string {
+  let rel = relative(cwd, dirAbs)
+  if (rel.startsWith('..') || isAbsolute(rel)) rel = relative(dirname(dirAbs), dirAbs)
+  return rel === '' ? '' : rel.split(sep).join('/') + '/'
+}
+
+/** A file system entry found under a directory: its absolute path and '/'-separated path relative to it. */
+interface Found {
+  abs: string
+  rel: string
+  kind: 'file' | 'symlink' | 'special'
+}
+
+/** Everything under `dir`, depth first, entries of each directory sorted by name. */
+function walk(dir: string, rel: string, out: Found[]): Found[] {
+  const entries: Dirent[] = readdirSync(dir, {withFileTypes: true})
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  for (const {name, dirent} of entries) {
-    const abs = join(dir, name)
-    if (dirent.isDirectory()) yield* walk(abs)
-    else if (dirent.isFile()) yield {abs, kind: 'file'}
-    else if (dirent.isSymbolicLink()) yield {abs, kind: 'symlink'}
-    else yield {abs, kind: 'special'}
+  const base = dir.endsWith(sep) ? dir : dir + sep
+  for (const d of entries) {
+    const abs = base + d.name
+    const r = rel === '' ? d.name : `${rel}/${d.name}`
+    if (d.isDirectory()) walk(abs, r, out)
+    else out.push({abs, rel: r, kind: d.isFile() ? 'file' : d.isSymbolicLink() ? 'symlink' : 'special'})
   }
+  return out
 }
 
 /** Reads hashes, one per line (64 hex, checksummed hex or CB58); blank lines are ignored. */
@@ -122,69 +139,60 @@ export async function collectItems(inputs: readonly string[], options: CollectOp
     })
     if (s.isFile()) addFile(abs, nameFor(abs, abs, cwd))
     else if (s.isDirectory()) {
-      for await (const e of walk(abs)) {
-        const rel = relative(abs, e.abs).split(sep).join('/')
+      // Every file under the directory is named like nameFor names it: the directory's own name
+      // (relative to cwd, or its base name when outside cwd) and the path below it.
+      const prefix = dirPrefix(abs, cwd)
+      for (const e of walk(abs, '', [])) {
         if (e.kind === 'symlink') skipped.push({path: e.abs, reason: 'symlink'})
         else if (e.kind === 'special') skipped.push({path: e.abs, reason: 'special file'})
         else if (e.abs.endsWith(RECEIPT_EXT)) skipped.push({path: e.abs, reason: 'receipt'})
-        else if (match(rel)) addFile(e.abs, nameFor(e.abs, abs, cwd))
+        else if (match(e.rel)) addFile(e.abs, prefix + e.rel)
       }
     } else skipped.push({path: abs, reason: 'special file'})
   }
   return {items, skipped}
 }
 
-/** Runs `fn` over `list` with at most `limit` calls in flight, keeping order. */
-export async function mapLimit<T, R>(list: readonly T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(list.length)
-  let next = 0
-  const worker = async () => {
-    while (next < list.length) {
-      const i = next++
-      out[i] = await fn(list[i]!, i)
+/**
+ * Hashes every file item (in place). Files of up to 1 MiB are read in one call, on this thread
+ * and the helpers; larger files, and any a helper could not read, are then hashed here by
+ * streaming (which also reports a read error in full).
+ */
+export async function hashItems(items: StampItem[], onProgress?: (done: number, total: number) => void, helpers = Helpers.none()): Promise<void> {
+  const todo = items.filter((item) => item.hash === undefined)
+  const paths = todo.map((item) => item.path!)
+  const digests = new Uint8Array(new SharedArrayBuffer(paths.length * 32))
+  const board = newBoard(paths.length)
+  const buf = readBuffer()
+  const hashHere = (i: number): boolean => {
+    try {
+      const digest = hashSmallFile(paths[i]!, buf)
+      if (digest === undefined) return false
+      digests.set(digest, i * 32)
+      return true
+    } catch {
+      return false
     }
   }
-  await Promise.all(Array.from({length: Math.min(limit, list.length)}, worker))
-  return out
-}
-
-/** Files up to this size are read in one synchronous call: for small files the cost of a stream,
- * or of the thread-pool round trips of async fs calls, is many times the cost of hashing. */
-const SMALL_FILE = 1 << 20
-
-/** The read buffer of hashOne, reused: the read and the hash are synchronous, so no two calls share it. */
-let smallBuf: Buffer | undefined
-
-async function hashOne(path: string): Promise<Uint8Array> {
-  // No fstat: read up to one byte past the small limit; a file that fills the buffer is large
-  // (or grew while read) and is hashed by streaming instead.
-  const fd = openSync(path, 'r')
-  try {
-    const buf = (smallBuf ??= Buffer.allocUnsafe(SMALL_FILE + 1))
-    let n = 0
-    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r
-    if (n <= SMALL_FILE) return sha256(buf.subarray(0, n))
-  } finally {
-    closeSync(fd)
+  const message = {kind: 'hash' as const, paths, digests: digests.buffer as SharedArrayBuffer, ctl: board.ctl.buffer as SharedArrayBuffer, state: board.state.buffer as SharedArrayBuffer, n: paths.length}
+  await helpers.run(message, board, hashHere, (done) => onProgress?.(done, todo.length))
+  let done = Atomics.load(board.ctl, 1)
+  for (let i = 0; i < todo.length; i++) {
+    if (isDone(board, i)) todo[i]!.hash = digests.slice(i * 32, (i + 1) * 32)
+    else {
+      todo[i]!.hash = await hashFile(paths[i]!)
+      onProgress?.(++done, todo.length)
+    }
   }
-  return hashFile(path)
-}
-
-/** Hashes every file item (in place), HASH_CONCURRENCY at a time. */
-export async function hashItems(items: StampItem[], onProgress?: (done: number, total: number) => void): Promise<void> {
-  let done = 0
-  await mapLimit(items, HASH_CONCURRENCY, async (item) => {
-    if (item.hash === undefined) item.hash = await hashOne(item.path!)
-    onProgress?.(++done, items.length)
-  })
 }
 
 /** Where each item's receipt goes: next to the file, or under outDir mirroring names; hashes by hex. */
 export function receiptPaths(items: readonly StampItem[], outDir: string | undefined, cwd = process.cwd()): string[] {
+  const out = resolve(cwd, outDir ?? '.')
   const paths = items.map((item) => {
-    if (item.path === undefined) return resolve(cwd, outDir ?? '.', toHex(item.hash!) + RECEIPT_EXT)
+    if (item.path === undefined) return join(out, toHex(item.hash!) + RECEIPT_EXT)
     if (outDir === undefined) return item.path + RECEIPT_EXT
-    return resolve(cwd, outDir, ...(item.name ?? basename(item.path)).split('/')) + RECEIPT_EXT
+    return join(out, ...(item.name ?? basename(item.path)).split('/')) + RECEIPT_EXT
   })
   const seen = new Map<string, number>()
   paths.forEach((p, i) => {
@@ -221,45 +229,6 @@ export async function checkTargets(paths: readonly string[], force: boolean): Pr
       `${found.length} receipt${found.length === 1 ? '' : 's'} already exist${found.length === 1 ? 's' : ''} (first: ${found[0]}): pass --force to replace, or --out-dir to write elsewhere`,
       {details: {existing: found.slice(0, 20)}},
     )
-  }
-}
-
-let tmpCounter = 0
-
-/**
- * Writes a receipt. With `replace`, atomically (temp file + rename, so a reader sees the old or
- * the new receipt, never half of one); without, by exclusive create, so an existing file is
- * never touched. `dirs` caches the directories already created. Synchronous inside: receipts
- * are small and many, and async round trips would dominate.
- */
-export async function writeReceiptFile(path: string, text: string, replace: boolean, dirs = new Set<string>()): Promise<void> {
-  const parent = dirname(path)
-  if (!dirs.has(parent)) {
-    mkdirSync(parent, {recursive: true})
-    dirs.add(parent)
-  }
-  if (!replace) {
-    try {
-      writeFileSync(path, text, {flag: 'wx'})
-    } catch (error) {
-      if ((error as {code?: string}).code === 'EEXIST') {
-        throw new TsvmError('RECEIPT_EXISTS', `receipt ${path} appeared while stamping: pass --force to replace it`, {cause: error})
-      }
-      throw error
-    }
-    return
-  }
-  const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`
-  writeFileSync(tmp, text, {flag: 'wx'})
-  try {
-    renameSync(tmp, path)
-  } catch (error) {
-    try {
-      unlinkSync(tmp)
-    } catch {
-      // already gone
-    }
-    throw error
   }
 }
 
@@ -325,7 +294,17 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
   if (items.length === 0) throw new TsvmError('INVALID_ARGUMENT', 'nothing to stamp: no file matched (symlinks, special files and .tsvm receipts are skipped)', {details: {skipped}})
   const targets = receiptPaths(items, options.outDir, cwd)
   await checkTargets(targets, Boolean(options.force))
-  await hashItems(items, (d, t) => options.onProgress?.('hash', d, t))
+  // Started now, the helpers load while this thread starts hashing.
+  const helpers = Helpers.forItems(items.length)
+  try {
+    return await proposeAndWrite(chain, items, skipped, targets, helpers, options)
+  } finally {
+    await helpers.close()
+  }
+}
+
+async function proposeAndWrite(chain: Chain, items: StampItem[], skipped: Skipped[], targets: string[], helpers: Helpers, options: StampOptions): Promise<StampResult> {
+  await hashItems(items, (d, t) => options.onProgress?.('hash', d, t), helpers)
   const hashes = items.map((i) => i.hash!)
   const tree = hashes.length > 1 ? new MerkleTree(hashes) : undefined
   const payload = tree ? tree.root : hashes[0]!
@@ -343,18 +322,25 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
   const chainInfo = await describeChain(chain)
   const createdAt = (options.now?.() ?? new Date()).toISOString()
   const block = stored ? receiptBlock(stored.block) : null
-  let written = 0
-  const dirs = new Set<string>()
-  const serialize = receiptSerializer({payload, block, chain: chainInfo, status: block ? 'complete' : 'pending', createdAt})
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i]!
-    const text = serialize(
-      {hash: item.hash!, ...(item.name === undefined ? {} : {name: item.name})},
-      tree ? {leaves: items.length, index: i, path: tree.path(i)} : null,
-    )
-    await writeReceiptFile(targets[i]!, text, Boolean(options.force), dirs)
-    options.onProgress?.('write', ++written, items.length)
+  const all = new Uint8Array(items.length * 32)
+  hashes.forEach((h, i) => all.set(h, i * 32))
+  const job: WriteJob = {
+    shared: {payload, block, chain: chainInfo, status: block ? 'complete' : 'pending', createdAt},
+    levels: tree ? tree.toLevels() : null,
+    hashes: all,
+    names: items.map((item) => item.name),
+    targets,
+    replace: Boolean(options.force),
   }
+  const write = receiptWriter(job)
+  const board = newBoard(items.length)
+  const message = {kind: 'write' as const, job, ctl: board.ctl.buffer as SharedArrayBuffer, state: board.state.buffer as SharedArrayBuffer, n: items.length}
+  const onWritten = (done: number) => options.onProgress?.('write', done, items.length)
+  await helpers.run(message, board, (i) => (write(i), true), onWritten)
+  // Receipts a helper did not get to (it died) are written here.
+  let missed = 0
+  for (let i = 0; i < items.length; i++) if (!isDone(board, i)) (write(i), missed++)
+  if (missed > 0) onWritten(items.length)
   if (timedOut) {
     throw new TsvmError('WAIT_TIMEOUT', `${timedOut.message}; ${items.length} pending receipt(s) written: run \`tsvm upgrade\` on them once the payload is accepted`, {cause: timedOut})
   }
@@ -365,7 +351,10 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
     blockID: stored ? idToString(stored.block.id) : null,
     height: stored ? stored.block.height.toString() : null,
     existedBy: block ? block.time : null,
-    receipts: items.map((item, i) => ({...(item.name === undefined ? {} : {name: item.name}), hash: toHex(item.hash!), receipt: targets[i]!})),
+    receipts: items.map((item, i) => {
+      const hash = toHex(item.hash!)
+      return item.name === undefined ? {hash, receipt: targets[i]!} : {name: item.name, hash, receipt: targets[i]!}
+    }),
     skipped,
   }
 }

@@ -6,7 +6,8 @@ import {existsSync} from 'node:fs'
 import type {Chain} from '../chain/chain.js'
 import {TsvmError} from '../vm/errors.js'
 import {serializeReceipt, type Receipt, type ReceiptChain} from './receipt.js'
-import {describeChain, findAccepted, writeReceiptFile} from './stamp.js'
+import {describeChain, findAccepted} from './stamp.js'
+import {writeReceiptFile} from './work.js'
 import {checkReceipt, loadReceipt, receiptBlock} from './verify.js'
 
 /** The outcome for one receipt. */
@@ -32,7 +33,7 @@ export async function upgradeReceipt(path: string, chain: Chain | undefined): Pr
   const upgraded: Receipt = {...receipt, block: receiptBlock(stored.block), chain: await describeChain(chain), status: 'complete'}
   const after = checkReceipt(upgraded)
   if (after.status !== 'verified') throw new TsvmError('INTERNAL', `${path}: the upgraded receipt does not verify: ${after.reason}`)
-  await writeReceiptFile(path, serializeReceipt(upgraded), true)
+  writeReceiptFile(path, serializeReceipt(upgraded), true)
   return {receipt: path, status: 'upgraded', blockID: after.blockID!, height: after.height!, existedBy: after.existedBy!}
 }
 

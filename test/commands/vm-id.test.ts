@@ -26,11 +26,12 @@ describe('tsvm vm-id', () => {
     })
   })
 
-  it('--json prints the result as JSON.stringify with two-space indents, then a newline', async () => {
-    const r = await tsvm(['vm-id', 'subnetevm', '--json'])
-    assert.equal(r.code, 0)
-    assert.equal(r.stdout, JSON.stringify(JSON.parse(r.stdout), null, 2) + '\n')
-    assert.match(r.stdout, /^\{\n {2}"name": "subnetevm",\n/)
+  it('--json prints pretty JSON, two-space indented, with a final newline (results and errors)', async () => {
+    const [ok, bad] = await Promise.all([tsvm(['vm-id', 'timestampvm', '--json']), tsvm(['vm-id', 'a'.repeat(33), '--json'])])
+    assert.equal(ok.stdout, JSON.stringify(JSON.parse(ok.stdout), null, 2) + '\n')
+    assert.match(ok.stdout, /^\{\n  "name": "timestampvm",\n/)
+    assert.equal(bad.stdout, JSON.stringify(JSON.parse(bad.stdout), null, 2) + '\n')
+    assert.match(bad.stdout, /^\{\n  "error": \{\n    "code": /)
   })
 
   it('--reverse gives the name back, or says it was not made from one', async () => {

@@ -62,6 +62,7 @@ describe('Merkle tree', () => {
       for (let i = 0; i < n; i++) {
         const path = t.path(i)
         assert.deepEqual(foldPath(items[i]!, path), t.root, `n=${n} i=${i}`)
+        assert.deepEqual(t.pathHex(i), path.map((s) => ({side: s.side, hex: toHex(s.hash)})), `n=${n} i=${i}: hex path`)
         assert.deepEqual(path.map((s) => s.side), expectedSides(i, n), `n=${n} i=${i}`)
         if (n > 1) assert.notDeepEqual(foldPath(items[(i + 1) % n]!, path), t.root, `n=${n} i=${i}: another item must not fold`)
       }
@@ -90,11 +91,23 @@ describe('Merkle tree', () => {
     assert.equal(max, 15)
   })
 
+  it('a tree rebuilt from its levels has the same root and paths', () => {
+    const items = Array.from({length: 37}, (_, i) => item(i))
+    const t = new MerkleTree(items)
+    const u = MerkleTree.fromLevels(t.toLevels())
+    assert.deepEqual(u.root, t.root)
+    assert.equal(u.leaves, 37)
+    for (let i = 0; i < 37; i++) assert.deepEqual(u.path(i), t.path(i))
+  })
+
   it('refuses no items, bad item lengths and out-of-range indexes', () => {
     const code = (fn: () => unknown) => assert.throws(fn, (e: unknown) => e instanceof TsvmError && /INVALID_ARGUMENT|BAD_LENGTH/.test(e.code))
     code(() => new MerkleTree([]))
     code(() => new MerkleTree([new Uint8Array(31)]))
     code(() => new MerkleTree([item(0), item(1)]).path(2))
+    code(() => new MerkleTree([item(0), item(1)]).pathHex(-1))
+    code(() => MerkleTree.fromLevels([]))
+    code(() => MerkleTree.fromLevels([new Uint8Array(64)]))
     code(() => expectedSides(3, 3))
   })
 })

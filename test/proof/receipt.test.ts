@@ -60,7 +60,11 @@ describe('receipt format v1', () => {
         for (let i = 0; i < n; i++) {
           const it = {hash: hashes[i]!, name: `d/"q"\n\u00e9-${i}`}
           const m = {leaves: n, index: i, path: t.path(i)}
-          assert.equal(serialize(it, m), serializeReceipt({...r, item: it, merkle: m}))
+          const text = serializeReceipt({...r, item: it, merkle: m})
+          assert.equal(serialize(it, m), text)
+          // hex paths, also from a tree rebuilt from its levels (as another thread gets it)
+          assert.equal(serialize(it, {leaves: n, index: i, path: t.pathHex(i)}), text)
+          assert.equal(serialize(it, {leaves: n, index: i, path: MerkleTree.fromLevels(t.toLevels()).pathHex(i)}), text)
         }
       }
     }

@@ -1,0 +1,45 @@
+// A helper thread of a big stamp run (see threads.ts): takes chunks of the job it is sent,
+// hashing files or writing receipts with the same code as the main thread, and answers once no
+// chunk is left or a thread has failed.
+import {parentPort} from 'node:worker_threads'
+
+import {boardFrom, drain, errorShape, type JobMessage, type JobReply} from './threads.js'
+import {hashSmallFile, readBuffer, receiptWriter} from './work.js'
+
+let buf: Buffer | undefined
+
+function runJob(message: JobMessage): void {
+  const board = boardFrom(message)
+  if (message.kind === 'hash') {
+    const digests = new Uint8Array(message.digests)
+    const b = (buf ??= readBuffer())
+    drain(board, (i) => {
+      try {
+        const digest = hashSmallFile(message.paths[i]!, b)
+        if (digest === undefined) return false
+        digests.set(digest, i * 32)
+        return true
+      } catch {
+        // the main thread hashes it again and reports the error in full
+        return false
+      }
+    })
+  } else {
+    const write = receiptWriter(message.job)
+    drain(board, (i) => {
+      write(i)
+      return true
+    })
+  }
+}
+
+parentPort?.on('message', (message: JobMessage) => {
+  let reply: JobReply
+  try {
+    runJob(message)
+    reply = {ok: true}
+  } catch (error) {
+    reply = {ok: false, error: errorShape(error)}
+  }
+  parentPort!.postMessage(reply)
+})
