@@ -46,35 +46,60 @@ export async function inputBytes(arg: string | undefined, options: {hex?: boolea
   return options.hex ? parsePlainHex(arg) : new TextEncoder().encode(arg)
 }
 
-const HEX64 = /^[0-9a-fA-F]{64}$/
+/** Value of each byte as a hex digit, or -1. */
+const HEX_DIGIT = new Int8Array(256).fill(-1)
+for (let i = 0; i < 16; i++) {
+  HEX_DIGIT['0123456789abcdef'.charCodeAt(i)] = i
+  HEX_DIGIT['0123456789ABCDEF'.charCodeAt(i)] = i
+}
 
 /**
  * Payloads one per line (blank lines skipped), each in a form parsePayload takes. A bad line
  * fails the whole input with its line number, before anything is used.
  */
-export function parsePayloadLines(text: string): Uint8Array[] {
+export function parsePayloadLines(input: Uint8Array | string): Uint8Array[] {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+  let lineCount = 1
+  for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) lineCount++
   const out: Uint8Array[] = []
-  const lines = text.split(/\r?\n/)
   // All payloads share one buffer: 100,000 separate 32-byte arrays would cost ~230 bytes each.
-  const all = new Uint8Array(32 * lines.length)
-  const view = Buffer.from(all.buffer, all.byteOffset, all.byteLength)
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim()
-    if (line === '') continue
+  const all = new Uint8Array(32 * lineCount)
+  const payload = (at: number) => new Uint8Array(all.buffer, at, 32) // twice as fast as subarray
+  let start = 0
+  for (let line = 1; line <= lineCount; line++) {
+    const nl = bytes.indexOf(10, start)
+    let end = nl === -1 ? bytes.length : nl
+    const next = end + 1
+    if (end > start && bytes[end - 1] === 13) end-- // lines end in \n or \r\n
     const at = 32 * out.length
-    // Plain 64-digit hex (what sha256sum prints) is decoded straight into the shared buffer.
-    if (line.length === 64 && HEX64.test(line)) {
-      view.write(line, at, 32, 'hex')
-      out.push(all.subarray(at, at + 32))
-      continue
+    // Plain 64-digit hex (what sha256sum prints) is decoded from the bytes straight into the
+    // shared buffer, with no string per line; anything else is decoded and trimmed as text.
+    if (end - start === 64 && decodeHex64(bytes, start, all, at)) {
+      out.push(payload(at))
+    } else {
+      const text = bytes.toString('utf8', start, end).trim()
+      if (text !== '') {
+        try {
+          all.set(parsePayload(text).data, at)
+          out.push(payload(at))
+        } catch (error) {
+          if (!(error instanceof TsvmError)) throw error
+          throw new TsvmError(error.code, `line ${line}: ${error.message}`, {cause: error, details: {line}})
+        }
+      }
     }
-    try {
-      all.set(parsePayload(line).data, at)
-      out.push(all.subarray(at, at + 32))
-    } catch (error) {
-      if (!(error instanceof TsvmError)) throw error
-      throw new TsvmError(error.code, `line ${i + 1}: ${error.message}`, {cause: error, details: {line: i + 1}})
-    }
+    start = next
   }
   return out
+}
+
+/** Decodes 64 hex digits at `from` into 32 bytes at `at`; false (leaving junk in `out`) if one is not a hex digit. */
+function decodeHex64(text: Uint8Array, from: number, out: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 32; i++) {
+    const hi = HEX_DIGIT[text[from + 2 * i]!]!
+    const lo = HEX_DIGIT[text[from + 2 * i + 1]!]!
+    if ((hi | lo) < 0) return false
+    out[at + i] = (hi << 4) | lo
+  }
+  return true
 }

@@ -69,19 +69,18 @@ export class EmbeddedChain implements Chain {
     const result: ProposeResult = {queued: 0, accepted: [], rejected: []}
     const wereProcessing = this.vm.processingBlocks()
     const total = payloads.length + this.vm.mempool().length
-    const groupSize = this.vm.mempoolLimit + 1
     let done = 0
-    for (let next = 0; next === 0 || next < payloads.length; ) {
-      const take = Math.max(1, groupSize - (next === 0 ? this.vm.mempool().length : 0))
-      const group = payloads.slice(next, next + take)
-      next += take
-      const blocks = await this.vm.acceptPayloads(group, {timestamp: options.timestamp})
-      result.queued += group.length
-      done += blocks.length
-      if (options.onAccepted) options.onAccepted(blocks.map(accepted))
-      else for (const b of blocks) result.accepted.push(accepted(b))
-      options.onProgress?.(done, total)
-    }
+    await this.vm.acceptPayloadGroups(payloads, {
+      groupSize: this.vm.mempoolLimit + 1,
+      timestamp: options.timestamp,
+      onGroup: (blocks, taken) => {
+        result.queued += taken
+        done += blocks.length
+        if (options.onAccepted) options.onAccepted(blocks.map(accepted))
+        else for (const b of blocks) result.accepted.push(accepted(b))
+        options.onProgress?.(done, total)
+      },
+    })
     for (const b of wereProcessing) {
       const now = await this.vm.getBlock(b.id)
       if (now?.status === Status.Rejected) result.rejected!.push(now)

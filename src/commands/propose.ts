@@ -6,7 +6,7 @@ import {withChain} from '../chain/open.js'
 import {type BlockJson, blockJson, blockRow} from '../chain/view.js'
 import {chainFlags, chainOptions} from '../flags.js'
 import {parsePayloadLines, readStdin} from '../input.js'
-import {blockLines, ok, warn} from '../output.js'
+import {ok, storedBlockLines, warn} from '../output.js'
 import {hashFile} from '../proof/hash.js'
 import {parsePayload} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
@@ -57,7 +57,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
     let shown = 0
     const show = (blocks: StoredBlock[]) => {
       if (blocks.length === 0) return
-      this.log(blockLines(blocks.map((b) => blockRow(b.block, b.status))))
+      this.log(storedBlockLines(blocks))
       shown += blocks.length
     }
     const result = await withChain(chainOptions(flags, this.config), (chain) =>
@@ -81,7 +81,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
     if (files !== undefined && arg !== undefined) throw new TsvmError('USAGE', 'pass payloads either as an argument or with --file, not both')
     if (files !== undefined) return Promise.all(files.map((f) => hashFile(f)))
     if (arg === undefined) throw new TsvmError('USAGE', 'missing payload: pass one as an argument, - for stdin, or --file FILE')
-    if (arg === '-') return parsePayloadLines(Buffer.from(await readStdin()).toString('utf8'))
+    if (arg === '-') return parsePayloadLines(await readStdin())
     return [parsePayload(arg).data]
   }
 }

@@ -10,7 +10,7 @@
 // Block ID = sha256 of those 82 bytes. The database value wraps them (spec §1.4), 92 bytes:
 //
 //   00 00 | u32 length (82) | block bytes | u32 status
-import {CODEC_VERSION, MAX_CODEC_SIZE, Reader, writeU64} from './codec.js'
+import {allocBytes, CODEC_VERSION, MAX_CODEC_SIZE, Reader, writeU64} from './codec.js'
 import {ID_LENGTH} from './encoding.js'
 import {TsvmError} from './errors.js'
 import {sha256} from './hash.js'
@@ -59,7 +59,7 @@ export function serializeBlock(fields: BlockFields): Uint8Array {
   // Written in place rather than through Writer (no DataView or BigInt stores per block in a
   // group commit); the bytes and the BAD_LENGTH checks are Writer's.
   checkLength(fields.parentId)
-  const out = new Uint8Array(BLOCK_SIZE) // codec version 00 00
+  const out = allocBytes(BLOCK_SIZE) // codec version 00 00
   out.set(fields.parentId, 2)
   writeU64(out, 34, fields.height)
   writeU64(out, 42, fields.timestamp)
@@ -73,12 +73,16 @@ function checkLength(b: Uint8Array): void {
 }
 
 
+const MAX_U64 = 0xffff_ffff_ffff_ffffn
+const MIN_I64 = -(2n ** 63n)
+const MAX_I64 = 2n ** 63n - 1n
+
 /** Builds a block from its fields: serializes it and computes its ID. */
 export function makeBlock(fields: BlockFields): Block {
-  if (fields.height < 0n || fields.height > 0xffff_ffff_ffff_ffffn) {
+  if (fields.height < 0n || fields.height > MAX_U64) {
     throw new TsvmError('INVALID_ARGUMENT', `height ${fields.height} does not fit in a uint64`)
   }
-  if (fields.timestamp < -(2n ** 63n) || fields.timestamp >= 2n ** 63n) {
+  if (fields.timestamp < MIN_I64 || fields.timestamp > MAX_I64) {
     throw new TsvmError('INVALID_ARGUMENT', `timestamp ${fields.timestamp} does not fit in an int64`)
   }
   const bytes = serializeBlock(fields)
@@ -125,7 +129,7 @@ export function parseBlock(bytes: Uint8Array): Block {
 /** Encodes the database value for a block: blkWrapper{Blk []byte; Status uint32}. */
 export function encodeWrapper(blockBytes: Uint8Array, status: Status): Uint8Array {
   const n = blockBytes.length
-  const out = new Uint8Array(2 + 4 + n + 4) // codec version 00 00
+  const out = allocBytes(2 + 4 + n + 4) // codec version 00 00
   out[2] = n >>> 24
   out[3] = n >>> 16
   out[4] = n >>> 8

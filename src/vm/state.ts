@@ -20,9 +20,9 @@
 import {existsSync, readdirSync, realpathSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
-import {Level} from 'level'
+import {type ChainedBatch as LevelChainedBatch, Level} from 'level'
 
-import {writeU64} from './codec.js'
+import {allocBytes, writeU64} from './codec.js'
 import {type Block, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
 import {toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
@@ -51,7 +51,7 @@ const ZERO = new Uint8Array([0])
 
 /** Go's key of a stored block. */
 export function blockKey(id: Uint8Array): Uint8Array {
-  const out = new Uint8Array(BLOCK_PREFIX.length + id.length)
+  const out = allocBytes(BLOCK_PREFIX.length + id.length)
   out.set(BLOCK_PREFIX)
   out.set(id, BLOCK_PREFIX.length)
   return out
@@ -66,14 +66,14 @@ export const GENESIS_KEY = concatBytes(GENESIS_PREFIX, ZERO)
 export const PREFERRED_KEY = concatBytes(PREFERRED_PREFIX, ZERO)
 /** Key of the accepted block at a height. */
 export function heightKey(height: bigint): Uint8Array {
-  const out = new Uint8Array(HEIGHT_PREFIX.length + 8)
+  const out = allocBytes(HEIGHT_PREFIX.length + 8)
   out.set(HEIGHT_PREFIX)
   writeU64(out, HEIGHT_PREFIX.length, height)
   return out
 }
 /** Key of one (payload, block) pair in the data index. */
 export function dataKey(data: Uint8Array, id: Uint8Array): Uint8Array {
-  const out = new Uint8Array(DATA_PREFIX.length + data.length + id.length)
+  const out = allocBytes(DATA_PREFIX.length + data.length + id.length)
   out.set(DATA_PREFIX)
   out.set(data, DATA_PREFIX.length)
   out.set(id, DATA_PREFIX.length + data.length)
@@ -110,6 +110,10 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
 
 const EMPTY = new Uint8Array(0)
 
+type Db = Level<Uint8Array, Uint8Array>
+/** classic-level's chained batch on our database. */
+type ChainedBatch = LevelChainedBatch<Db, Uint8Array, Uint8Array>
+
 /** classic-level hands out Buffers; the VM speaks plain Uint8Array (a copy, off the shared pool). */
 function plain(v: Uint8Array): Uint8Array
 function plain(v: Uint8Array | undefined): Uint8Array | undefined
@@ -117,8 +121,13 @@ function plain(v: Uint8Array | undefined): Uint8Array | undefined {
   return v === undefined ? undefined : new Uint8Array(v)
 }
 
-/** One write in a state batch. */
-export type StateOp = {type: 'put'; key: Uint8Array; value: Uint8Array} | {type: 'del'; key: Uint8Array}
+/** A batch handed to LevelDB but not yet applied (ChainState.prepare). */
+export interface PreparedWrite {
+  /** Applies the batch atomically; `sync` waits until it is on disk. */
+  write(options?: {sync?: boolean}): Promise<void>
+  /** Drops the batch unwritten. */
+  discard(): Promise<void>
+}
 
 /** A block with its status, as stored or held. */
 export interface BlockRecord {
@@ -134,17 +143,41 @@ export interface MempoolEntry {
 
 /** Builds the writes of one state transition; hand it to ChainState.write. */
 export class StateBatch {
-  readonly ops: StateOp[] = []
+  // The writes in order as two parallel lists, a value of undefined meaning a delete: a group
+  // commit makes 300,000 of them, and an object per write was garbage the collector had to chase.
+  readonly keys: Uint8Array[] = []
+  readonly values: Array<Uint8Array | undefined> = []
   /** Blocks whose stored record this batch changes, for the cache. */
   readonly stored: BlockRecord[] = []
+  private count = 0
+
+  /** With `sink` (ChainState.directBatch), writes go straight to LevelDB instead of the lists. */
+  constructor(readonly sink?: Pick<ChainedBatch, 'put' | 'del'>) {}
+
+  /** How many writes. */
+  get size(): number {
+    return this.count
+  }
 
   private put(key: Uint8Array, value: Uint8Array): this {
-    this.ops.push({type: 'put', key, value})
+    this.count++
+    if (this.sink) {
+      this.sink.put(key, value)
+    } else {
+      this.keys.push(key)
+      this.values.push(value)
+    }
     return this
   }
 
   private del(key: Uint8Array): this {
-    this.ops.push({type: 'del', key})
+    this.count++
+    if (this.sink) {
+      this.sink.del(key)
+    } else {
+      this.keys.push(key)
+      this.values.push(undefined)
+    }
     return this
   }
 
@@ -209,6 +242,10 @@ class Lru<V> {
       this.map.set(key, v)
     }
     return v
+  }
+
+  clear(): void {
+    this.map.clear()
   }
 
   set(key: string, v: V): void {
@@ -298,6 +335,11 @@ const OPEN_DIRS = new Set<string>()
 /** The LevelDB handle and the typed reads and writes of the VM's state. */
 export class ChainState {
   private readonly cache = new Lru<BlockRecord>(BLOCK_CACHE_SIZE)
+  /** Stored records written but not yet in the cache (see write), and how many. */
+  private uncached: BlockRecord[][] = []
+  private uncachedCount = 0
+  /** True when whole batches were dropped from `uncached`: the cache must be cleared first. */
+  private cacheOutrun = false
   private closed = false
 
   private constructor(
@@ -325,21 +367,76 @@ export class ChainState {
 
   /** Applies a batch atomically; `sync` waits until it is on disk. */
   async write(batch: StateBatch, options: {sync?: boolean} = {}): Promise<void> {
-    if (batch.ops.length === 0) return
-    // A chained batch hands each op to LevelDB as it comes; for the thousands of ops of a group
-    // commit it allocates far less than an array batch, which copies and re-encodes every op.
-    const chained = this.db.batch()
-    for (const op of batch.ops) {
-      if (op.type === 'put') chained.put(op.key, op.value)
-      else chained.del(op.key)
+    await this.prepare(batch).write(options)
+  }
+
+  /**
+   * Hands a batch's writes to LevelDB without applying them: `write` applies them atomically
+   * later, `discard` drops them. Lets a caller fill the next batch while the previous one's
+   * synced write is still in flight.
+   */
+  prepare(batch: StateBatch): PreparedWrite {
+    if (batch.size === 0 && !batch.sink) return {write: async () => {}, discard: async () => {}}
+    let chained: ChainedBatch
+    if (batch.sink) {
+      chained = batch.sink as ChainedBatch
+    } else {
+      // A chained batch hands each op to LevelDB as it comes; for the thousands of ops of a group
+      // commit it allocates far less than an array batch, which copies and re-encodes every op.
+      chained = this.db.batch()
+      const {keys, values} = batch
+      for (let i = 0; i < keys.length; i++) {
+        const value = values[i]
+        if (value === undefined) chained.del(keys[i]!)
+        else chained.put(keys[i]!, value)
+      }
     }
-    await chained.write({sync: options.sync ?? false})
-    // Only the last BLOCK_CACHE_SIZE records can survive in the LRU: a group commit of 100,000
-    // blocks need not hex and insert the ones that would be evicted again at once.
-    const stored = batch.stored
-    for (let i = Math.max(0, stored.length - BLOCK_CACHE_SIZE); i < stored.length; i++) {
-      this.cache.set(hexKey(stored[i]!.block.id), stored[i]!)
+    const {stored} = batch
+    return {
+      write: async (options = {}) => {
+        await chained.write({sync: options.sync ?? false})
+        this.written(stored)
+      },
+      discard: () => chained.close(),
     }
+  }
+
+  /**
+   * A batch whose writes are handed to LevelDB as they are added, keeping nothing per write
+   * (a group commit adds 300,000): prepare it to write it, or to discard it.
+   */
+  directBatch(): StateBatch {
+    return new StateBatch(this.db.batch())
+  }
+
+  /** Notes records a landed batch stored, for the cache. */
+  private written(stored: BlockRecord[]): void {
+    // The cache catches up on the next read, not here: `propose -` writes 100,000 blocks in
+    // groups and reads none of them, and hexing every ID into an LRU that evicts it again two
+    // groups later was a tenth of its run time.
+    if (stored.length === 0) return
+    this.uncached.push(stored)
+    this.uncachedCount += stored.length
+    // Only the last BLOCK_CACHE_SIZE records can survive in the LRU: drop older whole batches.
+    while (this.uncachedCount - this.uncached[0]!.length >= BLOCK_CACHE_SIZE) {
+      this.uncachedCount -= this.uncached.shift()!.length
+      this.cacheOutrun = true
+    }
+  }
+
+  /** Inserts the records written since the last read into the cache, oldest first. */
+  private catchUpCache(): void {
+    if (this.uncachedCount === 0) return
+    // When more was written than the LRU holds, everything cached before was evicted by it.
+    if (this.cacheOutrun || this.uncachedCount >= BLOCK_CACHE_SIZE) this.cache.clear()
+    let skip = Math.max(0, this.uncachedCount - BLOCK_CACHE_SIZE)
+    for (const records of this.uncached) {
+      for (let i = Math.min(skip, records.length); i < records.length; i++) this.cache.set(hexKey(records[i]!.block.id), records[i]!)
+      skip = Math.max(0, skip - records.length)
+    }
+    this.uncached = []
+    this.uncachedCount = 0
+    this.cacheOutrun = false
   }
 
   async isInitialized(): Promise<boolean> {
@@ -360,6 +457,7 @@ export class ChainState {
 
   /** A decided block (accepted or rejected) by ID. */
   async getStored(id: Uint8Array): Promise<BlockRecord | undefined> {
+    this.catchUpCache()
     const k = hexKey(id)
     const hit = this.cache.get(k)
     if (hit) return hit

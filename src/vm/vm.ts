@@ -16,7 +16,7 @@ import {idToString, toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
 import {genesisBlock} from './genesis.js'
 import {bytesEqual} from './hash.js'
-import {type BlockRecord, ChainState, type MempoolEntry, StateBatch} from './state.js'
+import {type BlockRecord, ChainState, type MempoolEntry, type PreparedWrite, StateBatch} from './state.js'
 
 export type {BlockRecord} from './state.js'
 export type {CheckProblem, CheckReport} from './check.js'
@@ -30,6 +30,29 @@ export interface VmOptions {
   now?: () => number
   /** Refuse proposals while the mempool holds more than this many payloads (default 4096, as Go). */
   mempoolLimit?: number
+}
+
+/** What accepting a run of blocks writes and changes in memory, worked out before the write. */
+interface AcceptPlan {
+  readonly chain: Block[]
+  /** Hex IDs of accepted blocks that were processing (empty when none was). */
+  readonly accepted: Set<string>
+  readonly rejected: Block[]
+  readonly preferred: Uint8Array
+  /** True when no block is left processing once the plan is applied. */
+  readonly clearsProcessing: boolean
+}
+
+/** A group of acceptPayloadGroups whose write has been started. */
+interface InflightGroup {
+  /** Undefined for an empty group (nothing queued, no payloads). */
+  readonly plan: AcceptPlan | undefined
+  /** New payloads it took, and queued payloads it consumed. */
+  readonly taken: number
+  readonly queued: number
+  readonly write: Promise<void>
+  /** Set once the write has been awaited. */
+  settled: boolean
 }
 
 /** A TimestampVM on one data dir. */
@@ -295,15 +318,52 @@ export class TimestampVM {
     throw new TsvmError('BLOCK_NOT_FOUND', `block ${idToString(id)} is not known: processing blocks are listed by tsvm mempool`)
   }
 
-  /** True when `block` reaches `ancestor` through processing blocks only. */
-  private descendsFrom(block: Block, ancestor: Uint8Array): boolean {
+  /** True when `block` reaches `ancestor` through blocks of `processing` only. */
+  private descendsFrom(block: Block, ancestor: Uint8Array, processing: ReadonlyMap<string, Block> = this.processing): boolean {
     let cur = block
     for (;;) {
       if (bytesEqual(cur.parentId, ancestor)) return true
-      const p = this.processing.get(toHex(cur.parentId))
+      const p = processing.get(toHex(cur.parentId))
       if (!p) return false
       cur = p
     }
+  }
+
+  /**
+   * Works out the acceptance of `chain` (consecutive blocks on the last accepted), given the
+   * processing blocks and preference it will meet: every processing block that does not descend
+   * from its tip is rejected. Adds the writes to `batch`; changes nothing.
+   */
+  private planAccepted(
+    chain: Block[],
+    batch: StateBatch,
+    processing: ReadonlyMap<string, Block> = this.processing,
+    preferredNow: Uint8Array | undefined = this.preferred,
+  ): AcceptPlan {
+    const tip = chain[chain.length - 1]!
+    // With nothing processing (every automine group commit), skip the per-block hex lookups.
+    const accepted = new Set(processing.size === 0 ? [] : chain.map((b) => toHex(b.id)))
+    for (const b of chain) {
+      batch.storeBlock(b, Status.Accepted).putHeight(b)
+      if (processing.size > 0 && processing.has(toHex(b.id))) batch.delProcessing(b.id)
+    }
+    batch.setLastAccepted(tip.id)
+    const undecided = [...processing.values()].filter((b) => !accepted.has(toHex(b.id)))
+    const rejected = undecided.filter((b) => !this.descendsFrom(b, tip.id, processing))
+    for (const b of rejected) batch.storeBlock(b, Status.Rejected).delProcessing(b.id)
+    const pref = preferredNow && processing.get(toHex(preferredNow))
+    const keepPref = pref !== undefined && !accepted.has(toHex(pref.id)) && this.descendsFrom(pref, tip.id, processing)
+    const preferred = keepPref ? pref.id : tip.id
+    batch.setPreferred(preferred)
+    return {chain, accepted, rejected, preferred, clearsProcessing: rejected.length === undecided.length}
+  }
+
+  /** Applies a plan in memory once its batch is on disk. */
+  private applyAccepted(plan: AcceptPlan): void {
+    for (const k of plan.accepted) this.processing.delete(k)
+    for (const b of plan.rejected) this.processing.delete(toHex(b.id))
+    this.last = plan.chain[plan.chain.length - 1]!
+    this.preferred = plan.preferred
   }
 
   /**
@@ -311,25 +371,9 @@ export class TimestampVM {
    * processing block that does not descend from its tip, in one synced batch.
    */
   private async commitAccepted(chain: Block[], batch: StateBatch): Promise<void> {
-    const tip = chain[chain.length - 1]!
-    // With nothing processing (every automine group commit), skip the per-block hex lookups.
-    const accepted = new Set(this.processing.size === 0 ? [] : chain.map((b) => toHex(b.id)))
-    for (const b of chain) {
-      batch.storeBlock(b, Status.Accepted).putHeight(b)
-      if (this.processing.size > 0 && this.processing.has(toHex(b.id))) batch.delProcessing(b.id)
-    }
-    batch.setLastAccepted(tip.id)
-    const rejected = [...this.processing.values()].filter((b) => !accepted.has(toHex(b.id)) && !this.descendsFrom(b, tip.id))
-    for (const b of rejected) batch.storeBlock(b, Status.Rejected).delProcessing(b.id)
-    const pref = this.preferred && this.processing.get(toHex(this.preferred))
-    const keepPref = pref !== undefined && !accepted.has(toHex(pref.id)) && this.descendsFrom(pref, tip.id)
-    const preferred = keepPref ? pref.id : tip.id
-    batch.setPreferred(preferred)
+    const plan = this.planAccepted(chain, batch)
     await this.state.write(batch, {sync: true})
-    for (const k of accepted) this.processing.delete(k)
-    for (const b of rejected) this.processing.delete(toHex(b.id))
-    this.last = tip
-    this.preferred = preferred
+    this.applyAccepted(plan)
   }
 
   /**
@@ -411,29 +455,124 @@ export class TimestampVM {
   acceptPayloads(payloads: Uint8Array[], options: {timestamp?: bigint} = {}): Promise<Block[]> {
     return this.exclusive(async () => {
       this.requireLast()
-      for (const p of payloads) {
-        if (p.length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${p.length}`)
-      }
-      const queued = this.pool.length
-      const entries: Array<{seq?: bigint; data: Uint8Array}> = [...this.pool]
-      // Our own copy of the payloads, in one buffer rather than one small ArrayBuffer each.
-      const copy = new Uint8Array(32 * payloads.length)
-      for (let i = 0; i < payloads.length; i++) {
-        copy.set(payloads[i]!, 32 * i)
-        entries.push({data: copy.subarray(32 * i, 32 * i + 32)})
-      }
+      const entries = this.groupEntries(payloads, true)
       if (entries.length === 0) return []
+      const queued = this.pool.length
       const chain = await this.acceptEntries(entries, options.timestamp)
       this.pool.splice(0, queued)
       return chain
     })
   }
 
+  /**
+   * acceptPayloads over many payloads in groups of `groupSize` blocks, one synced batch each:
+   * the first group is the queued payloads and as many new ones as fill it (at least one), the
+   * next groups take `groupSize` new payloads each. `onGroup` reports each group once its batch
+   * is on disk, with the number of new payloads it took. Pipelined: while one group's write is
+   * in flight the next group is built, verified and handed to LevelDB (not written) and the group
+   * before is reported. A failure stops the run; the groups before it stay accepted and reported.
+   */
+  acceptPayloadGroups(
+    payloads: Uint8Array[],
+    options: {groupSize: number; timestamp?: bigint; onGroup: (blocks: Block[], taken: number) => void},
+  ): Promise<void> {
+    return this.exclusive(async () => {
+      let parent = this.requireLast()
+      let inflight: InflightGroup | undefined
+      let unwritten: PreparedWrite | undefined
+      let reporting = false
+      const report = (g: InflightGroup) => {
+        reporting = true
+        options.onGroup(g.plan?.chain ?? [], g.taken)
+        reporting = false
+      }
+      try {
+        for (let next = 0; next === 0 || next < payloads.length; ) {
+          const first = next === 0
+          const take = Math.max(1, options.groupSize - (first ? this.pool.length : 0))
+          const entries = this.groupEntries(payloads.slice(next, next + take), first)
+          const taken = Math.min(take, payloads.length - next)
+          next += take
+          let plan: AcceptPlan | undefined
+          if (entries.length > 0) {
+            // Each write goes to LevelDB as it is made, so none of the group's keys and values
+            // outlive this loop (they would be promoted, then collected as old objects).
+            const batch = this.state.directBatch()
+            unwritten = this.state.prepare(batch)
+            const chain = this.buildChain(entries, parent, options.timestamp, batch)
+            if (inflight?.plan && !inflight.plan.clearsProcessing) {
+              await this.landed(inflight)
+              report(inflight)
+              inflight = undefined
+            }
+            // While the group before is in flight, this plan meets the state it leaves behind: no
+            // block processing (so nothing to reject) and the preference on its tip.
+            plan = inflight ? this.planAccepted(chain, batch, new Map(), undefined) : this.planAccepted(chain, batch)
+            parent = chain[chain.length - 1]!
+          }
+          const before = inflight
+          if (before) await this.landed(before)
+          const write = unwritten?.write({sync: true}) ?? Promise.resolve()
+          unwritten = undefined
+          inflight = {plan, taken, queued: first ? this.pool.length : 0, write, settled: false}
+          if (before) report(before)
+        }
+        const last = inflight!
+        await this.landed(last)
+        report(last)
+      } catch (error) {
+        await unwritten?.discard()
+        // A group in flight lands (or fails) before the error is passed on; it is reported
+        // unless reporting is what failed.
+        if (inflight && !inflight.settled) {
+          await this.landed(inflight)
+          if (!reporting) report(inflight)
+        }
+        throw error
+      }
+    })
+  }
+
+  /** Waits for a group's write and applies it in memory. */
+  private async landed(group: InflightGroup): Promise<void> {
+    group.settled = true
+    await group.write
+    if (group.plan) this.applyAccepted(group.plan)
+    this.pool.splice(0, group.queued)
+  }
+
+  /** The entries of one group: with `queued`, the queued payloads first; then our own copy of `payloads`. */
+  private groupEntries(payloads: Uint8Array[], queued: boolean): Array<{seq?: bigint; data: Uint8Array}> {
+    for (const p of payloads) {
+      if (p.length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${p.length}`)
+    }
+    const entries: Array<{seq?: bigint; data: Uint8Array}> = queued ? [...this.pool] : []
+    // One buffer for the group rather than one small ArrayBuffer per payload.
+    const copy = new ArrayBuffer(32 * payloads.length)
+    for (let i = 0; i < payloads.length; i++) {
+      const data = new Uint8Array(copy, 32 * i, 32)
+      data.set(payloads[i]!)
+      entries.push({data})
+    }
+    return entries
+  }
+
   /** Builds one block per entry on the last accepted, verifies each, and commits them all (and the removal of queued entries) in one synced batch. */
   private async acceptEntries(entries: ReadonlyArray<{seq?: bigint; data: Uint8Array}>, timestamp: bigint | undefined): Promise<Block[]> {
-    let parent = this.requireLast()
-    const now = this.nowSeconds()
     const batch = new StateBatch()
+    const chain = this.buildChain(entries, this.requireLast(), timestamp, batch)
+    await this.commitAccepted(chain, batch)
+    return chain
+  }
+
+  /** One block per entry on `parent`, each verified; the removal of queued entries goes into `batch`. */
+  private buildChain(
+    entries: ReadonlyArray<{seq?: bigint; data: Uint8Array}>,
+    parent: Block,
+    timestamp: bigint | undefined,
+    batch?: StateBatch,
+  ): Block[] {
+    const now = this.nowSeconds()
     const chain: Block[] = []
     for (const entry of entries) {
       const block = makeBlock({
@@ -443,11 +582,10 @@ export class TimestampVM {
         data: entry.data,
       })
       verifyBlock(block, parent, now)
-      if (entry.seq !== undefined) batch.delMempool(entry.seq)
+      if (entry.seq !== undefined) batch?.delMempool(entry.seq)
       chain.push(block)
       parent = block
     }
-    await this.commitAccepted(chain, batch)
     return chain
   }
 

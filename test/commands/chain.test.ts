@@ -135,6 +135,22 @@ describe('chain commands, one process per step', () => {
     assert.deepEqual([check.code, check.json.ok, check.json.blocks, check.json.lastAcceptedHeight], [0, true, 5001, '5000'])
   })
 
+  it('propose - prints one row per block over several groups, in order, as the chain stores them', async () => {
+    const d = ['--data-dir', newDir()]
+    const lines = Array.from({length: 10_000}, (_, i) => sha(`row ${i}`)) // three groups of at most 4,097
+    const r = await tsvm(['propose', '-', ...d], {input: lines.join('\n') + '\n'})
+    assert.equal(r.code, 0, r.stderr)
+    const rows = r.stdout.trimEnd().split('\n')
+    assert.equal(rows.length, 10_000)
+    const stored = await tsvmJson(['blocks', '--limit', '10000', ...d])
+    const oldestFirst = (stored.json as Array<{height: string; id: string; status: string; dataHex: string}>).reverse()
+    assert.deepEqual(
+      rows.map((row) => row.split(/ +/)),
+      oldestFirst.map((b) => [b.height, b.id, b.status, b.dataHex]),
+    )
+    assert.deepEqual(oldestFirst.map((b) => b.dataHex), lines)
+  })
+
   it('check exits 4 with CHAIN_CHECK_FAILED on a chain with a deleted height-index key', async () => {
     const dir = newDir()
     const d = ['--data-dir', dir]

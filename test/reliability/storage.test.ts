@@ -160,11 +160,18 @@ describe('storage guarantees (classic-level)', () => {
   it('writes every state transition a caller is told about with sync: true', async () => {
     // LevelDB keeps a non-sync write in the OS page cache: it survives a SIGKILL but not a power
     // cut. Every write the VM acknowledges must therefore ask for fsync.
+    // Every write goes through prepare (write is prepare + write), so that is where to look.
     const writes: Array<{ops: number; sync: boolean}> = []
-    const original = ChainState.prototype.write
-    ChainState.prototype.write = async function (batch, options = {}) {
-      writes.push({ops: batch.ops.length, sync: options.sync === true})
-      return original.call(this, batch, options)
+    const original = ChainState.prototype.prepare
+    ChainState.prototype.prepare = function (batch) {
+      const prepared = original.call(this, batch)
+      return {
+        ...prepared,
+        write: (options = {}) => {
+          writes.push({ops: batch.size, sync: options.sync === true})
+          return prepared.write(options)
+        },
+      }
     }
     let vm: TimestampVM | undefined
     try {
@@ -176,11 +183,13 @@ describe('storage guarantees (classic-level)', () => {
       await vm.accept(built.id)
       const other = await vm.buildBlock()
       await vm.reject(other.id)
+      await vm.acceptPayloads([new Uint8Array(32).fill(4)])
+      await vm.acceptPayloadGroups([5, 6, 7].map((b) => new Uint8Array(32).fill(b)), {groupSize: 1, onGroup: () => {}})
     } finally {
       await vm?.close()
-      ChainState.prototype.write = original
+      ChainState.prototype.prepare = original
     }
-    assert.ok(writes.length >= 6, `only ${writes.length} writes seen`)
+    assert.ok(writes.length >= 10, `only ${writes.length} writes seen`)
     assert.deepEqual(writes.filter((w) => !w.sync), [], 'a state transition was written without sync')
   })
 })

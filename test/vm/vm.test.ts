@@ -355,6 +355,97 @@ describe('accept and reject', () => {
     }
   })
 
+  it('acceptPayloadGroups writes one synced batch per group, reports each after it lands, and matches acceptPayloads', async () => {
+    const a = await freshVm({mempoolLimit: 3})
+    const b = await freshVm({mempoolLimit: 3})
+    try {
+      const fresh = Array.from({length: 10}, (_, i) => numbered(i))
+      await a.vm.proposeMany([payload(7)])
+      const expected = [...(await a.vm.acceptPayloads(fresh.slice(0, 3))), ...(await a.vm.acceptPayloads(fresh.slice(3, 7)))]
+      expected.push(...(await a.vm.acceptPayloads(fresh.slice(7))))
+      await b.vm.proposeMany([payload(7)])
+      const landed: number[] = []
+      const db = (b.vm as unknown as {state: {db: {batch(): {write(o: {sync?: boolean}): Promise<void>}}}}).state.db
+      const batch = db.batch.bind(db)
+      let writes = 0
+      db.batch = () => {
+        const chained = batch()
+        const write = chained.write.bind(chained)
+        chained.write = async (o) => {
+          assert.equal(o.sync, true)
+          await write(o)
+          landed.push(++writes)
+        }
+        return chained
+      }
+      const groups: Array<{heights: bigint[]; taken: number; landed: number}> = []
+      await b.vm.acceptPayloadGroups(fresh, {
+        groupSize: 4,
+        onGroup: (blocks, taken) => groups.push({heights: blocks.map((x) => x.height), taken, landed: landed.length}),
+      })
+      assert.deepEqual(groups, [
+        {heights: [1n, 2n, 3n, 4n], taken: 3, landed: 1},
+        {heights: [5n, 6n, 7n, 8n], taken: 4, landed: 2},
+        {heights: [9n, 10n, 11n], taken: 3, landed: 3},
+      ])
+      assert.deepEqual(toHex(b.vm.lastAccepted().id), toHex(expected[expected.length - 1]!.id))
+      assert.deepEqual(b.vm.mempool(), [])
+      assert.deepEqual((await b.vm.check()).problems, [])
+    } finally {
+      await a.vm.close()
+      await b.vm.close()
+    }
+  })
+
+  it('acceptPayloadGroups: a failing group or report stops the run after the group in flight has landed', async () => {
+    const {vm} = await freshVm()
+    try {
+      const reported: bigint[][] = []
+      const payloads = [numbered(1), numbered(2), numbered(3), new Uint8Array(31), numbered(5)]
+      const run = vm.acceptPayloadGroups(payloads, {groupSize: 2, onGroup: (blocks) => reported.push(blocks.map((x) => x.height))})
+      assert.equal(await rejectionCode(run), 'BAD_LENGTH')
+      assert.deepEqual(reported, [[1n, 2n]], 'the group before the bad one is accepted and reported')
+      assert.equal(vm.lastAccepted().height, 2n)
+      const fails = vm.acceptPayloadGroups([numbered(6), numbered(7), numbered(8)], {
+        groupSize: 1,
+        onGroup: () => {
+          throw new Error('stdout closed')
+        },
+      })
+      await assert.rejects(fails, /stdout closed/)
+      // The first group was reported (and threw) while the second was in flight: that one landed too.
+      assert.equal(vm.lastAccepted().height, 4n)
+      assert.deepEqual((await vm.getBlockAtHeight(4n))?.block.data, numbered(7))
+      assert.deepEqual((await vm.check()).problems, [])
+    } finally {
+      await vm.close()
+    }
+  })
+
+  it('acceptPayloadGroups accepts processing blocks it rebuilds, and a group waits for one that leaves blocks processing', async () => {
+    const {vm} = await freshVm({mempoolLimit: 0})
+    try {
+      await vm.proposeMany([numbered(1)])
+      const built = await vm.buildBlock()
+      await vm.setPreference(built.id)
+      await vm.proposeMany([numbered(2)])
+      const child = await vm.buildBlock()
+      assert.deepEqual(child.parentId, built.id)
+      // The first group rebuilds `built` exactly and leaves `child` processing (it descends from
+      // the new tip); the second group rebuilds `child`.
+      const reported: string[][] = []
+      await vm.acceptPayloadGroups([numbered(1), numbered(2), numbered(3)], {groupSize: 1, onGroup: (blocks) => reported.push(blocks.map((x) => toHex(x.id)))})
+      assert.deepEqual(reported.slice(0, 2), [[toHex(built.id)], [toHex(child.id)]])
+      assert.equal(reported.length, 3)
+      assert.deepEqual(vm.processingBlocks(), [])
+      assert.equal((await vm.getBlock(child.id))?.status, Status.Accepted)
+      assert.deepEqual(toHex(vm.preferredId()), reported[2]![0])
+      assert.deepEqual((await vm.check()).problems, [])
+    } finally {
+      await vm.close()
+    }
+  })
+
   it('serialises concurrent transitions', async () => {
     const {vm} = await freshVm()
     try {
