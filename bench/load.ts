@@ -62,8 +62,12 @@ function failure(spec: LoadSpec, status: number, text: string): string | undefin
   return undefined
 }
 
-/** Open load first runs this long unrecorded, so connections are open and both sides warmed up. */
-const WARMUP_SECONDS = 0.5
+/**
+ * Open load first runs this long unrecorded, so connections are open and both processes are
+ * past their JIT warm-up: with half a second, the worst latencies of most runs fell in one
+ * stall about a second after start, in the server and the generator alike.
+ */
+const WARMUP_SECONDS = 2
 
 export async function load(spec: LoadSpec): Promise<LoadResult> {
   const url = new URL(spec.url)
