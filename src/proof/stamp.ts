@@ -20,11 +20,9 @@ import {compileGlobs} from './glob.js'
 import {hashFile} from './hash.js'
 import {MerkleTree} from './merkle.js'
 import type {ReceiptChain} from './receipt.js'
-import {Helpers, isDone, newBoard} from './threads.js'
+import {doneCount, Helpers, isDone, newBoard} from './threads.js'
 import {receiptBlock} from './verify.js'
 import {hashSmallFile, readBuffer, receiptWriter, type WriteJob} from './work.js'
-
-export {writeReceiptFile} from './work.js'
 
 /** The receipt file extension. */
 export const RECEIPT_EXT = '.tsvm'
@@ -174,9 +172,8 @@ export async function hashItems(items: StampItem[], onProgress?: (done: number, 
       return false
     }
   }
-  const message = {kind: 'hash' as const, paths, digests: digests.buffer as SharedArrayBuffer, ctl: board.ctl.buffer as SharedArrayBuffer, state: board.state.buffer as SharedArrayBuffer, n: paths.length}
-  await helpers.run(message, board, hashHere, (done) => onProgress?.(done, todo.length))
-  let done = Atomics.load(board.ctl, 1)
+  await helpers.run({kind: 'hash', paths, digests: digests.buffer as SharedArrayBuffer}, board, hashHere, (done) => onProgress?.(done, todo.length))
+  let done = doneCount(board)
   for (let i = 0; i < todo.length; i++) {
     if (isDone(board, i)) todo[i]!.hash = digests.slice(i * 32, (i + 1) * 32)
     else {
@@ -334,9 +331,8 @@ async function proposeAndWrite(chain: Chain, items: StampItem[], skipped: Skippe
   }
   const write = receiptWriter(job)
   const board = newBoard(items.length)
-  const message = {kind: 'write' as const, job, ctl: board.ctl.buffer as SharedArrayBuffer, state: board.state.buffer as SharedArrayBuffer, n: items.length}
   const onWritten = (done: number) => options.onProgress?.('write', done, items.length)
-  await helpers.run(message, board, (i) => (write(i), true), onWritten)
+  await helpers.run({kind: 'write', job}, board, (i) => (write(i), true), onWritten)
   // Receipts a helper did not get to (it died) are written here.
   let missed = 0
   for (let i = 0; i < items.length; i++) if (!isDone(board, i)) (write(i), missed++)

@@ -38,11 +38,11 @@ export function newBoard(n: number): Board {
   return {n, ctl: new Int32Array(new SharedArrayBuffer(3 * 4)), state: new Uint8Array(new SharedArrayBuffer(Math.max(n, 1)))}
 }
 
-/** What a helper is sent: the board's shared memory and the job. */
-export type JobMessage = {ctl: SharedArrayBuffer; state: SharedArrayBuffer; n: number} & (
-  | {kind: 'hash'; paths: readonly string[]; digests: SharedArrayBuffer}
-  | {kind: 'write'; job: WriteJob}
-)
+/** A job: hash these files (digests go to shared memory), or write these receipts. */
+export type Job = {kind: 'hash'; paths: readonly string[]; digests: SharedArrayBuffer} | {kind: 'write'; job: WriteJob}
+
+/** What a helper is sent: the job and its board's shared memory. */
+export type JobMessage = Job & {ctl: SharedArrayBuffer; state: SharedArrayBuffer; n: number}
 
 /** A helper's answer to a job: done, or the error that stopped it. */
 export type JobReply = {ok: true} | {ok: false; error: ErrorShape}
@@ -89,6 +89,11 @@ export function drain(board: Board, fn: (i: number) => boolean, afterChunk?: (do
     Atomics.store(ctl, STOP, 1)
     throw error
   }
+}
+
+/** How many items are done, by every thread. */
+export function doneCount(board: Board): number {
+  return Atomics.load(board.ctl, DONE)
 }
 
 /** True when item `i` is done; read after the job's threads have all answered. */
@@ -159,7 +164,8 @@ export class Helpers {
    * answered. A helper that fails to start or dies is dropped (its unfinished items stay not
    * done, for the caller to finish). The first error, of this thread or a helper, is thrown.
    */
-  async run(message: JobMessage, board: Board, fn: (i: number) => boolean, afterChunk?: (done: number) => void): Promise<void> {
+  async run(job: Job, board: Board, fn: (i: number) => boolean, afterChunk?: (done: number) => void): Promise<void> {
+    const message: JobMessage = {...job, ctl: board.ctl.buffer as SharedArrayBuffer, state: board.state.buffer as SharedArrayBuffer, n: board.n}
     const replies = this.workers.map((w) => this.reply(w))
     for (const w of this.workers) w.postMessage(message)
     let failure: unknown

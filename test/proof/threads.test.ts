@@ -52,7 +52,7 @@ describe('stamp helper threads', () => {
       const board = newBoard(N)
       const digests = new Uint8Array(new SharedArrayBuffer(N * 32))
       const mine = new Set<number>()
-      const message = {kind: 'hash' as const, paths, digests: digests.buffer as SharedArrayBuffer, ctl: board.ctl.buffer as SharedArrayBuffer, state: board.state.buffer as SharedArrayBuffer, n: N}
+      const message = {kind: 'hash' as const, paths, digests: digests.buffer as SharedArrayBuffer}
       // This thread takes chunks but does nothing with them (returns false) and is slow about it.
       await helpers.run(message, board, (i) => (slowly(1), mine.add(i), false))
       const byHelper = Array.from({length: N}, (_, i) => i).filter((i) => isDone(board, i))
@@ -93,7 +93,7 @@ describe('stamp helper threads', () => {
     try {
       const board = newBoard(N)
       const write = receiptWriter(job)
-      const message = {kind: 'write' as const, job, ctl: board.ctl.buffer as SharedArrayBuffer, state: board.state.buffer as SharedArrayBuffer, n: N}
+      const message = {kind: 'write' as const, job}
       const here = new Set<number>()
       await helpers.run(message, board, (i) => (slowly(1), write(i), here.add(i), true))
       assert.ok(here.size < N, 'the helper wrote none')
@@ -117,7 +117,7 @@ describe('stamp helper threads', () => {
     try {
       const board = newBoard(N)
       const write = receiptWriter(job)
-      const message = {kind: 'write' as const, job, ctl: board.ctl.buffer as SharedArrayBuffer, state: board.state.buffer as SharedArrayBuffer, n: N}
+      const message = {kind: 'write' as const, job}
       // This thread skips the clash, so only the helper can meet it.
       await assert.rejects(
         helpers.run(message, board, (i) => (slowly(1), i !== clash && write(i), true)),
@@ -135,7 +135,7 @@ describe('stamp helper threads', () => {
     try {
       const board = newBoard(N)
       const digests = new Uint8Array(new SharedArrayBuffer(N * 32))
-      const message = {kind: 'hash' as const, paths, digests: digests.buffer as SharedArrayBuffer, ctl: board.ctl.buffer as SharedArrayBuffer, state: board.state.buffer as SharedArrayBuffer, n: N}
+      const message = {kind: 'hash' as const, paths, digests: digests.buffer as SharedArrayBuffer}
       const worker = (helpers as unknown as {workers: Worker[]}).workers[0]!
       const exited = new Promise((resolve) => worker.once('exit', resolve))
       let calls = 0
