@@ -75,8 +75,9 @@ const WARMUP_SECONDS = 2
 export async function load(spec: LoadSpec): Promise<LoadResult> {
   const url = new URL(spec.url)
   if (url.hostname !== '127.0.0.1') throw new Error(`the load generator only talks to 127.0.0.1 (got ${url.hostname})`)
-  const pool = new Pool(url.origin, {connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000})
+  // Closed load goes through undici, open load through the raw client; only one is made.
   const raw = spec.rate === undefined ? undefined : new RawPool(Number(url.port), spec.path, spec.concurrency)
+  const pool = raw ? undefined : new Pool(url.origin, {connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000})
   const warmup = spec.rate === undefined ? 0 : Math.ceil(spec.rate * WARMUP_SECONDS)
   // Bodies are made before the clock starts: the generator should measure the server, not itself.
   const bodies = Array.from({length: warmup + spec.requests}, (_, i) => body(spec, i))
@@ -93,7 +94,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
         const res = await raw.post(bodies[i]!)
         bad = failure(spec, res.status, res.body)
       } else {
-        const res = await pool.request({
+        const res = await pool!.request({
           path: spec.path,
           method: 'POST',
           headers: {'content-type': 'application/json'},
@@ -144,7 +145,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
     await Promise.all(Array.from({length: spec.concurrency}, worker))
   } else await paced(warmup, warmup + spec.requests, spec.seconds)
   const seconds = (performance.now() - start) / 1000
-  await pool.close()
+  await pool?.close()
   raw?.close()
   const lat = Array.from(latencies.subarray(0, done)).sort((a, b) => a - b)
   const q = (p: number) => (lat.length === 0 ? 0 : lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)]!)
