@@ -91,6 +91,11 @@ export function drain(board: Board, fn: (i: number) => boolean, afterChunk?: (do
   }
 }
 
+/** How many items have been claimed (handed out in chunks), by every thread; at most n + a chunk per thread. */
+export function claimedCount(board: Board): number {
+  return Atomics.load(board.ctl, NEXT)
+}
+
 /** How many items are done, by every thread. */
 export function doneCount(board: Board): number {
   return Atomics.load(board.ctl, DONE)
