@@ -1,7 +1,9 @@
 // `tsvm serve` under load: getBlock req/s against a bare node:http server answering a fixed
-// body of the same size; proposeBlock's req/s (closed load: as fast as it answers), its p99 at
-// the goal's 5,000 req/s (open load on a fixed schedule) and its error count; the server's peak
-// RSS. The load generator (load.ts) is its own process, as is each server.
+// body of the same size; proposeBlock's req/s (closed load: as fast as it answers) and its error
+// count; proposeBlock's p99 at the goal's 5,000 req/s (open load on a fixed schedule) against
+// the durable floor at the same rate (node:http and a bare classic-level group commit of the
+// same writes, http-baseline.ts); the server's peak RSS. The load generator (load.ts) is its own
+// process, as is each server.
 //
 // The p99 is read at the goal's rate, not at saturation: a closed load of 32 connections keeps
 // the server's queue full by design, so its latencies measure the queue (on a 2-core machine a
@@ -10,7 +12,7 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {join} from 'node:path'
 
-import {BENCH_DIST, BIN, type Figure, type Sizes, childEnv, median, progress, readHwmKb, run, throughputFigure, tsvmOk} from './lib.js'
+import {BENCH_DIST, BIN, type Figure, type Sizes, childEnv, median, progress, readHwmKb, run, throughputFigure, timeFigure, tsvmOk} from './lib.js'
 import type {LoadResult, LoadSpec} from './load.js'
 
 /** The proposeBlock goal's rate: the open load its p99 is read at. */
@@ -89,8 +91,9 @@ async function blockIds(port: number, path: string): Promise<string[]> {
   return ids
 }
 
-/** Runs the server figures on one fresh data dir (proposeBlock first, so getBlock has blocks to read). */
-export async function serveFigures(sizes: Sizes, dataDir: string): Promise<Figure[]> {
+/** Runs the server figures in a fresh scratch dir (proposeBlock first, so getBlock has blocks to read). */
+export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]> {
+  const dataDir = join(dir, 'chain')
   const env = childEnv({TSVM_DATA_DIR: dataDir})
   await tsvmOk(['init'], {env})
   progress('serve: starting tsvm serve and a bare node:http server')
@@ -102,10 +105,14 @@ export async function serveFigures(sizes: Sizes, dataDir: string): Promise<Figur
     const fixed = JSON.stringify(await rpc(server.port, server.path, 'timestampvm.getBlock', {}))
     const baseline = await startServer([join(BENCH_DIST, 'http-baseline.js'), fixed], childEnv())
     const bareUrl = `http://127.0.0.1:${baseline.port}`
+    const accepted = JSON.stringify({jsonrpc: '2.0', result: {success: true}, id: 1})
+    const floor = await startServer([join(BENCH_DIST, 'http-baseline.js'), accepted, join(dir, 'floor')], childEnv())
+    const floorUrl = `http://127.0.0.1:${floor.port}`
     const proposals: LoadResult[] = []
     const bareProposals: LoadResult[] = []
     const paced: LoadResult[] = []
     const barePaced: LoadResult[] = []
+    const floorPaced: LoadResult[] = []
     const paceSeconds = sizes.serveSeconds / 2
     const pace = {rate: PROPOSE_RATE, seconds: paceSeconds, requests: Math.min(sizes.serveRequests, Math.ceil(PROPOSE_RATE * paceSeconds)), concurrency: 64}
     const ours: LoadResult[] = []
@@ -116,9 +123,10 @@ export async function serveFigures(sizes: Sizes, dataDir: string): Promise<Figur
         proposals.push(await loadRun({...common, path: server.path, kind: 'proposeBlock', requests: sizes.serveRequests}))
         bareProposals.push(await loadRun({...common, url: bareUrl, path: '/', kind: 'getBlock', requests: sizes.serveRequests}))
       }
-      progress(`serve: proposeBlock at ${PROPOSE_RATE} req/s (and the bare server at the same rate)`)
+      progress(`serve: proposeBlock at ${PROPOSE_RATE} req/s (and the durable floor and the bare server at the same rate)`)
       for (let i = 0; i < sizes.repeats; i++) {
         paced.push(await loadRun({...common, ...pace, path: server.path, kind: 'proposeBlock'}))
+        floorPaced.push(await loadRun({...common, ...pace, url: floorUrl, path: '/', kind: 'proposeBlock'}))
         barePaced.push(await loadRun({...common, ...pace, url: bareUrl, path: '/', kind: 'getBlock'}))
       }
       const ids = await blockIds(server.port, server.path)
@@ -129,35 +137,52 @@ export async function serveFigures(sizes: Sizes, dataDir: string): Promise<Figur
       }
     } finally {
       await baseline.stop()
+      await floor.stop()
     }
 
     const p99 = median(paced.map((p) => p.p99Ms))
     const errors = [...proposals, ...paced].reduce((n, p) => n + p.errors, 0)
     const propose = throughputFigure({
       id: 'serve.proposeBlock',
-      name: `tsvm serve proposeBlock (req/s closed load; p99 at ${PROPOSE_RATE} req/s)`,
+      name: 'tsvm serve proposeBlock (closed load)',
       value: median(proposals.map((p) => p.rps)),
       unit: 'req/s',
       // Not part of the goal: what this machine's loopback HTTP allows at the same concurrency.
       baseline: {name: 'bare node:http, fixed body', value: median(bareProposals.map((r) => r.rps)), unit: 'req/s'},
-      goal: `>= ${PROPOSE_RATE} req/s, p99 <= 10 ms, 0 errors`,
+      goal: `>= ${PROPOSE_RATE} req/s, 0 errors`,
       minValue: PROPOSE_RATE,
       detail: {
-        p99Ms: p99,
-        baselineP99Ms: median(barePaced.map((p) => p.p99Ms)),
-        closedLoadP99Ms: median(proposals.map((p) => p.p99Ms)),
-        baselineClosedLoadP99Ms: median(bareProposals.map((p) => p.p99Ms)),
-        achievedRate: median(paced.map((p) => p.rps)),
+        p99Ms: median(proposals.map((p) => p.p99Ms)),
+        baselineP99Ms: median(bareProposals.map((p) => p.p99Ms)),
         errors,
         concurrency: sizes.serveConcurrency,
         runs: proposals,
         baselineRuns: bareProposals,
-        pacedRuns: paced,
-        baselinePacedRuns: barePaced,
       },
     })
-    propose.met = propose.met === true && p99 <= 10 && errors === 0
+    propose.met = propose.met === true && errors === 0
     figures.push(propose)
+    // The goal is absolute; the ratio says how far the server is from what node:http, LevelDB
+    // and the disk allow at the same rate on this machine.
+    const tail = timeFigure({
+      id: 'serve.proposeBlock.p99',
+      name: `tsvm serve proposeBlock p99 at ${PROPOSE_RATE} req/s (open load)`,
+      value: p99,
+      unit: 'ms',
+      baseline: {name: 'node:http + classic-level group commit of the same writes', value: median(floorPaced.map((p) => p.p99Ms)), unit: 'ms'},
+      goal: '<= 10 ms',
+      detail: {
+        p50Ms: median(paced.map((p) => p.p50Ms)),
+        achievedRate: median(paced.map((p) => p.rps)),
+        errors: paced.reduce((n, p) => n + p.errors, 0),
+        bareFixedBodyP99Ms: median(barePaced.map((p) => p.p99Ms)),
+        runs: paced,
+        baselineRuns: floorPaced,
+        bareFixedBodyRuns: barePaced,
+      },
+    })
+    tail.met = p99 <= 10
+    figures.push(tail)
 
     const getErrors = ours.reduce((n, p) => n + p.errors, 0)
     const get = throughputFigure({

@@ -1,12 +1,15 @@
 // The benchmark as a smoke test: every figure function runs with tiny sizes against the real
 // binary and returns well-formed rows. Timings are never asserted, only the shape.
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {TINY, type Figure} from '../../bench/lib.js'
+import {ClassicLevel} from 'classic-level'
+
+import {BENCH_DIST, TINY, type Figure} from '../../bench/lib.js'
 import {decodeWrites, describeWrites, encodeWrites, replay, type Write} from '../../bench/record.js'
 import {GROUPS, formatTable, runBench} from '../../bench/run.js'
 
@@ -60,6 +63,7 @@ describe('bench', () => {
         'chain.propose.rss',
         'stamp',
         'serve.proposeBlock',
+        'serve.proposeBlock.p99',
         'serve.getBlock',
         'serve.rss',
       ],
@@ -68,11 +72,44 @@ describe('bench', () => {
     // The recorder saw the CLI's writes (its bundled classic-level included), and the load
     // generator saw no failed request (a wrong body or status would count).
     assert.ok((figures.find((f) => f.id === 'chain.propose')!.detail.writes as {ops: number}).ops >= TINY.proposePayloads)
-    for (const id of ['serve.proposeBlock', 'serve.getBlock']) assert.equal(figures.find((f) => f.id === id)!.detail.errors, 0, id)
+    for (const id of ['serve.proposeBlock', 'serve.proposeBlock.p99', 'serve.getBlock']) assert.equal(figures.find((f) => f.id === id)!.detail.errors, 0, id)
+    const floorRuns = figures.find((f) => f.id === 'serve.proposeBlock.p99')!.detail.baselineRuns as Array<{requests: number; errors: number}>
+    assert.ok(floorRuns.length > 0 && floorRuns.every((r) => r.requests > 0 && r.errors === 0), 'the durable floor answered every request')
     const table = formatTable(figures, {stamp: 'tsvm stamp exited 1'}).split('\n')
     assert.equal(table.length, 2 + figures.length + 1)
     assert.match(table[0]!, /^\| figure \| value \| baseline/)
     assert.match(table.at(-1)!, /^\| stamp \| failed \|/)
+  })
+
+  it('the durable floor writes each request to LevelDB, synced, before answering it', async () => {
+    const db = join(dir, 'floor')
+    const child = spawn(process.execPath, [join(BENCH_DIST, 'http-baseline.js'), '{"ok":true}', db], {stdio: ['ignore', 'pipe', 'inherit']})
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = ''
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString()
+          const m = /"port":(\d+)/.exec(out)
+          if (m) resolve(Number(m[1]))
+        })
+        child.on('close', (code) => reject(new Error(`baseline exited ${code}`)))
+      })
+      // 20 at once: some share a group commit, and every answer comes after its write.
+      const answers = await Promise.all(
+        Array.from({length: 20}, (_, i) => fetch(`http://127.0.0.1:${port}/`, {method: 'POST', body: `request ${i}`}).then((r) => r.text())),
+      )
+      assert.deepEqual(answers, Array(20).fill('{"ok":true}\n'))
+    } finally {
+      child.kill('SIGTERM')
+      await new Promise((resolve) => child.once('close', resolve))
+    }
+    const level = new ClassicLevel(db, {keyEncoding: 'view', valueEncoding: 'view'})
+    try {
+      // a block, its height and its payload index per request; the last accepted and preferred IDs
+      assert.equal((await level.keys().all()).length, 20 * 3 + 2)
+    } finally {
+      await level.close()
+    }
   })
 
   it('names every figure group', () => {
