@@ -74,7 +74,7 @@ export interface ErrorJson {
 
 /** What to do about a damaged database, shared by every DB_CORRUPT message. */
 export const REPAIR_HINT =
-  "back the data dir up, then repair it with LevelDB's RepairDB (ClassicLevel.repair) or restore it from a backup; tsvm check lists what can still be read"
+  'repair it with tsvm repair (it backs the data dir up first) or restore it from a backup; tsvm check lists what can still be read'
 
 /** Normalises anything thrown into a TsvmError (oclif parse errors become USAGE, fs errors IO/NOT_FOUND). */
 export function toTsvmError(err: unknown): TsvmError {

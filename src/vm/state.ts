@@ -20,6 +20,7 @@
 import {existsSync, readdirSync, realpathSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
+import {ClassicLevel} from 'classic-level'
 import {type ChainedBatch as LevelChainedBatch, Level} from 'level'
 
 import {allocBytes, writeU64} from './codec.js'
@@ -274,13 +275,13 @@ function openError(dir: string, error: unknown): TsvmError {
     )
   }
   if (cause.code === 'LEVEL_CORRUPTION' || /corrupt/i.test(msg)) {
-    return new TsvmError('DB_CORRUPT', `data dir ${dir} holds a corrupted database (${msg}): back it up, then repair it with LevelDB's RepairDB (ClassicLevel.repair) or restore it from a backup`, {
+    return new TsvmError('DB_CORRUPT', `data dir ${dir} holds a corrupted database (${msg}): repair it with tsvm repair (it backs the data dir up first) or restore it from a backup`, {
       cause: error,
     })
   }
   if (/MANIFEST-\d+|\d+\.(ldb|sst|log)\b/.test(msg)) {
     // A file the database needs is missing or unreadable (e.g. CURRENT names a lost MANIFEST).
-    return new TsvmError('DB_CORRUPT', `data dir ${dir} holds a damaged database (${msg}): back it up, then repair it with LevelDB's RepairDB (ClassicLevel.repair) or restore it from a backup`, {
+    return new TsvmError('DB_CORRUPT', `data dir ${dir} holds a damaged database (${msg}): repair it with tsvm repair (it backs the data dir up first) or restore it from a backup`, {
       cause: error,
     })
   }
@@ -314,7 +315,7 @@ function refuseOrphanedFiles(dir: string): void {
   throw new TsvmError(
     lost ? 'DB_CORRUPT' : 'DB_OPEN_FAILED',
     lost
-      ? `data dir ${dir} holds LevelDB files (${data.slice(0, 3).join(', ')}${data.length > 3 ? ', ...' : ''}) but no CURRENT file: the database is damaged and was left untouched; back the directory up, then repair it with LevelDB's RepairDB (ClassicLevel.repair) or restore it from a backup`
+      ? `data dir ${dir} holds LevelDB files (${data.slice(0, 3).join(', ')}${data.length > 3 ? ', ...' : ''}) but no CURRENT file: the database is damaged and was left untouched; repair it with tsvm repair (it backs the data dir up first) or restore it from a backup`
       : `data dir ${dir} is not empty and holds no database (found ${data.slice(0, 3).join(', ')}${data.length > 3 ? ', ...' : ''}): pass an empty or new --data-dir`,
     {details: {files: data.length}},
   )
@@ -327,6 +328,42 @@ function canonicalDir(location: string): string {
   } catch {
     return dir
   }
+}
+
+/** Names of the files that make a directory a LevelDB database. */
+const DATABASE_FILE = /^(CURRENT|MANIFEST-\d+|\d+\.(ldb|sst|log))$/
+
+/**
+ * Checks that `location` holds a database that no process has open, before a repair: LevelDB's
+ * RepairDB takes no lock, so it must not run under a live server. Returns the canonical path.
+ * DB_OPEN_FAILED when there is no database there, DB_LOCKED when a process holds it.
+ */
+export async function checkRepairable(location: string): Promise<string> {
+  const dir = canonicalDir(location)
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    throw new TsvmError('DB_OPEN_FAILED', `data dir ${dir} does not exist or is not a readable directory: nothing to repair; check --data-dir`)
+  }
+  if (!names.some((n) => DATABASE_FILE.test(n))) {
+    throw new TsvmError('DB_OPEN_FAILED', `data dir ${dir} holds no LevelDB files: nothing to repair; check --data-dir`, {details: {files: names.length}})
+  }
+  if (OPEN_DIRS.has(dir)) throw new TsvmError('DB_LOCKED', `data dir ${dir} is open in this process: close it before repairing it`)
+  // LevelDB takes its lock before it looks at anything else. With createIfMissing off and
+  // errorIfExists on, the open then stops at once either way, before it reads a table or replays
+  // a log (which could meet the damage): only a lock error says a process holds the directory.
+  const probe = new ClassicLevel(dir, {createIfMissing: false, errorIfExists: true})
+  try {
+    await probe.open()
+  } catch (error) {
+    const reason = openError(dir, error)
+    if (reason.code === 'DB_LOCKED') throw reason
+    return dir
+  }
+  // Not reached (errorIfExists), but an open handle must not outlive the check.
+  await probe.close()
+  return dir
 }
 
 /** Directories this process holds open (classic-level gives its lock up when a second open fails). */

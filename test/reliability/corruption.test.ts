@@ -119,6 +119,54 @@ describe('damaged data dirs', () => {
     })
   }
 
+  /**
+   * What tsvm repair makes of each: the whole chain back when only LevelDB's bookkeeping was hit
+   * (RepairDB rebuilds it from the tables and the log), CHAIN_CHECK_FAILED (exit 4) when blocks
+   * were in a file that is gone or cut short, and for a garbled table (LevelDB aborts inside its
+   * repair) the data dir put back as it was. Always a backup that is the damaged dir, unchanged.
+   */
+  const repaired: Record<string, 'whole' | 'check-fails' | 'put-back'> = {
+    'MANIFEST truncated to 0 bytes': 'whole',
+    'MANIFEST truncated to 100 bytes': 'whole',
+    'MANIFEST garbled': 'whole',
+    'CURRENT missing': 'whole',
+    'CURRENT naming a missing MANIFEST': 'whole',
+    'a table file missing': 'check-fails',
+    'a table file truncated': 'check-fails',
+    'a table file garbled': 'put-back',
+  }
+  for (const [what, damage] of [...atOpen, ...atRead]) {
+    it(`${what}: tsvm repair keeps a backup, then ${repaired[what]}`, async () => {
+      const copy = join(root, `repair-${what.replace(/\W+/g, '-')}`)
+      const readTime = atRead.some(([w]) => w === what)
+      await cp(readTime ? settled : original, copy, {recursive: true})
+      await damage(copy)
+      const damaged = await hashes(copy)
+      const backup = `${copy}.bak`
+      const r = await tsvm(['repair', '--data-dir', copy, '--backup', backup, '--json'])
+      const out = JSON.parse(r.stdout) as {ok?: boolean; backup?: string; error?: {code: string; message: string}}
+      assert.deepEqual(await hashes(backup), damaged, 'the backup is the data dir as it was')
+      if (repaired[what] === 'whole') {
+        assert.equal(r.code, 0, r.stdout + r.stderr)
+        assert.equal(out.ok, true)
+        assert.equal(out.backup, backup)
+        const expected = readTime ? chain.slice(0, 900) : chain
+        assert.deepEqual((await inspect(copy)).accepted, expected, 'every block is back, in order')
+      } else if (repaired[what] === 'check-fails') {
+        assert.equal(r.code, 4, r.stdout + r.stderr)
+        assert.equal(out.error?.code, 'CHAIN_CHECK_FAILED')
+        assert.ok(out.error!.message.includes(`restore ${backup}`), out.error!.message)
+      } else {
+        assert.equal(r.code, 6, r.stdout + r.stderr)
+        assert.equal(out.error?.code, 'DB_CORRUPT')
+        assert.match(out.error!.message, /put back as it was/)
+        assert.deepEqual(await hashes(copy), damaged, 'the data dir is as it was')
+      }
+      await rm(copy, {recursive: true, force: true})
+      await rm(backup, {recursive: true, force: true})
+    })
+  }
+
   it('a torn write-ahead log (what a crash leaves) opens cleanly with a prefix of the chain', async () => {
     const log = files.find((f) => f.endsWith('.log'))!
     const size = (await readFile(join(original, log))).length

@@ -1,0 +1,49 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {chainFlags, chainOptions} from '../flags.js'
+import {ok, problemLines, table} from '../output.js'
+import {repairDataDir} from '../chain/repair.js'
+import type {CheckProblem} from '../vm/check.js'
+import {TsvmError} from '../vm/errors.js'
+
+export default class Repair extends BaseCommand {
+  static override summary = 'Repair a damaged embedded chain with LevelDB\'s RepairDB, after backing it up'
+  static override description = `For a data dir that fails with DB_CORRUPT: a missing or damaged CURRENT or MANIFEST, or unreadable table files. First the data dir is copied as it is (to <data dir>.backup-<UTC time>, or --backup), then LevelDB rebuilds its MANIFEST from the table and log files that are still readable and moves unreadable tables into lost/. Then the chain is checked as tsvm check does.
+
+Exits 0 when the repaired chain passes the check. When it does not (blocks were in files that could not be read), it exits 4 (CHAIN_CHECK_FAILED) and lists the problems; restore the backup or rebuild the chain then. Refuses, changing nothing, a data dir that holds no database or that another process has open (stop tsvm serve first).`
+
+  static override examples = [
+    {
+      command: '<%= config.bin %> <%= command.id %> --data-dir /tmp/chain',
+      description:
+        'A chain whose CURRENT file was lost:\n  dataDir  /tmp/chain\n  backup   /tmp/chain.backup-20261125T203000Z\n  ok: 1201 blocks, last accepted height 1200',
+    },
+    {command: '<%= config.bin %> <%= command.id %> --backup /mnt/safe/chain-copy', description: 'Keep the copy somewhere else.'},
+  ]
+
+  static override flags = {
+    'data-dir': {...chainFlags['data-dir'], exclusive: undefined},
+    backup: Flags.string({description: 'copy the data dir here before repairing it [default: <data dir>.backup-<UTC time>]', exclusive: ['no-backup']}),
+    'no-backup': Flags.boolean({description: 'repair in place without a copy (what the repair drops is then gone)', exclusive: ['backup']}),
+  }
+
+  async run(): Promise<{dataDir: string; backup: string | null; ok: boolean; blocks: number; lastAcceptedHeight: string; problems: CheckProblem[]}> {
+    const {flags} = await this.parse(Repair)
+    // Always the embedded chain, as serve: a node's database is repaired on the node.
+    const where = chainOptions({'data-dir': flags['data-dir']}, this.config, {...process.env, TSVM_ENDPOINT: undefined})
+    const {dataDir, backup, check} = await repairDataDir(where.dataDir!, {backup: flags['no-backup'] ? false : flags.backup})
+    this.log(table([['dataDir', dataDir], ['backup', backup ?? '(none)']]))
+    if (!check.ok) {
+      if (!this.jsonEnabled()) this.log(problemLines(check.problems))
+      throw new TsvmError(
+        'CHAIN_CHECK_FAILED',
+        `the repaired chain has ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'}: ` +
+          (backup ? `restore ${backup} or rebuild the chain` : 'rebuild the chain'),
+        {details: {dataDir, backup, blocks: check.blocks, lastAcceptedHeight: check.lastAcceptedHeight, problems: check.problems}},
+      )
+    }
+    this.log(ok(`ok: ${check.blocks} blocks, last accepted height ${check.lastAcceptedHeight}`))
+    return {dataDir, backup, ...check}
+  }
+}
