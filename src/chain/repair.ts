@@ -46,8 +46,8 @@ export function repairDatabase(dir: string): Promise<void> {
     child.on('close', (code, signal) => {
       if (code === 0) return resolve()
       const why = signal
-        ? `LevelDB stopped (${signal}) in the middle of the repair, on a table file it could not read in order: ${stderr.trim().split('\n').pop() ?? ''}`
-        : `LevelDB could not repair it: ${stderr.trim()}`
+        ? `LevelDB stopped (${signal}) in the middle of repairing ${dir}, on a table file it could not read in order: ${stderr.trim().split('\n').pop() ?? ''}`
+        : `LevelDB could not repair ${dir}: ${stderr.trim()}`
       reject(new TsvmError('DB_CORRUPT', why.trim()))
     })
   })
