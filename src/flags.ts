@@ -44,3 +44,11 @@ export function chainOptions(
   if (endpoint !== undefined) return {endpoint, ...api}
   return {dataDir: dataDir ?? join(config.dataDir, 'chain')}
 }
+
+/** --data-dir alone, for commands that only work on the embedded chain (serve, repair). */
+export const dataDirFlag = {...chainFlags['data-dir'], exclusive: undefined}
+
+/** The embedded chain's data dir: the flag, then TSVM_DATA_DIR, then the default; TSVM_ENDPOINT does not apply. */
+export function embeddedDataDir(dataDir: string | undefined, config: {dataDir: string}, env: Record<string, string | undefined> = process.env): string {
+  return chainOptions({'data-dir': dataDir}, config, {...env, TSVM_ENDPOINT: undefined}).dataDir!
+}

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {chainFlags, chainOptions} from '../flags.js'
+import {dataDirFlag, embeddedDataDir} from '../flags.js'
 import {ok, problemLines, table} from '../output.js'
 import {repairDataDir} from '../chain/repair.js'
 import type {CheckProblem} from '../vm/check.js'
@@ -23,7 +23,7 @@ Exits 0 when the repaired chain passes the check. When it does not (blocks were 
   ]
 
   static override flags = {
-    'data-dir': {...chainFlags['data-dir'], exclusive: undefined},
+    'data-dir': dataDirFlag,
     backup: Flags.string({description: 'copy the data dir here before repairing it [default: <data dir>.backup-<UTC time>]', exclusive: ['no-backup']}),
     'no-backup': Flags.boolean({description: 'repair in place without a copy (what the repair drops is then gone)', exclusive: ['backup']}),
   }
@@ -31,8 +31,8 @@ Exits 0 when the repaired chain passes the check. When it does not (blocks were 
   async run(): Promise<{dataDir: string; backup: string | null; ok: boolean; blocks: number; lastAcceptedHeight: string; problems: CheckProblem[]}> {
     const {flags} = await this.parse(Repair)
     // Always the embedded chain, as serve: a node's database is repaired on the node.
-    const where = chainOptions({'data-dir': flags['data-dir']}, this.config, {...process.env, TSVM_ENDPOINT: undefined})
-    const {dataDir, backup, check} = await repairDataDir(where.dataDir!, {backup: flags['no-backup'] ? false : flags.backup})
+    const where = embeddedDataDir(flags['data-dir'], this.config)
+    const {dataDir, backup, check} = await repairDataDir(where, {backup: flags['no-backup'] ? false : flags.backup})
     this.log(table([['dataDir', dataDir], ['backup', backup ?? '(none)']]))
     if (!check.ok) {
       if (!this.jsonEnabled()) this.log(problemLines(check.problems))

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {serveDataDir} from '../api/serve.js'
 import {isLoopback} from '../api/server.js'
 import {BaseCommand} from '../base-command.js'
-import {chainFlags, chainOptions} from '../flags.js'
+import {dataDirFlag, embeddedDataDir} from '../flags.js'
 import {serveLines, warn} from '../output.js'
 
 export default class Serve extends BaseCommand {
@@ -27,7 +27,7 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
   ]
 
   static override flags = {
-    'data-dir': {...chainFlags['data-dir'], exclusive: undefined},
+    'data-dir': dataDirFlag,
     host: Flags.string({default: '127.0.0.1', description: 'address to listen on (anything but loopback exposes an API without authentication)'}),
     port: Flags.integer({default: 9650, min: 0, max: 65_535, description: 'port to listen on (0 picks a free one)'}),
     api: Flags.option({options: ['v1.3', 'v1.2'] as const, default: 'v1.3', description: 'API dialect: v1.3 (hex data, height, mempool cap) or v1.2 (CB58 data)'})(),
@@ -37,7 +37,7 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
   async run(): Promise<void> {
     const {flags} = await this.parse(Serve)
     // Serving always needs a data dir: a TSVM_ENDPOINT in the environment does not apply here.
-    const {dataDir} = chainOptions({'data-dir': flags['data-dir']}, this.config, {...process.env, TSVM_ENDPOINT: undefined})
+    const dataDir = embeddedDataDir(flags['data-dir'], this.config)
     // Listen for the stop signal before anything is printed: a supervisor may send it right after the start line.
     const stop = new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'))

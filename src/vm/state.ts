@@ -91,7 +91,6 @@ function u64(v: bigint): Uint8Array {
   return b
 }
 
-
 /** Reads a big-endian u64 at `offset`. */
 export function readU64(b: Uint8Array, offset: number): bigint {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset)
@@ -290,6 +289,9 @@ function openError(dir: string, error: unknown): TsvmError {
   })
 }
 
+/** LevelDB's MANIFEST, table and log files: what holds a database's data. */
+const LEVELDB_DATA_FILE = /^(MANIFEST-\d+|\d+\.(ldb|sst|log))$/
+
 /** Files LevelDB writes before it reads anything, so a directory holding only these is still empty. */
 const NOT_DATA = new Set(['LOCK', 'LOG', 'LOG.old'])
 
@@ -311,7 +313,7 @@ function refuseOrphanedFiles(dir: string): void {
   // temporary file: until then the directory holds no data to lose. Let the open go on; it
   // meets that process's lock (DB_LOCKED) or finds the finished database.
   if (data.every((n) => n === 'MANIFEST-000001' || n.endsWith('.dbtmp'))) return
-  const lost = data.some((n) => /^(MANIFEST-\d+|\d+\.(ldb|sst|log))$/.test(n))
+  const lost = data.some((n) => LEVELDB_DATA_FILE.test(n))
   throw new TsvmError(
     lost ? 'DB_CORRUPT' : 'DB_OPEN_FAILED',
     lost
@@ -330,9 +332,6 @@ function canonicalDir(location: string): string {
   }
 }
 
-/** Names of the files that make a directory a LevelDB database. */
-const DATABASE_FILE = /^(CURRENT|MANIFEST-\d+|\d+\.(ldb|sst|log))$/
-
 /**
  * Checks that `location` holds a database that no process has open, before a repair: LevelDB's
  * RepairDB takes no lock, so it must not run under a live server. Returns the canonical path.
@@ -346,7 +345,7 @@ export async function checkRepairable(location: string): Promise<string> {
   } catch {
     throw new TsvmError('DB_OPEN_FAILED', `data dir ${dir} does not exist or is not a readable directory: nothing to repair; check --data-dir`)
   }
-  if (!names.some((n) => DATABASE_FILE.test(n))) {
+  if (!names.some((n) => n === 'CURRENT' || LEVELDB_DATA_FILE.test(n))) {
     throw new TsvmError('DB_OPEN_FAILED', `data dir ${dir} holds no LevelDB files: nothing to repair; check --data-dir`, {details: {files: names.length}})
   }
   if (OPEN_DIRS.has(dir)) throw new TsvmError('DB_LOCKED', `data dir ${dir} is open in this process: close it before repairing it`)
