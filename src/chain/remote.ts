@@ -5,7 +5,7 @@
 //
 // Build, accept, reject, mempool and check are consensus' business on a real network: they
 // fail with REMOTE_UNSUPPORTED.
-import {type RpcClientOptions, RpcClient, TimestampVmClient, type WireBlock} from '../api/client.js'
+import {type RpcClientOptions, RpcClient, TimestampVmClient, type WireBlock} from '../rpc/client.js'
 import {type Block, Status, makeBlock} from '../vm/block.js'
 import {EMPTY_ID, ID_LENGTH, cb58Decode, hexDecode, hexEncode, cb58Encode, idFromString, idToString} from '../vm/encoding.js'
 import {TsvmError, isTsvmError} from '../vm/errors.js'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {serveDataDir} from '../api/serve.js'
-import {isLoopback} from '../api/server.js'
+import {serveDataDir} from '../node/serve.js'
+import {isLoopback} from '../node/server.js'
 import {BaseCommand} from '../base-command.js'
 import {dataDirFlag, embeddedDataDir} from '../flags.js'
 import {serveLines, warn} from '../output.js'

@@ -4,8 +4,8 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import type {EngineVm} from '../../src/api/engine.js'
-import {engineVm} from '../../src/api/serve.js'
+import type {EngineVm} from '../../src/node/engine.js'
+import {engineVm} from '../../src/node/serve.js'
 import {EmbeddedChain} from '../../src/chain/embedded.js'
 import {TimestampVM} from '../../src/vm/vm.js'
 

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict'
 
 import fc from 'fast-check'
 
-import {Engine} from '../../src/api/engine.js'
-import {type RunningServer, startServer} from '../../src/api/server.js'
-import {serveRpc} from '../../src/api/service.js'
+import {Engine} from '../../src/node/engine.js'
+import {type RunningServer, startServer} from '../../src/node/server.js'
+import {serveRpc} from '../../src/rpc/service.js'
 import {cb58Encode, hexEncode, idToString, toHex} from '../../src/vm/encoding.js'
 import {raw} from '../helpers/http.js'
 import {openTestVm} from '../helpers/real-vm.js'

@@ -15,8 +15,8 @@ import type {AddressInfo} from 'node:net'
 
 import type {Dialect} from '../vm/formatting.js'
 import {TsvmError} from '../vm/errors.js'
-import {goDecodeUtf8} from './json.js'
-import {type ChainBackend, serveRpc} from './service.js'
+import {goDecodeUtf8} from '../rpc/json.js'
+import {type ChainBackend, serveRpc} from '../rpc/service.js'
 
 /** The alias under which the chain and the VM are also served. */
 export const ALIAS = 'timestampvm'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {Engine, type EngineVm} from '../../src/api/engine.js'
+import {Engine, type EngineVm} from '../../src/node/engine.js'
 import {NOW_MS, openTestVm} from '../helpers/real-vm.js'
 
 const payload = (i: number): Uint8Array => Uint8Array.from({length: 32}, (_, k) => (i + k) & 0xff)

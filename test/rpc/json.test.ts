@@ -3,7 +3,7 @@ import {describe, it} from 'node:test'
 
 import fc from 'fast-check'
 
-import {GoJsonError, goCompact, goJsonBytes, goJsonString, goQuote, parseJson, readFirstValue, readRpcRequest, requestAsData} from '../../src/api/json.js'
+import {GoJsonError, goCompact, goJsonBytes, goJsonString, goQuote, parseJson, readFirstValue, readRpcRequest, requestAsData} from '../../src/rpc/json.js'
 
 describe('Go JSON string encoding (spec §3.5)', () => {
   it('escapes HTML characters, U+2028/9 and control bytes like Go <= 1.21', () => {

@@ -3,9 +3,9 @@ import {type Server, createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 
-import {RpcClient, TimestampVmClient} from '../../src/api/client.js'
-import {Engine} from '../../src/api/engine.js'
-import {type RunningServer, startServer} from '../../src/api/server.js'
+import {RpcClient, TimestampVmClient} from '../../src/rpc/client.js'
+import {Engine} from '../../src/node/engine.js'
+import {type RunningServer, startServer} from '../../src/node/server.js'
 import {hexEncode} from '../../src/vm/encoding.js'
 import {type TestVm, openTestVm} from '../helpers/real-vm.js'
 

@@ -8,7 +8,7 @@
 // as timestampvm v1.3 does when more than 4096 payloads wait). All VM calls run one at a time.
 import type {Block} from '../vm/block.js'
 import {TsvmError} from '../vm/errors.js'
-import type {ChainBackend} from './service.js'
+import type {ChainBackend} from '../rpc/service.js'
 
 /** The VM operations the engine drives. */
 export interface EngineVm {

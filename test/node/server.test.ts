@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
-import {Engine} from '../../src/api/engine.js'
-import {type RunningServer, allowedLoopbackHost, startServer} from '../../src/api/server.js'
+import {Engine} from '../../src/node/engine.js'
+import {type RunningServer, allowedLoopbackHost, startServer} from '../../src/node/server.js'
 import {cb58Encode, hexEncode, hexNCEncode, idToString} from '../../src/vm/encoding.js'
 import {sha256} from '../../src/vm/hash.js'
 import {vmIdStringFromName} from '../../src/vm/vmid.js'

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {RpcClient} from '../../src/api/client.js'
-import {localChainId, serveChain} from '../../src/api/serve.js'
+import {RpcClient} from '../../src/rpc/client.js'
+import {localChainId, serveChain} from '../../src/node/serve.js'
 import {hexEncode, toHex} from '../../src/vm/encoding.js'
 import {genesisBlock} from '../../src/vm/genesis.js'
 import {sha256} from '../../src/vm/hash.js'
