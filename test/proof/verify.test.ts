@@ -61,10 +61,16 @@ describe('verify', () => {
     assert.equal(r.item.name, 'one/f0.txt')
     assert.deepEqual(r.chain.genesisID, (await chain.getBlockAtHeight(0n)).block.id)
     const v = await verifyReceipt(r, {file: join(d, 'f0.txt')})
-    assert.equal(v.status, 'verified')
-    assert.equal(v.existedBy, '2023-11-14T22:13:30.000Z')
+    assert.equal(v.status, 'consistent', 'without an anchor a receipt is only consistent')
+    assert.equal(v.trust, 'unanchored')
+    assert.equal(v.code, 'UNANCHORED')
+    assert.equal(v.existedBy, null)
+    assert.equal(v.blockTime, '2023-11-14T22:13:30.000Z')
     assert.equal(v.height, '1')
-    assert.equal((await verifyReceipt(r, {file: join(d, 'f0.txt'), chain})).status, 'verified')
+    const on = await verifyReceipt(r, {file: join(d, 'f0.txt'), chain})
+    assert.equal(on.status, 'verified')
+    assert.equal(on.trust, 'anchored-chain')
+    assert.equal(on.existedBy, '2023-11-14T22:13:30.000Z')
   })
 
   it('a tampered file is invalid', async () => {
@@ -76,7 +82,7 @@ describe('verify', () => {
     assert.equal(v.code, 'PROOF_INVALID')
     assert.equal(v.check, 'item')
     assert.throws(() => assertVerified(v), (e: unknown) => e instanceof TsvmError && e.code === 'PROOF_INVALID')
-    assert.equal((await verifyReceipt(await loadReceipt(join(d, 'f2.txt.tsvm')), {file: join(d, 'f2.txt')})).status, 'verified')
+    assert.equal((await verifyReceipt(await loadReceipt(join(d, 'f2.txt.tsvm')), {file: join(d, 'f2.txt')})).status, 'consistent')
   })
 
   it('each committed field of a receipt, changed, makes it invalid for a specific reason', async () => {
@@ -84,7 +90,7 @@ describe('verify', () => {
     await stamp(await newChain(), [d], {cwd: dir})
     const r = await loadReceipt(join(d, 'f1.txt.tsvm'))
     const file = join(d, 'f1.txt')
-    assert.equal((await verifyReceipt(r, {file})).status, 'verified')
+    assert.equal((await verifyReceipt(r, {file})).status, 'consistent')
     assert.deepEqual(r.merkle!.path.map((s) => s.side), ['L', 'R', 'R'])
     const flip = (hex: string) => (hex[0] === '0' ? '1' : '0') + hex.slice(1)
     const other = makeBlock({parentId: EMPTY_ID, height: 9n, timestamp: 5n, data: new Uint8Array(32)})
@@ -116,7 +122,7 @@ describe('verify', () => {
     assert.equal(checkReceipt(reparse(r, (j) => (j.item.hash = flip(j.item.hash)))).check, 'merkle.path')
     // metadata is not committed: changing it leaves the proof intact
     for (const mutate of [(j: any) => (j.item.name = 'x'), (j: any) => (j.createdAt = '2000-01-01T00:00:00.000Z'), (j: any) => (j.chain.location = 'elsewhere')]) {
-      assert.equal((await verifyReceipt(reparse(r, mutate), {file})).status, 'verified')
+      assert.equal((await verifyReceipt(reparse(r, mutate), {file})).status, 'consistent')
     }
   })
 
@@ -141,7 +147,7 @@ describe('verify', () => {
       createdAt: '2026-01-01T00:00:00.000Z',
     }
     assert.equal(checkReceipt(r, item).check, 'block.id')
-    assert.equal(checkReceipt({...r, block: {...r.block!, id: b.id}}, item).status, 'verified')
+    assert.equal(checkReceipt({...r, block: {...r.block!, id: b.id}}, item).status, 'consistent')
   })
 
   it('pending receipts (no wait) verify as pending, then upgrade once accepted', async () => {
@@ -182,7 +188,7 @@ describe('verify', () => {
     const elsewhere = await verifyReceipt(r, {file, chain: other})
     assert.equal(elsewhere.status, 'not-found')
     assert.equal(elsewhere.code, 'BLOCK_NOT_FOUND')
-    assert.equal((await verifyReceipt(r, {file})).status, 'verified', 'offline it still verifies')
+    assert.equal((await verifyReceipt(r, {file})).status, 'consistent', 'offline it is only consistent')
 
     await other.propose([r.payload], {accept: false})
     const built = await other.build()
@@ -218,7 +224,7 @@ describe('verify', () => {
     const outDir = join(dir, 'hashes')
     await stamp(await newChain(), ['-'], {cwd: dir, outDir, stdin: Readable.from([toHex(h) + '\n'])})
     const r = parseReceipt(await readFile(join(outDir, toHex(h) + '.tsvm'), 'utf8'))
-    assert.equal((await verifyReceipt(r, {hash: h})).status, 'verified')
+    assert.equal((await verifyReceipt(r, {hash: h})).status, 'consistent')
     assert.equal((await verifyReceipt(r, {hash: fromHex('00'.repeat(32))})).check, 'item')
   })
 })
@@ -242,6 +248,8 @@ describe('upgradeReceipts', () => {
     assert.equal(opened, 1)
     assert.equal(closed, 1)
     assert.throws(() => chainOptionsFor({kind: 'embedded', location: join(dir, 'gone')}), (e: unknown) => e instanceof TsvmError && e.code === 'NOT_INITIALIZED')
-    assert.deepEqual(chainOptionsFor({kind: 'remote', location: 'http://127.0.0.1:1'}), {endpoint: 'http://127.0.0.1:1'})
+    // an endpoint taken from a receipt is never contacted on the receipt's word
+    assert.throws(() => chainOptionsFor({kind: 'remote', location: 'http://127.0.0.1:1/ext/bc/x'}, 'r.tsvm'), (e: unknown) => e instanceof TsvmError && e.code === 'USAGE' && e.message.includes('--endpoint http://127.0.0.1:1/ext/bc/x'))
+    assert.deepEqual(chainOptionsFor({kind: 'embedded', location: dir}), {dataDir: dir})
   })
 })
