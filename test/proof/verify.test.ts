@@ -3,10 +3,12 @@ import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
+import {verifyText} from '../../src/proof/format.js'
+import {MerkleTree} from '../../src/proof/merkle.js'
 import {parseReceipt, receiptFromJson, serializeReceipt, type Receipt} from '../../src/proof/receipt.js'
 import {stamp} from '../../src/proof/stamp.js'
 import {upgradeReceipt} from '../../src/proof/upgrade.js'
-import {assertVerified, checkReceipt, loadReceipt, verifyReceipt} from '../../src/proof/verify.js'
+import {assertVerified, checkReceipt, loadReceipt, receiptBlock, verifyReceipt} from '../../src/proof/verify.js'
 import {makeBlock, Status} from '../../src/vm/block.js'
 import {EMPTY_ID, fromHex, idToString, toHex} from '../../src/vm/encoding.js'
 import {TsvmError} from '../../src/vm/errors.js'
@@ -226,6 +228,40 @@ describe('verify', () => {
     const r = parseReceipt(await readFile(join(outDir, toHex(h) + '.tsvm'), 'utf8'))
     assert.equal((await verifyReceipt(r, {hash: h})).status, 'consistent')
     assert.equal((await verifyReceipt(r, {hash: fromHex('00'.repeat(32))})).check, 'item')
+  })
+})
+
+describe('receipts of version 1', () => {
+  it('still verify, with the limit that their Merkle position is not covered', async () => {
+    // A version 1 receipt as tsvm 0.1.0 wrote it: version 1 leaves, accepted on a real chain.
+    const items = [sha256(Uint8Array.of(1)), sha256(Uint8Array.of(2))]
+    const tree = new MerkleTree(items, 1)
+    const chain = await newChain()
+    const [accepted] = (await chain.propose([tree.root])).accepted
+    const v1: Receipt = {
+      version: 1,
+      item: {hash: items[1]!},
+      merkle: {leaves: 2, index: 1, path: tree.path(1)},
+      payload: tree.root,
+      block: receiptBlock(accepted!.block),
+      chain: {kind: 'embedded', location: chain.location},
+      status: 'complete',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    }
+    const r = parseReceipt(serializeReceipt(v1))
+    const v = await verifyReceipt(r, {hash: items[1]!, chain})
+    assert.equal(v.status, 'verified')
+    assert.equal(v.version, 1)
+    assert.match(v.limits?.[0] ?? '', /version 1 receipt: the Merkle position \(leaf 1 of 2\) is not covered/)
+    assert.match(verifyText(v), /\nlimit: version 1 receipt/)
+    // the limit itself: leaf 1 of 2 relabelled as leaf 2 of 3 still verifies in version 1 ...
+    const relabelled = reparse(r, (j) => Object.assign(j.merkle, {index: 2, leaves: 3}))
+    assert.equal((await verifyReceipt(relabelled, {hash: items[1]!, chain})).status, 'verified')
+    // ... and not in version 2, whose leaf binds the position
+    assert.equal(checkReceipt(reparse(r, (j) => Object.assign(j, {version: 2}))).check, 'merkle.path')
+    // version 1 cannot carry headers
+    await writeFile(join(dir, 'v1.tsvm'), serializeReceipt(r))
+    await assert.rejects(upgradeReceipt(join(dir, 'v1.tsvm'), chain, {checkpoint: 'last'}), (e: unknown) => e instanceof TsvmError && e.code === 'RECEIPT_INVALID')
   })
 })
 
