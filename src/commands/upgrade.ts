@@ -23,7 +23,8 @@ The chain is --data-dir/--endpoint (or TSVM_DATA_DIR/TSVM_ENDPOINT), else the da
     },
     {
       command: '<%= config.bin %> <%= command.id %> receipts/*.tsvm --endpoint http://127.0.0.1:9650/ext/bc/timestampvm --checkpoint last',
-      description: 'Add headers up to the last accepted block, then publish its ID:\n  upgraded  receipts/a.tsvm: block 7Wpm…, height 1, 2026-11-25T16:15:22.000Z; 2 headers up to checkpoint 2UkM… (height 3): verify with --trust 2UkM…',
+      description:
+        'Add headers up to the last accepted block, then publish its ID:\n  upgraded  receipts/report.pdf.tsvm: block a8i27xc3Q2jB413oGULVtR5dQdu3yJqB9b9i1qTuuSTwN2k89, height 1, 2026-11-26T13:11:14.000Z; 2 headers up to checkpoint zA4uq3RhHxEff9AkXteTeT3CXheFGMDMzRrLa7jXbmqZukgtE (height 3): verify with --trust zA4uq3RhHxEff9AkXteTeT3CXheFGMDMzRrLa7jXbmqZukgtE',
     },
   ]
 

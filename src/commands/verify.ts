@@ -20,21 +20,20 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
 
   static override examples = [
     {
-      command: '<%= config.bin %> <%= command.id %> contracts/2026/nda.pdf --endpoint http://127.0.0.1:9650/ext/bc/2VBmzCdsWfoxh7dFPcYPa7jPm3JK3t3xnw4HrK2ALPqpjGP1bH',
+      command: '<%= config.bin %> <%= command.id %> contracts/2026/nda.pdf --endpoint http://127.0.0.1:9650/ext/bc/28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg',
       description:
-        'On the chain it was stamped on:\n  verified contracts/2026/nda.pdf existed no later than 2026-11-25T16:15:23.000Z (block Jhx64gwMbe51KotRHsK2x6aU7ce2EAzd2m53u8D3L9XwhBvvB, height 2; accepted on http://127.0.0.1:9650/ext/bc/2VBmzCdsWfoxh7dFPcYPa7jPm3JK3t3xnw4HrK2ALPqpjGP1bH)',
+        'On the chain it was stamped on (here a tsvm serve):\n  verified contracts/2026/nda.pdf existed no later than 2026-11-26T13:11:15.000Z (block 2tweWctna4NB6outkn2wC6LFKdA6ry9QhA9CFXvxA1U5zYzb15, height 2; accepted on http://127.0.0.1:9650/ext/bc/28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg)',
     },
     {
-      command: '<%= config.bin %> <%= command.id %> report.pdf --trust 2UkM3VHUsznVNBC4rBNneYDbuoSi8xaU8PReUL7DnWV8ycixxW',
+      command: '<%= config.bin %> <%= command.id %> report.pdf --trust zA4uq3RhHxEff9AkXteTeT3CXheFGMDMzRrLa7jXbmqZukgtE',
       description:
-        'Offline, against a published checkpoint the receipt links to (see tsvm upgrade --checkpoint):\n  verified report.pdf existed no later than 2026-11-25T16:15:22.000Z (block 7WpmhAxekZwVX7wHnCQfc8Bd6mxAXfyjMvFqFXr8PipAnSXV8, height 1; linked to trusted block 2UkM3VHUsznVNBC4rBNneYDbuoSi8xaU8PReUL7DnWV8ycixxW at height 3)',
+        'Offline, against a published checkpoint the receipt links to (added by tsvm upgrade --checkpoint):\n  verified report.pdf existed no later than 2026-11-26T13:11:14.000Z (block a8i27xc3Q2jB413oGULVtR5dQdu3yJqB9b9i1qTuuSTwN2k89, height 1; linked to trusted block zA4uq3RhHxEff9AkXteTeT3CXheFGMDMzRrLa7jXbmqZukgtE at height 3)',
     },
     {
       command: '<%= config.bin %> <%= command.id %> report.pdf',
-      description:
-        'No anchor (exit 3):\n  Error: report.pdf: consistent with itself; NOT checked against any chain: pass --endpoint, --data-dir or --trust [UNANCHORED]',
+      description: 'No anchor (exit 3):\n  Error: report.pdf: consistent with itself; NOT checked against any chain: pass --endpoint, --data-dir or --trust [UNANCHORED]',
     },
-    {command: '<%= config.bin %> <%= command.id %> 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --receipt report.pdf.tsvm --data-dir ./chain', description: 'A bare hash and its receipt.'},
+    {command: '<%= config.bin %> <%= command.id %> 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --receipt report.pdf.tsvm --data-dir ./chain', description: 'A bare hash and its receipt, on a local chain.'},
   ]
 
   static override args = {

@@ -10,6 +10,8 @@ import type {VerifyResult} from './verify.js'
 
 /** Marks a receipt field the proof does not cover. */
 const NOT_COVERED = '(the receipt\'s word: not covered by the proof)'
+/** Marks a chain identity field: not covered by the proof, but compared with the chain verify is given. */
+const IDENTITY = '(the receipt\'s word: verify compares it with the chain you name)'
 
 /** "existed no later than ..." with its anchor, or why not; then any limits of the receipt. */
 export function verifyText(r: VerifyResult): string {
@@ -82,8 +84,8 @@ export function receiptText(r: Receipt, check: VerifyResult): string {
     ['time', r.block ? `${printable(r.block.time)} (${r.block.timestamp}), as the block bytes say` : undefined],
     ['headers', top],
     ['chain', `${r.chain.kind} ${printable(r.chain.location)}  ${NOT_COVERED}`],
-    ['genesisID', r.chain.genesisID ? `${idToString(r.chain.genesisID)}  ${NOT_COVERED}` : undefined],
-    ['chainID', r.chain.chainID ? `${idToString(r.chain.chainID)}  ${NOT_COVERED}` : undefined],
+    ['genesisID', r.chain.genesisID ? `${idToString(r.chain.genesisID)}  ${IDENTITY}` : undefined],
+    ['chainID', r.chain.chainID ? `${idToString(r.chain.chainID)}  ${IDENTITY}` : undefined],
     ['createdAt', `${printable(r.createdAt)}  ${NOT_COVERED}`],
     ['check', checkCell(check)],
   ])
