@@ -46,6 +46,16 @@ export interface BlocksOptions {
   limit?: number
 }
 
+/**
+ * What identifies a chain, as opposed to where it is: the ID of its genesis block and, on a node,
+ * the chain ID (on AvalancheGo the ID of the transaction that created the chain, which holds the
+ * genesis, so it also fixes the genesis).
+ */
+export interface ChainIdentity {
+  genesisID?: Uint8Array
+  chainID?: Uint8Array
+}
+
 /** What every chain backend offers. */
 export interface Chain {
   readonly kind: 'embedded' | 'remote'
@@ -77,6 +87,9 @@ export interface Chain {
   processing?(): Promise<StoredBlock[]>
   /** Re-verifies the whole stored chain (embedded only). */
   check(): Promise<CheckReport>
+
+  /** What identifies this chain, as far as the backend can tell cheaply (optional). */
+  identity?(): Promise<ChainIdentity>
 
   /** Releases the data dir or connection. */
   close(): Promise<void>

@@ -9,7 +9,7 @@ import {type Block, Status} from '../vm/block.js'
 import {idToString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 import {TimestampVM, type VmOptions} from '../vm/vm.js'
-import type {BlocksOptions, Chain, CheckReport, ProposeOptions, ProposeResult, StoredBlock} from './chain.js'
+import type {BlocksOptions, Chain, ChainIdentity, CheckReport, ProposeOptions, ProposeResult, StoredBlock} from './chain.js'
 
 /** The genesis bytes of a chain created implicitly: none, so the genesis data is all zeros. */
 export const DEFAULT_GENESIS = new Uint8Array(0)
@@ -145,6 +145,13 @@ export class EmbeddedChain implements Chain {
 
   check(): Promise<CheckReport> {
     return this.vm.check()
+  }
+
+  /** The genesis block ID (none for a data dir without a chain yet). */
+  async identity(): Promise<ChainIdentity> {
+    if (!this.vm.isInitialized()) return {}
+    const genesis = await this.vm.getBlockAtHeight(0n)
+    return genesis ? {genesisID: genesis.block.id} : {}
   }
 
   close(): Promise<void> {

@@ -11,7 +11,7 @@ import {EMPTY_ID, ID_LENGTH, cb58Decode, hexDecode, hexEncode, cb58Encode, idFro
 import {TsvmError, isTsvmError} from '../vm/errors.js'
 import type {Dialect} from '../vm/formatting.js'
 import {bytesEqual} from '../vm/hash.js'
-import type {BlocksOptions, Chain, CheckReport, ProposeOptions, ProposeResult, StoredBlock} from './chain.js'
+import type {BlocksOptions, Chain, ChainIdentity, CheckReport, ProposeOptions, ProposeResult, StoredBlock} from './chain.js'
 
 /** Client options plus the dialect and the bounds of scans and waits. */
 export interface RemoteOptions extends RpcClientOptions {
@@ -278,6 +278,45 @@ export class RemoteChain implements Chain {
 
   async check(): Promise<CheckReport> {
     return this.unsupported('check')
+  }
+
+  /**
+   * The chain ID this endpoint serves: the CB58 ID in its path (/ext/bc/<chainID>), else what the
+   * node's info API (info.getBlockchainID) answers for the alias in the path; none when neither
+   * tells. The genesis ID is not looked up: the node API has no way to it short of walking every
+   * block, and on AvalancheGo the chain ID already fixes the genesis.
+   */
+  async identity(): Promise<ChainIdentity> {
+    this.identityValue ??= this.lookUpChainId().then((chainID) => (chainID ? {chainID} : {}))
+    return this.identityValue
+  }
+
+  private identityValue: Promise<ChainIdentity> | undefined
+
+  private async lookUpChainId(): Promise<Uint8Array | undefined> {
+    let url: URL
+    try {
+      url = new URL(this.location)
+    } catch {
+      return undefined
+    }
+    const m = /^\/ext\/bc\/([^/]+)\/?$/.exec(url.pathname)
+    if (!m) return undefined
+    const name = decodeURIComponent(m[1]!)
+    try {
+      return idFromString(name)
+    } catch {
+      // an alias such as /ext/bc/timestampvm: ask the node which chain it names
+    }
+    const info = new RpcClient(`${url.origin}/ext/info`, {...this.options, timeoutMs: this.options.timeoutMs ?? 5000})
+    try {
+      const reply = await info.call<{blockchainID?: unknown}>('info.getBlockchainID', {alias: name})
+      return typeof reply?.blockchainID === 'string' ? idFromString(reply.blockchainID) : undefined
+    } catch {
+      return undefined
+    } finally {
+      await info.close()
+    }
   }
 
   async close(): Promise<void> {

@@ -6,19 +6,20 @@ import {receiptToJson} from '../proof/receipt.js'
 import {checkReceipt, loadReceipt, type VerifyResult} from '../proof/verify.js'
 
 export default class Info extends BaseCommand {
-  static override summary = 'Show what a receipt claims, and whether it is consistent'
-  static override description = `Reads a .tsvm receipt and shows its item, Merkle position, payload, block and chain. The "check" row
-is the offline verification of the receipt against itself (the item file is not read: use verify for
-that). With --json, the receipt itself is printed with the check added.`
+  static override summary = 'Show what a receipt claims, and whether it agrees with itself'
+  static override description = `Reads a .tsvm receipt and shows its item, Merkle position, payload, block, headers and chain; the fields the proof does not cover (name, chain, createdAt) are marked as the receipt's word. The "check" row says only whether the receipt agrees with itself: info neither reads the item nor asks any chain, so it never says verified (use tsvm verify with --endpoint, --data-dir or --trust for that). With --json, the receipt itself is printed with the check added (status "consistent", trust "unanchored").`
 
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> contracts/2026/nda.pdf.tsvm',
       description:
-        'A receipt from a stamp of two files:\n  status     complete\n  item       e0a44de9c17799fd9699522d688a287e665495538b5db57b146689215e8099a8\n  name       contracts/2026/nda.pdf\n' +
-        '  merkle     leaf 1 of 2, path of 1\n  payload    fcea15d7116709c1b53d989b0cc563727b47839051c9f29a3dcaefdf656d9dca\n' +
-        '  block      Jhx64gwMbe51KotRHsK2x6aU7ce2EAzd2m53u8D3L9XwhBvvB\n  height     2\n  time       2026-11-25T16:15:23.000Z (1795623323)\n' +
-        '  chain      embedded /tmp/ex/chain\n  createdAt  2026-11-25T16:15:23.059Z\n  check      consistent (offline)',
+        'A receipt from a stamp of two files:\n  version    2\n  status     complete\n  item       e0a44de9c17799fd9699522d688a287e665495538b5db57b146689215e8099a8\n' +
+        "  name       contracts/2026/nda.pdf  (the receipt's word: not covered by the proof)\n  merkle     leaf 1 of 2, path of 1\n" +
+        '  payload    e54d9f734473dcc2fa9eaaa19ab7c2f241f31d464bb3f5df4a2624574cdbbab6\n  block      2tweWctna4NB6outkn2wC6LFKdA6ry9QhA9CFXvxA1U5zYzb15\n  height     2\n' +
+        "  time       2026-11-26T13:11:15.000Z (1795698675), as the block bytes say\n  chain      embedded ~/.local/share/tsvm/chain  (the receipt's word: not covered by the proof)\n" +
+        "  genesisID  8Q5UN3Q7BfeyBouX6LNKJY5DSWdZMmWXkPE7han6CeNVcmgvD  (the receipt's word: verify compares it with the chain you name)\n" +
+        "  createdAt  2026-11-26T13:11:15.166Z  (the receipt's word: not covered by the proof)\n" +
+        '  check      consistent with itself; the item was not read and NOTHING was checked against a chain: use tsvm verify with --endpoint, --data-dir or --trust',
     },
     {command: '<%= config.bin %> <%= command.id %> report.pdf.tsvm --json', description: 'The receipt as JSON, with the offline check.'},
   ]
@@ -29,7 +30,7 @@ that). With --json, the receipt itself is printed with the check added.`
 
   async run(): Promise<Record<string, unknown> & {check: VerifyResult}> {
     const {args} = await this.parse(Info)
-    const receipt = await loadReceipt(args.receipt)
+    const receipt = await loadReceipt(args.receipt, 'pass the .tsvm file written by tsvm stamp')
     const check = checkReceipt(receipt)
     this.log(receiptText(receipt, check))
     return {...receiptToJson(receipt), check}

@@ -11,7 +11,7 @@ export default class Stamp extends BaseCommand {
   static override description = `Hashes each file (directories recursively; - reads hashes from stdin, one per line), proposes one
 32-byte payload (the hash itself for one item, the Merkle root for several), waits until it is
 accepted, and writes a receipt per item: <file>.tsvm next to the file, or under --out-dir mirroring
-relative paths. A receipt is verified later with \`tsvm verify\`, offline. Symlinks and special files
+relative paths. A receipt is verified later with \`tsvm verify\` against this chain or a checkpoint. Symlinks and special files
 inside directories are skipped and reported; existing receipts are never overwritten without --force.`
 
   static override examples = [

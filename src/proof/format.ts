@@ -1,20 +1,34 @@
 // Human text for stamp, verify, upgrade and receipt results. Colour comes from src/output.ts.
+// Every string taken from a receipt goes through printable() (receipt.ts): a receipt is written
+// by whoever hands it over, and its text must not drive the terminal.
 import {bad, id, ok, table, warn} from '../output.js'
-import {toHex} from '../vm/encoding.js'
-import type {Receipt} from './receipt.js'
+import {idToString, toHex} from '../vm/encoding.js'
+import {printable, RECEIPT_VERSION, type Receipt} from './receipt.js'
 import type {StampResult} from './stamp.js'
 import type {UpgradeResult} from './upgrade.js'
 import type {VerifyResult} from './verify.js'
 
-/** "existed no later than ..." or why not. */
+/** Marks a receipt field the proof does not cover. */
+const NOT_COVERED = '(the receipt\'s word: not covered by the proof)'
+/** Marks a chain identity field: not covered by the proof, but compared with the chain verify is given. */
+const IDENTITY = '(the receipt\'s word: verify compares it with the chain you name)'
+
+/** "existed no later than ..." with its anchor, or why not; then any limits of the receipt. */
 export function verifyText(r: VerifyResult): string {
-  const what = r.name ?? r.item
+  // The file the user named (or the hash), never item.name: no hash covers the name.
+  const what = printable(r.path ?? r.item)
+  let line: string
   if (r.status === 'verified') {
-    const where = r.checkedOn === 'offline' ? '' : `; accepted on ${r.checkedOn}`
-    return `${ok('verified')} ${what} existed no later than ${r.existedBy} (block ${id(r.blockID!)}, height ${r.height}${where})`
+    const anchor =
+      r.trust === 'anchored-checkpoint'
+        ? `linked to trusted block ${id(r.checkpoint!.id)} at height ${r.checkpoint!.height}`
+        : `accepted on ${printable(r.checkedOn)}`
+    line = `${ok('verified')} ${what} existed no later than ${r.existedBy} (block ${id(r.blockID!)}, height ${r.height}; ${anchor})`
+  } else {
+    const label = r.status === 'invalid' ? bad('INVALID') : warn(r.status === 'consistent' ? 'NOT ANCHORED' : r.status.toUpperCase())
+    line = `${label} ${what}: ${r.reason}`
   }
-  const label = r.status === 'invalid' ? bad('INVALID') : warn(r.status.toUpperCase())
-  return `${label} ${what}: ${r.reason}`
+  return [line, ...(r.limits ?? []).map((l) => `${warn('limit:')} ${l}`)].join('\n')
 }
 
 /** The summary of a stamp run. */
@@ -36,26 +50,43 @@ export function stampText(r: StampResult): string {
 export function upgradeText(results: UpgradeResult[]): string {
   return results
     .map((u) => {
-      if (u.status === 'pending') return `${warn('pending')}   ${u.receipt}: payload not accepted yet`
+      const path = printable(u.receipt)
+      if (u.status === 'pending') return `${warn('pending')}   ${path}: payload not accepted yet`
       const verb = u.status === 'upgraded' ? ok('upgraded') : 'complete'
-      return `${verb}  ${u.receipt}: block ${id(u.blockID!)}, height ${u.height}, ${u.existedBy}`
+      const cp = u.checkpoint ? `; ${u.headers} header${u.headers === 1 ? '' : 's'} up to checkpoint ${id(u.checkpoint.id)} (height ${u.checkpoint.height}): verify with --trust ${u.checkpoint.id}` : ''
+      return `${verb}  ${path}: block ${id(u.blockID!)}, height ${u.height}, ${u.existedBy}${cp}`
     })
     .join('\n')
 }
 
-/** A readable view of a receipt and its offline check. */
+/** The check row of `info`: what an offline look at the receipt alone can say. */
+function checkCell(check: VerifyResult): string {
+  if (check.status === 'invalid') return bad(`invalid: ${check.reason}`)
+  if (check.status === 'pending') return warn('pending: no block yet (tsvm upgrade completes it)')
+  return warn('consistent with itself; the item was not read and NOTHING was checked against a chain: use tsvm verify with --endpoint, --data-dir or --trust')
+}
+
+/** A readable view of a receipt and its offline check; fields the proof does not cover are marked. */
 export function receiptText(r: Receipt, check: VerifyResult): string {
+  const version = r.version ?? RECEIPT_VERSION
+  const v1 = version === 1 && r.merkle !== null ? '; the position is not covered by the proof (version 1)' : ''
+  const headers = r.headers ?? []
+  const top = headers.length > 0 && r.block ? `${headers.length}, up to height ${r.block.height + BigInt(headers.length)}` : undefined
   return table([
+    ['version', String(version)],
     ['status', r.status],
     ['item', toHex(r.item.hash)],
-    ['name', r.item.name],
-    ['merkle', r.merkle === null ? 'none (the item hash is the payload)' : `leaf ${r.merkle.index} of ${r.merkle.leaves}, path of ${r.merkle.path.length}`],
+    ['name', r.item.name === undefined ? undefined : `${printable(r.item.name)}  ${NOT_COVERED}`],
+    ['merkle', r.merkle === null ? 'none (the item hash is the payload)' : `leaf ${r.merkle.index} of ${r.merkle.leaves}, path of ${r.merkle.path.length}${v1}`],
     ['payload', toHex(r.payload)],
     ['block', r.block ? id(check.blockID!) : undefined],
     ['height', r.block ? r.block.height.toString() : undefined],
-    ['time', r.block ? `${r.block.time} (${r.block.timestamp})` : undefined],
-    ['chain', `${r.chain.kind} ${r.chain.location}`],
-    ['createdAt', r.createdAt],
-    ['check', check.status === 'invalid' ? bad(`invalid: ${check.reason}`) : check.status === 'verified' ? ok('consistent (offline)') : warn(check.status)],
+    ['time', r.block ? `${printable(r.block.time)} (${r.block.timestamp}), as the block bytes say` : undefined],
+    ['headers', top],
+    ['chain', `${r.chain.kind} ${printable(r.chain.location)}  ${NOT_COVERED}`],
+    ['genesisID', r.chain.genesisID ? `${idToString(r.chain.genesisID)}  ${IDENTITY}` : undefined],
+    ['chainID', r.chain.chainID ? `${idToString(r.chain.chainID)}  ${IDENTITY}` : undefined],
+    ['createdAt', `${printable(r.createdAt)}  ${NOT_COVERED}`],
+    ['check', checkCell(check)],
   ])
 }

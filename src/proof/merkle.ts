@@ -1,7 +1,12 @@
 // The Merkle tree that aggregates many item hashes into one 32-byte block payload.
 //
-//   leaf  = sha256(0x00 || itemHash)                 (32-byte item hash)
+//   leaf  = sha256(0x00 || n || i || itemHash)       receipt version 2: n leaves, leaf i (uint64 BE each)
+//   leaf  = sha256(0x00 || itemHash)                 receipt version 1 (the position is not committed)
 //   inner = sha256(0x01 || left || right)
+//
+// Version 2 puts the leaf count and the leaf's index inside every leaf, so the root commits to
+// them: a path for leaf 1 of 2 cannot be relabelled as leaf 2 of 3. Version 1 trees are still
+// built and folded for reading old receipts.
 //
 // Shape: built bottom-up, level by level. Each level pairs nodes (0,1), (2,3), ...; when a level
 // has an odd count, its last node is promoted unchanged to the next level (never duplicated).
@@ -43,9 +48,32 @@ function digest(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array {
   return new Uint8Array(h.digest())
 }
 
-/** The leaf hash of an item hash: sha256(0x00 || item). */
+/** A receipt version's tree rules: 1 (leaf = item only) or 2 (leaf binds count and index). */
+export type TreeVersion = 1 | 2
+
+/** Where a leaf sits: leaf `index` of a tree of `leaves`. */
+export interface LeafPosition {
+  index: number
+  leaves: number
+}
+
+/** The version 1 leaf hash of an item hash: sha256(0x00 || item). */
 export function leafHash(item: Uint8Array): Uint8Array {
   return digest(LEAF_PREFIX, item)
+}
+
+/** The 16 bytes a version 2 leaf puts before the item: the leaf count and the index, uint64 big-endian. */
+function positionBytes(index: number, leaves: number): Uint8Array {
+  const out = new Uint8Array(16)
+  const view = new DataView(out.buffer)
+  view.setBigUint64(0, BigInt(leaves))
+  view.setBigUint64(8, BigInt(index))
+  return out
+}
+
+/** The version 2 leaf hash: sha256(0x00 || uint64 leaves || uint64 index || item). */
+export function leafHashV2(item: Uint8Array, position: LeafPosition): Uint8Array {
+  return digest(LEAF_PREFIX, positionBytes(position.index, position.leaves), item)
 }
 
 /** The inner node hash: sha256(0x01 || left || right). */
@@ -62,18 +90,24 @@ export class MerkleTree {
   /** Sibling hex by level and position, filled as paths are rendered (upper nodes are in many paths). */
   private hexCache: Array<Array<string | undefined>> | undefined
 
-  constructor(items: readonly Uint8Array[]) {
+  /** Builds the tree of `items` under the rules of receipt `version` (default 2, what tsvm writes). */
+  constructor(items: readonly Uint8Array[], version: TreeVersion = 2) {
     if (items.length === 0) throw new TsvmError('INVALID_ARGUMENT', 'a Merkle tree needs at least one item')
     this.leaves = items.length
-    // One scratch buffer holds each hash input (prefix and one or two nodes) and node:crypto's
-    // one-shot hash digests it: the tree of a 10,000-file stamp is 20,000 hashes.
+    // One scratch buffer holds each hash input (prefix, position, one or two nodes) and
+    // node:crypto's one-shot hash digests it: the tree of a 10,000-file stamp is 20,000 hashes.
     const scratch = new Uint8Array(1 + 2 * HASH)
     const first = new Uint8Array(items.length * HASH)
-    scratch[0] = LEAF_PREFIX
-    const leafInput = scratch.subarray(0, 1 + HASH)
+    const leafScratch = new Uint8Array(1 + 16 + HASH)
+    const view = new DataView(leafScratch.buffer)
+    leafScratch[0] = LEAF_PREFIX
+    view.setBigUint64(1, BigInt(items.length))
+    const at = version === 2 ? 17 : 1
+    const leafInput = leafScratch.subarray(0, at + HASH)
     items.forEach((item, i) => {
       if (item.length !== HASH) throw new TsvmError('BAD_LENGTH', `item ${i} is ${item.length} bytes: item hashes are 32 bytes`)
-      scratch.set(item, 1)
+      if (version === 2) view.setBigUint64(9, BigInt(i))
+      leafInput.set(item, at)
       first.set(hash('sha256', leafInput, 'buffer'), i * HASH)
     })
     this.levels = [first]
@@ -158,14 +192,17 @@ export function expectedSides(index: number, leaves: number): Array<'L' | 'R'> {
   return sides
 }
 
-/** Folds an item hash up a path to the root it commits to. */
-export function foldPath(item: Uint8Array, path: readonly PathStep[]): Uint8Array {
-  let acc = leafHash(item)
+/**
+ * Folds an item hash up a path to the root it commits to: with a position, from the version 2
+ * leaf (which binds the position); without, from the version 1 leaf.
+ */
+export function foldPath(item: Uint8Array, path: readonly PathStep[], position?: LeafPosition): Uint8Array {
+  let acc = position === undefined ? leafHash(item) : leafHashV2(item, position)
   for (const step of path) acc = step.side === 'L' ? innerHash(step.hash, acc) : innerHash(acc, step.hash)
   return acc
 }
 
 /** The root of a list of item hashes (for checks; use MerkleTree when paths are needed). */
-export function merkleRoot(items: readonly Uint8Array[]): Uint8Array {
-  return new MerkleTree(items).root
+export function merkleRoot(items: readonly Uint8Array[], version: TreeVersion = 2): Uint8Array {
+  return new MerkleTree(items, version).root
 }

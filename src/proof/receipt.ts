@@ -1,22 +1,33 @@
-// Receipts: the JSON file that proves an item existed by the time of a block (format version 1).
+// Receipts: the JSON file that proves an item existed by the time of a block.
 //
 //   {
-//     "format": "tsvm-receipt", "version": 1,
+//     "format": "tsvm-receipt", "version": 2,            (1: still read and verified, see below)
 //     "item":    {"hash": <64 hex>, "name"?: <relative path>},
 //     "merkle":  {"leaves": n >= 2, "index": i, "path": [{"side": "L"|"R", "hash": <64 hex>}, ...]} | null,
 //     "payload": <64 hex>,                   the block data: the item hash, or the Merkle root
 //     "block":   {"id": <CB58>, "bytes": <164 hex>, "height": "<dec>", "timestamp": "<dec unix s>",
 //                 "time": <ISO 8601>} | null,    null while pending
-//     "chain":   {"kind": "embedded"|"remote", "location": <data dir or endpoint>,
+//     "headers"?: [<164 hex>, ...],          version 2: the accepted blocks after "block", each the
+//                                            child of the one before (added by upgrade --checkpoint)
+//     "chain":   {"kind": "embedded"|"remote", "location": <data dir (home as ~) or endpoint>,
 //                 "genesisID"?: <CB58>, "chainID"?: <CB58>},
 //     "status":  "pending" | "complete",
 //     "createdAt": <ISO 8601>
 //   }
 //
-// Hex is lower-case without "0x". The parser is strict: unknown or missing fields, wrong types
-// and bad lengths are RECEIPT_INVALID naming the field; it builds fresh objects field by field,
-// so keys such as "__proto__" never reach a prototype. It checks form only; verify.ts checks
-// that the parts agree with each other.
+// Version 2 differs from version 1 in the Merkle leaf, which binds the leaf count and index
+// (merkle.ts), and in the optional headers. What the proof covers: item.hash, merkle (v2: all of
+// it; v1: the path, not the position), payload, block, headers. Not covered, and shown as such:
+// item.name, chain.location, createdAt, status.
+//
+// Hex is lower-case without "0x". The parser is strict: unknown, missing or duplicated fields,
+// wrong types and bad lengths are RECEIPT_INVALID naming the field; it builds fresh objects field
+// by field, so keys such as "__proto__" never reach a prototype. It checks form only; verify.ts
+// checks that the parts agree with each other.
+import {homedir} from 'node:os'
+import {isAbsolute, join, relative, resolve, sep} from 'node:path'
+
+import type {Chain} from '../chain/chain.js'
 import {BLOCK_SIZE} from '../vm/block.js'
 import {fromHex, idFromString, idToString, toHex} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
@@ -24,11 +35,19 @@ import type {HexStep, PathStep} from './merkle.js'
 
 /** The format tag of a receipt. */
 export const RECEIPT_FORMAT = 'tsvm-receipt'
-/** The one version this code reads and writes. */
-export const RECEIPT_VERSION = 1
+/** The version this code writes. */
+export const RECEIPT_VERSION = 2
+/** The versions this code reads. */
+export const RECEIPT_VERSIONS: readonly ReceiptVersion[] = [1, 2]
 
-/** Receipts are small; anything larger is not one. */
-export const MAX_RECEIPT_BYTES = 64 * 1024
+/** A receipt format version. */
+export type ReceiptVersion = 1 | 2
+
+/** Receipts are small (headers make them grow ~170 bytes a block); anything larger is not one. */
+export const MAX_RECEIPT_BYTES = 2 * 1024 * 1024
+
+/** The most headers a receipt may carry: its block is at most this far below its checkpoint. */
+export const MAX_HEADERS = 10_000
 
 /** The deepest path a receipt may hold (2^64 leaves). */
 export const MAX_PATH_LENGTH = 64
@@ -53,10 +72,14 @@ export interface ReceiptChain {
 
 /** A parsed receipt (bytes as Uint8Array, uint64s as bigint). */
 export interface Receipt {
+  /** The format version; absent means RECEIPT_VERSION (what a new receipt is written as). */
+  version?: ReceiptVersion
   item: {hash: Uint8Array; name?: string}
   merkle: {leaves: number; index: number; path: PathStep[]} | null
   payload: Uint8Array
   block: ReceiptBlock | null
+  /** Version 2: the 82-byte blocks above `block`, lowest first, each the child of the one before. */
+  headers?: Uint8Array[]
   chain: ReceiptChain
   status: 'pending' | 'complete'
   createdAt: string
@@ -69,19 +92,36 @@ export function isoTime(seconds: bigint): string {
   return new Date(ms).toISOString()
 }
 
+// Control characters (C0, DEL, C1), and characters that reorder or hide text (bidi controls,
+// zero-width and other invisible format characters, line and paragraph separators).
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/gu
+
+/**
+ * `text` with every control or invisible formatting character written as \xNN or \u{NNNN}, so
+ * text taken from a receipt (or any untrusted source) cannot move the cursor, recolour, clear
+ * or reorder what a terminal shows.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const cp = c.codePointAt(0)!
+    return cp <= 0xff ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u{${cp.toString(16)}}`
+  })
+}
+
 function fail(field: string, message: string): never {
-  throw new TsvmError('RECEIPT_INVALID', `receipt field ${field}: ${message}`, {details: {field}})
+  const shown = printable(field)
+  throw new TsvmError('RECEIPT_INVALID', `receipt field ${shown}: ${message}`, {details: {field: shown}})
 }
 
 type Obj = Record<string, unknown>
 
-function object(value: unknown, field: string, keys: {required: string[]; optional?: string[]}): Obj {
+function object(value: unknown, field: string, keys: {required: string[]; optional?: string[]}, version: ReceiptVersion = RECEIPT_VERSION): Obj {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'expected an object')
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) fail(field, 'expected a plain object')
   const allowed = new Set([...keys.required, ...(keys.optional ?? [])])
   for (const k of Object.keys(value)) {
-    if (!allowed.has(k)) fail(field === '' ? k : `${field}.${k}`, 'unknown field (this is a version 1 receipt)')
+    if (!allowed.has(k)) fail(field === '' ? k : `${field}.${k}`, `unknown field (this is a version ${version} receipt)`)
   }
   for (const k of keys.required) if (!Object.hasOwn(value, k)) fail(field === '' ? k : `${field}.${k}`, 'missing')
   return value as Obj
@@ -137,6 +177,42 @@ function text(value: unknown, field: string, max = 4096): string {
   return value
 }
 
+/**
+ * The first object key that appears twice in one object of `json` (text JSON.parse accepted), as
+ * a field path such as "item.hash", or undefined. JSON.parse keeps the last of duplicated keys
+ * and other parsers the first, so a receipt with duplicates would read differently elsewhere.
+ */
+export function duplicateKey(json: string): string | undefined {
+  type Frame = {keys: Set<string> | null; path: string; key: string; index: number; expectKey: boolean}
+  const stack: Frame[] = []
+  const where = (f: Frame | undefined): string => (f === undefined ? '' : f.keys ? (f.path === '' ? f.key : `${f.path}.${f.key}`) : `${f.path}[${f.index}]`)
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]
+    if (c === '"') {
+      let j = i + 1
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1
+      const top = stack.at(-1)
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(json.slice(i, j + 1)) as string
+        if (top.keys.has(key)) return top.path === '' ? key : `${top.path}.${key}`
+        top.keys.add(key)
+        top.key = key
+        top.expectKey = false
+      }
+      i = j
+    } else if (c === '{' || c === '[') {
+      stack.push({keys: c === '{' ? new Set() : null, path: where(stack.at(-1)), key: '', index: 0, expectKey: c === '{'})
+    } else if (c === '}' || c === ']') {
+      stack.pop()
+    } else if (c === ',') {
+      const top = stack.at(-1)
+      if (top?.keys) top.expectKey = true
+      else if (top) top.index++
+    }
+  }
+  return undefined
+}
+
 /** Parses and checks the form of a receipt's JSON text; RECEIPT_INVALID names the first bad field. */
 export function parseReceipt(json: string): Receipt {
   if (json.length > MAX_RECEIPT_BYTES) fail('(file)', `larger than ${MAX_RECEIPT_BYTES} bytes: not a receipt`)
@@ -144,26 +220,33 @@ export function parseReceipt(json: string): Receipt {
   try {
     raw = JSON.parse(json)
   } catch (error) {
-    fail('(file)', `not JSON: ${(error as Error).message}`)
+    fail('(file)', `not JSON (${printable((error as Error).message.split('\n')[0]!)}): pass a .tsvm receipt`)
   }
+  const dup = duplicateKey(json)
+  if (dup !== undefined) fail(dup, 'appears twice: a receipt names each field once (another JSON reader could take the other value)')
   return receiptFromJson(raw)
 }
 
 /** Checks the form of an already parsed JSON value and converts it to a Receipt. */
 export function receiptFromJson(raw: unknown): Receipt {
-  const o = object(raw, '', {required: ['format', 'version', 'item', 'merkle', 'payload', 'block', 'chain', 'status', 'createdAt']})
-  if (get(o, 'format') !== RECEIPT_FORMAT) fail('format', `expected "${RECEIPT_FORMAT}": this file is not a tsvm receipt`)
-  if (get(o, 'version') !== RECEIPT_VERSION) {
-    fail('version', `unsupported version ${JSON.stringify(get(o, 'version'))}: this tsvm reads version ${RECEIPT_VERSION}; upgrade tsvm`)
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('(file)', 'expected a JSON object: this file is not a tsvm receipt')
+  if (get(raw as Obj, 'format') !== RECEIPT_FORMAT) fail('format', `expected "${RECEIPT_FORMAT}": this file is not a tsvm receipt`)
+  const rawVersion = get(raw as Obj, 'version')
+  if (!RECEIPT_VERSIONS.includes(rawVersion as ReceiptVersion)) {
+    const shown = rawVersion === undefined ? 'none' : printable(JSON.stringify(rawVersion))
+    fail('version', `unsupported version ${shown}: this tsvm reads versions ${RECEIPT_VERSIONS.join(' and ')}; upgrade tsvm`)
   }
+  const version = rawVersion as ReceiptVersion
+  const top = ['format', 'version', 'item', 'merkle', 'payload', 'block', 'chain', 'status', 'createdAt']
+  const o = object(raw, '', {required: top, optional: version === 2 ? ['headers'] : []}, version)
 
-  const it = object(get(o, 'item'), 'item', {required: ['hash'], optional: ['name']})
+  const it = object(get(o, 'item'), 'item', {required: ['hash'], optional: ['name']}, version)
   const item: Receipt['item'] = {hash: hex(get(it, 'hash'), 'item.hash', 32)}
   if (Object.hasOwn(it, 'name')) item.name = text(get(it, 'name'), 'item.name')
 
   let merkle: Receipt['merkle'] = null
   if (get(o, 'merkle') !== null) {
-    const m = object(get(o, 'merkle'), 'merkle', {required: ['leaves', 'index', 'path']})
+    const m = object(get(o, 'merkle'), 'merkle', {required: ['leaves', 'index', 'path']}, version)
     const leaves = uint(get(m, 'leaves'), 'merkle.leaves')
     if (leaves < 2) fail('merkle.leaves', 'a tree has at least 2 leaves (a single item uses "merkle": null)')
     const index = uint(get(m, 'index'), 'merkle.index')
@@ -171,7 +254,7 @@ export function receiptFromJson(raw: unknown): Receipt {
     const p = get(m, 'path')
     if (!Array.isArray(p) || p.length === 0 || p.length > MAX_PATH_LENGTH) fail('merkle.path', `expected an array of 1 to ${MAX_PATH_LENGTH} steps`)
     const path = p.map((s, i): PathStep => {
-      const step = object(s, `merkle.path[${i}]`, {required: ['side', 'hash']})
+      const step = object(s, `merkle.path[${i}]`, {required: ['side', 'hash']}, version)
       const side = get(step, 'side')
       if (side !== 'L' && side !== 'R') fail(`merkle.path[${i}].side`, 'expected "L" or "R"')
       return {side, hash: hex(get(step, 'hash'), `merkle.path[${i}].hash`, 32)}
@@ -189,7 +272,7 @@ export function receiptFromJson(raw: unknown): Receipt {
     if (status === 'complete') fail('block', 'a complete receipt names its block')
   } else {
     if (status === 'pending') fail('block', 'a pending receipt has "block": null')
-    const b = object(get(o, 'block'), 'block', {required: ['id', 'bytes', 'height', 'timestamp', 'time']})
+    const b = object(get(o, 'block'), 'block', {required: ['id', 'bytes', 'height', 'timestamp', 'time']}, version)
     block = {
       id: cb58Id(get(b, 'id'), 'block.id'),
       bytes: hex(get(b, 'bytes'), 'block.bytes', BLOCK_SIZE),
@@ -199,14 +282,23 @@ export function receiptFromJson(raw: unknown): Receipt {
     }
   }
 
-  const c = object(get(o, 'chain'), 'chain', {required: ['kind', 'location'], optional: ['genesisID', 'chainID']})
+  let headers: Uint8Array[] | undefined
+  if (Object.hasOwn(o, 'headers')) {
+    if (block === null) fail('headers', 'a pending receipt has no headers')
+    const h = get(o, 'headers')
+    if (!Array.isArray(h) || h.length === 0 || h.length > MAX_HEADERS) fail('headers', `expected an array of 1 to ${MAX_HEADERS} blocks in hex`)
+    headers = h.map((x, i) => hex(x, `headers[${i}]`, BLOCK_SIZE))
+  }
+
+  const c = object(get(o, 'chain'), 'chain', {required: ['kind', 'location'], optional: ['genesisID', 'chainID']}, version)
   const kind = get(c, 'kind')
   if (kind !== 'embedded' && kind !== 'remote') fail('chain.kind', 'expected "embedded" or "remote"')
   const chain: ReceiptChain = {kind, location: text(get(c, 'location'), 'chain.location')}
   if (Object.hasOwn(c, 'genesisID')) chain.genesisID = cb58Id(get(c, 'genesisID'), 'chain.genesisID')
   if (Object.hasOwn(c, 'chainID')) chain.chainID = cb58Id(get(c, 'chainID'), 'chain.chainID')
 
-  return {item, merkle, payload, block, chain, status, createdAt: isoString(get(o, 'createdAt'), 'createdAt')}
+  const createdAt = isoString(get(o, 'createdAt'), 'createdAt')
+  return {version, item, merkle, payload, block, ...(headers === undefined ? {} : {headers}), chain, status, createdAt}
 }
 
 /** The JSON value of a receipt, fields in their documented order. */
@@ -216,9 +308,9 @@ export function receiptToJson(r: Receipt): Record<string, unknown> {
   const chain: Record<string, unknown> = {kind: r.chain.kind, location: r.chain.location}
   if (r.chain.genesisID) chain.genesisID = idToString(r.chain.genesisID)
   if (r.chain.chainID) chain.chainID = idToString(r.chain.chainID)
-  return {
+  const json: Record<string, unknown> = {
     format: RECEIPT_FORMAT,
-    version: RECEIPT_VERSION,
+    version: r.version ?? RECEIPT_VERSION,
     item,
     merkle: r.merkle && {
       leaves: r.merkle.leaves,
@@ -233,10 +325,9 @@ export function receiptToJson(r: Receipt): Record<string, unknown> {
       timestamp: r.block.timestamp.toString(),
       time: r.block.time,
     },
-    chain,
-    status: r.status,
-    createdAt: r.createdAt,
   }
+  if (r.headers !== undefined && r.headers.length > 0) json.headers = r.headers.map(toHex)
+  return Object.assign(json, {chain, status: r.status, createdAt: r.createdAt})
 }
 
 /** The text of a receipt file: pretty JSON and a final newline. */
@@ -273,4 +364,47 @@ export function receiptSerializer(shared: Omit<Receipt, 'item' | 'merkle'>): (it
     }
     return `${head}{\n    "hash": "${toHex(item.hash)}"${name}\n  }${middle}${m}${end}`
   }
+}
+
+/** The home directory as receipts write it. */
+const HOME_MARK = '~'
+
+/**
+ * How a receipt records where a chain is: an embedded data dir with the home directory written
+ * as ~ (a receipt handed to others does not carry the stamper's home path), an endpoint without
+ * user name, password or query (which may hold credentials).
+ */
+export function recordedLocation(kind: ReceiptChain['kind'], location: string, home = homedir()): string {
+  if (kind === 'remote') {
+    try {
+      const url = new URL(location)
+      url.username = ''
+      url.password = ''
+      url.search = ''
+      url.hash = ''
+      return url.toString()
+    } catch {
+      return location
+    }
+  }
+  const abs = resolve(location)
+  const rel = relative(home, abs)
+  if (home === '' || rel.startsWith('..') || isAbsolute(rel)) return abs
+  return rel === '' ? HOME_MARK : `${HOME_MARK}/${rel.split(sep).join('/')}`
+}
+
+/** The local path of an embedded chain's recorded location (~ expanded). */
+export function localDataDir(location: string, home = homedir()): string {
+  if (location === HOME_MARK) return home
+  if (location.startsWith(HOME_MARK + '/')) return join(home, ...location.slice(2).split('/'))
+  return location
+}
+
+/** What the chain part of a new receipt says about `chain`: where it is, and what identifies it. */
+export async function describeChain(chain: Chain): Promise<ReceiptChain> {
+  const out: ReceiptChain = {kind: chain.kind, location: recordedLocation(chain.kind, chain.location)}
+  const id = (await chain.identity?.()) ?? {}
+  if (id.genesisID) out.genesisID = id.genesisID
+  if (id.chainID) out.chainID = id.chainID
+  return out
 }

@@ -13,13 +13,13 @@ import type {Readable} from 'node:stream'
 
 import type {Chain, StoredBlock} from '../chain/chain.js'
 import {Status} from '../vm/block.js'
-import {idFromString, idToString, parsePayload, toHex} from '../vm/encoding.js'
+import {idToString, parsePayload, toHex} from '../vm/encoding.js'
 import {isTsvmError, TsvmError} from '../vm/errors.js'
 import {bytesEqual} from '../vm/hash.js'
 import {compileGlobs} from './glob.js'
 import {hashFile} from './hash.js'
 import {MerkleTree} from './merkle.js'
-import type {ReceiptChain} from './receipt.js'
+import {describeChain as chainRecord} from './receipt.js'
 import {doneCount, Helpers, isDone, newBoard} from './threads.js'
 import {receiptBlock} from './verify.js'
 import {hashSmallFile, readBuffer, receiptWriter, type WriteJob} from './work.js'
@@ -229,26 +229,8 @@ export async function checkTargets(paths: readonly string[], force: boolean): Pr
   }
 }
 
-/** What the chain part of a receipt says about `chain`. */
-export async function describeChain(chain: Chain): Promise<ReceiptChain> {
-  const out: ReceiptChain = {kind: chain.kind, location: chain.location}
-  if (chain.kind === 'embedded') {
-    try {
-      out.genesisID = (await chain.getBlockAtHeight(0n)).block.id
-    } catch {
-      // an uninitialised chain has no genesis to name; the receipt is still valid without it
-    }
-  }
-  const m = /\/ext\/bc\/([1-9A-HJ-NP-Za-km-z]{40,60})(?:\/|$)/.exec(chain.location)
-  if (m) {
-    try {
-      out.chainID = idFromString(m[1]!)
-    } catch {
-      // an alias such as /ext/bc/timestamp: no chain ID to record
-    }
-  }
-  return out
-}
+/** What the chain part of a receipt says about `chain` (receipt.ts builds it). */
+export const describeChain = chainRecord
 
 /** The accepted block holding `payload`: from a propose result, else the earliest the chain knows. */
 export async function findAccepted(chain: Chain, payload: Uint8Array, hint: StoredBlock[] = []): Promise<StoredBlock | undefined> {

@@ -37,12 +37,14 @@ export const ERROR_CODES = [
   'GENESIS_MISMATCH',
   'CHAIN_CHECK_FAILED',
   'PROOF_INVALID',
+  'CHAIN_MISMATCH',
   'MEMPOOL_FULL',
   // absent or not yet there (exit 3)
   'BLOCK_NOT_FOUND',
   'NOT_INITIALIZED',
   'MEMPOOL_EMPTY',
   'PENDING',
+  'UNANCHORED',
   'WAIT_TIMEOUT',
   'FILE_NOT_FOUND',
   // a node or server that did not answer as it should (exit 5)

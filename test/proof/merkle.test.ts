@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
 import {describe, it} from 'node:test'
 
-import {expectedSides, foldPath, innerHash, leafHash, MerkleTree, merkleRoot} from '../../src/proof/merkle.js'
+import {expectedSides, foldPath, innerHash, leafHash, leafHashV2, MerkleTree, merkleRoot} from '../../src/proof/merkle.js'
 import {toHex} from '../../src/vm/encoding.js'
 import {TsvmError} from '../../src/vm/errors.js'
 
@@ -15,16 +15,21 @@ const H = (...parts: Array<number[] | Uint8Array>) => {
 const item = (i: number) => H([...new TextEncoder().encode(`item-${i}`)])
 const L = (i: number) => H([0x00], item(i))
 const N = (a: Uint8Array, b: Uint8Array) => H([0x01], a, b)
+const u64 = (v: number) => Array.from({length: 8}, (_, k) => Math.floor(v / 256 ** (7 - k)) % 256)
+/** The version 2 leaf: the leaf count and index (uint64 big-endian) before the item. */
+const L2 = (i: number, n: number, it: Uint8Array = item(i)) => H([0x00], u64(n), u64(i), it)
 
-// RFC 6962 §2.1, recursively: split at the largest power of two below n.
-function rfcRoot(leaves: Uint8Array[]): Uint8Array {
-  if (leaves.length === 1) return H([0x00], leaves[0]!)
+// RFC 6962 §2.1, recursively over leaf hashes: split at the largest power of two below n.
+function rfcNode(leaves: Uint8Array[]): Uint8Array {
+  if (leaves.length === 1) return leaves[0]!
   let k = 1
   while (k * 2 < leaves.length) k *= 2
-  return N(rfcRoot(leaves.slice(0, k)), rfcRoot(leaves.slice(k)))
+  return N(rfcNode(leaves.slice(0, k)), rfcNode(leaves.slice(k)))
 }
+const rfcRoot = (items: Uint8Array[]) => rfcNode(items.map((it) => H([0x00], it)))
+const v2Root = (items: Uint8Array[]) => rfcNode(items.map((it, i) => L2(i, items.length, it)))
 
-describe('Merkle tree', () => {
+describe('Merkle tree, version 1 (receipts of version 1)', () => {
   it('hashes leaves and inner nodes with domain separation', () => {
     assert.deepEqual(leafHash(item(0)), L(0))
     assert.deepEqual(innerHash(L(0), L(1)), N(L(0), L(1)))
@@ -33,19 +38,19 @@ describe('Merkle tree', () => {
 
   it('known answers for 1, 2, 3 and 5 leaves', () => {
     const items = (n: number) => Array.from({length: n}, (_, i) => item(i))
-    assert.deepEqual(merkleRoot(items(1)), L(0))
-    assert.deepEqual(merkleRoot(items(2)), N(L(0), L(1)))
+    assert.deepEqual(merkleRoot(items(1), 1), L(0))
+    assert.deepEqual(merkleRoot(items(2), 1), N(L(0), L(1)))
     // 3: the odd leaf is promoted, never duplicated
-    assert.deepEqual(merkleRoot(items(3)), N(N(L(0), L(1)), L(2)))
-    assert.notDeepEqual(merkleRoot(items(3)), N(N(L(0), L(1)), N(L(2), L(2))))
-    assert.deepEqual(merkleRoot(items(5)), N(N(N(L(0), L(1)), N(L(2), L(3))), L(4)))
+    assert.deepEqual(merkleRoot(items(3), 1), N(N(L(0), L(1)), L(2)))
+    assert.notDeepEqual(merkleRoot(items(3), 1), N(N(L(0), L(1)), N(L(2), L(2))))
+    assert.deepEqual(merkleRoot(items(5), 1), N(N(N(L(0), L(1)), N(L(2), L(3))), L(4)))
     // pinned so a change of the tree is noticed even if both sides above changed alike
-    assert.equal(toHex(merkleRoot(items(3))), toHex(N(N(L(0), L(1)), L(2))))
-    assert.equal(toHex(merkleRoot([new Uint8Array(32), new Uint8Array(32).fill(1)])), PINNED_2)
+    assert.equal(toHex(merkleRoot(items(3), 1)), toHex(N(N(L(0), L(1)), L(2))))
+    assert.equal(toHex(merkleRoot([new Uint8Array(32), new Uint8Array(32).fill(1)], 1)), PINNED_2)
   })
 
   it('known paths for 5 leaves', () => {
-    const t = new MerkleTree(Array.from({length: 5}, (_, i) => item(i)))
+    const t = new MerkleTree(Array.from({length: 5}, (_, i) => item(i)), 1)
     const hex = (p: {side: string; hash: Uint8Array}[]) => p.map((s) => `${s.side}:${toHex(s.hash)}`)
     assert.deepEqual(hex(t.path(0)), [`R:${toHex(L(1))}`, `R:${toHex(N(L(2), L(3)))}`, `R:${toHex(L(4))}`])
     assert.deepEqual(hex(t.path(3)), [`L:${toHex(L(2))}`, `L:${toHex(N(L(0), L(1)))}`, `R:${toHex(L(4))}`])
@@ -57,7 +62,7 @@ describe('Merkle tree', () => {
   it('for n = 1..70: equals RFC 6962, and every path folds to the root with the expected sides', () => {
     for (let n = 1; n <= 70; n++) {
       const items = Array.from({length: n}, (_, i) => item(i))
-      const t = new MerkleTree(items)
+      const t = new MerkleTree(items, 1)
       assert.deepEqual(t.root, rfcRoot(items), `n=${n}`)
       for (let i = 0; i < n; i++) {
         const path = t.path(i)
@@ -71,7 +76,7 @@ describe('Merkle tree', () => {
 
   it('a reordered or shortened path does not fold to the root', () => {
     const items = Array.from({length: 13}, (_, i) => item(i))
-    const t = new MerkleTree(items)
+    const t = new MerkleTree(items, 1)
     const path = t.path(6)
     assert.ok(path.length >= 3)
     assert.notDeepEqual(foldPath(items[6]!, path.slice(0, -1)), t.root)
@@ -79,6 +84,43 @@ describe('Merkle tree', () => {
     assert.notDeepEqual(foldPath(items[6]!, path.map((s) => ({...s, side: s.side === 'L' ? ('R' as const) : ('L' as const)}))), t.root)
   })
 
+  it('does not commit the position: a path relabelled to another tree size still folds', () => {
+    // The limit of version 1 that version 2 removes: leaf 1 of 2 has the sides of leaf 2 of 3,
+    // and the fold does not see the position, so the relabelled path still reaches the root.
+    const t = new MerkleTree([item(0), item(1)], 1)
+    assert.deepEqual(expectedSides(1, 2), expectedSides(2, 3))
+    assert.deepEqual(foldPath(item(1), t.path(1)), t.root)
+    const v2 = new MerkleTree([item(0), item(1)])
+    assert.notDeepEqual(foldPath(item(1), v2.path(1), {index: 2, leaves: 3}), v2.root)
+  })
+})
+
+describe('Merkle tree, version 2 (the leaf binds count and index)', () => {
+  it('hashes a leaf as sha256(00 || uint64 n || uint64 i || item)', () => {
+    assert.deepEqual(leafHashV2(item(3), {index: 3, leaves: 7}), L2(3, 7))
+    assert.notDeepEqual(leafHashV2(item(3), {index: 3, leaves: 8}), L2(3, 7))
+    assert.deepEqual(merkleRoot([item(0), item(1)]), N(L2(0, 2), L2(1, 2)))
+    assert.equal(toHex(merkleRoot([new Uint8Array(32), new Uint8Array(32).fill(1)])), PINNED_2_V2)
+  })
+
+  it('for n = 1..70: the RFC 6962 shape over version 2 leaves; every path folds only at its own position', () => {
+    for (let n = 1; n <= 70; n++) {
+      const items = Array.from({length: n}, (_, i) => item(i))
+      const t = new MerkleTree(items)
+      assert.deepEqual(t.root, v2Root(items), `n=${n}`)
+      for (let i = 0; i < n; i++) {
+        const path = t.path(i)
+        assert.deepEqual(foldPath(items[i]!, path, {index: i, leaves: n}), t.root, `n=${n} i=${i}`)
+        assert.deepEqual(path.map((s) => s.side), expectedSides(i, n), `n=${n} i=${i}`)
+        assert.notDeepEqual(foldPath(items[i]!, path, {index: i, leaves: n + 1}), t.root, `n=${n} i=${i}: relabelled count`)
+        if (n > 1) assert.notDeepEqual(foldPath(items[i]!, path, {index: (i + 1) % n, leaves: n}), t.root, `n=${n} i=${i}: relabelled index`)
+        assert.notDeepEqual(foldPath(items[i]!, path), t.root, `n=${n} i=${i}: a version 1 fold`)
+      }
+    }
+  })
+})
+
+describe('Merkle tree, both versions', () => {
   it('builds 20,000 leaves and reads every path', () => {
     const items = Array.from({length: 20_000}, (_, i) => H([i & 255, i >> 8]))
     const t = new MerkleTree(items)
@@ -86,7 +128,7 @@ describe('Merkle tree', () => {
     for (let i = 0; i < items.length; i += 997) {
       const p = t.path(i)
       max = Math.max(max, p.length)
-      assert.deepEqual(foldPath(items[i]!, p), t.root)
+      assert.deepEqual(foldPath(items[i]!, p, {index: i, leaves: items.length}), t.root)
     }
     assert.equal(max, 15)
   })
@@ -114,3 +156,5 @@ describe('Merkle tree', () => {
 
 // sha256(01 || sha256(00 || 00*32) || sha256(00 || 01*32)), computed with Python's hashlib
 const PINNED_2 = '28fb81e496897e0ce886f08602392e9239b65c659041e5202163e58ad898f444'
+// the same with version 2 leaves: sha256(00 || u64 2 || u64 i || item), computed with Python's hashlib
+const PINNED_2_V2 = '42b39532d90c552e3c54c8415edfb50c5c56472628f65b4f959ea5fe67f1fe15'

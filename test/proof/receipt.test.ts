@@ -2,7 +2,18 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {MerkleTree} from '../../src/proof/merkle.js'
-import {parseReceipt, receiptSerializer, receiptToJson, serializeReceipt, type Receipt} from '../../src/proof/receipt.js'
+import {
+  duplicateKey,
+  localDataDir,
+  MAX_RECEIPT_BYTES,
+  parseReceipt,
+  printable,
+  receiptSerializer,
+  receiptToJson,
+  recordedLocation,
+  serializeReceipt,
+  type Receipt,
+} from '../../src/proof/receipt.js'
 import {receiptBlock} from '../../src/proof/verify.js'
 import {makeBlock} from '../../src/vm/block.js'
 import {EMPTY_ID} from '../../src/vm/encoding.js'
@@ -13,6 +24,7 @@ const items = [1, 2, 3].map((i) => sha256(Uint8Array.of(i)))
 const tree = new MerkleTree(items)
 const block = makeBlock({parentId: EMPTY_ID, height: 7n, timestamp: 1_700_000_000n, data: tree.root})
 const receipt: Receipt = {
+  version: 2,
   item: {hash: items[1]!, name: 'docs/b.txt'},
   merkle: {leaves: 3, index: 1, path: tree.path(1)},
   payload: tree.root,
@@ -34,7 +46,7 @@ function field(text: string): string {
   assert.fail('expected RECEIPT_INVALID')
 }
 
-describe('receipt format v1', () => {
+describe('receipt format', () => {
   it('round-trips through its text form', () => {
     const text = serializeReceipt(receipt)
     assert.deepEqual(parseReceipt(text), receipt)
@@ -77,9 +89,62 @@ describe('receipt format v1', () => {
     assert.equal(r.item.name, undefined)
   })
 
-  it('refuses an unknown version and a foreign format', () => {
-    assert.equal(field(JSON.stringify({...json(), version: 2})), 'version')
+  it('refuses an unknown version and a foreign format; reads version 1', () => {
+    assert.equal(field(JSON.stringify({...json(), version: 3})), 'version')
+    assert.equal(field(JSON.stringify({...json(), version: '2'})), 'version')
     assert.equal(field(JSON.stringify({...json(), format: 'other'})), 'format')
+    assert.equal(field('[1, 2]'), '(file)')
+    const v1 = parseReceipt(JSON.stringify({...json(), version: 1}))
+    assert.equal(v1.version, 1)
+    assert.equal(JSON.parse(serializeReceipt(v1)).version, 1, 'a version 1 receipt is written back as version 1')
+  })
+
+  it('headers: version 2 only, complete receipts only, 82-byte blocks in hex', () => {
+    const child = makeBlock({parentId: block.id, height: 8n, timestamp: 1_700_000_001n, data: items[0]!})
+    const withHeaders = {...receipt, headers: [child.bytes]}
+    const text = serializeReceipt(withHeaders)
+    assert.deepEqual(Object.keys(JSON.parse(text)), ['format', 'version', 'item', 'merkle', 'payload', 'block', 'headers', 'chain', 'status', 'createdAt'])
+    assert.deepEqual(parseReceipt(text), withHeaders)
+    const j = JSON.parse(text)
+    assert.equal(field(JSON.stringify({...j, version: 1})), 'headers')
+    assert.equal(field(JSON.stringify({...j, headers: []})), 'headers')
+    assert.equal(field(JSON.stringify({...j, headers: [j.headers[0].slice(2)]})), 'headers[0]')
+    assert.equal(field(JSON.stringify({...j, block: null, status: 'pending'})), 'headers')
+  })
+
+  it('refuses duplicate keys, wherever they are and however they are spelled', () => {
+    const text = serializeReceipt(receipt)
+    const cases: Array<[string, string]> = [
+      ['status', text.replace('"status":', '"status": "pending",\n  "status":')],
+      ['item.hash', text.replace('"hash":', `"hash": "${'0'.repeat(64)}", "hash":`)],
+      ['item.hash', text.replace('"hash":', `"h\\u0061sh": "${'0'.repeat(64)}", "hash":`)],
+      ['merkle.path[1].side', text.replace(/("path": \[\s*\{[^}]*\},\s*\{)/, '$1"side": "R", ')],
+      ['chain.location', text.replace('"location":', '"location": "x", "location":')],
+    ]
+    for (const [name, dup] of cases) {
+      assert.notEqual(dup, text, name)
+      assert.equal(duplicateKey(dup), name, name)
+      assert.equal(field(dup), name, name)
+    }
+    // the same key in different objects, and keys inside string values, are fine
+    assert.equal(duplicateKey('{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}], "c": "\\"a\\": 1, \\"a\\""}'), undefined)
+  })
+
+  it('field names and values from the file are shown printable', () => {
+    assert.equal(printable('a\u001b[2Jb\u009b\u202ec\u200bd\n'), 'a\\x1b[2Jb\\x9b\\u{202e}c\\u{200b}d\\x0a')
+    assert.equal(printable('plain/é/日本.txt'), 'plain/é/日本.txt')
+    const j = json()
+    j['\u001b[31mevil'] = 1
+    assert.equal(field(JSON.stringify(j)), '\\x1b[31mevil')
+  })
+
+  it('records a data dir under home with ~, and an endpoint without credentials', () => {
+    assert.equal(recordedLocation('embedded', '/home/ann/.local/share/tsvm/chain', '/home/ann'), '~/.local/share/tsvm/chain')
+    assert.equal(recordedLocation('embedded', '/srv/chain', '/home/ann'), '/srv/chain')
+    assert.equal(recordedLocation('embedded', '/home/annex/chain', '/home/ann'), '/home/annex/chain')
+    assert.equal(localDataDir('~/.local/share/tsvm/chain', '/home/ann'), '/home/ann/.local/share/tsvm/chain')
+    assert.equal(localDataDir('/srv/chain', '/home/ann'), '/srv/chain')
+    assert.equal(recordedLocation('remote', 'http://user:secret@node:9650/ext/bc/x?token=1'), 'http://node:9650/ext/bc/x')
   })
 
   it('names the field that is missing, unknown or malformed', () => {
@@ -130,6 +195,6 @@ describe('receipt format v1', () => {
   })
 
   it('refuses oversized input before parsing it', () => {
-    assert.equal(field(' '.repeat(70_000) + serializeReceipt(receipt)), '(file)')
+    assert.equal(field(' '.repeat(MAX_RECEIPT_BYTES) + serializeReceipt(receipt)), '(file)')
   })
 })

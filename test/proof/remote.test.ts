@@ -13,6 +13,7 @@ import {RemoteChain} from '../../src/chain/remote.js'
 import {stamp} from '../../src/proof/stamp.js'
 import {upgradeReceipt} from '../../src/proof/upgrade.js'
 import {loadReceipt, verifyReceipt} from '../../src/proof/verify.js'
+import {idToString} from '../../src/vm/encoding.js'
 import {TsvmError} from '../../src/vm/errors.js'
 import {tempDir} from '../helpers/cli.js'
 import {openTestVm} from '../helpers/real-vm.js'
@@ -58,6 +59,35 @@ describe('proofs on a remote chain', () => {
     }
   })
 
+  it('learns the chain ID from a CB58 ID in the URL, else from the node\'s info.getBlockchainID for the alias', async () => {
+    const chainID = 'SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ'
+    const asked: unknown[] = []
+    const info = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('end', () => {
+        const call = JSON.parse(body)
+        asked.push([req.url, call.method, call.params])
+        res.writeHead(200, {'content-type': 'application/json'})
+        res.end(JSON.stringify({jsonrpc: '2.0', id: call.id, result: {blockchainID: chainID}}))
+      })
+    })
+    await new Promise<void>((resolve) => info.listen(0, '127.0.0.1', resolve))
+    const origin = `http://127.0.0.1:${(info.address() as AddressInfo).port}`
+    const byId = new RemoteChain(`${origin}/ext/bc/${chainID}`)
+    const byAlias = new RemoteChain(`${origin}/ext/bc/mychain`)
+    try {
+      assert.equal(idToString((await byId.identity()).chainID!), chainID)
+      assert.deepEqual(asked, [], 'a CB58 chain ID in the URL needs no call')
+      assert.equal(idToString((await byAlias.identity()).chainID!), chainID)
+      assert.deepEqual(asked, [['/ext/info', 'info.getBlockchainID', {alias: 'mychain'}]])
+    } finally {
+      await byId.close()
+      await byAlias.close()
+      await new Promise((resolve) => info.close(resolve))
+    }
+  })
+
   it('an unreachable node is an RPC error, never a verdict on the receipt', async () => {
     const probe = createServer()
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
@@ -67,7 +97,7 @@ describe('proofs on a remote chain', () => {
     const chain = new RemoteChain(`http://127.0.0.1:${port}/ext/bc/timestampvm`, {timeoutMs: 2000})
     try {
       await assert.rejects(verifyReceipt(r, {file: join(dir, 'a.txt'), chain}), (e: unknown) => e instanceof TsvmError && e.code.startsWith('RPC_'))
-      assert.equal((await verifyReceipt(r, {file: join(dir, 'a.txt')})).status, 'verified', 'offline it still verifies')
+      assert.equal((await verifyReceipt(r, {file: join(dir, 'a.txt')})).status, 'consistent', 'offline it is only consistent')
     } finally {
       await chain.close()
     }

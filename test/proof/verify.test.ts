@@ -3,10 +3,12 @@ import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
+import {verifyText} from '../../src/proof/format.js'
+import {MerkleTree} from '../../src/proof/merkle.js'
 import {parseReceipt, receiptFromJson, serializeReceipt, type Receipt} from '../../src/proof/receipt.js'
 import {stamp} from '../../src/proof/stamp.js'
 import {upgradeReceipt} from '../../src/proof/upgrade.js'
-import {assertVerified, checkReceipt, loadReceipt, verifyReceipt} from '../../src/proof/verify.js'
+import {assertVerified, checkReceipt, loadReceipt, receiptBlock, verifyReceipt} from '../../src/proof/verify.js'
 import {makeBlock, Status} from '../../src/vm/block.js'
 import {EMPTY_ID, fromHex, idToString, toHex} from '../../src/vm/encoding.js'
 import {TsvmError} from '../../src/vm/errors.js'
@@ -61,10 +63,16 @@ describe('verify', () => {
     assert.equal(r.item.name, 'one/f0.txt')
     assert.deepEqual(r.chain.genesisID, (await chain.getBlockAtHeight(0n)).block.id)
     const v = await verifyReceipt(r, {file: join(d, 'f0.txt')})
-    assert.equal(v.status, 'verified')
-    assert.equal(v.existedBy, '2023-11-14T22:13:30.000Z')
+    assert.equal(v.status, 'consistent', 'without an anchor a receipt is only consistent')
+    assert.equal(v.trust, 'unanchored')
+    assert.equal(v.code, 'UNANCHORED')
+    assert.equal(v.existedBy, null)
+    assert.equal(v.blockTime, '2023-11-14T22:13:30.000Z')
     assert.equal(v.height, '1')
-    assert.equal((await verifyReceipt(r, {file: join(d, 'f0.txt'), chain})).status, 'verified')
+    const on = await verifyReceipt(r, {file: join(d, 'f0.txt'), chain})
+    assert.equal(on.status, 'verified')
+    assert.equal(on.trust, 'anchored-chain')
+    assert.equal(on.existedBy, '2023-11-14T22:13:30.000Z')
   })
 
   it('a tampered file is invalid', async () => {
@@ -76,7 +84,7 @@ describe('verify', () => {
     assert.equal(v.code, 'PROOF_INVALID')
     assert.equal(v.check, 'item')
     assert.throws(() => assertVerified(v), (e: unknown) => e instanceof TsvmError && e.code === 'PROOF_INVALID')
-    assert.equal((await verifyReceipt(await loadReceipt(join(d, 'f2.txt.tsvm')), {file: join(d, 'f2.txt')})).status, 'verified')
+    assert.equal((await verifyReceipt(await loadReceipt(join(d, 'f2.txt.tsvm')), {file: join(d, 'f2.txt')})).status, 'consistent')
   })
 
   it('each committed field of a receipt, changed, makes it invalid for a specific reason', async () => {
@@ -84,7 +92,7 @@ describe('verify', () => {
     await stamp(await newChain(), [d], {cwd: dir})
     const r = await loadReceipt(join(d, 'f1.txt.tsvm'))
     const file = join(d, 'f1.txt')
-    assert.equal((await verifyReceipt(r, {file})).status, 'verified')
+    assert.equal((await verifyReceipt(r, {file})).status, 'consistent')
     assert.deepEqual(r.merkle!.path.map((s) => s.side), ['L', 'R', 'R'])
     const flip = (hex: string) => (hex[0] === '0' ? '1' : '0') + hex.slice(1)
     const other = makeBlock({parentId: EMPTY_ID, height: 9n, timestamp: 5n, data: new Uint8Array(32)})
@@ -116,7 +124,7 @@ describe('verify', () => {
     assert.equal(checkReceipt(reparse(r, (j) => (j.item.hash = flip(j.item.hash)))).check, 'merkle.path')
     // metadata is not committed: changing it leaves the proof intact
     for (const mutate of [(j: any) => (j.item.name = 'x'), (j: any) => (j.createdAt = '2000-01-01T00:00:00.000Z'), (j: any) => (j.chain.location = 'elsewhere')]) {
-      assert.equal((await verifyReceipt(reparse(r, mutate), {file})).status, 'verified')
+      assert.equal((await verifyReceipt(reparse(r, mutate), {file})).status, 'consistent')
     }
   })
 
@@ -141,7 +149,7 @@ describe('verify', () => {
       createdAt: '2026-01-01T00:00:00.000Z',
     }
     assert.equal(checkReceipt(r, item).check, 'block.id')
-    assert.equal(checkReceipt({...r, block: {...r.block!, id: b.id}}, item).status, 'verified')
+    assert.equal(checkReceipt({...r, block: {...r.block!, id: b.id}}, item).status, 'consistent')
   })
 
   it('pending receipts (no wait) verify as pending, then upgrade once accepted', async () => {
@@ -182,7 +190,7 @@ describe('verify', () => {
     const elsewhere = await verifyReceipt(r, {file, chain: other})
     assert.equal(elsewhere.status, 'not-found')
     assert.equal(elsewhere.code, 'BLOCK_NOT_FOUND')
-    assert.equal((await verifyReceipt(r, {file})).status, 'verified', 'offline it still verifies')
+    assert.equal((await verifyReceipt(r, {file})).status, 'consistent', 'offline it is only consistent')
 
     await other.propose([r.payload], {accept: false})
     const built = await other.build()
@@ -218,8 +226,42 @@ describe('verify', () => {
     const outDir = join(dir, 'hashes')
     await stamp(await newChain(), ['-'], {cwd: dir, outDir, stdin: Readable.from([toHex(h) + '\n'])})
     const r = parseReceipt(await readFile(join(outDir, toHex(h) + '.tsvm'), 'utf8'))
-    assert.equal((await verifyReceipt(r, {hash: h})).status, 'verified')
+    assert.equal((await verifyReceipt(r, {hash: h})).status, 'consistent')
     assert.equal((await verifyReceipt(r, {hash: fromHex('00'.repeat(32))})).check, 'item')
+  })
+})
+
+describe('receipts of version 1', () => {
+  it('still verify, with the limit that their Merkle position is not covered', async () => {
+    // A version 1 receipt as tsvm 0.1.0 wrote it: version 1 leaves, accepted on a real chain.
+    const items = [sha256(Uint8Array.of(1)), sha256(Uint8Array.of(2))]
+    const tree = new MerkleTree(items, 1)
+    const chain = await newChain()
+    const [accepted] = (await chain.propose([tree.root])).accepted
+    const v1: Receipt = {
+      version: 1,
+      item: {hash: items[1]!},
+      merkle: {leaves: 2, index: 1, path: tree.path(1)},
+      payload: tree.root,
+      block: receiptBlock(accepted!.block),
+      chain: {kind: 'embedded', location: chain.location},
+      status: 'complete',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    }
+    const r = parseReceipt(serializeReceipt(v1))
+    const v = await verifyReceipt(r, {hash: items[1]!, chain})
+    assert.equal(v.status, 'verified')
+    assert.equal(v.version, 1)
+    assert.match(v.limits?.[0] ?? '', /version 1 receipt: the Merkle position \(leaf 1 of 2\) is not covered/)
+    assert.match(verifyText(v), /\nlimit: version 1 receipt/)
+    // the limit itself: leaf 1 of 2 relabelled as leaf 2 of 3 still verifies in version 1 ...
+    const relabelled = reparse(r, (j) => Object.assign(j.merkle, {index: 2, leaves: 3}))
+    assert.equal((await verifyReceipt(relabelled, {hash: items[1]!, chain})).status, 'verified')
+    // ... and not in version 2, whose leaf binds the position
+    assert.equal(checkReceipt(reparse(r, (j) => Object.assign(j, {version: 2}))).check, 'merkle.path')
+    // version 1 cannot carry headers
+    await writeFile(join(dir, 'v1.tsvm'), serializeReceipt(r))
+    await assert.rejects(upgradeReceipt(join(dir, 'v1.tsvm'), chain, {checkpoint: 'last'}), (e: unknown) => e instanceof TsvmError && e.code === 'RECEIPT_INVALID')
   })
 })
 
@@ -242,6 +284,8 @@ describe('upgradeReceipts', () => {
     assert.equal(opened, 1)
     assert.equal(closed, 1)
     assert.throws(() => chainOptionsFor({kind: 'embedded', location: join(dir, 'gone')}), (e: unknown) => e instanceof TsvmError && e.code === 'NOT_INITIALIZED')
-    assert.deepEqual(chainOptionsFor({kind: 'remote', location: 'http://127.0.0.1:1'}), {endpoint: 'http://127.0.0.1:1'})
+    // an endpoint taken from a receipt is never contacted on the receipt's word
+    assert.throws(() => chainOptionsFor({kind: 'remote', location: 'http://127.0.0.1:1/ext/bc/x'}, 'r.tsvm'), (e: unknown) => e instanceof TsvmError && e.code === 'USAGE' && e.message.includes('--endpoint http://127.0.0.1:1/ext/bc/x'))
+    assert.deepEqual(chainOptionsFor({kind: 'embedded', location: dir}), {dataDir: dir})
   })
 })

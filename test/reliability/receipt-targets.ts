@@ -12,9 +12,11 @@ const bytes = (n: number) => fc.uint8Array({minLength: n, maxLength: n})
 const iso = fc.date({min: new Date(0), max: new Date('9999-12-31T23:59:59.999Z')}).map((d) => d.toISOString())
 const name = fc.string({minLength: 1, maxLength: 40})
 
-/** Receipts that satisfy every rule of format version 1. */
+/** Receipts that satisfy every rule of format version 1 or 2 (headers: version 2, complete only). */
 export const validReceipt: fc.Arbitrary<Receipt> = fc
   .record({
+    version: fc.constantFrom<1 | 2>(1, 2),
+    headers: fc.array(bytes(82), {minLength: 1, maxLength: 3}),
     item: fc.record({hash: bytes(32), name}, {requiredKeys: ['hash']}),
     merkle: fc.option(
       fc.integer({min: 2, max: 1_000_000}).chain((leaves) =>
@@ -34,14 +36,20 @@ export const validReceipt: fc.Arbitrary<Receipt> = fc
     ),
     createdAt: iso,
   })
-  .map((r) => ({...r, status: r.block === null ? ('pending' as const) : ('complete' as const)}))
+  .chain((r) => fc.boolean().map((withHeaders) => ({r, withHeaders})))
+  .map(({r, withHeaders}) => {
+    const {headers, ...rest} = r
+    const status = r.block === null ? ('pending' as const) : ('complete' as const)
+    return withHeaders && r.version === 2 && r.block !== null ? {...rest, headers, status} : {...rest, status}
+  })
 
 type Json = Record<string, unknown>
 
 /** Edits that make any valid receipt invalid, each at one field. */
 const breakers: Array<[string, (o: Json) => void]> = [
   ['drop format', (o) => delete o.format],
-  ['version 2', (o) => (o.version = 2)],
+  ['version 3', (o) => (o.version = 3)],
+  ['headers on a pending or version 1 receipt, or empty', (o) => (o.headers = o.version === 1 || o.block === null ? ['00'.repeat(82)] : [])],
   ['version "1"', (o) => (o.version = '1')],
   ['unknown top-level field', (o) => (o.extra = 1)],
   ['__proto__ key', (o) => Object.defineProperty(o, '__proto__', {value: {polluted: true}, enumerable: true})],
@@ -97,6 +105,21 @@ export const RECEIPT_TARGETS: FuzzTarget[] = [
         edit(o)
         const got = outcome(() => parseReceipt(JSON.stringify(o)))
         assert.equal(got.ok, false, `accepted a receipt with ${what}`)
+        if (!got.ok) assert.equal(got.error.code, 'RECEIPT_INVALID')
+      }),
+  },
+  {
+    name: 'parseReceipt refuses a valid receipt with any key written twice',
+    cost: 4,
+    property: () =>
+      fc.property(validReceipt, fc.nat(), (r, pick) => {
+        const text = serializeReceipt(r)
+        const keys = [...text.matchAll(/^( *)"(\w+)": /gm)]
+        const [line, indent, key] = keys[pick % keys.length]!
+        // the same key again, just before the first one, with a value of the same form
+        const doubled = text.replace(line, `${indent}"${key}": null,\n${line}`)
+        const got = outcome(() => parseReceipt(doubled))
+        assert.equal(got.ok, false, `accepted "${key}" twice`)
         if (!got.ok) assert.equal(got.error.code, 'RECEIPT_INVALID')
       }),
   },
