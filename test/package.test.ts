@@ -17,9 +17,16 @@ import {after, before, describe, it} from 'node:test'
 import {PARALLEL_MIN_ITEMS} from '../src/proof/threads.js'
 import {ROOT, tempDir} from './helpers/cli.js'
 
+// The npm cache of the user running the tests (npm passes it to scripts as npm_config_cache).
+const npmCache = process.env.npm_config_cache
+// Under `npm test`, npm passes its settings to the tests as npm_* variables, among them the
+// project folder (npm_config_local_prefix), which would make an npm run in another folder act
+// on this repository: children get the environment without them, as in a user's shell.
+const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)))
+
 const run = (command: string, args: string[], options: {cwd: string; env?: Record<string, string>; input?: string}) =>
   new Promise<{code: number; stdout: string; stderr: string}>((resolve, reject) => {
-    const child = spawn(command, args, {cwd: options.cwd, env: {...process.env, ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(command, args, {cwd: options.cwd, env: {...baseEnv, ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (b: Buffer) => out.push(b))
@@ -79,12 +86,12 @@ describe('the npm package', () => {
     const home = join(work.dir, 'home')
     const prefix = join(work.dir, 'prefix')
     await mkdir(home)
-    // The cache of the user running the tests (npm passes it to scripts), not the throwaway HOME's.
-    const cache = process.env.npm_config_cache ?? (await run('npm', ['config', 'get', 'cache'], {cwd: ROOT})).stdout.trim()
-    const env = {HOME: home, npm_config_cache: cache}
+    // The cache of the user running the tests, not the throwaway HOME's.
+    const cache = npmCache ?? (await run('npm', ['config', 'get', 'cache'], {cwd: ROOT})).stdout.trim()
+    const env = {HOME: home}
     const install = await run(
       'npm',
-      ['install', '--global', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', '--no-update-notifier', join(work.dir, packed.filename)],
+      ['install', '--global', '--prefix', prefix, '--cache', cache, '--offline', '--no-audit', '--no-fund', '--no-update-notifier', join(work.dir, packed.filename)],
       {cwd: work.dir, env},
     )
     if (install.code !== 0 && /ENOTCACHED/.test(install.stderr)) {
