@@ -15,7 +15,7 @@ export abstract class BaseCommand extends Command {
   static override baseFlags = {
     color: Flags.boolean({
       allowNo: true,
-      description: 'colour even when piped; --no-color: never [default: on a terminal, unless NO_COLOR is set (FORCE_COLOR wins over NO_COLOR)]',
+      description: 'colour the output even when piped, or never (--no-color) [default: on a terminal unless NO_COLOR is set; env: NO_COLOR, FORCE_COLOR]',
       helpGroup: 'GLOBAL',
     }),
   }
