@@ -1,9 +1,9 @@
 // Every tsvm command extends BaseCommand: --json on all of them, and one catch() that turns any
 // error into a clear message (or a JSON object under --json) and its documented exit code.
-import {Command, Errors, Interfaces} from '@oclif/core'
+import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
 import {errorJson, exitCodeFor, toTsvmError} from './errors.js'
-import {formatError} from './output.js'
+import {formatError, setColor} from './output.js'
 
 /** The parsed flags of a command class, for typed access in subclasses. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -11,6 +11,20 @@ export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(t
 /** The base of every tsvm command. */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
+
+  static override baseFlags = {
+    color: Flags.boolean({
+      allowNo: true,
+      description: 'colour the output even when piped, or never (--no-color) [default: on a terminal unless NO_COLOR is set; env: NO_COLOR, FORCE_COLOR]',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  /** Applies --color/--no-color before anything is printed, parse errors included (read from argv as oclif reads --json). */
+  override async init(): Promise<void> {
+    await super.init()
+    setColor(colorFlag(this.argv))
+  }
 
   /**
    * --json output: the text oclif prints when no JSON theme is set (tsvm sets none), without its
@@ -56,4 +70,15 @@ export abstract class BaseCommand extends Command {
     if (process.env.TSVM_DEBUG && error.cause) process.stderr.write(String((error.cause as Error).stack ?? error.cause) + '\n')
     this.exit(code)
   }
+}
+
+/** The last of --color / --no-color before a `--`, or undefined when neither is given. */
+export function colorFlag(argv: readonly string[]): boolean | undefined {
+  const end = argv.indexOf('--')
+  let flag: boolean | undefined
+  for (const arg of end === -1 ? argv : argv.slice(0, end)) {
+    if (arg === '--color') flag = true
+    else if (arg === '--no-color') flag = false
+  }
+  return flag
 }

@@ -1,11 +1,33 @@
-// Human formatting of result objects. The only module that imports chalk; chalk itself turns
-// colour off when stdout is not a TTY or NO_COLOR is set, and on with FORCE_COLOR.
-import chalk, {chalkStderr} from 'chalk'
+// Human formatting of result objects. The only module that imports chalk. Colour: chalk detects
+// the terminal (off when the stream is not a TTY or TERM=dumb, FORCE_COLOR forces it either way),
+// but chalk 5 does not read NO_COLOR: setColor() adds NO_COLOR and --color/--no-color on top.
+import chalk, {type ColorSupportLevel, chalkStderr, supportsColor, supportsColorStderr} from 'chalk'
 
 import {type BlockJson, blockRow} from './chain/view.js'
 import {type Block, type Status, STATUS_NAMES} from './vm/block.js'
 import {idToCb58Into} from './vm/encoding.js'
 import type {TsvmError} from './vm/errors.js'
+
+/**
+ * The colour level of one stream: `detected` is chalk's level for it (terminal, TERM,
+ * FORCE_COLOR). NO_COLOR with any non-empty value turns colour off (no-color.org), unless
+ * FORCE_COLOR is set, which wins as it does for Node itself. The --color/--no-color flag
+ * (`flag`) wins over both: --no-color is plain text, --color at least 16 colours, even piped.
+ */
+export function colorLevel(detected: ColorSupportLevel, env: Record<string, string | undefined>, flag?: boolean): ColorSupportLevel {
+  if (flag === false) return 0
+  if (flag === true) return detected === 0 ? 1 : detected
+  if (env.NO_COLOR && env.FORCE_COLOR === undefined) return 0
+  return detected
+}
+
+/** Sets the colour of stdout and stderr output from the environment and the --color/--no-color flag (undefined when not given). */
+export function setColor(flag?: boolean): void {
+  chalk.level = colorLevel(supportsColor ? supportsColor.level : 0, process.env, flag)
+  chalkStderr.level = colorLevel(supportsColorStderr ? supportsColorStderr.level : 0, process.env, flag)
+}
+
+setColor()
 
 /** A `label  value` table with aligned labels. */
 export function table(rows: Array<[string, string | undefined]>): string {

@@ -5,7 +5,7 @@ import chalk from 'chalk'
 import fc from 'fast-check'
 
 import {blockRow} from '../src/chain/view.js'
-import {blockLines, columns, storedBlockLines} from '../src/output.js'
+import {blockLines, colorLevel, columns, storedBlockLines} from '../src/output.js'
 import {type Block, Status} from '../src/vm/block.js'
 
 // What blockLines printed before it had its own layout loop: one columns() row per block.
@@ -53,5 +53,22 @@ describe('storedBlockLines', () => {
     } finally {
       chalk.level = level
     }
+  })
+})
+
+describe('colorLevel', () => {
+  it('keeps the terminal level unless NO_COLOR (non-empty, without FORCE_COLOR) or the flag says otherwise', () => {
+    assert.equal(colorLevel(2, {}), 2)
+    assert.equal(colorLevel(0, {}), 0)
+    assert.equal(colorLevel(2, {NO_COLOR: '1'}), 0)
+    assert.equal(colorLevel(3, {NO_COLOR: 'false'}), 0)
+    assert.equal(colorLevel(2, {NO_COLOR: ''}), 2)
+    // FORCE_COLOR is already in chalk's level (0 for FORCE_COLOR=0), and wins over NO_COLOR.
+    assert.equal(colorLevel(1, {NO_COLOR: '1', FORCE_COLOR: '1'}), 1)
+    assert.equal(colorLevel(0, {NO_COLOR: '1', FORCE_COLOR: '0'}), 0)
+    // --no-color / --color win over everything.
+    assert.equal(colorLevel(3, {FORCE_COLOR: '3'}, false), 0)
+    assert.equal(colorLevel(0, {NO_COLOR: '1'}, true), 1)
+    assert.equal(colorLevel(2, {NO_COLOR: '1'}, true), 2)
   })
 })
