@@ -83,9 +83,9 @@ function isoTime(seconds: bigint): string {
 
 function formatSpan(seconds: bigint): string {
   const s = Number(seconds)
-  if (s >= 2 * 86_400) return `${Math.floor(s / 86_400)} days`
-  if (s >= 2 * 3600) return `${Math.floor(s / 3600)} hours`
-  return `${Math.floor(s / 60)} minutes`
+  if (s >= 2 * 86_400) return `${Math.round(s / 86_400)} days`
+  if (s >= 2 * 3600) return `${Math.round(s / 3600)} hours`
+  return `${Math.round(s / 60)} minutes`
 }
 
 /** A TimestampVM on one data dir. */
