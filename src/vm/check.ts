@@ -8,7 +8,7 @@
 // the top of the index; the data index lists exactly the known blocks with their payloads;
 // processing blocks have known parents; mempool entries are 32 bytes; and, given the clock, that
 // the last accepted block is less than an hour ahead of it (else no block can be built on it).
-import {decodeWrapper, MAX_FUTURE_SECONDS, parseBlock, Status} from './block.js'
+import {decodeWrapper, MAX_FUTURE_SECONDS, parseBlock, spanText, Status, timeText} from './block.js'
 import {EMPTY_ID, fromHex, ID_LENGTH, idToString, toHex} from './encoding.js'
 import {genesisBlock} from './genesis.js'
 import {bytesEqual, sha256} from './hash.js'
@@ -184,8 +184,8 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       id: idToString(lastAccepted!),
       height: tip.height.toString(),
       message:
-        `the last accepted block is timestamped ${tip.timestamp}, ${tip.timestamp - now} s ahead of the clock (${now}): no block can be built on it ` +
-        `until the clock reaches ${tip.timestamp - MAX_FUTURE_SECONDS + 1n} (a block may be neither earlier than its parent nor an hour ahead); ` +
+        `the last accepted block is timestamped ${timeText(tip.timestamp)}, ${spanText(tip.timestamp - now)} ahead of the clock (${timeText(now)}): ` +
+        `no block can be built on it until the clock reaches ${timeText(tip.timestamp - MAX_FUTURE_SECONDS + 1n)} (a block may be neither earlier than its parent nor an hour ahead); ` +
         'the data is intact: the clock was ahead when it was built, or this clock is behind',
     })
   }

@@ -17,7 +17,7 @@
 // Every transition is one atomic batch; accepting batches are synced before they are reported.
 // After a failed write every later one is refused (DB_WRITE_FAILED, see state.ts) until
 // recover() has reopened the database and reloaded what this VM keeps in memory.
-import {type Block, makeBlock, MAX_FUTURE_SECONDS, Status, STATUS_NAMES, verifyBlock} from './block.js'
+import {type Block, makeBlock, MAX_FUTURE_SECONDS, spanText, Status, STATUS_NAMES, timeText, verifyBlock} from './block.js'
 import {type CheckReport, checkState} from './check.js'
 import {idToString, toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
@@ -68,24 +68,12 @@ function aheadOfClock(parent: Block, now: bigint): TsvmError | undefined {
   const until = parent.timestamp - MAX_FUTURE_SECONDS + 1n
   return new TsvmError(
     'CHAIN_AHEAD_OF_CLOCK',
-    `no block can be built: the block at height ${parent.height} is timestamped ${isoTime(parent.timestamp)}, ` +
-      `${formatSpan(parent.timestamp - now)} ahead of this machine's clock (${isoTime(now)}), and a block may be neither earlier than its parent ` +
+    `no block can be built: the block at height ${parent.height} is timestamped ${timeText(parent.timestamp)}, ` +
+      `${spanText(parent.timestamp - now)} ahead of this machine's clock (${timeText(now)}), and a block may be neither earlier than its parent ` +
       `nor an hour or more ahead of the clock (the clock was probably ahead when that block was built): ` +
-      `blocks can be built again from ${isoTime(until)}, or once this machine's clock is set right if it is the one that is wrong`,
+      `blocks can be built again from ${timeText(until)}, or once this machine's clock is set right if it is the one that is wrong`,
     {details: {tipTimestamp: parent.timestamp.toString(), now: now.toString(), buildableFrom: until.toString()}},
   )
-}
-
-function isoTime(seconds: bigint): string {
-  const ms = Number(seconds) * 1000
-  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().replace('.000Z', 'Z') : `${seconds} s`
-}
-
-function formatSpan(seconds: bigint): string {
-  const s = Number(seconds)
-  if (s >= 2 * 86_400) return `${Math.round(s / 86_400)} days`
-  if (s >= 2 * 3600) return `${Math.round(s / 3600)} hours`
-  return `${Math.round(s / 60)} minutes`
 }
 
 /** A TimestampVM on one data dir. */
