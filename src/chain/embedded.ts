@@ -50,6 +50,9 @@ export class EmbeddedChain implements Chain {
 
   async propose(payloads: Uint8Array[], options: ProposeOptions = {}): Promise<ProposeResult> {
     if (options.accept === false) {
+      // Nothing is queued that no block could be built from (the tip is an hour or more ahead of the clock).
+      const unbuildable = this.vm.buildProblem()
+      if (unbuildable) throw unbuildable
       const room = this.vm.mempoolRoom()
       if (payloads.length > room) {
         throw new TsvmError(

@@ -7,7 +7,7 @@ import {TsvmError} from '../vm/errors.js'
 
 export default class Check extends BaseCommand {
   static override summary = 'Verify the whole stored chain, like git fsck'
-  static override description = `Reads every stored block and index and checks: each block is stored under the sha256 of its bytes; accepted heights run from 0 without gaps, each block's parent is the block below and timestamps never decrease; the genesis matches the recorded genesis bytes; the last accepted block is the top; the payload index lists exactly the known blocks; processing blocks have known parents. Exits 4 (CHAIN_CHECK_FAILED) and lists the problems when anything disagrees.`
+  static override description = `Reads every stored block and index and checks: each block is stored under the sha256 of its bytes; accepted heights run from 0 without gaps, each block's parent is the block below and timestamps never decrease; the genesis matches the recorded genesis bytes; the last accepted block is the top; the payload index lists exactly the known blocks; processing blocks have known parents; the last accepted block is less than an hour ahead of this machine's clock (else no block can be built on it). Exits 4 (CHAIN_CHECK_FAILED) and lists the problems when anything disagrees.`
 
   static override examples = [
     {command: '<%= config.bin %> <%= command.id %>', description: 'A healthy chain:\n  ok: 3 blocks, last accepted height 1'},
@@ -20,9 +20,12 @@ export default class Check extends BaseCommand {
     const report = await withChain(chainOptions(flags, this.config), (chain) => chain.check())
     if (!report.ok) {
       if (!this.jsonEnabled()) this.log(problemLines(report.problems))
+      const clockOnly = report.problems.every((p) => p.kind === 'tip-in-future')
       throw new TsvmError(
         'CHAIN_CHECK_FAILED',
-        `the chain has ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}: restore the data dir from a backup or rebuild the chain`,
+        clockOnly
+          ? 'the stored chain is intact, but no block can be built on it until the clock reaches its last block: set the clock right, or wait'
+          : `the chain has ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}: restore the data dir from a backup or rebuild the chain`,
         {details: {blocks: report.blocks, lastAcceptedHeight: report.lastAcceptedHeight, problems: report.problems}},
       )
     }

@@ -49,6 +49,8 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
       dialect: flags.api,
       blockTime: flags['block-time'],
       onError: (error) => this.note(warn(`block build failed, payloads stay queued: ${(error as Error).message}`)),
+      onRefusing: (reason) => this.note(warn(`refusing proposals: ${reason.message}`)),
+      onTaking: () => this.note('taking proposals again'),
     })
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(serving.info) + '\n')
     else this.log(serveLines(serving.info, serving.dataDir))

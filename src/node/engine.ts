@@ -6,6 +6,14 @@
 // only after its batch is on disk, so Success:true means the payload is durably in the mempool
 // or in an accepted block. The VM's mempool cap decides which ones are refused (Success:false,
 // as timestampvm v1.3 does when more than 4096 payloads wait). All VM calls run one at a time.
+//
+// Two states refuse proposals with an error instead (a JSON-RPC error, never Success:true):
+//   - a failed write: the VM refuses every write until its database is reopened and a test write
+//     reads back (see src/vm/state.ts); the batch whose write failed gets the error, and so does
+//     every later one until a recovery, tried every `recoverMs`, succeeds;
+//   - a tip an hour or more ahead of the clock: no block could be built from the payload, so it
+//     is not taken (Go would queue it and fail every build until its clock catches up).
+// problem() says which holds, for /ext/health.
 import type {Block} from '../vm/block.js'
 import {TsvmError} from '../vm/errors.js'
 import type {ChainBackend} from '../rpc/service.js'
@@ -24,6 +32,12 @@ export interface EngineVm {
   buildAndAccept(options?: {max?: number}): Promise<Block[]>
   /** Builds and accepts the queued payloads, then these, in one synced write (optional: saves a write per batch). */
   acceptPayloads?(payloads: Uint8Array[]): Promise<Block[]>
+  /** Why writes are refused since one failed, or undefined (optional). */
+  failure?(): Error | undefined
+  /** Reopens the database after a failed write; throws while it cannot (optional, with failure). */
+  recover?(): Promise<void>
+  /** Why no block can be built now (the clock), or undefined (optional). */
+  buildProblem?(): Error | undefined
 }
 
 /** How the engine builds blocks and reports them. */
@@ -33,6 +47,11 @@ export interface EngineOptions {
   /** Told about blocks accepted and about build failures (for serve's log). */
   onAccepted?: (blocks: Block[]) => void
   onError?: (error: unknown) => void
+  /** Told once when proposals start to be refused (see problem()), and once when they are taken again. */
+  onRefusing?: (reason: Error) => void
+  onTaking?: () => void
+  /** How long to wait between attempts to reopen the database after a failed write (default 1000 ms). */
+  recoverMs?: number
 }
 
 interface Waiter {
@@ -41,6 +60,9 @@ interface Waiter {
   reject: (error: unknown) => void
 }
 
+/** What kind of refusal an error is: its code (the clock's message changes every second). */
+const kind = (error: Error): string => String((error as {code?: unknown}).code ?? error.message)
+
 /** Serialises VM access, batches proposals and builds blocks; a ChainBackend for the service. */
 export class Engine implements ChainBackend {
   private pending: Waiter[] = []
@@ -48,6 +70,10 @@ export class Engine implements ChainBackend {
   private flushScheduled = false
   private timer: NodeJS.Timeout | undefined
   private closed = false
+  /** The next recovery attempt, while writes are refused. */
+  private recovery: NodeJS.Timeout | undefined
+  /** The reason proposals are refused, as last reported through onRefusing. */
+  private refusing: Error | undefined
 
   constructor(
     private readonly vm: EngineVm,
@@ -90,10 +116,21 @@ export class Engine implements ChainBackend {
     return this.queue
   }
 
+  /** Why proposals are refused now: writes refused after a failed one, or no block can be built; undefined when healthy. */
+  problem(): Error | undefined {
+    return this.vm.failure?.() ?? this.vm.buildProblem?.()
+  }
+
   private async flush(): Promise<void> {
     this.flushScheduled = false
     const batch = this.pending.splice(0)
     if (batch.length === 0) return
+    const refused = this.noteProblem()
+    if (refused) {
+      for (const w of batch) w.reject(refused)
+      this.watchStorage()
+      return
+    }
     if (this.timer === undefined && this.vm.acceptPayloads) {
       // At once: the batch becomes accepted blocks in one synced write, no mempool round trip
       // (half the fsyncs per batch, so twice the proposals a client waiting on each can make).
@@ -103,6 +140,11 @@ export class Engine implements ChainBackend {
         for (const w of batch) w.resolve(true)
         return
       } catch (error) {
+        // The write failed: this batch gets the error, and writes are refused until a recovery.
+        if (this.watchStorage()) {
+          for (const w of batch) w.reject(error)
+          return
+        }
         // Nothing was written (e.g. a block failed Verify): queue them durably as below instead.
         this.options.onError?.(error)
       }
@@ -112,6 +154,7 @@ export class Engine implements ChainBackend {
       taken = await this.vm.proposeMany(batch.map((w) => w.data))
     } catch (error) {
       for (const w of batch) w.reject(error)
+      this.watchStorage()
       return
     }
     if (this.timer === undefined) await this.build()
@@ -125,8 +168,41 @@ export class Engine implements ChainBackend {
       if (blocks.length > 0) this.options.onAccepted?.(blocks)
     } catch (error) {
       // The payloads stay in the mempool; the next tick tries again.
-      this.options.onError?.(error)
+      if (!this.watchStorage()) this.options.onError?.(error)
     }
+  }
+
+  /** problem(), reported through onRefusing/onTaking when it changes. */
+  private noteProblem(): Error | undefined {
+    const problem = this.problem()
+    if (problem && kind(problem) !== (this.refusing && kind(this.refusing))) this.options.onRefusing?.(problem)
+    else if (!problem && this.refusing) this.options.onTaking?.()
+    this.refusing = problem
+    return problem
+  }
+
+  /** True when writes are refused after a failed one; then makes sure a recovery is scheduled. */
+  private watchStorage(): boolean {
+    if (!this.vm.failure?.()) return false
+    this.noteProblem()
+    if (this.recovery === undefined && !this.closed && this.vm.recover) {
+      this.recovery = setTimeout(() => {
+        void this.enqueue(async () => {
+          this.recovery = undefined
+          if (this.closed) return
+          try {
+            await this.vm.recover!()
+          } catch {
+            // Still refused (the disk is still full, say): try again after the next interval.
+          }
+          if (this.watchStorage()) return
+          this.noteProblem()
+          // Payloads that were queued before the failure are built now, not at the next proposal.
+          if (this.timer === undefined) await this.build()
+        })
+      }, this.options.recoverMs ?? 1000)
+    }
+    return true
   }
 
   /** Stops the timer and waits until every taken proposal is written (and built, at once mode). */
@@ -134,6 +210,8 @@ export class Engine implements ChainBackend {
     this.closed = true
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
+    if (this.recovery) clearTimeout(this.recovery)
+    this.recovery = undefined
     // Bounded: each round writes what is pending; no new proposals are taken once closed.
     for (let round = 0; round < 3; round++) {
       await this.enqueue(() => this.flush())

@@ -48,6 +48,9 @@ export interface ServeOptions {
   /** Told about accepted blocks and build errors (stderr in the command). */
   onAccepted?: (blocks: Block[]) => void
   onError?: (error: unknown) => void
+  /** Told when the server starts to refuse proposals (a failed write, the clock) and when it takes them again. */
+  onRefusing?: (reason: Error) => void
+  onTaking?: () => void
 }
 
 /** A running `serve`: its start info, and close() that drains requests, writes proposals and closes the DB. */
@@ -64,6 +67,8 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
     blockTimeMs: blockTime * 1000,
     onAccepted: options.onAccepted,
     onError: options.onError,
+    onRefusing: options.onRefusing,
+    onTaking: options.onTaking,
   })
   const chainID = localChainId(options.genesisId)
   const vmID = vmIdStringFromName('timestampvm')
@@ -78,6 +83,10 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
       port: options.port,
       bodyLimit: options.bodyLimit,
       health: async () => {
+        // Unhealthy while proposals are refused: writes failed (until the database is reopened),
+        // or the tip is an hour or more ahead of the clock (until the clock catches up).
+        const problem = engine.problem()
+        if (problem) throw problem
         const tip = await options.vm.getBlock(await options.vm.lastAcceptedId())
         return {lastAcceptedID: tip ? idToString(tip.id) : null, lastAcceptedHeight: tip ? String(tip.height) : null}
       },
@@ -111,6 +120,9 @@ export function engineVm(vm: TimestampVM): EngineVm & {close(): Promise<void>} {
     proposeMany: (payloads) => vm.proposeMany(payloads),
     buildAndAccept: (options) => vm.buildAndAccept(options ?? {}),
     acceptPayloads: (payloads) => vm.acceptPayloads(payloads),
+    failure: () => vm.failure,
+    recover: () => vm.recover(),
+    buildProblem: () => vm.buildProblem(),
     close: () => vm.close(),
   }
 }

@@ -24,6 +24,20 @@ export const WRAPPER_SIZE = 2 + 4 + BLOCK_SIZE + 4
 /** A block's time may be at most this far ahead of the verifier's clock (exclusive), in seconds. */
 export const MAX_FUTURE_SECONDS = 3600n
 
+/** A block time (unix seconds) for messages: ISO 8601 in UTC, or the number where Date cannot show it. */
+export function timeText(seconds: bigint): string {
+  const ms = Number(seconds) * 1000
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().replace('.000Z', 'Z') : `${seconds} s`
+}
+
+/** A span of seconds for messages, in days, hours or minutes. */
+export function spanText(seconds: bigint): string {
+  const s = Number(seconds)
+  if (s >= 2 * 86_400) return `${Math.round(s / 86_400)} days`
+  if (s >= 2 * 3600) return `${Math.round(s / 3600)} hours`
+  return `${Math.round(s / 60)} minutes`
+}
+
 /** choices.Status, with Go's numbers. */
 export enum Status {
   Unknown = 0,

@@ -6,8 +6,9 @@
 // timestamps never decreasing; genesis has parent ids.Empty and timestamp 0 and matches the
 // recorded genesis bytes; every accepted block is in the height index; the last accepted ID is
 // the top of the index; the data index lists exactly the known blocks with their payloads;
-// processing blocks have known parents; mempool entries are 32 bytes.
-import {decodeWrapper, parseBlock, Status} from './block.js'
+// processing blocks have known parents; mempool entries are 32 bytes; and, given the clock, that
+// the last accepted block is less than an hour ahead of it (else no block can be built on it).
+import {decodeWrapper, MAX_FUTURE_SECONDS, parseBlock, spanText, Status, timeText} from './block.js'
 import {EMPTY_ID, fromHex, ID_LENGTH, idToString, toHex} from './encoding.js'
 import {genesisBlock} from './genesis.js'
 import {bytesEqual, sha256} from './hash.js'
@@ -51,8 +52,14 @@ interface Seen {
   status: Status
 }
 
+/** Options of checkState. */
+export interface CheckOptions {
+  /** The clock in unix seconds: a last accepted block an hour or more ahead of it is reported. */
+  nowSeconds?: bigint
+}
+
 /** Checks every space of a chain's state; see the file comment for what is checked. */
-export async function checkState(state: ChainState): Promise<CheckReport> {
+export async function checkState(state: ChainState, options: CheckOptions = {}): Promise<CheckReport> {
   const problems: CheckProblem[] = []
   let dropped = 0
   const report = (p: CheckProblem) => (problems.length < MAX_PROBLEMS ? problems.push(p) : dropped++)
@@ -168,6 +175,19 @@ export async function checkState(state: ChainState): Promise<CheckReport> {
     report({kind: 'last-accepted', message: 'the last accepted ID is missing'})
   } else if (topId !== toHex(lastAccepted)) {
     report({kind: 'last-accepted', id: idToString(lastAccepted), message: 'the last accepted block is not the top of the height index'})
+  }
+  const tip = lastAccepted && blocks.get(toHex(lastAccepted))
+  const now = options.nowSeconds
+  if (tip && now !== undefined && tip.timestamp >= now + MAX_FUTURE_SECONDS) {
+    report({
+      kind: 'tip-in-future',
+      id: idToString(lastAccepted!),
+      height: tip.height.toString(),
+      message:
+        `the last accepted block is timestamped ${timeText(tip.timestamp)}, ${spanText(tip.timestamp - now)} ahead of the clock (${timeText(now)}): ` +
+        `no block can be built on it until the clock reaches ${timeText(tip.timestamp - MAX_FUTURE_SECONDS + 1n)} (a block may be neither earlier than its parent nor an hour ahead); ` +
+        'the data is intact: the clock was ahead when it was built, or this clock is behind',
+    })
   }
 
   const genesisBytes = await state.db.get(GENESIS_KEY)

@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   'BLOCK_BAD_HEIGHT',
   'BLOCK_TIMESTAMP_EARLY',
   'BLOCK_TIMESTAMP_FUTURE',
+  'CHAIN_AHEAD_OF_CLOCK',
   'BLOCK_NOT_PROCESSING',
   'ACCEPT_OUT_OF_ORDER',
   'GENESIS_MISMATCH',
@@ -59,6 +60,7 @@ export const ERROR_CODES = [
   'DB_LOCKED',
   'DB_OPEN_FAILED',
   'DB_CORRUPT',
+  'DB_WRITE_FAILED',
   // the command line itself is wrong (exit 2)
   'USAGE',
   // anything else (exit 1)

@@ -17,6 +17,14 @@
 // Unlike Go, processing blocks and the mempool are persisted, so `build` in one process and
 // `accept` in the next works. Every state transition is one atomic batch; batches that accept
 // blocks are written with sync: true before the caller reports them.
+//
+// A failed write poisons the handle. LevelDB does not mark itself failed when a log write fails
+// (a full disk, say): the record may be half on disk, and every later record lands behind the
+// torn one, where the next open's log recovery drops it, although each write reported success.
+// So after one failed write, every later write through this handle is refused (DB_WRITE_FAILED)
+// until reopen() has closed the database, opened it again (replaying the log up to the last
+// whole record) and read back a synced test write through a second reopen.
+import {randomBytes} from 'node:crypto'
 import {existsSync, readdirSync, realpathSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
@@ -27,7 +35,7 @@ import {allocBytes, writeU64} from './codec.js'
 import {type Block, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
 import {toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
-import {concatBytes, sha256} from './hash.js'
+import {bytesEqual, concatBytes, sha256} from './hash.js'
 
 const text = (s: string) => new TextEncoder().encode(s)
 
@@ -47,6 +55,8 @@ export const MEMPOOL_PREFIX = sha256(text('tsvm/mempool'))
 export const PROCESSING_PREFIX = sha256(text('tsvm/processing'))
 /** The preferred block ID. */
 export const PREFERRED_PREFIX = sha256(text('tsvm/preferred'))
+/** A test write of reopen(), deleted again at once. */
+export const PROBE_PREFIX = sha256(text('tsvm/probe'))
 
 const ZERO = new Uint8Array([0])
 
@@ -65,6 +75,8 @@ export const INITIALIZED_KEY = concatBytes(SINGLETON_PREFIX, ZERO)
 export const GENESIS_KEY = concatBytes(GENESIS_PREFIX, ZERO)
 /** Key of the preferred ID. */
 export const PREFERRED_KEY = concatBytes(PREFERRED_PREFIX, ZERO)
+/** Key of reopen()'s test write. */
+export const PROBE_KEY = concatBytes(PROBE_PREFIX, ZERO)
 /** Key of the accepted block at a height. */
 export function heightKey(height: bigint): Uint8Array {
   const out = allocBytes(HEIGHT_PREFIX.length + 8)
@@ -377,6 +389,12 @@ export class ChainState {
   /** True when whole batches were dropped from `uncached`: the cache must be cleared first. */
   private cacheOutrun = false
   private closed = false
+  /** Set by the first failed write; every write is refused until reopen() clears it. */
+  private failed: TsvmError | undefined
+  /** The last write handed to LevelDB: the next one starts only once it has settled. */
+  private lastWrite: Promise<unknown> = Promise.resolve()
+  /** Set by poison(): reopen() keeps refusing. */
+  private poisoned = false
 
   private constructor(
     readonly db: Level<Uint8Array, Uint8Array>,
@@ -412,6 +430,7 @@ export class ChainState {
    * synced write is still in flight.
    */
   prepare(batch: StateBatch): PreparedWrite {
+    this.refuseIfFailed()
     if (batch.size === 0 && !batch.sink) return {write: async () => {}, discard: async () => {}}
     let chained: ChainedBatch
     if (batch.sink) {
@@ -429,9 +448,24 @@ export class ChainState {
     }
     const {stored} = batch
     return {
-      write: async (options = {}) => {
-        await chained.write({sync: options.sync ?? false})
-        this.written(stored)
+      write: (options = {}) => {
+        // One write at a time, each checked against the failure of the one before: a write
+        // queued in LevelDB behind a failing one would land behind its torn record.
+        const run = this.lastWrite.then(async () => {
+          if (this.failed) {
+            await chained.close().catch(() => {})
+            throw this.failed
+          }
+          try {
+            await chained.write({sync: options.sync ?? false})
+          } catch (error) {
+            this.failed ??= writeFailure(error)
+            throw this.failed
+          }
+          this.written(stored)
+        })
+        this.lastWrite = run.catch(() => {})
+        return run
       },
       discard: () => chained.close(),
     }
@@ -442,7 +476,66 @@ export class ChainState {
    * (a group commit adds 300,000): prepare it to write it, or to discard it.
    */
   directBatch(): StateBatch {
+    this.refuseIfFailed()
     return new StateBatch(this.db.batch())
+  }
+
+  /** Why writes are refused (DB_WRITE_FAILED): a write failed and reopen() has not yet succeeded. */
+  get failure(): TsvmError | undefined {
+    return this.failed
+  }
+
+  /** Refuses every write from now on, for good (reopen() does not clear it): for a loss found after a reopen. */
+  poison(error: TsvmError): void {
+    this.failed = error
+    this.poisoned = true
+  }
+
+  private refuseIfFailed(): void {
+    if (this.failed) throw this.failed
+  }
+
+  /** Reads go on through a failed handle; only a failed reopen leaves nothing to read from. */
+  private readable(): void {
+    if (this.failed && this.db.status !== 'open') throw this.failed
+  }
+
+  /**
+   * After a failed write: closes the database and opens it again, which replays the log up to
+   * its last whole record (what was acknowledged) and starts a new log; then writes a test key
+   * with sync, closes and opens once more, and reads it back. Only then are writes taken again.
+   * Throws DB_WRITE_FAILED, writes still refused, when any step fails (e.g. the disk is still
+   * full); call it again later. The caller must reload whatever it keeps in memory: the failed
+   * write may have reached the disk after all.
+   */
+  async reopen(): Promise<void> {
+    if (!this.failed) return
+    if (this.closed || this.poisoned) throw this.failed
+    await this.lastWrite
+    try {
+      await this.db.close()
+      // Never create a database here: a missing one means the data dir went away.
+      await this.db.open({createIfMissing: false})
+      const token = new Uint8Array(randomBytes(16))
+      await this.db.put(PROBE_KEY, token, {sync: true})
+      await this.db.close()
+      await this.db.open({createIfMissing: false})
+      const back = await this.db.get(PROBE_KEY)
+      if (back === undefined || !bytesEqual(back, token)) throw new Error('a synced test write did not read back after a reopen')
+      await this.db.del(PROBE_KEY, {sync: true})
+    } catch (error) {
+      this.failed = new TsvmError(
+        'DB_WRITE_FAILED',
+        `writes stay refused: after a failed write (${causeText(this.failed.cause)}) the database could not be reopened and shown to take writes (${causeText(error)}); free space or fix the data dir, then try again`,
+        {cause: error},
+      )
+      throw this.failed
+    }
+    this.failed = undefined
+    this.cache.clear()
+    this.uncached = []
+    this.uncachedCount = 0
+    this.cacheOutrun = false
   }
 
   /** Notes records a landed batch stored, for the cache. */
@@ -476,18 +569,22 @@ export class ChainState {
   }
 
   async isInitialized(): Promise<boolean> {
+    this.readable()
     return (await this.db.get(INITIALIZED_KEY)) !== undefined
   }
 
   async genesisBytes(): Promise<Uint8Array | undefined> {
+    this.readable()
     return plain(await this.db.get(GENESIS_KEY))
   }
 
   async lastAcceptedId(): Promise<Uint8Array | undefined> {
+    this.readable()
     return plain(await this.db.get(LAST_ACCEPTED_KEY))
   }
 
   async preferredId(): Promise<Uint8Array | undefined> {
+    this.readable()
     return plain(await this.db.get(PREFERRED_KEY))
   }
 
@@ -497,6 +594,7 @@ export class ChainState {
     const k = hexKey(id)
     const hit = this.cache.get(k)
     if (hit) return hit
+    this.readable()
     const value = await this.db.get(blockKey(id))
     if (value === undefined) return undefined
     const record = decodeStored(plain(value))
@@ -506,12 +604,14 @@ export class ChainState {
 
   /** The accepted block ID at a height. */
   async idAtHeight(height: bigint): Promise<Uint8Array | undefined> {
+    this.readable()
     if (height < 0n || height > 0xffff_ffff_ffff_ffffn) return undefined
     return plain(await this.db.get(heightKey(height)))
   }
 
   /** IDs of every block (any status) that holds `data`. */
   async idsByData(data: Uint8Array): Promise<Uint8Array[]> {
+    this.readable()
     const gte = concatBytes(DATA_PREFIX, data)
     const ids: Uint8Array[] = []
     for await (const key of this.db.keys({gte, lt: prefixEnd(gte)})) ids.push(new Uint8Array(key.subarray(gte.length)))
@@ -520,6 +620,7 @@ export class ChainState {
 
   /** Accepted (height, id) pairs from `fromHeight` down, at most `limit`. */
   heightsDescending(fromHeight: bigint, limit: number): AsyncIterable<[bigint, Uint8Array]> {
+    this.readable()
     const it = this.db.iterator({gte: heightKey(0n), lte: heightKey(fromHeight), reverse: true, limit})
     return (async function* () {
       try {
@@ -532,6 +633,7 @@ export class ChainState {
 
   /** The whole mempool, oldest first. */
   async loadMempool(): Promise<MempoolEntry[]> {
+    this.readable()
     const out: MempoolEntry[] = []
     for await (const [k, v] of this.db.iterator({gte: MEMPOOL_PREFIX, lt: prefixEnd(MEMPOOL_PREFIX)})) {
       out.push({seq: readU64(k, MEMPOOL_PREFIX.length), data: plain(v)})
@@ -541,6 +643,7 @@ export class ChainState {
 
   /** Every processing block. */
   async loadProcessing(): Promise<Block[]> {
+    this.readable()
     const out: Block[] = []
     for await (const v of this.db.values({gte: PROCESSING_PREFIX, lt: prefixEnd(PROCESSING_PREFIX)})) {
       out.push(parseBlock(plain(v)))
@@ -550,6 +653,7 @@ export class ChainState {
 
   /** Iterates every key/value under a prefix, in key order. */
   async *scan(prefix: Uint8Array): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    this.readable()
     for await (const [k, v] of this.db.iterator({gte: prefix, lt: prefixEnd(prefix)})) yield [plain(k), plain(v)]
   }
 
@@ -562,6 +666,19 @@ export class ChainState {
       OPEN_DIRS.delete(this.dir)
     }
   }
+}
+
+function causeText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** The error of the first failed write, which every later write meets until reopen() succeeds. */
+function writeFailure(error: unknown): TsvmError {
+  return new TsvmError(
+    'DB_WRITE_FAILED',
+    `a write to the database failed (${causeText(error)}): that write and every later one are refused until the database has been reopened and a test write reads back, so nothing can land behind the failed one; free space or fix the data dir, then run the command again (tsvm serve retries by itself)`,
+    {cause: error},
+  )
 }
 
 /** Decodes a stored blkWrapper; DB_CORRUPT when it does not decode. */

@@ -8,9 +8,16 @@
 //   - a build whose block fails Verify leaves the payload queued (Go drops it);
 //   - initialize with a different genesis on an initialized chain is GENESIS_MISMATCH (Go ignores it);
 //   - accept is topological (parent must be the last accepted) and rejects every processing block
-//     that no longer descends from the new tip, as the consensus engine would.
+//     that no longer descends from the new tip, as the consensus engine would;
+//   - a block built without an explicit timestamp gets max(now, parent's timestamp), where Go
+//     takes the clock alone: a tip written by a clock that ran up to an hour ahead does not stop
+//     the chain (the block still passes Go's Verify, which allows up to an hour ahead). A tip
+//     an hour or more ahead of the clock cannot get a valid child at all, in Go or here: every
+//     build and every proposal is then refused with CHAIN_AHEAD_OF_CLOCK, which says until when.
 // Every transition is one atomic batch; accepting batches are synced before they are reported.
-import {type Block, makeBlock, Status, STATUS_NAMES, verifyBlock} from './block.js'
+// After a failed write every later one is refused (DB_WRITE_FAILED, see state.ts) until
+// recover() has reopened the database and reloaded what this VM keeps in memory.
+import {type Block, makeBlock, MAX_FUTURE_SECONDS, spanText, Status, STATUS_NAMES, timeText, verifyBlock} from './block.js'
 import {type CheckReport, checkState} from './check.js'
 import {idToString, toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
@@ -55,6 +62,20 @@ interface InflightGroup {
   settled: boolean
 }
 
+/** CHAIN_AHEAD_OF_CLOCK when `parent` is an hour or more ahead of `now`: no child of it can pass Verify. */
+function aheadOfClock(parent: Block, now: bigint): TsvmError | undefined {
+  if (parent.timestamp < now + MAX_FUTURE_SECONDS) return undefined
+  const until = parent.timestamp - MAX_FUTURE_SECONDS + 1n
+  return new TsvmError(
+    'CHAIN_AHEAD_OF_CLOCK',
+    `no block can be built: the block at height ${parent.height} is timestamped ${timeText(parent.timestamp)}, ` +
+      `${spanText(parent.timestamp - now)} ahead of this machine's clock (${timeText(now)}), and a block may be neither earlier than its parent ` +
+      `nor an hour or more ahead of the clock (the clock was probably ahead when that block was built): ` +
+      `blocks can be built again from ${timeText(until)}, or once this machine's clock is set right if it is the one that is wrong`,
+    {details: {tipTimestamp: parent.timestamp.toString(), now: now.toString(), buildableFrom: until.toString()}},
+  )
+}
+
 /** A TimestampVM on one data dir. */
 export class TimestampVM {
   private initialized = false
@@ -89,6 +110,11 @@ export class TimestampVM {
   }
 
   private async load(): Promise<void> {
+    this.last = undefined
+    this.preferred = undefined
+    this.processing.clear()
+    this.pool = []
+    this.nextSeq = 0n
     this.initialized = await this.state.isInitialized()
     if (!this.initialized) return
     const lastId = await this.state.lastAcceptedId()
@@ -118,6 +144,55 @@ export class TimestampVM {
 
   private nowSeconds(): bigint {
     return BigInt(Math.floor(this.now() / 1000))
+  }
+
+  /**
+   * The timestamp of a block built now on `parent`: `timestamp` when given, else the clock, or
+   * the parent's time when the clock reads earlier (Go takes the clock and fails Verify then).
+   * CHAIN_AHEAD_OF_CLOCK when no timestamp can pass Verify: the parent is an hour or more ahead.
+   */
+  private buildTimestamp(parent: Block, now: bigint, timestamp: bigint | undefined): bigint {
+    const problem = aheadOfClock(parent, now)
+    if (problem) throw problem
+    if (timestamp !== undefined) return timestamp
+    return now > parent.timestamp ? now : parent.timestamp
+  }
+
+  /**
+   * Why no block can be built on the last accepted one now (CHAIN_AHEAD_OF_CLOCK), or undefined.
+   * Lets a host refuse proposals it could not build and report itself unhealthy.
+   */
+  buildProblem(): TsvmError | undefined {
+    return this.initialized && this.last ? aheadOfClock(this.last, this.nowSeconds()) : undefined
+  }
+
+  /** Why writes are refused (DB_WRITE_FAILED) until recover() succeeds, or undefined. */
+  get failure(): TsvmError | undefined {
+    return this.state.failure
+  }
+
+  /**
+   * After a failed write: reopens the database, proves a synced write reads back, and reloads
+   * the mempool, processing blocks, preference and tip from disk (the failed write may have
+   * landed after all). DB_WRITE_FAILED, writes still refused, while that cannot be done; call
+   * it again later. A tip below the one this VM had accepted means acknowledged blocks were
+   * lost: DB_CORRUPT, and writes stay refused for good.
+   */
+  recover(): Promise<void> {
+    return this.exclusive(async () => {
+      if (!this.state.failure) return
+      const before = this.last
+      await this.state.reopen()
+      await this.load()
+      if (before && (!this.last || this.last.height < before.height)) {
+        const error = new TsvmError(
+          'DB_CORRUPT',
+          `after reopening the database its last accepted height is ${this.last?.height ?? 'missing'}, below the ${before.height} accepted before a failed write: acknowledged blocks are missing; stop and run tsvm check`,
+        )
+        this.state.poison(error)
+        throw error
+      }
+    })
   }
 
   private requireLast(): Block {
@@ -278,7 +353,7 @@ export class TimestampVM {
       const block = makeBlock({
         parentId: parent.block.id,
         height: parent.block.height + 1n,
-        timestamp: options.timestamp ?? now,
+        timestamp: this.buildTimestamp(parent.block, now, options.timestamp),
         data: head.data,
       })
       verifyBlock(block, parent.block, now)
@@ -573,12 +648,14 @@ export class TimestampVM {
     batch?: StateBatch,
   ): Block[] {
     const now = this.nowSeconds()
+    // Every block of the group gets the first one's time: it is not before any parent's.
+    const time = this.buildTimestamp(parent, now, timestamp)
     const chain: Block[] = []
     for (const entry of entries) {
       const block = makeBlock({
         parentId: parent.id,
         height: parent.height + 1n,
-        timestamp: timestamp ?? now,
+        timestamp: time,
         data: entry.data,
       })
       verifyBlock(block, parent, now)
@@ -596,13 +673,13 @@ export class TimestampVM {
   checkBuildTimestamp(timestamp?: bigint): void {
     const parent = this.requireLast()
     const now = this.nowSeconds()
-    const probe = {parentId: parent.id, height: parent.height + 1n, timestamp: timestamp ?? now, data: parent.data}
+    const probe = {parentId: parent.id, height: parent.height + 1n, timestamp: this.buildTimestamp(parent, now, timestamp), data: parent.data}
     verifyBlock(probe, parent, now)
   }
 
   /** Re-checks the whole stored chain (like git fsck): reports problems, never throws for them. */
   check(): Promise<CheckReport> {
-    return this.exclusive(() => checkState(this.state))
+    return this.exclusive(() => checkState(this.state, {nowSeconds: this.nowSeconds()}))
   }
 
   /** Closes the database and frees the data dir. */

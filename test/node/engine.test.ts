@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {Engine, type EngineVm} from '../../src/node/engine.js'
+import {TsvmError} from '../../src/vm/errors.js'
+import {rejectionCode} from '../helpers/errors.js'
 import {NOW_MS, openTestVm} from '../helpers/real-vm.js'
 
 const payload = (i: number): Uint8Array => Uint8Array.from({length: 32}, (_, k) => (i + k) & 0xff)
@@ -19,6 +21,9 @@ function counting(vm: EngineVm, options: {acceptPayloads: boolean}) {
     mempoolSize: () => vm.mempoolSize(),
     proposeMany: (p) => (counts.propose++, vm.proposeMany(p)),
     buildAndAccept: (o) => (counts.build++, vm.buildAndAccept(o)),
+    failure: () => vm.failure?.(),
+    recover: () => vm.recover!(),
+    buildProblem: () => vm.buildProblem?.(),
   }
   if (options.acceptPayloads) wrapped.acceptPayloads = (p) => (counts.accept++, vm.acceptPayloads!(p))
   return {vm: wrapped, counts}
@@ -88,18 +93,109 @@ describe('Engine', () => {
   })
 
   it('keeps payloads durable when a build fails and reports the failure', async () => {
-    // A real Verify failure: the last accepted block is from a later time than the clock now reads.
-    let now = NOW_MS + 60_000
-    const t = await openTestVm({now: () => now})
+    const t = await openTestVm()
     try {
-      await t.vm.acceptPayloads([payload(0)])
-      now = NOW_MS
       const {vm} = counting(t.engine, {acceptPayloads: false})
+      // A fake fault: a Verify failure other than the clock's cannot happen on a real chain.
+      vm.buildAndAccept = async () => {
+        throw new TsvmError('BLOCK_TIMESTAMP_FUTURE', 'a block failed Verify')
+      }
       const errors: unknown[] = []
       const engine = new Engine(vm, {onError: (e) => errors.push(e)})
       assert.equal(await engine.proposeBlock(payload(1)), true)
       assert.equal(t.vm.mempool().length, 1)
       assert.equal(errors.length, 1)
+      await engine.close()
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('refuses what it could not build: a tip an hour or more ahead of the clock, until the clock catches up', async () => {
+    let now = NOW_MS + 400 * 86_400_000
+    const t = await openTestVm({now: () => now})
+    try {
+      await t.vm.acceptPayloads([payload(0)])
+      now = NOW_MS
+      const events: string[] = []
+      for (const acceptPayloads of [true, false]) {
+        const {vm} = counting(t.engine, {acceptPayloads})
+        const engine = new Engine(vm, {onRefusing: (e) => events.push(`refusing ${(e as TsvmError).code}`), onTaking: () => events.push('taking')})
+        assert.equal(await rejectionCode(engine.proposeBlock(payload(1))), 'CHAIN_AHEAD_OF_CLOCK')
+        assert.equal(await rejectionCode(engine.proposeBlock(payload(2))), 'CHAIN_AHEAD_OF_CLOCK')
+        assert.equal((engine.problem() as TsvmError | undefined)?.code, 'CHAIN_AHEAD_OF_CLOCK')
+        assert.equal(t.vm.mempool().length, 0, 'nothing queued that cannot be built')
+        now = NOW_MS + 400 * 86_400_000 - 3_000_000
+        assert.equal(engine.problem(), undefined)
+        assert.equal(await engine.proposeBlock(payload(3 + Number(acceptPayloads))), true)
+        now = NOW_MS
+        await engine.close()
+      }
+      assert.deepEqual(events, ['refusing CHAIN_AHEAD_OF_CLOCK', 'taking', 'refusing CHAIN_AHEAD_OF_CLOCK', 'taking'])
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('after a failed write: fails that batch, refuses the next ones without writing, recovers, then takes proposals again', async () => {
+    const t = await openTestVm()
+    try {
+      const {vm, counts} = counting(t.engine, {acceptPayloads: true})
+      // A fake fault with the VM's contract: the write fails and writes stay refused until recover().
+      let failure: Error | undefined
+      let recoveries = 0
+      let failNext = true
+      vm.acceptPayloads = async (p) => {
+        counts.accept++
+        if (failure) throw failure
+        if (failNext) {
+          failNext = false
+          failure = new TsvmError('DB_WRITE_FAILED', 'a write to the database failed (No space left on device)')
+          throw failure
+        }
+        return t.vm.acceptPayloads(p)
+      }
+      vm.failure = () => failure
+      vm.recover = async () => {
+        recoveries++
+        if (recoveries < 3) throw failure // the disk is still full twice
+        failure = undefined
+      }
+      const events: string[] = []
+      let taking: () => void = () => {}
+      const took = new Promise<void>((resolve) => (taking = resolve))
+      const engine = new Engine(vm, {
+        recoverMs: 1,
+        onRefusing: (e) => events.push(`refusing ${(e as TsvmError).code}`),
+        onTaking: () => (events.push('taking'), taking()),
+      })
+      assert.equal(await rejectionCode(engine.proposeBlock(payload(1))), 'DB_WRITE_FAILED')
+      const writesAfterFailure = counts.accept
+      await took
+      assert.equal(recoveries, 3)
+      assert.equal(await engine.proposeBlock(payload(2)), true)
+      assert.equal(counts.accept, writesAfterFailure + 1)
+      assert.deepEqual(events, ['refusing DB_WRITE_FAILED', 'taking'])
+      await engine.close()
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('refuses proposals without writing while writes are refused', async () => {
+    const t = await openTestVm()
+    try {
+      const {vm, counts} = counting(t.engine, {acceptPayloads: true})
+      const failure = new TsvmError('DB_WRITE_FAILED', 'a write to the database failed')
+      vm.failure = () => failure
+      vm.recover = async () => {
+        throw failure
+      }
+      const engine = new Engine(vm, {recoverMs: 60_000})
+      assert.equal(await rejectionCode(engine.proposeBlock(payload(1))), 'DB_WRITE_FAILED')
+      assert.equal(await rejectionCode(engine.proposeBlock(payload(2))), 'DB_WRITE_FAILED')
+      assert.deepEqual(counts, {propose: 0, build: 0, accept: 0})
+      assert.equal(engine.problem(), failure)
       await engine.close()
     } finally {
       await t.close()

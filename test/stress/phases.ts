@@ -15,6 +15,7 @@ import {join} from 'node:path'
 import {concurrentProposals, racingProposers} from '../reliability/concurrency.js'
 import {type Contents, type CrashStats, proposeRound, serveRound} from '../reliability/crash.js'
 import {rng} from '../reliability/random.js'
+import {diskFullEpisode, type DiskFullStats, diskFullSupport, mountSmallDisk} from '../reliability/disk-full.js'
 
 /** Figures a phase reports, printed in the summary. */
 export type Summary = Record<string, number | string>
@@ -182,6 +183,53 @@ const concurrencyPhase: Phase = {
   },
 }
 
+/**
+ * Disk-full episodes against a live serve, each on a fresh small tmpfs (see reliability/disk-full.ts):
+ * fill, free, SIGTERM, restart; every acknowledged payload present and `tsvm check` passing.
+ * Needs root to mount the tmpfs; elsewhere it is skipped and says why.
+ */
+const diskFullPhase: Phase = {
+  name: 'disk-full',
+  share: 1,
+  async run({seed, budgetMs, summary, log}) {
+    const unsupported = diskFullSupport()
+    if (unsupported !== undefined) {
+      log(`skipped: ${unsupported}`)
+      summary.skipped = unsupported
+      return
+    }
+    const stats: DiskFullStats = {acknowledged: 0, ackedWhileFull: 0, ackedAfterFreed: 0, failed: 0, unhealthy: 0, lost: 0, blocks: 0}
+    const started = Date.now()
+    let episodes = 0
+    try {
+      while (episodes < 2 || Date.now() - started < budgetMs) {
+        const mountPoint = await mkdtemp(join(tmpdir(), 'tsvm-stress-full-'))
+        const disk = mountSmallDisk(mountPoint, 8)
+        try {
+          const round: DiskFullStats = {acknowledged: 0, ackedWhileFull: 0, ackedAfterFreed: 0, failed: 0, unhealthy: 0, lost: 0, blocks: 0}
+          try {
+            await diskFullEpisode(disk, {tag: `full/${seed}/${episodes}`, clients: 16, warmup: 500, after: 2000}, round)
+          } finally {
+            for (const k of Object.keys(stats) as Array<keyof DiskFullStats>) stats[k] += round[k]
+          }
+          episodes++
+          log(`episode ${episodes}: ${round.acknowledged} acknowledged (${round.ackedAfterFreed} after freeing), ${round.failed} refused while full, ${round.blocks} blocks after restart, ${round.lost} lost`)
+        } finally {
+          disk.unmount()
+          await rm(mountPoint, {recursive: true, force: true})
+        }
+      }
+    } finally {
+      summary.episodes = episodes
+      summary.acknowledged = stats.acknowledged
+      summary['acknowledged after freeing'] = stats.ackedAfterFreed
+      summary['refused while full'] = stats.failed
+      summary['unhealthy answers'] = stats.unhealthy
+      summary.lost = stats.lost
+    }
+  },
+}
+
 /** Every phase, in the order they run. */
 export const phases: Phase[] = [
   fuzzPhase,
@@ -189,4 +237,5 @@ export const phases: Phase[] = [
   crashPhase('crash-serve', serveRound, 30, 200, 2000),
   concurrencyPhase,
   hostilePhase,
+  diskFullPhase,
 ]

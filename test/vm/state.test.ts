@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import {existsSync} from 'node:fs'
+import {rm} from 'node:fs/promises'
+import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {makeBlock, Status} from '../../src/vm/block.js'
@@ -13,9 +16,11 @@ import {
   LAST_ACCEPTED_KEY,
   mempoolKey,
   prefixEnd,
+  PROBE_KEY,
   StateBatch,
 } from '../../src/vm/state.js'
 import {tempDir} from '../helpers/cli.js'
+import {rejectionCode} from '../helpers/errors.js'
 
 const text = (s: string) => new TextEncoder().encode(s)
 
@@ -65,6 +70,56 @@ describe('ChainState', () => {
       assert.equal(await state.getStored(blocks[2]!.id), undefined, 'processing blocks are not under the Go block key')
       assert.equal((await state.loadProcessing()).length, 2)
       assert.equal(toHex((await state.db.get(dataKey(data, blocks[0]!.id)))!), '')
+    } finally {
+      await state.close()
+    }
+  })
+})
+
+describe('a failed write poisons the handle', () => {
+  it('refuses every later write, even once the database works again, until reopen() reads a test write back', async () => {
+    const state = await ChainState.open(join(dir, 'poison'))
+    const put = (i: number) => new StateBatch().putMempool(BigInt(i), sha256(text(`p${i}`)))
+    try {
+      await state.write(put(0), {sync: true})
+      // A real failed write: the batch is handed to LevelDB, then the database closes under it.
+      const doomed = state.prepare(put(1))
+      await state.db.close()
+      assert.equal(await rejectionCode(doomed.write({sync: true})), 'DB_WRITE_FAILED')
+      assert.equal(state.failure?.code, 'DB_WRITE_FAILED')
+      // LevelDB takes writes again (as after a full disk is freed), but this handle must not.
+      await state.db.open()
+      assert.equal(await rejectionCode(state.write(put(2), {sync: true})), 'DB_WRITE_FAILED')
+      assert.equal(await rejectionCode(async () => state.directBatch()), 'DB_WRITE_FAILED')
+      // Reads go on meanwhile.
+      assert.equal((await state.loadMempool()).length, 1)
+      await state.reopen()
+      assert.equal(state.failure, undefined)
+      await state.write(put(3), {sync: true})
+      assert.equal(await state.db.get(PROBE_KEY), undefined, 'the test write is deleted again')
+    } finally {
+      await state.close()
+    }
+    const again = await ChainState.open(join(dir, 'poison'))
+    try {
+      assert.deepEqual((await again.loadMempool()).map((e) => e.seq), [0n, 3n])
+    } finally {
+      await again.close()
+    }
+  })
+
+  it('keeps refusing when the reopen fails, and reads say why', async () => {
+    const state = await ChainState.open(join(dir, 'gone'))
+    try {
+      await state.write(new StateBatch().setPreferred(sha256(text('x'))), {sync: true})
+      const doomed = state.prepare(new StateBatch().setPreferred(sha256(text('y'))))
+      await state.db.close()
+      await assert.rejects(doomed.write({sync: true}))
+      // The data dir goes away: the reopen must not create an empty database in its place.
+      await rm(join(dir, 'gone'), {recursive: true, force: true})
+      assert.equal(await rejectionCode(state.reopen()), 'DB_WRITE_FAILED')
+      assert.equal(await rejectionCode(state.preferredId()), 'DB_WRITE_FAILED')
+      assert.equal(existsSync(join(dir, 'gone', 'CURRENT')), false)
     } finally {
       await state.close()
     }

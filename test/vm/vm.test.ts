@@ -179,17 +179,48 @@ describe('verification through the VM (spec §4.6 extra cases)', () => {
     }
   })
 
-  it('a build on a parent from the future fails and keeps the payload', async () => {
+  it("a build on a parent from the future takes the parent's time while that is within the hour (Go would fail)", async () => {
+    const {vm} = await freshVm()
+    try {
+      const now = BigInt(T0 / 1000)
+      await vm.acceptPayloads([payload(1)], {timestamp: now + 3599n})
+      await vm.proposeBlock(payload(2))
+      const built = await vm.buildBlock()
+      assert.equal(built.timestamp, now + 3599n)
+      await vm.accept(built.id)
+      const [next] = await vm.acceptPayloads([payload(3)])
+      assert.equal(next!.timestamp, now + 3599n)
+      assert.equal(await rejectionCode(vm.acceptPayloads([payload(4)], {timestamp: now})), 'BLOCK_TIMESTAMP_EARLY', 'an explicit timestamp is still verified')
+    } finally {
+      await vm.close()
+    }
+  })
+
+  it('a tip an hour or more ahead of the clock: every build refused with CHAIN_AHEAD_OF_CLOCK, check reports it, until the clock catches up', async () => {
     const {vm, clock} = await freshVm()
     try {
-      await vm.proposeBlock(payload(1))
-      await vm.buildAndAccept({timestamp: BigInt(T0 / 1000) + 100n})
+      // One run with the clock 400 days ahead.
+      const real = clock.ms
+      clock.ms = real + 400 * 86_400_000
+      await vm.acceptPayloads([payload(1)])
+      assert.equal(vm.buildProblem(), undefined)
+      clock.ms = real
+      assert.equal(vm.buildProblem()?.code, 'CHAIN_AHEAD_OF_CLOCK')
+      assert.match(vm.buildProblem()!.message, /400 days ahead/)
       await vm.proposeBlock(payload(2))
-      assert.equal(await rejectionCode(vm.buildBlock()), 'BLOCK_TIMESTAMP_EARLY')
-      assert.equal(await rejectionCode(vm.buildAndAccept()), 'BLOCK_TIMESTAMP_EARLY')
-      assert.equal(vm.mempool().length, 1)
-      clock.ms += 100_000
+      assert.equal(await rejectionCode(vm.buildBlock()), 'CHAIN_AHEAD_OF_CLOCK')
+      assert.equal(await rejectionCode(vm.buildAndAccept()), 'CHAIN_AHEAD_OF_CLOCK')
+      assert.equal(await rejectionCode(vm.acceptPayloads([payload(3)])), 'CHAIN_AHEAD_OF_CLOCK')
+      assert.equal(await rejectionCode(async () => vm.checkBuildTimestamp(BigInt(real / 1000))), 'CHAIN_AHEAD_OF_CLOCK')
+      assert.equal(vm.mempool().length, 1, 'the queued payload stays')
+      const report = await vm.check()
+      assert.equal(report.ok, false)
+      assert.deepEqual(report.problems.map((p) => p.kind), ['tip-in-future'])
+      // Within the hour of the tip, the chain builds again (on the tip's time) and check passes.
+      clock.ms = real + 400 * 86_400_000 - 3_599_000
+      assert.equal(vm.buildProblem(), undefined)
       assert.equal((await vm.buildAndAccept()).length, 1)
+      assert.equal((await vm.check()).ok, true)
     } finally {
       await vm.close()
     }
