@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -8,6 +8,7 @@ import {Readable} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
 
 import {parseReceipt} from '../../src/proof/receipt.js'
+import {resumeStamps} from '../../src/proof/resume.js'
 import {checkTargets, collectItems, readHashes, stamp} from '../../src/proof/stamp.js'
 import {checkReceipt, verifyReceipt} from '../../src/proof/verify.js'
 import {cb58Encode, hexEncode, toHex} from '../../src/vm/encoding.js'
@@ -127,6 +128,39 @@ describe('stamp', () => {
     await mkdir(empty)
     assert.equal(await rejectionCode(stamp(await countingChain(), [empty], {cwd: dir})), 'INVALID_ARGUMENT')
     assert.equal(await rejectionCode(stamp(await countingChain(), [join(dir, 'missing')], {cwd: dir})), 'FILE_NOT_FOUND')
+  })
+
+  it('a write that fails after acceptance keeps a record; resuming writes every receipt with the same block', async () => {
+    const root = await tree(join(dir, 'late-failure'), {'a.txt': 'a', 'sub/b.txt': 'b', 'sub/c.txt': 'c'})
+    const out = join(dir, 'late-out')
+    const pending = join(dir, 'late-pending')
+    const chain = await countingChain()
+    // After the checks pass (while hashing), a file takes the place of a receipt directory: the
+    // receipts of sub/ cannot be written once the block is accepted.
+    const block = () => existsSync(out) || (mkdirSync(join(out, 'late-failure'), {recursive: true}), writeFileSync(join(out, 'late-failure', 'sub'), 'in the way'))
+    const failed = await stamp(chain, [root], {cwd: dir, outDir: out, pendingDir: pending, onProgress: (phase) => phase === 'hash' && block()}).catch((e: unknown) => e)
+    assert.ok(failed instanceof TsvmError && failed.code === 'RECEIPTS_INCOMPLETE', String(failed))
+    assert.match(failed.message, /tsvm stamp --resume/)
+    const record = failed.details!.record as string
+    assert.ok(existsSync(record), 'the record is kept')
+    assert.equal(chain.proposals, 1)
+    assert.deepEqual(readdirSync(join(out, 'late-failure')), ['sub'], 'no receipt and no temp file left half-done')
+
+    await rm(join(out, 'late-failure', 'sub'))
+    const resumed = await resumeStamps(pending, async () => Object.assign(Object.create(chain), {close: async () => {}}))
+    assert.equal(resumed.length, 1)
+    const r = resumed[0]!
+    assert.ok(!('pid' in r))
+    assert.equal(r.status, 'complete')
+    assert.equal(r.blockID, failed.details!.blockID)
+    assert.equal(chain.proposals, 1, 'no second proposal')
+    assert.equal((await chain.lastAccepted()).block.height, 1n)
+    for (const f of ['a.txt', 'sub/b.txt', 'sub/c.txt']) {
+      const receipt = parseReceipt(await readFile(join(out, 'late-failure', f + '.tsvm'), 'utf8'))
+      assert.equal((await verifyReceipt(receipt, {file: join(root, f)})).status, 'verified', f)
+    }
+    assert.equal(existsSync(record), false, 'the record is removed once every receipt is written')
+    assert.deepEqual(await resumeStamps(pending, async () => chain), [])
   })
 
   it('writes pending receipts when waiting times out, then reports WAIT_TIMEOUT', async () => {
