@@ -7,6 +7,7 @@
 // receipt (without force) or cannot write one fails before it spends a block. A record of the
 // run (pending.ts) is kept from before the proposal until every receipt is durable, so a run
 // killed or failing after acceptance is finished by `tsvm stamp --resume` without a new block.
+import {isUtf8} from 'node:buffer'
 import {type Dirent, lstatSync, readdirSync} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
@@ -43,7 +44,7 @@ export interface StampItem {
 /** Something found but not stamped, and why. */
 export interface Skipped {
   path: string
-  reason: 'symlink' | 'special file' | 'receipt' | 'duplicate'
+  reason: 'symlink' | 'special file' | 'receipt' | 'duplicate' | 'name not UTF-8'
 }
 
 /** How items are collected. */
@@ -73,16 +74,43 @@ function dirPrefix(dirAbs: string, cwd: string): string {
 interface Found {
   abs: string
   rel: string
-  kind: 'file' | 'symlink' | 'special'
+  kind: 'file' | 'symlink' | 'special' | 'bad name'
 }
 
-/** Everything under `dir`, depth first, entries of each directory sorted by name; temp files of receipt writes (write.ts) left out. */
+/**
+ * The names in `dir` whose bytes are not UTF-8, as Node decodes them (with U+FFFD), each mapped
+ * to a faithful display form (`\xNN` for every byte outside printable ASCII).
+ */
+function nonUtf8Names(dir: string): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const raw of readdirSync(dir, {encoding: 'buffer'})) {
+    if (isUtf8(raw)) continue
+    let shown = ''
+    for (const b of raw) shown += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`
+    out.set(raw.toString('utf8'), shown)
+  }
+  return out
+}
+
+/**
+ * Everything under `dir`, depth first, entries of each directory sorted by name. Temp files of
+ * receipt writes (write.ts) are left out. A name that is not valid UTF-8 cannot be opened through
+ * the decoded string Node gives (nor named on a command line to verify): it is reported, and a
+ * directory of that name is not entered.
+ */
 function walk(dir: string, rel: string, out: Found[]): Found[] {
   const entries: Dirent[] = readdirSync(dir, {withFileTypes: true})
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const base = dir.endsWith(sep) ? dir : dir + sep
+  // U+FFFD is how Node decodes bytes that are not UTF-8; only then are the raw names read.
+  const bad = entries.some((d) => d.name.includes('\uFFFD')) ? nonUtf8Names(dir) : undefined
   for (const d of entries) {
     if (isTempName(d.name)) continue
+    const shown = bad?.get(d.name)
+    if (shown !== undefined) {
+      out.push({abs: base + shown, rel: '', kind: 'bad name'})
+      continue
+    }
     const abs = base + d.name
     const r = rel === '' ? d.name : `${rel}/${d.name}`
     if (d.isDirectory()) walk(abs, r, out)
@@ -109,9 +137,10 @@ export async function readHashes(input: Readable): Promise<Uint8Array[]> {
 }
 
 /**
- * Collects the items named by `inputs`: files, directories (recursively, sorted, symlinks and
- * special files skipped, existing receipts skipped) and '-' for hashes on stdin. A path named
- * directly is followed even when it is a symlink.
+ * Collects the items named by `inputs`: files, directories (recursively, sorted; symlinks,
+ * special files, existing receipts and names that are not UTF-8 skipped; temp files of receipt
+ * writes left out) and '-' for hashes on stdin. A path named directly is followed even when it is
+ * a symlink.
  */
 export async function collectItems(inputs: readonly string[], options: CollectOptions = {}): Promise<{items: StampItem[]; skipped: Skipped[]}> {
   const cwd = options.cwd ?? process.cwd()
@@ -146,7 +175,8 @@ export async function collectItems(inputs: readonly string[], options: CollectOp
       // (relative to cwd, or its base name when outside cwd) and the path below it.
       const prefix = dirPrefix(abs, cwd)
       for (const e of walk(abs, '', [])) {
-        if (e.kind === 'symlink') skipped.push({path: e.abs, reason: 'symlink'})
+        if (e.kind === 'bad name') skipped.push({path: e.abs, reason: 'name not UTF-8'})
+        else if (e.kind === 'symlink') skipped.push({path: e.abs, reason: 'symlink'})
         else if (e.kind === 'special') skipped.push({path: e.abs, reason: 'special file'})
         else if (e.abs.endsWith(RECEIPT_EXT)) skipped.push({path: e.abs, reason: 'receipt'})
         else if (match(e.rel)) addFile(e.abs, prefix + e.rel)

@@ -71,6 +71,22 @@ describe('stamp', () => {
     assert.equal(twice.skipped[0]!.reason, 'duplicate')
   })
 
+  it('leaves out temp files of receipt writes, and skips names that are not UTF-8 with a faithful display', async () => {
+    const root = await tree(join(dir, 'odd'), {'ok.txt': 'ok', 'sub/ok2.txt': 'ok2', '.ok.txt.tsvm.tmp-123': 'half a receipt', 'sub/.x.tsvm.tmp-9': ''})
+    // a file and a directory whose names are not UTF-8 (Latin-1 "café", a lone 0xff)
+    writeFileSync(Buffer.concat([Buffer.from(root + '/caf'), Buffer.from([0xe9])]), 'latin-1 name')
+    mkdirSync(Buffer.concat([Buffer.from(root + '/dir'), Buffer.from([0xff])]))
+    writeFileSync(Buffer.concat([Buffer.from(root + '/dir'), Buffer.from([0xff]), Buffer.from('/inner.txt')]), 'inside')
+    // a valid name that really holds U+FFFD is stamped
+    writeFileSync(join(root, 'real\uFFFD.txt'), 'replacement char')
+    const got = await collectItems([root], {cwd: dir})
+    assert.deepEqual(got.items.map((i) => i.name), ['odd/ok.txt', 'odd/real\uFFFD.txt', 'odd/sub/ok2.txt'])
+    assert.deepEqual(got.skipped.map((s) => [s.path.slice(root.length + 1), s.reason]).sort(), [
+      ['caf\\xe9', 'name not UTF-8'],
+      ['dir\\xff', 'name not UTF-8'],
+    ])
+  })
+
   it('names files outside the working directory relative to the input', async () => {
     const root = await tree(join(dir, 'outside'), {'x/y.txt': 'y'})
     const got = await collectItems([root], {cwd: join(dir, 'walk')})
