@@ -41,13 +41,20 @@ export async function resumeStamps(dir: string, open: OpenRecordedChain, options
 async function resumeOne(record: string, open: OpenRecordedChain, options: Pick<SettleOptions, 'force' | 'timeoutMs' | 'onProgress'>): Promise<ResumeResult> {
   const run = readRecord(record)
   const targets = run.items.map((it) => it.target)
-  const syncDirs = checkWritable(targets, {hint: `the record ${record} is kept: fix that, then run \`tsvm stamp --resume\` again`})
+  const dest = checkWritable(targets, {hint: `the record ${record} is kept: fix that, then run \`tsvm stamp --resume\` again`})
+  // Temp files the interrupted run left: beside each receipt, and directories it was building
+  // under a staging name beside any directory on the way to one.
   const byDir = new Map<string, Set<string>>()
+  const note = (dir: string, name: string): boolean => {
+    let names = byDir.get(dir)
+    if (!names) byDir.set(dir, (names = new Set()))
+    const fresh = !names.has(name)
+    names.add(name)
+    return fresh
+  }
   for (const t of targets) {
-    const d = dirname(t)
-    let names = byDir.get(d)
-    if (!names) byDir.set(d, (names = new Set()))
-    names.add(basename(t))
+    note(dirname(t), basename(t))
+    for (let d = dirname(t); dirname(d) !== d && note(dirname(d), basename(d) + '.tsvm'); d = dirname(d));
   }
   for (const [d, names] of byDir) removeStaleTemps(d, names)
   const where = run.chain.kind === 'embedded' ? {dataDir: run.chain.location} : {endpoint: run.chain.location}
@@ -60,7 +67,7 @@ async function resumeOne(record: string, open: OpenRecordedChain, options: Pick<
   })
   const helpers = Helpers.forItems(run.items.length)
   try {
-    return {...(await settle(chain, run, {...options, record, helpers, syncDirs, resume: true})), record}
+    return {...(await settle(chain, run, {...options, record, helpers, dest, resume: true})), record}
   } finally {
     await helpers.close()
     await chain.close()

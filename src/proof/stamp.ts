@@ -8,7 +8,7 @@
 // run (pending.ts) is kept from before the proposal until every receipt is durable, so a run
 // killed or failing after acceptance is finished by `tsvm stamp --resume` without a new block.
 import {isUtf8} from 'node:buffer'
-import {type Dirent, lstatSync, readdirSync} from 'node:fs'
+import {type Dirent, lstatSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {createInterface} from 'node:readline'
@@ -27,7 +27,7 @@ import {doneCount, Helpers, isDone, type Job, newBoard} from './threads.js'
 import {receiptBlock} from './verify.js'
 import {hashSmallFile, readBuffer, receiptCommitter, receiptWriter, type WriteJob} from './work.js'
 import {createRecord, listRecords, noteBlock, type PendingRun, preparePendingDir, releaseRecord, removeRecord} from './pending.js'
-import {checkWritable, isTempName, removeQuietly, syncDir, syncFile, syncWritten, tempPath} from './write.js'
+import {checkWritable, type Destinations, isTempName, removeQuietly, stagingPath, syncDir, syncFile, syncWritten, tempPath} from './write.js'
 
 /** The receipt file extension. */
 export const RECEIPT_EXT = '.tsvm'
@@ -332,7 +332,7 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
   const targets = receiptPaths(items, options.outDir, cwd)
   // Nothing is spent unless every receipt can be delivered: writable destinations, no receipt
   // overwritten without force, and a place for the record of what is still to write.
-  const syncDirs = checkWritable(targets)
+  const dest = checkWritable(targets)
   try {
     await checkTargets(targets, Boolean(options.force))
   } catch (error) {
@@ -354,7 +354,7 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
     }
     const record = options.pendingDir === undefined ? undefined : createRecord(options.pendingDir, run)
     try {
-      return {...(await settle(chain, run, {record, helpers, syncDirs, timeoutMs: options.timeoutMs, onProgress: options.onProgress})), skipped}
+      return {...(await settle(chain, run, {record, helpers, dest, timeoutMs: options.timeoutMs, onProgress: options.onProgress})), skipped}
     } finally {
       if (record) releaseRecord(record)
     }
@@ -379,8 +379,8 @@ export interface SettleOptions {
   /** The run's pending-receipt record: noted with the block, removed once every receipt is durable. */
   record?: string | undefined
   helpers?: Helpers
-  /** The directories to fsync after the renames (checkWritable); the receipts' own directories when absent. */
-  syncDirs?: readonly string[]
+  /** Where the receipts go (checkWritable); without it, their directories are taken to exist. */
+  dest?: Destinations
   timeoutMs?: number | undefined
   /** Finishing an interrupted run: look for the accepted block (the recorded one, else by payload) before proposing. */
   resume?: boolean
@@ -424,7 +424,7 @@ export async function settle(chain: Chain, run: PendingRun, options: SettleOptio
     ...(options.resume ? {resume: true} : {}),
   }
   try {
-    await deliverReceipts(job, options.helpers ?? Helpers.none(), options.syncDirs, options.onProgress)
+    await deliverReceipts(job, options.helpers ?? Helpers.none(), options.dest, options.onProgress)
   } catch (error) {
     if (!record) throw error
     const what = stored ? `block ${idToString(stored.block.id)} (height ${stored.block.height}) holds the payload` : 'the payload was proposed'
@@ -488,28 +488,55 @@ async function afterFailedPropose(chain: Chain, payload: Uint8Array, record: str
 }
 
 /**
- * Writes every receipt of the job, on this thread and the helpers: all temp files first, then
- * (once they are durable) each moved to its name, then the directories made durable. On failure
- * the temp files of this run are removed and the error is thrown.
+ * Writes every receipt of the job, on this thread and the helpers: all temp files first (new
+ * directories whole, under a temp name), then, once they are durable, each moved to its name (a
+ * new directory by one rename), then the directories made durable. On failure the temp files of
+ * this run are removed and the error is thrown.
  */
-export async function deliverReceipts(job: WriteJob, helpers: Helpers, syncDirs: readonly string[] | undefined, onProgress?: StampOptions['onProgress']): Promise<void> {
-  const n = job.targets.length
-  const dirs = [...new Set(job.targets.map((t) => dirname(t)))]
+export async function deliverReceipts(plan: WriteJob, helpers: Helpers, dest: Destinations | undefined, onProgress?: StampOptions['onProgress']): Promise<void> {
+  const n = plan.targets.length
+  const dirs = [...new Set(plan.targets.map((t) => dirname(t)))]
+  const staged = (dest?.fresh ?? []).map((dir) => ({dir, temp: stagingPath(dir), moved: false}))
+  const job: WriteJob = staged.length === 0 ? plan : {...plan, staged}
+  const parents = [...new Set([...dirs, ...staged.map((s) => dirname(s.dir))])]
   try {
     await runAll(helpers, {kind: 'write', job}, receiptWriter(job), n, (d) => onProgress?.('write', d, n))
-    syncWritten(dirs, () => job.targets.forEach((t) => syncFile(tempPath(t))))
-    await runAll(helpers, {kind: 'commit', job}, receiptCommitter(job), n, (d) => onProgress?.('commit', d, n))
-    syncWritten(dirs, () => (syncDirs ?? dirs).forEach(syncDir))
-  } catch (error) {
-    for (const t of job.targets) {
+    syncWritten(parents, () => {
+      for (const s of staged) syncTree(s.temp)
+      for (const t of plan.targets) if (!staged.some((s) => t.startsWith(s.dir + sep))) syncFile(tempPath(t))
+    })
+    for (const s of staged) {
       try {
-        removeQuietly(tempPath(t))
-      } catch {
-        // best effort: a temp file left here is never taken as an item, and --resume removes it
+        renameSync(s.temp, s.dir)
+        s.moved = true
+      } catch (error) {
+        // the name was taken meanwhile: its receipts are committed one by one below
+        const code = (error as {code?: string}).code
+        if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'ENOTDIR') throw error
       }
+    }
+    await runAll(helpers, {kind: 'commit', job}, receiptCommitter(job), n, (d) => onProgress?.('commit', d, n))
+    for (const s of staged) if (!s.moved) rmSync(s.temp, {recursive: true, force: true})
+    syncWritten(parents, () => (dest?.syncDirs ?? dirs).forEach(syncDir))
+  } catch (error) {
+    try {
+      for (const s of staged) if (!s.moved) rmSync(s.temp, {recursive: true, force: true})
+      for (const t of plan.targets) removeQuietly(tempPath(t))
+    } catch {
+      // best effort: a temp file left here is never taken as an item, and --resume removes it
     }
     throw error
   }
+}
+
+/** fdatasyncs every file and fsyncs every directory under `dir`, and `dir` itself. */
+function syncTree(dir: string): void {
+  for (const d of readdirSync(dir, {withFileTypes: true})) {
+    const path = join(dir, d.name)
+    if (d.isDirectory()) syncTree(path)
+    else syncFile(path)
+  }
+  syncDir(dir)
 }
 
 /** Runs a write or commit job over `n` items on every thread; items a helper did not get to (it died) are done here. */

@@ -4,7 +4,7 @@
 // trips of async fs calls cost more than the reads, hashes and writes themselves.
 import {hash} from 'node:crypto'
 import {closeSync, mkdirSync, openSync, readFileSync, readSync} from 'node:fs'
-import {dirname} from 'node:path'
+import {dirname, sep} from 'node:path'
 
 import {bytesEqual} from '../vm/hash.js'
 import {MerkleTree} from './merkle.js'
@@ -72,6 +72,26 @@ export interface WriteJob {
    * refused otherwise (unless replace).
    */
   resume?: boolean
+  /**
+   * New directories built under a temp name and renamed into place whole (write.ts
+   * Destinations.fresh): their receipts are written at their final names inside. `moved` once
+   * renamed; a directory that could not be (its name was taken meanwhile) has its receipts
+   * committed one by one.
+   */
+  staged?: ReadonlyArray<{dir: string; temp: string; moved?: boolean}>
+}
+
+/** Where receipt `target` is written before it is committed: inside its staging directory, or its temp file beside it. */
+function stagedLocator(job: WriteJob): (target: string) => {path: string; staged?: {dir: string; temp: string; moved?: boolean}} {
+  const staged = job.staged ?? []
+  const byDir = new Map<string, (typeof staged)[number] | null>()
+  return (target) => {
+    if (staged.length === 0) return {path: tempPath(target)}
+    const dir = dirname(target)
+    let s = byDir.get(dir)
+    if (s === undefined) byDir.set(dir, (s = staged.find((x) => dir === x.dir || dir.startsWith(x.dir + sep)) ?? null))
+    return s ? {path: s.temp + target.slice(s.dir.length), staged: s} : {path: tempPath(target)}
+  }
 }
 
 /** A function that renders receipt `i` of the job. */
@@ -92,19 +112,20 @@ export function receiptRenderer(job: WriteJob): (i: number) => string {
  */
 export function receiptWriter(job: WriteJob): (i: number) => void {
   const render = receiptRenderer(job)
+  const locate = stagedLocator(job)
   const dirs = new Set<string>()
   return (i) => {
-    const target = job.targets[i]!
-    const parent = dirname(target)
+    const {path} = locate(job.targets[i]!)
+    const parent = dirname(path)
     if (!dirs.has(parent)) {
       mkdirSync(parent, {recursive: true})
       dirs.add(parent)
     }
-    writeTemp(tempPath(target), render(i))
+    writeTemp(path, render(i))
   }
 }
 
-/** A function that moves receipt `i`'s temp file (made durable before) to the receipt's name. */
+/** A function that moves receipt `i`'s temp file (made durable before) to the receipt's name; nothing for a receipt of a staged directory already moved. */
 export function receiptCommitter(job: WriteJob): (i: number) => void {
   const render = job.resume ? receiptRenderer(job) : undefined
   const payload = job.shared.payload
@@ -126,8 +147,16 @@ export function receiptCommitter(job: WriteJob): (i: number) => void {
       return 'foreign'
     }
   }
+  const locate = stagedLocator(job)
+  const dirs = new Set<string>()
   return (i) => {
     const target = job.targets[i]!
-    commitTemp(tempPath(target), target, job.replace, adopt(i))
+    const {path, staged} = locate(target)
+    if (staged?.moved) return
+    if (staged && !dirs.has(dirname(target))) {
+      mkdirSync(dirname(target), {recursive: true})
+      dirs.add(dirname(target))
+    }
+    commitTemp(path, target, job.replace, adopt(i))
   }
 }

@@ -21,6 +21,7 @@ import {
   openSync,
   readdirSync,
   renameSync,
+  rmSync,
   statSync,
   unlinkSync,
   writeFileSync,
@@ -217,20 +218,30 @@ export function createFileAtomic(path: string, text: string): void {
   syncDir(dirname(path))
 }
 
-/** A directory receipts go to, and the deepest directory above it that exists now (itself when it exists). */
-export interface Destination {
-  dir: string
-  existing: string
+/** Where a run's receipts go, as checkWritable found it. */
+export interface Destinations {
+  /** Every directory that will hold or lead to a receipt: what to fsync to make the new names durable. */
+  syncDirs: string[]
+  /**
+   * The highest directories on the receipts' paths that do not exist yet. Each is built whole
+   * under a temp name (stagingPath) and renamed into place at once: one rename instead of one
+   * per receipt, and nothing of it is visible before it is complete.
+   */
+  fresh: string[]
+}
+
+/** The temp name a new directory is built under: `.<name>.tsvm.tmp-<pid>` beside it. */
+export function stagingPath(dir: string, pid = process.pid): string {
+  return tempPath(dir + '.tsvm', pid)
 }
 
 /**
  * Checks, before anything is spent, that receipts can be created in every directory of `targets`:
  * the nearest existing directory of each is a directory, and a probe file can be created in it
  * and removed (the honest test: it catches permissions, read-only mounts and ACLs alike).
- * RECEIPT_UNWRITABLE names the first that fails. Returns every directory that will hold or lead
- * to a receipt (what must be fsynced to make the new names durable), deepest first.
+ * RECEIPT_UNWRITABLE names the first that fails.
  */
-export function checkWritable(targets: readonly string[], say: {hint?: string; what?: string} = {}): string[] {
+export function checkWritable(targets: readonly string[], say: {hint?: string; what?: string} = {}): Destinations {
   const hint = say.hint ?? 'nothing was proposed: pass --out-dir to write the receipts somewhere writable'
   const what = say.what ?? 'receipts'
   const existing = new Map<string, string>()
@@ -254,6 +265,7 @@ export function checkWritable(targets: readonly string[], say: {hint?: string; w
   }
   const probed = new Set<string>()
   const syncDirs = new Set<string>()
+  const fresh = new Set<string>()
   for (const dir of new Set(targets.map((t) => dirname(t)))) {
     const base = nearest(dir)
     if (!probed.has(base)) {
@@ -269,10 +281,11 @@ export function checkWritable(targets: readonly string[], say: {hint?: string; w
     }
     for (let d = dir; ; d = dirname(d)) {
       syncDirs.add(d)
+      if (d !== base && dirname(d) === base) fresh.add(d)
       if (d === base || dirname(d) === d) break
     }
   }
-  return [...syncDirs]
+  return {syncDirs: [...syncDirs], fresh: [...fresh]}
 }
 
 function unwritable(dir: string, base: string, error: unknown, what: string, hint: string): TsvmError {
@@ -285,9 +298,18 @@ function unwritable(dir: string, base: string, error: unknown, what: string, hin
   })
 }
 
+/** True when the tree at `dir` holds nothing but directories, receipts and temp files of receipts. */
+function onlyReceipts(dir: string): boolean {
+  return readdirSync(dir, {withFileTypes: true}).every((d) =>
+    d.isDirectory() ? onlyReceipts(join(dir, d.name)) : d.isFile() && (d.name.endsWith('.tsvm') || isTempName(d.name)),
+  )
+}
+
 /**
  * Removes the temp files of receipt writes in `dir` that belong to one of `names` (receipt base
- * names) and whose writing process is gone. Returns how many were removed.
+ * names, or `<dir name>.tsvm` for a directory being built under its staging name) and whose
+ * writing process is gone. A staging directory is removed only when it holds nothing but
+ * receipts. Returns how many were removed.
  */
 export function removeStaleTemps(dir: string, names: ReadonlySet<string>): number {
   let entries: string[]
@@ -302,7 +324,11 @@ export function removeStaleTemps(dir: string, names: ReadonlySet<string>): numbe
     if (pid === undefined || pid === process.pid || processAlive(pid)) continue
     const target = name.slice(1, name.lastIndexOf('.tmp-'))
     if (!names.has(target)) continue
-    removeQuietly(join(dir, name))
+    const path = join(dir, name)
+    if (lstatSync(path).isDirectory()) {
+      if (!onlyReceipts(path)) continue
+      rmSync(path, {recursive: true, force: true})
+    } else removeQuietly(path)
     removed++
   }
   return removed

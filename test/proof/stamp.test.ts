@@ -160,7 +160,10 @@ describe('stamp', () => {
     const record = failed.details!.record as string
     assert.ok(existsSync(record), 'the record is kept')
     assert.equal(chain.proposals, 1)
-    assert.deepEqual(readdirSync(join(out, 'late-failure')), ['sub'], 'no receipt and no temp file left half-done')
+    // out/ was new, so it was built under a temp name; its name was taken meanwhile, so the
+    // receipts were moved one by one: a.txt's made it, whole; nothing else is left behind
+    assert.deepEqual(readdirSync(join(out, 'late-failure')), ['a.txt.tsvm', 'sub'])
+    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.tmp-')), [], 'no temp file or staging directory left')
 
     await rm(join(out, 'late-failure', 'sub'))
     const resumed = await resumeStamps(pending, async () => Object.assign(Object.create(chain), {close: async () => {}}))

@@ -102,8 +102,9 @@ describe('receipt writes', () => {
   it('checkWritable probes the nearest existing directory and lists what to fsync; a file in the way is RECEIPT_UNWRITABLE', () => {
     const base = join(dir, 'dest')
     mkdirSync(base)
-    const dirs = checkWritable([join(base, 'new', 'deep', 'a.tsvm'), join(base, 'b.tsvm')])
-    assert.deepEqual(dirs.sort(), [base, join(base, 'new'), join(base, 'new', 'deep')].sort())
+    const dest = checkWritable([join(base, 'new', 'deep', 'a.tsvm'), join(base, 'new', 'b.tsvm'), join(base, 'c.tsvm')])
+    assert.deepEqual(dest.syncDirs.sort(), [base, join(base, 'new'), join(base, 'new', 'deep')].sort())
+    assert.deepEqual(dest.fresh, [join(base, 'new')], 'the highest new directory is built whole')
     assert.deepEqual(readdirSync(base), [], 'the probe is removed and nothing is created')
     writeFileSync(join(base, 'file'), '')
     assert.throws(
