@@ -9,7 +9,8 @@
 //
 //   <time>-<payload prefix>.<pid>.pending      pid: the process that owns it now
 //   line 1  {"format": "tsvm-pending-receipts", "version": 1, "createdAt", "chain": {"kind", "location"},
-//            "wait", "replace", "payload": <64 hex>, "items": [{"hash": <64 hex>, "name"?, "target"}, ...]}
+//            "wait", "replace", "payload": <64 hex>, "hashes": <64 hex per item, joined>,
+//            "names": [<name> | null, ...], "targets": [<receipt path>, ...]}
 //   line 2  {"blockID": <CB58>, "height": "<dec>"}      appended once the payload is accepted
 //
 // A torn second line (a crash while appending it) is ignored: the block is then looked up by payload.
@@ -64,6 +65,12 @@ export function preparePendingDir(dir: string): void {
   })
 }
 
+function joined(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.length * 32)
+  parts.forEach((p, i) => out.set(p, i * 32))
+  return out
+}
+
 /** Writes the record of `run` durably; returns its path. */
 export function createRecord(dir: string, run: PendingRun): string {
   const payload = toHex(run.payload)
@@ -75,7 +82,10 @@ export function createRecord(dir: string, run: PendingRun): string {
     wait: run.wait,
     replace: run.replace,
     payload,
-    items: run.items.map((it) => (it.name === undefined ? {hash: toHex(it.hash), target: it.target} : {hash: toHex(it.hash), name: it.name, target: it.target})),
+    // Parallel arrays, and the hashes as one hex string: a tenth of the time of one object per item.
+    hashes: toHex(joined(run.items.map((it) => it.hash))),
+    names: run.items.map((it) => it.name ?? null),
+    targets: run.items.map((it) => it.target),
   }
   const stamp = run.createdAt.replace(/[^0-9]/g, '').slice(0, 17)
   const path = join(dir, `${stamp}-${payload.slice(0, 16)}.${process.pid}.pending`)
@@ -154,7 +164,8 @@ export function readRecord(path: string): PendingRun {
   } catch (error) {
     throw new TsvmError('RECEIPT_INVALID', `${path} is not a pending-receipt record (${(error as Error).message}): remove it`, {cause: error})
   }
-  if (head?.format !== PENDING_FORMAT || head.version !== 1 || !Array.isArray(head.items)) {
+  const n = Array.isArray(head?.targets) ? head.targets.length : -1
+  if (head?.format !== PENDING_FORMAT || head.version !== 1 || !Array.isArray(head.names) || head.names.length !== n || head.hashes?.length !== n * 64) {
     throw new TsvmError('RECEIPT_INVALID', `${path} is not a pending-receipt record of a version this tsvm reads: remove it or use the tsvm that wrote it`)
   }
   const run: PendingRun = {
@@ -163,7 +174,10 @@ export function readRecord(path: string): PendingRun {
     wait: head.wait,
     replace: head.replace,
     payload: fromHex(head.payload),
-    items: head.items.map((it: {hash: string; name?: string; target: string}) => ({hash: fromHex(it.hash), target: it.target, ...(it.name === undefined ? {} : {name: it.name})})),
+    items: (head.targets as string[]).map((target, i) => {
+      const name = head.names[i] as string | null
+      return {hash: fromHex(head.hashes.slice(i * 64, (i + 1) * 64)), target, ...(name === null ? {} : {name})}
+    }),
   }
   for (const line of lines.slice(1)) {
     try {

@@ -8,7 +8,7 @@
 // run (pending.ts) is kept from before the proposal until every receipt is durable, so a run
 // killed or failing after acceptance is finished by `tsvm stamp --resume` without a new block.
 import {isUtf8} from 'node:buffer'
-import {type Dirent, lstatSync, readdirSync, renameSync, rmSync} from 'node:fs'
+import {type Dirent, lstatSync, readdirSync} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {createInterface} from 'node:readline'
@@ -23,11 +23,12 @@ import {compileGlobs} from './glob.js'
 import {hashFile} from './hash.js'
 import {MerkleTree} from './merkle.js'
 import type {ReceiptChain} from './receipt.js'
-import {doneCount, Helpers, isDone, type Job, newBoard} from './threads.js'
+import {deliverReceipts} from './deliver.js'
+import {doneCount, Helpers, isDone, newBoard} from './threads.js'
 import {receiptBlock} from './verify.js'
-import {hashSmallFile, readBuffer, receiptCommitter, receiptWriter, type WriteJob} from './work.js'
+import {hashSmallFile, readBuffer, type WriteJob} from './work.js'
 import {createRecord, listRecords, noteBlock, type PendingRun, preparePendingDir, releaseRecord, removeRecord} from './pending.js'
-import {checkWritable, type Destinations, isTempName, removeQuietly, stagingPath, syncDir, syncFile, syncWritten, tempPath} from './write.js'
+import {checkWritable, type Destinations, isTempName} from './write.js'
 
 /** The receipt file extension. */
 export const RECEIPT_EXT = '.tsvm'
@@ -344,17 +345,18 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
   try {
     await hashItems(items, (d, t) => options.onProgress?.('hash', d, t), helpers)
     const hashes = items.map((i) => i.hash!)
+    const tree = hashes.length > 1 ? new MerkleTree(hashes) : undefined
     const run: PendingRun = {
       createdAt: (options.now?.() ?? new Date()).toISOString(),
       chain: {kind: chain.kind, location: chain.location},
       wait: options.wait ?? true,
       replace: Boolean(options.force),
-      payload: hashes.length > 1 ? new MerkleTree(hashes).root : hashes[0]!,
+      payload: tree ? tree.root : hashes[0]!,
       items: items.map((item, i) => ({hash: item.hash!, target: targets[i]!, ...(item.name === undefined ? {} : {name: item.name})})),
     }
     const record = options.pendingDir === undefined ? undefined : createRecord(options.pendingDir, run)
     try {
-      return {...(await settle(chain, run, {record, helpers, dest, timeoutMs: options.timeoutMs, onProgress: options.onProgress})), skipped}
+      return {...(await settle(chain, run, {record, helpers, dest, tree, timeoutMs: options.timeoutMs, onProgress: options.onProgress})), skipped}
     } finally {
       if (record) releaseRecord(record)
     }
@@ -384,6 +386,8 @@ export interface SettleOptions {
   timeoutMs?: number | undefined
   /** Finishing an interrupted run: look for the accepted block (the recorded one, else by payload) before proposing. */
   resume?: boolean
+  /** The run's Merkle tree when already built (several items); built from the items otherwise. */
+  tree?: MerkleTree | undefined
   /** Replace receipts that are not this run's (resume --force). */
   force?: boolean
   onProgress?: StampOptions['onProgress']
@@ -416,7 +420,7 @@ export async function settle(chain: Chain, run: PendingRun, options: SettleOptio
   run.items.forEach((it, i) => hashes.set(it.hash, i * 32))
   const job: WriteJob = {
     shared: {payload, block, chain: await describeChain(chain), status: block ? 'complete' : 'pending', createdAt: run.createdAt},
-    levels: n > 1 ? new MerkleTree(run.items.map((it) => it.hash)).toLevels() : null,
+    levels: n > 1 ? (options.tree ?? new MerkleTree(run.items.map((it) => it.hash))).toLevels() : null,
     hashes,
     names: run.items.map((it) => it.name),
     targets: run.items.map((it) => it.target),
@@ -485,65 +489,4 @@ async function afterFailedPropose(chain: Chain, payload: Uint8Array, record: str
     cause: error,
     details: {...error.details, record},
   })
-}
-
-/**
- * Writes every receipt of the job, on this thread and the helpers: all temp files first (new
- * directories whole, under a temp name), then, once they are durable, each moved to its name (a
- * new directory by one rename), then the directories made durable. On failure the temp files of
- * this run are removed and the error is thrown.
- */
-export async function deliverReceipts(plan: WriteJob, helpers: Helpers, dest: Destinations | undefined, onProgress?: StampOptions['onProgress']): Promise<void> {
-  const n = plan.targets.length
-  const dirs = [...new Set(plan.targets.map((t) => dirname(t)))]
-  const staged = (dest?.fresh ?? []).map((dir) => ({dir, temp: stagingPath(dir), moved: false}))
-  const job: WriteJob = staged.length === 0 ? plan : {...plan, staged}
-  const parents = [...new Set([...dirs, ...staged.map((s) => dirname(s.dir))])]
-  try {
-    await runAll(helpers, {kind: 'write', job}, receiptWriter(job), n, (d) => onProgress?.('write', d, n))
-    syncWritten(parents, () => {
-      for (const s of staged) syncTree(s.temp)
-      for (const t of plan.targets) if (!staged.some((s) => t.startsWith(s.dir + sep))) syncFile(tempPath(t))
-    })
-    for (const s of staged) {
-      try {
-        renameSync(s.temp, s.dir)
-        s.moved = true
-      } catch (error) {
-        // the name was taken meanwhile: its receipts are committed one by one below
-        const code = (error as {code?: string}).code
-        if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'ENOTDIR') throw error
-      }
-    }
-    await runAll(helpers, {kind: 'commit', job}, receiptCommitter(job), n, (d) => onProgress?.('commit', d, n))
-    for (const s of staged) if (!s.moved) rmSync(s.temp, {recursive: true, force: true})
-    syncWritten(parents, () => (dest?.syncDirs ?? dirs).forEach(syncDir))
-  } catch (error) {
-    try {
-      for (const s of staged) if (!s.moved) rmSync(s.temp, {recursive: true, force: true})
-      for (const t of plan.targets) removeQuietly(tempPath(t))
-    } catch {
-      // best effort: a temp file left here is never taken as an item, and --resume removes it
-    }
-    throw error
-  }
-}
-
-/** fdatasyncs every file and fsyncs every directory under `dir`, and `dir` itself. */
-function syncTree(dir: string): void {
-  for (const d of readdirSync(dir, {withFileTypes: true})) {
-    const path = join(dir, d.name)
-    if (d.isDirectory()) syncTree(path)
-    else syncFile(path)
-  }
-  syncDir(dir)
-}
-
-/** Runs a write or commit job over `n` items on every thread; items a helper did not get to (it died) are done here. */
-async function runAll(helpers: Helpers, job: Job, fn: (i: number) => void, n: number, progress: (done: number) => void): Promise<void> {
-  const board = newBoard(n)
-  await helpers.run(job, board, (i) => (fn(i), true), progress)
-  let missed = 0
-  for (let i = 0; i < n; i++) if (!isDone(board, i)) (fn(i), missed++)
-  if (missed > 0) progress(n)
 }
