@@ -118,13 +118,18 @@ export interface RecordEntry {
   running: boolean
 }
 
-/** Every record in `dir`, oldest first (none when the directory does not exist). */
+/** Every record in `dir`, oldest first (none when the directory does not exist); temp files of records whose writer is gone are removed. */
 export function listRecords(dir: string): RecordEntry[] {
   let names: string[]
   try {
     names = readdirSync(dir)
   } catch {
     return []
+  }
+  for (const name of names) {
+    // a record half-written when its process was killed (before its payload was proposed)
+    const m = /^\..+\.pending\.tmp-(\d+)$/.exec(name)
+    if (m && !processAlive(Number(m[1]))) removeQuietly(join(dir, name))
   }
   return names
     .map((name) => RECORD_NAME.exec(name))

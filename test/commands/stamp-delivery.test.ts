@@ -124,6 +124,12 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
       assert.equal(await height(env), '0', 'no block was spent')
     }
     assert.equal(existsSync(join(dir, 'ro', 'r.txt.tsvm')), false)
+    // nowhere to keep the record of the run: refused before proposing too
+    const noRecord = await asNobody(['stamp', 'ro/r.txt', '--out-dir', 'receipts', '--json'], {cwd: dir, env: {...env, XDG_DATA_HOME: join(dir, 'ro')}})!
+    assert.equal(noRecord.code, 4, noRecord.stdout + noRecord.stderr)
+    assert.equal(JSON.parse(noRecord.stdout).error.code, 'RECEIPT_UNWRITABLE')
+    assert.match(JSON.parse(noRecord.stdout).error.message, /XDG_DATA_HOME/)
+    assert.equal(await height(env), '0')
     const ok = await asNobody(['stamp', 'ro/r.txt', '--out-dir', 'receipts', '--json'], {cwd: dir, env})!
     assert.equal(ok.code, 0, ok.stderr)
     assert.equal(await height(env), '1')
@@ -153,6 +159,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
       const other = await tsvm(['stamp', 'tree', '--out-dir', 'elsewhere', '--data-dir', join(dir, 'other-chain')], {cwd: dir, env: {XDG_DATA_HOME: env.XDG_DATA_HOME!}})
       assert.equal(other.code, 0, other.stderr)
       assert.match(other.stdout, /^items +300$/m)
+      if (phase === 'commit') assert.doesNotMatch(other.stderr, /: receipt$/m, 'receipts inside the tree are skipped without a line each')
       assert.match(other.stderr, /2 interrupted stamp runs have receipts still to write: run `tsvm stamp --resume`/)
       if (phase === 'commit') {
         const again = await tsvmJson(['stamp', 'tree'], {cwd: dir, env})
