@@ -404,16 +404,18 @@ export async function settle(chain: Chain, run: PendingRun, options: SettleOptio
   let stored: StoredBlock | undefined
   if (options.resume) stored = await acceptedBlock(chain, run)
   let timedOut: TsvmError | undefined
-  if (!stored) {
+  // A --no-wait run resumed while its payload waits in the mempool is not queued twice.
+  const queued = !stored && options.resume && !run.wait && (await inMempool(chain, payload))
+  if (!stored && !queued) {
     try {
       const r = await chain.propose([payload], {accept: run.wait, ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs})})
       if (run.wait) stored = await findAccepted(chain, payload, r.accepted)
+      if (record && stored) noteBlock(record, idToString(stored.block.id), stored.block.height.toString())
     } catch (error) {
       if (!isTsvmError(error, 'WAIT_TIMEOUT')) throw await afterFailedPropose(chain, payload, record, error)
       timedOut = error
     }
   }
-  if (record && stored && !options.resume) noteBlock(record, idToString(stored.block.id), stored.block.height.toString())
   const block = stored ? receiptBlock(stored.block) : null
   const n = run.items.length
   const hashes = new Uint8Array(n * 32)
@@ -453,6 +455,15 @@ export async function settle(chain: Chain, run: PendingRun, options: SettleOptio
       const hash = toHex(it.hash)
       return it.name === undefined ? {hash, receipt: job.targets[i]!} : {name: it.name, hash, receipt: job.targets[i]!}
     }),
+  }
+}
+
+/** True when `payload` waits in the chain's mempool; also when that cannot be known (a node that does not list it). */
+async function inMempool(chain: Chain, payload: Uint8Array): Promise<boolean> {
+  try {
+    return (await chain.mempool()).some((p) => bytesEqual(p, payload))
+  } catch {
+    return true
   }
 }
 

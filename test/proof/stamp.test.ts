@@ -8,6 +8,8 @@ import {Readable} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
 
 import {parseReceipt} from '../../src/proof/receipt.js'
+import {MerkleTree} from '../../src/proof/merkle.js'
+import {createRecord, releaseRecord} from '../../src/proof/pending.js'
 import {resumeStamps} from '../../src/proof/resume.js'
 import {checkTargets, collectItems, readHashes, stamp} from '../../src/proof/stamp.js'
 import {checkReceipt, verifyReceipt} from '../../src/proof/verify.js'
@@ -180,6 +182,34 @@ describe('stamp', () => {
     }
     assert.equal(existsSync(record), false, 'the record is removed once every receipt is written')
     assert.deepEqual(await resumeStamps(pending, async () => chain), [])
+  })
+
+  it('resuming a run killed before its payload reached the chain proposes it once', async () => {
+    const root = await tree(join(dir, 'never-proposed'), {'a.txt': 'one', 'b.txt': 'two'})
+    const pending = join(dir, 'never-pending')
+    mkdirSync(pending)
+    const chain = await countingChain()
+    const hashes = ['one', 'two'].map((t) => sha256(new TextEncoder().encode(t)))
+    const run = {
+      createdAt: '2026-11-26T12:00:00.000Z',
+      chain: {kind: chain.kind, location: chain.location},
+      wait: true,
+      replace: false,
+      payload: new MerkleTree(hashes).root,
+      items: ['a.txt', 'b.txt'].map((f, i) => ({hash: hashes[i]!, name: `never-proposed/${f}`, target: join(root, f + '.tsvm')})),
+    }
+    // the record as a killed run leaves it: written, its process gone
+    releaseRecord(createRecord(pending, run))
+    const open = async () => Object.assign(Object.create(chain), {close: async () => {}})
+    const [r] = await resumeStamps(pending, open)
+    assert.ok(r && !('pid' in r) && r.status === 'complete')
+    assert.equal(chain.proposals, 1)
+    for (const f of ['a.txt', 'b.txt']) {
+      const receipt = parseReceipt(await readFile(join(root, f + '.tsvm'), 'utf8'))
+      assert.equal(receipt.createdAt, run.createdAt)
+      assert.equal((await verifyReceipt(receipt, {file: join(root, f)})).status, 'verified', f)
+    }
+    assert.deepEqual(readdirSync(pending), [])
   })
 
   it('writes pending receipts when waiting times out, then reports WAIT_TIMEOUT', async () => {
