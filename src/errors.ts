@@ -36,6 +36,8 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   ALIAS_CONFLICT: EXIT.INVALID,
   RECEIPT_INVALID: EXIT.INVALID,
   RECEIPT_EXISTS: EXIT.USAGE,
+  // the destination given (or defaulted to) cannot be used; nothing was spent: like a bad argument
+  RECEIPT_UNWRITABLE: EXIT.INVALID,
   BLOCK_PARENT_UNKNOWN: EXIT.INVALID,
   BLOCK_BAD_HEIGHT: EXIT.INVALID,
   BLOCK_TIMESTAMP_EARLY: EXIT.INVALID,
@@ -54,6 +56,8 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   PENDING: EXIT.NOT_FOUND,
   UNANCHORED: EXIT.NOT_FOUND,
   WAIT_TIMEOUT: EXIT.NOT_FOUND,
+  // accepted, receipts still to write (stamp --resume): pending, like WAIT_TIMEOUT
+  RECEIPTS_INCOMPLETE: EXIT.NOT_FOUND,
   FILE_NOT_FOUND: EXIT.NOT_FOUND,
   RPC_UNREACHABLE: EXIT.RPC,
   RPC_TIMEOUT: EXIT.RPC,

@@ -1,18 +1,29 @@
 import {Args, Flags} from '@oclif/core'
+import {writeSync} from 'node:fs'
 
 import {BaseCommand} from '../base-command.js'
-import {withChain} from '../chain/open.js'
+import {openChain, withChain} from '../chain/open.js'
 import {chainFlags, chainOptions} from '../flags.js'
 import {stampText} from '../proof/format.js'
-import {stamp, type StampResult} from '../proof/stamp.js'
+import {listRecords, pendingDir} from '../proof/pending.js'
+import {resumeStamps, type ResumeResult} from '../proof/resume.js'
+import {stamp, type StampOptions, type StampResult} from '../proof/stamp.js'
+import {TsvmError} from '../vm/errors.js'
 
 export default class Stamp extends BaseCommand {
   static override summary = 'Prove files existed: put their hash (or a Merkle root of many) in one block and write receipts'
   static override description = `Hashes each file (directories recursively; - reads hashes from stdin, one per line), proposes one
 32-byte payload (the hash itself for one item, the Merkle root for several), waits until it is
 accepted, and writes a receipt per item: <file>.tsvm next to the file, or under --out-dir mirroring
-relative paths. A receipt is verified later with \`tsvm verify\` against this chain or a checkpoint. Symlinks and special files
-inside directories are skipped and reported; existing receipts are never overwritten without --force.`
+relative paths. A receipt is verified later with \`tsvm verify\` against this chain or a checkpoint. Symlinks, special files and
+names that are not valid UTF-8 inside directories are skipped and reported; existing receipts are
+never overwritten without --force.
+
+Nothing is proposed unless every receipt can be written (RECEIPT_UNWRITABLE otherwise: pass
+--out-dir). Receipts are written atomically and durably (temp file, sync, rename). Until they all
+are, a record of the run is kept in $XDG_DATA_HOME/tsvm/pending-receipts (~/.local/share/tsvm/...):
+if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is killed,
+\`tsvm stamp --resume\` writes the missing receipts from it, with the same block.`
 
   static override examples = [
     {
@@ -29,12 +40,13 @@ inside directories are skipped and reported; existing receipts are never overwri
     },
     {command: '<%= config.bin %> <%= command.id %> big.iso --no-wait', description: 'Queue only; the receipt is pending until `tsvm upgrade` completes it.'},
     {command: 'sha256sum *.log | cut -c1-64 | <%= config.bin %> <%= command.id %> - --out-dir proofs', description: 'Hashes from stdin; receipts are proofs/<hex>.tsvm.'},
+    {command: '<%= config.bin %> <%= command.id %> --resume', description: 'Finish the receipts of runs that were interrupted or could not write them; no new block.'},
   ]
 
   static override strict = false
 
   static override args = {
-    paths: Args.string({description: 'files or directories to stamp, or - for hashes on stdin', required: true}),
+    paths: Args.string({description: 'files or directories to stamp, or - for hashes on stdin'}),
   }
 
   static override flags = {
@@ -44,12 +56,24 @@ inside directories are skipped and reported; existing receipts are never overwri
     wait: Flags.boolean({default: true, allowNo: true, description: 'wait until the payload is accepted; --no-wait writes pending receipts'}),
     timeout: Flags.integer({min: 1, default: 120, description: 'seconds to wait for acceptance'}),
     force: Flags.boolean({char: 'f', description: 'replace existing receipts'}),
+    resume: Flags.boolean({description: 'finish the receipts of interrupted stamp runs, on the chain each was stamped on, with the block it got', exclusive: ['glob', 'out-dir']}),
   }
 
-  async run(): Promise<StampResult> {
+  async run(): Promise<StampResult | {resumed: ResumeResult[]}> {
     const {argv, flags} = await this.parse(Stamp)
-    const hashing = this.progress('hashing')
+    const pending = pendingDir(process.env, this.config.home)
     const writing = this.progress('writing receipts')
+    const onProgress = writeProgress(writing?.update, this.progress('hashing')?.update)
+    if (flags.resume) {
+      if (argv.length > 0) throw new TsvmError('USAGE', '--resume finishes recorded runs and takes no paths: run `tsvm stamp --resume` alone')
+      const resumed = await resumeStamps(pending, (where) => openChain({...where, autoInit: false}), {force: flags.force, timeoutMs: flags.timeout * 1000, onProgress})
+      writing?.end()
+      this.log(resumeText(resumed))
+      return {resumed}
+    }
+    if (argv.length === 0) throw new TsvmError('USAGE', 'nothing to stamp: pass files or directories, - for hashes on stdin, or --resume\nSee --help for usage.')
+    const waiting = listRecords(pending).filter((r) => !r.running).length
+    if (waiting > 0) this.note(`${waiting} interrupted stamp run${waiting === 1 ? ' has' : 's have'} receipts still to write: run \`tsvm stamp --resume\``)
     const result = await withChain(chainOptions(flags, this.config), (chain) =>
       stamp(chain, argv as string[], {
         globs: flags.glob ?? [],
@@ -58,12 +82,37 @@ inside directories are skipped and reported; existing receipts are never overwri
         timeoutMs: flags.timeout * 1000,
         force: flags.force,
         stdin: process.stdin,
-        onProgress: (phase, done, total) => (phase === 'hash' ? hashing : writing)?.update(done, total),
+        pendingDir: pending,
+        onProgress,
       }),
     )
     writing?.end()
-    for (const s of result.skipped) this.note(`skipped ${s.path}: ${s.reason}`)
+    // Receipts inside a stamped tree are skipped as expected; only the other skips are worth a line each.
+    for (const s of result.skipped) if (s.reason !== 'receipt') this.note(`skipped ${s.path}: ${s.reason}`)
     this.log(stampText(result))
     return result
   }
+}
+
+/** One progress bar for both write phases (temp files, then renames), and the test hook below. */
+function writeProgress(write?: (done: number, total: number) => void, hash?: (done: number, total: number) => void): StampOptions['onProgress'] {
+  // Test hook (no effect unless set): TSVM_TEST_HALT_STAMP=<write|commit>:<n> stops the process
+  // for good once n items of that phase are done, after saying so on stderr, so a test can kill a
+  // stamp in its write phase at a known point instead of racing it.
+  const [haltPhase, haltAt] = (process.env.TSVM_TEST_HALT_STAMP ?? '').split(':')
+  const done = {write: 0, commit: 0}
+  return (phase, n, total) => {
+    if (phase === 'hash') return hash?.(n, total)
+    done[phase] = n
+    write?.(Math.floor((done.write + done.commit) / 2), total)
+    if (phase === haltPhase && n >= Number(haltAt)) {
+      writeSync(2, `halted in the ${phase} phase after ${n}/${total}\n`)
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)
+    }
+  }
+}
+
+function resumeText(results: ResumeResult[]): string {
+  if (results.length === 0) return 'no interrupted stamp run to finish'
+  return results.map((r) => ('pid' in r ? `${r.record}: still being written by process ${r.pid}` : `finished ${r.record}\n${stampText({...r, skipped: []})}`)).join('\n')
 }

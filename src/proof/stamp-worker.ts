@@ -1,10 +1,10 @@
 // A helper thread of a big stamp run (see threads.ts): takes chunks of the job it is sent,
-// hashing files or writing receipts with the same code as the main thread, and answers once no
-// chunk is left or a thread has failed.
+// hashing files, writing receipts' temp files or moving them to their names, with the same code
+// as the main thread, and answers once no chunk is left or a thread has failed.
 import {parentPort} from 'node:worker_threads'
 
 import {boardFrom, drain, errorShape, type JobMessage, type JobReply} from './threads.js'
-import {hashSmallFile, readBuffer, receiptWriter} from './work.js'
+import {hashSmallFile, readBuffer, receiptCommitter, receiptWriter} from './work.js'
 
 let buf: Buffer | undefined
 
@@ -25,9 +25,9 @@ function runJob(message: JobMessage): void {
       }
     })
   } else {
-    const write = receiptWriter(message.job)
+    const fn = message.kind === 'write' ? receiptWriter(message.job) : receiptCommitter(message.job)
     drain(board, (i) => {
-      write(i)
+      fn(i)
       return true
     })
   }

@@ -4,7 +4,10 @@
 // core (threads.ts).
 //
 // Receipt targets are checked before anything is proposed, so a run that would overwrite a
-// receipt (without force) fails before it spends a block.
+// receipt (without force) or cannot write one fails before it spends a block. A record of the
+// run (pending.ts) is kept from before the proposal until every receipt is durable, so a run
+// killed or failing after acceptance is finished by `tsvm stamp --resume` without a new block.
+import {isUtf8} from 'node:buffer'
 import {type Dirent, lstatSync, readdirSync} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
@@ -13,16 +16,19 @@ import type {Readable} from 'node:stream'
 
 import type {Chain, StoredBlock} from '../chain/chain.js'
 import {Status} from '../vm/block.js'
-import {idToString, parsePayload, toHex} from '../vm/encoding.js'
+import {idFromString, idToString, parsePayload, toHex} from '../vm/encoding.js'
 import {isTsvmError, TsvmError} from '../vm/errors.js'
 import {bytesEqual} from '../vm/hash.js'
 import {compileGlobs} from './glob.js'
 import {hashFile} from './hash.js'
 import {MerkleTree} from './merkle.js'
 import {describeChain as chainRecord} from './receipt.js'
+import {deliverReceipts} from './deliver.js'
 import {doneCount, Helpers, isDone, newBoard} from './threads.js'
 import {receiptBlock} from './verify.js'
-import {hashSmallFile, readBuffer, receiptWriter, type WriteJob} from './work.js'
+import {hashSmallFile, readBuffer, type WriteJob} from './work.js'
+import {createRecord, listRecords, noteBlock, type PendingRun, preparePendingDir, releaseRecord, removeRecord} from './pending.js'
+import {checkWritable, type Destinations, isTempName} from './write.js'
 
 /** The receipt file extension. */
 export const RECEIPT_EXT = '.tsvm'
@@ -39,7 +45,7 @@ export interface StampItem {
 /** Something found but not stamped, and why. */
 export interface Skipped {
   path: string
-  reason: 'symlink' | 'special file' | 'receipt' | 'duplicate'
+  reason: 'symlink' | 'special file' | 'receipt' | 'duplicate' | 'name not UTF-8'
 }
 
 /** How items are collected. */
@@ -69,15 +75,43 @@ function dirPrefix(dirAbs: string, cwd: string): string {
 interface Found {
   abs: string
   rel: string
-  kind: 'file' | 'symlink' | 'special'
+  kind: 'file' | 'symlink' | 'special' | 'bad name'
 }
 
-/** Everything under `dir`, depth first, entries of each directory sorted by name. */
+/**
+ * The names in `dir` whose bytes are not UTF-8, as Node decodes them (with U+FFFD), each mapped
+ * to a faithful display form (`\xNN` for every byte outside printable ASCII).
+ */
+function nonUtf8Names(dir: string): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const raw of readdirSync(dir, {encoding: 'buffer'})) {
+    if (isUtf8(raw)) continue
+    let shown = ''
+    for (const b of raw) shown += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`
+    out.set(raw.toString('utf8'), shown)
+  }
+  return out
+}
+
+/**
+ * Everything under `dir`, depth first, entries of each directory sorted by name. Temp files of
+ * receipt writes (write.ts) are left out. A name that is not valid UTF-8 cannot be opened through
+ * the decoded string Node gives (nor named on a command line to verify): it is reported, and a
+ * directory of that name is not entered.
+ */
 function walk(dir: string, rel: string, out: Found[]): Found[] {
   const entries: Dirent[] = readdirSync(dir, {withFileTypes: true})
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const base = dir.endsWith(sep) ? dir : dir + sep
+  // U+FFFD is how Node decodes bytes that are not UTF-8; only then are the raw names read.
+  const bad = entries.some((d) => d.name.includes('\uFFFD')) ? nonUtf8Names(dir) : undefined
   for (const d of entries) {
+    if (isTempName(d.name)) continue
+    const shown = bad?.get(d.name)
+    if (shown !== undefined) {
+      out.push({abs: base + shown, rel: '', kind: 'bad name'})
+      continue
+    }
     const abs = base + d.name
     const r = rel === '' ? d.name : `${rel}/${d.name}`
     if (d.isDirectory()) walk(abs, r, out)
@@ -104,9 +138,10 @@ export async function readHashes(input: Readable): Promise<Uint8Array[]> {
 }
 
 /**
- * Collects the items named by `inputs`: files, directories (recursively, sorted, symlinks and
- * special files skipped, existing receipts skipped) and '-' for hashes on stdin. A path named
- * directly is followed even when it is a symlink.
+ * Collects the items named by `inputs`: files, directories (recursively, sorted; symlinks,
+ * special files, existing receipts and names that are not UTF-8 skipped; temp files of receipt
+ * writes left out) and '-' for hashes on stdin. A path named directly is followed even when it is
+ * a symlink.
  */
 export async function collectItems(inputs: readonly string[], options: CollectOptions = {}): Promise<{items: StampItem[]; skipped: Skipped[]}> {
   const cwd = options.cwd ?? process.cwd()
@@ -141,7 +176,8 @@ export async function collectItems(inputs: readonly string[], options: CollectOp
       // (relative to cwd, or its base name when outside cwd) and the path below it.
       const prefix = dirPrefix(abs, cwd)
       for (const e of walk(abs, '', [])) {
-        if (e.kind === 'symlink') skipped.push({path: e.abs, reason: 'symlink'})
+        if (e.kind === 'bad name') skipped.push({path: e.abs, reason: 'name not UTF-8'})
+        else if (e.kind === 'symlink') skipped.push({path: e.abs, reason: 'symlink'})
         else if (e.kind === 'special') skipped.push({path: e.abs, reason: 'special file'})
         else if (e.abs.endsWith(RECEIPT_EXT)) skipped.push({path: e.abs, reason: 'receipt'})
         else if (match(e.rel)) addFile(e.abs, prefix + e.rel)
@@ -248,8 +284,13 @@ export interface StampOptions extends CollectOptions {
   wait?: boolean
   timeoutMs?: number
   force?: boolean
-  /** Progress per phase, for a progress bar. */
-  onProgress?: (phase: 'hash' | 'write', done: number, total: number) => void
+  /**
+   * Where the record of the run's receipts is kept until all are durable (pending.ts), so that a
+   * kill or a write failure after acceptance loses nothing; without it, no record is kept.
+   */
+  pendingDir?: string
+  /** Progress per phase: hashing, writing the receipts' temp files, moving them to their names. */
+  onProgress?: (phase: 'hash' | 'write' | 'commit', done: number, total: number) => void
   /** Clock for createdAt (tests). */
   now?: () => Date
 }
@@ -272,67 +313,173 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
   const {items, skipped} = await collectItems(inputs, options)
   if (items.length === 0) throw new TsvmError('INVALID_ARGUMENT', 'nothing to stamp: no file matched (symlinks, special files and .tsvm receipts are skipped)', {details: {skipped}})
   const targets = receiptPaths(items, options.outDir, cwd)
-  await checkTargets(targets, Boolean(options.force))
+  // Nothing is spent unless every receipt can be delivered: writable destinations, no receipt
+  // overwritten without force, and a place for the record of what is still to write.
+  const dest = checkWritable(targets)
+  try {
+    await checkTargets(targets, Boolean(options.force))
+  } catch (error) {
+    throw withResumeHint(error, options.pendingDir)
+  }
+  if (options.pendingDir !== undefined) preparePendingDir(options.pendingDir)
   // Started now, the helpers load while this thread starts hashing.
   const helpers = Helpers.forItems(items.length)
   try {
-    return await proposeAndWrite(chain, items, skipped, targets, helpers, options)
+    await hashItems(items, (d, t) => options.onProgress?.('hash', d, t), helpers)
+    const hashes = items.map((i) => i.hash!)
+    const tree = hashes.length > 1 ? new MerkleTree(hashes) : undefined
+    const run: PendingRun = {
+      createdAt: (options.now?.() ?? new Date()).toISOString(),
+      chain: {kind: chain.kind, location: chain.location},
+      wait: options.wait ?? true,
+      replace: Boolean(options.force),
+      payload: tree ? tree.root : hashes[0]!,
+      items: items.map((item, i) => ({hash: item.hash!, target: targets[i]!, ...(item.name === undefined ? {} : {name: item.name})})),
+    }
+    const record = options.pendingDir === undefined ? undefined : createRecord(options.pendingDir, run)
+    try {
+      return {...(await settle(chain, run, {record, helpers, dest, tree, timeoutMs: options.timeoutMs, onProgress: options.onProgress})), skipped}
+    } finally {
+      if (record) releaseRecord(record)
+    }
   } finally {
     await helpers.close()
   }
 }
 
-async function proposeAndWrite(chain: Chain, items: StampItem[], skipped: Skipped[], targets: string[], helpers: Helpers, options: StampOptions): Promise<StampResult> {
-  await hashItems(items, (d, t) => options.onProgress?.('hash', d, t), helpers)
-  const hashes = items.map((i) => i.hash!)
-  const tree = hashes.length > 1 ? new MerkleTree(hashes) : undefined
-  const payload = tree ? tree.root : hashes[0]!
+/** A RECEIPT_EXISTS error with a pointer to --resume when an interrupted run may have left those receipts. */
+function withResumeHint(error: unknown, pendingDir: string | undefined): unknown {
+  if (!isTsvmError(error, 'RECEIPT_EXISTS') || pendingDir === undefined) return error
+  const waiting = listRecords(pendingDir).filter((r) => !r.running).length
+  if (waiting === 0) return error
+  return new TsvmError('RECEIPT_EXISTS', `${error.message}; ${waiting} interrupted stamp run${waiting === 1 ? ' has' : 's have'} receipts still to write: \`tsvm stamp --resume\` finishes them without a new block`, {
+    cause: error,
+    details: error.details,
+  })
+}
 
-  const wait = options.wait ?? true
+/** How settle proposes, writes and reports. */
+export interface SettleOptions {
+  /** The run's pending-receipt record: noted with the block, removed once every receipt is durable. */
+  record?: string | undefined
+  helpers?: Helpers
+  /** Where the receipts go (checkWritable); without it, their directories are taken to exist. */
+  dest?: Destinations
+  timeoutMs?: number | undefined
+  /** Finishing an interrupted run: look for the accepted block (the recorded one, else by payload) before proposing. */
+  resume?: boolean
+  /** The run's Merkle tree when already built (several items); built from the items otherwise. */
+  tree?: MerkleTree | undefined
+  /** Replace receipts that are not this run's (resume --force). */
+  force?: boolean
+  onProgress?: StampOptions['onProgress']
+}
+
+/**
+ * Gets the run's payload accepted (proposing it unless resuming a run whose payload already is)
+ * and writes every receipt of the run durably. A failure to write after acceptance is
+ * RECEIPTS_INCOMPLETE when a record keeps the run: `tsvm stamp --resume` finishes it.
+ */
+export async function settle(chain: Chain, run: PendingRun, options: SettleOptions = {}): Promise<Omit<StampResult, 'skipped'>> {
+  const {record} = options
+  const payload = run.payload
   let stored: StoredBlock | undefined
+  if (options.resume) stored = await acceptedBlock(chain, run)
   let timedOut: TsvmError | undefined
-  try {
-    const r = await chain.propose([payload], {accept: wait, ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs})})
-    if (wait) stored = await findAccepted(chain, payload, r.accepted)
-  } catch (error) {
-    if (!isTsvmError(error, 'WAIT_TIMEOUT')) throw error
-    timedOut = error
+  // A --no-wait run resumed while its payload waits in the mempool is not queued twice.
+  const queued = !stored && options.resume && !run.wait && (await inMempool(chain, payload))
+  if (!stored && !queued) {
+    try {
+      const r = await chain.propose([payload], {accept: run.wait, ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs})})
+      if (run.wait) stored = await findAccepted(chain, payload, r.accepted)
+      if (record && stored) noteBlock(record, idToString(stored.block.id), stored.block.height.toString())
+    } catch (error) {
+      if (!isTsvmError(error, 'WAIT_TIMEOUT')) throw await afterFailedPropose(chain, payload, record, error)
+      timedOut = error
+    }
   }
-  const chainInfo = await describeChain(chain)
-  const createdAt = (options.now?.() ?? new Date()).toISOString()
   const block = stored ? receiptBlock(stored.block) : null
-  const all = new Uint8Array(items.length * 32)
-  hashes.forEach((h, i) => all.set(h, i * 32))
+  const n = run.items.length
+  const hashes = new Uint8Array(n * 32)
+  run.items.forEach((it, i) => hashes.set(it.hash, i * 32))
   const job: WriteJob = {
-    shared: {payload, block, chain: chainInfo, status: block ? 'complete' : 'pending', createdAt},
-    levels: tree ? tree.toLevels() : null,
-    hashes: all,
-    names: items.map((item) => item.name),
-    targets,
-    replace: Boolean(options.force),
+    shared: {payload, block, chain: await describeChain(chain), status: block ? 'complete' : 'pending', createdAt: run.createdAt},
+    levels: n > 1 ? (options.tree ?? new MerkleTree(run.items.map((it) => it.hash))).toLevels() : null,
+    hashes,
+    names: run.items.map((it) => it.name),
+    targets: run.items.map((it) => it.target),
+    replace: run.replace || Boolean(options.force),
+    ...(options.resume ? {resume: true} : {}),
   }
-  const write = receiptWriter(job)
-  const board = newBoard(items.length)
-  const onWritten = (done: number) => options.onProgress?.('write', done, items.length)
-  await helpers.run({kind: 'write', job}, board, (i) => (write(i), true), onWritten)
-  // Receipts a helper did not get to (it died) are written here.
-  let missed = 0
-  for (let i = 0; i < items.length; i++) if (!isDone(board, i)) (write(i), missed++)
-  if (missed > 0) onWritten(items.length)
+  try {
+    await deliverReceipts(job, options.helpers ?? Helpers.none(), options.dest, options.onProgress)
+  } catch (error) {
+    if (!record) throw error
+    const what = stored ? `block ${idToString(stored.block.id)} (height ${stored.block.height}) holds the payload` : 'the payload was proposed'
+    throw new TsvmError(
+      'RECEIPTS_INCOMPLETE',
+      `${what}, but its receipts could not all be written (${(error as Error).message}). Nothing is lost: ${record} holds them; fix the cause and run \`tsvm stamp --resume\`, which writes them without a new block`,
+      {cause: error, details: {record, blockID: stored ? idToString(stored.block.id) : null, receipts: n}},
+    )
+  }
+  if (record) removeRecord(record)
   if (timedOut) {
-    throw new TsvmError('WAIT_TIMEOUT', `${timedOut.message}; ${items.length} pending receipt(s) written: run \`tsvm upgrade\` on them once the payload is accepted`, {cause: timedOut})
+    throw new TsvmError('WAIT_TIMEOUT', `${timedOut.message}; ${n} pending receipt(s) written: run \`tsvm upgrade\` on them once the payload is accepted`, {cause: timedOut})
   }
   return {
     status: block ? 'complete' : 'pending',
-    items: items.length,
+    items: n,
     payload: toHex(payload),
     blockID: stored ? idToString(stored.block.id) : null,
     height: stored ? stored.block.height.toString() : null,
     existedBy: block ? block.time : null,
-    receipts: items.map((item, i) => {
-      const hash = toHex(item.hash!)
-      return item.name === undefined ? {hash, receipt: targets[i]!} : {name: item.name, hash, receipt: targets[i]!}
+    receipts: run.items.map((it, i) => {
+      const hash = toHex(it.hash)
+      return it.name === undefined ? {hash, receipt: job.targets[i]!} : {name: it.name, hash, receipt: job.targets[i]!}
     }),
-    skipped,
   }
+}
+
+/** True when `payload` waits in the chain's mempool; also when that cannot be known (a node that does not list it). */
+async function inMempool(chain: Chain, payload: Uint8Array): Promise<boolean> {
+  try {
+    return (await chain.mempool()).some((p) => bytesEqual(p, payload))
+  } catch {
+    return true
+  }
+}
+
+/** The accepted block of a recorded run: the one its record names, else the earliest holding its payload. */
+async function acceptedBlock(chain: Chain, run: PendingRun): Promise<StoredBlock | undefined> {
+  if (run.blockID !== undefined) {
+    try {
+      const b = await chain.getBlock(idFromString(run.blockID))
+      if ((b.status === Status.Accepted || chain.kind === 'remote') && bytesEqual(b.block.data, run.payload)) return b
+    } catch {
+      // not on this chain (any more): look it up by payload
+    }
+  }
+  return findAccepted(chain, run.payload)
+}
+
+/**
+ * The error to report when proposing failed. The record is dropped only when the chain says the
+ * payload is not accepted (nothing was spent); when that cannot be known (a remote node that
+ * stopped answering), it is kept and the error says how to finish.
+ */
+async function afterFailedPropose(chain: Chain, payload: Uint8Array, record: string | undefined, error: unknown): Promise<unknown> {
+  if (!record) return error
+  const accepted = await findAccepted(chain, payload).then(
+    (b) => b !== undefined,
+    () => undefined,
+  )
+  if (accepted === false && chain.kind === 'embedded') {
+    removeRecord(record)
+    return error
+  }
+  if (!isTsvmError(error)) return error
+  return new TsvmError(error.code, `${error.message}; if the payload was accepted, \`tsvm stamp --resume\` writes its receipts without a new block (${record} keeps them)`, {
+    cause: error,
+    details: {...error.details, record},
+  })
 }

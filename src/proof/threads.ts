@@ -38,8 +38,8 @@ export function newBoard(n: number): Board {
   return {n, ctl: new Int32Array(new SharedArrayBuffer(3 * 4)), state: new Uint8Array(new SharedArrayBuffer(Math.max(n, 1)))}
 }
 
-/** A job: hash these files (digests go to shared memory), or write these receipts. */
-export type Job = {kind: 'hash'; paths: readonly string[]; digests: SharedArrayBuffer} | {kind: 'write'; job: WriteJob}
+/** A job: hash these files (digests go to shared memory), write these receipts' temp files, or move them to their names. */
+export type Job = {kind: 'hash'; paths: readonly string[]; digests: SharedArrayBuffer} | {kind: 'write' | 'commit'; job: WriteJob}
 
 /** What a helper is sent: the job and its board's shared memory. */
 export type JobMessage = Job & {ctl: SharedArrayBuffer; state: SharedArrayBuffer; n: number}

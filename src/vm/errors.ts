@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'ALIAS_CONFLICT',
   'RECEIPT_INVALID',
   'RECEIPT_EXISTS',
+  'RECEIPT_UNWRITABLE',
   // verification failures (exit 4)
   'BLOCK_PARENT_UNKNOWN',
   'BLOCK_BAD_HEIGHT',
@@ -47,6 +48,7 @@ export const ERROR_CODES = [
   'PENDING',
   'UNANCHORED',
   'WAIT_TIMEOUT',
+  'RECEIPTS_INCOMPLETE',
   'FILE_NOT_FOUND',
   // a node or server that did not answer as it should (exit 5)
   'RPC_UNREACHABLE',

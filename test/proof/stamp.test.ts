@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -8,6 +8,9 @@ import {Readable} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
 
 import {parseReceipt} from '../../src/proof/receipt.js'
+import {MerkleTree} from '../../src/proof/merkle.js'
+import {createRecord, releaseRecord} from '../../src/proof/pending.js'
+import {resumeStamps} from '../../src/proof/resume.js'
 import {checkTargets, collectItems, readHashes, stamp} from '../../src/proof/stamp.js'
 import {checkReceipt, verifyReceipt} from '../../src/proof/verify.js'
 import {cb58Encode, hexEncode, toHex} from '../../src/vm/encoding.js'
@@ -70,6 +73,22 @@ describe('stamp', () => {
     assert.equal(twice.skipped[0]!.reason, 'duplicate')
   })
 
+  it('leaves out temp files of receipt writes, and skips names that are not UTF-8 with a faithful display', async () => {
+    const root = await tree(join(dir, 'odd'), {'ok.txt': 'ok', 'sub/ok2.txt': 'ok2', '.ok.txt.tsvm.tmp-123': 'half a receipt', 'sub/.x.tsvm.tmp-9': ''})
+    // a file and a directory whose names are not UTF-8 (Latin-1 "café", a lone 0xff)
+    writeFileSync(Buffer.concat([Buffer.from(root + '/caf'), Buffer.from([0xe9])]), 'latin-1 name')
+    mkdirSync(Buffer.concat([Buffer.from(root + '/dir'), Buffer.from([0xff])]))
+    writeFileSync(Buffer.concat([Buffer.from(root + '/dir'), Buffer.from([0xff]), Buffer.from('/inner.txt')]), 'inside')
+    // a valid name that really holds U+FFFD is stamped
+    writeFileSync(join(root, 'real\uFFFD.txt'), 'replacement char')
+    const got = await collectItems([root], {cwd: dir})
+    assert.deepEqual(got.items.map((i) => i.name), ['odd/ok.txt', 'odd/real\uFFFD.txt', 'odd/sub/ok2.txt'])
+    assert.deepEqual(got.skipped.map((s) => [s.path.slice(root.length + 1), s.reason]).sort(), [
+      ['caf\\xe9', 'name not UTF-8'],
+      ['dir\\xff', 'name not UTF-8'],
+    ])
+  })
+
   it('names files outside the working directory relative to the input', async () => {
     const root = await tree(join(dir, 'outside'), {'x/y.txt': 'y'})
     const got = await collectItems([root], {cwd: join(dir, 'walk')})
@@ -127,6 +146,70 @@ describe('stamp', () => {
     await mkdir(empty)
     assert.equal(await rejectionCode(stamp(await countingChain(), [empty], {cwd: dir})), 'INVALID_ARGUMENT')
     assert.equal(await rejectionCode(stamp(await countingChain(), [join(dir, 'missing')], {cwd: dir})), 'FILE_NOT_FOUND')
+  })
+
+  it('a write that fails after acceptance keeps a record; resuming writes every receipt with the same block', async () => {
+    const root = await tree(join(dir, 'late-failure'), {'a.txt': 'a', 'sub/b.txt': 'b', 'sub/c.txt': 'c'})
+    const out = join(dir, 'late-out')
+    const pending = join(dir, 'late-pending')
+    const chain = await countingChain()
+    // After the checks pass (while hashing), a file takes the place of a receipt directory: the
+    // receipts of sub/ cannot be written once the block is accepted.
+    const block = () => existsSync(out) || (mkdirSync(join(out, 'late-failure'), {recursive: true}), writeFileSync(join(out, 'late-failure', 'sub'), 'in the way'))
+    const failed = await stamp(chain, [root], {cwd: dir, outDir: out, pendingDir: pending, onProgress: (phase) => phase === 'hash' && block()}).catch((e: unknown) => e)
+    assert.ok(failed instanceof TsvmError && failed.code === 'RECEIPTS_INCOMPLETE', String(failed))
+    assert.match(failed.message, /tsvm stamp --resume/)
+    const record = failed.details!.record as string
+    assert.ok(existsSync(record), 'the record is kept')
+    assert.equal(chain.proposals, 1)
+    // out/ was new, so it was built under a temp name; its name was taken meanwhile, so the
+    // receipts were moved one by one: a.txt's made it, whole; nothing else is left behind
+    assert.deepEqual(readdirSync(join(out, 'late-failure')), ['a.txt.tsvm', 'sub'])
+    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.tmp-')), [], 'no temp file or staging directory left')
+
+    await rm(join(out, 'late-failure', 'sub'))
+    const resumed = await resumeStamps(pending, async () => Object.assign(Object.create(chain), {close: async () => {}}))
+    assert.equal(resumed.length, 1)
+    const r = resumed[0]!
+    assert.ok(!('pid' in r))
+    assert.equal(r.status, 'complete')
+    assert.equal(r.blockID, failed.details!.blockID)
+    assert.equal(chain.proposals, 1, 'no second proposal')
+    assert.equal((await chain.lastAccepted()).block.height, 1n)
+    for (const f of ['a.txt', 'sub/b.txt', 'sub/c.txt']) {
+      const receipt = parseReceipt(await readFile(join(out, 'late-failure', f + '.tsvm'), 'utf8'))
+      assert.equal((await verifyReceipt(receipt, {file: join(root, f)})).status, 'verified', f)
+    }
+    assert.equal(existsSync(record), false, 'the record is removed once every receipt is written')
+    assert.deepEqual(await resumeStamps(pending, async () => chain), [])
+  })
+
+  it('resuming a run killed before its payload reached the chain proposes it once', async () => {
+    const root = await tree(join(dir, 'never-proposed'), {'a.txt': 'one', 'b.txt': 'two'})
+    const pending = join(dir, 'never-pending')
+    mkdirSync(pending)
+    const chain = await countingChain()
+    const hashes = ['one', 'two'].map((t) => sha256(new TextEncoder().encode(t)))
+    const run = {
+      createdAt: '2026-11-26T12:00:00.000Z',
+      chain: {kind: chain.kind, location: chain.location},
+      wait: true,
+      replace: false,
+      payload: new MerkleTree(hashes).root,
+      items: ['a.txt', 'b.txt'].map((f, i) => ({hash: hashes[i]!, name: `never-proposed/${f}`, target: join(root, f + '.tsvm')})),
+    }
+    // the record as a killed run leaves it: written, its process gone
+    releaseRecord(createRecord(pending, run))
+    const open = async () => Object.assign(Object.create(chain), {close: async () => {}})
+    const [r] = await resumeStamps(pending, open)
+    assert.ok(r && !('pid' in r) && r.status === 'complete')
+    assert.equal(chain.proposals, 1)
+    for (const f of ['a.txt', 'b.txt']) {
+      const receipt = parseReceipt(await readFile(join(root, f + '.tsvm'), 'utf8'))
+      assert.equal(receipt.createdAt, run.createdAt)
+      assert.equal((await verifyReceipt(receipt, {file: join(root, f)})).status, 'verified', f)
+    }
+    assert.deepEqual(readdirSync(pending), [])
   })
 
   it('writes pending receipts when waiting times out, then reports WAIT_TIMEOUT', async () => {

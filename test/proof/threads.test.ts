@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {Worker} from 'node:worker_threads'
@@ -9,7 +9,7 @@ import {toTsvmError} from '../../src/errors.js'
 import {MerkleTree} from '../../src/proof/merkle.js'
 import {parseReceipt} from '../../src/proof/receipt.js'
 import {type Board, CHUNK, claimedCount, doneCount, drain, errorFromShape, errorShape, Helpers, isDone, newBoard, PARALLEL_MIN_ITEMS} from '../../src/proof/threads.js'
-import {hashSmallFile, readBuffer, receiptWriter, SMALL_FILE, type WriteJob} from '../../src/proof/work.js'
+import {hashSmallFile, readBuffer, receiptCommitter, receiptWriter, SMALL_FILE, type WriteJob} from '../../src/proof/work.js'
 import {TsvmError} from '../../src/vm/errors.js'
 import {tempDir} from '../helpers/cli.js'
 
@@ -99,22 +99,24 @@ describe('stamp helper threads', () => {
     }
   }
 
-  it('write job: receipts written by either thread are the same text', async () => {
+  it('write and commit jobs: receipts written and moved to their names by either thread are the same text', async () => {
     const job = writeJob(join(dir, 'w1'), N)
     const helpers = Helpers.forItems(N)
     try {
-      const board = newBoard(N)
-      const write = receiptWriter(job)
-      const message = {kind: 'write' as const, job}
-      const here = new Set<number>()
-      await helpers.run(message, board, (i) => (shareWithHelper(board, i), write(i), here.add(i), true))
-      assert.ok(here.size < N, 'the helper wrote none')
+      for (const kind of ['write', 'commit'] as const) {
+        const board = newBoard(N)
+        const fn = kind === 'write' ? receiptWriter(job) : receiptCommitter(job)
+        const here = new Set<number>()
+        await helpers.run({kind, job}, board, (i) => (shareWithHelper(board, i), fn(i), here.add(i), true))
+        assert.ok(here.size < N, `the helper did no ${kind} item`)
+        for (let i = 0; i < N; i++) assert.ok(isDone(board, i))
+      }
       for (let i = 0; i < N; i++) {
-        assert.ok(isDone(board, i))
         const r = parseReceipt(readFileSync(job.targets[i]!, 'utf8'))
         assert.equal(r.merkle!.index, i)
         assert.equal(r.item.name, job.names[i])
       }
+      for (let d = 0; d < 7; d++) assert.deepEqual(readdirSync(join(dir, 'w1', `d${d}`)).filter((n) => n.includes('.tmp-')), [], 'no temp file left')
     } finally {
       await helpers.close()
     }
@@ -122,22 +124,20 @@ describe('stamp helper threads', () => {
 
   it("a helper's error stops every thread and is thrown on the main thread with its code", async () => {
     const job = writeJob(join(dir, 'w2'), N)
-    // A receipt that is not ours already sits at one item of every chunk, so whichever chunk the
-    // helper takes, it meets one.
-    const clashes = Array.from({length: N}, (_, i) => i).filter((i) => i % CHUNK === 3)
-    for (const i of clashes) {
-      mkdirSync(join(dir, 'w2', `d${i % 7}`), {recursive: true})
-      writeFileSync(job.targets[i]!, 'not mine')
-    }
     const helpers = Helpers.forItems(N)
     assert.ok(helpers.count >= 1, 'this test needs a machine with 2 cores or more')
     try {
-      const board = newBoard(N)
       const write = receiptWriter(job)
-      const message = {kind: 'write' as const, job}
+      await helpers.run({kind: 'write', job}, newBoard(N), (i) => (write(i), true))
+      // A receipt that is not ours appears at one item of every chunk, so whichever chunk the
+      // helper takes, it meets one when moving its receipts into place.
+      const clashes = Array.from({length: N}, (_, i) => i).filter((i) => i % CHUNK === 3)
+      for (const i of clashes) writeFileSync(job.targets[i]!, 'not mine')
+      const board = newBoard(N)
+      const commit = receiptCommitter(job)
       // This thread skips the clashes, so only the helper can meet one.
       await assert.rejects(
-        helpers.run(message, board, (i) => (shareWithHelper(board, i), i % CHUNK !== 3 && write(i), true)),
+        helpers.run({kind: 'commit', job}, board, (i) => (shareWithHelper(board, i), i % CHUNK !== 3 && commit(i), true)),
         (e: unknown) => e instanceof TsvmError && e.code === 'RECEIPT_EXISTS',
       )
       for (const i of clashes) assert.equal(readFileSync(job.targets[i]!, 'utf8'), 'not mine', `item ${i}`)
