@@ -16,7 +16,7 @@ import type {Dialect} from '../vm/formatting.js'
 import {concatBytes, sha256} from '../vm/hash.js'
 import {vmIdStringFromName} from '../vm/vmid.js'
 import {Engine, type EngineVm} from './engine.js'
-import {DEFAULT_LIMITS, type RunningServer, startServer} from './server.js'
+import {DEFAULT_LIMITS, REFUSE_BACKLOG, type RunningServer, startServer} from './server.js'
 
 const CHAIN_ID_TAG = new TextEncoder().encode('tsvm-local-chain')
 
@@ -112,9 +112,9 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
   }
   const {max} = server.connections()
   const files = openFileLimit()
-  if (files !== undefined && max + FILE_RESERVE > files) {
+  if (files !== undefined && max + REFUSE_BACKLOG + FILE_RESERVE > files) {
     warnings.push(
-      `up to ${max} connections with ${files} open files allowed: the database may run out of file descriptors; lower --max-connections to ${Math.max(1, files - FILE_RESERVE)} or raise ulimit -n`,
+      `up to ${max} connections with ${files} open files allowed: the database may run out of file descriptors; lower --max-connections to ${Math.max(1, files - REFUSE_BACKLOG - FILE_RESERVE)} or raise ulimit -n`,
     )
   }
   return {

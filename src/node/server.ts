@@ -39,7 +39,7 @@ export const DEFAULT_LIMITS = {maxConnections: 1000, headersTimeoutMs: 10_000, r
  * Beyond cap + this, node:http closes new connections at once, so the descriptors a flood can
  * take stay bounded either way.
  */
-const REFUSE_BACKLOG = 64
+export const REFUSE_BACKLOG = 256
 const REFUSE_LINGER_MS = 1000
 
 /** What startServer needs: the chain, its IDs, the dialect, and where to listen. */
