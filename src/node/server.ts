@@ -297,8 +297,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   // node:http checks headersTimeout and requestTimeout only on a timer that runs every
-  // connectionsCheckingInterval (30 s by default), so a 10 s timeout acted after up to 40 s. The
-  // timer runs often enough here that a timeout acts within a tenth of the shorter one past it.
+  // connectionsCheckingInterval (30 s by default), so a 10 s timeout acted after up to 40 s. Here
+  // the timer runs every tenth of the header timeout (at most every second): no timeout acts later
+  // than that past its configured value.
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
