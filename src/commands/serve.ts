@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {serveDataDir} from '../node/serve.js'
-import {isLoopback} from '../node/server.js'
 import {BaseCommand} from '../base-command.js'
 import {dataDirFlag, embeddedDataDir} from '../flags.js'
 import {serveLines, warn} from '../output.js'
@@ -10,7 +9,7 @@ export default class Serve extends BaseCommand {
   static override summary = 'Serve the chain over JSON-RPC, wire-compatible with timestampvm on AvalancheGo'
   static override description = `Answers like a node running timestampvm: the chain API (getBlock, proposeBlock) at /ext/bc/<chainID> and /ext/bc/timestampvm, the static API (encode, decode) at /ext/vm/<vmID> and /ext/vm/timestampvm, and /ext/health. Proposals are written to the mempool durably before Success:true is sent; blocks are built and accepted at once, or every --block-time seconds.
 
-The chain ID stands in for the P-chain one a network would give: CB58(sha256(genesis ID + "tsvm-local-chain")), the same for a data dir on every start. Bound to loopback (the default), only requests addressed to localhost, 127.0.0.1 or [::1] are answered. SIGINT or SIGTERM stop taking connections, answer the requests in flight and close the data dir. With --json, one line describing the endpoints is printed on start.`
+The chain ID stands in for the P-chain one a network would give: CB58(sha256(genesis ID + "tsvm-local-chain")), the same for a data dir on every start. Bound to a loopback address (the default; decided from the address bound, so 127.1 or LOCALHOST count too), only requests addressed to localhost or a loopback IP are answered; any other address is warned about. At most --max-connections connections are served at once (default 1000, or half the open-file limit when lower); one more is answered 503 and closed. A request head must arrive within --headers-timeout seconds and the whole request within --request-timeout, or it gets 408 and the connection is closed. SIGINT or SIGTERM stop taking connections, answer the requests in flight and close the data dir. With --json, one line describing the endpoints is printed on start.`
 
   static override examples = [
     {
@@ -18,7 +17,7 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
       description:
         'Serve the default chain on 127.0.0.1:9650:\n  chain        http://127.0.0.1:9650/ext/bc/28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg\n  chain alias  http://127.0.0.1:9650/ext/bc/timestampvm\n  static       http://127.0.0.1:9650/ext/vm/tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc\n  ...',
     },
-    {command: '<%= config.bin %> <%= command.id %> --port 0 --json', description: 'A free port; the start line says which:\n  {"chainID":"28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg","vmID":"tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc","endpoints":{…},"host":"127.0.0.1","port":40123,"api":"v1.3","blockTime":0}'},
+    {command: '<%= config.bin %> <%= command.id %> --port 0 --json', description: 'A free port; the start line says which:\n  {"chainID":"28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg","vmID":"tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc","endpoints":{…},"host":"127.0.0.1","address":"127.0.0.1","port":40123,"api":"v1.3","blockTime":0,"maxConnections":1000,"warnings":[]}'},
     {command: '<%= config.bin %> <%= command.id %> --api v1.2 --block-time 2', description: 'Answer like timestampvm v1.2 (CB58 data, no height) and build every 2 seconds.'},
     {
       command: 'curl -s -H content-type:application/json -d \'{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":1}\' http://127.0.0.1:9650/ext/bc/timestampvm',
@@ -32,6 +31,9 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
     port: Flags.integer({default: 9650, min: 0, max: 65_535, description: 'port to listen on (0 picks a free one)'}),
     api: Flags.option({options: ['v1.3', 'v1.2'] as const, default: 'v1.3', description: 'API dialect: v1.3 (hex data, height, mempool cap) or v1.2 (CB58 data)'})(),
     'block-time': Flags.integer({default: 0, min: 0, description: 'seconds between block builds (0: build as soon as proposals are written)'}),
+    'max-connections': Flags.integer({min: 1, description: 'connections served at once; one more gets 503 [default: 1000, or half the open-file limit when lower]'}),
+    'headers-timeout': Flags.integer({default: 10, min: 1, description: 'seconds a client has to send a request head (then 408 and closed)'}),
+    'request-timeout': Flags.integer({default: 30, min: 1, description: 'seconds a client has to send a whole request, at least --headers-timeout'}),
   }
 
   async run(): Promise<void> {
@@ -48,13 +50,16 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
       port: flags.port,
       dialect: flags.api,
       blockTime: flags['block-time'],
+      maxConnections: flags['max-connections'],
+      headersTimeoutMs: flags['headers-timeout'] * 1000,
+      requestTimeoutMs: flags['request-timeout'] * 1000,
       onError: (error) => this.note(warn(`block build failed, payloads stay queued: ${(error as Error).message}`)),
       onRefusing: (reason) => this.note(warn(`refusing proposals: ${reason.message}`)),
       onTaking: () => this.note('taking proposals again'),
     })
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify(serving.info) + '\n')
     else this.log(serveLines(serving.info, serving.dataDir))
-    if (!isLoopback(flags.host)) this.note(warn(`listening on ${flags.host}: anyone who can reach this port can read the chain and propose blocks`))
+    for (const warning of serving.info.warnings) this.note(warn(warning))
     this.note('Press Ctrl-C to stop.')
     const signal = await stop
     // A second signal while draining ends the process at once.

@@ -5,6 +5,8 @@
 // takes a stable stand-in: CB58(sha256(genesis block ID ‖ "tsvm-local-chain")). The same data
 // dir always gets the same chain ID across restarts, and two data dirs with different genesis
 // data get different ones; nothing has to be stored. The alias /ext/bc/timestampvm always works.
+import {readFileSync, realpathSync} from 'node:fs'
+
 import {EmbeddedChain} from '../chain/embedded.js'
 import type {Block} from '../vm/block.js'
 import {idToString} from '../vm/encoding.js'
@@ -14,7 +16,7 @@ import type {Dialect} from '../vm/formatting.js'
 import {concatBytes, sha256} from '../vm/hash.js'
 import {vmIdStringFromName} from '../vm/vmid.js'
 import {Engine, type EngineVm} from './engine.js'
-import {type RunningServer, startServer} from './server.js'
+import {DEFAULT_LIMITS, REFUSE_BACKLOG, type RunningServer, startServer} from './server.js'
 
 const CHAIN_ID_TAG = new TextEncoder().encode('tsvm-local-chain')
 
@@ -28,10 +30,16 @@ export interface ServeInfo {
   chainID: string
   vmID: string
   endpoints: RunningServer['endpoints']
+  /** The host as given, and the address it bound (127.1 and localhost bind 127.0.0.1). */
   host: string
+  address: string
   port: number
   api: Dialect
   blockTime: number
+  /** Connections served at once; one more gets a 503. */
+  maxConnections: number
+  /** What the operator should know, e.g. that the address is reachable from other machines. */
+  warnings: string[]
 }
 
 /** What serveChain needs: the opened VM, its genesis ID, and how to listen. */
@@ -45,6 +53,12 @@ export interface ServeOptions {
   /** Seconds between block builds; 0 builds as soon as proposals are written. */
   blockTime?: number
   bodyLimit?: number
+  /** Connection cap and timeouts (see ServerOptions); the cap defaults to defaultMaxConnections(). */
+  maxConnections?: number
+  headersTimeoutMs?: number
+  requestTimeoutMs?: number
+  /** The data dir, whose path is taken out of every error text sent to clients. */
+  dataDir?: string
   /** Told about accepted blocks and build errors (stderr in the command). */
   onAccepted?: (blocks: Block[]) => void
   onError?: (error: unknown) => void
@@ -82,6 +96,10 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
       host: options.host,
       port: options.port,
       bodyLimit: options.bodyLimit,
+      maxConnections: options.maxConnections ?? defaultMaxConnections(),
+      headersTimeoutMs: options.headersTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs,
+      redact: options.dataDir === undefined ? undefined : redactPaths(options.dataDir),
       health: async () => {
         // Unhealthy while proposals are refused: writes failed (until the database is reopened),
         // or the tip is an hour or more ahead of the clock (until the clock catches up).
@@ -97,8 +115,30 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
     throw error
   }
   let closing: Promise<void> | undefined
+  const warnings: string[] = []
+  if (!server.loopback) {
+    warnings.push(`listening on ${server.address} (not loopback): anyone who can reach port ${server.port} can read the chain and propose blocks`)
+  }
+  const {max} = server.connections()
+  const files = openFileLimit()
+  if (files !== undefined && max + REFUSE_BACKLOG + FILE_RESERVE > files) {
+    warnings.push(
+      `up to ${max} connections with ${files} open files allowed: the database may run out of file descriptors; lower --max-connections to ${Math.max(1, files - REFUSE_BACKLOG - FILE_RESERVE)} or raise ulimit -n`,
+    )
+  }
   return {
-    info: {chainID, vmID, endpoints: server.endpoints, host: server.host, port: server.port, api: dialect, blockTime},
+    info: {
+      chainID,
+      vmID,
+      endpoints: server.endpoints,
+      host: server.host,
+      address: server.address,
+      port: server.port,
+      api: dialect,
+      blockTime,
+      maxConnections: max,
+      warnings,
+    },
     close(): Promise<void> {
       // Order matters: no new requests, in-flight ones answered, taken proposals written, DB closed.
       closing ??= (async () => {
@@ -108,6 +148,45 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
       })()
       return closing
     },
+  }
+}
+
+/** Descriptors kept for the database (its log, manifest, lock and table files) and the process. */
+const FILE_RESERVE = 256
+
+/** The process's open-file limit (Linux), or undefined where it cannot be read. */
+export function openFileLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
+    return m ? Number(m[1]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The default connection cap: 1000, or half the open-file limit when that is lower, so idle
+ * connections can never take the descriptors the database needs to write.
+ */
+export function defaultMaxConnections(files = openFileLimit()): number {
+  if (files === undefined) return DEFAULT_LIMITS.maxConnections
+  return Math.max(1, Math.min(DEFAULT_LIMITS.maxConnections, Math.floor(files / 2)))
+}
+
+/** Replaces the data dir's path (as given and as resolved) in error texts sent to clients. */
+export function redactPaths(dataDir: string): (text: string) => string {
+  const paths = new Set([dataDir])
+  try {
+    paths.add(realpathSync(dataDir))
+  } catch {
+    // not there (any more): the path as given is all there is to hide
+  }
+  // Longest first, so a path and its symlinked twin do not leave pieces of each other.
+  const sorted = [...paths].filter((p) => p.length > 1).sort((a, b) => b.length - a.length)
+  return (text) => {
+    let out = text
+    for (const p of sorted) out = out.split(p).join('[data dir]')
+    return out
   }
 }
 
@@ -139,6 +218,6 @@ export async function serveDataDir(dataDir: string, options: Omit<ServeOptions, 
     await chain.close()
     throw error
   }
-  const serving = await serveChain({...options, vm: engineVm(chain.vm), genesisId})
+  const serving = await serveChain({...options, vm: engineVm(chain.vm), genesisId, dataDir: chain.location})
   return {...serving, dataDir: chain.location}
 }

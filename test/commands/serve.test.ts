@@ -1,5 +1,6 @@
 // End to end: the real `tsvm serve` in a child process, the real binary as its client.
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
@@ -8,7 +9,8 @@ import {localChainId} from '../../src/node/serve.js'
 import {EmbeddedChain} from '../../src/chain/embedded.js'
 import {hexEncode, toHex} from '../../src/vm/encoding.js'
 import {sha256} from '../../src/vm/hash.js'
-import {tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
+import {BIN, ROOT, tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
+import {raw} from '../helpers/http.js'
 import {startServe} from '../helpers/serve.js'
 
 const TEST_HASH = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' // sha256("test")
@@ -121,6 +123,77 @@ describe('tsvm serve lifecycle', () => {
     } finally {
       await chain.close()
     }
+  })
+})
+
+describe('tsvm serve --host', () => {
+  const getBlock = '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}'
+  // Every spelling binds a loopback address, so the Host check must be on for each.
+  for (const host of ['127.0.0.1', '127.1', 'LOCALHOST', 'localhost', '127.000.000.001', '::1', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1']) {
+    it(`refuses a foreign Host header when bound to ${host}`, async () => {
+      const node = await startServe(['--data-dir', newDir(), '--host', host])
+      try {
+        const {address, port} = node.info
+        assert.match(address, /^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/)
+        assert.deepEqual(node.info.warnings, [])
+        const path = '/ext/bc/timestampvm'
+        const headers = {'Content-Type': 'application/json'}
+        const foreign = await raw(port, {host: address, path, body: getBlock, headers: {...headers, Host: `evil.example:${port}`}})
+        assert.equal(foreign.status, 403, foreign.body)
+        const rebound = await raw(port, {host: address, path, body: getBlock, headers: {...headers, Host: `localhost.evil.example:${port}`}})
+        assert.equal(rebound.status, 403, rebound.body)
+        // The address's own URL is answered: the client sends Host as the URL spells it.
+        const own = await fetch(node.info.endpoints.chainAlias, {method: 'POST', headers, body: getBlock})
+        assert.equal(own.status, 200)
+        assert.match(await own.text(), /"result":\{/)
+      } finally {
+        assert.equal(await node.stop(), 0)
+      }
+    })
+  }
+
+  it('warns on stdout under --json, and on stderr otherwise, when the address is not loopback', async () => {
+    // Bound to every interface; the test sends nothing to any address but 127.0.0.1.
+    const dir = newDir()
+    const node = await startServe(['--data-dir', dir, '--host', '0.0.0.0'])
+    try {
+      assert.equal(node.info.address, '0.0.0.0')
+      assert.equal(node.info.warnings.length, 1)
+      assert.match(node.info.warnings[0]!, /0\.0\.0\.0 \(not loopback\)/)
+      // Not loopback: no Host check (the machine's own name is a fair Host there).
+      const r = await raw(node.info.port, {path: '/ext/bc/timestampvm', body: getBlock, headers: {'Content-Type': 'application/json', Host: 'node.example'}})
+      assert.equal(r.status, 200)
+    } finally {
+      assert.equal(await node.stop(), 0)
+    }
+    const human = spawn(process.execPath, [BIN, 'serve', '--data-dir', dir, '--host', '0.0.0.0', '--port', '0'], {
+      cwd: ROOT,
+      env: {...process.env, NO_COLOR: '1'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let err = ''
+    const started = new Promise<void>((resolve, reject) => {
+      human.stderr.on('data', (b: Buffer) => {
+        err += b.toString('utf8')
+        if (err.includes('Ctrl-C')) resolve()
+      })
+      human.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)))
+    })
+    human.stdout.resume()
+    try {
+      await started
+      assert.match(err, /listening on 0\.0\.0\.0 \(not loopback\): anyone who can reach port \d+ can read the chain/)
+    } finally {
+      const exited = new Promise((resolve) => human.once('exit', resolve))
+      human.kill('SIGTERM')
+      await exited
+    }
+  })
+
+  it('refuses a header timeout longer than the request timeout as a usage error', async () => {
+    const r = await tsvmJson(['serve', '--port', '0', '--data-dir', newDir(), '--headers-timeout', '20', '--request-timeout', '10'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.equal(r.json.error.code, 'USAGE')
   })
 })
 

@@ -12,13 +12,15 @@ export interface RawRequest {
   path: string
   headers?: Record<string, string>
   body?: string | Buffer
+  /** The address to connect to (default 127.0.0.1). */
+  host?: string
 }
 
-/** Sends one request on a fresh connection to 127.0.0.1:port. */
+/** Sends one request on a fresh connection to 127.0.0.1:port (or `req.host`). */
 export function raw(port: number, req: RawRequest): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const r = request(
-      {host: '127.0.0.1', port, method: req.method ?? 'POST', path: req.path, headers: req.headers ?? {}, agent: false},
+      {host: req.host ?? '127.0.0.1', port, method: req.method ?? 'POST', path: req.path, headers: req.headers ?? {}, agent: false},
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))

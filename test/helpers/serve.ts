@@ -8,9 +8,12 @@ export interface ServeInfo {
   vmID: string
   endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string}
   host: string
+  address: string
   port: number
   api: string
   blockTime: number
+  maxConnections: number
+  warnings: string[]
 }
 
 export interface ServeProcess {

@@ -1,9 +1,10 @@
 // Wire tests: a real server on 127.0.0.1:0, raw HTTP requests, exact response bodies (spec §3).
 import assert from 'node:assert/strict'
+import {type Socket, connect} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 
 import {Engine} from '../../src/node/engine.js'
-import {type RunningServer, allowedLoopbackHost, startServer} from '../../src/node/server.js'
+import {type RunningServer, type ServerOptions, allowedLoopbackHost, isLoopbackAddress, startServer} from '../../src/node/server.js'
 import {cb58Encode, hexEncode, hexNCEncode, idToString} from '../../src/vm/encoding.js'
 import {sha256} from '../../src/vm/hash.js'
 import {vmIdStringFromName} from '../../src/vm/vmid.js'
@@ -31,10 +32,10 @@ interface Served {
   stop(): Promise<void>
 }
 
-async function serve(dialect: 'v1.2' | 'v1.3', bodyLimit?: number): Promise<Served> {
+async function serve(dialect: 'v1.2' | 'v1.3', bodyLimit?: number, limits: Partial<ServerOptions> = {}): Promise<Served> {
   const t: TestVm = await openTestVm({genesis: E2E})
   const engine = new Engine(t.engine)
-  const s = await startServer({chain: engine, chainId: CHAIN_ID, vmId: VM_ID, dialect, port: 0, bodyLimit})
+  const s = await startServer({chain: engine, chainId: CHAIN_ID, vmId: VM_ID, dialect, port: 0, bodyLimit, ...limits})
   const stop = async (): Promise<void> => {
     await s.close()
     await engine.close()
@@ -302,6 +303,20 @@ describe('server v1.3 wire rules', () => {
     assert.equal(allowedLoopbackHost('127.0.0.1.evil.example'), false)
     assert.equal(allowedLoopbackHost('localhost.evil.example:80'), false)
   })
+
+  it('takes any loopback IP literal as Host, and no other name or IP', () => {
+    for (const ok of ['127.0.0.2:80', '127.1', '[::ffff:127.0.0.1]:9650', '[::ffff:7f00:1]', '[0:0:0:0:0:0:0:1]:1', 'LocalHost:9650']) {
+      assert.equal(allowedLoopbackHost(ok), true, ok)
+    }
+    for (const bad of ['evil.example', 'evil@127.0.0.1', '127.0.0.1/x', '127.0.0.1 x', 'localhost.', 'x.localhost', '10.0.0.1', '[::2]', '[::ffff:10.0.0.1]', '']) {
+      assert.equal(allowedLoopbackHost(bad), false, bad)
+    }
+  })
+
+  it('decides loopback from the address, not its spelling', () => {
+    for (const ok of ['127.0.0.1', '127.255.0.9', '::1', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1']) assert.equal(isLoopbackAddress(ok), true, ok)
+    for (const bad of ['0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', '128.0.0.1', 'localhost', '127.1', '::2']) assert.equal(isLoopbackAddress(bad), false, bad)
+  })
 })
 
 function padded(b: Uint8Array, n: number): Uint8Array {
@@ -380,6 +395,131 @@ describe('server limits', () => {
         (e: {code?: string}) => e.code === 'SERVE_FAILED',
       )
     } finally {
+      await stop()
+    }
+  })
+})
+
+/** A raw connection to 127.0.0.1:port that records what it receives and when it closes. */
+async function rawSocket(port: number): Promise<{socket: Socket; received(): string; closed: Promise<void>}> {
+  const socket = connect({host: '127.0.0.1', port})
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  let got = ''
+  socket.on('data', (b: Buffer) => (got += b.toString('latin1')))
+  socket.on('error', () => {})
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  return {socket, received: () => got, closed}
+}
+
+/** Resolves when `p` does; rejects after `ms` (a generous bound, not a measurement). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
+/** Sends a keep-alive request on `socket` and waits for its complete reply. */
+async function keepAliveRequest(c: Awaited<ReturnType<typeof rawSocket>>, path: string, method = 'POST', body = ''): Promise<string> {
+  const before = c.received().length
+  c.socket.write(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+  for (;;) {
+    const text = c.received().slice(before)
+    const end = text.indexOf('\r\n\r\n')
+    const length = /content-length: (\d+)/i.exec(text)
+    if (end >= 0 && length && text.length >= end + 4 + Number(length[1])) return text
+    await new Promise((r) => c.socket.once('data', r))
+  }
+}
+
+describe('server connection cap and timeouts', () => {
+  it('closes slow clients when the configured header and request timeouts pass', async () => {
+    // 300 ms and 600 ms configured; node:http's own checking timer alone would act only after 30 s.
+    const {s, stop} = await serve('v1.3', undefined, {headersTimeoutMs: 300, requestTimeoutMs: 600})
+    try {
+      const silent = await rawSocket(s.port)
+      const partialHead = await rawSocket(s.port)
+      partialHead.socket.write('POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\n')
+      const partialBody = await rawSocket(s.port)
+      partialBody.socket.write('POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc"')
+      for (const [what, c] of [['silent', silent], ['partial head', partialHead], ['partial body', partialBody]] as const) {
+        await within(c.closed, 15_000, `${what} connection closed by the server`)
+        assert.match(c.received(), /^HTTP\/1\.1 408 /, what)
+      }
+      assert.equal((await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')).status, 200)
+    } finally {
+      await stop()
+    }
+  })
+
+  it('closes within a bound while a request body never completes', async () => {
+    const {s, stop} = await serve('v1.3', undefined, {headersTimeoutMs: 60_000, requestTimeoutMs: 60_000})
+    let closing: Promise<void> | undefined
+    try {
+      const started = new Promise((resolve) => s.server.once('request', resolve))
+      const stalled = await rawSocket(s.port)
+      stalled.socket.write('POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc"')
+      await started
+      // close() stops node:http's timeout checks; its own bound must still end the wait.
+      closing = stop()
+      await within(closing, 30_000, 'close() with a stalled request body')
+      await within(stalled.closed, 15_000, 'stalled connection closed')
+    } finally {
+      // A close() that never ends fails the test above; it is not awaited a second time.
+      if (closing === undefined) await stop()
+    }
+  })
+
+  it('refuses the request timeout shorter than the header timeout', async () => {
+    const t = await openTestVm()
+    try {
+      await assert.rejects(
+        startServer({chain: new Engine(t.engine), chainId: CHAIN_ID, vmId: VM_ID, dialect: 'v1.3', port: 0, headersTimeoutMs: 2000, requestTimeoutMs: 1000}),
+        (e: {code?: string}) => e.code === 'USAGE',
+      )
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('answers a connection over the cap with 503 at once, reports it in health, and serves again below it', async () => {
+    const {s, stop} = await serve('v1.3', undefined, {maxConnections: 3, keepAliveTimeoutMs: 60_000, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000})
+    const held: Array<Awaited<ReturnType<typeof rawSocket>>> = []
+    try {
+      // Three kept-alive connections, each answered once: the server has taken all three.
+      for (let i = 0; i < 3; i++) {
+        const c = await rawSocket(s.port)
+        assert.match(await keepAliveRequest(c, '/ext/bc/timestampvm', 'POST', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}'), /^HTTP\/1\.1 200 /)
+        held.push(c)
+      }
+      assert.deepEqual(s.connections(), {open: 3, refused: 0, max: 3})
+      // The fourth gets 503 and a close, without having sent anything.
+      const over = await rawSocket(s.port)
+      await within(over.closed, 15_000, 'connection over the cap closed')
+      assert.match(over.received(), /^HTTP\/1\.1 503 Service Unavailable\r\n/)
+      assert.match(over.received(), /\r\nConnection: close\r\n/)
+      assert.match(over.received(), /server busy: 3 connections open/)
+      // A request sent at once on a refused connection still reads the 503 (no reset).
+      const eager = await raw(s.port, {path: '/ext/health', method: 'GET'})
+      assert.equal(eager.status, 503)
+      assert.match(eager.body, /server busy/)
+      // Health on a held connection: unhealthy at the cap, with the counts.
+      const health = await keepAliveRequest(held[0]!, '/ext/health', 'GET')
+      assert.match(health, /^HTTP\/1\.1 503 /)
+      const report = JSON.parse(health.slice(health.indexOf('\r\n\r\n') + 4))
+      assert.equal(report.healthy, false)
+      assert.equal(report.checks.timestampvm.message.connections, 3)
+      assert.equal(report.checks.timestampvm.message.maxConnections, 3)
+      assert.equal(report.checks.timestampvm.message.refusedConnections, 2)
+      // One held connection goes: a new one is served.
+      held.pop()!.socket.destroy()
+      while (s.connections().open >= 3) await new Promise((r) => setTimeout(r, 10))
+      const ok = await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')
+      assert.equal(ok.status, 200)
+    } finally {
+      for (const c of held) c.socket.destroy()
       await stop()
     }
   })

@@ -20,17 +20,17 @@ export function rssOf(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0
 }
 
-/** Opens a socket to 127.0.0.1:port. */
-export function open(port: number): Promise<Socket> {
+/** Opens a socket to 127.0.0.1:port (or `host`). */
+export function open(port: number, host = '127.0.0.1'): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({host: '127.0.0.1', port}, () => resolve(s))
+    const s = connect({host, port}, () => resolve(s))
     s.once('error', reject)
   })
 }
 
 /** Writes `chunks` (with `gapMs` between them), then collects the reply until close or `waitMs`. */
-export async function send(port: number, chunks: Array<string | Buffer>, options: {gapMs?: number; waitMs?: number} = {}): Promise<RawReply> {
-  const s = await open(port)
+export async function send(port: number, chunks: Array<string | Buffer>, options: {gapMs?: number; waitMs?: number; host?: string} = {}): Promise<RawReply> {
+  const s = await open(port, options.host)
   const got: Buffer[] = []
   let closed = false
   s.on('data', (b: Buffer) => got.push(b))
@@ -238,4 +238,88 @@ export async function manyConnections(port: number, count: number): Promise<numb
   )
   for (const r of replies) assert.notEqual(r.status, 500)
   return replies.filter((r) => r.status === 200).length
+}
+
+/** Spellings of loopback addresses for `serve --host`: each binds loopback, so each must check Host. */
+export const LOOPBACK_SPELLINGS = ['127.1', 'LOCALHOST', '127.000.000.001', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1']
+
+/** Host headers a DNS-rebinding page (or a confused proxy) could send to a loopback server. */
+const FOREIGN_HOSTS = ['evil.example', 'evil.example:9650', 'localhost.evil.example', '127.0.0.1.evil.example', 'evil@127.0.0.1', '127.0.0.1/x', '10.0.0.1', '[::2]', '']
+
+/** Sends getBlock with each foreign Host to a server bound at `address`: each must get 403; a loopback Host gets 200. */
+export async function foreignHostsRefused(port: number, address: string): Promise<number> {
+  const body = Buffer.from(getBlock)
+  const request = (host: string): Buffer =>
+    Buffer.concat([Buffer.from(`POST ${CHAIN} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`), body])
+  for (const host of FOREIGN_HOSTS) {
+    const r = await send(port, [request(host)], {host: address})
+    const allowed = host === '' ? [400, 403] : [403]
+    assert.ok(allowed.includes(r.status), `Host ${JSON.stringify(host)} on a server bound to ${address}: ${r.status || 'no reply'} ${r.text.slice(0, 120)}`)
+  }
+  const own = await send(port, [request(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`)], {host: address})
+  assert.equal(own.status, 200, `own address as Host: ${own.text.slice(0, 120)}`)
+  return FOREIGN_HOSTS.length + 1
+}
+
+/** A connection with one kept-alive request answered: the server counts it until it is closed. */
+async function heldConnection(port: number): Promise<Socket> {
+  const s = await open(port)
+  s.on('error', () => {})
+  let got = ''
+  const answered = new Promise<void>((resolve, reject) => {
+    s.on('data', (b: Buffer) => {
+      got += b.toString('latin1')
+      const end = got.indexOf('\r\n\r\n')
+      const length = /content-length: (\d+)/i.exec(got)
+      if (end >= 0 && length && got.length >= end + 4 + Number(length[1])) resolve()
+    })
+    s.once('close', () => reject(new Error(`a held connection was closed before its answer: ${got.slice(0, 120)}`)))
+  })
+  s.write(head('POST', CHAIN, {'Content-Type': 'application/json', 'Content-Length': getBlock.length}) + getBlock)
+  await answered
+  assert.match(got, /^HTTP\/1\.1 200 /)
+  return s
+}
+
+/**
+ * Connection exhaustion: `cap` connections held open (the server's --max-connections), then
+ * `extra` more, silent or sending a request: each must get a 503 and be closed by the server
+ * (waited for up to 15 s: a generous bound, not a measurement). Once the held ones go, a normal
+ * request is served again. Returns the number of connections made.
+ */
+export async function overCap(port: number, cap: number, extra: number): Promise<number> {
+  const held: Socket[] = []
+  try {
+    for (let i = 0; i < cap; i++) held.push(await heldConnection(port))
+    const replies = await Promise.all(
+      Array.from({length: extra}, (_, i) => send(port, i % 2 === 0 ? [] : [post(CHAIN, getBlock)], {waitMs: 15_000})),
+    )
+    for (const r of replies) {
+      assert.equal(r.status, 503, `a connection over the cap got ${r.status || 'no reply'}: ${r.text.slice(0, 120)}`)
+      assert.ok(r.closed, 'a connection over the cap was left open')
+      assert.match(r.text, /\r\nConnection: close\r\n/)
+    }
+  } finally {
+    for (const s of held) s.destroy()
+  }
+  // The server notices the closes on its next turns; a normal request is served then.
+  for (let attempt = 0; ; attempt++) {
+    const r = await send(port, [post(CHAIN, getBlock)], {waitMs: 15_000})
+    if (r.status === 200) break
+    assert.ok(attempt < 100 && r.status === 503, `after the held connections closed: ${r.status || 'no reply'}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return cap + extra
+}
+
+/** Opens `count` connections at once, each sending a normal request; how many got each status (0: closed without a reply). */
+export async function connectionStatuses(port: number, count: number): Promise<Map<number, number>> {
+  const replies = await Promise.all(
+    Array.from({length: count}, () =>
+      send(port, [post(CHAIN, getBlock)], {waitMs: 30_000}).catch(() => ({status: 0, text: '', closed: true}) as RawReply),
+    ),
+  )
+  const counts = new Map<number, number>()
+  for (const r of replies) counts.set(r.status, (counts.get(r.status) ?? 0) + 1)
+  return counts
 }
