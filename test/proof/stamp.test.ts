@@ -178,7 +178,7 @@ describe('stamp', () => {
     assert.equal((await chain.lastAccepted()).block.height, 1n)
     for (const f of ['a.txt', 'sub/b.txt', 'sub/c.txt']) {
       const receipt = parseReceipt(await readFile(join(out, 'late-failure', f + '.tsvm'), 'utf8'))
-      assert.equal((await verifyReceipt(receipt, {file: join(root, f)})).status, 'verified', f)
+      assert.equal((await verifyReceipt(receipt, {file: join(root, f), chain})).status, 'verified', f)
     }
     assert.equal(existsSync(record), false, 'the record is removed once every receipt is written')
     assert.deepEqual(await resumeStamps(pending, async () => chain), [])
@@ -207,7 +207,7 @@ describe('stamp', () => {
     for (const f of ['a.txt', 'b.txt']) {
       const receipt = parseReceipt(await readFile(join(root, f + '.tsvm'), 'utf8'))
       assert.equal(receipt.createdAt, run.createdAt)
-      assert.equal((await verifyReceipt(receipt, {file: join(root, f)})).status, 'verified', f)
+      assert.equal((await verifyReceipt(receipt, {file: join(root, f), chain})).status, 'verified', f)
     }
     assert.deepEqual(readdirSync(pending), [])
   })
