@@ -263,7 +263,7 @@ function readValue(r: Reader, kind: ScalarKind | Codec<any, any>): unknown {
   if (typeof kind !== 'string') return kind.decode(r.delimited())
   switch (kind) {
     case 'bytes':
-      return r.delimited().slice()
+      return new Uint8Array(r.delimited()) // a copy, and a plain Uint8Array even when the input is a Buffer
     case 'string':
       return utf8Decoder.decode(r.delimited())
     case 'bool':
