@@ -153,7 +153,12 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
       Health() {
         const c = chain
         const details = c
-          ? {lastAcceptedID: idToString(c.lastAccepted().id), lastAcceptedHeight: String(c.lastAccepted().height), state: c.consensusState}
+          ? {
+              lastAcceptedID: idToString(c.lastAccepted().id),
+              lastAcceptedHeight: String(c.lastAccepted().height),
+              state: c.consensusState,
+              waitingForEvent: c.waiting,
+            }
           : {initialized: false}
         return {details: utf8.encode(JSON.stringify(details))}
       },

@@ -19,11 +19,14 @@ import * as grpc from '@grpc/grpc-js'
 import {
   DatabaseService,
   DbError,
+  HttpService,
   type Method,
+  ReaderErrorCode,
+  ReaderService,
   RuntimeService,
   VmError,
   VmService,
-  HttpService,
+  WriterService,
 } from '../../src/plugin/messages.js'
 import {ROOT} from '../helpers/cli.js'
 
@@ -267,6 +270,56 @@ export async function serveMemoryDb(db: MemoryDb): Promise<{address: string; sto
     ],
   })
   return {address, stop: () => server.forceShutdown()}
+}
+
+// ------------------------------------------------------------------------------------------
+// The callback server of one Handle call (http.responsewriter.Writer + io.reader.Reader)
+
+/** What the plugin wrote through the node's Writer. */
+export interface Written {
+  status?: number
+  headers?: Array<{key: string; values: string[]}>
+  body: Buffer[]
+  reads: number
+}
+
+/** Serves a request body through Reader (in `chunk`-byte reads, EOF with the last data) and records Writer calls. */
+export async function serveResponseWriter(body: Uint8Array, chunk = 1 << 20): Promise<{address: string; written: Written; stop(): void}> {
+  const written: Written = {body: [], reads: 0}
+  let at = 0
+  const {address, server} = await serve({
+    Read: [
+      ReaderService.Read,
+      (r: {length: number}) => {
+        written.reads++
+        if (r.length <= 0) throw grpcError(grpc.status.INVALID_ARGUMENT, 'negative length')
+        const n = Math.min(r.length, chunk, body.length - at)
+        const read = body.subarray(at, at + n)
+        at += n
+        // The last data and EOF may come in one reply: the reader must consume `read` first.
+        return at >= body.length ? {read, error: {errorCode: ReaderErrorCode.EOF, message: 'EOF'}} : {read}
+      },
+    ],
+    WriteHeader: [
+      WriterService.WriteHeader,
+      (r: {headers: Array<{key: string; values: string[]}>; statusCode: number}) => {
+        written.status = r.statusCode
+        written.headers = r.headers
+        return {}
+      },
+    ],
+    Write: [
+      WriterService.Write,
+      (r: {headers: Array<{key: string; values: string[]}>; payload: Uint8Array}) => {
+        written.headers = r.headers
+        written.body.push(Buffer.from(r.payload))
+        return {written: r.payload.length}
+      },
+    ],
+    Flush: [WriterService.Flush, () => ({})],
+    Hijack: [WriterService.Hijack, () => ({})],
+  })
+  return {address, written, stop: () => server.forceShutdown()}
 }
 
 // ------------------------------------------------------------------------------------------
