@@ -24,14 +24,10 @@ import {TimestampVM} from '../vm/vm.js'
 import type {ChainBackend} from '../rpc/service.js'
 import {RpcDbClient, RpcLevel} from './rpcdb.js'
 
-/** What the node's Timestamp messages carry for a block time. */
-export interface WireTime {
-  seconds: bigint
-  nanos: number
-}
-
-/** A block's time as the node wants it: always present, nanos 0. */
-export const wireTime = (block: Block): WireTime => ({seconds: block.timestamp, nanos: 0})
+// What the gRPC server needs from the VM side, loaded with it after the handshake (server.ts).
+export {parseBlock} from '../vm/block.js'
+export {idToString} from '../vm/encoding.js'
+export {answerRpcHttp} from '../rpc/http.js'
 
 /** Options of a plugin chain. */
 export interface PluginChainOptions {

@@ -5,14 +5,16 @@
 // time is a present Timestamp (the genesis's is the empty message `2a 00`); IDs are 32 bytes.
 // Methods a TimestampVM has no use for still answer, with the reply the Go server gives: a
 // non-OK status (UNIMPLEMENTED included) on App*, Connected or Disconnected halts the chain.
+//
+// Start-up: the node allows 5 s from spawn to the handshake, and several nodes on one host spawn
+// their plugins together. So this module loads only grpc-js and the codecs; the VM, LevelDB's
+// JavaScript and the JSON-RPC service (./chain.js and what it imports) load on Initialize, which
+// has no deadline.
 import * as grpc from '@grpc/grpc-js'
 
-import {idToString} from '../vm/encoding.js'
-import {TsvmError} from '../vm/errors.js'
 import type {Block} from '../vm/block.js'
-import {parseBlock} from '../vm/block.js'
-import {answerRpcHttp} from '../rpc/http.js'
-import {PluginChain, type PluginChainOptions, wireTime} from './chain.js'
+import {TsvmError} from '../vm/errors.js'
+import type {PluginChain, PluginChainOptions} from './chain.js'
 import {CHANNEL_OPTIONS, StatusError, UnaryClient, addService, bindLoopback} from './grpc.js'
 import {HttpService, ReaderErrorCode, ReaderService, SummaryMode, VmError, VmMessage, VmService, WriterService} from './messages.js'
 import {PLUGIN_VERSION} from './protocol.js'
@@ -40,6 +42,13 @@ export interface PluginServer {
   /** Stops the server at once (connections dropped). */
   stop(): void
 }
+
+/** The VM side, loaded on first use (see the top of this file). */
+let vmSide: Promise<typeof import('./chain.js')> | undefined
+const loadVm = (): Promise<typeof import('./chain.js')> => (vmSide ??= import('./chain.js'))
+
+/** A block's time as the node wants it: always present, nanos 0. */
+const wireTime = (b: Block) => ({seconds: b.timestamp, nanos: 0})
 
 const lastAcceptedReply = (b: Block) => ({
   lastAcceptedId: b.id,
@@ -91,12 +100,13 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
     throw new StatusError(grpc.status.FAILED_PRECONDITION, 'the VM is not initialized: Initialize must come first')
   }
 
-  const service = (request: {method: string; contentType: string | undefined; body: Uint8Array}) => {
+  const service = async (request: {method: string; contentType: string | undefined; body: Uint8Array}) => {
     if (!chain) {
-      return Promise.resolve({status: 503, headers: [['Content-Type', 'text/plain; charset=utf-8']] as Array<[string, string]>, body: utf8.encode('the VM is not initialized')})
+      return {status: 503, headers: [['Content-Type', 'text/plain; charset=utf-8']] as Array<[string, string]>, body: utf8.encode('the VM is not initialized')}
     }
-    return answerRpcHttp(request, {kind: 'chain', chain}, 'v1.3')
+    return (await loadVm()).answerRpcHttp(request, {kind: 'chain', chain}, 'v1.3')
   }
+  const idText = async (id: Uint8Array) => (id.length === 32 ? (await loadVm()).idToString(id) : '?')
 
   addService(
     server,
@@ -104,7 +114,9 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
     {
       async Initialize(req) {
         if (initializing) throw new TsvmError('INVALID_ARGUMENT', 'the VM is already initialized')
-        const name = `the node's database for chain ${req.chainId.length === 32 ? idToString(req.chainId) : '?'}`
+        initializing = loadVm().then(() => undefined as never)
+        const {PluginChain} = await loadVm()
+        const name = `the node's database for chain ${await idText(req.chainId)}`
         initializing = PluginChain.open(req.dbServerAddr, req.genesisBytes, name, options)
         try {
           chain = await initializing
@@ -113,7 +125,7 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
           throw error
         }
         const last = chain.lastAccepted()
-        log(`initialized: last accepted ${idToString(last.id)} at height ${last.height}`)
+        log(`initialized: last accepted ${await idText(last.id)} at height ${last.height}`)
         return lastAcceptedReply(last)
       },
       SetState: (req) => lastAcceptedReply(requireChain().setState(req.state)),
@@ -140,7 +152,7 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
         const b = await requireChain().buildBlock()
         return {id: b.id, parentId: b.parentId, bytes: b.bytes, height: b.height, timestamp: wireTime(b)}
       },
-      ParseBlock: (req) => parseReply(parseBlock(req.bytes)),
+      ParseBlock: async (req) => parseReply((await loadVm()).parseBlock(req.bytes)),
       async GetBlock(req) {
         const b = await requireChain().getBlock(req.id)
         if (!b) return {err: VmError.NOT_FOUND}
@@ -150,11 +162,11 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
         await requireChain().setPreference(req.id)
         return {}
       },
-      Health() {
+      async Health() {
         const c = chain
         const details = c
           ? {
-              lastAcceptedID: idToString(c.lastAccepted().id),
+              lastAcceptedID: await idText(c.lastAccepted().id),
               lastAcceptedHeight: String(c.lastAccepted().height),
               state: c.consensusState,
               waitingForEvent: c.waiting,
@@ -172,7 +184,10 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
         const blks = await requireChain().ancestors(req.blkId, req.maxBlocksNum, req.maxBlocksSize, req.maxBlocksRetrivalTime)
         return {blksBytes: blks}
       },
-      BatchedParseBlock: (req) => ({response: req.request.map((bytes) => parseReply(parseBlock(bytes)))}),
+      async BatchedParseBlock(req) {
+        const {parseBlock} = await loadVm()
+        return {response: req.request.map((bytes) => parseReply(parseBlock(bytes)))}
+      },
       async GetBlockIDAtHeight(req) {
         const id = await requireChain().idAtHeight(req.height)
         return id ? {blkId: id} : {err: VmError.NOT_FOUND}
