@@ -83,12 +83,17 @@ export interface CallError extends Error {
 export class NodeClient {
   private readonly client: grpc.Client
 
-  constructor(readonly address: string) {
+  constructor(
+    readonly address: string,
+    options: grpc.ChannelOptions = {},
+  ) {
     this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      ...options,
     })
   }
 

@@ -16,6 +16,7 @@ import {
   MemoryDb,
   type NodeBlock,
   NodeChain,
+  NodeClient,
   type PluginProcess,
   serveResponseWriter,
   spawnPlugin,
@@ -372,6 +373,17 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
       const id = (await chain.idAtHeight(hgt))!
       const blk = (await chain.getBlock(id))!
       assert.equal(hex(blk.parentId), hex((await chain.idAtHeight(hgt - 1n))!))
+    }
+  })
+
+  it('an idle connection pinged every second (the node pings every 30 s) stays usable', async () => {
+    const pinger = new NodeClient(plugin.handshake!.addr, {'grpc.keepalive_time_ms': 1_000, 'grpc.keepalive_timeout_ms': 1_000})
+    try {
+      await pinger.call(VmService.Version, {})
+      await new Promise((r) => setTimeout(r, 3_500))
+      assert.match((await pinger.call(VmService.Version, {})).version, /^tsvm\//)
+    } finally {
+      pinger.close()
     }
   })
 
