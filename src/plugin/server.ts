@@ -92,7 +92,7 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
   const server = new grpc.Server(CHANNEL_OPTIONS)
   let address = ''
   let chain: PluginChain | undefined
-  let initializing: Promise<PluginChain> | undefined
+  let initializeCalled = false
   let shutdown = false
 
   const requireChain = (): PluginChain => {
@@ -113,15 +113,14 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
     VmService,
     {
       async Initialize(req) {
-        if (initializing) throw new TsvmError('INVALID_ARGUMENT', 'the VM is already initialized')
-        initializing = loadVm().then(() => undefined as never)
-        const {PluginChain} = await loadVm()
-        const name = `the node's database for chain ${await idText(req.chainId)}`
-        initializing = PluginChain.open(req.dbServerAddr, req.genesisBytes, name, options)
+        if (initializeCalled) throw new TsvmError('INVALID_ARGUMENT', 'the VM is already initialized')
+        initializeCalled = true
         try {
-          chain = await initializing
+          const {PluginChain} = await loadVm()
+          const name = `the node's database for chain ${await idText(req.chainId)}`
+          chain = await PluginChain.open(req.dbServerAddr, req.genesisBytes, name, options)
         } catch (error) {
-          initializing = undefined
+          initializeCalled = false
           throw error
         }
         const last = chain.lastAccepted()

@@ -608,6 +608,12 @@ export class NodeChain {
     return {code: r.code, headers: new Map(r.headers.map((h) => [h.key, h.values])), body: new TextDecoder().decode(r.body)}
   }
 
+  /** SIGKILL (a crash: no Shutdown), and the database server stops; the MemoryDb keeps what was written. */
+  async kill(): Promise<void> {
+    await this.plugin.kill()
+    this.dbServer.stop()
+  }
+
   /** Shutdown + SIGTERM, and the database server stops. */
   async stop(): Promise<{code: number | null; signal: NodeJS.Signals | null; killed: boolean}> {
     const end = await this.plugin.stop()
