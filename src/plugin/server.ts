@@ -161,10 +161,13 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
         await requireChain().setPreference(req.id)
         return {}
       },
+      // Like Go's server, the database's health is part of it: a failed store makes the chain
+      // unhealthy (non-OK) rather than reporting a tip it can no longer extend.
       async Health() {
         const c = chain
         const details = c
           ? {
+              database: await c.databaseHealth(),
               lastAcceptedID: await idText(c.lastAccepted().id),
               lastAcceptedHeight: String(c.lastAccepted().height),
               state: c.consensusState,
