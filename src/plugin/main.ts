@@ -15,6 +15,7 @@
 // protocol and that address (the node allows 5 s from spawn), then answer the node. SIGINT is
 // always ignored (a Ctrl-C to the node's process group); SIGTERM ends the process once Shutdown
 // has run or the node is gone (the parent changed), and is ignored before that, as Go plugins do.
+// A plugin whose parent changed exits by itself within 2 s.
 // Logs go to stderr, which the node copies into its log; stdout and stderr are never closed
 // (EOF on either makes the node stop the plugin).
 import {UnaryClient} from './grpc.js'
@@ -66,6 +67,14 @@ async function main(): Promise<void> {
     }
     log('SIGTERM before Shutdown: ignored (the node sends Shutdown first)')
   })
+  // Without Pdeathsig (not Linux, or a parent that died by SIGKILL before setting it up), nobody
+  // tells a plugin its node is gone: check now and then, and leave instead of lingering.
+  setInterval(() => {
+    if (process.ppid === parent) return
+    log('the node is gone (the parent process changed): exiting')
+    server?.stop()
+    process.exit(0)
+  }, 2_000).unref()
 
   server = await startPluginServer({
     log,

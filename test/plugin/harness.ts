@@ -43,7 +43,7 @@ type AnyMethod = Method<any, any, any, any>
 type Impl = (request: any, call: grpc.ServerUnaryCall<any, any>) => Promise<unknown> | unknown
 
 /** Serves methods on a fresh 127.0.0.1 port (the node's servers: no message size limits). */
-async function serve(methods: Record<string, [AnyMethod, Impl]>): Promise<{address: string; server: grpc.Server}> {
+export async function serve(methods: Record<string, [AnyMethod, Impl]>): Promise<{address: string; server: grpc.Server}> {
   const server = new grpc.Server({'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1})
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {}
   const impl: grpc.UntypedServiceImplementation = {}

@@ -2,11 +2,15 @@
 // (registration, chain creation, normal operation, bootstrapping, restart), every fixed reply,
 // WaitForEvent cancellation, concurrent API calls, messages over 4 MiB, signals and shutdown.
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import * as grpc from '@grpc/grpc-js'
 
-import {HttpService, State, SummaryMode, VmError, VmMessage, VmService} from '../../src/plugin/messages.js'
+import {HttpService, RuntimeService, State, SummaryMode, VmError, VmMessage, VmService} from '../../src/plugin/messages.js'
 import {type Block, makeBlock} from '../../src/vm/block.js'
 import {EMPTY_ID, idToString} from '../../src/vm/encoding.js'
 import {encodeWith} from '../../src/vm/formatting.js'
@@ -20,8 +24,10 @@ import {
   NodeClient,
   type PluginProcess,
   serveResponseWriter,
+  serve,
   spawnPlugin,
   startChain,
+  writeLauncher,
 } from './harness.js'
 
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex')
@@ -97,6 +103,48 @@ describe('registration (spawn, handshake, Version, Shutdown, SIGTERM; no Initial
     )) as {message: string; handshake?: {protocolVersion: number}}
     assert.match(error.message, /handshake failed/)
     assert.equal(error.handshake?.protocolVersion, 44)
+  })
+
+  it('a plugin whose node is gone without a signal exits by itself', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsvm-orphan-'))
+    try {
+      const launcher = await writeLauncher(dir)
+      let arrived: (() => void) | undefined
+      const handshake = new Promise<void>((r) => (arrived = r))
+      const runtime = await serve({Initialize: [RuntimeService.Initialize, () => (arrived!(), {})]})
+      // The "node" (sh) starts the plugin, waits for its handshake, then exits: no Shutdown, no
+      // SIGTERM, no Pdeathsig. (It must outlive the plugin's start, or the plugin sees no change.)
+      const sh = spawn('/bin/sh', ['-c', `'${launcher}' & echo $!; read line`], {
+        cwd: dir,
+        env: {AVALANCHE_VM_RUNTIME_ENGINE_ADDR: runtime.address},
+        stdio: ['pipe', 'pipe', 'ignore'],
+      })
+      let out = ''
+      sh.stdout.on('data', (b: Buffer) => (out += b.toString()))
+      await handshake
+      sh.stdin.end('go\n')
+      await new Promise((r) => sh.on('exit', r))
+      const pid = Number(out.trim())
+      assert.ok(pid > 0, out)
+      const alive = () => {
+        try {
+          process.kill(pid, 0)
+          return true
+        } catch {
+          return false
+        }
+      }
+      for (let i = 0; alive(); i++) {
+        if (i >= 300) {
+          process.kill(pid, 'SIGKILL')
+          assert.fail('the orphaned plugin did not exit')
+        }
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      runtime.server.forceShutdown()
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
   })
 
   it('refuses a protocol outside 42-46 before any handshake, with a clear reason', async () => {
