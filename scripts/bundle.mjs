@@ -73,6 +73,8 @@ await esbuild.build({
     // Helper threads of big stamp runs; threads.js starts it as ./stamp-worker.js next to itself,
     // which holds as long as threads.js lands in a shared chunk at the top of the bundle (checked below).
     'stamp-worker': 'dist/src/proof/stamp-worker.js',
+    // The AvalancheGo plugin process (src/plugin/main.ts): started by a launcher, never by oclif.
+    plugin: 'dist/src/plugin/main.js',
     ...Object.fromEntries(commands.map((f) => [`commands/${f.slice(0, -3)}`, `dist/src/commands/${f}`])),
   },
   bundle: true,
@@ -81,8 +83,10 @@ await esbuild.build({
   platform: 'node',
   target: 'node20',
   outdir: 'dist/bundle',
-  // Optional loaders oclif probes for TypeScript sources, which a built CLI never uses.
-  external: ['typescript', 'ts-node', 'tsx'],
+  // Optional loaders oclif probes for TypeScript sources, which a built CLI never uses; and the
+  // .proto loader grpc-js requires only for its channelz and ORCA services, which the plugin
+  // never starts (bundled, its ~400 KB of protobufjs were parsed at every plugin start).
+  external: ['typescript', 'ts-node', 'tsx', '@grpc/proto-loader'],
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',

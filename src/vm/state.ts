@@ -28,8 +28,9 @@ import {randomBytes} from 'node:crypto'
 import {existsSync, readdirSync, realpathSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
+import type {AbstractChainedBatch, AbstractLevel} from 'abstract-level'
 import {ClassicLevel} from 'classic-level'
-import {type ChainedBatch as LevelChainedBatch, Level} from 'level'
+import {Level} from 'level'
 
 import {allocBytes, writeU64} from './codec.js'
 import {type Block, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
@@ -122,9 +123,14 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
 
 const EMPTY = new Uint8Array(0)
 
-type Db = Level<Uint8Array, Uint8Array>
-/** classic-level's chained batch on our database. */
-type ChainedBatch = LevelChainedBatch<Db, Uint8Array, Uint8Array>
+/**
+ * The store under ChainState: any abstract-level database with Uint8Array keys and values.
+ * classic-level on a data dir (embedded, serve) or the node's rpcdb (the plugin, src/plugin).
+ */
+export type StateDb = AbstractLevel<any, Uint8Array, Uint8Array>
+type Db = StateDb
+/** A chained batch on our database. */
+type ChainedBatch = AbstractChainedBatch<Db, Uint8Array, Uint8Array>
 
 /** classic-level hands out Buffers; the VM speaks plain Uint8Array (a copy, off the shared pool). */
 function plain(v: Uint8Array): Uint8Array
@@ -397,9 +403,20 @@ export class ChainState {
   private poisoned = false
 
   private constructor(
-    readonly db: Level<Uint8Array, Uint8Array>,
+    readonly db: StateDb,
     readonly dir: string,
+    /** False for a database someone else opened (onDatabase): no data-dir lock of ours to free. */
+    private readonly local = true,
   ) {}
+
+  /**
+   * The state on a database opened elsewhere (the node's rpcdb in the plugin); `name` stands in
+   * for the data dir in messages. close() closes the handle.
+   */
+  static async onDatabase(db: StateDb, name: string): Promise<ChainState> {
+    await db.open()
+    return new ChainState(db, name, false)
+  }
 
   /** Opens (creating if needed) the database in `dir`; DB_LOCKED, DB_CORRUPT or DB_OPEN_FAILED. */
   static async open(location: string): Promise<ChainState> {
@@ -663,7 +680,7 @@ export class ChainState {
     try {
       await this.db.close()
     } finally {
-      OPEN_DIRS.delete(this.dir)
+      if (this.local) OPEN_DIRS.delete(this.dir)
     }
   }
 }

@@ -23,7 +23,7 @@ import {idToString, toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
 import {genesisBlock} from './genesis.js'
 import {bytesEqual} from './hash.js'
-import {type BlockRecord, ChainState, type MempoolEntry, type PreparedWrite, StateBatch} from './state.js'
+import {type BlockRecord, ChainState, type MempoolEntry, type PreparedWrite, StateBatch, type StateDb} from './state.js'
 
 export type {BlockRecord} from './state.js'
 export type {CheckProblem, CheckReport} from './check.js'
@@ -99,6 +99,22 @@ export class TimestampVM {
   /** Opens the VM on `dir` (created if missing). DB_LOCKED when another process or this one holds it. */
   static async open(dir: string, options: VmOptions = {}): Promise<TimestampVM> {
     const state = await ChainState.open(dir)
+    const vm = new TimestampVM(state, options)
+    try {
+      await vm.load()
+    } catch (error) {
+      await state.close()
+      throw error
+    }
+    return vm
+  }
+
+  /**
+   * Opens the VM on a database opened elsewhere (the node's rpcdb, in the plugin); `name` stands
+   * in for the data dir in messages. close() closes the database handle.
+   */
+  static async openOn(db: StateDb, name: string, options: VmOptions = {}): Promise<TimestampVM> {
+    const state = await ChainState.onDatabase(db, name)
     const vm = new TimestampVM(state, options)
     try {
       await vm.load()
