@@ -50,6 +50,7 @@ export class PluginChain implements ChainBackend {
 
   private constructor(
     readonly vm: TimestampVM,
+    private readonly db: RpcDbClient,
     private readonly options: PluginChainOptions,
   ) {}
 
@@ -58,8 +59,8 @@ export class PluginChain implements ChainBackend {
    * `genesisBytes` on an empty store (ignored on an initialized one, as Go does).
    */
   static async open(dbAddress: string, genesisBytes: Uint8Array, name: string, options: PluginChainOptions = {}): Promise<PluginChain> {
-    const db = new RpcLevel(new RpcDbClient(dbAddress))
-    const vm = await TimestampVM.openOn(db, name, {now: options.now})
+    const client = new RpcDbClient(dbAddress)
+    const vm = await TimestampVM.openOn(new RpcLevel(client), name, {now: options.now})
     try {
       if (!vm.isInitialized()) await vm.initialize(genesisBytes)
       // Go's Initialize ends with SetPreference(lastAccepted).
@@ -69,7 +70,7 @@ export class PluginChain implements ChainBackend {
       await vm.close()
       throw error
     }
-    return new PluginChain(vm, options)
+    return new PluginChain(vm, client, options)
   }
 
   private log(line: string): void {
@@ -79,6 +80,16 @@ export class PluginChain implements ChainBackend {
   /** The last accepted block. */
   lastAccepted(): Block {
     return this.vm.lastAccepted()
+  }
+
+  /** The node's health report of its database (JSON); fails once the store has failed. */
+  async databaseHealth(): Promise<unknown> {
+    const text = await this.db.health()
+    try {
+      return JSON.parse(text) as unknown
+    } catch {
+      return text
+    }
   }
 
   /** Records the consensus state: 2 bootstrapping, 3 normal operation (Go v1.3: others are `unknown state`). */

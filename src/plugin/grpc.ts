@@ -10,6 +10,9 @@ import type {Method} from './messages.js'
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': -1,
   'grpc.max_send_message_length': -1,
+  // channelz (call statistics for grpc's debug service, which the plugin never serves) costs
+  // work on every call.
+  'grpc.enable_channelz': 0,
 }
 
 const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)

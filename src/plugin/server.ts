@@ -92,7 +92,7 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
   const server = new grpc.Server(CHANNEL_OPTIONS)
   let address = ''
   let chain: PluginChain | undefined
-  let initializing: Promise<PluginChain> | undefined
+  let initializeCalled = false
   let shutdown = false
 
   const requireChain = (): PluginChain => {
@@ -113,15 +113,14 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
     VmService,
     {
       async Initialize(req) {
-        if (initializing) throw new TsvmError('INVALID_ARGUMENT', 'the VM is already initialized')
-        initializing = loadVm().then(() => undefined as never)
-        const {PluginChain} = await loadVm()
-        const name = `the node's database for chain ${await idText(req.chainId)}`
-        initializing = PluginChain.open(req.dbServerAddr, req.genesisBytes, name, options)
+        if (initializeCalled) throw new TsvmError('INVALID_ARGUMENT', 'the VM is already initialized')
+        initializeCalled = true
         try {
-          chain = await initializing
+          const {PluginChain} = await loadVm()
+          const name = `the node's database for chain ${await idText(req.chainId)}`
+          chain = await PluginChain.open(req.dbServerAddr, req.genesisBytes, name, options)
         } catch (error) {
-          initializing = undefined
+          initializeCalled = false
           throw error
         }
         const last = chain.lastAccepted()
@@ -162,10 +161,13 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
         await requireChain().setPreference(req.id)
         return {}
       },
+      // Like Go's server, the database's health is part of it: a failed store makes the chain
+      // unhealthy (non-OK) rather than reporting a tip it can no longer extend.
       async Health() {
         const c = chain
         const details = c
           ? {
+              database: await c.databaseHealth(),
               lastAcceptedID: await idText(c.lastAccepted().id),
               lastAcceptedHeight: String(c.lastAccepted().height),
               state: c.consensusState,

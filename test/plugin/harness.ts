@@ -137,6 +137,8 @@ export class MemoryDb {
   readonly data = new Map<string, Uint8Array>()
   readonly batches: BatchRecord[] = []
   closed = false
+  /** When set, every call answers a non-OK status (a broken disk under the node). */
+  failing = false
   private iterators = new Map<bigint, {entries: Array<[Uint8Array, Uint8Array]>; at: number}>()
   private nextIterator = 1n
 
@@ -206,7 +208,7 @@ function grpcError(code: grpc.status, message: string): Error {
 export async function serveMemoryDb(db: MemoryDb): Promise<{address: string; stop(): void}> {
   const closedErr = {err: DbError.CLOSED}
   const s = DatabaseService
-  const {address, server} = await serve({
+  const methods: Record<string, [AnyMethod, Impl]> = {
     Has: [s.Has, (r) => (db.closed ? closedErr : {has: db.get(r.key) !== undefined})],
     Get: [
       s.Get,
@@ -273,7 +275,15 @@ export async function serveMemoryDb(db: MemoryDb): Promise<{address: string; sto
         return {}
       },
     ],
-  })
+  }
+  for (const entry of Object.values(methods)) {
+    const impl = entry[1]
+    entry[1] = (r, call) => {
+      if (db.failing) throw grpcError(grpc.status.INTERNAL, 'input/output error')
+      return impl(r, call)
+    }
+  }
+  const {address, server} = await serve(methods)
   return {address, stop: () => server.forceShutdown()}
 }
 
@@ -606,6 +616,12 @@ export class NodeChain {
       ],
     })
     return {code: r.code, headers: new Map(r.headers.map((h) => [h.key, h.values])), body: new TextDecoder().decode(r.body)}
+  }
+
+  /** SIGKILL (a crash: no Shutdown), and the database server stops; the MemoryDb keeps what was written. */
+  async kill(): Promise<void> {
+    await this.plugin.kill()
+    this.dbServer.stop()
   }
 
   /** Shutdown + SIGTERM, and the database server stops. */

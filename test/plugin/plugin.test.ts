@@ -11,6 +11,7 @@ import {type Block, makeBlock} from '../../src/vm/block.js'
 import {EMPTY_ID, idToString} from '../../src/vm/encoding.js'
 import {encodeWith} from '../../src/vm/formatting.js'
 import {genesisBlock} from '../../src/vm/genesis.js'
+import {heightKey} from '../../src/vm/state.js'
 import {
   type CallError,
   MemoryDb,
@@ -503,6 +504,27 @@ describe("Go's vm_test.go through the plugin", () => {
     await chain.setState(State.NORMAL_OP)
     const e = await rejectsWithStatus(chain.vm.call(VmService.SetState, {state: 99}))
     assert.match(e.details, /unknown state/)
+  })
+})
+
+describe('a failing database', () => {
+  it('makes Health non-OK and consensus writes fail, and the VM stays failed after the disk recovers', async () => {
+    const db = new MemoryDb()
+    const {chain, last} = await startChain({db})
+    try {
+      const blk = child(last, 1)
+      await chain.verify(blk.bytes)
+      assert.equal(JSON.parse(new TextDecoder().decode((await chain.vm.call(VmService.Health, {})).details)).database !== undefined, true)
+      db.failing = true
+      await rejectsWithStatus(chain.vm.call(VmService.Health, {}))
+      db.failing = false
+      // Fail-stop, as Go's corruptabledb: no acknowledgement on a store that failed once.
+      await rejectsWithStatus(chain.accept(blk.id))
+      await rejectsWithStatus(chain.vm.call(VmService.Health, {}))
+      assert.equal(db.get(heightKey(1n)), undefined, 'nothing of the failed accept landed')
+    } finally {
+      await chain.stop()
+    }
   })
 })
 
