@@ -1,7 +1,7 @@
 // Several validators: three plugin processes, each with its own rpcdb, driven by the node-side
 // harness as Snowman consensus drives a subnet's validators. Each round one validator builds a
 // block (proposeBlock over HandleSimple → WaitForEvent → BuildBlock → BlockVerify →
-// SetPreference), the others receive it (ParseBlock, GetBlock of the parent, BlockVerify), and all
+// SetPreference), the others receive it (ParseBlock, BlockVerify), and all
 // decide (SetPreference, BlockAccept). Every few rounds two validators build competing blocks, one
 // a branch of two, and consensus takes one side: the winner is accepted everywhere, the other side
 // rejected (siblings, then descendants, as the node orders it). Mid-run one validator is killed
@@ -24,10 +24,10 @@ const hex = (u: Uint8Array) => Buffer.from(u).toString('hex')
 const GENESIS = new TextEncoder().encode('three validators')
 
 /** Rounds in all; every FORK_EVERY-th is a fork; C is killed at KILL_AT and restarted at RESTART_AT. */
-const ROUNDS = 200
+const ROUNDS = 180
 const FORK_EVERY = 8
-const KILL_AT = 80
-const RESTART_AT = 136
+const KILL_AT = 72
+const RESTART_AT = 120
 /** GetAncestors page size while C bootstraps (the node asks for up to 2000; small pages make several requests). */
 const PAGE = 16
 
@@ -70,11 +70,11 @@ async function build(v: Validator, data: Uint8Array): Promise<NodeBlock> {
   return blk
 }
 
-/** A peer's block arriving: ParseBlock, the parent looked up, BlockVerify. */
+/** A peer's block arriving: ParseBlock, then BlockVerify (the parent is in the node's cache: no GetBlock). */
 async function receive(v: Validator, blk: NodeBlock): Promise<void> {
   const parsed = await v.chain.parseBlock(blk.bytes)
   assert.equal(hex(parsed.id), hex(blk.id), `${v.name}: ParseBlock gave another ID`)
-  assert.ok(await v.chain.getBlock(blk.parentId), `${v.name}: parent of height ${blk.height} unknown`)
+  assert.equal(hex(parsed.parentId), hex(blk.parentId))
   assert.equal(await v.chain.verify(blk.bytes), blk.timestamp, `${v.name}: BlockVerify time`)
 }
 
@@ -134,8 +134,7 @@ describe('three validators driven as consensus', () => {
           assert.ok(C.live)
           killedHolding = [x, y, y2]
           killedAtHeight = tip.height
-          await C.plugin.kill()
-          C.chain.dbServer.stop()
+          await C.chain.kill()
           C.live = false
         }
         // Consensus alternates sides: x alone, or the branch y, y2.
@@ -191,7 +190,7 @@ describe('three validators driven as consensus', () => {
         assert.equal(now.height, tip.height)
       }
     }
-    assert.ok(accepted.length > 200, `${accepted.length} accepted blocks`)
+    assert.ok(accepted.length > 180, `${accepted.length} accepted blocks`)
     assert.ok(rejected.length > 30, `${rejected.length} rejected blocks`)
 
     // All three report the same last accepted block and height...
