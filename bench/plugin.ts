@@ -161,11 +161,11 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
           embeddedOnDiskBlocksPerSecond: (n * 1000) / median(disk),
           embeddedOnDiskMs: disk,
           // Where the time goes: the node's wait per call, and the rpcdb calls the plugin makes back.
-          perBlockMs: {parseBlock: median(split.parse), blockVerify: median(split.verify), blockAccept: median(split.accept)},
+          perBlockMeanMs: {parseBlock: median(split.parse), blockVerify: median(split.verify), blockAccept: median(split.accept)},
           rpcdbPerBlock: rpcdb,
           // Each block costs 3 calls from the node plus the rpcdb calls back, each a round trip
           // between two processes; on a busy machine each waits for both to be scheduled.
-          grpcRoundTripMs: median(roundTrips),
+          grpcRoundTripMs: {median: median(roundTrips), mean: roundTrips.reduce((x, y) => x + y, 0) / roundTrips.length},
           roundTripsPerBlock: 3 + rpcdb.batches + rpcdb.gets,
         },
       }),
