@@ -11,12 +11,18 @@
 // by delaying the requests behind it. Open load goes through raw-http.ts, a minimal client that
 // takes less of the CPU the server needs (the two share 2 cores here) than undici does.
 //
+// With `grpc`, the same requests go to an AvalancheGo plugin as http.HTTP/HandleSimple calls
+// (what the node makes of a request to /ext/bc/<chainID>), over one gRPC connection as the node
+// keeps one per chain; `url` is then the plugin's 127.0.0.1 address.
+//
 //   node dist/bench/load.js '{"url":"http://127.0.0.1:9650","path":"/ext/bc/timestampvm","kind":"getBlock",...}'
 import {createHash} from 'node:crypto'
 import {pathToFileURL} from 'node:url'
 
 import {Pool} from 'undici'
 
+import {UnaryClient} from '../src/plugin/grpc.js'
+import {HttpService} from '../src/plugin/messages.js'
 import {RawPool} from './raw-http.js'
 
 /** What the load generator is told (argv[2], JSON). */
@@ -31,6 +37,8 @@ export interface LoadSpec {
   concurrency: number
   /** Open load: requests per second on a fixed schedule. */
   rate?: number
+  /** Send each request as a HandleSimple call to the plugin at `url`'s host:port (closed load only). */
+  grpc?: boolean
 }
 
 /** What it prints. */
@@ -75,9 +83,12 @@ const WARMUP_SECONDS = 2
 export async function load(spec: LoadSpec): Promise<LoadResult> {
   const url = new URL(spec.url)
   if (url.hostname !== '127.0.0.1') throw new Error(`the load generator only talks to 127.0.0.1 (got ${url.hostname})`)
-  // Closed load goes through undici, open load through the raw client; only one is made.
-  const raw = spec.rate === undefined ? undefined : new RawPool(Number(url.port), spec.path, spec.concurrency)
-  const pool = raw ? undefined : new Pool(url.origin, {connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000})
+  // Closed load goes through undici, open load through the raw client, a plugin through gRPC; only one is made.
+  if (spec.grpc && spec.rate !== undefined) throw new Error('gRPC load is closed load only')
+  const plugin = spec.grpc ? new UnaryClient(url.host) : undefined
+  const raw = spec.rate === undefined || plugin ? undefined : new RawPool(Number(url.port), spec.path, spec.concurrency)
+  const pool = raw || plugin ? undefined : new Pool(url.origin, {connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000})
+  const utf8 = new TextEncoder()
   const warmup = spec.rate === undefined ? 0 : Math.ceil(spec.rate * WARMUP_SECONDS)
   // Bodies are made before the clock starts: the generator should measure the server, not itself.
   const bodies = Array.from({length: warmup + spec.requests}, (_, i) => body(spec, i))
@@ -90,7 +101,16 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   async function send(i: number, due: number): Promise<void> {
     let bad: string | undefined
     try {
-      if (raw) {
+      if (plugin) {
+        const res = await plugin.call(HttpService.HandleSimple, {
+          method: 'POST',
+          url: spec.path,
+          requestHeaders: [{key: 'Content-Type', values: ['application/json']}],
+          body: utf8.encode(bodies[i]!),
+          responseHeaders: [],
+        })
+        bad = failure(spec, res.code, new TextDecoder().decode(res.body))
+      } else if (raw) {
         const res = await raw.post(bodies[i]!)
         bad = failure(spec, res.status, res.body)
       } else {
@@ -147,6 +167,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   const seconds = (performance.now() - start) / 1000
   await pool?.close()
   raw?.close()
+  plugin?.close()
   const lat = Array.from(latencies.subarray(0, done)).sort((a, b) => a - b)
   const q = (p: number) => (lat.length === 0 ? 0 : lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)]!)
   return {requests: done, errors, seconds, rps: done / seconds, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: lat.at(-1) ?? 0, firstError}

@@ -18,7 +18,7 @@ import type {LoadResult, LoadSpec} from './load.js'
 /** The proposeBlock goal's rate: the open load its p99 is read at. */
 const PROPOSE_RATE = 5000
 
-interface Served {
+export interface Served {
   child: ChildProcess
   port: number
   /** The chain endpoint path, e.g. /ext/bc/timestampvm. */
@@ -27,7 +27,7 @@ interface Served {
 }
 
 /** Spawns a server and waits for the first stdout line that names its port. */
-function startServer(args: string[], env: Record<string, string>): Promise<Served> {
+export function startServer(args: string[], env: Record<string, string>): Promise<Served> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
     let out = ''
@@ -64,13 +64,15 @@ function startServer(args: string[], env: Record<string, string>): Promise<Serve
   })
 }
 
-async function loadRun(spec: LoadSpec): Promise<LoadResult> {
+/** Runs the load generator as its own process. */
+export async function loadRun(spec: LoadSpec): Promise<LoadResult> {
   const r = await run(process.execPath, [join(BENCH_DIST, 'load.js'), JSON.stringify(spec)], {timeoutMs: (spec.seconds + 60) * 1000})
   if (r.code !== 0) throw new Error(`load generator failed (${r.code}): ${r.stderr}`)
   return JSON.parse(r.stdout) as LoadResult
 }
 
-async function rpc(port: number, path: string, method: string, params: unknown): Promise<{result?: any; error?: any}> {
+/** One JSON-RPC call to a served chain. */
+export async function rpc(port: number, path: string, method: string, params: unknown): Promise<{result?: any; error?: any}> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method: 'POST',
     headers: {'content-type': 'application/json'},
@@ -80,7 +82,7 @@ async function rpc(port: number, path: string, method: string, params: unknown):
 }
 
 /** Block IDs to read: walk back from the tip (at most 256), so lookups are spread over the chain. */
-async function blockIds(port: number, path: string): Promise<string[]> {
+export async function blockIds(port: number, path: string): Promise<string[]> {
   const ids: string[] = []
   let reply = await rpc(port, path, 'timestampvm.getBlock', {})
   while (reply.result && ids.length < 256) {

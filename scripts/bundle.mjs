@@ -65,7 +65,8 @@ module.exports = new Proxy(function () {}, {
   },
 }
 
-const commands = readdirSync('dist/src/commands').filter((f) => f.endsWith('.js'))
+// Topics are folders (`tsvm plugin install` is commands/plugin/install.js).
+const commands = readdirSync('dist/src/commands', {recursive: true}).filter((f) => f.endsWith('.js'))
 
 await esbuild.build({
   entryPoints: {

@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   'RECEIPT_INVALID',
   'RECEIPT_EXISTS',
   'RECEIPT_UNWRITABLE',
+  'PROTOCOL_UNSUPPORTED',
+  'PLUGIN_FILE_EXISTS',
   // verification failures (exit 4)
   'BLOCK_PARENT_UNKNOWN',
   'BLOCK_BAD_HEIGHT',
@@ -57,6 +59,7 @@ export const ERROR_CODES = [
   'RPC_ERROR',
   'RPC_BAD_RESPONSE',
   'REMOTE_UNSUPPORTED',
+  'PLUGIN_PROBE_FAILED',
   'SERVE_FAILED',
   // the data dir cannot be used (exit 6)
   'DB_LOCKED',

@@ -127,6 +127,8 @@ const EMPTY = new Uint8Array(0)
  * The store under ChainState: any abstract-level database with Uint8Array keys and values.
  * classic-level on a data dir (embedded, serve) or the node's rpcdb (the plugin, src/plugin).
  */
+// classic-level reads `sync` from the options of put and del; abstract-level's types do not name it.
+const SYNCED = {sync: true}
 export type StateDb = AbstractLevel<any, Uint8Array, Uint8Array>
 type Db = StateDb
 /** A chained batch on our database. */
@@ -534,12 +536,12 @@ export class ChainState {
       // Never create a database here: a missing one means the data dir went away.
       await this.db.open({createIfMissing: false})
       const token = new Uint8Array(randomBytes(16))
-      await this.db.put(PROBE_KEY, token, {sync: true})
+      await this.db.put(PROBE_KEY, token, SYNCED as object)
       await this.db.close()
       await this.db.open({createIfMissing: false})
       const back = await this.db.get(PROBE_KEY)
       if (back === undefined || !bytesEqual(back, token)) throw new Error('a synced test write did not read back after a reopen')
-      await this.db.del(PROBE_KEY, {sync: true})
+      await this.db.del(PROBE_KEY, SYNCED as object)
     } catch (error) {
       this.failed = new TsvmError(
         'DB_WRITE_FAILED',

@@ -66,13 +66,16 @@ describe('bench', () => {
         'serve.proposeBlock.p99',
         'serve.getBlock',
         'serve.rss',
+        'plugin.handshake',
+        'plugin.accept',
+        'plugin.getBlock',
       ],
     )
     for (const f of figures) assertFigure(f)
     // The recorder saw the CLI's writes (its bundled classic-level included), and the load
     // generator saw no failed request (a wrong body or status would count).
     assert.ok((figures.find((f) => f.id === 'chain.propose')!.detail.writes as {ops: number}).ops >= TINY.proposePayloads)
-    for (const id of ['serve.proposeBlock', 'serve.proposeBlock.p99', 'serve.getBlock']) assert.equal(figures.find((f) => f.id === id)!.detail.errors, 0, id)
+    for (const id of ['serve.proposeBlock', 'serve.proposeBlock.p99', 'serve.getBlock', 'plugin.getBlock']) assert.equal(figures.find((f) => f.id === id)!.detail.errors, 0, id)
     const floorRuns = figures.find((f) => f.id === 'serve.proposeBlock.p99')!.detail.baselineRuns as Array<{requests: number; errors: number}>
     assert.ok(floorRuns.length > 0 && floorRuns.every((r) => r.requests > 0 && r.errors === 0), 'the durable floor answered every request')
     const table = formatTable(figures, {stamp: 'tsvm stamp exited 1'}).split('\n')
@@ -113,6 +116,6 @@ describe('bench', () => {
   })
 
   it('names every figure group', () => {
-    assert.deepEqual(Object.keys(GROUPS), ['startup-vm-id', 'startup-get-block', 'accept', 'propose', 'stamp', 'serve'])
+    assert.deepEqual(Object.keys(GROUPS), ['startup-vm-id', 'startup-get-block', 'accept', 'propose', 'stamp', 'serve', 'plugin'])
   })
 })

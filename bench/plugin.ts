@@ -1,0 +1,221 @@
+// The AvalancheGo plugin, driven as the node drives it (the test suite's node-side harness: its
+// own gRPC client, Runtime server and an in-memory rpcdb with the node's semantics):
+//   - handshake: spawn of the installed launcher → Runtime/Initialize received, measured by
+//     `tsvm plugin probe`'s code, against `node -e 0` from spawn to exit, spawned alternately;
+//   - accept: ParseBlock + BlockVerify + BlockAccept per block over gRPC, the VM's writes going to
+//     the node's rpcdb, against the same VM embedded doing parseBlock + verify + accept in process.
+//     The embedded baseline runs on tmpfs when there is one: the node's rpcdb does not sync its
+//     writes and the harness keeps them in memory, while the embedded VM syncs every write, so on a
+//     disk the comparison would mostly measure fsync. The on-disk embedded figure is in the detail;
+//   - getBlock: HandleSimple getBlock calls (what the node makes of /ext/bc/<chainID> requests)
+//     against `tsvm serve` getBlock over HTTP, same load generator, same block IDs, same concurrency.
+import {randomBytes} from 'node:crypto'
+import {existsSync} from 'node:fs'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {installPlugin} from '../src/plugin/install.js'
+import {State, VmService} from '../src/plugin/messages.js'
+import {probePlugin} from '../src/plugin/probe.js'
+import {type Block, makeBlock, parseBlock} from '../src/vm/block.js'
+import {idToString} from '../src/vm/encoding.js'
+import {genesisBlock} from '../src/vm/genesis.js'
+import {TimestampVM} from '../src/vm/vm.js'
+import {MemoryDb, startChain} from '../test/plugin/harness.js'
+import {BIN, type Figure, ROOT, type Sizes, childEnv, median, now, progress, run, throughputFigure, timeFigure, tsvmOk} from './lib.js'
+import type {LoadResult} from './load.js'
+import {blockIds, loadRun, startServer} from './serve.js'
+
+const GENESIS = new TextEncoder().encode('bench plugin')
+
+/** `n` blocks on the genesis, as peers would send them (past timestamps, random payloads). */
+function chainOf(n: number): Block[] {
+  const blocks: Block[] = []
+  let parent = genesisBlock(GENESIS)
+  const data = randomBytes(32 * n)
+  for (let i = 0; i < n; i++) {
+    parent = makeBlock({parentId: parent.id, height: parent.height + 1n, timestamp: 1_700_000_000n + BigInt(i), data: data.subarray(32 * i, 32 * i + 32)})
+    blocks.push(parent)
+  }
+  return blocks
+}
+
+/** Handshake latency of the installed launcher against `node -e 0`. */
+async function handshake(sizes: Sizes, dir: string): Promise<Figure> {
+  const {launcher} = await installPlugin({pluginDir: join(dir, 'plugins'), entry: join(ROOT, 'dist', 'bundle', 'plugin.js')})
+  const ours: number[] = []
+  const bare: number[] = []
+  const bareRun = async () => {
+    const r = await run(process.execPath, ['-e', '0'])
+    if (r.code !== 0) throw new Error(`node -e 0 exited ${r.code}`)
+    return r.ms
+  }
+  // One untimed run each warms the page cache.
+  await probePlugin(launcher)
+  await bareRun()
+  for (let i = 0; i < sizes.startupRuns; i++) {
+    progress(`plugin: handshake ${i + 1}/${sizes.startupRuns}`)
+    ours.push((await probePlugin(launcher)).handshakeMs)
+    bare.push(await bareRun())
+  }
+  return timeFigure({
+    id: 'plugin.handshake',
+    name: 'plugin handshake: spawn → Runtime/Initialize',
+    value: median(ours),
+    unit: 'ms',
+    baseline: {name: 'node -e 0 (spawn to exit)', value: median(bare), unit: 'ms'},
+    goal: '<= 3.0x',
+    maxRatio: 3.0,
+    detail: {runs: ours, baselineRuns: bare},
+  })
+}
+
+/** Blocks/s of the embedded VM doing what the node asks of the plugin, in a fresh data dir. */
+async function embeddedAccept(dir: string, blocks: Block[]): Promise<number> {
+  const vm = await TimestampVM.open(dir)
+  try {
+    await vm.initialize(GENESIS)
+    const start = now()
+    for (const b of blocks) {
+      const block = parseBlock(b.bytes)
+      await vm.verify(block)
+      await vm.accept(block.id)
+    }
+    return now() - start
+  } finally {
+    await vm.close()
+  }
+}
+
+/** Accept throughput through the plugin against the embedded VM; then getBlock through HandleSimple against tsvm serve. */
+export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]> {
+  const figures: Figure[] = [await handshake(sizes, dir)]
+
+  const n = Math.min(sizes.acceptBlocks, 2000)
+  const blocks = chainOf(n)
+  const shm = existsSync('/dev/shm') ? await mkdtemp('/dev/shm/tsvm-bench-plugin-') : undefined
+  const ours: number[] = []
+  const fast: number[] = []
+  const disk: number[] = []
+  const split = {parse: [] as number[], verify: [] as number[], accept: [] as number[]}
+  let rpcdb = {batches: 0, gets: 0}
+  let last: Awaited<ReturnType<typeof startChain>> | undefined
+  try {
+    for (let r = 0; r < sizes.repeats; r++) {
+      progress(`plugin: accept run ${r + 1}/${sizes.repeats}, ${n} blocks through the plugin and embedded`)
+      const db = new MemoryDb()
+      let gets = 0
+      const get = db.get.bind(db)
+      db.get = (key) => (gets++, get(key))
+      const started = await startChain({db, genesis: GENESIS})
+      const {chain} = started
+      await chain.setState(State.BOOTSTRAPPING)
+      const batchesBefore = db.batches.length
+      const getsBefore = gets
+      const t = {parse: 0, verify: 0, accept: 0}
+      const start = now()
+      for (const b of blocks) {
+        const t0 = now()
+        await chain.parseBlock(b.bytes)
+        const t1 = now()
+        await chain.verify(b.bytes)
+        const t2 = now()
+        await chain.accept(b.id)
+        t.parse += t1 - t0
+        t.verify += t2 - t1
+        t.accept += now() - t2
+      }
+      ours.push(now() - start)
+      split.parse.push(t.parse / n)
+      split.verify.push(t.verify / n)
+      split.accept.push(t.accept / n)
+      rpcdb = {batches: (db.batches.length - batchesBefore) / n, gets: (gets - getsBefore) / n}
+      await chain.setState(State.NORMAL_OP)
+      // The last run's chain stays up for the getBlock load.
+      if (last) await last.chain.stop()
+      last = started
+      if (shm) fast.push(await embeddedAccept(join(shm, `embedded-${r}`), blocks))
+      disk.push(await embeddedAccept(join(dir, `embedded-${r}`), blocks))
+    }
+    // The floor of each of those calls on this machine now: a bare Version round trip.
+    const roundTrips: number[] = []
+    for (let i = 0; i < 200; i++) {
+      const t0 = now()
+      await last!.chain.vm.call(VmService.Version, {})
+      roundTrips.push(now() - t0)
+    }
+    const baselineMs = shm ? fast : disk
+    figures.push(
+      throughputFigure({
+        id: 'plugin.accept',
+        name: 'plugin accept: ParseBlock + BlockVerify + BlockAccept over gRPC, rpcdb writes',
+        value: (n * 1000) / median(ours),
+        unit: 'blocks/s',
+        baseline: {name: `the same VM embedded (parse, verify, accept${shm ? ', on tmpfs' : ''})`, value: (n * 1000) / median(baselineMs), unit: 'blocks/s'},
+        goal: '>= 0.3x',
+        minRatio: 0.3,
+        detail: {
+          blocks: n,
+          ms: ours,
+          baselineMs,
+          embeddedOnDiskBlocksPerSecond: (n * 1000) / median(disk),
+          embeddedOnDiskMs: disk,
+          // Where the time goes: the node's wait per call, and the rpcdb calls the plugin makes back.
+          perBlockMeanMs: {parseBlock: median(split.parse), blockVerify: median(split.verify), blockAccept: median(split.accept)},
+          rpcdbPerBlock: rpcdb,
+          // Each block costs 3 calls from the node plus the rpcdb calls back, each a round trip
+          // between two processes; on a busy machine each waits for both to be scheduled.
+          grpcRoundTripMs: {median: median(roundTrips), mean: roundTrips.reduce((x, y) => x + y, 0) / roundTrips.length},
+          roundTripsPerBlock: 3 + rpcdb.batches + rpcdb.gets,
+        },
+      }),
+    )
+
+    // getBlock: the plugin's chain (n blocks) and a tsvm serve chain of as many blocks.
+    const plugin = last!
+    const pluginIds = blocks.slice(-256).map((b) => idToString(b.id))
+    const dataDir = join(dir, 'serve-chain')
+    const env = childEnv({TSVM_DATA_DIR: dataDir})
+    await tsvmOk(['init'], {env})
+    const input = Array.from(chainOf(n), (b) => Buffer.from(b.bytes.subarray(50)).toString('hex') + '\n').join('')
+    await tsvmOk(['propose', '-'], {env, input})
+    progress('plugin: getBlock through HandleSimple against tsvm serve')
+    const server = await startServer([BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--json'], env)
+    const viaPlugin: LoadResult[] = []
+    const viaServe: LoadResult[] = []
+    try {
+      const serveIds = await blockIds(server.port, server.path)
+      const common = {kind: 'getBlock' as const, requests: sizes.serveRequests, seconds: sizes.serveSeconds, concurrency: sizes.serveConcurrency}
+      for (let i = 0; i < sizes.repeats; i++) {
+        viaPlugin.push(await loadRun({...common, url: `http://${plugin.plugin.handshake!.addr}`, path: '/ext/bc/chain', ids: pluginIds, grpc: true}))
+        viaServe.push(await loadRun({...common, url: `http://127.0.0.1:${server.port}`, path: server.path, ids: serveIds}))
+      }
+    } finally {
+      await server.stop()
+    }
+    const errors = [...viaPlugin, ...viaServe].reduce((k, r) => k + r.errors, 0)
+    const get = throughputFigure({
+      id: 'plugin.getBlock',
+      name: 'plugin getBlock through HandleSimple (gRPC)',
+      value: median(viaPlugin.map((r) => r.rps)),
+      unit: 'req/s',
+      baseline: {name: 'tsvm serve getBlock (HTTP)', value: median(viaServe.map((r) => r.rps)), unit: 'req/s'},
+      goal: '0 errors',
+      detail: {
+        p99Ms: median(viaPlugin.map((r) => r.p99Ms)),
+        baselineP99Ms: median(viaServe.map((r) => r.p99Ms)),
+        errors,
+        firstError: [...viaPlugin, ...viaServe].find((r) => r.firstError)?.firstError,
+        concurrency: sizes.serveConcurrency,
+        runs: viaPlugin,
+        baselineRuns: viaServe,
+      },
+    })
+    get.met = errors === 0
+    figures.push(get)
+  } finally {
+    await last?.chain.stop()
+    if (shm) await rm(shm, {recursive: true, force: true})
+  }
+  return figures
+}
