@@ -54,8 +54,8 @@ export function embeddedDataDir(dataDir: string | undefined, config: {dataDir: s
   return chainOptions({'data-dir': dataDir}, config, {...env, TSVM_ENDPOINT: undefined}).dataDir!
 }
 
-/** The largest block timestamp: the field is a uint64. */
-const MAX_TIMESTAMP = 0xffff_ffff_ffff_ffffn
+/** The largest block timestamp: Go's time.Unix seconds, an int64. */
+const MAX_TIMESTAMP = 0x7fff_ffff_ffff_ffffn
 
 /** Parses unix seconds to a bigint with every digit kept (a JS number keeps only 53 bits). */
 export function parseTimestamp(input: string): bigint {
