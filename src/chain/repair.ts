@@ -6,7 +6,7 @@
 // killed at any point leaves either the dir as it was, or the two halves named in the marker
 // for the next `tsvm repair` to finish.
 import {spawn} from 'node:child_process'
-import {cpSync, existsSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 
@@ -106,16 +106,17 @@ async function finishInterrupted(dir: string, m: RepairMarker): Promise<RepairRe
     return {dataDir: dir, backup: m.backup, check: await checkChain(dir), finished: true}
   }
   if (m.step === 'swap') {
-    if (!has(dir) && has(m.work)) {
-      renameSync(m.work, dir)
-      syncDir(dirname(dir))
+    // A dir holding only LevelDB's LOCK and LOG is a late opener's trace (see putInPlace), not a chain.
+    const dirThere = has(dir) && !readdirSync(dir).every(isOpenerTrace)
+    if (!dirThere && has(m.work)) {
+      putInPlace(m.work, dir)
       return finish()
     }
-    if (has(dir) && !has(m.work)) return finish()
-    if (!(has(dir) && has(m.work) && !has(m.backup) && !has(m.aside))) {
+    if (dirThere && !has(m.work)) return finish()
+    if (!(dirThere && has(m.work) && !has(m.backup) && !has(m.aside))) {
       throw new TsvmError(
         'REPAIR_INCOMPLETE',
-        `a repair of ${dir} was interrupted while putting its copy in place, and what is left is not what it expected (${dir}: ${has(dir) ? 'present' : 'missing'}, ` +
+        `a repair of ${dir} was interrupted while putting its copy in place, and what is left is not what it expected (${dir}: ${dirThere ? 'present' : 'missing'}, ` +
           `copy ${m.work}: ${has(m.work) ? 'present' : 'missing'}, original ${original}: ${has(original) ? 'present' : 'missing'}): ` +
           `move the original back to ${dir} (or the repaired copy, if you trust it), then delete ${markerPath(dir)}`,
         {details: {marker: markerPath(dir), backup: m.backup, work: m.work}},
@@ -182,14 +183,32 @@ export async function repairDataDir(dataDir: string, options: RepairOptions = {}
     writeMarker({...marker, step: 'swap'})
     moveAside(dir, backup, marker.aside!)
     await pausePoint('swap')
-    renameSync(marker.work, dir)
-    syncDir(dirname(dir))
+    putInPlace(marker.work, dir)
     removeMarker(dir)
     rmSync(marker.aside!, {recursive: true, force: true})
     return {dataDir: dir, backup, check}
   } finally {
     await lock.release()
   }
+}
+
+const isOpenerTrace = (name: string): boolean => name === 'LOCK' || name === 'LOG' || name === 'LOG.old'
+
+/**
+ * Renames the repaired copy to the dir's path. An opener that looked before the marker was
+ * written and reached LevelDB while the path was free may have left LevelDB's LOCK and LOG
+ * there (LevelDB makes the dir before it finds no database in it): those go, nothing else.
+ */
+function putInPlace(work: string, dir: string): void {
+  try {
+    renameSync(work, dir)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !readdirSync(dir).every(isOpenerTrace)) throw error
+    rmSync(dir, {recursive: true, force: true})
+    renameSync(work, dir)
+  }
+  syncDir(dirname(dir))
 }
 
 /** Renames the dir to its backup (or aside, without one). A backup on another file system is copied first, then the dir renamed aside. */
