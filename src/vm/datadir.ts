@@ -238,6 +238,14 @@ export function undoCreate(dir: string, before: readonly string[] | undefined): 
   }
 }
 
+/** Dirs this process holds with lockDataDir: opening one here would take (and on close drop) the same OS lock. */
+const LOCKED_HERE = new Set<string>()
+
+/** True when this process holds `dir` with lockDataDir. */
+export function lockedHere(dir: string): boolean {
+  return LOCKED_HERE.has(dir)
+}
+
 /** The exclusive lock a repair holds on a data dir (see the top of this file). */
 export interface DirLock {
   release(): Promise<void>
@@ -250,6 +258,7 @@ export interface DirLock {
  * links are not allowed, next to `dir` with a hard link).
  */
 export async function lockDataDir(dir: string): Promise<DirLock> {
+  if (LOCKED_HERE.has(dir)) throw new TsvmError('DB_LOCKED', `data dir ${dir} is already locked by this process`)
   const lockFile = join(dir, 'LOCK')
   let holder: string
   try {
@@ -275,11 +284,13 @@ export async function lockDataDir(dir: string): Promise<DirLock> {
         : new TsvmError('DB_OPEN_FAILED', `cannot lock data dir ${dir} (${msg})`, {cause: error}))
     )
   }
+  LOCKED_HERE.add(dir)
   return {
     async release() {
       try {
         await db.close()
       } finally {
+        LOCKED_HERE.delete(dir)
         rmSync(holder, {recursive: true, force: true})
       }
     },

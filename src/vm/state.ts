@@ -25,7 +25,7 @@ import {type ChainedBatch as LevelChainedBatch, Level} from 'level'
 import {allocBytes, writeU64} from './codec.js'
 import {type Block, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
 import {toHex} from './encoding.js'
-import {checkAccess, diskOrPermissionError, refuseMidRepair, undoCreate} from './datadir.js'
+import {checkAccess, diskOrPermissionError, lockedHere, refuseMidRepair, undoCreate} from './datadir.js'
 import {TsvmError} from './errors.js'
 import {concatBytes, sha256} from './hash.js'
 
@@ -405,7 +405,7 @@ export class ChainState {
   static async open(location: string, options: OpenOptions = {}): Promise<ChainState> {
     const create = options.create ?? true
     const dir = canonicalDir(location)
-    if (OPEN_DIRS.has(dir)) {
+    if (OPEN_DIRS.has(dir) || lockedHere(dir)) {
       throw new TsvmError('DB_LOCKED', `data dir ${dir} is already open in this process: close it first`)
     }
     refuseMidRepair(dir)
