@@ -85,10 +85,15 @@ async function checkChain(dir: string): Promise<CheckReport> {
   }
 }
 
-/** Copies `from` to `to` leaving out LevelDB's LOCK: the repairing process must never open the LOCK it holds (see lockDataDir). */
+/**
+ * Copies a data dir, leaving out LevelDB's LOCK and info logs. LOCK: the repairing process must
+ * never open the LOCK it holds (see lockDataDir). LOG and LOG.old: LevelDB rotates them when it
+ * starts opening a dir, before it meets the lock, so a command refused as locked still renames
+ * them under the copy; they hold no data.
+ */
 function copyDir(from: string, to: string): void {
-  const lock = join(from, 'LOCK')
-  cpSync(from, to, {recursive: true, errorOnExist: true, force: false, filter: (src) => src !== lock})
+  const skip = new Set(['LOCK', 'LOG', 'LOG.old'].map((name) => join(from, name)))
+  cpSync(from, to, {recursive: true, errorOnExist: true, force: false, filter: (src) => !skip.has(src)})
 }
 
 /**
