@@ -260,12 +260,12 @@ export interface DirLock {
 export async function lockDataDir(dir: string): Promise<DirLock> {
   if (LOCKED_HERE.has(dir)) throw new TsvmError('DB_LOCKED', `data dir ${dir} is already locked by this process`)
   const lockFile = join(dir, 'LOCK')
-  let holder: string
+  let holder = mkdtempSync(join(tmpdir(), 'tsvm-repair-lock-'))
   try {
-    holder = mkdtempSync(join(tmpdir(), 'tsvm-repair-lock-'))
     symlinkSync(lockFile, join(holder, 'LOCK'))
   } catch {
     // Windows without the symlink privilege: a hard link to the same file, on the same volume.
+    rmSync(holder, {recursive: true, force: true})
     closeSync(openSync(lockFile, 'a'))
     holder = mkdtempSync(join(dirname(dir), `.${basename(dir)}.repair-lock-`))
     linkSync(lockFile, join(holder, 'LOCK'))

@@ -194,7 +194,7 @@ const concurrencyPhase: Phase = {
  */
 const repairRacePhase: Phase = {
   name: 'repair-race',
-  share: 2,
+  share: 1,
   async run({seed, budgetMs, summary, log}) {
     const stats: RepairRaceStats = {repairs: 0, repairsRefused: 0, kills: 0, openers: 0, locked: 0, incomplete: 0, acknowledged: 0, lost: 0}
     const next = rng(seed)
@@ -236,6 +236,8 @@ export const phases: Phase[] = [
   crashPhase('crash-propose', proposeRound, 30, 200, 2000),
   crashPhase('crash-serve', serveRound, 30, 200, 2000),
   concurrencyPhase,
-  repairRacePhase,
   hostilePhase,
+  // Last, with a small share: it always runs its first five rounds, whatever time is left, and
+  // the hostile phase needs its time for the server's own timeouts to drop slow clients.
+  repairRacePhase,
 ]
