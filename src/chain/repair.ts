@@ -10,7 +10,18 @@ import {cpSync, existsSync, readdirSync, renameSync, rmSync, writeFileSync} from
 import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 
-import {lockDataDir, markerPath, readMarker, refuseMidRepair, removeMarker, repairRunning, type RepairMarker, syncDir, writeMarker} from '../vm/datadir.js'
+import {
+  lockDataDir,
+  markerPath,
+  readMarker,
+  refuseMidRepair,
+  removeMarker,
+  removeStaleHolders,
+  repairRunning,
+  type RepairMarker,
+  syncDir,
+  writeMarker,
+} from '../vm/datadir.js'
 import {TsvmError} from '../vm/errors.js'
 import {canonicalDir, checkRepairable} from '../vm/state.js'
 import type {CheckReport} from './chain.js'
@@ -143,6 +154,7 @@ async function finishInterrupted(dir: string, m: RepairMarker): Promise<RepairRe
  */
 export async function repairDataDir(dataDir: string, options: RepairOptions = {}): Promise<RepairResult> {
   let dir = canonicalDir(dataDir)
+  removeStaleHolders()
   const stale = readMarker(dir)
   if (stale !== undefined) {
     if (repairRunning(stale)) refuseMidRepair(dir) // DB_LOCKED: that repair still runs

@@ -238,6 +238,23 @@ export function undoCreate(dir: string, before: readonly string[] | undefined): 
   }
 }
 
+/** The temp dirs that carry a repair's lock: tsvm-repair-lock-<pid>-<random>. */
+const HOLDER_PREFIX = 'tsvm-repair-lock-'
+
+/** Removes the lock carriers of repairs that were killed (their process is gone, and so is their lock). */
+export function removeStaleHolders(): void {
+  let names: string[]
+  try {
+    names = readdirSync(tmpdir())
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const pid = Number(/^tsvm-repair-lock-(\d+)-/.exec(name)?.[1])
+    if (pid > 0 && pid !== process.pid && !running(pid)) rmSync(join(tmpdir(), name), {recursive: true, force: true})
+  }
+}
+
 /** Dirs this process holds with lockDataDir: opening one here would take (and on close drop) the same OS lock. */
 const LOCKED_HERE = new Set<string>()
 
@@ -260,7 +277,8 @@ export interface DirLock {
 export async function lockDataDir(dir: string): Promise<DirLock> {
   if (LOCKED_HERE.has(dir)) throw new TsvmError('DB_LOCKED', `data dir ${dir} is already locked by this process`)
   const lockFile = join(dir, 'LOCK')
-  let holder = mkdtempSync(join(tmpdir(), 'tsvm-repair-lock-'))
+  removeStaleHolders()
+  let holder = mkdtempSync(join(tmpdir(), `${HOLDER_PREFIX}${process.pid}-`))
   try {
     symlinkSync(lockFile, join(holder, 'LOCK'))
   } catch {

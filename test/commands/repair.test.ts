@@ -2,8 +2,9 @@
 // goes. What it makes of each kind of damage is in test/reliability/corruption.test.ts.
 import assert from 'node:assert/strict'
 import {type ChildProcess, spawn} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, readdirSync} from 'node:fs'
 import {mkdir, readdir, readFile, unlink, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
@@ -174,9 +175,12 @@ describe('tsvm repair', () => {
       }
       const marker = JSON.parse(await readFile(`${dir}.repairing`, 'utf8')) as {backup: string}
       assert.equal(marker.backup, backup)
+      const holders = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`tsvm-repair-lock-${repair.child.pid}-`))
+      assert.equal(holders().length, 1, 'the killed repair left the temp dir that carried its lock')
       const again = await tsvmJson(['repair', '--data-dir', dir])
       assert.equal(again.code, 0, JSON.stringify(again.json))
       assert.equal(again.json.backup, backup)
+      assert.deepEqual(holders(), [], 'the next repair removes it')
       assert.deepEqual(await accepted(dir), ['00'.repeat(32), ...payloads(4)])
       assert.deepEqual(await accepted(backup), ['00'.repeat(32), ...payloads(4)])
       assert.equal(existsSync(`${dir}.repairing`), false)
