@@ -10,7 +10,8 @@ import {TsvmError} from './vm/errors.js'
 export const chainFlags = {
   'data-dir': Flags.string({
     char: 'd',
-    description: 'data dir of the embedded chain [env: TSVM_DATA_DIR; default: <tsvm data dir>/chain]',
+    description:
+      'data dir of the embedded chain; init, propose, stamp and serve create a chain there, the other commands need one [env: TSVM_DATA_DIR; default: <tsvm data dir>/chain]',
     exclusive: ['endpoint'],
     helpGroup: 'CHAIN',
   }),
@@ -52,3 +53,18 @@ export const dataDirFlag = {...chainFlags['data-dir'], exclusive: undefined}
 export function embeddedDataDir(dataDir: string | undefined, config: {dataDir: string}, env: Record<string, string | undefined> = process.env): string {
   return chainOptions({'data-dir': dataDir}, config, {...env, TSVM_ENDPOINT: undefined}).dataDir!
 }
+
+/** The largest block timestamp: Go's time.Unix seconds, an int64. */
+const MAX_TIMESTAMP = 0x7fff_ffff_ffff_ffffn
+
+/** Parses unix seconds to a bigint with every digit kept (a JS number keeps only 53 bits). */
+export function parseTimestamp(input: string): bigint {
+  const s = input.trim()
+  if (!/^\d+$/.test(s) || BigInt(s) > MAX_TIMESTAMP) {
+    throw new TsvmError('USAGE', `--timestamp must be a whole number of unix seconds from 0 to ${MAX_TIMESTAMP} (got ${JSON.stringify(input)})`)
+  }
+  return BigInt(s)
+}
+
+/** --timestamp in unix seconds, as a bigint end to end. */
+export const timestampFlag = Flags.custom<bigint>({parse: async (input) => parseTimestamp(input), helpValue: '<seconds>'})

@@ -5,7 +5,10 @@
 // A data dir without a chain gets the default genesis on first use: empty genesis bytes, i.e.
 // a genesis block whose data is 32 zero bytes (Go pads the genesis with zeros, spec §4.1).
 // `tsvm init` creates a chain with other genesis bytes instead.
+import {existsSync} from 'node:fs'
+
 import {type Block, Status} from '../vm/block.js'
+import {diskOrPermissionError, undoCreate} from '../vm/datadir.js'
 import {idToString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 import {TimestampVM, type VmOptions} from '../vm/vm.js'
@@ -15,8 +18,13 @@ import type {BlocksOptions, Chain, ChainIdentity, CheckReport, ProposeOptions, P
 export const DEFAULT_GENESIS = new Uint8Array(0)
 
 export interface EmbeddedOptions extends VmOptions {
-  /** Create the default genesis when the data dir has no chain yet (default true). */
+  /** Create the default genesis when the data dir has no chain yet (default true; never with create false). */
   autoInit?: boolean
+  /**
+   * Create a database when the data dir does not exist or is empty (default: as autoInit). With
+   * false such a dir is NOT_INITIALIZED and nothing is created: for commands that only read.
+   */
+  create?: boolean
 }
 
 const accepted = (block: Block): StoredBlock => ({block, status: Status.Accepted})
@@ -29,12 +37,17 @@ export class EmbeddedChain implements Chain {
 
   /** Opens the chain in `dataDir`, creating the default genesis there unless autoInit is false. */
   static async open(dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedChain> {
-    const vm = await TimestampVM.open(dataDir, options)
+    const create = options.create ?? options.autoInit !== false
+    const dirExisted = existsSync(dataDir)
+    const vm = await TimestampVM.open(dataDir, {...options, create})
     try {
-      if (!vm.isInitialized() && options.autoInit !== false) await vm.initialize(DEFAULT_GENESIS)
+      if (!vm.isInitialized() && create && options.autoInit !== false) await vm.initialize(DEFAULT_GENESIS)
     } catch (error) {
       await vm.close()
-      throw error
+      // A chain that could not get its genesis (a full disk) is not left behind half made.
+      if (vm.created) undoCreate(vm.dir, dirExisted ? [] : undefined)
+      const e = error as {message?: string}
+      throw (!(error instanceof TsvmError) && diskOrPermissionError(vm.dir, e?.message ?? String(error), error)) || error
     }
     return new EmbeddedChain(vm)
   }

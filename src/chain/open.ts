@@ -15,7 +15,11 @@ export interface OpenChainOptions extends EmbeddedOptions {
   api?: Dialect
 }
 
-/** Opens the chain the options name. */
+/**
+ * Opens the chain the options name. An embedded chain is created in a missing or empty data dir
+ * only when `create` is true (the default unless autoInit is false); commands that only read pass
+ * `create: false` and get NOT_INITIALIZED there, with nothing created.
+ */
 export async function openChain(options: OpenChainOptions): Promise<Chain> {
   if (options.endpoint !== undefined) {
     // Loaded on demand: the HTTP client (undici) is most of a chain command's code, and the
@@ -46,7 +50,7 @@ export async function initChain(
     throw new TsvmError('REMOTE_UNSUPPORTED', 'a node chain is created on the node (its genesis is part of the CreateChainTx): init works on --data-dir only')
   }
   if (options.dataDir === undefined) throw new TsvmError('USAGE', 'no data dir given: pass --data-dir')
-  const chain = await EmbeddedChain.open(options.dataDir, {...options, autoInit: false})
+  const chain = await EmbeddedChain.open(options.dataDir, {...options, autoInit: false, create: true})
   try {
     return {...(await chain.initialize(genesisBytes)), location: chain.location}
   } finally {

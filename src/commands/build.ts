@@ -1,9 +1,7 @@
-import {Flags} from '@oclif/core'
-
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
 import {type BlockJson, blockJson} from '../chain/view.js'
-import {chainFlags, chainOptions} from '../flags.js'
+import {chainFlags, chainOptions, timestampFlag} from '../flags.js'
 import {blockTable} from '../output.js'
 
 export default class Build extends BaseCommand {
@@ -20,13 +18,12 @@ export default class Build extends BaseCommand {
 
   static override flags = {
     ...chainFlags,
-    timestamp: Flags.integer({min: 0, description: 'block time in unix seconds (still verified)'}),
+    timestamp: timestampFlag({description: 'block time in unix seconds (still verified)'}),
   }
 
   async run(): Promise<BlockJson> {
     const {flags} = await this.parse(Build)
-    const timestamp = flags.timestamp === undefined ? undefined : BigInt(flags.timestamp)
-    const built = await withChain(chainOptions(flags, this.config), (chain) => chain.build({timestamp}))
+    const built = await withChain({...chainOptions(flags, this.config), create: false}, (chain) => chain.build({timestamp: flags.timestamp}))
     const view = blockJson(built.block, built.status)
     this.log(blockTable(view))
     return view

@@ -17,7 +17,7 @@ export default class Check extends BaseCommand {
 
   async run(): Promise<CheckReport> {
     const {flags} = await this.parse(Check)
-    const report = await withChain(chainOptions(flags, this.config), (chain) => chain.check())
+    const report = await withChain({...chainOptions(flags, this.config), create: false}, (chain) => chain.check())
     if (!report.ok) {
       if (!this.jsonEnabled()) this.log(problemLines(report.problems))
       const clockOnly = report.problems.every((p) => p.kind === 'tip-in-future')

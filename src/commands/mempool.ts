@@ -20,7 +20,7 @@ export default class Mempool extends BaseCommand {
 
   async run(): Promise<{count: number; payloads: Array<{index: number; dataHex: string; data: string}>; processing: BlockJson[]}> {
     const {flags} = await this.parse(Mempool)
-    const [queued, building] = await withChain(chainOptions(flags, this.config), async (chain) =>
+    const [queued, building] = await withChain({...chainOptions(flags, this.config), create: false}, async (chain) =>
       Promise.all([chain.mempool(), chain.processing?.() ?? []]),
     )
     const payloads = queued.map((d, index) => ({index, dataHex: toHex(d), data: hexEncode(d)}))

@@ -4,7 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import type {StoredBlock} from '../chain/chain.js'
 import {withChain} from '../chain/open.js'
 import {type BlockJson, blockJson, blockRow} from '../chain/view.js'
-import {chainFlags, chainOptions} from '../flags.js'
+import {chainFlags, chainOptions, timestampFlag} from '../flags.js'
 import {parsePayloadLines, readStdin} from '../input.js'
 import {ok, storedBlockLines, warn} from '../output.js'
 import {hashFile} from '../proof/hash.js'
@@ -44,7 +44,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
       description: 'build and accept blocks at once; on a node (--endpoint), wait until each payload is in an accepted block (--no-accept only queues)',
     }),
     timeout: Flags.integer({min: 1, default: 60, description: 'on a node, seconds to wait for acceptance before WAIT_TIMEOUT (exit 3)'}),
-    timestamp: Flags.integer({min: 0, description: 'block time in unix seconds for the blocks built (still verified)'}),
+    timestamp: timestampFlag({description: 'block time in unix seconds for the blocks built (still verified)'}),
   }
 
   async run(): Promise<{queued: number; accepted: BlockJson[]}> {
@@ -63,7 +63,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
     const result = await withChain(chainOptions(flags, this.config), (chain) =>
       chain.propose(payloads, {
         accept: flags.accept,
-        timestamp: flags.timestamp === undefined ? undefined : BigInt(flags.timestamp),
+        timestamp: flags.timestamp,
         timeoutMs: flags.timeout * 1000,
         onProgress: progress?.update,
         onAccepted: json ? undefined : show,

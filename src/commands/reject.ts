@@ -24,7 +24,7 @@ export default class Reject extends BaseCommand {
   async run(): Promise<BlockJson> {
     const {args, flags} = await this.parse(Reject)
     const id = idFromString(args.id, 'block ID')
-    const done = await withChain(chainOptions(flags, this.config), (chain) => chain.reject(id))
+    const done = await withChain({...chainOptions(flags, this.config), create: false}, (chain) => chain.reject(id))
     const view = blockJson(done.block, done.status)
     this.log(blockTable(view))
     return view

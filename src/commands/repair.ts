@@ -9,9 +9,9 @@ import {TsvmError} from '../vm/errors.js'
 
 export default class Repair extends BaseCommand {
   static override summary = 'Repair a damaged embedded chain with LevelDB\'s RepairDB, after backing it up'
-  static override description = `For a data dir that fails with DB_CORRUPT: a missing or damaged CURRENT or MANIFEST, or unreadable table files. First the data dir is copied as it is (to <data dir>.backup-<UTC time>, or --backup), then LevelDB rebuilds its MANIFEST from the table and log files that are still readable and moves unreadable tables into lost/. Then the chain is checked as tsvm check does.
+  static override description = `For a data dir that fails with DB_CORRUPT: a missing or damaged CURRENT or MANIFEST, or unreadable table files. The data dir is never changed in place: it is locked against every other tsvm process, copied, LevelDB rebuilds the copy's MANIFEST from the table and log files that are still readable (unreadable tables go into lost/), and the copy is checked as tsvm check does. Only then does the copy take the data dir's place, and the data dir as it was becomes the backup (<data dir>.backup-<UTC time>, or --backup). Needs room for one copy, next to the data dir.
 
-Exits 0 when the repaired chain passes the check. When it does not (blocks were in files that could not be read), it exits 4 (CHAIN_CHECK_FAILED) and lists the problems; restore the backup or rebuild the chain then. Refuses, changing nothing, a data dir that holds no database or that another process has open (stop tsvm serve first).`
+Exits 0 when the repaired chain passes the check. When it does not (blocks were in files that could not be read), it exits 4 (CHAIN_CHECK_FAILED) and lists the problems; restore the backup or rebuild the chain then. Refuses, changing nothing, a data dir that holds no database or that another process has open (stop tsvm serve first). While it runs, other commands on the data dir are refused; if it is killed, they are refused (REPAIR_INCOMPLETE) until tsvm repair is run again, which finishes or redoes it.`
 
   static override examples = [
     {
@@ -24,8 +24,8 @@ Exits 0 when the repaired chain passes the check. When it does not (blocks were 
 
   static override flags = {
     'data-dir': dataDirFlag,
-    backup: Flags.string({description: 'copy the data dir here before repairing it [default: <data dir>.backup-<UTC time>]', exclusive: ['no-backup']}),
-    'no-backup': Flags.boolean({description: 'repair in place without a copy (what the repair drops is then gone)', exclusive: ['backup']}),
+    backup: Flags.string({description: 'where the data dir as it was goes [default: <data dir>.backup-<UTC time>]', exclusive: ['no-backup']}),
+    'no-backup': Flags.boolean({description: 'keep no backup: the data dir as it was is deleted once the repaired copy is in place', exclusive: ['backup']}),
   }
 
   async run(): Promise<{dataDir: string; backup: string | null; ok: boolean; blocks: number; lastAcceptedHeight: string; problems: CheckProblem[]}> {

@@ -66,6 +66,9 @@ export const ERROR_CODES = [
   'DB_OPEN_FAILED',
   'DB_CORRUPT',
   'DB_WRITE_FAILED',
+  'DATA_DIR_PERMISSION',
+  'DISK_FULL',
+  'REPAIR_INCOMPLETE',
   // the command line itself is wrong (exit 2)
   'USAGE',
   // anything else (exit 1)

@@ -29,12 +29,12 @@ import {existsSync, readdirSync, realpathSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 import type {AbstractChainedBatch, AbstractLevel} from 'abstract-level'
-import {ClassicLevel} from 'classic-level'
 import {Level} from 'level'
 
 import {allocBytes, writeU64} from './codec.js'
 import {type Block, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
 import {toHex} from './encoding.js'
+import {checkAccess, diskOrPermissionError, lockedHere, refuseMidRepair, undoCreate} from './datadir.js'
 import {TsvmError} from './errors.js'
 import {bytesEqual, concatBytes, sha256} from './hash.js'
 
@@ -285,6 +285,10 @@ function openError(dir: string, error: unknown): TsvmError {
   const e = error as {code?: string; message?: string; cause?: {code?: string; message?: string}}
   const cause = e.cause ?? e
   const msg = `${cause.message ?? e.message ?? String(error)}`
+  // Before the lock test: LevelDB says "LOCK: Permission denied" for a dir it may not write, and
+  // "MANIFEST-000001: No space left on device" for a chain created on a full disk.
+  const denied = diskOrPermissionError(dir, msg, error)
+  if (denied) return denied
   // A word match: "block" (as in "Corruption: bad block contents") must not read as a lock.
   if (cause.code === 'LEVEL_LOCKED' || /\block\b/i.test(msg)) {
     return new TsvmError(
@@ -343,7 +347,8 @@ function refuseOrphanedFiles(dir: string): void {
   )
 }
 
-function canonicalDir(location: string): string {
+/** The absolute path of a data dir, through symbolic links when it exists. */
+export function canonicalDir(location: string): string {
   const dir = resolve(location)
   try {
     return realpathSync(dir)
@@ -353,11 +358,12 @@ function canonicalDir(location: string): string {
 }
 
 /**
- * Checks that `location` holds a database that no process has open, before a repair: LevelDB's
- * RepairDB takes no lock, so it must not run under a live server. Returns the canonical path.
- * DB_OPEN_FAILED when there is no database there, DB_LOCKED when a process holds it.
+ * Checks that `location` holds a database, before a repair. Returns the canonical path.
+ * DB_OPEN_FAILED when there is no database there, DB_LOCKED when this process has it open. Whether
+ * another process has it open is for the repair's lock to say (lockDataDir): a probe here would
+ * leave a window between the probe and the repair.
  */
-export async function checkRepairable(location: string): Promise<string> {
+export function checkRepairable(location: string): string {
   const dir = canonicalDir(location)
   let names: string[]
   try {
@@ -369,20 +375,25 @@ export async function checkRepairable(location: string): Promise<string> {
     throw new TsvmError('DB_OPEN_FAILED', `data dir ${dir} holds no LevelDB files: nothing to repair; check --data-dir`, {details: {files: names.length}})
   }
   if (OPEN_DIRS.has(dir)) throw new TsvmError('DB_LOCKED', `data dir ${dir} is open in this process: close it before repairing it`)
-  // LevelDB takes its lock before it looks at anything else. With createIfMissing off and
-  // errorIfExists on, the open then stops at once either way, before it reads a table or replays
-  // a log (which could meet the damage): only a lock error says a process holds the directory.
-  const probe = new ClassicLevel(dir, {createIfMissing: false, errorIfExists: true})
-  try {
-    await probe.open()
-  } catch (error) {
-    const reason = openError(dir, error)
-    if (reason.code === 'DB_LOCKED') throw reason
-    return dir
-  }
-  // Not reached (errorIfExists), but an open handle must not outlive the check.
-  await probe.close()
   return dir
+}
+
+/** How ChainState.open treats a dir without a database. */
+export interface OpenOptions {
+  /**
+   * Create the database when the dir does not exist or holds none (default true). With false,
+   * such a dir is NOT_INITIALIZED and nothing is created, not even the dir: for commands that
+   * only read.
+   */
+  create?: boolean
+}
+
+function notInitialized(dir: string, why: string): TsvmError {
+  return new TsvmError(
+    'NOT_INITIALIZED',
+    `no chain in ${dir}: the directory ${why}; check --data-dir (or TSVM_DATA_DIR), or create a chain there with tsvm init, propose or stamp`,
+    {details: {dataDir: dir}},
+  )
 }
 
 /** Directories this process holds open (classic-level gives its lock up when a second open fails). */
@@ -407,6 +418,8 @@ export class ChainState {
   private constructor(
     readonly db: StateDb,
     readonly dir: string,
+    /** True when this open created the database (the dir was missing or held none). */
+    readonly created: boolean,
     /** False for a database someone else opened (onDatabase): no data-dir lock of ours to free. */
     private readonly local = true,
   ) {}
@@ -417,25 +430,48 @@ export class ChainState {
    */
   static async onDatabase(db: StateDb, name: string): Promise<ChainState> {
     await db.open()
-    return new ChainState(db, name, false)
+    return new ChainState(db, name, false, false)
   }
 
-  /** Opens (creating if needed) the database in `dir`; DB_LOCKED, DB_CORRUPT or DB_OPEN_FAILED. */
-  static async open(location: string): Promise<ChainState> {
+  /**
+   * Opens the database in `dir`, creating it unless `create` is false. Refuses, before LevelDB
+   * touches anything: a dir mid-repair (DB_LOCKED while the repair runs, REPAIR_INCOMPLETE after
+   * one was killed), a dir it may not write (DATA_DIR_PERMISSION), a missing or empty dir with
+   * create false (NOT_INITIALIZED); then DB_LOCKED, DB_CORRUPT, DISK_FULL or DB_OPEN_FAILED.
+   */
+  static async open(location: string, options: OpenOptions = {}): Promise<ChainState> {
+    const create = options.create ?? true
     const dir = canonicalDir(location)
-    if (OPEN_DIRS.has(dir)) {
+    if (OPEN_DIRS.has(dir) || lockedHere(dir)) {
       throw new TsvmError('DB_LOCKED', `data dir ${dir} is already open in this process: close it first`)
     }
+    refuseMidRepair(dir)
+    const existed = existsSync(dir)
+    if (!existed && !create) throw notInitialized(dir, 'does not exist')
+    checkAccess(dir, existed)
     refuseOrphanedFiles(dir)
+    const hadDb = existed && existsSync(join(dir, 'CURRENT'))
+    if (!hadDb && !create) throw notInitialized(dir, 'holds no chain')
+    const before = existed ? readdirSync(dir) : undefined
     OPEN_DIRS.add(dir)
-    const db = new Level<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view'})
+    const db = new Level<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view', createIfMissing: create})
+    let opened = false
     try {
       await db.open()
+      opened = true
+      // LevelDB holds the dir's lock now, so no repair can start; one that started after the
+      // first look holds the lock itself (and the open failed above), or is putting its copy
+      // in place where this open just created a database: the marker says so.
+      refuseMidRepair(dir)
     } catch (error) {
+      if (db.status === 'open') await db.close()
       OPEN_DIRS.delete(dir)
-      throw openError(dir, error)
+      const reason = error instanceof TsvmError ? error : openError(dir, error)
+      // Not when another process holds the lock: the database may be its, being created.
+      if (!hadDb && (opened || reason.code !== 'DB_LOCKED')) undoCreate(dir, before)
+      throw reason
     }
-    return new ChainState(db, dir)
+    return new ChainState(db, dir, !hadDb)
   }
 
   /** Applies a batch atomically; `sync` waits until it is on disk. */

@@ -23,7 +23,7 @@ import {idToString, toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
 import {genesisBlock} from './genesis.js'
 import {bytesEqual} from './hash.js'
-import {type BlockRecord, ChainState, type MempoolEntry, type PreparedWrite, StateBatch, type StateDb} from './state.js'
+import {type BlockRecord, ChainState, type MempoolEntry, type OpenOptions, type PreparedWrite, StateBatch, type StateDb} from './state.js'
 
 export type {BlockRecord} from './state.js'
 export type {CheckProblem, CheckReport} from './check.js'
@@ -97,8 +97,8 @@ export class TimestampVM {
   }
 
   /** Opens the VM on `dir` (created if missing). DB_LOCKED when another process or this one holds it. */
-  static async open(dir: string, options: VmOptions = {}): Promise<TimestampVM> {
-    const state = await ChainState.open(dir)
+  static async open(dir: string, options: VmOptions & OpenOptions = {}): Promise<TimestampVM> {
+    const state = await ChainState.open(dir, options)
     const vm = new TimestampVM(state, options)
     try {
       await vm.load()
@@ -149,6 +149,11 @@ export class TimestampVM {
   /** The data dir. */
   get dir(): string {
     return this.state.dir
+  }
+
+  /** True when this open created the database (the data dir was missing or held none). */
+  get created(): boolean {
+    return this.state.created
   }
 
   /** Runs state transitions one at a time, so concurrent callers never interleave. */

@@ -79,6 +79,7 @@ describe('chain commands, one process per step', () => {
 
   it('errors keep their exit codes: unknown block 3, bad payload 4, genesis mismatch 4, empty mempool 3', async () => {
     const d = ['--data-dir', newDir()]
+    assert.equal((await tsvm(['init', ...d])).code, 0)
     const unknown = await tsvmJson(['get-block', '11111111111111111111111111111111LpoYY', ...d])
     assert.deepEqual([unknown.code, unknown.json.error.code], [3, 'BLOCK_NOT_FOUND'])
     const bad = await tsvmJson(['propose', 'abcd', ...d])
@@ -110,6 +111,7 @@ describe('chain commands, one process per step', () => {
 
   it('propose - rejects a bad line with its number and queues nothing', async () => {
     const d = ['--data-dir', newDir()]
+    assert.equal((await tsvm(['init', ...d])).code, 0)
     const input = `${sha('1')}\n\n${sha('2')}\nnot-a-payload\n`
     const r = await tsvmJson(['propose', '-', '--no-accept', ...d], {input})
     assert.equal(r.code, 4)
@@ -177,6 +179,6 @@ describe('chain commands, one process per step', () => {
     } finally {
       await vm.close()
     }
-    assert.equal((await tsvm(['last-accepted', '--data-dir', dir])).code, 0)
+    assert.equal((await tsvm(['init', '--data-dir', dir])).code, 0, 'the lock went with the process that held it')
   })
 })

@@ -1,14 +1,47 @@
 // tsvm repair through the real binary: what it refuses (changing nothing) and where its backup
 // goes. What it makes of each kind of damage is in test/reliability/corruption.test.ts.
 import assert from 'node:assert/strict'
-import {existsSync} from 'node:fs'
-import {mkdir, readdir, unlink, writeFile} from 'node:fs/promises'
+import {type ChildProcess, spawn} from 'node:child_process'
+import {existsSync, readdirSync} from 'node:fs'
+import {mkdir, readdir, readFile, unlink, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {defaultBackup} from '../../src/chain/repair.js'
-import {tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
+import {BIN, ROOT, tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
 import {startServe} from '../helpers/serve.js'
+
+/** A repair started in the background that stops at `point` (see pausePoint in src/chain/repair.ts) until released. */
+async function pausedRepair(args: string[], point: 'locked' | 'repaired' | 'swap', gate: string) {
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'repair', ...args, '--json'], {
+    cwd: ROOT,
+    env: {...process.env, NO_COLOR: '1', TSVM_TEST_REPAIR_PAUSE: `${point}:${gate}`},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()))
+  child.stderr!.resume()
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  // Wait for the repair to reach its point: it writes <gate>.reached there (no timing involved).
+  while (!existsSync(`${gate}.reached`)) {
+    if (child.exitCode !== null) throw new Error(`the repair ended before ${point}: ${stdout}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return {
+    child,
+    /** Lets the repair go on and returns its exit code and JSON output. */
+    async release() {
+      await writeFile(gate, '')
+      const code = await exited
+      return {code, json: JSON.parse(stdout) as Record<string, any>}
+    },
+    async kill() {
+      child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
 
 describe('tsvm repair', () => {
   let root: string
@@ -92,5 +125,79 @@ describe('tsvm repair', () => {
   it('--backup and --no-backup together are a usage error', async () => {
     const r = await tsvm(['repair', '--data-dir', join(root, 'x'), '--backup', join(root, 'y'), '--no-backup'])
     assert.equal(r.code, 2)
+  })
+
+  describe('against other openers', () => {
+    const payloads = (n: number) => Array.from({length: n}, (_, i) => (i + 1).toString(16).padStart(64, '0'))
+    const accepted = async (dir: string) => ((await tsvmJson(['blocks', '--data-dir', dir, '--limit', '1000'])).json as Array<{dataHex: string}>).map((b) => b.dataHex).reverse()
+
+    for (const point of ['locked', 'repaired'] as const) {
+      it(`while it holds the dir (${point === 'locked' ? 'lock taken' : 'copy repaired, marker written'}), every other command is refused; afterwards the chain is whole`, async () => {
+        const dir = await chain(`race-${point}`, 5)
+        const gate = join(root, `gate-${point}`)
+        const repair = await pausedRepair(['--data-dir', dir], point, gate)
+        try {
+          for (const args of [['last-accepted'], ['check'], ['propose', 'ff'.repeat(32)], ['init']]) {
+            const r = await tsvmJson([...args, '--data-dir', dir])
+            assert.deepEqual([r.code, r.json.error.code], [6, 'DB_LOCKED'], `${args[0]}: ${JSON.stringify(r.json)}`)
+            if (point === 'repaired') assert.match(r.json.error.message, /being repaired by tsvm repair \(pid \d+/)
+          }
+          const served = await tsvmJson(['serve', '--data-dir', dir, '--port', '0'])
+          assert.deepEqual([served.code, served.json.error.code], [6, 'DB_LOCKED'])
+          const second = await tsvmJson(['repair', '--data-dir', dir])
+          assert.deepEqual([second.code, second.json.error.code], [6, 'DB_LOCKED'])
+        } finally {
+          const done = await repair.release()
+          assert.equal(done.code, 0, JSON.stringify(done.json))
+          assert.equal(done.json.ok, true)
+        }
+        assert.deepEqual(await accepted(dir), ['00'.repeat(32), ...payloads(5)])
+        assert.equal(existsSync(`${dir}.repairing`), false)
+        assert.deepEqual((await readdir(root)).filter((f) => f.startsWith(`race-${point}.`) && !f.includes('.backup-')), [])
+      })
+    }
+
+    it('killed while it puts the repaired copy in place: every opener refuses, naming the backup, creating nothing; a second repair finishes it', async () => {
+      const dir = await chain('killed-swap', 4)
+      const backup = join(root, 'killed-swap-backup')
+      const gate = join(root, 'gate-swap')
+      const repair = await pausedRepair(['--data-dir', dir, '--backup', backup], 'swap', gate)
+      await repair.kill()
+      assert.equal(existsSync(dir), false, 'killed between the two renames: the dir is away')
+      const item = join(root, 'item.txt')
+      await writeFile(item, 'an item\n')
+      for (const args of [['propose', 'ee'.repeat(32)], ['last-accepted'], ['stamp', item]]) {
+        const r = await tsvmJson([...args, '--data-dir', dir])
+        assert.deepEqual([r.code, r.json.error.code], [6, 'REPAIR_INCOMPLETE'], `${args[0]}: ${JSON.stringify(r.json)}`)
+        assert.ok(r.json.error.message.includes(backup), r.json.error.message)
+        assert.match(r.json.error.message, /run tsvm repair --data-dir/)
+        assert.equal(existsSync(dir), false, `${args[0]} created the data dir`)
+      }
+      const marker = JSON.parse(await readFile(`${dir}.repairing`, 'utf8')) as {backup: string}
+      assert.equal(marker.backup, backup)
+      const holders = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`tsvm-repair-lock-${repair.child.pid}-`))
+      assert.equal(holders().length, 1, 'the killed repair left the temp dir that carried its lock')
+      const again = await tsvmJson(['repair', '--data-dir', dir])
+      assert.equal(again.code, 0, JSON.stringify(again.json))
+      assert.equal(again.json.backup, backup)
+      assert.deepEqual(holders(), [], 'the next repair removes it')
+      assert.deepEqual(await accepted(dir), ['00'.repeat(32), ...payloads(4)])
+      assert.deepEqual(await accepted(backup), ['00'.repeat(32), ...payloads(4)])
+      assert.equal(existsSync(`${dir}.repairing`), false)
+    })
+
+    it('killed before it changed the dir: openers refuse (REPAIR_INCOMPLETE, the dir as it was); a second repair redoes it', async () => {
+      const dir = await chain('killed-early', 3)
+      const gate = join(root, 'gate-early')
+      const repair = await pausedRepair(['--data-dir', dir, '--no-backup'], 'repaired', gate)
+      await repair.kill()
+      const r = await tsvmJson(['blocks', '--data-dir', dir])
+      assert.deepEqual([r.code, r.json.error.code], [6, 'REPAIR_INCOMPLETE'])
+      assert.match(r.json.error.message, /before it changed .*killed-early, which is as it was/)
+      const again = await tsvmJson(['repair', '--data-dir', dir, '--no-backup'])
+      assert.equal(again.code, 0, JSON.stringify(again.json))
+      assert.deepEqual(await accepted(dir), ['00'.repeat(32), ...payloads(3)])
+      assert.deepEqual((await readdir(root)).filter((f) => f.startsWith('killed-early.')), [])
+    })
   })
 })

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
 import {cp, readdir, readFile, rm, truncate, unlink, writeFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {existsSync} from 'node:fs'
+import {basename, join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {tempDir, tsvm} from '../helpers/cli.js'
@@ -123,7 +124,8 @@ describe('damaged data dirs', () => {
    * What tsvm repair makes of each: the whole chain back when only LevelDB's bookkeeping was hit
    * (RepairDB rebuilds it from the tables and the log), CHAIN_CHECK_FAILED (exit 4) when blocks
    * were in a file that is gone or cut short, and for a garbled table (LevelDB aborts inside its
-   * repair) the data dir put back as it was. Always a backup that is the damaged dir, unchanged.
+   * repair) the data dir left as it was (the repair works on a copy) and no backup made. Every
+   * backup is the damaged dir, unchanged.
    */
   const repaired: Record<string, 'whole' | 'check-fails' | 'put-back'> = {
     'MANIFEST truncated to 0 bytes': 'whole',
@@ -145,7 +147,7 @@ describe('damaged data dirs', () => {
       const backup = `${copy}.bak`
       const r = await tsvm(['repair', '--data-dir', copy, '--backup', backup, '--json'])
       const out = JSON.parse(r.stdout) as {ok?: boolean; backup?: string; error?: {code: string; message: string}}
-      assert.deepEqual(await hashes(backup), damaged, 'the backup is the data dir as it was')
+      if (repaired[what] !== 'put-back') assert.deepEqual(await hashes(backup), damaged, 'the backup is the data dir as it was')
       if (repaired[what] === 'whole') {
         assert.equal(r.code, 0, r.stdout + r.stderr)
         assert.equal(out.ok, true)
@@ -159,8 +161,10 @@ describe('damaged data dirs', () => {
       } else {
         assert.equal(r.code, 6, r.stdout + r.stderr)
         assert.equal(out.error?.code, 'DB_CORRUPT')
-        assert.match(out.error!.message, /put back as it was/)
+        assert.match(out.error!.message, /left as it was/)
         assert.deepEqual(await hashes(copy), damaged, 'the data dir is as it was')
+        assert.equal(existsSync(backup), false, 'nothing changed, so no backup was made')
+        assert.deepEqual((await readdir(root)).filter((f) => f.startsWith(`${basename(copy)}.`)), [], 'no copy or marker left behind')
       }
       await rm(copy, {recursive: true, force: true})
       await rm(backup, {recursive: true, force: true})

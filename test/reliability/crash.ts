@@ -27,9 +27,15 @@ export interface Contents {
   mempool: string[]
 }
 
-/** Runs `tsvm check` on `dir` (must exit 0) and reads the accepted payloads and the mempool. */
+/**
+ * Runs `tsvm check` on `dir` (must exit 0) and reads the accepted payloads and the mempool. A dir
+ * that holds no chain yet (never created, or killed before the genesis was written) holds nothing.
+ */
 export async function inspect(dir: string): Promise<Contents> {
   const check = await tsvm(['check', '--data-dir', dir, '--json'])
+  const problems = (JSON.parse(check.stdout || '{}') as {error?: {code?: string; problems?: Array<{kind: string}>}}).error
+  if (problems?.code === 'NOT_INITIALIZED') return {accepted: [], mempool: []}
+  if (problems?.code === 'CHAIN_CHECK_FAILED' && problems.problems?.every((p) => p.kind === 'not-initialized')) return {accepted: [], mempool: []}
   assert.equal(check.code, 0, `tsvm check failed after a kill (exit ${check.code}):\n${check.stdout}\n${check.stderr}`)
   const vm = await TimestampVM.open(dir)
   try {

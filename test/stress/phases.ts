@@ -16,6 +16,10 @@ import {concurrentProposals, racingProposers} from '../reliability/concurrency.j
 import {type Contents, type CrashStats, proposeRound, serveRound} from '../reliability/crash.js'
 import {rng} from '../reliability/random.js'
 import {diskFullEpisode, type DiskFullStats, diskFullSupport, mountSmallDisk} from '../reliability/disk-full.js'
+import {repairRaceRound, type RepairRaceStats} from '../reliability/repair-race.js'
+import {toHex} from '../../src/vm/encoding.js'
+import {tsvm} from '../helpers/cli.js'
+import {inspect, payloadOf} from '../reliability/crash.js'
 
 /** Figures a phase reports, printed in the summary. */
 export type Summary = Record<string, number | string>
@@ -234,6 +238,50 @@ const diskFullPhase: Phase = {
   },
 }
 
+/**
+ * `tsvm repair` racing other tsvm commands on its dir, round after round on one chain: three
+ * loops of readers and proposers open the dir while it is repaired, and about a third of the
+ * repairs are SIGKILLed at a seeded moment and finished by the next. Nothing but DB_LOCKED or
+ * REPAIR_INCOMPLETE may refuse an opener, and the chain keeps every block and acknowledged payload.
+ */
+const repairRacePhase: Phase = {
+  name: 'repair-race',
+  share: 1,
+  async run({seed, budgetMs, summary, log}) {
+    const stats: RepairRaceStats = {repairs: 0, repairsRefused: 0, kills: 0, openers: 0, locked: 0, incomplete: 0, acknowledged: 0, lost: 0}
+    const next = rng(seed)
+    const started = Date.now()
+    let rounds = 0
+    let blocks = 0
+    try {
+      await withDir(async (root) => {
+        const dir = join(root, 'chain')
+        const input = Array.from({length: 2000}, (_, i) => toHex(payloadOf(`repair-race/${seed}`, i))).join('\n')
+        assert.equal((await tsvm(['propose', '-', '--data-dir', dir], {input})).code, 0)
+        let known = await inspect(dir)
+        while (rounds < 200 && (rounds < 5 || Date.now() - started < budgetMs)) {
+          rounds++
+          const options = {kill: next() < 0.35, openers: 3, backup: rounds % 2 === 0 ? join(root, `backup-${rounds}`) : undefined}
+          known = await repairRaceRound(dir, `repair-race/${seed}/${rounds}`, next, stats, options, known)
+          blocks = known.accepted.length
+          if (rounds % 5 === 0) log(`${rounds} rounds: ${stats.repairs} repairs (${stats.kills} killed), ${stats.openers} opener runs, ${stats.acknowledged} acknowledged, ${stats.lost} lost`)
+        }
+      })
+    } finally {
+      summary.rounds = rounds
+      summary.repairs = stats.repairs
+      summary['repairs killed'] = stats.kills
+      summary['repairs refused'] = stats.repairsRefused
+      summary['opener runs'] = stats.openers
+      summary['refused DB_LOCKED'] = stats.locked
+      summary['refused REPAIR_INCOMPLETE'] = stats.incomplete
+      summary.acknowledged = stats.acknowledged
+      summary['blocks checked'] = blocks
+      summary.lost = stats.lost
+    }
+  },
+}
+
 /** Every phase, in the order they run. */
 export const phases: Phase[] = [
   fuzzPhase,
@@ -242,4 +290,7 @@ export const phases: Phase[] = [
   concurrencyPhase,
   hostilePhase,
   diskFullPhase,
+  // Last, with a small share: it always runs its first five rounds, whatever time is left, and
+  // the hostile phase needs its time for the server's own timeouts to drop slow clients.
+  repairRacePhase,
 ]
