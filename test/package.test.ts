@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {copyFile, mkdir, readFile, readdir, writeFile} from 'node:fs/promises'
-import {dirname, join} from 'node:path'
+import {dirname, join, sep} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {PARALLEL_MIN_ITEMS} from '../src/proof/threads.js'
@@ -73,11 +73,13 @@ describe('the npm package', () => {
       [],
       'dist/bundle holds only JavaScript (no receipts, no source maps)',
     )
-    // Every command the manifest names is in the package, and so are the entry point and the stamp worker.
+    // Every command the manifest names is in the package (topic commands such as `plugin install`
+    // live in folders), and so are the entry points: the CLI, the stamp worker and the AvalancheGo plugin.
     const manifest = JSON.parse(await readFile(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
-    const commands = (await readdir(join(ROOT, 'src', 'commands'))).map((f) => f.replace(/\.ts$/, '')).sort()
-    assert.deepEqual(Object.keys(manifest.commands).sort(), commands)
-    for (const name of ['main', 'stamp-worker', ...commands.map((c) => `commands/${c}`)]) {
+    const sources = (await readdir(join(ROOT, 'src', 'commands'), {recursive: true})).filter((f) => f.endsWith('.ts'))
+    const commands = sources.map((f) => f.replace(/\.ts$/, '').split(sep).join('/')).sort()
+    assert.deepEqual(Object.keys(manifest.commands).sort(), commands.map((c) => c.replaceAll('/', ':')))
+    for (const name of ['main', 'stamp-worker', 'plugin', ...commands.map((c) => `commands/${c}`)]) {
       assert.ok(bundle.includes(`dist/bundle/${name}.js`), `dist/bundle/${name}.js is not in the package`)
     }
   })
