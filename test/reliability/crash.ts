@@ -130,8 +130,11 @@ export async function proposeRound(dir: string, tag: string, next: () => number,
   return after
 }
 
-/** JSON-RPC proposeBlock over a keep-alive agent; resolves true only on a Success:true reply. */
-export function proposeOver(agent: Agent, port: number, data: Uint8Array, id: number): Promise<boolean> {
+/** How one proposeBlock came back. */
+export type Answer = 'ok' | 'refused' | 'error' | 'unreachable'
+
+/** proposeBlock over a keep-alive agent: ok (Success:true), refused (Success:false), error (JSON-RPC error) or unreachable. */
+export function propose(agent: Agent, port: number, data: Uint8Array, id: number): Promise<Answer> {
   const body = JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.proposeBlock', params: {data: hexEncode(data)}, id})
   return new Promise((resolve) => {
     const req = request(
@@ -141,17 +144,23 @@ export function proposeOver(agent: Agent, port: number, data: Uint8Array, id: nu
         res.on('data', (b: Buffer) => (text += b.toString()))
         res.on('end', () => {
           try {
-            resolve((JSON.parse(text) as {result?: {Success?: boolean}}).result?.Success === true)
+            const reply = JSON.parse(text) as {result?: {Success?: boolean}; error?: unknown}
+            resolve(reply.result?.Success === true ? 'ok' : reply.error !== undefined ? 'error' : 'refused')
           } catch {
-            resolve(false)
+            resolve('unreachable')
           }
         })
-        res.on('error', () => resolve(false))
+        res.on('error', () => resolve('unreachable'))
       },
     )
-    req.on('error', () => resolve(false))
+    req.on('error', () => resolve('unreachable'))
     req.end(body)
   })
+}
+
+/** JSON-RPC proposeBlock over a keep-alive agent; resolves true only on a Success:true reply. */
+export async function proposeOver(agent: Agent, port: number, data: Uint8Array, id: number): Promise<boolean> {
+  return (await propose(agent, port, data, id)) === 'ok'
 }
 
 /**

@@ -8,11 +8,13 @@
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
 import {open, rm} from 'node:fs/promises'
-import {Agent, get, request} from 'node:http'
+import {Agent, get} from 'node:http'
 import {join} from 'node:path'
 
-import {hexEncode, toHex} from '../../src/vm/encoding.js'
-import {assertNoDuplicates, inspect, payloadOf} from './crash.js'
+import {toHex} from '../../src/vm/encoding.js'
+import {assertNoDuplicates, inspect, payloadOf, propose} from './crash.js'
+
+export {type Answer, propose} from './crash.js'
 import {startServeChild} from './target.js'
 
 /** A small tmpfs mounted on a directory, unmounted by `unmount`. */
@@ -62,34 +64,6 @@ export async function fillDisk(path: string): Promise<number> {
     await file.close().catch(() => {})
   }
   return written
-}
-
-/** How one proposeBlock came back. */
-export type Answer = 'ok' | 'refused' | 'error' | 'unreachable'
-
-/** proposeBlock over a keep-alive agent: ok (Success:true), refused (Success:false), error (JSON-RPC error) or unreachable. */
-export function propose(agent: Agent, port: number, data: Uint8Array, id: number): Promise<Answer> {
-  const body = JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.proposeBlock', params: {data: hexEncode(data)}, id})
-  return new Promise((resolve) => {
-    const req = request(
-      {host: '127.0.0.1', port, path: '/ext/bc/timestampvm', method: 'POST', agent, headers: {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body)}},
-      (res) => {
-        let text = ''
-        res.on('data', (b: Buffer) => (text += b.toString()))
-        res.on('end', () => {
-          try {
-            const reply = JSON.parse(text) as {result?: {Success?: boolean}; error?: unknown}
-            resolve(reply.result?.Success === true ? 'ok' : reply.error !== undefined ? 'error' : 'refused')
-          } catch {
-            resolve('unreachable')
-          }
-        })
-        res.on('error', () => resolve('unreachable'))
-      },
-    )
-    req.on('error', () => resolve('unreachable'))
-    req.end(body)
-  })
 }
 
 /** The HTTP status of /ext/health (0 when it did not answer). */
