@@ -70,6 +70,8 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   DB_OPEN_FAILED: EXIT.DATA_DIR,
   DB_CORRUPT: EXIT.DATA_DIR,
   DB_WRITE_FAILED: EXIT.DATA_DIR,
+  // a state the Go VM wrote that cannot be adopted (damaged); nothing was written
+  ADOPT_FAILED: EXIT.DATA_DIR,
   USAGE: EXIT.USAGE,
   IO_ERROR: EXIT.UNEXPECTED,
   INTERNAL: EXIT.UNEXPECTED,

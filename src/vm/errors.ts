@@ -63,6 +63,7 @@ export const ERROR_CODES = [
   'DB_OPEN_FAILED',
   'DB_CORRUPT',
   'DB_WRITE_FAILED',
+  'ADOPT_FAILED',
   // the command line itself is wrong (exit 2)
   'USAGE',
   // anything else (exit 1)
