@@ -8,7 +8,8 @@
 import {type Block, Status} from '../vm/block.js'
 import {idToString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
-import {TimestampVM, type VmOptions} from '../vm/vm.js'
+import {type AdoptReport, TimestampVM, type VmOptions} from '../vm/vm.js'
+import {adoptionSettings} from './adopt-hooks.js'
 import type {BlocksOptions, Chain, ChainIdentity, CheckReport, ProposeOptions, ProposeResult, StoredBlock} from './chain.js'
 
 /** The genesis bytes of a chain created implicitly: none, so the genesis data is all zeros. */
@@ -17,6 +18,8 @@ export const DEFAULT_GENESIS = new Uint8Array(0)
 export interface EmbeddedOptions extends VmOptions {
   /** Create the default genesis when the data dir has no chain yet (default true). */
   autoInit?: boolean
+  /** Told what the open adopted from a state the Go VM wrote (default: adoptionSettings.onAdopted). */
+  onAdopted?: (report: AdoptReport, dataDir: string) => void
 }
 
 const accepted = (block: Block): StoredBlock => ({block, status: Status.Accepted})
@@ -29,14 +32,20 @@ export class EmbeddedChain implements Chain {
 
   /** Opens the chain in `dataDir`, creating the default genesis there unless autoInit is false. */
   static async open(dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedChain> {
-    const vm = await TimestampVM.open(dataDir, options)
+    const vm = await TimestampVM.open(dataDir, {...options, adopt: options.adopt ?? adoptionSettings.adopt})
     try {
+      if (vm.adoption) (options.onAdopted ?? adoptionSettings.onAdopted)?.(vm.adoption, vm.dir)
       if (!vm.isInitialized() && options.autoInit !== false) await vm.initialize(DEFAULT_GENESIS)
     } catch (error) {
       await vm.close()
       throw error
     }
     return new EmbeddedChain(vm)
+  }
+
+  /** What opening this chain adopted from a state the Go VM wrote, if anything. */
+  get adoption(): AdoptReport | undefined {
+    return this.vm.adoption
   }
 
   get location(): string {
