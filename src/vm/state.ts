@@ -211,7 +211,7 @@ export class StateBatch {
   }
 
   /** Records an accepted block at its height. */
-  putHeight(block: Block): this {
+  putHeight(block: Pick<Block, 'height' | 'id'>): this {
     return this.put(heightKey(block.height), block.id)
   }
 
@@ -242,7 +242,7 @@ export class StateBatch {
   }
 
   /** Indexes a stored block's payload without rewriting the block (adoption of a Go state). */
-  putData(block: Block): this {
+  putData(block: Pick<Block, 'data' | 'id'>): this {
     return this.put(dataKey(block.data, block.id), EMPTY)
   }
 

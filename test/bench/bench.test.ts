@@ -113,6 +113,6 @@ describe('bench', () => {
   })
 
   it('names every figure group', () => {
-    assert.deepEqual(Object.keys(GROUPS), ['startup-vm-id', 'startup-get-block', 'accept', 'propose', 'stamp', 'serve'])
+    assert.deepEqual(Object.keys(GROUPS), ['startup-vm-id', 'startup-get-block', 'accept', 'propose', 'stamp', 'serve', 'adopt'])
   })
 })
