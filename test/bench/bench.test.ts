@@ -66,6 +66,8 @@ describe('bench', () => {
         'serve.proposeBlock.p99',
         'serve.getBlock',
         'serve.rss',
+        'chain.adopt',
+        'chain.adopt-writes',
       ],
     )
     for (const f of figures) assertFigure(f)
