@@ -10,7 +10,7 @@ import {adoptionNeed, adoptState} from '../../src/vm/adopt.js'
 import {decodeWrapper, encodeWrapper, Status} from '../../src/vm/block.js'
 import {idToString, toHex} from '../../src/vm/encoding.js'
 import {genesisData} from '../../src/vm/genesis.js'
-import {BLOCK_PREFIX, blockKey, ChainState, GENESIS_KEY, LAST_ACCEPTED_KEY, SINGLETON_PREFIX} from '../../src/vm/state.js'
+import {BLOCK_PREFIX, blockKey, ChainState, GENESIS_KEY, LAST_ACCEPTED_KEY, prefixEnd, SINGLETON_PREFIX} from '../../src/vm/state.js'
 import {TimestampVM} from '../../src/vm/vm.js'
 import {tempDir} from '../helpers/cli.js'
 import {rejectionCode} from '../helpers/errors.js'
@@ -169,6 +169,31 @@ describe('adopting a Go state', () => {
     assert.equal(error.code, 'ADOPT_FAILED')
     assert.deepEqual(error.details, {height: String(victim.height), id: idToString(victim.id)})
     assert.deepEqual(await dump(dir), before)
+  })
+
+  it('refuses an accepted block off the chain of the last accepted one, and a block stored as processing', async () => {
+    for (const status of [Status.Accepted, Status.Processing]) {
+      const dir = await copy()
+      // One of the rejected blocks, rewritten with another status.
+      const victim = await withDb(dir, async (db) => {
+        for await (const [k, v] of db.iterator({gte: BLOCK_PREFIX, lt: prefixEnd(BLOCK_PREFIX)})) {
+          if (v.length !== 92) continue
+          const record = decodeWrapper(v)
+          if (record.status !== Status.Rejected) continue
+          await db.put(k, encodeWrapper(record.block.bytes, status))
+          return record.block
+        }
+        throw new Error('no rejected block')
+      })
+      const before = await dump(dir)
+      const error = await TimestampVM.open(dir).then(
+        () => assert.fail('opened'),
+        (e) => e,
+      )
+      assert.equal(error.code, 'ADOPT_FAILED')
+      assert.deepEqual(error.details, {height: String(victim.height), id: idToString(victim.id)})
+      assert.deepEqual(await dump(dir), before)
+    }
   })
 
   it('the stripped state holds only Go keys, and check reports its missing indexes', async () => {
