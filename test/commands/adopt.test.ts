@@ -105,6 +105,16 @@ describe('tsvm adopt', () => {
     assert.match(bodies[0]![0]!, /"timestamp"/)
   })
 
+  it('init --genesis matches an adopted chain by its padded genesis data', async () => {
+    const dir = await copy()
+    const same = await tsvmJson(['init', '--genesis', 'e2e', '--data-dir', dir])
+    assert.equal(same.code, 0, same.stderr)
+    assert.equal(same.json.created, false)
+    const other = await tsvmJson(['init', '--genesis', 'other', '--data-dir', dir])
+    assert.equal(other.json.error.code, 'GENESIS_MISMATCH')
+    assert.equal(other.code, 4)
+  })
+
   it('a SIGKILL after any batch ends, after the next open, in the same keys', async () => {
     const env = {TSVM_ADOPT_BATCH: String(BATCH)}
     for (let halt = 1; halt <= TOTAL_BATCHES; halt++) {
