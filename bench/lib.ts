@@ -44,6 +44,8 @@ export interface Sizes {
   serveRequests: number
   serveSeconds: number
   serveConcurrency: number
+  /** Blocks of the Go-written chain that the adopt group adopts. */
+  adoptBlocks: number
 }
 
 export const FULL: Sizes = {
@@ -55,6 +57,7 @@ export const FULL: Sizes = {
   serveRequests: 50_000,
   serveSeconds: 10,
   serveConcurrency: 32,
+  adoptBlocks: 100_000,
 }
 
 export const QUICK: Sizes = {
@@ -66,6 +69,7 @@ export const QUICK: Sizes = {
   serveRequests: 5000,
   serveSeconds: 3,
   serveConcurrency: 16,
+  adoptBlocks: 10_000,
 }
 
 export const TINY: Sizes = {
@@ -77,6 +81,7 @@ export const TINY: Sizes = {
   serveRequests: 50,
   serveSeconds: 2,
   serveConcurrency: 2,
+  adoptBlocks: 50,
 }
 
 /** The median of a non-empty list. */

@@ -1,4 +1,4 @@
-// The benchmark runner: `npm run bench [-- --quick] [-- --only startup,serve,plugin]`.
+// The benchmark runner: `npm run bench [-- --quick] [-- --only startup,serve,plugin,adopt]`.
 // Runs every figure group, prints the table on stdout and writes bench/results.json. Each
 // figure is the median of several repeats, next to a baseline measured in the same run on the
 // same machine; the ratio is what to compare across machines, not the absolute numbers.
@@ -7,6 +7,7 @@ import {cpus, totalmem} from 'node:os'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
+import {adoptFigure} from './adopt.js'
 import {durableAccept, proposeGroup} from './chain.js'
 import {type Figure, FULL, QUICK, ROOT, type Sizes, progress, tempDir} from './lib.js'
 import {pluginFigures} from './plugin.js'
@@ -23,6 +24,7 @@ export const GROUPS: Record<string, (sizes: Sizes, dir: string) => Promise<Figur
   stamp: stampFigure,
   serve: serveFigures,
   plugin: pluginFigures,
+  adopt: adoptFigure,
 }
 
 /**

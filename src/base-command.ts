@@ -2,8 +2,9 @@
 // error into a clear message (or a JSON object under --json) and its documented exit code.
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
+import {adoptionSettings} from './chain/adopt-hooks.js'
 import {errorJson, exitCodeFor, toTsvmError} from './errors.js'
-import {formatError, setColor} from './output.js'
+import {adoptionText, formatError, setColor} from './output.js'
 
 /** The parsed flags of a command class, for typed access in subclasses. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -24,6 +25,8 @@ export abstract class BaseCommand extends Command {
   override async init(): Promise<void> {
     await super.init()
     setColor(colorFlag(this.argv))
+    adoptionSettings.onAdopted = (report, dataDir) => this.note(adoptionText(report, dataDir))
+    adoptionSettings.adopt = adoptHooks(process.env)
   }
 
   /**
@@ -81,4 +84,18 @@ export function colorFlag(argv: readonly string[]): boolean | undefined {
     else if (arg === '--no-color') flag = false
   }
   return flag
+}
+
+/**
+ * Test hooks of the adoption of a Go state, read here so that src/vm never reads the environment:
+ * TSVM_ADOPT_BATCH sets the blocks per batch; TSVM_ADOPT_HALT_AFTER=N kills the process (SIGKILL,
+ * as a crash would) right after batch N has been written.
+ */
+function adoptHooks(env: NodeJS.ProcessEnv): {batchSize?: number; onBatch?: (n: number) => void} {
+  const batch = Number(env.TSVM_ADOPT_BATCH)
+  const halt = Number(env.TSVM_ADOPT_HALT_AFTER)
+  return {
+    ...(Number.isSafeInteger(batch) && batch > 0 ? {batchSize: batch} : {}),
+    ...(Number.isSafeInteger(halt) && halt > 0 ? {onBatch: (n: number) => n === halt && process.kill(process.pid, 'SIGKILL')} : {}),
+  }
 }

@@ -76,6 +76,8 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   DATA_DIR_PERMISSION: EXIT.DATA_DIR,
   DISK_FULL: EXIT.DATA_DIR,
   REPAIR_INCOMPLETE: EXIT.DATA_DIR,
+  // a state the Go VM wrote that cannot be adopted (damaged); nothing was written
+  ADOPT_FAILED: EXIT.DATA_DIR,
   USAGE: EXIT.USAGE,
   IO_ERROR: EXIT.UNEXPECTED,
   INTERNAL: EXIT.UNEXPECTED,

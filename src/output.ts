@@ -193,3 +193,10 @@ export function serveLines(
     chalk.dim(`chain ${info.chainID} from ${dataDir}, API ${info.api}, ${building}`),
   ].join('\n')
 }
+
+/** One line on what an open adopted from a state the Go VM wrote. */
+export function adoptionText(report: {blocks: number; rejected: number; lastAcceptedHeight: string; resumed: boolean; ms: number}, dataDir: string): string {
+  const rejected = report.rejected > 0 ? ` and ${report.rejected} rejected` : ''
+  const how = report.resumed ? 'finished adopting' : 'adopted'
+  return `${how} the chain the Go VM left in ${dataDir}: ${report.blocks} accepted blocks${rejected}, last accepted height ${report.lastAcceptedHeight}, indexed in ${(report.ms / 1000).toFixed(2)} s`
+}

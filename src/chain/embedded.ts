@@ -11,7 +11,8 @@ import {type Block, Status} from '../vm/block.js'
 import {diskOrPermissionError, undoCreate} from '../vm/datadir.js'
 import {idToString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
-import {TimestampVM, type VmOptions} from '../vm/vm.js'
+import {type AdoptReport, TimestampVM, type VmOptions} from '../vm/vm.js'
+import {adoptionSettings} from './adopt-hooks.js'
 import type {BlocksOptions, Chain, ChainIdentity, CheckReport, ProposeOptions, ProposeResult, StoredBlock} from './chain.js'
 
 /** The genesis bytes of a chain created implicitly: none, so the genesis data is all zeros. */
@@ -25,6 +26,8 @@ export interface EmbeddedOptions extends VmOptions {
    * false such a dir is NOT_INITIALIZED and nothing is created: for commands that only read.
    */
   create?: boolean
+  /** Told what the open adopted from a state the Go VM wrote (default: adoptionSettings.onAdopted). */
+  onAdopted?: (report: AdoptReport, dataDir: string) => void
 }
 
 const accepted = (block: Block): StoredBlock => ({block, status: Status.Accepted})
@@ -39,8 +42,9 @@ export class EmbeddedChain implements Chain {
   static async open(dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedChain> {
     const create = options.create ?? options.autoInit !== false
     const dirExisted = existsSync(dataDir)
-    const vm = await TimestampVM.open(dataDir, {...options, create})
+    const vm = await TimestampVM.open(dataDir, {...options, create, adopt: options.adopt ?? adoptionSettings.adopt})
     try {
+      if (vm.adoption) (options.onAdopted ?? adoptionSettings.onAdopted)?.(vm.adoption, vm.dir)
       if (!vm.isInitialized() && create && options.autoInit !== false) await vm.initialize(DEFAULT_GENESIS)
     } catch (error) {
       await vm.close()
@@ -50,6 +54,11 @@ export class EmbeddedChain implements Chain {
       throw (!(error instanceof TsvmError) && diskOrPermissionError(vm.dir, e?.message ?? String(error), error)) || error
     }
     return new EmbeddedChain(vm)
+  }
+
+  /** What opening this chain adopted from a state the Go VM wrote, if anything. */
+  get adoption(): AdoptReport | undefined {
+    return this.vm.adoption
   }
 
   get location(): string {

@@ -62,6 +62,11 @@ export class PluginChain implements ChainBackend {
     const client = new RpcDbClient(dbAddress)
     const vm = await TimestampVM.openOn(new RpcLevel(client), name, {now: options.now})
     try {
+      const adopted = vm.adoption
+      if (adopted) {
+        const how = adopted.resumed ? 'finished adopting' : 'adopted'
+        options.log?.(`${how} the state the Go VM left: ${adopted.blocks} accepted and ${adopted.rejected} rejected blocks up to height ${adopted.lastAcceptedHeight}, in ${adopted.ms} ms`)
+      }
       if (!vm.isInitialized()) await vm.initialize(genesisBytes)
       // Go's Initialize ends with SetPreference(lastAccepted).
       const last = vm.lastAccepted()

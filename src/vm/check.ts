@@ -6,13 +6,14 @@
 // timestamps never decreasing; genesis has parent ids.Empty and timestamp 0 and matches the
 // recorded genesis bytes; every accepted block is in the height index; the last accepted ID is
 // the top of the index; the data index lists exactly the known blocks with their payloads;
-// processing blocks have known parents; mempool entries are 32 bytes; and, given the clock, that
+// processing blocks have known parents; no adoption of a Go state is half done; mempool entries are 32 bytes; and, given the clock, that
 // the last accepted block is less than an hour ahead of it (else no block can be built on it).
 import {decodeWrapper, MAX_FUTURE_SECONDS, parseBlock, spanText, Status, timeText} from './block.js'
 import {EMPTY_ID, fromHex, ID_LENGTH, idToString, toHex} from './encoding.js'
 import {genesisBlock} from './genesis.js'
 import {bytesEqual, sha256} from './hash.js'
 import {
+  ADOPTING_KEY,
   BLOCK_PREFIX,
   type ChainState,
   DATA_PREFIX,
@@ -68,6 +69,10 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
 
   if ((await state.db.get(INITIALIZED_KEY)) === undefined) {
     report({kind: 'not-initialized', message: 'the initialized flag is missing: the chain has no genesis (run tsvm init)'})
+  }
+
+  if ((await state.db.get(ADOPTING_KEY)) !== undefined) {
+    report({kind: 'adoption-incomplete', message: 'an adoption of a chain the Go VM wrote was interrupted: its indexes are incomplete (open the chain again, or run tsvm adopt, to finish it)'})
   }
 
   // Go's block space: blkWrappers under 32-byte IDs, the last accepted ID under 00.

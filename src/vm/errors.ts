@@ -69,6 +69,7 @@ export const ERROR_CODES = [
   'DATA_DIR_PERMISSION',
   'DISK_FULL',
   'REPAIR_INCOMPLETE',
+  'ADOPT_FAILED',
   // the command line itself is wrong (exit 2)
   'USAGE',
   // anything else (exit 1)

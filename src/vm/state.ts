@@ -13,6 +13,7 @@
 //   P("tsvm/mempool")    ‖ u64 BE sequence     payload (32)                FIFO: lowest sequence first
 //   P("tsvm/processing") ‖ blockID             block bytes (82)            verified, not yet decided
 //   P("tsvm/preferred")  ‖ 00                  preferred block ID (32)
+//   P("tsvm/adopting")   ‖ 00                  last accepted ID (32)       only while adopting a Go state
 //
 // Unlike Go, processing blocks and the mempool are persisted, so `build` in one process and
 // `accept` in the next works. Every state transition is one atomic batch; batches that accept
@@ -56,6 +57,8 @@ export const MEMPOOL_PREFIX = sha256(text('tsvm/mempool'))
 export const PROCESSING_PREFIX = sha256(text('tsvm/processing'))
 /** The preferred block ID. */
 export const PREFERRED_PREFIX = sha256(text('tsvm/preferred'))
+/** Present while the indexes of a state the Go VM wrote are being built (see adopt.ts). */
+export const ADOPTING_PREFIX = sha256(text('tsvm/adopting'))
 /** A test write of reopen(), deleted again at once. */
 export const PROBE_PREFIX = sha256(text('tsvm/probe'))
 
@@ -76,6 +79,8 @@ export const INITIALIZED_KEY = concatBytes(SINGLETON_PREFIX, ZERO)
 export const GENESIS_KEY = concatBytes(GENESIS_PREFIX, ZERO)
 /** Key of the preferred ID. */
 export const PREFERRED_KEY = concatBytes(PREFERRED_PREFIX, ZERO)
+/** Key of the adoption marker. */
+export const ADOPTING_KEY = concatBytes(ADOPTING_PREFIX, ZERO)
 /** Key of reopen()'s test write. */
 export const PROBE_KEY = concatBytes(PROBE_PREFIX, ZERO)
 /** Key of the accepted block at a height. */
@@ -214,7 +219,7 @@ export class StateBatch {
   }
 
   /** Records an accepted block at its height. */
-  putHeight(block: Block): this {
+  putHeight(block: Pick<Block, 'height' | 'id'>): this {
     return this.put(heightKey(block.height), block.id)
   }
 
@@ -242,6 +247,26 @@ export class StateBatch {
 
   setPreferred(id: Uint8Array): this {
     return this.put(PREFERRED_KEY, id)
+  }
+
+  /** Indexes a stored block's payload without rewriting the block (adoption of a Go state). */
+  putData(block: Pick<Block, 'data' | 'id'>): this {
+    return this.put(dataKey(block.data, block.id), EMPTY)
+  }
+
+  /** Records the genesis bytes alone (adoption: the flag is already there). */
+  setGenesisBytes(genesisBytes: Uint8Array): this {
+    return this.put(GENESIS_KEY, genesisBytes)
+  }
+
+  /** Marks an adoption as under way, for the last accepted ID it started from. */
+  setAdopting(lastAccepted: Uint8Array): this {
+    return this.put(ADOPTING_KEY, lastAccepted)
+  }
+
+  /** Clears the adoption marker: the indexes are complete. */
+  clearAdopting(): this {
+    return this.del(ADOPTING_KEY)
   }
 
   setInitialized(genesisBytes: Uint8Array): this {

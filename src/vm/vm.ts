@@ -18,6 +18,7 @@
 // After a failed write every later one is refused (DB_WRITE_FAILED, see state.ts) until
 // recover() has reopened the database and reloaded what this VM keeps in memory.
 import {type Block, makeBlock, MAX_FUTURE_SECONDS, spanText, Status, STATUS_NAMES, timeText, verifyBlock} from './block.js'
+import {type AdoptOptions, type AdoptReport, adoptState} from './adopt.js'
 import {type CheckReport, checkState} from './check.js'
 import {idToString, toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
@@ -27,6 +28,7 @@ import {type BlockRecord, ChainState, type MempoolEntry, type OpenOptions, type 
 
 export type {BlockRecord} from './state.js'
 export type {CheckProblem, CheckReport} from './check.js'
+export type {AdoptOptions, AdoptReport} from './adopt.js'
 
 /** Go v1.3's MaxMempoolSize: a proposal is refused when the mempool holds more than this. */
 export const MAX_MEMPOOL_SIZE = 4096
@@ -37,6 +39,8 @@ export interface VmOptions {
   now?: () => number
   /** Refuse proposals while the mempool holds more than this many payloads (default 4096, as Go). */
   mempoolLimit?: number
+  /** How a state the Go VM wrote is adopted on open (batch size, a hook after each batch). */
+  adopt?: AdoptOptions
 }
 
 /** What accepting a run of blocks writes and changes in memory, worked out before the write. */
@@ -87,6 +91,8 @@ export class TimestampVM {
   private queue: Promise<unknown> = Promise.resolve()
   private readonly now: () => number
   readonly mempoolLimit: number
+  /** What open adopted from a state the Go VM wrote, or undefined when there was nothing to adopt. */
+  adoption: AdoptReport | undefined
 
   private constructor(
     private readonly state: ChainState,
@@ -98,25 +104,27 @@ export class TimestampVM {
 
   /** Opens the VM on `dir` (created if missing). DB_LOCKED when another process or this one holds it. */
   static async open(dir: string, options: VmOptions & OpenOptions = {}): Promise<TimestampVM> {
-    const state = await ChainState.open(dir, options)
-    const vm = new TimestampVM(state, options)
-    try {
-      await vm.load()
-    } catch (error) {
-      await state.close()
-      throw error
-    }
-    return vm
+    return TimestampVM.openState(await ChainState.open(dir, options), options)
   }
 
   /**
    * Opens the VM on a database opened elsewhere (the node's rpcdb, in the plugin); `name` stands
-   * in for the data dir in messages. close() closes the database handle.
+   * in for the data dir in messages. close() closes the database handle. A state the Go VM wrote
+   * there is adopted as on a data dir.
    */
   static async openOn(db: StateDb, name: string, options: VmOptions = {}): Promise<TimestampVM> {
-    const state = await ChainState.onDatabase(db, name)
+    return TimestampVM.openState(await ChainState.onDatabase(db, name), options)
+  }
+
+  /**
+   * Opens the VM on an open ChainState (whatever database it holds). A state the Go VM wrote is
+   * adopted first (see adopt.ts; the report is in `adoption`), as is an adoption left unfinished.
+   * ADOPT_FAILED, nothing written, when that state is damaged. The state is closed on failure.
+   */
+  static async openState(state: ChainState, options: VmOptions = {}): Promise<TimestampVM> {
     const vm = new TimestampVM(state, options)
     try {
+      vm.adoption = await adoptState(state, options.adopt)
       await vm.load()
     } catch (error) {
       await state.close()

@@ -69,6 +69,8 @@ describe('bench', () => {
         'plugin.handshake',
         'plugin.accept',
         'plugin.getBlock',
+        'chain.adopt',
+        'chain.adopt-writes',
       ],
     )
     for (const f of figures) assertFigure(f)
@@ -116,6 +118,6 @@ describe('bench', () => {
   })
 
   it('names every figure group', () => {
-    assert.deepEqual(Object.keys(GROUPS), ['startup-vm-id', 'startup-get-block', 'accept', 'propose', 'stamp', 'serve', 'plugin'])
+    assert.deepEqual(Object.keys(GROUPS), ['startup-vm-id', 'startup-get-block', 'accept', 'propose', 'stamp', 'serve', 'plugin', 'adopt'])
   })
 })
