@@ -10,7 +10,7 @@ import {request} from 'node:http'
 import {Engine} from '../../src/node/engine.js'
 import {localNodeId} from '../../src/node/nodeapi.js'
 import {type RunningServer, type ServerOptions, startServer} from '../../src/node/server.js'
-import {idToString} from '../../src/vm/encoding.js'
+import {hexEncode, idToString} from '../../src/vm/encoding.js'
 import {sha256} from '../../src/vm/hash.js'
 import {vmIdStringFromName} from '../../src/vm/vmid.js'
 import {raw, rpc} from '../helpers/http.js'
@@ -211,8 +211,10 @@ describe('serve HTTP like a node: Host, paths, sockets, encoding', () => {
   })
 
   it('answers a client that half-closes its socket after sending', async () => {
-    const reply = await rawSocket(s.port, `POST ${CHAIN} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${GET_BLOCK.length}\r\n\r\n${GET_BLOCK}`, true)
-    assert.match(reply, /^HTTP\/1\.1 200 [\s\S]*"result":\{"timestamp"/)
+    // A proposal, whose reply waits for a synced write: the client's FIN arrives well before it.
+    const propose = `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${hexEncode(new Uint8Array(32).fill(0xab))}"},"id":1}`
+    const reply = await rawSocket(s.port, `POST ${CHAIN} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${propose.length}\r\n\r\n${propose}`, true)
+    assert.match(reply, /^HTTP\/1\.1 200 [\s\S]*\{"jsonrpc":"2\.0","result":\{"Success":true\},"id":1\}\n$/)
   })
 
   it('sends a stable Node-Id and Vary: Accept-Encoding; gzips replies of 1,400 bytes or more when accepted', async () => {
