@@ -222,6 +222,14 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, headers
   res.end(body)
 }
 
+/** The host a request is for: an absolute-form target's authority (as Go's net/http takes it), else the Host header. */
+function requestHost(req: IncomingMessage): string | undefined {
+  const url = req.url
+  if (url === undefined || url.startsWith('/')) return req.headers.host
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/.exec(url)
+  return m && m[1] !== '' ? m[1] : req.headers.host
+}
+
 /** Starts the JSON-RPC server; resolves once it listens. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1'
@@ -283,7 +291,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // AvalancheGo's order: Node-Id on everything, then the Host filter, then gzip (Vary), CORS, routing.
     const headers: Record<string, string> = closing ? {Connection: 'close', 'Node-Id': nodeId} : {'Node-Id': nodeId}
-    if (hosts !== undefined && !allowedHost(req.headers.host, hosts)) {
+    if (hosts !== undefined && !allowedHost(requestHost(req), hosts)) {
       send(req, res, 403, {...headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff'}, INVALID_HOST_BODY)
       return
     }

@@ -203,6 +203,9 @@ describe('serve HTTP like a node: Host, paths, sockets, encoding', () => {
       false,
     )
     assert.match(absolute, /^HTTP\/1\.1 200 [\s\S]*"result":\{/)
+    // As in Go, the target's authority is the request's host: a name there meets the Host rule.
+    const elsewhere = await rawSocket(s.port, `POST http://evil.example${CHAIN} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, false)
+    assert.match(elsewhere, /^HTTP\/1\.1 403 [\s\S]*invalid host specified\n$/)
     const missing = await rpc(s.port, '/ext/bc/nothing', GET_BLOCK)
     assert.equal(missing.status, 404)
     assert.equal(missing.body, '404 page not found\n')
