@@ -178,7 +178,7 @@ export function problemLines(problems: Array<{kind: string; message: string; id?
 
 /** The endpoints `tsvm serve` prints on start. */
 export function serveLines(
-  info: {chainID: string; endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string}; api: string; blockTime: number},
+  info: {chainID: string; endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string; info?: string}; api: string; blockTime: number},
   dataDir: string,
 ): string {
   const building = info.blockTime > 0 ? `a block every ${info.blockTime}s` : 'blocks at once'
@@ -189,6 +189,7 @@ export function serveLines(
       ['static', info.endpoints.static],
       ['static alias', info.endpoints.staticAlias],
       ['health', info.endpoints.health],
+      ...(info.endpoints.info ? [['info', info.endpoints.info] as [string, string]] : []),
     ]),
     chalk.dim(`chain ${info.chainID} from ${dataDir}, API ${info.api}, ${building}`),
   ].join('\n')

@@ -242,7 +242,7 @@ export class RemoteChain implements Chain {
       if (Date.now() >= deadline) {
         throw new TsvmError(
           'WAIT_TIMEOUT',
-          `${wanted.length} of ${payloads.length} payloads were not in an accepted block after ${timeoutMs} ms; they may still be accepted: check later with find or get-block`,
+          `${wanted.length} of ${payloads.length} payloads were not in an accepted block after ${timeoutMs} ms; they may still be accepted: check later with tsvm blocks (the newest blocks and their data) or tsvm get-block <id>`,
           {details: {pending: wanted.length, accepted: accepted.length}},
         )
       }

@@ -16,7 +16,8 @@ import type {Dialect} from '../vm/formatting.js'
 import {concatBytes, sha256} from '../vm/hash.js'
 import {vmIdStringFromName} from '../vm/vmid.js'
 import {Engine, type EngineVm} from './engine.js'
-import {DEFAULT_LIMITS, REFUSE_BACKLOG, type RunningServer, startServer} from './server.js'
+import {localNodeId} from './nodeapi.js'
+import {DEFAULT_LIMITS, REFUSE_BACKLOG, type RunningServer, SHORT_ALIAS, startServer} from './server.js'
 
 const CHAIN_ID_TAG = new TextEncoder().encode('tsvm-local-chain')
 
@@ -29,6 +30,8 @@ export function localChainId(genesisId: Uint8Array): string {
 export interface ServeInfo {
   chainID: string
   vmID: string
+  /** A stable node ID for the data dir (Node-Id header, info.getNodeID). */
+  nodeID: string
   endpoints: RunningServer['endpoints']
   /** The host as given, and the address it bound (127.1 and localhost bind 127.0.0.1). */
   host: string
@@ -57,6 +60,11 @@ export interface ServeOptions {
   maxConnections?: number
   headersTimeoutMs?: number
   requestTimeoutMs?: number
+  /** Host names answered besides IP literals ("*": any; default localhost), and origins given CORS headers (default "*"). */
+  allowedHosts?: readonly string[]
+  allowedOrigins?: readonly string[]
+  /** tsvm's version, reported by info.getNodeVersion. */
+  version?: string
   /** The data dir, whose path is taken out of every error text sent to clients. */
   dataDir?: string
   /** Told about accepted blocks and build errors (stderr in the command). */
@@ -86,6 +94,7 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
   })
   const chainID = localChainId(options.genesisId)
   const vmID = vmIdStringFromName('timestampvm')
+  const nodeID = localNodeId(options.genesisId)
   let server: RunningServer
   try {
     server = await startServer({
@@ -93,6 +102,11 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
       chainId: chainID,
       vmId: vmID,
       dialect,
+      vmIds: [vmIdStringFromName(SHORT_ALIAS)],
+      nodeId: nodeID,
+      version: options.version,
+      allowedHosts: options.allowedHosts,
+      allowedOrigins: options.allowedOrigins,
       host: options.host,
       port: options.port,
       bodyLimit: options.bodyLimit,
@@ -130,6 +144,7 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
     info: {
       chainID,
       vmID,
+      nodeID,
       endpoints: server.endpoints,
       host: server.host,
       address: server.address,
@@ -206,9 +221,14 @@ export function engineVm(vm: TimestampVM): EngineVm & {close(): Promise<void>} {
   }
 }
 
+/** The mempool cap of a v1.2 server (Go v1.2.1 had none; 32-byte payloads, so at most about 30 MB). */
+export const V12_MEMPOOL_LIMIT = 262_144
+
 /** Opens the chain in `dataDir` (default genesis when new, as every chain command does) and serves it. */
 export async function serveDataDir(dataDir: string, options: Omit<ServeOptions, 'vm' | 'genesisId'>): Promise<Serving & {dataDir: string}> {
-  const chain = await EmbeddedChain.open(dataDir)
+  // Go v1.2.1 had no mempool cap (Success:true always). Memory still needs a bound: v1.2 takes
+  // V12_MEMPOOL_LIMIT payloads, 64 times v1.3's 4096, and blocks are built as they arrive.
+  const chain = await EmbeddedChain.open(dataDir, options.dialect === 'v1.2' ? {mempoolLimit: V12_MEMPOOL_LIMIT} : {})
   let genesisId: Uint8Array
   try {
     const genesis = await chain.vm.getBlockAtHeight(0n)

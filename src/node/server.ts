@@ -1,32 +1,52 @@
 // The HTTP face of `tsvm serve` (node:http), answering like AvalancheGo's API server with
 // gorilla/rpc in front of timestampvm (spec §3.1, §3.3):
 //
-//   /ext/bc/<chainID>, /ext/bc/timestampvm    chain API   (getBlock, proposeBlock)
-//   /ext/vm/<vmID>,    /ext/vm/timestampvm    static API  (encode, decode)
-//   /ext/health                               {"checks":{...},"healthy":true}
-//   anything else                             404 "404 page not found"
+//   /ext/bc/<chainID>, /ext/bc/timestampvm               chain API   (getBlock, proposeBlock)
+//   /ext/vm/<vmID>, /ext/vm/<ID of "timestamp">,
+//   /ext/vm/timestampvm, /ext/vm/timestamp              static API  (encode, decode)
+//   /ext/health (GET, or JSON-RPC health.*), /ext/health/{health,readiness,liveness}
+//   /ext/info                                            info.* (nodeapi.ts)
+//   anything else                                        404 "404 page not found"
 //
 // HTTP rules copied from gorilla: POST only (405), Content-Type before ';' lower-cased must be
-// application/json (415), HTTP 200 for every JSON-RPC reply. Hardening of our own, which a real
-// node puts elsewhere:
+// application/json (415), HTTP 200 for every JSON-RPC reply. Around them, AvalancheGo's API
+// server (http.ts): the Host filter (403), CORS, path cleaning (301) and percent-decoded routing,
+// gzip for replies of 1,400 bytes or more, and Node-Id on every reply. Hardening of our own, which
+// a real node puts elsewhere:
 // - a body limit (413);
 // - header and request timeouts that hold to the configured values (408, then closed);
 // - a connection cap: a connection over it gets an immediate 503 and is closed, so idle or slow
 //   sockets cannot use up the process's file descriptors, which LevelDB needs for every write;
-// - when the address actually bound is loopback (whatever its spelling: 127.1, LOCALHOST,
-//   ::ffff:127.0.0.1, ...), a Host check (403), so a web page cannot reach the node through DNS
-//   rebinding;
 // - errors sent to clients never carry the data dir's path (`redact`).
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from 'node:http'
 import {type AddressInfo, BlockList, type Socket, isIP} from 'node:net'
+import {gzipSync} from 'node:zlib'
 
 import type {Dialect} from '../vm/formatting.js'
 import {TsvmError} from '../vm/errors.js'
 import {goDecodeUtf8} from '../rpc/json.js'
-import {type ChainBackend, serveRpc} from '../rpc/service.js'
+import {type ChainBackend, type ServiceTarget, serveRpc} from '../rpc/service.js'
+import {
+  INVALID_HOST_BODY,
+  actualCorsHeaders,
+  allowedHost,
+  cleanPath,
+  corsPolicy,
+  hostFilter,
+  isPreflight,
+  mayNeedCleaning,
+  preflightHeaders,
+  targetPath,
+} from './http.js'
+import {type CheckResult, type HealthKind, type NodeFacts, healthReply, healthService, infoService, localNodeId} from './nodeapi.js'
 
 /** The alias under which the chain and the VM are also served. */
 export const ALIAS = 'timestampvm'
+/** The tutorial's other VM alias; the Go build scripts name the plugin by the VM ID of this name. */
+export const SHORT_ALIAS = 'timestamp'
+
+/** Replies this long or longer are gzipped for a client that accepts it (AvalancheGo's gziphandler minimum). */
+export const GZIP_MIN_SIZE = 1400
 
 /** Default request body limit: a getBlock/proposeBlock request is a few hundred bytes. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -65,6 +85,16 @@ export interface ServerOptions {
   redact?: (text: string) => string
   /** Extra facts for /ext/health (e.g. the tip); errors make the node unhealthy. */
   health?: () => Promise<Record<string, unknown>>
+  /** More VM IDs (CB58) whose static API is served, e.g. the VM ID of "timestamp". */
+  vmIds?: readonly string[]
+  /** "NodeID-...", sent as Node-Id and by info.getNodeID (default: derived from the chain ID). */
+  nodeId?: string
+  /** tsvm's version, for info.getNodeVersion. */
+  version?: string
+  /** Host names answered besides IP literals ("*": any); default ["localhost"] as a node's --http-allowed-hosts. */
+  allowedHosts?: readonly string[]
+  /** Origins given CORS headers ("*": any, the default as on a node). */
+  allowedOrigins?: readonly string[]
 }
 
 /** A running server. */
@@ -74,12 +104,12 @@ export interface RunningServer {
   host: string
   /** The address actually bound (e.g. 127.0.0.1 for 127.1 or localhost). */
   address: string
-  /** Whether `address` is a loopback address (then the Host header is checked). */
+  /** Whether `address` is a loopback address. */
   loopback: boolean
   port: number
   /** Base URL on the bound address, e.g. http://127.0.0.1:9650 */
   url: string
-  endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string}
+  endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string; info: string}
   /** Connections now served, and how many were refused over the cap since start. */
   connections(): {open: number; refused: number; max: number}
   /** Stops accepting, lets in-flight requests finish, then resolves. */
@@ -101,38 +131,12 @@ export function isLoopbackAddress(address: string): boolean {
   }
 }
 
-const PLAIN_LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i
-
-/**
- * True when a Host header names this machine's loopback: localhost or a loopback IP literal
- * (127.x.y.z, [::1], [::ffff:127.x.y.z], in any spelling a URL parser reads as one), any port.
- * A name other than localhost is refused even if it resolves to loopback: that is DNS rebinding.
- */
-export function allowedLoopbackHost(header: string | undefined): boolean {
-  if (header === undefined) return true // HTTP/1.0 without Host: no browser sends that
-  if (PLAIN_LOOPBACK_HOST.test(header)) return true
-  if (!/^[A-Za-z0-9.:[\]-]+$/.test(header)) return false // no user info, path, spaces or non-ASCII
-  let hostname: string
-  try {
-    hostname = new URL(`http://${header}/`).hostname
-  } catch {
-    return false
-  }
-  if (hostname === 'localhost') return true
-  return isLoopbackAddress(hostname.startsWith('[') ? hostname.slice(1, -1) : hostname)
-}
-
 function text(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, {'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...extra})
   res.end(body)
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
-
-function json(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, {'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(body), ...extra})
-  res.end(body)
-}
 
 class BodyTooLarge extends Error {}
 
@@ -193,6 +197,39 @@ function limitsOf(options: ServerOptions): {maxConnections: number; headersTimeo
   return l
 }
 
+/** Whether Accept-Encoding takes gzip (q above 0), as gziphandler reads it. */
+function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined || !header.includes('gzip')) return false
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.split(';').map((x) => x.trim())
+    if (coding?.toLowerCase() !== 'gzip') continue
+    const q = params.find((p) => /^q\s*=/i.test(p))
+    return q === undefined || Number(q.split('=')[1]) > 0
+  }
+  return false
+}
+
+/** Writes a reply, gzipped when the client accepts it and it is at least GZIP_MIN_SIZE bytes. */
+function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string | number>, body: string): void {
+  const length = Buffer.byteLength(body)
+  if (length >= GZIP_MIN_SIZE && acceptsGzip(req.headers['accept-encoding'])) {
+    const zipped = gzipSync(body)
+    res.writeHead(status, {...headers, 'Content-Encoding': 'gzip', 'Content-Length': zipped.length})
+    res.end(zipped)
+    return
+  }
+  res.writeHead(status, {...headers, 'Content-Length': length})
+  res.end(body)
+}
+
+/** The host a request is for: an absolute-form target's authority (as Go's net/http takes it), else the Host header. */
+function requestHost(req: IncomingMessage): string | undefined {
+  const url = req.url
+  if (url === undefined || url.startsWith('/')) return req.headers.host
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/.exec(url)
+  return m && m[1] !== '' ? m[1] : req.headers.host
+}
+
 /** Starts the JSON-RPC server; resolves once it listens. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1'
@@ -200,40 +237,113 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const limits = limitsOf(options)
   const redact = options.redact ?? ((text: string) => text)
   const chain = options.redact ? redacting(options.chain, redact) : options.chain
-  // Decided from the address bound once listening; until then (no request can come yet) checked.
-  let checkHost = true
+  const hosts = hostFilter(options.allowedHosts ?? ['localhost'])
+  const cors = corsPolicy(options.allowedOrigins ?? ['*'])
+  const nodeId = options.nodeId ?? localNodeId(new TextEncoder().encode(options.chainId))
   const chainPaths = new Set([`/ext/bc/${options.chainId}`, `/ext/bc/${ALIAS}`])
-  const staticPaths = new Set([`/ext/vm/${options.vmId}`, `/ext/vm/${ALIAS}`])
+  const vmIds = [options.vmId, ...(options.vmIds ?? [])]
+  const staticPaths = new Set([...vmIds.map((id) => `/ext/vm/${id}`), `/ext/vm/${ALIAS}`, `/ext/vm/${SHORT_ALIAS}`])
+  const healthPaths: ReadonlyMap<string, HealthKind> = new Map([
+    ['/ext/health/health', 'health'],
+    ['/ext/health/readiness', 'readiness'],
+    ['/ext/health/liveness', 'liveness'],
+  ])
+  const facts: NodeFacts = {
+    nodeId,
+    chainId: options.chainId,
+    chainAliases: [ALIAS],
+    // The first VM ID carries both aliases (a node maps an alias to one ID); the others are listed without.
+    vms: Object.fromEntries(vmIds.map((id, i) => [id, i === 0 ? [ALIAS, SHORT_ALIAS] : []])),
+    version: options.version ?? '0.0.0',
+  }
+  const chainTarget: ServiceTarget = {kind: 'chain', chain}
+  const staticTarget: ServiceTarget = {kind: 'static'}
   let closing = false
   let inFlight = 0
   let drained: (() => void) | undefined
   let open = 0
   let refused = 0
   const refusing = new Set<Socket>()
+
+  /** The checks behind /ext/health: the node's "bootstrapped" (readiness) and tsvm's "timestampvm" (liveness). */
+  async function checks(kind: HealthKind): Promise<Record<string, CheckResult>> {
+    const out: Record<string, CheckResult> = {}
+    if (kind !== 'liveness') out.bootstrapped = {message: [], timestamp: new Date(), duration: 0}
+    if (kind === 'readiness') return out
+    const timestamp = new Date()
+    const started = process.hrtime.bigint()
+    // At the cap the next client is refused: not healthy, whatever the chain says.
+    const connections = {connections: open, maxConnections: limits.maxConnections, refusedConnections: refused}
+    try {
+      const message = {...(await options.health?.()), ...connections, ...(closing ? {closing: true} : {})}
+      const check: CheckResult = {message, timestamp, duration: Number(process.hrtime.bigint() - started)}
+      if (closing) check.error = 'shutting down: new requests are refused'
+      else if (open >= limits.maxConnections) check.error = `${open} connections open, the limit: new connections are refused with 503`
+      out[ALIAS] = check
+    } catch (error) {
+      out[ALIAS] = {error: redact((error as Error).message), timestamp, duration: Number(process.hrtime.bigint() - started)}
+    }
+    return out
+  }
+  const healthTarget: ServiceTarget = {kind: 'node', service: healthService(checks)}
+  const infoTarget: ServiceTarget = {kind: 'node', service: infoService(facts)}
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const bye: Record<string, string> = closing ? {Connection: 'close'} : {}
-    if (checkHost && !allowedLoopbackHost(req.headers.host)) {
-      text(res, 403, `host not allowed: ${req.headers.host}: this server only answers requests addressed to localhost, 127.0.0.1 or [::1]\n`)
+    // AvalancheGo's order: Node-Id on everything, then the Host filter, then gzip (Vary), CORS, routing.
+    const headers: Record<string, string> = closing ? {Connection: 'close', 'Node-Id': nodeId} : {'Node-Id': nodeId}
+    if (hosts !== undefined && !allowedHost(requestHost(req), hosts)) {
+      send(req, res, 403, {...headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff'}, INVALID_HOST_BODY)
       return
     }
-    const path = (req.url ?? '/').split('?')[0]!
-    if (path === '/ext/health') {
-      await health(res, bye)
+    headers.Vary = 'Accept-Encoding'
+    if (isPreflight(req.method, req.headers['access-control-request-method'])) {
+      const h = preflightHeaders(cors, req.headers.origin, req.headers['access-control-request-method'] as string, req.headers['access-control-request-headers'])
+      h.Vary = `Accept-Encoding, ${h.Vary}`
+      res.writeHead(200, {...headers, ...h, 'Content-Length': '0'})
+      res.end()
       return
     }
-    const target = chainPaths.has(path) ? 'chain' : staticPaths.has(path) ? 'static' : undefined
-    if (target === undefined) {
-      text(res, 404, '404 page not found\n', bye)
+    actualCorsHeaders(cors, req.headers.origin, req.method, headers)
+    const url = req.url ?? '/'
+    let path = url
+    const q = url.indexOf('?')
+    if (q >= 0) path = url.slice(0, q)
+    if (path.includes('%') || !path.startsWith('/')) {
+      const target = targetPath(url)
+      if (target === undefined) {
+        text(res, 400, '400 Bad Request', {...headers, Connection: 'close'})
+        return
+      }
+      path = target.path
+      if (mayNeedCleaning(path) && req.method !== 'CONNECT') {
+        const clean = cleanPath(path)
+        if (clean !== path) return redirect(res, cleanPath(target.raw) + target.query, headers)
+      }
+    } else if (mayNeedCleaning(path) && req.method !== 'CONNECT') {
+      const clean = cleanPath(path)
+      if (clean !== path) return redirect(res, clean + (q >= 0 ? url.slice(q) : ''), headers)
+    }
+    let target: ServiceTarget
+    if (chainPaths.has(path)) target = chainTarget
+    else if (staticPaths.has(path)) target = staticTarget
+    else if (path === '/ext/info') target = infoTarget
+    else if (path === '/ext/health' && req.method !== 'GET') target = healthTarget
+    else if (path === '/ext/health' || healthPaths.has(path)) {
+      const {json: body, healthy} = await healthReply(checks, healthPaths.get(path) ?? 'health')
+      send(req, res, healthy ? 200 : 503, {...headers, 'Content-Type': 'application/json'}, body + '\n')
+      return
+    } else {
+      send(req, res, 404, {...headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff'}, '404 page not found\n')
       return
     }
     // gorilla/rpc ServeHTTP, in its order (spec §3.3).
     if (req.method !== 'POST') {
-      text(res, 405, `rpc: POST method required, received ${req.method}`, bye)
+      text(res, 405, `rpc: POST method required, received ${req.method}`, headers)
       return
     }
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!
     if (contentType.toLowerCase() !== 'application/json') {
-      text(res, 415, `rpc: unrecognized Content-Type: ${contentType}`, bye)
+      text(res, 415, `rpc: unrecognized Content-Type: ${contentType}`, headers)
       return
     }
     let body: Buffer
@@ -241,59 +351,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       body = await readBody(req, limit)
     } catch (error) {
       if (error instanceof BodyTooLarge) {
-        text(res, 413, `request body is larger than ${limit} bytes\n`, {Connection: 'close'})
+        text(res, 413, `request body is larger than ${limit} bytes\n`, {...headers, Connection: 'close'})
         res.on('finish', () => req.socket.destroy())
         return
       }
       throw error
     }
-    const reply = await serveRpc(
-      goDecodeUtf8(body),
-      target === 'chain' ? {kind: 'chain', chain} : {kind: 'static'},
-      options.dialect,
-    )
+    const reply = await serveRpc(goDecodeUtf8(body), target, options.dialect)
+    if (reply.ran) headers['X-Content-Type-Options'] = 'nosniff'
     if (reply.body === undefined) {
-      const headers: Record<string, string> = {...bye}
-      if (reply.ran) headers['X-Content-Type-Options'] = 'nosniff'
       res.writeHead(200, {...headers, 'Content-Length': '0'})
       res.end()
       return
     }
-    // The usual reply (a method ran, not closing), with its headers in json()'s order, built directly.
-    if (reply.ran && bye.Connection === undefined) {
-      res.writeHead(200, {
-        'Content-Type': JSON_TYPE,
-        'Content-Length': Buffer.byteLength(reply.body),
-        'X-Content-Type-Options': 'nosniff',
-      })
-      res.end(reply.body)
-      return
-    }
-    const headers: Record<string, string> = {...bye}
-    if (reply.ran) headers['X-Content-Type-Options'] = 'nosniff'
-    json(res, 200, reply.body, headers)
+    send(req, res, 200, {...headers, 'Content-Type': JSON_TYPE}, reply.body)
   }
 
-  async function health(res: ServerResponse, bye: Record<string, string>): Promise<void> {
-    const timestamp = new Date().toISOString()
-    const started = process.hrtime.bigint()
-    let check: Record<string, unknown>
-    let healthy = !closing
-    // At the cap the next client is refused: not healthy, whatever the chain says.
-    const full = open >= limits.maxConnections
-    const connections = {connections: open, maxConnections: limits.maxConnections, refusedConnections: refused}
-    try {
-      const message = {...(await options.health?.()), ...connections, ...(closing ? {closing: true} : {})}
-      check = {message, timestamp, duration: Number(process.hrtime.bigint() - started)}
-      if (full) {
-        healthy = false
-        check.error = {message: `${open} connections open, the limit: new connections are refused with 503`}
-      }
-    } catch (error) {
-      healthy = false
-      check = {error: {message: redact((error as Error).message)}, timestamp, duration: Number(process.hrtime.bigint() - started)}
-    }
-    json(res, healthy ? 200 : 503, JSON.stringify({checks: {[ALIAS]: check}, healthy}) + '\n', bye)
+  function redirect(res: ServerResponse, location: string, headers: Record<string, string>): void {
+    res.writeHead(301, {...headers, Location: location, 'Content-Length': '0'})
+    res.end()
   }
 
   // node:http checks headersTimeout and requestTimeout only on a timer that runs every
@@ -321,6 +397,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   )
   server.maxHeadersCount = 100
+  // A client that half-closes its socket after sending (shutdown(SHUT_WR), `curl` through some
+  // proxies) still gets its reply: node:http otherwise aborts the request on the client's FIN.
+  ;(server as Server & {httpAllowHalfOpen: boolean}).httpAllowHalfOpen = true
   // The cap. node:http sets a connection up in its own 'connection' listener; this one runs
   // instead and passes on only the connections under the cap. Over it, a 503 is written at once,
   // before any request is read, and the connection closes: the client gets a clear answer fast
@@ -372,7 +451,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const bound = server.address() as AddressInfo
   const port = bound.port
   const loopback = isLoopbackAddress(bound.address)
-  checkHost = loopback
   const url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`
   return {
     server,
@@ -387,6 +465,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       static: `${url}/ext/vm/${options.vmId}`,
       staticAlias: `${url}/ext/vm/${ALIAS}`,
       health: `${url}/ext/health`,
+      info: `${url}/ext/info`,
     },
     connections: () => ({open, refused, max: limits.maxConnections}),
     async close(): Promise<void> {

@@ -26,8 +26,20 @@ export interface ChainBackend {
   proposeBlock(data: Uint8Array): Promise<boolean>
 }
 
-/** Which handler set answers: the chain API (/ext/bc/...) or the static API (/ext/vm/...). */
-export type ServiceTarget = {kind: 'chain'; chain: ChainBackend} | {kind: 'static'}
+/** A method of a node service (health, info): the Go args struct's fields, and the result's JSON text. */
+export interface NodeMethod {
+  fields: Record<string, FieldKind>
+  run(args: ArgValues): Promise<string>
+}
+
+/** A node service other than timestampvm's, answered by the same gorilla pipeline: its name and methods by Go name (e.g. IsBootstrapped). */
+export interface NodeService {
+  name: string
+  methods: ReadonlyMap<string, NodeMethod>
+}
+
+/** Which handler set answers: the chain API (/ext/bc/...), the static API (/ext/vm/...), or a node service (/ext/info, /ext/health). */
+export type ServiceTarget = {kind: 'chain'; chain: ChainBackend} | {kind: 'static'} | {kind: 'node'; service: NodeService}
 
 /** A response as the HTTP layer writes it: the body (undefined: write nothing) and whether the method ran. */
 export interface RpcReply {
@@ -50,6 +62,7 @@ export const MESSAGES = {
   badDataV13: 'data must be hex representation of 32 bytes',
   emptyData: 'argument Data cannot be empty',
   jsonrpc: 'jsonrpc must be 2.0',
+  cb58Hint: '(this data is CB58, as in the timestampvm v1.2 tutorial: serve with `tsvm serve --api v1.2` for those examples)',
 } as const
 
 /** The most bytes `encode` will build for a `length`; Go has no such cap, a server must. */
@@ -92,19 +105,22 @@ const KNOWN: Record<'chain' | 'static', ReadonlyMap<string, string>> = {
   ]),
 }
 
-function lookup(method: string, kind: 'chain' | 'static'): string {
+function lookup(method: string, service: string, methods: readonly string[] | ReadonlyMap<string, unknown>): string {
   const parts = method.split('.')
   if (parts.length !== 2) throw new MethodError(`rpc: service/method request ill-formed: ${goQuote(method)}`)
-  if (parts[0] !== 'timestampvm') throw new MethodError(`rpc: can't find service ${goQuote(method)}`)
-  if (!(METHODS[kind] as readonly string[]).includes(parts[1]!)) throw new MethodError(`rpc: can't find method ${goQuote(method)}`)
+  if (parts[0] !== service) throw new MethodError(`rpc: can't find service ${goQuote(method)}`)
+  const known = Array.isArray(methods) ? methods.includes(parts[1]!) : (methods as ReadonlyMap<string, unknown>).has(parts[1]!)
+  if (!known) throw new MethodError(`rpc: can't find method ${goQuote(method)}`)
   return parts[1]!
 }
 
 // ------------------------------------------------------------------------------------------
 // Argument decoding, as json.Unmarshal into the Go args structs. Any failure is ArgsError.
 
-type FieldKind = 'string' | 'id' | 'encoding' | 'int32'
-type ArgValues = Record<string, string | Uint8Array | Encoding | number | undefined>
+/** How a Go args field is decoded. */
+export type FieldKind = 'string' | 'id' | 'encoding' | 'int32'
+/** Decoded args by field name. */
+export type ArgValues = Record<string, string | Uint8Array | Encoding | number | undefined>
 
 function decodeField(kind: FieldKind, node: JsonNode, dialect: Dialect): string | Uint8Array | Encoding | number | undefined | null {
   // null leaves the Go field as it was (a *ids.ID pointer becomes nil).
@@ -119,7 +135,7 @@ function decodeField(kind: FieldKind, node: JsonNode, dialect: Dialect): string 
       const text = node.raw.slice(1, -1)
       const known = decodedIds.get(text)
       if (known !== undefined) return known
-      const bytes = goFormattingDecode('cb58', text)
+      const bytes = goFormattingDecode('cb58', text, dialect)
       if (typeof bytes === 'string' || bytes.length !== ID_LENGTH) throw new ArgsError()
       if (decodedIds.size >= ID_CACHE_SIZE) decodedIds.clear()
       decodedIds.set(text, bytes)
@@ -198,24 +214,28 @@ export function goHexError(hex: string): string | undefined {
   return undefined
 }
 
-/** mr-tron/base58's first complaint about a string, or undefined when every rune is a digit. */
-function base58Error(text: string): string | undefined {
+/**
+ * mr-tron/base58's first complaint about a string, or undefined when every rune is a digit.
+ * v1.2.0 (in timestampvm v1.2's AvalancheGo) capitalised both texts; later versions do not.
+ */
+function base58Error(text: string, dialect: Dialect): string | undefined {
+  const v12 = dialect === 'v1.2'
   for (const ch of text) {
     const cp = ch.codePointAt(0)!
-    if (cp > 127) return 'high-bit set on invalid digit'
+    if (cp > 127) return v12 ? 'High-bit set on invalid digit' : 'high-bit set on invalid digit'
     if (!B58.includes(ch)) {
       const q = ch === "'" ? "\\'" : ch === '"' ? '"' : goQuote(ch).slice(1, -1)
-      return `invalid base58 digit ('${q}')`
+      return `${v12 ? 'Invalid' : 'invalid'} base58 digit ('${q}')`
     }
   }
   return undefined
 }
 
 /** Go's formatting.Decode: the bytes, or the error text Go would give (spec §2.3). */
-export function goFormattingDecode(encoding: Encoding, text: string): Uint8Array | string {
+export function goFormattingDecode(encoding: Encoding, text: string, dialect: Dialect = 'v1.3'): Uint8Array | string {
   if (text === '') return new Uint8Array(0)
   if (encoding === 'cb58') {
-    const e = base58Error(text)
+    const e = base58Error(text, dialect)
     if (e !== undefined) return e
   } else if (encoding !== 'json') {
     if (!text.startsWith('0x')) return 'missing 0x prefix to hex encoding'
@@ -291,7 +311,12 @@ async function proposeBlock(chain: ChainBackend, args: ArgValues, dialect: Diale
   const enc: Encoding = dialect === 'v1.2' ? 'cb58' : 'hex'
   const bytes = goFormattingDecode(enc, (args.data as string | undefined) ?? '')
   if (typeof bytes === 'string' || bytes.length !== ID_LENGTH) {
-    throw new MethodError(dialect === 'v1.2' ? MESSAGES.badDataV12 : MESSAGES.badDataV13)
+    if (dialect === 'v1.2') throw new MethodError(MESSAGES.badDataV12)
+    // A deliberate deviation from Go's text, only for data Go would refuse anyway: the tutorial's
+    // curl sends CB58 (timestampvm v1.2), which a v1.3 server rightly refuses; say what to do.
+    const cb58 = goFormattingDecode('cb58', (args.data as string | undefined) ?? '')
+    if (typeof cb58 !== 'string' && cb58.length === ID_LENGTH) throw new MethodError(`${MESSAGES.badDataV13} ${MESSAGES.cb58Hint}`)
+    throw new MethodError(MESSAGES.badDataV13)
   }
   const ok = await chain.proposeBlock(bytes)
   return `{"Success":${ok}}`
@@ -312,7 +337,7 @@ function encode(args: ArgValues, dialect: Dialect): string {
 
 function decode(args: ArgValues, dialect: Dialect): string {
   const encoding = (args.encoding as Encoding | undefined) ?? DEFAULT_ENCODING[dialect]
-  const bytes = goFormattingDecode(encoding, (args.bytes as string | undefined) ?? '')
+  const bytes = goFormattingDecode(encoding, (args.bytes as string | undefined) ?? '', dialect)
   if (typeof bytes === 'string') throw new MethodError(`couldn't Decode data as string: ${bytes}`)
   return `{"data":${goJsonBytes(bytes)},"encoding":"${encoding}"}`
 }
@@ -338,9 +363,13 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
   let method: string
   let args: ArgValues
   try {
-    method = KNOWN[target.kind].get(request.method) ?? lookup(capitaliseMethod(request.method), target.kind)
+    if (target.kind === 'node') {
+      method = lookup(capitaliseMethod(request.method), target.service.name, target.service.methods)
+    } else {
+      method = KNOWN[target.kind].get(request.method) ?? lookup(capitaliseMethod(request.method), 'timestampvm', METHODS[target.kind])
+    }
     try {
-      args = decodeParams(request.params, FIELDS[method]!, dialect)
+      args = decodeParams(request.params, target.kind === 'node' ? target.service.methods.get(method)!.fields : FIELDS[method]!, dialect)
     } catch (e) {
       if (e instanceof ArgsError) throw new MethodError(MESSAGES.badArgs)
       throw e
@@ -351,7 +380,9 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
   }
   try {
     let result: string
-    if (target.kind === 'chain') {
+    if (target.kind === 'node') {
+      result = await target.service.methods.get(method)!.run(args)
+    } else if (target.kind === 'chain') {
       result = method === 'GetBlock' ? await getBlock(target.chain, args, dialect) : await proposeBlock(target.chain, args, dialect)
     } else {
       result = method === 'Encode' ? encode(args, dialect) : decode(args, dialect)

@@ -13,6 +13,8 @@ import {sha256} from '../../src/vm/hash.js'
 import {genesisBlock} from '../../src/vm/genesis.js'
 import type {TimestampVM} from '../../src/vm/vm.js'
 import {openTestVm} from '../helpers/real-vm.js'
+import {exitCodeFor} from '../../src/errors.js'
+import type {TsvmError} from '../../src/vm/errors.js'
 
 const code = (c: string) => (e: {code?: string}) => e.code === c
 const payload = (s: string): Uint8Array => sha256(new TextEncoder().encode(s))
@@ -89,7 +91,13 @@ describe('RemoteChain limits', () => {
         const res = await chain.propose([payload('x')], {accept: false})
         assert.deepEqual(res, {queued: 1, accepted: []})
         assert.equal(vm.mempool().length, 1)
-        await assert.rejects(chain.propose([payload('y')], {timeoutMs: 150}), code('WAIT_TIMEOUT'))
+        await assert.rejects(chain.propose([payload('y')], {timeoutMs: 150}), (error: Error) => {
+          assert.equal((error as TsvmError).code, 'WAIT_TIMEOUT')
+          // The advice names commands that exist.
+          assert.match(error.message, /check later with tsvm blocks .* or tsvm get-block <id>$/)
+          assert.doesNotMatch(error.message, /\bfind\b/)
+          return true
+        })
       },
       {blockTimeMs: 3_600_000},
     ))
@@ -109,7 +117,12 @@ describe('RemoteChain limits', () => {
       'v1.3',
       async (chain) => {
         await chain.propose([payload('1')], {accept: false})
-        await assert.rejects(chain.propose([payload('2')], {accept: false}), code('MEMPOOL_FULL'))
+        await assert.rejects(chain.propose([payload('2')], {accept: false}), (error: TsvmError) => {
+          assert.equal(error.code, 'MEMPOOL_FULL')
+          // A temporary node condition (exit 5), not invalid input (4).
+          assert.equal(exitCodeFor(error), 5)
+          return true
+        })
       },
       {blockTimeMs: 3_600_000},
       0,

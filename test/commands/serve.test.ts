@@ -126,6 +126,53 @@ describe('tsvm serve lifecycle', () => {
   })
 })
 
+describe('tsvm serve as a node: node APIs, CORS, static API names', () => {
+  it('answers info, health, a CORS preflight and the static API under every name, with a stable Node-Id', async () => {
+    const dir = newDir()
+    const node = await startServe(['--data-dir', dir, '--allowed-origins', 'https://app.example'])
+    const {port, chainID, nodeID} = node.info
+    const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+      raw(port, {path, body, headers: {'Content-Type': 'application/json', ...headers}})
+    try {
+      assert.match(nodeID, /^NodeID-/)
+      const id = await post('/ext/info', '{"jsonrpc":"2.0","method":"info.getBlockchainID","params":{"alias":"timestampvm"},"id":1}')
+      assert.equal(id.body, `{"jsonrpc":"2.0","result":{"blockchainID":"${chainID}"},"id":1}\n`)
+      assert.equal(id.headers['node-id'], nodeID)
+      const boot = await post('/ext/info', `{"jsonrpc":"2.0","method":"info.isBootstrapped","params":{"chain":"${chainID}"},"id":1}`)
+      assert.equal(boot.body, '{"jsonrpc":"2.0","result":{"isBootstrapped":true},"id":1}\n')
+      const version = JSON.parse((await post('/ext/info', '{"jsonrpc":"2.0","method":"info.getNodeVersion","id":1}')).body)
+      assert.match(version.result.version, /^tsvm\/\d+\.\d+\.\d+/)
+      const health = await raw(port, {method: 'GET', path: '/ext/health'})
+      assert.equal(health.status, 200)
+      assert.match(JSON.parse(health.body).checks.timestampvm.message.lastAcceptedID, /^[1-9A-HJ-NP-Za-km-z]+$/)
+      const rpcHealth = await post('/ext/health', '{"jsonrpc":"2.0","method":"health.health","id":1}')
+      assert.equal(JSON.parse(rpcHealth.body).result.healthy, true)
+      const pre = await raw(port, {
+        method: 'OPTIONS',
+        path: '/ext/bc/timestampvm',
+        headers: {Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'Content-Type'},
+      })
+      assert.equal(pre.status, 200)
+      assert.equal(pre.headers['access-control-allow-origin'], 'https://app.example')
+      const foreign = await post('/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}', {Origin: 'https://evil.example'})
+      assert.equal(foreign.headers['access-control-allow-origin'], undefined)
+      const timestampId = (await tsvm(['vm-id', 'timestamp'])).stdout.trim()
+      for (const path of [`/ext/vm/${timestampId}`, '/ext/vm/timestamp', '/ext/vm/timestampvm', `/ext/vm/${node.info.vmID}`]) {
+        const r = await post(path, '{"jsonrpc":"2.0","method":"timestampvm.encode","params":{"data":"ab","length":2},"id":1}')
+        assert.match(r.body, /^\{"jsonrpc":"2\.0","result":\{"bytes":"0x6162[0-9a-f]{8}","encoding":"hex"\},"id":1\}\n$/, path)
+      }
+    } finally {
+      assert.equal(await node.stop(), 0)
+    }
+    const again = await startServe(['--data-dir', dir])
+    try {
+      assert.equal(again.info.nodeID, nodeID)
+    } finally {
+      assert.equal(await again.stop(), 0)
+    }
+  })
+})
+
 describe('tsvm serve --host', () => {
   const getBlock = '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}'
   // Every spelling binds a loopback address, so the Host check must be on for each.
@@ -160,11 +207,19 @@ describe('tsvm serve --host', () => {
       assert.equal(node.info.address, '0.0.0.0')
       assert.equal(node.info.warnings.length, 1)
       assert.match(node.info.warnings[0]!, /0\.0\.0\.0 \(not loopback\)/)
-      // Not loopback: no Host check (the machine's own name is a fair Host there).
+      // The node's rule on any address: a name must be listed (--allowed-hosts), IP literals pass.
       const r = await raw(node.info.port, {path: '/ext/bc/timestampvm', body: getBlock, headers: {'Content-Type': 'application/json', Host: 'node.example'}})
-      assert.equal(r.status, 200)
+      assert.equal(r.status, 403)
+      assert.equal(r.body, 'invalid host specified\n')
     } finally {
       assert.equal(await node.stop(), 0)
+    }
+    const listed = await startServe(['--data-dir', dir, '--host', '0.0.0.0', '--allowed-hosts', 'node.example,other.example'])
+    try {
+      const r = await raw(listed.info.port, {path: '/ext/bc/timestampvm', body: getBlock, headers: {'Content-Type': 'application/json', Host: 'node.example:9650'}})
+      assert.equal(r.status, 200)
+    } finally {
+      assert.equal(await listed.stop(), 0)
     }
     const human = spawn(process.execPath, [BIN, 'serve', '--data-dir', dir, '--host', '0.0.0.0', '--port', '0'], {
       cwd: ROOT,

@@ -6,7 +6,8 @@ import {BIN, ROOT} from './cli.js'
 export interface ServeInfo {
   chainID: string
   vmID: string
-  endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string}
+  nodeID: string
+  endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string; info: string}
   host: string
   address: string
   port: number

@@ -179,6 +179,32 @@ export function attacks(n: number): Attack[] {
       },
     },
     {
+      name: 'CORS, health and info: hostile preflights, node-API calls and paths',
+      async run(port) {
+        const preflight = (origin: string, method: string, headers: string): string =>
+          head('OPTIONS', CHAIN, {Origin: origin, 'Access-Control-Request-Method': method, 'Access-Control-Request-Headers': headers, Connection: 'close'})
+        const cases: Array<[string, Array<string | Buffer>, number[]]> = [
+          ['preflight with a 16 KiB Origin', [preflight('https://' + 'a'.repeat(16 * 1024), 'POST', 'content-type')], [200, 431]],
+          ['preflight asking 500 headers', [preflight('null', 'POST', Array.from({length: 500}, (_, i) => `x-h${i}`).join(','))], [200]],
+          ['preflight asking a strange method', [preflight('https://x.example', 'DELETE\tX', '')], [200, 400]],
+          ['preflight on an unknown path', [head('OPTIONS', '/nowhere', {Origin: 'x', 'Access-Control-Request-Method': 'GET', Connection: 'close'})], [200]],
+          ['GET health with a huge query', [head('GET', '/ext/health?' + 'tag=x&'.repeat(1000), {Connection: 'close'})], [200, 503]],
+          ['health.health with junk params', [post('/ext/health', '{"jsonrpc":"2.0","method":"health.health","params":[[[[1]]],{"tags":7}],"id":1}')], [200]],
+          ['health on a sub-path by POST', [post('/ext/health/liveness', getBlock)], [200, 503]],
+          ['info with an array for the chain', [post('/ext/info', '{"jsonrpc":"2.0","method":"info.isBootstrapped","params":{"chain":["x"]},"id":1}')], [200]],
+          ['info with a 512 KiB alias', [post('/ext/info', `{"jsonrpc":"2.0","method":"info.getBlockchainID","params":{"alias":"${'a'.repeat(512 * 1024)}"},"id":1}`)], [200]],
+          ['info with a method of a thousand dots', [post('/ext/info', `{"jsonrpc":"2.0","method":"${'info.'.repeat(1000)}","id":1}`)], [200]],
+          ['info.getVMs batched 100 times', [post('/ext/info', '[' + Array(100).fill('{"jsonrpc":"2.0","method":"info.getVMs","id":1}').join(',') + ']')], [200]],
+          ['a path of 2000 dot segments', [head('GET', '/ext' + '/..'.repeat(2000) + '/info', {Connection: 'close'})], [301]],
+          ['an encoded NUL and dot-dot', [head('POST', '/ext/%00/%2e%2e/info', {'Content-Length': 0, Connection: 'close'})], [301, 404]],
+          ['a broken escape', [head('POST', '/ext/%zz', {'Content-Length': 0, Connection: 'close'})], [400]],
+          ['an absolute-form target to another host', [head('POST', 'http://evil.example/ext/info', {'Content-Length': 0, Connection: 'close'})], [403]],
+        ]
+        for (let i = 0; i < n; i++) for (const [what, chunks, allowed] of cases) expectStatus(await send(port, chunks), allowed, what)
+        return cases.length * n
+      },
+    },
+    {
       name: 'pipelined requests on one connection',
       async run(port) {
         const one = Buffer.concat([Buffer.from(head('POST', CHAIN, {'Content-Type': 'application/json', 'Content-Length': getBlock.length})), Buffer.from(getBlock)])
@@ -244,21 +270,27 @@ export async function manyConnections(port: number, count: number): Promise<numb
 export const LOOPBACK_SPELLINGS = ['127.1', 'LOCALHOST', '127.000.000.001', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1']
 
 /** Host headers a DNS-rebinding page (or a confused proxy) could send to a loopback server. */
-const FOREIGN_HOSTS = ['evil.example', 'evil.example:9650', 'localhost.evil.example', '127.0.0.1.evil.example', 'evil@127.0.0.1', '127.0.0.1/x', '10.0.0.1', '[::2]', '']
+const FOREIGN_HOSTS = ['evil.example', 'evil.example:9650', 'localhost.evil.example', '127.0.0.1.evil.example', 'evil@127.0.0.1', '127.0.0.1/x', 'x.localhost', 'localhost.']
 
-/** Sends getBlock with each foreign Host to a server bound at `address`: each must get 403; a loopback Host gets 200. */
+/** Hosts the node's rule answers whatever the address: IP literals and an empty Host (no DNS name to rebind). */
+const IP_HOSTS = ['10.0.0.1', '[::2]', '[::2]:9650', '']
+
+/** Sends getBlock with each foreign Host name to a server bound at `address`: each must get the node's 403; its own address and IP literals get 200. */
 export async function foreignHostsRefused(port: number, address: string): Promise<number> {
   const body = Buffer.from(getBlock)
   const request = (host: string): Buffer =>
     Buffer.concat([Buffer.from(`POST ${CHAIN} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`), body])
   for (const host of FOREIGN_HOSTS) {
     const r = await send(port, [request(host)], {host: address})
-    const allowed = host === '' ? [400, 403] : [403]
-    assert.ok(allowed.includes(r.status), `Host ${JSON.stringify(host)} on a server bound to ${address}: ${r.status || 'no reply'} ${r.text.slice(0, 120)}`)
+    assert.ok(r.status === 403 && r.text.endsWith('invalid host specified\n'), `Host ${JSON.stringify(host)} on a server bound to ${address}: ${r.status || 'no reply'} ${r.text.slice(0, 120)}`)
   }
   const own = await send(port, [request(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`)], {host: address})
   assert.equal(own.status, 200, `own address as Host: ${own.text.slice(0, 120)}`)
-  return FOREIGN_HOSTS.length + 1
+  for (const host of IP_HOSTS) {
+    const r = await send(port, [request(host)], {host: address})
+    assert.equal(r.status, 200, `Host ${JSON.stringify(host)} (an IP literal or none) on a server bound to ${address}: ${r.text.slice(0, 120)}`)
+  }
+  return FOREIGN_HOSTS.length + IP_HOSTS.length + 1
 }
 
 /** A connection with one kept-alive request answered: the server counts it until it is closed. */

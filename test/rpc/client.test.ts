@@ -75,9 +75,12 @@ describe('RpcClient', () => {
   })
 
   it('reports a reply that is not JSON-RPC as RPC_BAD_RESPONSE', async () => {
-    const c = new RpcClient(s.endpoints.health)
+    // JSON, but no JSON-RPC envelope (what a GET-only health endpoint sends)
+    const plain = await listen((_req, res) => res.end('{"checks":{},"healthy":true}\n'))
+    const c = new RpcClient(`http://127.0.0.1:${plain.port}/ext/health`)
     await assert.rejects(c.call('timestampvm.getBlock', {}), code('RPC_BAD_RESPONSE'))
     await c.close()
+    await stop(plain.server)
     const {server, port} = await listen((_req, res) => res.end('<html>'))
     const h = new RpcClient(`http://127.0.0.1:${port}/`)
     await assert.rejects(h.call('timestampvm.getBlock', {}), code('RPC_BAD_RESPONSE'))
