@@ -54,6 +54,20 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
         await cleanup()
       }
     })
+  })
+}
+
+const SHORT = 200
+
+for (const dialect of ['v1.2', 'v1.3'] as const) {
+  describe(`a spoilt block cache on a ${dialect} node`, () => {
+    let node: CountingNode
+    let proxy: CountingProxy
+    before(async () => {
+      node = await countingNode(dialect, SHORT)
+      proxy = await node.proxy()
+    })
+    after(() => node.close())
 
     it('a tampered cache file is refused, the answers stay right, and the file is rebuilt', async () => {
       const {dir, cleanup} = await tempDir()
@@ -61,21 +75,21 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
         await run(proxy.url, dir, (c) => c.getBlockAtHeight(0n))
         const path = cacheFile(dir, idFromString(node.chainID))
         const good = await readFile(path)
-        assert.equal(good.length, 40 + 82 * (LONG + 1))
+        assert.equal(good.length, 40 + 82 * (SHORT + 1))
         for (const [what, bytes] of tamperings(good)) {
           await writeFile(path, bytes)
           const chain = new RemoteChain(proxy.url, {cacheDir: dir})
           try {
-            const b = await chain.getBlockAtHeight(1500n)
-            assert.deepEqual(b.block.id, (await node.blockAt(1500)).id, what)
-            assert.deepEqual(await heights(chain, {fromHeight: 1502n, limit: 3}), [1502n, 1501n, 1500n], what)
+            const b = await chain.getBlockAtHeight(100n)
+            assert.deepEqual(b.block.id, (await node.blockAt(100)).id, what)
+            assert.deepEqual(await heights(chain, {fromHeight: 102n, limit: 3}), [102n, 101n, 100n], what)
             assert.notEqual(chain.cacheRejected, undefined, `${what}: refused`)
           } finally {
             await chain.close()
           }
           const reread = await BlockRun.load(path, idFromString(node.chainID))
           assert.equal(reread.rejected, undefined, `${what}: rewritten whole`)
-          assert.ok(reread.run.size > 1500, what)
+          assert.ok(reread.run.size > 100, what)
         }
       } finally {
         await cleanup()
@@ -87,7 +101,7 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
 /** Ways to spoil a cache file: a flipped payload byte mid-chain, another chain ID, a cut, a wrong magic. */
 function tamperings(good: Uint8Array): Array<[string, Uint8Array]> {
   const flipped = good.slice()
-  flipped[40 + 82 * 1500 + 60] ^= 1
+  flipped[40 + 82 * 100 + 60] ^= 1
   const topFlipped = good.slice()
   topFlipped[good.length - 5] ^= 1
   const chain = good.slice()

@@ -2,7 +2,7 @@
 // reached through counting proxies: each proxy forwards every request to the node and counts
 // them, so a test can say how many calls a command made. Several proxies on different ports
 // give the same chain different URLs.
-import {createServer} from 'node:http'
+import {Agent, createServer, request} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
 import {Engine} from '../../src/node/engine.js'
@@ -48,6 +48,8 @@ export async function countingNode(dialect: Dialect, blocks: number, genesis = n
   const engine = new Engine(t.engine)
   const s = await startServer({chain: engine, chainId: chainID, vmId: 'v', dialect, port: 0})
   const proxies: Array<() => Promise<void>> = []
+  const target = new URL(s.endpoints.chain)
+  const agent = new Agent({keepAlive: true, maxSockets: 8})
   return {
     chainID,
     dialect,
@@ -62,16 +64,24 @@ export async function countingNode(dialect: Dialect, blocks: number, genesis = n
         req.on('data', (c: Buffer) => chunks.push(c))
         req.on('end', () => {
           n++
-          fetch(s.endpoints.chain, {method: 'POST', headers: {'content-type': 'application/json'}, body: Buffer.concat(chunks)})
-            .then(async (r) => {
-              const body = await r.text()
-              res.writeHead(r.status, {'Content-Type': 'application/json'})
-              res.end(body)
-            })
-            .catch(() => {
-              res.writeHead(502)
-              res.end()
-            })
+          const body = Buffer.concat(chunks)
+          const fwd = request(
+            target,
+            {method: 'POST', agent, headers: {'content-type': 'application/json', 'content-length': body.length}},
+            (r) => {
+              const out: Buffer[] = []
+              r.on('data', (c: Buffer) => out.push(c))
+              r.on('end', () => {
+                res.writeHead(r.statusCode ?? 502, {'Content-Type': 'application/json'})
+                res.end(Buffer.concat(out))
+              })
+            },
+          )
+          fwd.on('error', () => {
+            res.writeHead(502)
+            res.end()
+          })
+          fwd.end(body)
         })
       })
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
@@ -84,6 +94,7 @@ export async function countingNode(dialect: Dialect, blocks: number, genesis = n
     },
     async close() {
       for (const p of proxies) await p()
+      agent.destroy()
       await s.close()
       await engine.close()
       await t.close()
