@@ -204,12 +204,6 @@ export class RemoteChain implements Chain {
     return path.length === 0 ? base : this.heights.get(path[0]!)!
   }
 
-  /** A block by ID (or the tip), checked; not linked to the run. */
-  private async fetch(id?: string): Promise<Block> {
-    const w = this.decode(await this.getWire(id))
-    return this.toBlock(w, w.height ?? (await this.heightOf(w)))
-  }
-
   private walkProgress(label: string): {step: (total: number) => void; end: () => void} {
     let done = 0
     let shown: ReturnType<WalkProgress> | null = null
@@ -353,7 +347,7 @@ export class RemoteChain implements Chain {
 
   async propose(payloads: Uint8Array[], options: ProposeOptions = {}): Promise<ProposeResult> {
     const dialect = await this.api.dialect()
-    const start = await this.fetch()
+    const start = await this.sync()
     let queued = 0
     for (const p of payloads) {
       const ok = await this.api.proposeBlock(dialect === 'v1.2' ? cb58Encode(p) : hexEncode(p))
@@ -374,21 +368,15 @@ export class RemoteChain implements Chain {
     const deadline = Date.now() + timeoutMs
     const wanted = payloads.map((p) => p)
     const accepted: Block[] = []
-    const seen = new Set<string>([idToString(start.id)])
     let lastTip = start
     let pause = this.options.pollMs ?? 250
     while (wanted.length > 0) {
-      const tip = await this.fetch()
+      const tip = await this.sync()
       if (!bytesEqual(tip.id, lastTip.id)) {
-        // New blocks: walk back from the new tip to what we have already looked at.
+        // New blocks: sync linked them to what we had looked at; take them from the run.
         const fresh: Block[] = []
-        let cur: Block = tip
-        for (let n = 0; n < 100_000 && !seen.has(idToString(cur.id)) && cur.height > start.height; n++) {
-          fresh.push(cur)
-          seen.add(idToString(cur.id))
-          cur = await this.fetch(idToString(cur.parentId))
-        }
-        for (const b of fresh.reverse()) {
+        for (let h = lastTip.height + 1n; h <= tip.height; h++) fresh.push(await this.accepted(h))
+        for (const b of fresh) {
           const i = wanted.findIndex((w) => bytesEqual(w, b.data))
           if (i >= 0) {
             wanted.splice(i, 1)
