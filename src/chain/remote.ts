@@ -254,6 +254,7 @@ export class RemoteChain implements Chain {
           base = cur.height - 1n
           break
         }
+        if (pending.length >= MAX_WALK) throw new TsvmError('RPC_BAD_RESPONSE', `${this.location}: no genesis within ${MAX_WALK} parents of ${tip.idText}`)
         cur = this.decode(await this.getWire(cur.parentText))
         pending.push(cur)
         progress.step(tip.height === undefined ? 0 : Number(tip.height - (run.empty ? 0n : run.hi)))
@@ -487,6 +488,10 @@ class PendingBlocks {
   private static readonly PER_CHUNK = 8192
   private readonly chunks: Uint8Array[] = []
   private count = 0
+
+  get length(): number {
+    return this.count
+  }
 
   push(w: WireFields): void {
     const per = PendingBlocks.PER_CHUNK
