@@ -4,8 +4,9 @@ import {after, before, describe, it} from 'node:test'
 
 import {BlockRun, cacheFile} from '../../src/chain/header-cache.js'
 import {RemoteChain} from '../../src/chain/remote.js'
-import {Status} from '../../src/vm/block.js'
+import {type Block, Status, makeBlock} from '../../src/vm/block.js'
 import {idFromString} from '../../src/vm/encoding.js'
+import {sha256} from '../../src/vm/hash.js'
 import {tempDir} from '../helpers/cli.js'
 import {type CountingNode, type CountingProxy, countingNode} from '../helpers/counting-node.js'
 
@@ -178,5 +179,39 @@ describe('block cache keys', () => {
       await a.close()
       await cleanup()
     }
+  })
+})
+
+describe('BlockRun', () => {
+  const chainOf = (n: number, salt: number): Block[] => {
+    const out: Block[] = []
+    let parentId: Uint8Array = new Uint8Array(32)
+    for (let h = 0; h < n; h++) {
+      const b = makeBlock({parentId, height: BigInt(h), timestamp: BigInt(h), data: sha256(Uint8Array.of(salt, h & 255, h >> 8))})
+      out.push(b)
+      parentId = b.id
+    }
+    return out
+  }
+
+  it('finds every block by ID across table growth, grows at both ends, and forgets what it drops', () => {
+    const blocks = chainOf(5000, 1)
+    const run = new BlockRun()
+    for (const b of blocks.slice(2000)) assert.ok(run.pushTop(b))
+    for (const b of blocks.slice(0, 2000).reverse()) assert.ok(run.pushBottom(b))
+    assert.deepEqual([run.lo, run.hi, run.size], [0n, 4999n, 5000])
+    for (const b of blocks) assert.equal(run.heightOf(b.id), b.height)
+    assert.deepEqual(run.at(1234n)?.bytes, blocks[1234]!.bytes)
+    // Not linked: refused.
+    const other = chainOf(3, 2)
+    assert.equal(run.pushTop(other[1]!), false)
+    assert.equal(run.pushBottom(other[0]!), false)
+    assert.equal(run.heightOf(other[2]!.id), undefined)
+    run.truncateAbove(2999n)
+    assert.equal(run.hi, 2999n)
+    assert.equal(run.heightOf(blocks[3000]!.id), undefined)
+    assert.equal(run.heightOf(blocks[2999]!.id), 2999n)
+    assert.ok(run.pushTop(blocks[3000]!))
+    assert.equal(run.heightOf(blocks[3000]!.id), 3000n)
   })
 })
