@@ -52,7 +52,7 @@ export abstract class BaseCommand extends Command {
     return {
       update: (done, total) => {
         shown = true
-        process.stderr.write(`\r${label} ${done}/${total}`)
+        process.stderr.write(`\r${label} ${total > 0 ? `${done}/${total}` : done}`)
       },
       end: () => {
         if (shown) process.stderr.write('\n')

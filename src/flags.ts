@@ -28,14 +28,24 @@ export const chainFlags = {
   })(),
 }
 
+/**
+ * Where a node's verified blocks are cached between runs: TSVM_CACHE_DIR, else <oclif cache
+ * dir>/chains (~/.cache/tsvm/chains on Linux, ~/Library/Caches/tsvm/chains on macOS).
+ */
+export function blockCacheDir(config: {cacheDir?: string}, env: Record<string, string | undefined> = process.env): string | undefined {
+  if (env.TSVM_CACHE_DIR) return env.TSVM_CACHE_DIR
+  return config.cacheDir === undefined ? undefined : join(config.cacheDir, 'chains')
+}
+
 /** Where the chain is, from the flags, then TSVM_DATA_DIR / TSVM_ENDPOINT, then the default data dir. */
 export function chainOptions(
   flags: {'data-dir'?: string; endpoint?: string; api?: 'v1.2' | 'v1.3'},
-  config: {dataDir: string},
+  config: {dataDir: string; cacheDir?: string},
   env: Record<string, string | undefined> = process.env,
 ): OpenChainOptions {
   if (flags['data-dir'] !== undefined) return {dataDir: flags['data-dir']}
-  const api = flags.api === undefined ? {} : {api: flags.api}
+  const cacheDir = blockCacheDir(config, env)
+  const api = {...(flags.api === undefined ? {} : {api: flags.api}), ...(cacheDir === undefined ? {} : {cacheDir})}
   if (flags.endpoint !== undefined) return {endpoint: flags.endpoint, ...api}
   const dataDir = env.TSVM_DATA_DIR || undefined
   const endpoint = env.TSVM_ENDPOINT || undefined

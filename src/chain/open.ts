@@ -5,6 +5,7 @@ import type {Block} from '../vm/block.js'
 import type {Dialect} from '../vm/formatting.js'
 import type {Chain} from './chain.js'
 import {EmbeddedChain, type EmbeddedOptions} from './embedded.js'
+import type {WalkProgress} from './remote.js'
 
 export interface OpenChainOptions extends EmbeddedOptions {
   /** The embedded chain's data dir. */
@@ -13,6 +14,10 @@ export interface OpenChainOptions extends EmbeddedOptions {
   endpoint?: string
   /** The node's API dialect; read from its replies when not given. */
   api?: Dialect
+  /** Where a node's verified blocks are kept between runs (see src/chain/header-cache.ts). */
+  cacheDir?: string
+  /** Progress of a long walk over a node's blocks. */
+  progress?: WalkProgress
 }
 
 /**
@@ -25,7 +30,7 @@ export async function openChain(options: OpenChainOptions): Promise<Chain> {
     // Loaded on demand: the HTTP client (undici) is most of a chain command's code, and the
     // embedded chain never needs it.
     const {openRemote} = await import('./remote.js')
-    return openRemote(options.endpoint, {dialect: options.api})
+    return openRemote(options.endpoint, {dialect: options.api, cacheDir: options.cacheDir, progress: options.progress})
   }
   if (options.dataDir === undefined) throw new TsvmError('USAGE', 'no chain given: pass --data-dir or --endpoint')
   return EmbeddedChain.open(options.dataDir, options)

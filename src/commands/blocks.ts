@@ -29,7 +29,7 @@ export default class Blocks extends BaseCommand {
     const from = flags['from-height'] === undefined ? undefined : BigInt(flags['from-height'])
     const json = this.jsonEnabled()
     const views: BlockJson[] = []
-    await withChain({...chainOptions(flags, this.config), create: false}, async (chain) => {
+    await withChain({...chainOptions(flags, this.config), create: false, progress: (label) => this.progress(label)}, async (chain) => {
       for await (const b of chain.blocks({fromHeight: from, limit: flags.limit})) {
         const view = blockJson(b.block, b.status)
         if (json) views.push(view)

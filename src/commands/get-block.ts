@@ -38,7 +38,7 @@ export default class GetBlock extends BaseCommand {
     }
     const id = args.id === undefined ? undefined : idFromString(args.id, 'block ID')
     const data = flags.data === undefined ? undefined : parsePayload(flags.data).data
-    const found = await withChain({...chainOptions(flags, this.config), create: false}, async (chain) => {
+    const found = await withChain({...chainOptions(flags, this.config), create: false, progress: (label) => this.progress(label)}, async (chain) => {
       if (data !== undefined) return chain.findByData(data)
       if (id !== undefined) return chain.getBlock(id)
       if (flags.height !== undefined) return chain.getBlockAtHeight(BigInt(flags.height))

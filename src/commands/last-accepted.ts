@@ -19,7 +19,7 @@ export default class LastAccepted extends BaseCommand {
 
   async run(): Promise<BlockJson> {
     const {flags} = await this.parse(LastAccepted)
-    const last = await withChain({...chainOptions(flags, this.config), create: false}, (chain) => chain.lastAccepted())
+    const last = await withChain({...chainOptions(flags, this.config), create: false, progress: (label) => this.progress(label)}, (chain) => chain.lastAccepted())
     const view = blockJson(last.block, last.status)
     this.log(blockTable(view))
     return view

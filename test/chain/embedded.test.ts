@@ -129,6 +129,11 @@ describe('openChain and chain flags', () => {
     assert.deepEqual(chainOptions({'data-dir': '/x'}, config, {TSVM_ENDPOINT: 'http://e'}), {dataDir: '/x'})
     assert.deepEqual(chainOptions({endpoint: 'http://f'}, config, {TSVM_DATA_DIR: '/d'}), {endpoint: 'http://f'})
     assert.deepEqual(chainOptions({api: 'v1.2'}, config, {TSVM_ENDPOINT: 'http://e'}), {endpoint: 'http://e', api: 'v1.2'})
+    // A node's blocks are cached under the oclif cache dir, or TSVM_CACHE_DIR; a data dir needs no cache.
+    const withCache = {...config, cacheDir: '/home/u/.cache/tsvm'}
+    assert.deepEqual(chainOptions({endpoint: 'http://f'}, withCache, {}), {endpoint: 'http://f', cacheDir: '/home/u/.cache/tsvm/chains'})
+    assert.deepEqual(chainOptions({endpoint: 'http://f'}, withCache, {TSVM_CACHE_DIR: '/c'}), {endpoint: 'http://f', cacheDir: '/c'})
+    assert.deepEqual(chainOptions({'data-dir': '/x'}, withCache, {TSVM_CACHE_DIR: '/c'}), {dataDir: '/x'})
     assert.throws(
       () => chainOptions({}, config, {TSVM_DATA_DIR: '/d', TSVM_ENDPOINT: 'http://e'}),
       (e: unknown) => e instanceof TsvmError && e.code === 'USAGE',

@@ -1,5 +1,6 @@
 // Runs the real tsvm binary in a child process, as a user would.
 import {spawn} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -24,11 +25,27 @@ export interface RunOptions {
   timeoutMs?: number
 }
 
+let cacheDir: string | undefined
+
+/**
+ * The block cache dir every child gets unless a test sets TSVM_CACHE_DIR itself: one temporary
+ * dir per test process, removed at exit, so no test writes to the real home's cache.
+ */
+function testCacheDir(): string {
+  if (cacheDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'tsvm-cache-'))
+    cacheDir = dir
+    process.on('exit', () => rmSync(dir, {recursive: true, force: true}))
+  }
+  return cacheDir
+}
+
 /** Runs `tsvm ...args` and collects its output. Colour is off and no inherited TSVM_* variable leaks in. */
 export function tsvm(args: string[], options: RunOptions = {}): Promise<RunResult> {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TSVM_')) env[k] = v
   env.NO_COLOR = '1'
+  env.TSVM_CACHE_DIR = testCacheDir()
   delete env.FORCE_COLOR
   for (const [k, v] of Object.entries(options.env ?? {})) {
     if (v === undefined) delete env[k]
