@@ -79,10 +79,12 @@ describe("the repair's lock", () => {
   it('keeps other processes and this one out while held, holds nothing after release, and leaves no file', async () => {
     const dir = join(root, 'locked')
     await (await ChainState.open(dir)).close()
-    const holders = () => readdirSync(tmpdir()).filter((n) => n.startsWith('tsvm-repair-lock-')).length
+    // Only this process's lock carriers: repairs in other test files come and go in the same tmpdir.
+    const holders = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`tsvm-repair-lock-${process.pid}-`)).length
     const before = holders()
     const lock = await lockDataDir(dir)
     try {
+      assert.equal(holders(), before + 1, 'the lock is carried by a temp dir of this process')
       const other = await tsvmJson(['last-accepted', '--data-dir', dir])
       assert.deepEqual([other.code, other.json.error.code], [6, 'DB_LOCKED'])
       assert.equal(await codeOf(ChainState.open(dir)), 'DB_LOCKED')
