@@ -194,6 +194,9 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
           // between two processes; on a busy machine each waits for both to be scheduled.
           grpcRoundTripMs: {median: median(roundTrips), mean: roundTrips.reduce((x, y) => x + y, 0) / roundTrips.length},
           roundTripsPerBlock: 3 + rpcdb.batches + rpcdb.gets,
+          // What the plugin could reach if each block cost only those round trips at the median:
+          // the plugin's own work is what separates the figure from this one.
+          transportFloorBlocksPerSecond: 1000 / ((3 + rpcdb.batches + rpcdb.gets) * median(roundTrips)),
         },
       }),
     )
