@@ -12,6 +12,9 @@
 //   - BuildBlock stamps max(now, parent's time): Go stamps now, fails Verify when the parent is
 //     ahead of the local clock and loses the payload; here the payload becomes a valid block.
 //   - Initialize on an initialized store ignores the genesis bytes, as Go does.
+//   - Verified, undecided blocks live in memory only, as in Go (the VM's volatileProcessing): the
+//     node owns the database and re-verifies after a restart, so BlockVerify of a new block on a
+//     processing parent or on a tip accepted here makes no rpcdb call at all.
 // Every state transition goes through the VM's own queue (one at a time) and lands as one
 // rpcdb WriteBatch before memory changes, so an API read sees the chain before or after an
 // accept, never half of it.
@@ -60,7 +63,7 @@ export class PluginChain implements ChainBackend {
    */
   static async open(dbAddress: string, genesisBytes: Uint8Array, name: string, options: PluginChainOptions = {}): Promise<PluginChain> {
     const client = new RpcDbClient(dbAddress)
-    const vm = await TimestampVM.openOn(new RpcLevel(client), name, {now: options.now})
+    const vm = await TimestampVM.openOn(new RpcLevel(client), name, {now: options.now, volatileProcessing: true})
     try {
       const adopted = vm.adoption
       if (adopted) {

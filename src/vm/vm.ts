@@ -41,6 +41,13 @@ export interface VmOptions {
   mempoolLimit?: number
   /** How a state the Go VM wrote is adopted on open (batch size, a hook after each batch). */
   adopt?: AdoptOptions
+  /**
+   * Keep verified, undecided blocks in memory only, as Go does (default false). For a host that
+   * owns its database for the VM's whole life and re-verifies after a restart (the node): verify
+   * then writes nothing, and decides from memory, where it can, that a block is not stored yet.
+   * The CLI keeps the default: its build and accept run in separate processes.
+   */
+  volatileProcessing?: boolean
 }
 
 /** What accepting a run of blocks writes and changes in memory, worked out before the write. */
@@ -93,6 +100,13 @@ export class TimestampVM {
   readonly mempoolLimit: number
   /** What open adopted from a state the Go VM wrote, or undefined when there was nothing to adopt. */
   adoption: AdoptReport | undefined
+  private readonly volatile: boolean
+  /** Volatile mode: the last accepted block was accepted (or created) by this instance. */
+  private lastFresh = false
+  /** Volatile mode: blocks this instance rejected above the last accepted height, by hex ID. */
+  private readonly rejectedAbove = new Map<string, bigint>()
+  /** Volatile mode: how many verifies had to read the store to learn whether a block is known. */
+  private storeChecks = 0
 
   private constructor(
     private readonly state: ChainState,
@@ -100,6 +114,7 @@ export class TimestampVM {
   ) {
     this.now = options.now ?? Date.now
     this.mempoolLimit = options.mempoolLimit ?? MAX_MEMPOOL_SIZE
+    this.volatile = options.volatileProcessing ?? false
   }
 
   /** Opens the VM on `dir` (created if missing). DB_LOCKED when another process or this one holds it. */
@@ -137,6 +152,8 @@ export class TimestampVM {
     this.last = undefined
     this.preferred = undefined
     this.processing.clear()
+    this.rejectedAbove.clear()
+    this.lastFresh = false
     this.pool = []
     this.nextSeq = 0n
     this.initialized = await this.state.isInitialized()
@@ -258,6 +275,7 @@ export class TimestampVM {
       await this.state.write(batch, {sync: true})
       this.initialized = true
       this.last = genesis
+      this.lastFresh = true
       this.preferred = genesis.id
       return {genesis, created: true}
     })
@@ -402,10 +420,48 @@ export class TimestampVM {
       this.requireLast()
       const parent = await this.getBlock(block.parentId)
       verifyBlock(block, parent?.block, this.nowSeconds())
+      if (this.volatile) {
+        if (this.processing.has(toHex(block.id))) return
+        if (!this.surelyNew(block)) {
+          this.storeChecks++
+          if (await this.state.getStored(block.id)) return
+        }
+        this.processing.set(toHex(block.id), block)
+        return
+      }
       if (await this.getBlock(block.id)) return
       await this.state.write(new StateBatch().putProcessing(block), {sync: true})
       this.processing.set(toHex(block.id), block)
     })
+  }
+
+  /**
+   * Volatile mode: true when `block` (verified, not processing) cannot be stored, so verify need
+   * not read the store. Stored blocks are accepted (height at most the last accepted's) or
+   * rejected. A block above the last accepted height whose parent is processing here, or is the
+   * last accepted block accepted here, was not rejected by this instance (rejectedAbove) and was
+   * not rejected before it: a rejected block's parent is rejected, or a sibling of the block or
+   * of an ancestor was accepted, which would leave the parent below the last accepted height.
+   * Anything else (after a reopen, old heights, unknown parents) is read from the store.
+   */
+  private surelyNew(block: Block): boolean {
+    const last = this.last!
+    if (block.height <= last.height || this.rejectedAbove.has(toHex(block.id))) return false
+    if (this.processing.has(toHex(block.parentId))) return true
+    return this.lastFresh && bytesEqual(block.parentId, last.id)
+  }
+
+  /** Volatile mode: notes rejected blocks above the last accepted height; forgets those at or below it. */
+  private noteRejected(rejected: readonly Block[]): void {
+    if (!this.volatile) return
+    const floor = this.last!.height
+    for (const b of rejected) if (b.height > floor) this.rejectedAbove.set(toHex(b.id), b.height)
+    for (const [k, h] of this.rejectedAbove) if (h <= floor) this.rejectedAbove.delete(k)
+  }
+
+  /** How many verifies read the store to learn whether a block is known (volatile mode; for tests and benchmarks). */
+  get verifyStoreChecks(): number {
+    return this.storeChecks
   }
 
   private async requireProcessing(id: Uint8Array, action: string): Promise<Block> {
@@ -468,6 +524,8 @@ export class TimestampVM {
     for (const b of plan.rejected) this.processing.delete(toHex(b.id))
     this.last = plan.chain[plan.chain.length - 1]!
     this.preferred = plan.preferred
+    this.lastFresh = true
+    this.noteRejected(plan.rejected)
   }
 
   /**
@@ -514,6 +572,7 @@ export class TimestampVM {
       await this.state.write(batch, {sync: true})
       for (const b of doomed) this.processing.delete(toHex(b.id))
       if (prefGone) this.preferred = this.last!.id
+      this.noteRejected(doomed)
       return block
     })
   }
