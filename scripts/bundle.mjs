@@ -73,6 +73,8 @@ await esbuild.build({
     // Helper threads of big stamp runs; threads.js starts it as ./stamp-worker.js next to itself,
     // which holds as long as threads.js lands in a shared chunk at the top of the bundle (checked below).
     'stamp-worker': 'dist/src/proof/stamp-worker.js',
+    // oclif imports a hook only when its event fires (an unknown command)
+    'hooks/not-found': 'dist/src/hooks/not-found.js',
     ...Object.fromEntries(commands.map((f) => [`commands/${f.slice(0, -3)}`, `dist/src/commands/${f}`])),
   },
   bundle: true,

@@ -4,6 +4,8 @@ import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
 import {errorJson, exitCodeFor, toTsvmError} from './errors.js'
 import {formatError, setColor} from './output.js'
+import {usageMessage} from './usage.js'
+import {TsvmError} from './vm/errors.js'
 
 /** The parsed flags of a command class, for typed access in subclasses. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -60,7 +62,13 @@ export abstract class BaseCommand extends Command {
   override async catch(err: Error & {exitCode?: number}): Promise<never> {
     // oclif's own exit (this.exit) passes through untouched.
     if (err instanceof Errors.ExitError) throw err
-    const error = toTsvmError(err)
+    let error = toTsvmError(err)
+    if (error.code === 'USAGE' && !(err instanceof TsvmError)) {
+      // an oclif parse error: one clean line, with the nearest flag for a typo
+      const ctor = this.constructor as typeof BaseCommand
+      const flags = Object.keys({...ctor.baseFlags, ...ctor.flags, json: true})
+      error = new TsvmError('USAGE', usageMessage(err, `${this.config.bin} ${this.id ?? ''}`.trim(), flags), {cause: err})
+    }
     const code = exitCodeFor(error)
     if (this.jsonEnabled()) {
       this.logJson(errorJson(error))
