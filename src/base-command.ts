@@ -26,7 +26,15 @@ export abstract class BaseCommand extends Command {
   override async init(): Promise<void> {
     await super.init()
     setColor(colorFlag(this.argv))
+    // oclif swallows EPIPE on stdout; remember it, so a long listing stops when its reader has gone
+    // (`tsvm blocks -n 100000 | head -1`), as `git log | head` does.
+    process.stdout.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') this.outputClosed = true
+    })
   }
+
+  /** True once the reader of stdout has gone (EPIPE): nothing printed from now on is seen. */
+  protected outputClosed = false
 
   /**
    * --json output: the text oclif prints when no JSON theme is set (tsvm sets none), without its

@@ -31,6 +31,10 @@ export default class Blocks extends BaseCommand {
     const views: BlockJson[] = []
     await withChain(chainOptions(flags, this.config), async (chain) => {
       for await (const b of chain.blocks({fromHeight: from, limit: flags.limit})) {
+        if (this.outputClosed) {
+          if (process.env.TSVM_DEBUG) process.stderr.write(`blocks: stdout closed, stopped before height ${b.block.height}\n`)
+          break
+        }
         const view = blockJson(b.block, b.status)
         if (json) views.push(view)
         else this.log(blockLines([view]))
