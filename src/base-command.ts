@@ -67,6 +67,25 @@ export abstract class BaseCommand extends Command {
     }
   }
 
+  /**
+   * Ctrl-C as a request to stop cleanly: the returned signal aborts on the first SIGINT (a second
+   * one ends the process at once, as usual). Call `done` when the work is over.
+   */
+  protected interruptible(): {signal: AbortSignal; done: () => void} {
+    const controller = new AbortController()
+    const onInt = (): void => {
+      this.trace('SIGINT: stopping after the work in flight')
+      controller.abort()
+    }
+    process.once('SIGINT', onInt)
+    return {signal: controller.signal, done: () => process.off('SIGINT', onInt)}
+  }
+
+  /** A diagnostic line on stderr when TSVM_DEBUG is set (tests synchronise on these). */
+  protected trace(message: string): void {
+    if (process.env.TSVM_DEBUG) process.stderr.write(`${this.id ?? 'tsvm'}: ${message}\n`)
+  }
+
   override async catch(err: Error & {exitCode?: number}): Promise<never> {
     // oclif's own exit (this.exit) passes through untouched.
     if (err instanceof Errors.ExitError) throw err

@@ -193,3 +193,11 @@ export function serveLines(
     chalk.dim(`chain ${info.chainID} from ${dataDir}, API ${info.api}, ${building}`),
   ].join('\n')
 }
+
+/** What `propose -` says on Ctrl-C: how far it got and where to resume. */
+export function interruptSummary(accepted: number, total: number): string {
+  return (
+    `interrupted: ${accepted} of ${total} payloads accepted (printed above), ${total - accepted} not proposed; ` +
+    `the first not proposed is payload ${accepted + 1} (blank lines not counted): resume from there`
+  )
+}

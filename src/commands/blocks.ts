@@ -32,7 +32,7 @@ export default class Blocks extends BaseCommand {
     await withChain(chainOptions(flags, this.config), async (chain) => {
       for await (const b of chain.blocks({fromHeight: from, limit: flags.limit})) {
         if (this.outputClosed) {
-          if (process.env.TSVM_DEBUG) process.stderr.write(`blocks: stdout closed, stopped before height ${b.block.height}\n`)
+          this.trace(`stdout closed, stopped before height ${b.block.height}`)
           break
         }
         const view = blockJson(b.block, b.status)

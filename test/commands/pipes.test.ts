@@ -53,3 +53,61 @@ describe('blocks | head -1', () => {
     assert.ok(Number(stopped[1]) > 0)
   })
 })
+
+/** Runs tsvm with TSVM_DEBUG, sends one SIGINT when stderr first shows `trigger`, and collects the output. */
+function interruptAt(args: string[], input: string, trigger: RegExp): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...env(), TSVM_DEBUG: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
+    let out = ''
+    let err = ''
+    let sent = false
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString()
+      if (!sent && trigger.test(err)) {
+        sent = true
+        child.kill('SIGINT')
+      }
+    })
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve({code, signal, stdout: out, stderr: err}))
+    child.stdin.on('error', () => {})
+    child.stdin.end(input)
+  })
+}
+
+describe('Ctrl-C during propose -', () => {
+  // Far more payloads than one group (4,097): the interrupt arrives while groups remain.
+  const total = 200_000
+
+  it('--json: exit 130 with one valid JSON object listing what was accepted and what was not; check passes', async () => {
+    const d = newDir()
+    const input = payloadLines(total)
+    const r = await interruptAt(['propose', '-', '--timestamp', '1700000000', '-d', d, '--json'], input, /accepted \d+\//)
+    assert.equal(r.code, 130, r.stderr)
+    const json = JSON.parse(r.stdout)
+    assert.equal(json.interrupted, true)
+    assert.ok(json.queued > 0 && json.queued < total, `queued ${json.queued}`)
+    assert.equal(json.accepted.length, json.queued)
+    assert.equal(json.notProposed.length, total - json.queued)
+    const lines = input.trim().split('\n')
+    assert.equal(json.accepted.at(-1).dataHex, lines[json.queued - 1])
+    assert.equal(json.notProposed[0], lines[json.queued])
+    const check = await tsvm(['check', '-d', d, '--json'])
+    const report = JSON.parse(check.stdout)
+    assert.deepEqual([check.code, report.ok, report.lastAcceptedHeight], [0, true, String(json.queued)])
+  })
+
+  it('without --json: the accepted blocks are all printed, and stderr says how far it got', async () => {
+    const d = newDir()
+    const r = await interruptAt(['propose', '-', '--timestamp', '1700000000', '-d', d], payloadLines(total, 1), /accepted \d+\//)
+    assert.equal(r.code, 130, r.stderr)
+    const printed = r.stdout.trim().split('\n').length
+    const summary = /interrupted: (\d+) of 200000 payloads accepted .* (\d+) not proposed; the first not proposed is payload (\d+)/.exec(r.stderr)
+    assert.ok(summary, r.stderr)
+    assert.equal(Number(summary[1]), printed)
+    assert.equal(Number(summary[2]), total - printed)
+    const last = await tsvm(['last-accepted', '-d', d, '--json'])
+    assert.equal(JSON.parse(last.stdout).height, String(printed))
+  })
+})
