@@ -1,6 +1,7 @@
 // Every tsvm command extends BaseCommand: --json on all of them, and one catch() that turns any
 // error into a clear message (or a JSON object under --json) and its documented exit code.
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
+import {writeSync} from 'node:fs'
 
 import {errorJson, exitCodeFor, toTsvmError} from './errors.js'
 import {formatError, setColor} from './output.js'
@@ -79,6 +80,19 @@ export abstract class BaseCommand extends Command {
     }
     process.once('SIGINT', onInt)
     return {signal: controller.signal, done: () => process.off('SIGINT', onInt)}
+  }
+
+  /**
+   * Ctrl-C for work that is safe to stop anywhere (it keeps its own record to finish from): say
+   * what to do next, then exit 130 at once. Returns the function that removes the handler.
+   */
+  protected exitOnInterrupt(message: () => string): () => void {
+    const onInt = (): void => {
+      writeSync(2, message() + '\n')
+      process.exit(130)
+    }
+    process.once('SIGINT', onInt)
+    return () => process.off('SIGINT', onInt)
   }
 
   /** A diagnostic line on stderr when TSVM_DEBUG is set (tests synchronise on these). */

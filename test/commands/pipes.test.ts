@@ -111,3 +111,35 @@ describe('Ctrl-C during propose -', () => {
     assert.equal(JSON.parse(last.stdout).height, String(printed))
   })
 })
+
+describe('Ctrl-C during stamp', () => {
+  it('before the proposal (stamp - waiting for its input): exit 130, nothing spent, the chain untouched', async () => {
+    const home = join(root, `home-${n++}`)
+    const d = newDir()
+    const e = {HOME: home, XDG_DATA_HOME: join(home, 'share')}
+    assert.equal((await tsvm(['init', '-d', d])).code, 0)
+    // stdin stays open, so stamp waits for hashes; the signal goes once it says it has started
+    const r = await new Promise<{code: number | null; stderr: string}>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, 'stamp', '-', '-d', d], {cwd: ROOT, env: {...env(), ...e, TSVM_DEBUG: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
+      let err = ''
+      let sent = false
+      child.stdin.write('ab'.repeat(32) + '\n')
+      child.stderr.on('data', (b: Buffer) => {
+        err += b.toString()
+        if (!sent && /stamp: started/.test(err)) {
+          sent = true
+          child.kill('SIGINT')
+        }
+      })
+      child.stdout.resume()
+      child.on('error', reject)
+      child.on('close', (code) => resolve({code, stderr: err}))
+    })
+    assert.equal(r.code, 130, r.stderr)
+    assert.match(r.stderr, /interrupted before anything was proposed: nothing was spent/)
+    const last = await tsvm(['last-accepted', '-d', d, '--json'])
+    assert.equal(JSON.parse(last.stdout).height, '0')
+    const resumed = await tsvm(['stamp', '--resume'], {env: e})
+    assert.deepEqual([resumed.code, resumed.stdout], [0, 'no interrupted stamp run to finish\n'])
+  })
+})
