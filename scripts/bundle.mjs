@@ -76,6 +76,8 @@ await esbuild.build({
     'stamp-worker': 'dist/src/proof/stamp-worker.js',
     // The AvalancheGo plugin process (src/plugin/main.ts): started by a launcher, never by oclif.
     plugin: 'dist/src/plugin/main.js',
+    // oclif imports a hook only when its event fires (an unknown command)
+    'hooks/not-found': 'dist/src/hooks/not-found.js',
     ...Object.fromEntries(commands.map((f) => [`commands/${f.slice(0, -3)}`, `dist/src/commands/${f}`])),
   },
   bundle: true,

@@ -1,10 +1,13 @@
 // Every tsvm command extends BaseCommand: --json on all of them, and one catch() that turns any
 // error into a clear message (or a JSON object under --json) and its documented exit code.
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
+import {writeSync} from 'node:fs'
 
 import {adoptionSettings} from './chain/adopt-hooks.js'
 import {errorJson, exitCodeFor, toTsvmError} from './errors.js'
 import {adoptionText, formatError, setColor} from './output.js'
+import {usageMessage} from './usage.js'
+import {TsvmError} from './vm/errors.js'
 
 /** The parsed flags of a command class, for typed access in subclasses. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -27,7 +30,15 @@ export abstract class BaseCommand extends Command {
     setColor(colorFlag(this.argv))
     adoptionSettings.onAdopted = (report, dataDir) => this.note(adoptionText(report, dataDir))
     adoptionSettings.adopt = adoptHooks(process.env)
+    // oclif swallows EPIPE on stdout; remember it, so a long listing stops when its reader has gone
+    // (`tsvm blocks -n 100000 | head -1`), as `git log | head` does.
+    process.stdout.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') this.outputClosed = true
+    })
   }
+
+  /** True once the reader of stdout has gone (EPIPE): nothing printed from now on is seen. */
+  protected outputClosed = false
 
   /**
    * --json output: the text oclif prints when no JSON theme is set (tsvm sets none), without its
@@ -60,10 +71,48 @@ export abstract class BaseCommand extends Command {
     }
   }
 
+  /**
+   * Ctrl-C as a request to stop cleanly: the returned signal aborts on the first SIGINT (a second
+   * one ends the process at once, as usual). Call `done` when the work is over.
+   */
+  protected interruptible(): {signal: AbortSignal; done: () => void} {
+    const controller = new AbortController()
+    const onInt = (): void => {
+      this.trace('SIGINT: stopping after the work in flight')
+      controller.abort()
+    }
+    process.once('SIGINT', onInt)
+    return {signal: controller.signal, done: () => process.off('SIGINT', onInt)}
+  }
+
+  /**
+   * Ctrl-C for work that is safe to stop anywhere (it keeps its own record to finish from): say
+   * what to do next, then exit 130 at once. Returns the function that removes the handler.
+   */
+  protected exitOnInterrupt(message: () => string): () => void {
+    const onInt = (): void => {
+      writeSync(2, message() + '\n')
+      process.exit(130)
+    }
+    process.once('SIGINT', onInt)
+    return () => process.off('SIGINT', onInt)
+  }
+
+  /** A diagnostic line on stderr when TSVM_DEBUG is set (tests synchronise on these). */
+  protected trace(message: string): void {
+    if (process.env.TSVM_DEBUG) process.stderr.write(`${this.id ?? 'tsvm'}: ${message}\n`)
+  }
+
   override async catch(err: Error & {exitCode?: number}): Promise<never> {
     // oclif's own exit (this.exit) passes through untouched.
     if (err instanceof Errors.ExitError) throw err
-    const error = toTsvmError(err)
+    let error = toTsvmError(err)
+    if (error.code === 'USAGE' && !(err instanceof TsvmError)) {
+      // an oclif parse error: one clean line, with the nearest flag for a typo
+      const ctor = this.constructor as typeof BaseCommand
+      const flags = Object.keys({...ctor.baseFlags, ...ctor.flags, json: true})
+      error = new TsvmError('USAGE', usageMessage(err, `${this.config.bin} ${this.id ?? ''}`.trim(), flags), {cause: err})
+    }
     const code = exitCodeFor(error)
     if (this.jsonEnabled()) {
       this.logJson(errorJson(error))

@@ -1,5 +1,5 @@
 // The exit-code contract. Scripts rely on these numbers; change them only with a major version.
-import {type ErrorCode, TsvmError} from './vm/errors.js'
+import {type ErrorCode, fileError, TsvmError} from './vm/errors.js'
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -27,6 +27,8 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   PAYLOAD_INVALID: EXIT.INVALID,
   INVALID_ARGUMENT: EXIT.INVALID,
   VM_NAME_TOO_LONG: EXIT.INVALID,
+  // a valid VM ID with no name behind it (--hash IDs, arbitrary IDs): not found, like an unknown block
+  VM_NAME_UNKNOWN: EXIT.NOT_FOUND,
   GENESIS_TOO_LONG: EXIT.INVALID,
   BLOCK_TOO_LARGE: EXIT.INVALID,
   BLOCK_BAD_LENGTH: EXIT.INVALID,
@@ -69,6 +71,8 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   REMOTE_UNSUPPORTED: EXIT.USAGE,
   PLUGIN_PROBE_FAILED: EXIT.RPC,
   SERVE_FAILED: EXIT.UNEXPECTED,
+  // the port or host given to serve cannot be bound: pass another
+  PORT_UNAVAILABLE: EXIT.USAGE,
   DB_LOCKED: EXIT.DATA_DIR,
   DB_OPEN_FAILED: EXIT.DATA_DIR,
   DB_CORRUPT: EXIT.DATA_DIR,
@@ -80,6 +84,8 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   ADOPT_FAILED: EXIT.DATA_DIR,
   USAGE: EXIT.USAGE,
   IO_ERROR: EXIT.UNEXPECTED,
+  // a path given (or found under one) that this user may not read or write: fix it and run again
+  PERMISSION_DENIED: EXIT.INVALID,
   INTERNAL: EXIT.UNEXPECTED,
 }
 
@@ -107,6 +113,11 @@ export function toTsvmError(err: unknown): TsvmError {
       return new TsvmError('DB_OPEN_FAILED', `the data dir cannot be written (${message}): free space or fix its permissions`, {cause: err})
     }
     return new TsvmError('DB_CORRUPT', `the database in the data dir is damaged (${message}): ${REPAIR_HINT}`, {cause: err})
+  }
+  if (typeof e?.code === 'string' && typeof e.path === 'string' && /^E[A-Z]+$/.test(e.code)) {
+    const syscall = (err as {syscall?: string}).syscall
+    const action = syscall === 'open' ? 'open' : syscall === undefined || /stat|read|scandir|opendir|realpath|access/.test(syscall) ? 'read' : 'write'
+    return fileError(err, e.path, action)
   }
   if (e?.code === 'ENOENT') {
     return new TsvmError('FILE_NOT_FOUND', `no such file or directory: ${e.path ?? message}`, {cause: err})

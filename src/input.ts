@@ -2,7 +2,7 @@
 import {readFile} from 'node:fs/promises'
 
 import {fromHex, parsePayload} from './vm/encoding.js'
-import {TsvmError} from './vm/errors.js'
+import {fileError, TsvmError} from './vm/errors.js'
 
 /** All of stdin as bytes. */
 export async function readStdin(): Promise<Uint8Array> {
@@ -25,7 +25,7 @@ export async function readInputFile(path: string): Promise<Uint8Array> {
     const code = (error as {code?: string}).code
     if (code === 'ENOENT') throw new TsvmError('FILE_NOT_FOUND', `no such file: ${path}`, {cause: error, details: {path}})
     if (code === 'EISDIR') throw new TsvmError('INVALID_ARGUMENT', `${path} is a directory, not a file`, {cause: error, details: {path}})
-    throw new TsvmError('IO_ERROR', `cannot read ${path}: ${(error as Error).message}`, {cause: error, details: {path}})
+    throw fileError(error, path)
   }
 }
 

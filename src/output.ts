@@ -201,3 +201,11 @@ export function adoptionText(report: {blocks: number; rejected: number; lastAcce
   const how = report.resumed ? 'finished adopting' : 'adopted'
   return `${how} the chain the Go VM left in ${dataDir}: ${report.blocks} accepted blocks${rejected}, last accepted height ${report.lastAcceptedHeight}, indexed in ${(report.ms / 1000).toFixed(2)} s`
 }
+
+/** What `propose -` says on Ctrl-C: how far it got and where to resume. */
+export function interruptSummary(accepted: number, total: number): string {
+  return (
+    `interrupted: ${accepted} of ${total} payloads accepted (printed above), ${total - accepted} not proposed; ` +
+    `the first not proposed is payload ${accepted + 1} (blank lines not counted): resume from there`
+  )
+}

@@ -37,6 +37,11 @@ export interface ProposeOptions {
    * there are. A backend that cannot stream ignores it and returns them in `accepted`.
    */
   onAccepted?: (blocks: StoredBlock[]) => void
+  /**
+   * Stop early (embedded): once aborted, the groups already started are accepted and reported, and
+   * no further payload is taken; the result's `queued` then says how many of `payloads` were used.
+   */
+  signal?: AbortSignal
 }
 
 export interface BlocksOptions {

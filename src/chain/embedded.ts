@@ -98,6 +98,7 @@ export class EmbeddedChain implements Chain {
     await this.vm.acceptPayloadGroups(payloads, {
       groupSize: this.vm.mempoolLimit + 1,
       timestamp: options.timestamp,
+      stop: () => options.signal?.aborted === true,
       onGroup: (blocks, taken) => {
         result.queued += taken
         done += blocks.length

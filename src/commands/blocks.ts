@@ -31,6 +31,10 @@ export default class Blocks extends BaseCommand {
     const views: BlockJson[] = []
     await withChain({...chainOptions(flags, this.config), create: false, progress: (label) => this.progress(label)}, async (chain) => {
       for await (const b of chain.blocks({fromHeight: from, limit: flags.limit})) {
+        if (this.outputClosed) {
+          this.trace(`stdout closed, stopped before height ${b.block.height}`)
+          break
+        }
         const view = blockJson(b.block, b.status)
         if (json) views.push(view)
         else this.log(blockLines([view]))

@@ -4,7 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {readStdin} from '../input.js'
 import {table, textCell} from '../output.js'
 import {toHex} from '../vm/encoding.js'
-import {BYTE_ENCODINGS, decodeDetect, printableText} from '../vm/formatting.js'
+import {BYTE_ENCODINGS, decodeDetect, paddedText, printableText} from '../vm/formatting.js'
 
 export default class Decode extends BaseCommand {
   static override summary = 'Decode checksummed hex or CB58 back to bytes, verifying the checksum'
@@ -27,15 +27,16 @@ export default class Decode extends BaseCommand {
     encoding: Flags.option({char: 'e', options: BYTE_ENCODINGS, description: 'the encoding (default: detect from the 0x prefix)'})(),
   }
 
-  async run(): Promise<{encoding: string; hex: string; length: number; text: string | null}> {
+  async run(): Promise<{encoding: string; hex: string; length: number; text: string | null; zeroPadding?: number}> {
     const {args, flags} = await this.parse(Decode)
     const text = args.value === '-' ? Buffer.from(await readStdin()).toString('utf8').trim() : args.value
     const {encoding, bytes} = decodeDetect(text, flags.encoding)
-    const result = {encoding, hex: toHex(bytes), length: bytes.length, text: printableText(bytes) ?? null}
+    const padded = paddedText(bytes)
+    const result = {encoding, hex: toHex(bytes), length: bytes.length, text: printableText(bytes) ?? padded?.text ?? null, ...(padded && {zeroPadding: padded.zeros})}
     this.log(
       table([
         ['hex', result.hex],
-        ['text', result.text === null ? undefined : textCell(result.text)],
+        ['text', result.text === null ? undefined : textCell(result.text) + (padded ? ` (then ${padded.zeros} zero bytes)` : '')],
         ['length', String(result.length)],
         ['encoding', encoding],
       ]),

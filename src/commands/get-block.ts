@@ -46,8 +46,13 @@ export default class GetBlock extends BaseCommand {
     })
     if (Array.isArray(found)) {
       const blocks = found.map((b) => blockJson(b.block, b.status))
-      if (blocks.length === 0) this.note('(no block holds this payload)')
-      else this.log(blockLines(blocks))
+      if (blocks.length === 0) {
+        // exit 3 as an unknown block ID does, so `get-block --data H` answers "is H on the chain?"
+        throw new TsvmError('BLOCK_NOT_FOUND', 'no block (accepted, rejected or processing) holds this payload: it was never proposed here', {
+          details: {data: flags.data},
+        })
+      }
+      this.log(blockLines(blocks))
       return {blocks}
     }
     const view = blockJson(found.block, found.status)

@@ -1,9 +1,11 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {columns} from '../output.js'
+import {errorJson, type ErrorJson, exitCodeFor, toTsvmError} from '../errors.js'
+import {columns, formatError} from '../output.js'
 import {hashFile, hashStream} from '../proof/hash.js'
 import {cb58Encode, hexEncode, toHex} from '../vm/encoding.js'
+import type {TsvmError} from '../vm/errors.js'
 
 interface HashRow {
   file: string
@@ -31,14 +33,26 @@ export default class Hash extends BaseCommand {
     file: Args.string({description: 'files to hash, or - for stdin', required: true}),
   }
 
-  async run(): Promise<{files: HashRow[]}> {
+  async run(): Promise<{files: HashRow[]; errors?: ErrorJson['error'][]}> {
     const {argv} = await this.parse(Hash)
     const files: HashRow[] = []
+    const errors: TsvmError[] = []
+    // As sha256sum does: a file that cannot be read is reported and the others are still hashed;
+    // the exit code is that of the worst failure.
     for (const file of argv as string[]) {
-      const digest = file === '-' ? await hashStream(process.stdin) : await hashFile(file)
-      files.push({file, hex: toHex(digest), cb58: cb58Encode(digest), data: hexEncode(digest)})
+      try {
+        const digest = file === '-' ? await hashStream(process.stdin) : await hashFile(file)
+        files.push({file, hex: toHex(digest), cb58: cb58Encode(digest), data: hexEncode(digest)})
+      } catch (error) {
+        if (argv.length === 1) throw error // one file: the usual {"error": ...}
+        const e = toTsvmError(error)
+        errors.push(e)
+        if (!this.jsonEnabled()) process.stderr.write(formatError(e) + '\n')
+      }
     }
-    this.log(columns(files.map((r) => [r.hex, r.cb58, r.data, r.file])))
-    return {files}
+    if (files.length > 0) this.log(columns(files.map((r) => [r.hex, r.cb58, r.data, r.file])))
+    if (errors.length === 0) return {files}
+    process.exitCode = Math.max(...errors.map((e) => exitCodeFor(e)))
+    return {files, errors: errors.map((e) => errorJson(e).error)}
   }
 }

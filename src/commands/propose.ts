@@ -6,9 +6,9 @@ import {withChain} from '../chain/open.js'
 import {type BlockJson, blockJson, blockRow} from '../chain/view.js'
 import {chainFlags, chainOptions, timestampFlag} from '../flags.js'
 import {parsePayloadLines, readStdin} from '../input.js'
-import {ok, storedBlockLines, warn} from '../output.js'
+import {interruptSummary, ok, storedBlockLines, warn} from '../output.js'
 import {hashFile} from '../proof/hash.js'
-import {parsePayload} from '../vm/encoding.js'
+import {parsePayload, toHex} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 
 export default class Propose extends BaseCommand {
@@ -47,7 +47,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
     timestamp: timestampFlag({description: 'block time in unix seconds for the blocks built (still verified)'}),
   }
 
-  async run(): Promise<{queued: number; accepted: BlockJson[]}> {
+  async run(): Promise<{queued: number; accepted: BlockJson[]; interrupted?: boolean; notProposed?: string[]}> {
     const {args, flags} = await this.parse(Propose)
     const payloads = await this.payloads(args.payload, flags.file)
     const json = this.jsonEnabled()
@@ -60,21 +60,38 @@ By default the payloads are queued and then built and accepted at once, one bloc
       this.log(storedBlockLines(blocks))
       shown += blocks.length
     }
+    const interrupt = this.interruptible()
     const result = await withChain(chainOptions(flags, this.config), (chain) =>
       chain.propose(payloads, {
+        signal: interrupt.signal,
         accept: flags.accept,
         timestamp: flags.timestamp,
         timeoutMs: flags.timeout * 1000,
-        onProgress: progress?.update,
+        onProgress: (done, total) => (progress?.update(done, total), this.trace(`accepted ${done}/${total}`)),
         onAccepted: json ? undefined : show,
       }),
-    )
+    ).finally(interrupt.done)
     progress?.end()
+    if (interrupt.signal.aborted && result.queued < payloads.length) return this.interrupted(result, payloads)
     for (const r of result.rejected ?? []) this.note(warn(`rejected processing block ${blockRow(r.block).id}: it conflicts with the accepted blocks`))
     if (json) return {queued: result.queued, accepted: result.accepted.map((b) => blockJson(b.block, b.status))}
     show(result.accepted) // a backend that does not stream returns them here
     if (shown === 0) this.log(ok(`queued ${result.queued} payload${result.queued === 1 ? '' : 's'}`))
     return {queued: result.queued, accepted: []}
+  }
+
+  /**
+   * After Ctrl-C: what was accepted (already printed, or in the JSON) and what was not; exit 130
+   * once stdout has drained (process.exit could cut a large JSON result short on a pipe).
+   */
+  private interrupted(result: {queued: number; accepted: StoredBlock[]}, payloads: Uint8Array[]) {
+    process.exitCode = 130
+    if (!this.jsonEnabled()) {
+      if (result.accepted.length > 0) this.log(storedBlockLines(result.accepted))
+      process.stderr.write(warn(interruptSummary(result.queued, payloads.length)) + '\n')
+    }
+    const accepted = result.accepted.map((b) => blockJson(b.block, b.status))
+    return {queued: result.queued, accepted, interrupted: true, notProposed: payloads.slice(result.queued).map((p) => toHex(p))}
   }
 
   private async payloads(arg: string | undefined, files: string[] | undefined): Promise<Uint8Array[]> {

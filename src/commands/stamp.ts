@@ -74,6 +74,16 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
     if (argv.length === 0) throw new TsvmError('USAGE', 'nothing to stamp: pass files or directories, - for hashes on stdin, or --resume\nSee --help for usage.')
     const waiting = listRecords(pending).filter((r) => !r.running).length
     if (waiting > 0) this.note(`${waiting} interrupted stamp run${waiting === 1 ? ' has' : 's have'} receipts still to write: run \`tsvm stamp --resume\``)
+    // Kept to the end: receipts are written synchronously, so a Ctrl-C there is seen once they are done.
+    let finished = false
+    this.exitOnInterrupt(() =>
+      listRecords(pending).some((r) => r.pid === process.pid)
+        ? 'interrupted: run `tsvm stamp --resume` to finish the receipts, with the block this run proposed (no second block)'
+        : finished
+          ? 'interrupted after the run finished: every receipt is written'
+          : 'interrupted before anything was proposed: nothing was spent; run the same command again',
+    )
+    this.trace('started')
     const result = await withChain(chainOptions(flags, this.config), (chain) =>
       stamp(chain, argv as string[], {
         globs: flags.glob ?? [],
@@ -86,6 +96,7 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
         onProgress,
       }),
     )
+    finished = true
     writing?.end()
     // Receipts inside a stamped tree are skipped as expected; only the other skips are worth a line each.
     for (const s of result.skipped) if (s.reason !== 'receipt') this.note(`skipped ${s.path}: ${s.reason}`)
@@ -102,6 +113,7 @@ function writeProgress(write?: (done: number, total: number) => void, hash?: (do
   const [haltPhase, haltAt] = (process.env.TSVM_TEST_HALT_STAMP ?? '').split(':')
   const done = {write: 0, commit: 0}
   return (phase, n, total) => {
+    if (process.env.TSVM_DEBUG) process.stderr.write(`stamp: ${phase} ${n}/${total}\n`)
     if (phase === 'hash') return hash?.(n, total)
     done[phase] = n
     write?.(Math.floor((done.write + done.commit) / 2), total)

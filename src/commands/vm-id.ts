@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {id, table} from '../output.js'
 import {idFromString, idToString, toHex} from '../vm/encoding.js'
+import {TsvmError} from '../vm/errors.js'
 import {vmIdFromName, vmNameFromId} from '../vm/vmid.js'
 
 export default class VmId extends BaseCommand {
@@ -29,13 +30,20 @@ With --reverse, the argument is a VM ID and the name it was made from is printed
     reverse: Flags.boolean({char: 'r', description: 'the argument is a VM ID: print the name it was made from'}),
   }
 
-  async run(): Promise<{name: string | null; vmID: string; hex: string; hashed: boolean}> {
+  async run(): Promise<{name: string; vmID: string; hex: string; hashed: boolean}> {
     const {args, flags} = await this.parse(VmId)
     const bytes = flags.reverse ? idFromString(args.value, 'VM ID') : vmIdFromName(args.value, {hash: flags.hash})
-    const name = flags.reverse ? (vmNameFromId(bytes) ?? null) : args.value
+    const name = flags.reverse ? vmNameFromId(bytes) : args.value
+    if (name === undefined) {
+      throw new TsvmError(
+        'VM_NAME_UNKNOWN',
+        `${args.value} was not made from a name: its bytes are not UTF-8 text right-padded with zeros (a --hash VM ID cannot be reversed)`,
+        {details: {vmID: idToString(bytes), hex: toHex(bytes)}},
+      )
+    }
     const result = {name, vmID: idToString(bytes), hex: toHex(bytes), hashed: Boolean(flags.hash)}
     if (flags.reverse) {
-      this.log(name ?? '(not a padded name: this VM ID was not made from a name of at most 32 bytes)')
+      this.log(name)
     } else {
       this.log(id(result.vmID))
     }

@@ -434,7 +434,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const onError = (error: NodeJS.ErrnoException): void => {
       reject(
         new TsvmError(
-          'SERVE_FAILED',
+          // the address given cannot be used (taken, privileged, not this machine's): a usage error, not a crash
+          error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL' ? 'PORT_UNAVAILABLE' : 'SERVE_FAILED',
           error.code === 'EADDRINUSE'
             ? `port ${options.port} on ${host} is already in use: stop the other server or pass --port`
             : `cannot listen on ${host}:${options.port}: ${error.message}`,

@@ -4,7 +4,7 @@ import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
 
-import {TsvmError} from '../vm/errors.js'
+import {fileError, TsvmError} from '../vm/errors.js'
 
 /** SHA-256 of everything a stream yields (a Readable, process.stdin, or any async iterable of bytes). */
 export async function hashStream(stream: AsyncIterable<Uint8Array | string>): Promise<Uint8Array> {
@@ -25,7 +25,7 @@ export async function hashFile(path: string): Promise<Uint8Array> {
         details: {path},
       })
     }
-    throw new TsvmError('IO_ERROR', `cannot read ${path}: ${(error as Error).message}`, {cause: error, details: {path}})
+    throw fileError(error, path)
   }
   if (info.isDirectory()) {
     throw new TsvmError('INVALID_ARGUMENT', `${path} is a directory: pass files (e.g. ${path}/*), or archive the directory and hash the archive`, {
@@ -35,6 +35,6 @@ export async function hashFile(path: string): Promise<Uint8Array> {
   try {
     return await hashStream(createReadStream(path))
   } catch (error) {
-    throw new TsvmError('IO_ERROR', `cannot read ${path}: ${(error as Error).message}`, {cause: error, details: {path}})
+    throw fileError(error, path)
   }
 }

@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'PAYLOAD_INVALID',
   'INVALID_ARGUMENT',
   'VM_NAME_TOO_LONG',
+  'VM_NAME_UNKNOWN',
   'GENESIS_TOO_LONG',
   'BLOCK_TOO_LARGE',
   'BLOCK_BAD_LENGTH',
@@ -61,6 +62,7 @@ export const ERROR_CODES = [
   'REMOTE_UNSUPPORTED',
   'PLUGIN_PROBE_FAILED',
   'SERVE_FAILED',
+  'PORT_UNAVAILABLE',
   // the data dir cannot be used (exit 6)
   'DB_LOCKED',
   'DB_OPEN_FAILED',
@@ -74,6 +76,7 @@ export const ERROR_CODES = [
   'USAGE',
   // anything else (exit 1)
   'IO_ERROR',
+  'PERMISSION_DENIED',
   'INTERNAL',
 ] as const
 
@@ -96,4 +99,35 @@ export class TsvmError extends Error {
 /** True when `err` is a TsvmError, optionally with one of the given codes. */
 export function isTsvmError(err: unknown, ...codes: ErrorCode[]): err is TsvmError {
   return err instanceof TsvmError && (codes.length === 0 || codes.includes(err.code))
+}
+
+/** Words for the file-system errors a user can fix, instead of Node's "EACCES: permission denied, lstat '…'". */
+const FS_WHY: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EMFILE: 'too many open files',
+  ENAMETOOLONG: 'the name is too long',
+}
+
+/**
+ * A file-system error as a TsvmError that names the path: FILE_NOT_FOUND, PERMISSION_DENIED (with
+ * what to do) or IO_ERROR. `action` says what was being done ("read", "list", "write").
+ */
+export function fileError(error: unknown, path: string, action = 'read'): TsvmError {
+  const errno = (error as {code?: unknown})?.code
+  const code = typeof errno === 'string' ? errno : undefined
+  if (code === 'ENOENT') return new TsvmError('FILE_NOT_FOUND', `no such file or directory: ${path}`, {cause: error, details: {path}})
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new TsvmError('PERMISSION_DENIED', `cannot ${action} ${path}: permission denied: fix its permissions (or its folder's), or run as a user who may ${action} it`, {
+      cause: error,
+      details: {path, errno: code},
+    })
+  }
+  const why = (code && FS_WHY[code]) ?? (error as Error)?.message ?? String(error)
+  return new TsvmError('IO_ERROR', `cannot ${action} ${path}: ${why}`, {cause: error, details: {path, ...(code ? {errno: code} : {})}})
 }

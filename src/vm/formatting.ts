@@ -79,11 +79,14 @@ export const BYTE_ENCODINGS = ['hex', 'hexnc', 'hexc', 'cb58'] as const
  * rather than a puzzling base58 error.
  */
 export function decodeDetect(text: string, encoding?: Encoding): {encoding: Encoding; bytes: Uint8Array} {
-  if (encoding !== undefined) return {encoding, bytes: decodeWith(encoding, text)}
+  // tsvm prints plain hex without 0x (dataHex, payloads, hashes): read it back too
+  const bareHex = /^(?:[0-9a-fA-F]{2})+$/.test(text)
+  if (encoding !== undefined) return {encoding, bytes: decodeWith(encoding, bareHex && encoding !== 'cb58' ? `0x${text}` : text)}
   if (text.startsWith('0x')) return {encoding: 'hex', bytes: decodeWith('hex', text)}
   try {
     return {encoding: 'cb58', bytes: decodeWith('cb58', text)}
   } catch (error) {
+    if (error instanceof TsvmError && bareHex) return {encoding: 'hexnc', bytes: decodeWith('hexnc', `0x${text}`)}
     if (error instanceof TsvmError && error.code === 'CB58_BAD_CHAR' && /^(0X)?[0-9a-fA-F]+$/.test(text)) {
       throw new TsvmError(
         'HEX_MISSING_PREFIX',
@@ -105,4 +108,13 @@ export function printableText(bytes: Uint8Array): string | undefined {
   }
   // eslint-disable-next-line no-control-regex
   return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(text) ? undefined : text
+}
+
+/** Printable text followed by zero bytes (a VM name, the static API's padded encode output): the text and how many zeros follow. */
+export function paddedText(bytes: Uint8Array): {text: string; zeros: number} | undefined {
+  let end = bytes.length
+  while (end > 0 && bytes[end - 1] === 0) end--
+  if (end === 0 || end === bytes.length) return undefined
+  const text = printableText(bytes.subarray(0, end))
+  return text === undefined ? undefined : {text, zeros: bytes.length - end}
 }

@@ -637,7 +637,7 @@ export class TimestampVM {
    */
   acceptPayloadGroups(
     payloads: Uint8Array[],
-    options: {groupSize: number; timestamp?: bigint; onGroup: (blocks: Block[], taken: number) => void},
+    options: {groupSize: number; timestamp?: bigint; onGroup: (blocks: Block[], taken: number) => void; stop?: () => boolean},
   ): Promise<void> {
     return this.exclusive(async () => {
       let parent = this.requireLast()
@@ -651,6 +651,8 @@ export class TimestampVM {
       }
       try {
         for (let next = 0; next === 0 || next < payloads.length; ) {
+          // asked to stop (an interrupt): the groups started land and are reported, no new one begins
+          if (next > 0 && options.stop?.()) break
           const first = next === 0
           const take = Math.max(1, options.groupSize - (first ? this.pool.length : 0))
           const entries = this.groupEntries(payloads.slice(next, next + take), first)

@@ -48,7 +48,7 @@ describe('tsvm decode', () => {
       [['1c7hw0'], 'CB58_BAD_CHAR'],
       [['1'], 'CB58_TOO_SHORT'],
       [['0x0017afa01e'], 'HEX_BAD_CHECKSUM'],
-      [['0017afa01d'], 'HEX_MISSING_PREFIX'],
+      [['017afa01d'], 'HEX_MISSING_PREFIX'],
     ]
     const [runs, human] = await Promise.all([Promise.all(cases.map(([args]) => tsvmJson(['decode', ...args]))), tsvm(['decode', '1c7hwb'])])
     assert.deepEqual(
@@ -58,5 +58,21 @@ describe('tsvm decode', () => {
     assert.equal(human.code, 4)
     assert.equal(human.stdout, '')
     assert.match(human.stderr, /\[CB58_BAD_CHECKSUM\]/)
+  })
+
+  it('reads the plain hex tsvm prints (dataHex, hash), with or without -e hexnc', async () => {
+    const hash = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
+    const [auto, nc] = await Promise.all([tsvmJson(['decode', hash]), tsvmJson(['decode', hash, '-e', 'hexnc'])])
+    for (const r of [auto, nc]) {
+      assert.equal(r.code, 0, r.stderr)
+      assert.deepEqual([r.json.hex, r.json.length, r.json.encoding], [hash, 32, 'hexnc'])
+    }
+  })
+
+  it('a zero-padded name (a VM ID) shows its text and how many zero bytes follow', async () => {
+    const vmID = 'tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc' // timestampvm
+    const [json, human] = await Promise.all([tsvmJson(['decode', vmID]), tsvm(['decode', vmID])])
+    assert.deepEqual([json.json.text, json.json.zeroPadding, json.json.length], ['timestampvm', 21, 32])
+    assert.match(human.stdout, /^text +timestampvm \(then 21 zero bytes\)$/m)
   })
 })

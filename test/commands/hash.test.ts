@@ -54,4 +54,21 @@ describe('tsvm hash', () => {
     assert.ok(human.stderr.includes(missing))
     assert.deepEqual([directory.code, directory.json.error.code], [4, 'INVALID_ARGUMENT'])
   })
+
+  it('a missing file among others: the rest are hashed, then exit 3, as sha256sum does', async () => {
+    const a = join(dir, 'a.txt')
+    const b = join(dir, 'b.txt')
+    await Promise.all([writeFile(a, 'test'), writeFile(b, '')])
+    const missing = join(dir, 'nope.bin')
+    const [human, json] = await Promise.all([tsvm(['hash', a, missing, b]), tsvmJson(['hash', a, missing, b])])
+    assert.equal(human.code, 3)
+    assert.deepEqual(
+      human.stdout.trim().split('\n').map((l) => [l.split(/ +/)[0], l.split(/ +/).at(-1)]),
+      [[TEST.hex, a], [EMPTY, b]],
+    )
+    assert.match(human.stderr, new RegExp(`no such file.*${missing}.*\\[FILE_NOT_FOUND\\]`))
+    assert.equal(json.code, 3)
+    assert.deepEqual(json.json.files.map((f: {file: string}) => f.file), [a, b])
+    assert.deepEqual(json.json.errors.map((e: {code: string; path: string}) => [e.code, e.path]), [['FILE_NOT_FOUND', missing]])
+  })
 })

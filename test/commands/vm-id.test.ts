@@ -43,7 +43,8 @@ describe('tsvm vm-id', () => {
     ])
     assert.deepEqual([name.code, name.stdout], [0, 'timestampvm\n'])
     assert.equal(json.json.name, 'subnetevm')
-    assert.equal(none.json.name, null)
+    assert.deepEqual([none.code, none.json.error.code, none.json.error.exitCode], [3, 'VM_NAME_UNKNOWN', 3])
+    assert.equal(none.json.error.vmID, 'inBxtZcnZp684WLyCifWbCTF4jt8ntSfURdjJXis33UmgL1Zf')
     assert.deepEqual([bad.code, bad.json.error.code], [4, 'CB58_BAD_CHECKSUM'])
   })
 

@@ -383,12 +383,12 @@ describe('server limits', () => {
     }
   })
 
-  it('refuses a port that is already in use with SERVE_FAILED', async () => {
+  it('refuses a port that is already in use with PORT_UNAVAILABLE', async () => {
     const {s, engine, stop} = await serve('v1.3')
     try {
       await assert.rejects(
         startServer({chain: engine, chainId: CHAIN_ID, vmId: VM_ID, dialect: 'v1.3', port: s.port}),
-        (e: {code?: string}) => e.code === 'SERVE_FAILED',
+        (e: {code?: string}) => e.code === 'PORT_UNAVAILABLE',
       )
     } finally {
       await stop()

@@ -17,8 +17,11 @@ describe('decodeDetect', () => {
     assert.equal(errorCode(() => decodeDetect('1c7hwa', 'hex')), 'HEX_MISSING_PREFIX')
   })
 
-  it('hex without 0x is reported as a missing prefix, other garbage as CB58', () => {
-    assert.equal(errorCode(() => decodeDetect('0017afa01d')), 'HEX_MISSING_PREFIX')
+  it('plain hex without 0x (as tsvm prints it) is read as hexnc; odd hex is a missing prefix, other garbage CB58', () => {
+    assert.deepEqual(decodeDetect('0017afa01d'), {encoding: 'hexnc', bytes: Uint8Array.of(0, 0x17, 0xaf, 0xa0, 0x1d)})
+    assert.deepEqual(decodeDetect('0017afa01d', 'hexnc'), {encoding: 'hexnc', bytes: Uint8Array.of(0, 0x17, 0xaf, 0xa0, 0x1d)})
+    assert.deepEqual(decodeDetect('0017afa01d', 'hex'), {encoding: 'hex', bytes: Uint8Array.of(0)})
+    assert.equal(errorCode(() => decodeDetect('017afa01d')), 'HEX_MISSING_PREFIX')
     assert.equal(errorCode(() => decodeDetect('1c7hwO')), 'CB58_BAD_CHAR')
     assert.equal(errorCode(() => decodeDetect('1c7hwb')), 'CB58_BAD_CHECKSUM')
     assert.equal(errorCode(() => decodeDetect('0x0017afa01e')), 'HEX_BAD_CHECKSUM')

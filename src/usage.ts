@@ -1,0 +1,75 @@
+// Usage errors in words a user acts on: "did you mean …?" for mistyped commands and flags (the
+// nearest candidate by edit distance, as git, gh and cast suggest), and oclif's parse errors without
+// their internal layout. Separators and case do not count in suggestions (get_block → get-block).
+
+/** Levenshtein distance between two short strings. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({length: b.length + 1}, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    prev = row
+  }
+  return prev[b.length]!
+}
+
+const bare = (s: string): string => s.toLowerCase().replace(/[-_:\s]/g, '')
+
+/** The candidate closest to `typed`, or undefined when none is close enough to be a plausible typo. */
+export function nearest(typed: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined
+  let bestScore = Infinity
+  for (const c of candidates) {
+    const score = bare(c) === bare(typed) ? 0 : distance(typed.toLowerCase(), c.toLowerCase())
+    if (score < bestScore) {
+      best = c
+      bestScore = score
+    }
+  }
+  // a prefix typed in full (vm for vm-id) or a few slips, relative to the word's length
+  const limit = Math.max(1, Math.min(3, Math.floor(typed.length / 3)))
+  if (best !== undefined && (bestScore <= limit || best.startsWith(typed))) return best
+  return undefined
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001B\[[0-9;]*m/g
+
+/**
+ * One line for an oclif parse error: no "See more help with --help" tail, no tab-indented second
+ * line, and for an unknown flag the nearest flag of the command. `flags` are the command's flag
+ * names, without dashes; `command` is how to ask for its help (`tsvm stamp`).
+ */
+export function usageMessage(err: {message?: string; flags?: unknown; args?: unknown}, command: string, flags: readonly string[]): string {
+  const unknown = Array.isArray(err.flags) ? (err.flags as string[]) : undefined
+  const missing = Array.isArray(err.args) && /^Missing/.test(err.message ?? '') ? (err.args as {name?: string; description?: string}[]) : undefined
+  let text: string
+  if (missing) {
+    text = missing.map((a) => `missing argument ${(a.name ?? '').toUpperCase()}${a.description ? `, ${a.description}` : ''}`).join('; ')
+    const note = /\n\nNote: (.*?) allows? multiple values/.exec(err.message ?? '')
+    if (note) text += `: arguments go before ${note[1]}, which takes several values, or after --`
+  } else if (unknown) {
+    text = unknown
+      .map((typed) => {
+        const name = typed.replace(/^-+/, '').split('=')[0] ?? ''
+        const guess = typed.startsWith('--') ? nearest(name, flags) : undefined
+        return `unknown flag ${typed}${guess ? ` (did you mean --${guess}?)` : ''}`
+      })
+      .join('; ')
+  } else {
+    text = (err.message ?? '')
+      .replace(ANSI, '')
+      .replace(/\n*See (more help with --help|--help for usage\.)\s*$/, '')
+      .replace(/^Parsing (--\S+)\s*\n\s*Expected/, '$1: expected')
+      .replace(/^The following errors? occurred:\s*\n\s*/, '')
+      .replace(/^Nonexistent flags?: /, 'unknown flag ')
+      .replace(/^Unexpected arguments?: /, 'unexpected argument ')
+      .split('\n')
+      .map((line) => line.trim().replace(/\s{2,}/g, ' '))
+      .filter(Boolean)
+      .join('; ')
+  }
+  return `${text}: see ${command} --help`
+}

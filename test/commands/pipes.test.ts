@@ -1,0 +1,145 @@
+// Pipes and interrupts through the real binary: a closed stdout stops a listing; SIGINT stops a
+// long propose/stamp cleanly with a summary.
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+
+import {BIN, ROOT, tempDir, tsvm} from '../helpers/cli.js'
+
+let root: string
+let cleanup: () => Promise<void>
+let n = 0
+before(async () => {
+  ;({dir: root, cleanup} = await tempDir('tsvm-pipes-'))
+})
+after(() => cleanup())
+const newDir = (): string => join(root, `chain-${n++}`)
+
+/** `count` distinct payloads, one per line. */
+function payloadLines(count: number, seed = 0): string {
+  const lines: string[] = []
+  for (let i = 0; i < count; i++) lines.push((seed * 1_000_000 + i + 1).toString(16).padStart(64, '0'))
+  return lines.join('\n') + '\n'
+}
+
+const env = (): NodeJS.ProcessEnv => {
+  const e: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
+  for (const k of Object.keys(e)) if (k.startsWith('TSVM_')) delete e[k]
+  return e
+}
+
+describe('blocks | head -1', () => {
+  it('stops the walk when the reader has gone', async () => {
+    const d = newDir()
+    const total = 3000
+    const proposed = await tsvm(['propose', '-', '--timestamp', '1700000000', '-d', d], {input: payloadLines(total)})
+    assert.equal(proposed.code, 0, proposed.stderr)
+    // The reader takes the first chunk and closes the pipe. The listing (~300 KB) is far more than a
+    // pipe holds, so the child is still writing then and meets EPIPE: no timing is involved.
+    const child = spawn(process.execPath, [BIN, 'blocks', '-n', String(total + 1), '-d', d], {cwd: ROOT, env: {...env(), TSVM_DEBUG: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    let first = ''
+    child.stdout.once('data', (b: Buffer) => {
+      first = b.toString()
+      child.stdout.destroy()
+    })
+    let err = ''
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    assert.equal(code, 0, err)
+    assert.match(first, /^3000 {2}\S+ {2}Accepted/)
+    const stopped = /blocks: stdout closed, stopped before height (\d+)/.exec(err)
+    assert.ok(stopped, `the walk went on to the end:\n${err}`)
+    assert.ok(Number(stopped[1]) > 0)
+  })
+})
+
+/** Runs tsvm with TSVM_DEBUG, sends one SIGINT when stderr first shows `trigger`, and collects the output. */
+function interruptAt(args: string[], input: string, trigger: RegExp): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...env(), TSVM_DEBUG: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
+    let out = ''
+    let err = ''
+    let sent = false
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString()
+      if (!sent && trigger.test(err)) {
+        sent = true
+        child.kill('SIGINT')
+      }
+    })
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve({code, signal, stdout: out, stderr: err}))
+    child.stdin.on('error', () => {})
+    child.stdin.end(input)
+  })
+}
+
+describe('Ctrl-C during propose -', () => {
+  // Far more payloads than one group (4,097): the interrupt arrives while groups remain.
+  const total = 200_000
+
+  it('--json: exit 130 with one valid JSON object listing what was accepted and what was not; check passes', async () => {
+    const d = newDir()
+    const input = payloadLines(total)
+    const r = await interruptAt(['propose', '-', '--timestamp', '1700000000', '-d', d, '--json'], input, /accepted \d+\//)
+    assert.equal(r.code, 130, r.stderr)
+    const json = JSON.parse(r.stdout)
+    assert.equal(json.interrupted, true)
+    assert.ok(json.queued > 0 && json.queued < total, `queued ${json.queued}`)
+    assert.equal(json.accepted.length, json.queued)
+    assert.equal(json.notProposed.length, total - json.queued)
+    const lines = input.trim().split('\n')
+    assert.equal(json.accepted.at(-1).dataHex, lines[json.queued - 1])
+    assert.equal(json.notProposed[0], lines[json.queued])
+    const check = await tsvm(['check', '-d', d, '--json'])
+    const report = JSON.parse(check.stdout)
+    assert.deepEqual([check.code, report.ok, report.lastAcceptedHeight], [0, true, String(json.queued)])
+  })
+
+  it('without --json: the accepted blocks are all printed, and stderr says how far it got', async () => {
+    const d = newDir()
+    const r = await interruptAt(['propose', '-', '--timestamp', '1700000000', '-d', d], payloadLines(total, 1), /accepted \d+\//)
+    assert.equal(r.code, 130, r.stderr)
+    const printed = r.stdout.trim().split('\n').length
+    const summary = /interrupted: (\d+) of 200000 payloads accepted .* (\d+) not proposed; the first not proposed is payload (\d+)/.exec(r.stderr)
+    assert.ok(summary, r.stderr)
+    assert.equal(Number(summary[1]), printed)
+    assert.equal(Number(summary[2]), total - printed)
+    const last = await tsvm(['last-accepted', '-d', d, '--json'])
+    assert.equal(JSON.parse(last.stdout).height, String(printed))
+  })
+})
+
+describe('Ctrl-C during stamp', () => {
+  it('before the proposal (stamp - waiting for its input): exit 130, nothing spent, the chain untouched', async () => {
+    const home = join(root, `home-${n++}`)
+    const d = newDir()
+    const e = {HOME: home, XDG_DATA_HOME: join(home, 'share')}
+    assert.equal((await tsvm(['init', '-d', d])).code, 0)
+    // stdin stays open, so stamp waits for hashes; the signal goes once it says it has started
+    const r = await new Promise<{code: number | null; stderr: string}>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, 'stamp', '-', '-d', d], {cwd: ROOT, env: {...env(), ...e, TSVM_DEBUG: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
+      let err = ''
+      let sent = false
+      child.stdin.write('ab'.repeat(32) + '\n')
+      child.stderr.on('data', (b: Buffer) => {
+        err += b.toString()
+        if (!sent && /stamp: started/.test(err)) {
+          sent = true
+          child.kill('SIGINT')
+        }
+      })
+      child.stdout.resume()
+      child.on('error', reject)
+      child.on('close', (code) => resolve({code, stderr: err}))
+    })
+    assert.equal(r.code, 130, r.stderr)
+    assert.match(r.stderr, /interrupted before anything was proposed: nothing was spent/)
+    const last = await tsvm(['last-accepted', '-d', d, '--json'])
+    assert.equal(JSON.parse(last.stdout).height, '0')
+    const resumed = await tsvm(['stamp', '--resume'], {env: e})
+    assert.deepEqual([resumed.code, resumed.stdout], [0, 'no interrupted stamp run to finish\n'])
+  })
+})
