@@ -3,12 +3,12 @@
 // permission problem, not a lock held by some process; a chain created on a full disk is a full
 // disk, not a damaged database; a --timestamp keeps every digit.
 import assert from 'node:assert/strict'
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {BIN, tempDir, tsvm, tsvmJson, type RunResult} from '../helpers/cli.js'
+import {canRunAsNobody, tempDir, tsvm, tsvmJson, tsvmUnprivileged, type RunResult} from '../helpers/cli.js'
 
 const HASH = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
 const GENESIS_ID = '8Q5UN3Q7BfeyBouX6LNKJY5DSWdZMmWXkPE7han6CeNVcmgvD'
@@ -29,24 +29,9 @@ const READERS: string[][] = [
 ]
 
 const isRoot = process.getuid?.() === 0
-const hasRunuser = isRoot && spawnSync('runuser', ['--help'], {stdio: 'ignore'}).status === 0
 
-/** Runs tsvm as the unprivileged user `nobody` (root ignores file permissions). */
-function tsvmAsNobody(args: string[], cwd: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('runuser', ['-u', 'nobody', '--', process.execPath, BIN, ...args], {
-      cwd,
-      env: {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, NO_COLOR: '1'},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({code: code ?? 1, stdout, stderr}))
-  })
-}
+/** Runs tsvm as the unprivileged user `nobody` (root ignores file permissions), with HOME at `cwd`. */
+const tsvmAsNobody = (args: string[], cwd: string): Promise<RunResult> => tsvmUnprivileged(args, {cwd, env: {HOME: cwd}})!
 
 describe('data dir diagnosis', () => {
   let root: string
@@ -121,7 +106,7 @@ describe('data dir diagnosis', () => {
   })
 
   describe('permissions (as the unprivileged user nobody)', () => {
-    const skip = hasRunuser ? false : `needs root and runuser to run tsvm as another user (uid ${process.getuid?.()})`
+    const skip = canRunAsNobody() ? false : `needs root and runuser to run tsvm as another user (uid ${process.getuid?.()})`
     if (skip) console.log(`# skipped: ${skip}`)
 
     it('a data dir nobody may write: DATA_DIR_PERMISSION naming it, exit 6, never DB_LOCKED; nothing changes', {skip}, async () => {

@@ -1,12 +1,11 @@
 // Exit codes a script relies on, through the real binary.
 import assert from 'node:assert/strict'
-import {spawn, spawnSync} from 'node:child_process'
 import {chmod, mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {toTsvmError} from '../../src/errors.js'
-import {BIN, type RunResult, tempDir, tsvm} from '../helpers/cli.js'
+import {type RunResult, tempDir, tsvm, tsvmUnprivileged} from '../helpers/cli.js'
 
 let root: string
 let cleanup: () => Promise<void>
@@ -16,19 +15,7 @@ before(async () => {
 after(() => cleanup())
 
 /** The real binary as a user permissions apply to (root ignores them): `nobody` when the runner is root. */
-function unprivileged(args: string[]): Promise<RunResult> | undefined {
-  if (process.getuid?.() !== 0) return tsvm(args)
-  if (spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', '0']).status !== 0) return undefined
-  return new Promise((resolve, reject) => {
-    const child = spawn('runuser', ['-u', 'nobody', '--', 'env', 'NO_COLOR=1', `HOME=${root}`, process.execPath, BIN, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({code: code ?? 1, stdout: out, stderr: err}))
-  })
-}
+const unprivileged = (args: string[]): Promise<RunResult> | undefined => tsvmUnprivileged(args, {cwd: root, env: {HOME: root}})
 
 describe('permission errors', () => {
   it('name the path and say what to do, with PERMISSION_DENIED (exit 4), not Node\'s raw text', async (t) => {

@@ -12,7 +12,7 @@ import {after, before, describe, it} from 'node:test'
 import {parseReceipt} from '../../src/proof/receipt.js'
 import {checkReceipt} from '../../src/proof/verify.js'
 import {sha256} from '../../src/vm/hash.js'
-import {BIN, type RunOptions, type RunResult, tsvm, tsvmJson} from '../helpers/cli.js'
+import {BIN, type RunOptions, type RunResult, tsvm, tsvmJson, tsvmUnprivileged} from '../helpers/cli.js'
 
 let base: string
 before(async () => {
@@ -87,22 +87,7 @@ function runUntilHalted(args: string[], options: RunOptions & {env: Record<strin
 }
 
 /** Runs the real binary as the user `nobody` (the runner is root, and root ignores permissions); undefined when that is impossible. */
-function asNobody(args: string[], options: {cwd: string; env: Record<string, string>}): Promise<RunResult> | undefined {
-  if (process.getuid?.() !== 0) return tsvm(args, options)
-  if (spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', '0']).status !== 0) return undefined
-  return new Promise((resolve, reject) => {
-    const child = spawn('runuser', ['-u', 'nobody', '--', 'env', ...Object.entries({...options.env, NO_COLOR: '1'}).map(([k, v]) => `${k}=${v}`), process.execPath, BIN, ...args], {
-      cwd: options.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({code: code ?? 1, stdout: out, stderr: err}))
-  })
-}
+const asNobody = (args: string[], options: {cwd: string; env: Record<string, string>}): Promise<RunResult> | undefined => tsvmUnprivileged(args, options)
 
 describe('tsvm stamp delivers every receipt, or spends nothing', () => {
   it('into a directory it cannot write: RECEIPT_UNWRITABLE (exit 4) naming the path, and the height is unchanged', async (t) => {

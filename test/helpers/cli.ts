@@ -1,5 +1,5 @@
 // Runs the real tsvm binary in a child process, as a user would.
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -70,6 +70,35 @@ export function tsvm(args: string[], options: RunOptions = {}): Promise<RunResul
     child.stdin.on('error', () => {})
     if (options.input !== undefined) child.stdin.end(options.input)
     else child.stdin.end()
+  })
+}
+
+let nobody: boolean | undefined
+
+/** True when tests can run tsvm as the unprivileged user `nobody`: the runner is root and runuser works. */
+export function canRunAsNobody(): boolean {
+  nobody ??= process.getuid?.() === 0 && spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', '0']).status === 0
+  return nobody
+}
+
+/**
+ * Runs `tsvm ...args` as a user file permissions apply to (root ignores them): as `nobody` when
+ * the runner is root, with only PATH, NO_COLOR and `options.env` in its environment; as the runner
+ * itself otherwise. Undefined when the runner is root but cannot become `nobody`.
+ */
+export function tsvmUnprivileged(args: string[], options: RunOptions & {cwd: string}): Promise<RunResult> | undefined {
+  if (process.getuid?.() !== 0) return tsvm(args, options)
+  if (!canRunAsNobody()) return undefined
+  const env = {PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', ...options.env}
+  const assignments = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]))
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('runuser', ['-u', 'nobody', '--', 'env', '-i', ...assignments, process.execPath, BIN, ...args], {cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolvePromise({code: code ?? 1, stdout, stderr}))
   })
 }
 
