@@ -24,7 +24,7 @@ import {gzipSync} from 'node:zlib'
 
 import type {Dialect} from '../vm/formatting.js'
 import {TsvmError} from '../vm/errors.js'
-import {goDecodeUtf8} from '../rpc/json.js'
+import {goDecodeUtf8Raw, goEncodeRaw} from '../rpc/json.js'
 import {type ChainBackend, type ServiceTarget, serveRpc} from '../rpc/service.js'
 import {
   INVALID_HOST_BODY,
@@ -210,7 +210,7 @@ function acceptsGzip(header: string | undefined): boolean {
 }
 
 /** Writes a reply, gzipped when the client accepts it and it is at least GZIP_MIN_SIZE bytes. */
-function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string | number>, body: string): void {
+function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string | number>, body: string | Buffer): void {
   const length = Buffer.byteLength(body)
   if (length >= GZIP_MIN_SIZE && acceptsGzip(req.headers['accept-encoding'])) {
     const zipped = gzipSync(body)
@@ -357,14 +357,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       throw error
     }
-    const reply = await serveRpc(goDecodeUtf8(body), target, options.dialect)
+    const reply = await serveRpc(goDecodeUtf8Raw(body), target, options.dialect)
     if (reply.ran) headers['X-Content-Type-Options'] = 'nosniff'
     if (reply.body === undefined) {
       res.writeHead(200, {...headers, 'Content-Length': '0'})
       res.end()
       return
     }
-    send(req, res, 200, {...headers, 'Content-Type': JSON_TYPE}, reply.body)
+    send(req, res, 200, {...headers, 'Content-Type': JSON_TYPE}, goEncodeRaw(reply.body))
   }
 
   function redirect(res: ServerResponse, location: string, headers: Record<string, string>): void {

@@ -154,6 +154,36 @@ describe('server v1.3 wire rules', () => {
     assert.equal(r.body, err(-32000, 'rpc: can\'t find service "\ufffd\ufffdA.X"', '1'))
   })
 
+  it('keeps invalid UTF-8 in a raw id and params as Go does, and reports it outside strings as one byte', async () => {
+    const post = (...parts: Array<string | number[]>): Promise<string> =>
+      raw(port, {
+        path: chain,
+        headers: {'Content-Type': 'application/json'},
+        body: Buffer.concat(parts.map((p) => Buffer.from(p))),
+      }).then((r) => r.bytes.toString('latin1'))
+    const bytes = (...parts: Array<string | number[]>): string => Buffer.concat(parts.map((p) => Buffer.from(p))).toString('latin1')
+    // json.RawMessage keeps the bytes and the encoder compacts them as they are: 0xff comes back raw.
+    assert.equal(
+      await post('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":"', [0xff], '"}'),
+      bytes(`{"jsonrpc":"2.0","result":${genesisJson},"id":"`, [0xff], '"}\n'),
+    )
+    // Compacting still escapes < and U+2028; a valid 4-byte character (U+10080) stays whole.
+    assert.equal(
+      await post('{"jsonrpc":"2.0","method":"timestampvm.nope","id":"<', [0xff, 0xe2, 0x80, 0xa8, 0xf0, 0x90, 0x82, 0x80, 0xc3], '"}'),
+      bytes(`{"jsonrpc":"2.0","error":{"code":-32000,"message":"rpc: can't find method \\"timestampvm.Nope\\"","data":null},"id":"\\u003c`, [0xff], '\\u2028', [0xf0, 0x90, 0x82, 0x80, 0xc3], '"}\n'),
+    )
+    // The request echoed in an invalid-request error keeps raw params bytes too; the unquoted method gets U+FFFD.
+    assert.equal(
+      await post('{"jsonrpc":"1.0","method":"a', [0xff], '","params":["', [0xfe], '"],"id":"', [0x80], '"}'),
+      bytes('{"jsonrpc":"2.0","error":{"code":-32600,"message":"jsonrpc must be 2.0","data":{"jsonrpc":"1.0","method":"a\ufffd","params":["', [0xfe], '"],"id":"', [0x80], '"}},"id":"', [0x80], '"}\n'),
+    )
+    // Outside a string Go's scanner reports the byte itself: 0xff is U+00FF, 0x80 is U+0080.
+    const parseError = (what: string): string => err(-32700, `invalid character ${what} looking for beginning of value`, 'null', '{"jsonrpc":"","method":"","params":null,"id":null}')
+    assert.equal(Buffer.from(await post('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":', [0xff], '}'), 'latin1').toString(), parseError("'\u00ff'"))
+    assert.equal(Buffer.from(await post([0x80]), 'latin1').toString(), parseError("'\\u0080'"))
+    assert.equal(Buffer.from(await post('{"id":', [0xc3, 0xa9], '}'), 'latin1').toString(), parseError("'\u00c3'"))
+  })
+
   it('rejects an upper-case method name', async () => {
     const r = await call('{"jsonrpc":"2.0","method":"timestampvm.GetBlock","id":1}')
     assert.equal(r.body, err(-32000, 'method must start with a non-uppercase letter', '1'))
