@@ -230,6 +230,13 @@ function requestHost(req: IncomingMessage): string | undefined {
   return m && m[1] !== '' ? m[1] : req.headers.host
 }
 
+/** node:http's status for a request it could not read, by error code (400 Bad Request otherwise). */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+}
+
 /** Starts the JSON-RPC server; resolves once it listens. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1'
@@ -411,9 +418,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.removeAllListeners('connection')
   server.maxConnections = limits.maxConnections + REFUSE_BACKLOG
   const busy = `server busy: ${limits.maxConnections} connections open, the most it serves at once; try again shortly\n`
+  // Node-Id and Vary on these replies too, as on every routed one (gzip, then CORS).
+  const always = `Node-Id: ${nodeId}\r\nVary: Accept-Encoding, Origin\r\n`
   const busyReply =
     'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(busy)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${busy}`
+    `Content-Length: ${Buffer.byteLength(busy)}\r\nRetry-After: 1\r\n${always}Connection: close\r\n\r\n${busy}`
+  // node:http's own replies to a request it cannot read (the 408 of a slow client, 400, 431, 413),
+  // with the same status lines, plus Node-Id and Vary.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const message = (socket as Socket & {_httpMessage?: {headersSent: boolean}})._httpMessage
+    if (error.code !== 'ECONNRESET' && socket.writable && !message?.headersSent) {
+      const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request'
+      socket.write(`HTTP/1.1 ${status}\r\n${always}Connection: close\r\n\r\n`)
+    }
+    socket.destroy()
+  })
   server.on('connection', (socket: Socket) => {
     if (open >= limits.maxConnections) {
       refused++
