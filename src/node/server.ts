@@ -24,7 +24,7 @@ import {gzipSync} from 'node:zlib'
 
 import type {Dialect} from '../vm/formatting.js'
 import {TsvmError} from '../vm/errors.js'
-import {goDecodeUtf8} from '../rpc/json.js'
+import {goDecodeUtf8Raw, goEncodeRaw} from '../rpc/json.js'
 import {type ChainBackend, type ServiceTarget, serveRpc} from '../rpc/service.js'
 import {
   INVALID_HOST_BODY,
@@ -210,7 +210,7 @@ function acceptsGzip(header: string | undefined): boolean {
 }
 
 /** Writes a reply, gzipped when the client accepts it and it is at least GZIP_MIN_SIZE bytes. */
-function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string | number>, body: string): void {
+function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string | number>, body: string | Buffer): void {
   const length = Buffer.byteLength(body)
   if (length >= GZIP_MIN_SIZE && acceptsGzip(req.headers['accept-encoding'])) {
     const zipped = gzipSync(body)
@@ -228,6 +228,13 @@ function requestHost(req: IncomingMessage): string | undefined {
   if (url === undefined || url.startsWith('/')) return req.headers.host
   const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/.exec(url)
   return m && m[1] !== '' ? m[1] : req.headers.host
+}
+
+/** node:http's status for a request it could not read, by error code (400 Bad Request otherwise). */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
 }
 
 /** Starts the JSON-RPC server; resolves once it listens. */
@@ -357,14 +364,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       throw error
     }
-    const reply = await serveRpc(goDecodeUtf8(body), target, options.dialect)
+    const reply = await serveRpc(goDecodeUtf8Raw(body), target, options.dialect)
     if (reply.ran) headers['X-Content-Type-Options'] = 'nosniff'
     if (reply.body === undefined) {
       res.writeHead(200, {...headers, 'Content-Length': '0'})
       res.end()
       return
     }
-    send(req, res, 200, {...headers, 'Content-Type': JSON_TYPE}, reply.body)
+    send(req, res, 200, {...headers, 'Content-Type': JSON_TYPE}, goEncodeRaw(reply.body))
   }
 
   function redirect(res: ServerResponse, location: string, headers: Record<string, string>): void {
@@ -411,9 +418,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.removeAllListeners('connection')
   server.maxConnections = limits.maxConnections + REFUSE_BACKLOG
   const busy = `server busy: ${limits.maxConnections} connections open, the most it serves at once; try again shortly\n`
+  // Node-Id and Vary on these replies too, as on every routed one (gzip, then CORS).
+  const always = `Node-Id: ${nodeId}\r\nVary: Accept-Encoding, Origin\r\n`
   const busyReply =
     'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(busy)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${busy}`
+    `Content-Length: ${Buffer.byteLength(busy)}\r\nRetry-After: 1\r\n${always}Connection: close\r\n\r\n${busy}`
+  // node:http's own replies to a request it cannot read (the 408 of a slow client, 400, 431, 413),
+  // with the same status lines, plus Node-Id and Vary.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const message = (socket as Socket & {_httpMessage?: {headersSent: boolean}})._httpMessage
+    if (error.code !== 'ECONNRESET' && socket.writable && !message?.headersSent) {
+      const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request'
+      socket.write(`HTTP/1.1 ${status}\r\n${always}Connection: close\r\n\r\n`)
+    }
+    socket.destroy()
+  })
   server.on('connection', (socket: Socket) => {
     if (open >= limits.maxConnections) {
       refused++

@@ -3,7 +3,7 @@
 // (the AvalancheGo plugin's HandleSimple and Handle). Headers use Go's canonical spelling, which
 // is what a Go handler writes and what the node copies verbatim.
 import type {Dialect} from '../vm/formatting.js'
-import {goDecodeUtf8} from './json.js'
+import {goDecodeUtf8Raw, goEncodeRaw} from './json.js'
 import {type ServiceTarget, serveRpc} from './service.js'
 
 /** One HTTP reply as data. */
@@ -31,9 +31,9 @@ export async function answerRpcHttp(
   if (contentType.toLowerCase() !== 'application/json') {
     return {status: 415, headers: [['Content-Type', TEXT]], body: utf8.encode(`rpc: unrecognized Content-Type: ${contentType}`)}
   }
-  const reply = await serveRpc(goDecodeUtf8(request.body), target, dialect)
+  const reply = await serveRpc(goDecodeUtf8Raw(request.body), target, dialect)
   const headers: Array<[string, string]> = []
   if (reply.body !== undefined) headers.push(['Content-Type', JSON_TYPE])
   if (reply.ran) headers.push(['X-Content-Type-Options', 'nosniff'])
-  return {status: 200, headers, body: reply.body === undefined ? new Uint8Array(0) : utf8.encode(reply.body)}
+  return {status: 200, headers, body: reply.body === undefined ? new Uint8Array(0) : goEncodeRaw(reply.body)}
 }

@@ -114,6 +114,40 @@ export function goDecodeUtf8(b: Uint8Array): string {
   return out
 }
 
+/**
+ * A request body as text for the JSON reader, keeping what Go's decoder keeps: each byte that is
+ * not part of valid UTF-8 becomes the lone surrogate U+DC00+byte (0x80-0xff), which valid UTF-8
+ * never yields. The reader turns those into U+FFFD only while unquoting a string, as Go does; a
+ * raw value (an id, params) keeps them and goEncodeRaw writes the original bytes back.
+ */
+export function goDecodeUtf8Raw(b: Uint8Array): string {
+  if (isUtf8(b)) return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')
+  let out = ''
+  for (let i = 0; i < b.length; ) {
+    const {cp, size} = goDecodeRune(b, i)
+    out += cp < 0 ? String.fromCharCode(0xdc00 + b[i]!) : String.fromCodePoint(cp)
+    i += size
+  }
+  return out
+}
+
+/** A kept invalid byte of goDecodeUtf8Raw: a low surrogate U+DC80-U+DCFF with no high one before it. */
+const RAW_BYTE = /(?<![\ud800-\udbff])[\udc80-\udcff]/g
+const HAS_RAW_BYTE = new RegExp(RAW_BYTE.source)
+
+/** Text to bytes as UTF-8, writing goDecodeUtf8Raw's kept bytes back as they came. */
+export function goEncodeRaw(s: string): Buffer {
+  if (!HAS_RAW_BYTE.test(s)) return Buffer.from(s, 'utf8')
+  const parts: Buffer[] = []
+  let last = 0
+  for (const m of s.matchAll(RAW_BYTE)) {
+    parts.push(Buffer.from(s.slice(last, m.index), 'utf8'), Buffer.of(m[0].charCodeAt(0) - 0xdc00))
+    last = m.index + 1
+  }
+  parts.push(Buffer.from(s.slice(last), 'utf8'))
+  return Buffer.concat(parts)
+}
+
 /** A string as Go's JSON encoder writes it (lone surrogates count as U+FFFD, as Go would hold them). */
 export function goJsonString(s: string): string {
   // Fast path: printable ASCII with nothing to escape.
@@ -218,7 +252,8 @@ class Reader {
     if (this.i >= this.s.length) throw new GoJsonError('unexpected EOF')
     // Go's scanner reports one byte, shown as the code point of that byte's value.
     const cp = this.s.codePointAt(this.i)!
-    const byte = cp < 0x80 ? cp : encoder.encode(String.fromCodePoint(cp))[0]!
+    // A byte kept by goDecodeUtf8Raw is reported as itself.
+    const byte = cp < 0x80 ? cp : cp >= 0xdc80 && cp <= 0xdcff ? cp - 0xdc00 : encoder.encode(String.fromCodePoint(cp))[0]!
     throw new GoJsonError(`invalid character ${quoteChar(String.fromCharCode(byte))} ${what}`)
   }
 
@@ -351,7 +386,8 @@ class Reader {
       const run = this.i
       let c = s.charCodeAt(run)
       while (c >= 0x20 && c !== 0x22 && c !== 0x5c) c = s.charCodeAt(++this.i)
-      if (this.i > run) out += s.slice(run, this.i)
+      // Bytes kept by goDecodeUtf8Raw become U+FFFD here, while unquoting, as in Go.
+      if (this.i > run) out += s.slice(run, this.i).replace(RAW_BYTE, '\ufffd')
       if (this.i >= s.length) this.fail('')
       const ch = s[this.i]!
       if (ch === '"') {

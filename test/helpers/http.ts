@@ -5,6 +5,8 @@ export interface RawResponse {
   status: number
   headers: Record<string, string | string[] | undefined>
   body: string
+  /** The body as the bytes that came. */
+  bytes: Buffer
 }
 
 export interface RawRequest {
@@ -24,7 +26,7 @@ export function raw(port: number, req: RawRequest): Promise<RawResponse> {
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
+        res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), bytes: Buffer.concat(chunks)}))
         res.on('error', reject)
       },
     )

@@ -154,6 +154,36 @@ describe('server v1.3 wire rules', () => {
     assert.equal(r.body, err(-32000, 'rpc: can\'t find service "\ufffd\ufffdA.X"', '1'))
   })
 
+  it('keeps invalid UTF-8 in a raw id and params as Go does, and reports it outside strings as one byte', async () => {
+    const post = (...parts: Array<string | number[]>): Promise<string> =>
+      raw(port, {
+        path: chain,
+        headers: {'Content-Type': 'application/json'},
+        body: Buffer.concat(parts.map((p) => Buffer.from(p))),
+      }).then((r) => r.bytes.toString('latin1'))
+    const bytes = (...parts: Array<string | number[]>): string => Buffer.concat(parts.map((p) => Buffer.from(p))).toString('latin1')
+    // json.RawMessage keeps the bytes and the encoder compacts them as they are: 0xff comes back raw.
+    assert.equal(
+      await post('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":"', [0xff], '"}'),
+      bytes(`{"jsonrpc":"2.0","result":${genesisJson},"id":"`, [0xff], '"}\n'),
+    )
+    // Compacting still escapes < and U+2028; a valid 4-byte character (U+10080) stays whole.
+    assert.equal(
+      await post('{"jsonrpc":"2.0","method":"timestampvm.nope","id":"<', [0xff, 0xe2, 0x80, 0xa8, 0xf0, 0x90, 0x82, 0x80, 0xc3], '"}'),
+      bytes(`{"jsonrpc":"2.0","error":{"code":-32000,"message":"rpc: can't find method \\"timestampvm.Nope\\"","data":null},"id":"\\u003c`, [0xff], '\\u2028', [0xf0, 0x90, 0x82, 0x80, 0xc3], '"}\n'),
+    )
+    // The request echoed in an invalid-request error keeps raw params bytes too; the unquoted method gets U+FFFD.
+    assert.equal(
+      await post('{"jsonrpc":"1.0","method":"a', [0xff], '","params":["', [0xfe], '"],"id":"', [0x80], '"}'),
+      bytes('{"jsonrpc":"2.0","error":{"code":-32600,"message":"jsonrpc must be 2.0","data":{"jsonrpc":"1.0","method":"a\ufffd","params":["', [0xfe], '"],"id":"', [0x80], '"}},"id":"', [0x80], '"}\n'),
+    )
+    // Outside a string Go's scanner reports the byte itself: 0xff is U+00FF, 0x80 is U+0080.
+    const parseError = (what: string): string => err(-32700, `invalid character ${what} looking for beginning of value`, 'null', '{"jsonrpc":"","method":"","params":null,"id":null}')
+    assert.equal(Buffer.from(await post('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":', [0xff], '}'), 'latin1').toString(), parseError("'\u00ff'"))
+    assert.equal(Buffer.from(await post([0x80]), 'latin1').toString(), parseError("'\\u0080'"))
+    assert.equal(Buffer.from(await post('{"id":', [0xc3, 0xa9], '}'), 'latin1').toString(), parseError("'\u00c3'"))
+  })
+
   it('rejects an upper-case method name', async () => {
     const r = await call('{"jsonrpc":"2.0","method":"timestampvm.GetBlock","id":1}')
     assert.equal(r.body, err(-32000, 'method must start with a non-uppercase letter', '1'))
@@ -430,11 +460,20 @@ async function keepAliveRequest(c: Awaited<ReturnType<typeof rawSocket>>, path: 
   }
 }
 
+/** Node-Id and Vary as an ordinary reply of the server on `port` carries them, as header lines. */
+async function alwaysHeaders(port: number): Promise<RegExp> {
+  const r = await raw(port, {method: 'GET', path: '/ext/health'})
+  assert.match(String(r.headers['node-id']), /^NodeID-/)
+  assert.equal(r.headers.vary, 'Accept-Encoding, Origin')
+  return new RegExp(`\r\nNode-Id: ${r.headers['node-id']}\r\nVary: Accept-Encoding, Origin\r\n`)
+}
+
 describe('server connection cap and timeouts', () => {
   it('closes slow clients when the configured header and request timeouts pass', async () => {
     // 300 ms and 600 ms configured; node:http's own checking timer alone would act only after 30 s.
     const {s, stop} = await serve('v1.3', undefined, {headersTimeoutMs: 300, requestTimeoutMs: 600})
     try {
+      const always = await alwaysHeaders(s.port)
       const silent = await rawSocket(s.port)
       const partialHead = await rawSocket(s.port)
       partialHead.socket.write('POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\n')
@@ -442,9 +481,29 @@ describe('server connection cap and timeouts', () => {
       partialBody.socket.write('POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc"')
       for (const [what, c] of [['silent', silent], ['partial head', partialHead], ['partial body', partialBody]] as const) {
         await within(c.closed, 15_000, `${what} connection closed by the server`)
-        assert.match(c.received(), /^HTTP\/1\.1 408 /, what)
+        assert.match(c.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/, what)
+        assert.match(c.received(), always, what)
       }
       assert.equal((await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')).status, 200)
+    } finally {
+      await stop()
+    }
+  })
+
+  it('keeps node:http\'s status for a request it cannot read, with Node-Id and Vary', async () => {
+    const {s, stop} = await serve('v1.3')
+    try {
+      const always = await alwaysHeaders(s.port)
+      const garbage = await rawSocket(s.port)
+      garbage.socket.write('NOT HTTP AT ALL\r\n\r\n')
+      const huge = await rawSocket(s.port)
+      huge.socket.write(`GET /ext/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
+      for (const [c, status] of [[garbage, '400 Bad Request'], [huge, '431 Request Header Fields Too Large']] as const) {
+        await within(c.closed, 15_000, `${status} connection closed`)
+        assert.ok(c.received().startsWith(`HTTP/1.1 ${status}\r\n`), c.received())
+        assert.match(c.received(), always)
+        assert.match(c.received(), /\r\nConnection: close\r\n\r\n$/)
+      }
     } finally {
       await stop()
     }
@@ -484,6 +543,7 @@ describe('server connection cap and timeouts', () => {
     const {s, stop} = await serve('v1.3', undefined, {maxConnections: 3, keepAliveTimeoutMs: 60_000, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000})
     const held: Array<Awaited<ReturnType<typeof rawSocket>>> = []
     try {
+      const always = await alwaysHeaders(s.port)
       // Three kept-alive connections, each answered once: the server has taken all three.
       for (let i = 0; i < 3; i++) {
         const c = await rawSocket(s.port)
@@ -496,6 +556,8 @@ describe('server connection cap and timeouts', () => {
       await within(over.closed, 15_000, 'connection over the cap closed')
       assert.match(over.received(), /^HTTP\/1\.1 503 Service Unavailable\r\n/)
       assert.match(over.received(), /\r\nConnection: close\r\n/)
+      assert.match(over.received(), always)
+      assert.equal(over.received().match(/\r\nNode-Id: /g)?.length, 1)
       assert.match(over.received(), /server busy: 3 connections open/)
       // A request sent at once on a refused connection still reads the 503 (no reset).
       const eager = await raw(s.port, {path: '/ext/health', method: 'GET'})

@@ -3,7 +3,7 @@ import {describe, it} from 'node:test'
 
 import fc from 'fast-check'
 
-import {GoJsonError, goCompact, goJsonBytes, goJsonString, goQuote, parseJson, readFirstValue, readRpcRequest, requestAsData} from '../../src/rpc/json.js'
+import {GoJsonError, goCompact, goDecodeUtf8Raw, goEncodeRaw, goJsonBytes, goJsonString, goQuote, parseJson, readFirstValue, readRpcRequest, requestAsData} from '../../src/rpc/json.js'
 
 describe('Go JSON string encoding (spec §3.5)', () => {
   it('escapes HTML characters, U+2028/9 and control bytes like Go <= 1.21', () => {
@@ -92,5 +92,24 @@ describe('Go JSON reading', () => {
     const typeErr = readRpcRequest('{"method":true,"jsonrpc":"2.0"}')
     assert.equal(typeErr.error, 'json: cannot unmarshal bool into Go struct field serverRequest.method of type string')
     assert.equal(typeErr.request.jsonrpc, '2.0')
+  })
+})
+
+describe('request bodies with invalid UTF-8 (goDecodeUtf8Raw)', () => {
+  it('gives back every body byte for byte', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({maxLength: 64}), (b) => {
+        assert.deepEqual(goEncodeRaw(goDecodeUtf8Raw(b)), Buffer.from(b))
+      }),
+    )
+  })
+
+  it('substitutes U+FFFD only inside unquoted strings; a raw value keeps the bytes', () => {
+    const body = goDecodeUtf8Raw(Buffer.from([...Buffer.from('{"method":"a'), 0xff, ...Buffer.from('","id":"'), 0xfe, 0xf0, 0x90, 0x82, 0x80, ...Buffer.from('"}')]))
+    const {request} = readRpcRequest(body)
+    assert.equal(request.method, 'a\ufffd')
+    assert.deepEqual(goEncodeRaw(goCompact(request.id!)), Buffer.from([0x22, 0xfe, 0xf0, 0x90, 0x82, 0x80, 0x22]))
+    assert.throws(() => parseJson(goDecodeUtf8Raw(Buffer.from([0x5b, 0xff, 0x5d]))), {message: "invalid character '\u00ff' looking for beginning of value"})
+    assert.throws(() => parseJson(goDecodeUtf8Raw(Buffer.from([0x5b, 0x80, 0x5d]))), {message: "invalid character '\\u0080' looking for beginning of value"})
   })
 })
