@@ -1,13 +1,13 @@
 import {Args, Flags} from '@oclif/core'
-import {writeSync} from 'node:fs'
 
 import {BaseCommand} from '../base-command.js'
 import {openChain, withChain} from '../chain/open.js'
 import {chainFlags, chainOptions} from '../flags.js'
-import {stampText} from '../proof/format.js'
+import {resumeText, stampText} from '../proof/format.js'
 import {listRecords, pendingDir} from '../proof/pending.js'
+import {writeProgress} from '../proof/progress.js'
 import {resumeStamps, type ResumeResult} from '../proof/resume.js'
-import {stamp, type StampOptions, type StampResult} from '../proof/stamp.js'
+import {stamp, type StampResult} from '../proof/stamp.js'
 import {TsvmError} from '../vm/errors.js'
 
 export default class Stamp extends BaseCommand {
@@ -103,28 +103,4 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
     this.log(stampText(result))
     return result
   }
-}
-
-/** One progress bar for both write phases (temp files, then renames), and the test hook below. */
-function writeProgress(write?: (done: number, total: number) => void, hash?: (done: number, total: number) => void): StampOptions['onProgress'] {
-  // Test hook (no effect unless set): TSVM_TEST_HALT_STAMP=<write|commit>:<n> stops the process
-  // for good once n items of that phase are done, after saying so on stderr, so a test can kill a
-  // stamp in its write phase at a known point instead of racing it.
-  const [haltPhase, haltAt] = (process.env.TSVM_TEST_HALT_STAMP ?? '').split(':')
-  const done = {write: 0, commit: 0}
-  return (phase, n, total) => {
-    if (process.env.TSVM_DEBUG) process.stderr.write(`stamp: ${phase} ${n}/${total}\n`)
-    if (phase === 'hash') return hash?.(n, total)
-    done[phase] = n
-    write?.(Math.floor((done.write + done.commit) / 2), total)
-    if (phase === haltPhase && n >= Number(haltAt)) {
-      writeSync(2, `halted in the ${phase} phase after ${n}/${total}\n`)
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)
-    }
-  }
-}
-
-function resumeText(results: ResumeResult[]): string {
-  if (results.length === 0) return 'no interrupted stamp run to finish'
-  return results.map((r) => ('pid' in r ? `${r.record}: still being written by process ${r.pid}` : `finished ${r.record}\n${stampText({...r, skipped: []})}`)).join('\n')
 }

@@ -4,6 +4,7 @@
 import {bad, id, ok, table, warn} from '../output.js'
 import {idToString, toHex} from '../vm/encoding.js'
 import {printable, RECEIPT_VERSION, type Receipt} from './receipt.js'
+import type {ResumeResult} from './resume.js'
 import type {StampResult} from './stamp.js'
 import type {UpgradeResult} from './upgrade.js'
 import type {VerifyResult} from './verify.js'
@@ -89,4 +90,10 @@ export function receiptText(r: Receipt, check: VerifyResult): string {
     ['createdAt', `${printable(r.createdAt)}  ${NOT_COVERED}`],
     ['check', checkCell(check)],
   ])
+}
+
+/** What `stamp --resume` did, one entry per recorded run. */
+export function resumeText(results: ResumeResult[]): string {
+  if (results.length === 0) return 'no interrupted stamp run to finish'
+  return results.map((r) => ('pid' in r ? `${r.record}: still being written by process ${r.pid}` : `finished ${r.record}\n${stampText({...r, skipped: []})}`)).join('\n')
 }

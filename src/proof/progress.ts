@@ -1,0 +1,25 @@
+// The progress callback of a stamp run as the CLI shows it, and a test hook that halts a run at a
+// known point of its write phase.
+import {writeSync} from 'node:fs'
+
+import type {StampOptions} from './stamp.js'
+
+/** One progress bar for both write phases (temp files, then renames), and the test hook below. */
+export function writeProgress(write?: (done: number, total: number) => void, hash?: (done: number, total: number) => void): StampOptions['onProgress'] {
+  // Test hook (no effect unless set): TSVM_TEST_HALT_STAMP=<write|commit>:<n> stops the process
+  // for good once n items of that phase are done, after saying so on stderr, so a test can kill a
+  // stamp in its write phase at a known point instead of racing it.
+  const [haltPhase, haltAt] = (process.env.TSVM_TEST_HALT_STAMP ?? '').split(':')
+  const done = {write: 0, commit: 0}
+  return (phase, n, total) => {
+    if (process.env.TSVM_DEBUG) process.stderr.write(`stamp: ${phase} ${n}/${total}\n`)
+    if (phase === 'hash') return hash?.(n, total)
+    done[phase] = n
+    write?.(Math.floor((done.write + done.commit) / 2), total)
+    if (phase === haltPhase && n >= Number(haltAt)) {
+      writeSync(2, `halted in the ${phase} phase after ${n}/${total}\n`)
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)
+    }
+  }
+}
+
