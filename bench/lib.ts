@@ -229,3 +229,28 @@ export function timeFigure(f: Omit<Figure, 'ratio' | 'met'> & {maxRatio?: number
 export function progress(message: string): void {
   process.stderr.write(`bench: ${message}\n`)
 }
+
+/** `node -e 0`: the start-up baseline. */
+export const nodeBare = () => run(process.execPath, ['-e', '0'])
+
+/**
+ * Runs `a` and `b` alternately `n` times each, so both see the same machine load, after one
+ * untimed run each; the wall times of each. `onRun` is told before each timed pair.
+ */
+export async function alternate(n: number, a: () => Promise<{ms: number; code: number}>, b: () => Promise<{ms: number; code: number}>, onRun?: (i: number) => void) {
+  const as: number[] = []
+  const bs: number[] = []
+  // One untimed run each warms the page cache.
+  await a()
+  await b()
+  for (let i = 0; i < n; i++) {
+    onRun?.(i)
+    const ra = await a()
+    const rb = await b()
+    if (ra.code !== 0 || rb.code !== 0) throw new Error(`start-up run failed (exit ${ra.code}/${rb.code})`)
+    as.push(ra.ms)
+    bs.push(rb.ms)
+  }
+  return {as, bs}
+}
+

@@ -27,7 +27,7 @@ import {genesisBlock} from '../src/vm/genesis.js'
 import {type StateDb} from '../src/vm/state.js'
 import {TimestampVM} from '../src/vm/vm.js'
 import {MemoryDb, startChain} from '../test/plugin/harness.js'
-import {BIN, type Figure, ROOT, type Sizes, childEnv, median, now, progress, run, throughputFigure, timeFigure, tsvmOk} from './lib.js'
+import {alternate, BIN, type Figure, ROOT, type Sizes, childEnv, median, nodeBare, now, progress, throughputFigure, timeFigure, tsvmOk} from './lib.js'
 import type {LoadResult} from './load.js'
 import {blockIds, loadRun, startServer} from './serve.js'
 
@@ -48,21 +48,12 @@ function chainOf(n: number): Block[] {
 /** Handshake latency of the installed launcher against `node -e 0`. */
 async function handshake(sizes: Sizes, dir: string): Promise<Figure> {
   const {launcher} = await installPlugin({pluginDir: join(dir, 'plugins'), entry: join(ROOT, 'dist', 'bundle', 'plugin.js')})
-  const ours: number[] = []
-  const bare: number[] = []
-  const bareRun = async () => {
-    const r = await run(process.execPath, ['-e', '0'])
-    if (r.code !== 0) throw new Error(`node -e 0 exited ${r.code}`)
-    return r.ms
-  }
-  // One untimed run each warms the page cache.
-  await probePlugin(launcher)
-  await bareRun()
-  for (let i = 0; i < sizes.startupRuns; i++) {
-    progress(`plugin: handshake ${i + 1}/${sizes.startupRuns}`)
-    ours.push((await probePlugin(launcher)).handshakeMs)
-    bare.push(await bareRun())
-  }
+  const {as: ours, bs: bare} = await alternate(
+    sizes.startupRuns,
+    async () => ({ms: (await probePlugin(launcher)).handshakeMs, code: 0}),
+    nodeBare,
+    (i) => progress(`plugin: handshake ${i + 1}/${sizes.startupRuns}`),
+  )
   return timeFigure({
     id: 'plugin.handshake',
     name: 'plugin handshake: spawn → Runtime/Initialize',

@@ -1,25 +1,6 @@
 // Start-up: the wall time of short commands against `node -e 0`, spawned alternately so both
 // sides see the same machine load, each the median of `startupRuns` spawns.
-import {type Figure, type Sizes, childEnv, median, progress, run, timeFigure, tsvm, tsvmOk} from './lib.js'
-
-/** Spawns `a` and `b` alternately `n` times each; the wall times of each. */
-async function alternate(n: number, a: () => Promise<{ms: number; code: number}>, b: () => Promise<{ms: number; code: number}>) {
-  const as: number[] = []
-  const bs: number[] = []
-  // One untimed run each warms the page cache.
-  await a()
-  await b()
-  for (let i = 0; i < n; i++) {
-    const ra = await a()
-    const rb = await b()
-    if (ra.code !== 0 || rb.code !== 0) throw new Error(`start-up run failed (exit ${ra.code}/${rb.code})`)
-    as.push(ra.ms)
-    bs.push(rb.ms)
-  }
-  return {as, bs}
-}
-
-const nodeBare = () => run(process.execPath, ['-e', '0'])
+import {alternate, type Figure, type Sizes, childEnv, median, nodeBare, progress, timeFigure, tsvm, tsvmOk} from './lib.js'
 
 /** `tsvm vm-id timestampvm` against `node -e 0`. */
 export async function startupVmId(sizes: Sizes): Promise<Figure> {
