@@ -18,11 +18,16 @@ import {type Figure, median, progress, type Sizes, throughputFigure} from './lib
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>
 const openDb = async (dir: string): Promise<Db> => {
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view', createIfMissing: false})
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+    createIfMissing: false,
+  })
   await db.open()
   return db
 }
-const within = (key: Uint8Array, prefix: Uint8Array) => key.length > prefix.length && prefix.every((b, i) => key[i] === b)
+const within = (key: Uint8Array, prefix: Uint8Array) =>
+  key.length > prefix.length && prefix.every((b, i) => key[i] === b)
 
 /** A tsvm chain of `blocks` accepted blocks (and a few rejected), with every tsvm-only key removed. */
 async function goState(dir: string, blocks: number): Promise<void> {
@@ -30,7 +35,7 @@ async function goState(dir: string, blocks: number): Promise<void> {
   const vm = await TimestampVM.open(dir, {now: () => (t += 1000)})
   try {
     await vm.initialize(new Uint8Array(0))
-    for (let done = 0; done < blocks; ) {
+    for (let done = 0; done < blocks;) {
       const n = Math.min(4096, blocks - done)
       const all = randomBytes(32 * n)
       await vm.acceptPayloads(Array.from({length: n}, (_, i) => all.subarray(32 * i, 32 * i + 32)))
@@ -92,7 +97,8 @@ export async function adoptFigure(sizes: Sizes, workDir: string): Promise<Figure
     try {
       let read = 0
       const start = performance.now()
-      for await (const [k, v] of db.iterator({gte: BLOCK_PREFIX, lt: prefixEnd(BLOCK_PREFIX)})) read += k.length + v.length > 0 ? 1 : 0
+      for await (const [k, v] of db.iterator({gte: BLOCK_PREFIX, lt: prefixEnd(BLOCK_PREFIX)}))
+        read += k.length + v.length > 0 ? 1 : 0
       bare.push(performance.now() - start)
       if (read < n) throw new Error(`the bare loop read ${read} keys, expected more than ${n}`)
     } finally {
@@ -129,7 +135,11 @@ export async function adoptFigure(sizes: Sizes, workDir: string): Promise<Figure
       name: `adopt a Go-written chain (${blocks.toLocaleString('en-US')} blocks)`,
       value,
       unit: 'blocks/s',
-      baseline: {name: 'classic-level loop reading the block space', value: (total * 1000) / median(bare), unit: 'blocks/s'},
+      baseline: {
+        name: 'classic-level loop reading the block space',
+        value: (total * 1000) / median(bare),
+        unit: 'blocks/s',
+      },
       goal: '>= 0.5x',
       minRatio: 0.5,
       detail: {blocks, rejected, ms: ours, baselineMs: bare},
@@ -139,7 +149,11 @@ export async function adoptFigure(sizes: Sizes, workDir: string): Promise<Figure
       name: 'adopt, against reading and writing the same keys',
       value,
       unit: 'blocks/s',
-      baseline: {name: 'classic-level loop reading the block space, writing the index keys', value: (total * 1000) / median(bareWrites), unit: 'blocks/s'},
+      baseline: {
+        name: 'classic-level loop reading the block space, writing the index keys',
+        value: (total * 1000) / median(bareWrites),
+        unit: 'blocks/s',
+      },
       goal: '>= 0.5x',
       minRatio: 0.5,
       detail: {blocks, rejected, ms: ours, baselineMs: bareWrites},

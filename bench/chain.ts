@@ -7,7 +7,19 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {TimestampVM} from '../src/vm/vm.js'
-import {BENCH_DIST, BIN, type Figure, type Sizes, childEnv, median, progress, run, throughputFigure, tsvm, tsvmOk} from './lib.js'
+import {
+  BENCH_DIST,
+  BIN,
+  type Figure,
+  type Sizes,
+  childEnv,
+  median,
+  progress,
+  run,
+  throughputFigure,
+  tsvm,
+  tsvmOk,
+} from './lib.js'
 import {decodeWrites, describeWrites, replay, startRecording} from './record.js'
 
 /** `n` distinct random 32-byte payloads. */
@@ -82,7 +94,11 @@ export async function proposeGroup(sizes: Sizes, workDir: string): Promise<Figur
     await tsvmOk(['init'], {env})
     const a = await tsvm(args, {input, env, rss: true})
     if (a.code !== 0) throw new Error(`tsvm propose - exited ${a.code}: ${a.stderr}`)
-    const b = await run(process.execPath, [join(BENCH_DIST, 'level-loop.js'), recordFile, join(workDir, `propose-bare-${r}`)], {rss: true})
+    const b = await run(
+      process.execPath,
+      [join(BENCH_DIST, 'level-loop.js'), recordFile, join(workDir, `propose-bare-${r}`)],
+      {rss: true},
+    )
     if (b.code !== 0) throw new Error(`level-loop exited ${b.code}: ${b.stderr}`)
     ours.push(a.ms)
     bare.push(b.ms)
@@ -95,7 +111,11 @@ export async function proposeGroup(sizes: Sizes, workDir: string): Promise<Figur
       name: `tsvm propose - with ${n} payloads (group commit)`,
       value: (n * 1000) / median(ours),
       unit: 'blocks/s',
-      baseline: {name: 'classic-level loop, same batches (process)', value: (n * 1000) / median(bare), unit: 'blocks/s'},
+      baseline: {
+        name: 'classic-level loop, same batches (process)',
+        value: (n * 1000) / median(bare),
+        unit: 'blocks/s',
+      },
       goal: '>= 20000 blocks/s and >= 0.5x',
       minRatio: 0.5,
       minValue: 20_000,
@@ -106,7 +126,10 @@ export async function proposeGroup(sizes: Sizes, workDir: string): Promise<Figur
       name: `tsvm propose - with ${n} payloads, peak RSS`,
       value: rss.length > 0 ? median(rss) / 1024 : 0,
       unit: 'MiB',
-      baseline: bareRss.length > 0 ? {name: 'classic-level loop process', value: median(bareRss) / 1024, unit: 'MiB'} : undefined,
+      baseline:
+        bareRss.length > 0
+          ? {name: 'classic-level loop process', value: median(bareRss) / 1024, unit: 'MiB'}
+          : undefined,
       ratio: rss.length > 0 && bareRss.length > 0 ? median(rss) / median(bareRss) : undefined,
       detail: {runsKb: rss, baselineRunsKb: bareRss},
     },

@@ -135,14 +135,24 @@ const TIME = '/usr/bin/time'
 export function run(
   cmd: string,
   args: string[],
-  options: {input?: string | Uint8Array; env?: Record<string, string>; cwd?: string; rss?: boolean; timeoutMs?: number} = {},
+  options: {
+    input?: string | Uint8Array
+    env?: Record<string, string>
+    cwd?: string
+    rss?: boolean
+    timeoutMs?: number
+  } = {},
 ): Promise<Run> {
   const useTime = options.rss === true && existsSync(TIME)
   const rssFile = useTime ? join(tmpdir(), `tsvm-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`) : ''
   const [c, a] = useTime ? [TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args]
   return new Promise((resolvePromise, reject) => {
     const start = now()
-    const child = spawn(c, a, {cwd: options.cwd ?? ROOT, env: options.env ?? childEnv(), stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(c, a, {
+      cwd: options.cwd ?? ROOT,
+      env: options.env ?? childEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     const out: Buffer[] = []
     const err: Buffer[] = []
     let hwm = 0
@@ -212,7 +222,9 @@ export function throughputFigure(f: Omit<Figure, 'ratio' | 'met'> & {minRatio?: 
   const ratio = f.baseline ? f.value / f.baseline.value : undefined
   let met: boolean | undefined
   if (minRatio !== undefined || minValue !== undefined) {
-    met = (minRatio === undefined || (ratio !== undefined && ratio >= minRatio)) && (minValue === undefined || f.value >= minValue)
+    met =
+      (minRatio === undefined || (ratio !== undefined && ratio >= minRatio)) &&
+      (minValue === undefined || f.value >= minValue)
   }
   return {...rest, ratio, met}
 }
@@ -237,7 +249,12 @@ export const nodeBare = () => run(process.execPath, ['-e', '0'])
  * Runs `a` and `b` alternately `n` times each, so both see the same machine load, after one
  * untimed run each; the wall times of each. `onRun` is told before each timed pair.
  */
-export async function alternate(n: number, a: () => Promise<{ms: number; code: number}>, b: () => Promise<{ms: number; code: number}>, onRun?: (i: number) => void) {
+export async function alternate(
+  n: number,
+  a: () => Promise<{ms: number; code: number}>,
+  b: () => Promise<{ms: number; code: number}>,
+  onRun?: (i: number) => void,
+) {
   const as: number[] = []
   const bs: number[] = []
   // One untimed run each warms the page cache.
@@ -253,4 +270,3 @@ export async function alternate(n: number, a: () => Promise<{ms: number; code: n
   }
   return {as, bs}
 }
-

@@ -87,7 +87,10 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   if (spec.grpc && spec.rate !== undefined) throw new Error('gRPC load is closed load only')
   const plugin = spec.grpc ? new UnaryClient(url.host) : undefined
   const raw = spec.rate === undefined || plugin ? undefined : new RawPool(Number(url.port), spec.path, spec.concurrency)
-  const pool = raw || plugin ? undefined : new Pool(url.origin, {connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000})
+  const pool =
+    raw || plugin
+      ? undefined
+      : new Pool(url.origin, {connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000})
   const utf8 = new TextEncoder()
   const warmup = spec.rate === undefined ? 0 : Math.ceil(spec.rate * WARMUP_SECONDS)
   // Bodies are made before the clock starts: the generator should measure the server, not itself.
@@ -142,7 +145,12 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
     await new Promise<void>((resolve) => {
       const tick = () => {
         const t = performance.now()
-        for (let due = t0 + (next - first) * interval; next < last && due <= t && due < end; due = t0 + (next - first) * interval) sent.push(send(next++, due))
+        for (
+          let due = t0 + (next - first) * interval;
+          next < last && due <= t && due < end;
+          due = t0 + (next - first) * interval
+        )
+          sent.push(send(next++, due))
         if (next >= last || t >= end) resolve()
         else setTimeout(tick, 1)
       }
@@ -170,7 +178,16 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   plugin?.close()
   const lat = Array.from(latencies.subarray(0, done)).sort((a, b) => a - b)
   const q = (p: number) => (lat.length === 0 ? 0 : lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)]!)
-  return {requests: done, errors, seconds, rps: done / seconds, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: lat.at(-1) ?? 0, firstError}
+  return {
+    requests: done,
+    errors,
+    seconds,
+    rps: done / seconds,
+    p50Ms: q(0.5),
+    p99Ms: q(0.99),
+    maxMs: lat.at(-1) ?? 0,
+    firstError,
+  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

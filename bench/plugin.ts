@@ -27,7 +27,21 @@ import {genesisBlock} from '../src/vm/genesis.js'
 import {type StateDb} from '../src/vm/state.js'
 import {TimestampVM} from '../src/vm/vm.js'
 import {MemoryDb, startChain} from '../test/plugin/harness.js'
-import {alternate, BIN, type Figure, ROOT, type Sizes, childEnv, median, nodeBare, now, progress, throughputFigure, timeFigure, tsvmOk} from './lib.js'
+import {
+  alternate,
+  BIN,
+  type Figure,
+  ROOT,
+  type Sizes,
+  childEnv,
+  median,
+  nodeBare,
+  now,
+  progress,
+  throughputFigure,
+  timeFigure,
+  tsvmOk,
+} from './lib.js'
 import type {LoadResult} from './load.js'
 import {blockIds, loadRun, startServer} from './serve.js'
 
@@ -39,7 +53,12 @@ function chainOf(n: number): Block[] {
   let parent = genesisBlock(GENESIS)
   const data = randomBytes(32 * n)
   for (let i = 0; i < n; i++) {
-    parent = makeBlock({parentId: parent.id, height: parent.height + 1n, timestamp: 1_700_000_000n + BigInt(i), data: data.subarray(32 * i, 32 * i + 32)})
+    parent = makeBlock({
+      parentId: parent.id,
+      height: parent.height + 1n,
+      timestamp: 1_700_000_000n + BigInt(i),
+      data: data.subarray(32 * i, 32 * i + 32),
+    })
     blocks.push(parent)
   }
   return blocks
@@ -47,7 +66,10 @@ function chainOf(n: number): Block[] {
 
 /** Handshake latency of the installed launcher against `node -e 0`. */
 async function handshake(sizes: Sizes, dir: string): Promise<Figure> {
-  const {launcher} = await installPlugin({pluginDir: join(dir, 'plugins'), entry: join(ROOT, 'dist', 'bundle', 'plugin.js')})
+  const {launcher} = await installPlugin({
+    pluginDir: join(dir, 'plugins'),
+    entry: join(ROOT, 'dist', 'bundle', 'plugin.js'),
+  })
   const {as: ours, bs: bare} = await alternate(
     sizes.startupRuns,
     async () => ({ms: (await probePlugin(launcher)).handshakeMs, code: 0}),
@@ -84,7 +106,9 @@ function unsyncedLevel(dir: string): StateDb {
  * `plugin` the plugin's setting (undecided blocks in memory, unsynced LevelDB), else the CLI's.
  */
 async function embeddedAccept(dir: string, blocks: Block[], plugin: boolean): Promise<number> {
-  const vm = plugin ? await TimestampVM.openOn(unsyncedLevel(dir), dir, {volatileProcessing: true}) : await TimestampVM.open(dir)
+  const vm = plugin
+    ? await TimestampVM.openOn(unsyncedLevel(dir), dir, {volatileProcessing: true})
+    : await TimestampVM.open(dir)
   try {
     await vm.initialize(GENESIS)
     const start = now()
@@ -179,11 +203,18 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
           embeddedCliBlocksPerSecond: (n * 1000) / median(cli),
           embeddedCliMs: cli,
           // Where the time goes: the node's wait per call, and the rpcdb calls the plugin makes back.
-          perBlockMeanMs: {parseBlock: median(split.parse), blockVerify: median(split.verify), blockAccept: median(split.accept)},
+          perBlockMeanMs: {
+            parseBlock: median(split.parse),
+            blockVerify: median(split.verify),
+            blockAccept: median(split.accept),
+          },
           rpcdbPerBlock: rpcdb,
           // Each block costs 3 calls from the node plus the rpcdb calls back, each a round trip
           // between two processes; on a busy machine each waits for both to be scheduled.
-          grpcRoundTripMs: {median: median(roundTrips), mean: roundTrips.reduce((x, y) => x + y, 0) / roundTrips.length},
+          grpcRoundTripMs: {
+            median: median(roundTrips),
+            mean: roundTrips.reduce((x, y) => x + y, 0) / roundTrips.length,
+          },
           roundTripsPerBlock: 3 + rpcdb.batches + rpcdb.gets,
           // What the plugin could reach if each block cost only those round trips at the median:
           // the plugin's own work is what separates the figure from this one.
@@ -206,10 +237,25 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
     const viaServe: LoadResult[] = []
     try {
       const serveIds = await blockIds(server.port, server.path)
-      const common = {kind: 'getBlock' as const, requests: sizes.serveRequests, seconds: sizes.serveSeconds, concurrency: sizes.serveConcurrency}
+      const common = {
+        kind: 'getBlock' as const,
+        requests: sizes.serveRequests,
+        seconds: sizes.serveSeconds,
+        concurrency: sizes.serveConcurrency,
+      }
       for (let i = 0; i < sizes.repeats; i++) {
-        viaPlugin.push(await loadRun({...common, url: `http://${plugin.plugin.handshake!.addr}`, path: '/ext/bc/chain', ids: pluginIds, grpc: true}))
-        viaServe.push(await loadRun({...common, url: `http://127.0.0.1:${server.port}`, path: server.path, ids: serveIds}))
+        viaPlugin.push(
+          await loadRun({
+            ...common,
+            url: `http://${plugin.plugin.handshake!.addr}`,
+            path: '/ext/bc/chain',
+            ids: pluginIds,
+            grpc: true,
+          }),
+        )
+        viaServe.push(
+          await loadRun({...common, url: `http://127.0.0.1:${server.port}`, path: server.path, ids: serveIds}),
+        )
       }
     } finally {
       await server.stop()

@@ -47,7 +47,9 @@ export function startRecording(): {writes: Write[]; stop(): void} {
   binding.batch_do = (ctx, operations: Array<{type: string; key: unknown; value?: unknown}>, options) => {
     writes.push({
       sync: sync(options),
-      ops: operations.map((o) => (o.type === 'put' ? {type: 'put', key: bytes(o.key), value: bytes(o.value)} : {type: 'del', key: bytes(o.key)})),
+      ops: operations.map((o) =>
+        o.type === 'put' ? {type: 'put', key: bytes(o.key), value: bytes(o.value)} : {type: 'del', key: bytes(o.key)},
+      ),
     })
     return saved.batch_do!(ctx, operations, options)
   }

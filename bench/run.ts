@@ -33,7 +33,10 @@ export const GROUPS: Record<string, (sizes: Sizes, dir: string) => Promise<Figur
  * creating files near thousands of just-deleted ones costs up to ten times more for a few
  * minutes, so one group's cleanup would slow the next group's file creation.
  */
-export async function runBench(sizes: Sizes, only?: string[]): Promise<{figures: Figure[]; failures: Record<string, string>}> {
+export async function runBench(
+  sizes: Sizes,
+  only?: string[],
+): Promise<{figures: Figure[]; failures: Record<string, string>}> {
   const figures: Figure[] = []
   const failures: Record<string, string> = {}
   const cleanups: Array<() => Promise<void>> = []
@@ -75,7 +78,8 @@ export function formatTable(figures: Figure[], failures: Record<string, string> 
       f.met === undefined ? '—' : f.met ? 'yes' : 'NO',
     ])
   }
-  for (const [name, message] of Object.entries(failures)) rows.push([name, 'failed', message.split('\n')[0]!.slice(0, 80), '—', '—', 'NO'])
+  for (const [name, message] of Object.entries(failures))
+    rows.push([name, 'failed', message.split('\n')[0]!.slice(0, 80), '—', '—', 'NO'])
   return rows.map((r) => `| ${r.join(' | ')} |`).join('\n')
 }
 
@@ -89,10 +93,20 @@ async function main(argv: string[]): Promise<void> {
   const started = new Date().toISOString()
   const {figures, failures} = await runBench(sizes, only)
   process.stdout.write(formatTable(figures, failures) + '\n')
-  const machine = {node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryMiB: Math.round(totalmem() / 2 ** 20)}
-  writeFileSync(out, JSON.stringify({started, finished: new Date().toISOString(), quick, sizes, machine, figures, failures}, null, 2) + '\n')
+  const machine = {
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryMiB: Math.round(totalmem() / 2 ** 20),
+  }
+  writeFileSync(
+    out,
+    JSON.stringify({started, finished: new Date().toISOString(), quick, sizes, machine, figures, failures}, null, 2) +
+      '\n',
+  )
   progress(`results written to ${out}`)
   if (Object.keys(failures).length > 0) process.exitCode = 1
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main(process.argv.slice(2))
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
+  await main(process.argv.slice(2))

@@ -12,7 +12,20 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {join} from 'node:path'
 
-import {BENCH_DIST, BIN, type Figure, type Sizes, childEnv, median, progress, readHwmKb, run, throughputFigure, timeFigure, tsvmOk} from './lib.js'
+import {
+  BENCH_DIST,
+  BIN,
+  type Figure,
+  type Sizes,
+  childEnv,
+  median,
+  progress,
+  readHwmKb,
+  run,
+  throughputFigure,
+  timeFigure,
+  tsvmOk,
+} from './lib.js'
 import type {LoadResult, LoadSpec} from './load.js'
 
 /** The proposeBlock goal's rate: the open load its p99 is read at. */
@@ -66,13 +79,20 @@ export function startServer(args: string[], env: Record<string, string>): Promis
 
 /** Runs the load generator as its own process. */
 export async function loadRun(spec: LoadSpec): Promise<LoadResult> {
-  const r = await run(process.execPath, [join(BENCH_DIST, 'load.js'), JSON.stringify(spec)], {timeoutMs: (spec.seconds + 60) * 1000})
+  const r = await run(process.execPath, [join(BENCH_DIST, 'load.js'), JSON.stringify(spec)], {
+    timeoutMs: (spec.seconds + 60) * 1000,
+  })
   if (r.code !== 0) throw new Error(`load generator failed (${r.code}): ${r.stderr}`)
   return JSON.parse(r.stdout) as LoadResult
 }
 
 /** One JSON-RPC call to a served chain. */
-export async function rpc(port: number, path: string, method: string, params: unknown): Promise<{result?: any; error?: any}> {
+export async function rpc(
+  port: number,
+  path: string,
+  method: string,
+  params: unknown,
+): Promise<{result?: any; error?: any}> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method: 'POST',
     headers: {'content-type': 'application/json'},
@@ -102,7 +122,11 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
   const server = await startServer([BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--json'], env)
   const figures: Figure[] = []
   try {
-    const common = {url: `http://127.0.0.1:${server.port}`, seconds: sizes.serveSeconds, concurrency: sizes.serveConcurrency}
+    const common = {
+      url: `http://127.0.0.1:${server.port}`,
+      seconds: sizes.serveSeconds,
+      concurrency: sizes.serveConcurrency,
+    }
     // The bare server answers every POST with one fixed body: a getBlock reply of this chain.
     const fixed = JSON.stringify(await rpc(server.port, server.path, 'timestampvm.getBlock', {}))
     const baseline = await startServer([join(BENCH_DIST, 'http-baseline.js'), fixed], childEnv())
@@ -116,13 +140,20 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
     const barePaced: LoadResult[] = []
     const floorPaced: LoadResult[] = []
     const paceSeconds = sizes.serveSeconds / 2
-    const pace = {rate: PROPOSE_RATE, seconds: paceSeconds, requests: Math.min(sizes.serveRequests, Math.ceil(PROPOSE_RATE * paceSeconds)), concurrency: 64}
+    const pace = {
+      rate: PROPOSE_RATE,
+      seconds: paceSeconds,
+      requests: Math.min(sizes.serveRequests, Math.ceil(PROPOSE_RATE * paceSeconds)),
+      concurrency: 64,
+    }
     const ours: LoadResult[] = []
     const bare: LoadResult[] = []
     try {
       // First, while the chain and the floor's database are both new, so LevelDB's compactions
       // (which grow with the data) weigh the same on both.
-      progress(`serve: proposeBlock at ${PROPOSE_RATE} req/s (and the durable floor and the bare server at the same rate)`)
+      progress(
+        `serve: proposeBlock at ${PROPOSE_RATE} req/s (and the durable floor and the bare server at the same rate)`,
+      )
       for (let i = 0; i < sizes.repeats; i++) {
         paced.push(await loadRun({...common, ...pace, path: server.path, kind: 'proposeBlock'}))
         floorPaced.push(await loadRun({...common, ...pace, url: floorUrl, path: '/', kind: 'proposeBlock'}))
@@ -130,14 +161,20 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
       }
       progress('serve: proposeBlock load (and the bare server at the same concurrency)')
       for (let i = 0; i < sizes.repeats; i++) {
-        proposals.push(await loadRun({...common, path: server.path, kind: 'proposeBlock', requests: sizes.serveRequests}))
-        bareProposals.push(await loadRun({...common, url: bareUrl, path: '/', kind: 'getBlock', requests: sizes.serveRequests}))
+        proposals.push(
+          await loadRun({...common, path: server.path, kind: 'proposeBlock', requests: sizes.serveRequests}),
+        )
+        bareProposals.push(
+          await loadRun({...common, url: bareUrl, path: '/', kind: 'getBlock', requests: sizes.serveRequests}),
+        )
       }
       const ids = await blockIds(server.port, server.path)
       progress('serve: getBlock load against tsvm serve and the bare server')
       for (let i = 0; i < sizes.repeats; i++) {
         ours.push(await loadRun({...common, path: server.path, kind: 'getBlock', ids, requests: sizes.serveRequests}))
-        bare.push(await loadRun({...common, url: bareUrl, path: '/', kind: 'getBlock', ids, requests: sizes.serveRequests}))
+        bare.push(
+          await loadRun({...common, url: bareUrl, path: '/', kind: 'getBlock', ids, requests: sizes.serveRequests}),
+        )
       }
     } finally {
       await baseline.stop()
@@ -174,7 +211,11 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
       name: `tsvm serve proposeBlock p99 at ${PROPOSE_RATE} req/s (open load)`,
       value: p99,
       unit: 'ms',
-      baseline: {name: 'node:http + classic-level group commit of the same writes', value: median(floorPaced.map((p) => p.p99Ms)), unit: 'ms'},
+      baseline: {
+        name: 'node:http + classic-level group commit of the same writes',
+        value: median(floorPaced.map((p) => p.p99Ms)),
+        unit: 'ms',
+      },
       goal: '<= 10 ms',
       detail: {
         p50Ms: median(paced.map((p) => p.p50Ms)),
@@ -198,7 +239,13 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
       baseline: {name: 'bare node:http, fixed body', value: median(bare.map((r) => r.rps)), unit: 'req/s'},
       goal: '>= 0.6x',
       minRatio: 0.6,
-      detail: {p99Ms: median(ours.map((r) => r.p99Ms)), errors: getErrors, concurrency: sizes.serveConcurrency, runs: ours, baselineRuns: bare},
+      detail: {
+        p99Ms: median(ours.map((r) => r.p99Ms)),
+        errors: getErrors,
+        concurrency: sizes.serveConcurrency,
+        runs: ours,
+        baselineRuns: bare,
+      },
     })
     if (getErrors > 0) get.met = false
     figures.push(get)

@@ -67,7 +67,9 @@ export async function stampFigure(sizes: Sizes, workDir: string): Promise<Figure
   }
   const createUs = median(creates)
   if (createUs > SLOW_CREATE_US) {
-    progress(`stamp: creating a file costs ${createUs.toFixed(0)} us here right now (usually 30-60): the figure is lowered by the file system (ext4 without a journal rescans recently deleted inodes for minutes after mass deletions)`)
+    progress(
+      `stamp: creating a file costs ${createUs.toFixed(0)} us here right now (usually 30-60): the figure is lowered by the file system (ext4 without a journal rescans recently deleted inodes for minutes after mass deletions)`,
+    )
   }
   return throughputFigure({
     id: 'stamp',

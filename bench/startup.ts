@@ -1,6 +1,17 @@
 // Start-up: the wall time of short commands against `node -e 0`, spawned alternately so both
 // sides see the same machine load, each the median of `startupRuns` spawns.
-import {alternate, type Figure, type Sizes, childEnv, median, nodeBare, progress, timeFigure, tsvm, tsvmOk} from './lib.js'
+import {
+  alternate,
+  type Figure,
+  type Sizes,
+  childEnv,
+  median,
+  nodeBare,
+  progress,
+  timeFigure,
+  tsvm,
+  tsvmOk,
+} from './lib.js'
 
 /** `tsvm vm-id timestampvm` against `node -e 0`. */
 export async function startupVmId(sizes: Sizes): Promise<Figure> {

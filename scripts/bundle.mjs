@@ -95,7 +95,9 @@ await esbuild.build({
   logLevel: 'warning',
   plugins: [lazyOclifDeps, levelAddon],
   // oclif is CommonJS inside; give the ESM bundle a real `require` for its dynamic requires.
-  banner: {js: "import {createRequire as __tsvmRequire} from 'node:module'; const require = __tsvmRequire(import.meta.url);"},
+  banner: {
+    js: "import {createRequire as __tsvmRequire} from 'node:module'; const require = __tsvmRequire(import.meta.url);",
+  },
 })
 
 // threads.js names the worker relative to its own file: it must sit next to stamp-worker.js.
@@ -103,5 +105,7 @@ const starters = readdirSync('dist/bundle', {recursive: true}).filter(
   (f) => f.endsWith('.js') && readFileSync(`dist/bundle/${f}`, 'utf8').includes('"./stamp-worker.js"'),
 )
 if (starters.length === 0 || starters.some((f) => f.includes('/'))) {
-  throw new Error(`the stamp worker is started from ${starters.join(', ') || 'nowhere'}: it must be a chunk at the top of dist/bundle`)
+  throw new Error(
+    `the stamp worker is started from ${starters.join(', ') || 'nowhere'}: it must be a chunk at the top of dist/bundle`,
+  )
 }

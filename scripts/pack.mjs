@@ -26,15 +26,21 @@ if (mode === 'prepack') {
   // npm always packs README*, LICENSE*, LICENCE* and COPYING* of the top folder, whatever `files`
   // says: a receipt such as README.md.tsvm (from `tsvm stamp README.md`) would ship, with the
   // packer's data-dir path in it.
-  const extra = readdirSync('.').filter((f) => /^(readme|license|licence|copying)(\..*[^~$])?$/i.test(f) && !['README.md', 'LICENSE'].includes(f))
+  const extra = readdirSync('.').filter(
+    (f) => /^(readme|license|licence|copying)(\..*[^~$])?$/i.test(f) && !['README.md', 'LICENSE'].includes(f),
+  )
   if (extra.length > 0) {
-    console.error(`npm would pack ${extra.join(', ')} (it always packs README* and LICENSE*): move ${extra.length > 1 ? 'them' : 'it'} out of the way and pack again`)
+    console.error(
+      `npm would pack ${extra.join(', ')} (it always packs README* and LICENSE*): move ${extra.length > 1 ? 'them' : 'it'} out of the way and pack again`,
+    )
     process.exit(1)
   }
   const pkg = read()
   if (pkg.scripts.prepare !== undefined) {
     if (pkg.scripts.prepare !== PREPARE) {
-      console.error(`scripts.prepare is "${pkg.scripts.prepare}", scripts/pack.mjs puts back "${PREPARE}": update PREPARE there`)
+      console.error(
+        `scripts.prepare is "${pkg.scripts.prepare}", scripts/pack.mjs puts back "${PREPARE}": update PREPARE there`,
+      )
       process.exit(1)
     }
     delete pkg.scripts.prepare

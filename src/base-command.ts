@@ -10,7 +10,9 @@ import {usageMessage} from './usage.js'
 import {TsvmError} from './vm/errors.js'
 
 /** The parsed flags of a command class, for typed access in subclasses. */
-export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
 
 /** The base of every tsvm command. */
 export abstract class BaseCommand extends Command {
@@ -19,7 +21,8 @@ export abstract class BaseCommand extends Command {
   static override baseFlags = {
     color: Flags.boolean({
       allowNo: true,
-      description: 'colour the output even when piped, or never (--no-color) [default: on a terminal unless NO_COLOR is set; env: NO_COLOR, FORCE_COLOR]',
+      description:
+        'colour the output even when piped, or never (--no-color) [default: on a terminal unless NO_COLOR is set; env: NO_COLOR, FORCE_COLOR]',
       helpGroup: 'GLOBAL',
     }),
   }
@@ -111,7 +114,9 @@ export abstract class BaseCommand extends Command {
       // an oclif parse error: one clean line, with the nearest flag for a typo
       const ctor = this.constructor as typeof BaseCommand
       const flags = Object.keys({...ctor.baseFlags, ...ctor.flags, json: true})
-      error = new TsvmError('USAGE', usageMessage(err, `${this.config.bin} ${this.id ?? ''}`.trim(), flags), {cause: err})
+      error = new TsvmError('USAGE', usageMessage(err, `${this.config.bin} ${this.id ?? ''}`.trim(), flags), {
+        cause: err,
+      })
     }
     const code = exitCodeFor(error)
     if (this.jsonEnabled()) {
@@ -119,7 +124,8 @@ export abstract class BaseCommand extends Command {
     } else {
       process.stderr.write(formatError(error) + '\n')
     }
-    if (process.env.TSVM_DEBUG && error.cause) process.stderr.write(String((error.cause as Error).stack ?? error.cause) + '\n')
+    if (process.env.TSVM_DEBUG && error.cause)
+      process.stderr.write(String((error.cause as Error).stack ?? error.cause) + '\n')
     this.exit(code)
   }
 }
@@ -145,6 +151,8 @@ function adoptHooks(env: NodeJS.ProcessEnv): {batchSize?: number; onBatch?: (n: 
   const halt = Number(env.TSVM_ADOPT_HALT_AFTER)
   return {
     ...(Number.isSafeInteger(batch) && batch > 0 ? {batchSize: batch} : {}),
-    ...(Number.isSafeInteger(halt) && halt > 0 ? {onBatch: (n: number) => n === halt && process.kill(process.pid, 'SIGKILL')} : {}),
+    ...(Number.isSafeInteger(halt) && halt > 0
+      ? {onBatch: (n: number) => n === halt && process.kill(process.pid, 'SIGKILL')}
+      : {}),
   }
 }

@@ -104,19 +104,32 @@ export function toTsvmError(err: unknown): TsvmError {
   const e = err as {code?: unknown; message?: string; path?: string; oclif?: {exit?: number}; parse?: unknown}
   const message = e?.message ?? String(err)
   if (e?.parse !== undefined || (e?.oclif?.exit === 2 && typeof e.code !== 'string')) {
-    return new TsvmError('USAGE', message.includes('--help') ? message : `${message}\nSee --help for usage.`, {cause: err})
+    return new TsvmError('USAGE', message.includes('--help') ? message : `${message}\nSee --help for usage.`, {
+      cause: err,
+    })
   }
   // LevelDB read errors come from inside the state layer when a table file was damaged after the
   // database opened (tables are read lazily): they are a data dir problem, not a crash.
   if (e?.code === 'LEVEL_CORRUPTION' || e?.code === 'LEVEL_IO_ERROR') {
     if (/No space|Read-only|Permission denied/i.test(message)) {
-      return new TsvmError('DB_OPEN_FAILED', `the data dir cannot be written (${message}): free space or fix its permissions`, {cause: err})
+      return new TsvmError(
+        'DB_OPEN_FAILED',
+        `the data dir cannot be written (${message}): free space or fix its permissions`,
+        {cause: err},
+      )
     }
-    return new TsvmError('DB_CORRUPT', `the database in the data dir is damaged (${message}): ${REPAIR_HINT}`, {cause: err})
+    return new TsvmError('DB_CORRUPT', `the database in the data dir is damaged (${message}): ${REPAIR_HINT}`, {
+      cause: err,
+    })
   }
   if (typeof e?.code === 'string' && typeof e.path === 'string' && /^E[A-Z]+$/.test(e.code)) {
     const syscall = (err as {syscall?: string}).syscall
-    const action = syscall === 'open' ? 'open' : syscall === undefined || /stat|read|scandir|opendir|realpath|access/.test(syscall) ? 'read' : 'write'
+    const action =
+      syscall === 'open'
+        ? 'open'
+        : syscall === undefined || /stat|read|scandir|opendir|realpath|access/.test(syscall)
+          ? 'read'
+          : 'write'
     return fileError(err, e.path, action)
   }
   if (e?.code === 'ENOENT') {

@@ -23,7 +23,8 @@ export const chainFlags = {
   }),
   api: Flags.option({
     options: ['v1.2', 'v1.3'] as const,
-    description: "the node's API dialect (v1.3: hex data and height; v1.2: CB58 data) [default: read from the node's replies]",
+    description:
+      "the node's API dialect (v1.3: hex data and height; v1.2: CB58 data) [default: read from the node's replies]",
     helpGroup: 'CHAIN',
   })(),
 }
@@ -32,7 +33,10 @@ export const chainFlags = {
  * Where a node's verified blocks are cached between runs: TSVM_CACHE_DIR, else <oclif cache
  * dir>/chains (~/.cache/tsvm/chains on Linux, ~/Library/Caches/tsvm/chains on macOS).
  */
-export function blockCacheDir(config: {cacheDir?: string}, env: Record<string, string | undefined> = process.env): string | undefined {
+export function blockCacheDir(
+  config: {cacheDir?: string},
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
   if (env.TSVM_CACHE_DIR) return env.TSVM_CACHE_DIR
   return config.cacheDir === undefined ? undefined : join(config.cacheDir, 'chains')
 }
@@ -50,7 +54,10 @@ export function chainOptions(
   const dataDir = env.TSVM_DATA_DIR || undefined
   const endpoint = env.TSVM_ENDPOINT || undefined
   if (dataDir !== undefined && endpoint !== undefined) {
-    throw new TsvmError('USAGE', 'both TSVM_DATA_DIR and TSVM_ENDPOINT are set: unset one, or pass --data-dir or --endpoint')
+    throw new TsvmError(
+      'USAGE',
+      'both TSVM_DATA_DIR and TSVM_ENDPOINT are set: unset one, or pass --data-dir or --endpoint',
+    )
   }
   if (endpoint !== undefined) return {endpoint, ...api}
   return {dataDir: dataDir ?? join(config.dataDir, 'chain')}
@@ -60,7 +67,11 @@ export function chainOptions(
 export const dataDirFlag = {...chainFlags['data-dir'], exclusive: undefined}
 
 /** The embedded chain's data dir: the flag, then TSVM_DATA_DIR, then the default; TSVM_ENDPOINT does not apply. */
-export function embeddedDataDir(dataDir: string | undefined, config: {dataDir: string}, env: Record<string, string | undefined> = process.env): string {
+export function embeddedDataDir(
+  dataDir: string | undefined,
+  config: {dataDir: string},
+  env: Record<string, string | undefined> = process.env,
+): string {
   return chainOptions({'data-dir': dataDir}, config, {...env, TSVM_ENDPOINT: undefined}).dataDir!
 }
 
@@ -71,10 +82,16 @@ const MAX_TIMESTAMP = 0x7fff_ffff_ffff_ffffn
 export function parseTimestamp(input: string): bigint {
   const s = input.trim()
   if (!/^\d+$/.test(s) || BigInt(s) > MAX_TIMESTAMP) {
-    throw new TsvmError('USAGE', `--timestamp must be a whole number of unix seconds from 0 to ${MAX_TIMESTAMP} (got ${JSON.stringify(input)})`)
+    throw new TsvmError(
+      'USAGE',
+      `--timestamp must be a whole number of unix seconds from 0 to ${MAX_TIMESTAMP} (got ${JSON.stringify(input)})`,
+    )
   }
   return BigInt(s)
 }
 
 /** --timestamp in unix seconds, as a bigint end to end. */
-export const timestampFlag = Flags.custom<bigint>({parse: async (input) => parseTimestamp(input), helpValue: '<seconds>'})
+export const timestampFlag = Flags.custom<bigint>({
+  parse: async (input) => parseTimestamp(input),
+  helpValue: '<seconds>',
+})

@@ -23,8 +23,10 @@ export async function readInputFile(path: string): Promise<Uint8Array> {
     return new Uint8Array(await readFile(path))
   } catch (error) {
     const code = (error as {code?: string}).code
-    if (code === 'ENOENT') throw new TsvmError('FILE_NOT_FOUND', `no such file: ${path}`, {cause: error, details: {path}})
-    if (code === 'EISDIR') throw new TsvmError('INVALID_ARGUMENT', `${path} is a directory, not a file`, {cause: error, details: {path}})
+    if (code === 'ENOENT')
+      throw new TsvmError('FILE_NOT_FOUND', `no such file: ${path}`, {cause: error, details: {path}})
+    if (code === 'EISDIR')
+      throw new TsvmError('INVALID_ARGUMENT', `${path} is a directory, not a file`, {cause: error, details: {path}})
     throw fileError(error, path)
   }
 }
@@ -33,7 +35,10 @@ export async function readInputFile(path: string): Promise<Uint8Array> {
  * The bytes a command argument stands for: "-" reads stdin (raw bytes, or hex text with `hex`),
  * `file` reads a file, otherwise the argument is UTF-8 text or, with `hex`, hex digits.
  */
-export async function inputBytes(arg: string | undefined, options: {hex?: boolean; file?: string} = {}): Promise<Uint8Array> {
+export async function inputBytes(
+  arg: string | undefined,
+  options: {hex?: boolean; file?: string} = {},
+): Promise<Uint8Array> {
   if (options.file !== undefined) {
     if (arg !== undefined) throw new TsvmError('USAGE', 'pass the data either as an argument or with --file, not both')
     return readInputFile(options.file)
@@ -58,7 +63,10 @@ for (let i = 0; i < 16; i++) {
  * fails the whole input with its line number, before anything is used.
  */
 export function parsePayloadLines(input: Uint8Array | string): Uint8Array[] {
-  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+  const bytes =
+    typeof input === 'string'
+      ? Buffer.from(input, 'utf8')
+      : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
   let lineCount = 1
   for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) lineCount++
   const out: Uint8Array[] = []

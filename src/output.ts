@@ -14,7 +14,11 @@ import type {TsvmError} from './vm/errors.js'
  * FORCE_COLOR is set, which wins as it does for Node itself. The --color/--no-color flag
  * (`flag`) wins over both: --no-color is plain text, --color at least 16 colours, even piped.
  */
-export function colorLevel(detected: ColorSupportLevel, env: Record<string, string | undefined>, flag?: boolean): ColorSupportLevel {
+export function colorLevel(
+  detected: ColorSupportLevel,
+  env: Record<string, string | undefined>,
+  flag?: boolean,
+): ColorSupportLevel {
   if (flag === false) return 0
   if (flag === true) return detected === 0 ? 1 : detected
   if (env.NO_COLOR && env.FORCE_COLOR === undefined) return 0
@@ -80,7 +84,9 @@ export function blockTable(view: Omit<BlockJson, 'bytes'> & {bytes?: string}): s
 export function columns(rows: string[][]): string {
   const widths: number[] = []
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')
+  return rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    .join('\n')
 }
 
 /** Text for a table cell: as is, or JSON-quoted when it holds line breaks or tabs (or is empty) so the row stays one line. */
@@ -110,7 +116,13 @@ export function blockLines(views: Array<{id: string; height: string; dataHex: st
   for (let i = 0; i < views.length; i++) {
     const v = views[i]!
     if (i > 0) out += '\n'
-    out += v.height.padEnd(hw) + '  ' + ids[i]!.padEnd(iw) + '  ' + (withStatus ? v.status!.padEnd(sw) + '  ' : '') + v.dataHex
+    out +=
+      v.height.padEnd(hw) +
+      '  ' +
+      ids[i]!.padEnd(iw) +
+      '  ' +
+      (withStatus ? v.status!.padEnd(sw) + '  ' : '') +
+      v.dataHex
   }
   return out
 }
@@ -172,13 +184,21 @@ export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: St
 /** A problem list for `check`, one per line. */
 export function problemLines(problems: Array<{kind: string; message: string; id?: string; height?: string}>): string {
   return problems
-    .map((p) => `${chalk.red(p.kind)}  ${p.message}${p.height === undefined ? '' : ` (height ${p.height})`}${p.id === undefined ? '' : ` [${p.id}]`}`)
+    .map(
+      (p) =>
+        `${chalk.red(p.kind)}  ${p.message}${p.height === undefined ? '' : ` (height ${p.height})`}${p.id === undefined ? '' : ` [${p.id}]`}`,
+    )
     .join('\n')
 }
 
 /** The endpoints `tsvm serve` prints on start. */
 export function serveLines(
-  info: {chainID: string; endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string; info?: string}; api: string; blockTime: number},
+  info: {
+    chainID: string
+    endpoints: {chain: string; chainAlias: string; static: string; staticAlias: string; health: string; info?: string}
+    api: string
+    blockTime: number
+  },
   dataDir: string,
 ): string {
   const building = info.blockTime > 0 ? `a block every ${info.blockTime}s` : 'blocks at once'
@@ -196,7 +216,10 @@ export function serveLines(
 }
 
 /** One line on what an open adopted from a state the Go VM wrote. */
-export function adoptionText(report: {blocks: number; rejected: number; lastAcceptedHeight: string; resumed: boolean; ms: number}, dataDir: string): string {
+export function adoptionText(
+  report: {blocks: number; rejected: number; lastAcceptedHeight: string; resumed: boolean; ms: number},
+  dataDir: string,
+): string {
   const rejected = report.rejected > 0 ? ` and ${report.rejected} rejected` : ''
   const how = report.resumed ? 'finished adopting' : 'adopted'
   return `${how} the chain the Go VM left in ${dataDir}: ${report.blocks} accepted blocks${rejected}, last accepted height ${report.lastAcceptedHeight}, indexed in ${(report.ms / 1000).toFixed(2)} s`

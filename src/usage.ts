@@ -42,12 +42,21 @@ const ANSI = /\u001B\[[0-9;]*m/g
  * line, and for an unknown flag the nearest flag of the command. `flags` are the command's flag
  * names, without dashes; `command` is how to ask for its help (`tsvm stamp`).
  */
-export function usageMessage(err: {message?: string; flags?: unknown; args?: unknown}, command: string, flags: readonly string[]): string {
+export function usageMessage(
+  err: {message?: string; flags?: unknown; args?: unknown},
+  command: string,
+  flags: readonly string[],
+): string {
   const unknown = Array.isArray(err.flags) ? (err.flags as string[]) : undefined
-  const missing = Array.isArray(err.args) && /^Missing/.test(err.message ?? '') ? (err.args as {name?: string; description?: string}[]) : undefined
+  const missing =
+    Array.isArray(err.args) && /^Missing/.test(err.message ?? '')
+      ? (err.args as {name?: string; description?: string}[])
+      : undefined
   let text: string
   if (missing) {
-    text = missing.map((a) => `missing argument ${(a.name ?? '').toUpperCase()}${a.description ? `, ${a.description}` : ''}`).join('; ')
+    text = missing
+      .map((a) => `missing argument ${(a.name ?? '').toUpperCase()}${a.description ? `, ${a.description}` : ''}`)
+      .join('; ')
     const note = /\n\nNote: (.*?) allows? multiple values/.exec(err.message ?? '')
     if (note) text += `: arguments go before ${note[1]}, which takes several values, or after --`
   } else if (unknown) {

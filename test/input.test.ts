@@ -19,7 +19,14 @@ describe('parsePayloadLines', () => {
         const text = lines
           .map(([data, form, end]) => {
             const hex = toHex(data)
-            const shown = {hex, HEX: hex.toUpperCase(), '0xhex': '0x' + hex, checked: hexEncode(data), cb58: cb58Encode(data), padded: ` ${hex}\t`}[form]
+            const shown = {
+              hex,
+              HEX: hex.toUpperCase(),
+              '0xhex': '0x' + hex,
+              checked: hexEncode(data),
+              cb58: cb58Encode(data),
+              padded: ` ${hex}\t`,
+            }[form]
             return shown + end
           })
           .join('')
@@ -28,7 +35,13 @@ describe('parsePayloadLines', () => {
           got.map((d) => toHex(d)),
           lines.map(([data]) => toHex(data)),
         )
-        assert.deepEqual(got.map((d) => toHex(d)), text.split(/\r?\n/).filter((l) => l.trim() !== '').map((l) => toHex(parsePayload(l).data)))
+        assert.deepEqual(
+          got.map((d) => toHex(d)),
+          text
+            .split(/\r?\n/)
+            .filter((l) => l.trim() !== '')
+            .map((l) => toHex(parsePayload(l).data)),
+        )
       }),
       {seed: 13, numRuns: 300},
     )

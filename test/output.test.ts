@@ -35,19 +35,31 @@ describe('blockLines', () => {
 describe('storedBlockLines', () => {
   it('prints what blockLines prints for the same blocks, coloured or not, one status or mixed', () => {
     // IDs with leading zero bytes have shorter CB58, so the ID column is padded.
-    const bytes32 = fc.tuple(fc.nat(3), fc.uint8Array({minLength: 32, maxLength: 32})).map(([zeros, b]) => (b.fill(0, 0, zeros), b))
+    const bytes32 = fc
+      .tuple(fc.nat(3), fc.uint8Array({minLength: 32, maxLength: 32}))
+      .map(([zeros, b]) => (b.fill(0, 0, zeros), b))
     const stored = fc.record({
-      block: fc.record({id: bytes32, data: bytes32, height: fc.bigUint({max: 2n ** 64n - 1n})}).map((b) => b as unknown as Block),
+      block: fc
+        .record({id: bytes32, data: bytes32, height: fc.bigUint({max: 2n ** 64n - 1n})})
+        .map((b) => b as unknown as Block),
       status: fc.constantFrom(Status.Accepted, Status.Accepted, Status.Rejected, Status.Processing),
     })
     const level = chalk.level
     try {
       fc.assert(
-        fc.property(fc.array(stored, {maxLength: 30}), fc.boolean(), fc.constantFrom(0 as const, 1 as const), (blocks, same, colour) => {
-          chalk.level = colour
-          if (same) for (const b of blocks) b.status = Status.Accepted
-          assert.equal(storedBlockLines(blocks), blocks.length === 0 ? '' : blockLines(blocks.map((b) => blockRow(b.block, b.status))))
-        }),
+        fc.property(
+          fc.array(stored, {maxLength: 30}),
+          fc.boolean(),
+          fc.constantFrom(0 as const, 1 as const),
+          (blocks, same, colour) => {
+            chalk.level = colour
+            if (same) for (const b of blocks) b.status = Status.Accepted
+            assert.equal(
+              storedBlockLines(blocks),
+              blocks.length === 0 ? '' : blockLines(blocks.map((b) => blockRow(b.block, b.status))),
+            )
+          },
+        ),
         {seed: 12, numRuns: 500},
       )
     } finally {

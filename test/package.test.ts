@@ -26,17 +26,26 @@ const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !
 
 const run = (command: string, args: string[], options: {cwd: string; env?: Record<string, string>; input?: string}) =>
   new Promise<{code: number; stdout: string; stderr: string}>((resolve, reject) => {
-    const child = spawn(command, args, {cwd: options.cwd, env: {...baseEnv, ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: {...baseEnv, ...options.env},
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (b: Buffer) => out.push(b))
     child.stderr.on('data', (b: Buffer) => err.push(b))
     child.on('error', reject)
-    child.on('close', (code) => resolve({code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString()}))
+    child.on('close', (code) =>
+      resolve({code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString()}),
+    )
     child.stdin.end(options.input ?? '')
   })
 
-const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {version: string; scripts: Record<string, string>}
+const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string
+  scripts: Record<string, string>
+}
 
 describe('the npm package', () => {
   let work: {dir: string; cleanup: () => Promise<void>}
@@ -75,10 +84,15 @@ describe('the npm package', () => {
     )
     // Every command the manifest names is in the package (topic commands such as `plugin install`
     // live in folders), and so are the entry points: the CLI, the stamp worker and the AvalancheGo plugin.
-    const manifest = JSON.parse(await readFile(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+    const manifest = JSON.parse(await readFile(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
+      commands: Record<string, unknown>
+    }
     const sources = (await readdir(join(ROOT, 'src', 'commands'), {recursive: true})).filter((f) => f.endsWith('.ts'))
     const commands = sources.map((f) => f.replace(/\.ts$/, '').split(sep).join('/')).sort()
-    assert.deepEqual(Object.keys(manifest.commands).sort(), commands.map((c) => c.replaceAll('/', ':')))
+    assert.deepEqual(
+      Object.keys(manifest.commands).sort(),
+      commands.map((c) => c.replaceAll('/', ':')),
+    )
     for (const name of ['main', 'stamp-worker', 'plugin', ...commands.map((c) => `commands/${c}`)]) {
       assert.ok(bundle.includes(`dist/bundle/${name}.js`), `dist/bundle/${name}.js is not in the package`)
     }
@@ -93,7 +107,19 @@ describe('the npm package', () => {
     const env = {HOME: home}
     const install = await run(
       'npm',
-      ['install', '--global', '--prefix', prefix, '--cache', cache, '--offline', '--no-audit', '--no-fund', '--no-update-notifier', join(work.dir, packed.filename)],
+      [
+        'install',
+        '--global',
+        '--prefix',
+        prefix,
+        '--cache',
+        cache,
+        '--offline',
+        '--no-audit',
+        '--no-fund',
+        '--no-update-notifier',
+        join(work.dir, packed.filename),
+      ],
       {cwd: work.dir, env},
     )
     if (install.code !== 0 && /ENOTCACHED/.test(install.stderr)) {
@@ -105,17 +131,26 @@ describe('the npm package', () => {
 
     const tsvm = join(prefix, 'bin', 'tsvm')
     const cli = (args: string[], input?: string) =>
-      run(tsvm, args, {cwd: home, env: {...env, NO_COLOR: '1', TSVM_DATA_DIR: join(home, 'chain')}, ...(input === undefined ? {} : {input})})
+      run(tsvm, args, {
+        cwd: home,
+        env: {...env, NO_COLOR: '1', TSVM_DATA_DIR: join(home, 'chain')},
+        ...(input === undefined ? {} : {input}),
+      })
     const version = await cli(['--version'])
     assert.equal(version.code, 0, version.stderr)
     assert.match(version.stdout, new RegExp(`^tsvm/${pkg.version.replaceAll('.', '\\.')} `))
     const vmID = await cli(['vm-id', 'timestampvm'])
-    assert.deepEqual([vmID.code, vmID.stdout, vmID.stderr], [0, 'tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc\n', ''])
+    assert.deepEqual(
+      [vmID.code, vmID.stdout, vmID.stderr],
+      [0, 'tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc\n', ''],
+    )
 
     // A chain command (LevelDB's native addon, found from the installed classic-level), with
     // enough files for stamp to start its helper thread from the bundle.
     await mkdir(join(home, 'files'))
-    await Promise.all(Array.from({length: PARALLEL_MIN_ITEMS}, (_, i) => writeFile(join(home, 'files', `${i}.txt`), `${i}\n`)))
+    await Promise.all(
+      Array.from({length: PARALLEL_MIN_ITEMS}, (_, i) => writeFile(join(home, 'files', `${i}.txt`), `${i}\n`)),
+    )
     const stamp = await cli(['stamp', 'files', '--json'])
     assert.equal(stamp.code, 0, stamp.stderr)
     assert.ok((await readdir(join(home, 'files'))).includes(`${PARALLEL_MIN_ITEMS - 1}.txt.tsvm`))
@@ -157,6 +192,9 @@ describe('scripts/pack.mjs', () => {
     const r = await run(process.execPath, [join(ROOT, 'scripts', 'pack.mjs'), 'prepack'], {cwd: work.dir})
     assert.equal(r.code, 1)
     assert.match(r.stderr, /README\.md\.tsvm/)
-    assert.equal(await readFile(join(work.dir, 'package.json'), 'utf8'), await readFile(join(ROOT, 'package.json'), 'utf8'))
+    assert.equal(
+      await readFile(join(work.dir, 'package.json'), 'utf8'),
+      await readFile(join(ROOT, 'package.json'), 'utf8'),
+    )
   })
 })

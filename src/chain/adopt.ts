@@ -19,7 +19,10 @@ export async function adoptDataDir(dataDir: string): Promise<AdoptResult> {
   const chain = await EmbeddedChain.open(dataDir, {autoInit: false, onAdopted: () => {}})
   try {
     if (!chain.vm.isInitialized()) {
-      throw new TsvmError('NOT_INITIALIZED', `${chain.location} holds no chain (no initialized flag): nothing to adopt; check --data-dir`)
+      throw new TsvmError(
+        'NOT_INITIALIZED',
+        `${chain.location} holds no chain (no initialized flag): nothing to adopt; check --data-dir`,
+      )
     }
     return {dataDir: chain.location, adopted: chain.adoption, check: await chain.check()}
   } finally {

@@ -13,7 +13,15 @@ import {idToString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 import {type AdoptReport, TimestampVM, type VmOptions} from '../vm/vm.js'
 import {adoptionSettings} from './adopt-hooks.js'
-import type {BlocksOptions, Chain, ChainIdentity, CheckReport, ProposeOptions, ProposeResult, StoredBlock} from './chain.js'
+import type {
+  BlocksOptions,
+  Chain,
+  ChainIdentity,
+  CheckReport,
+  ProposeOptions,
+  ProposeResult,
+  StoredBlock,
+} from './chain.js'
 
 /** The genesis bytes of a chain created implicitly: none, so the genesis data is all zeros. */
 export const DEFAULT_GENESIS = new Uint8Array(0)
@@ -51,7 +59,9 @@ export class EmbeddedChain implements Chain {
       // A chain that could not get its genesis (a full disk) is not left behind half made.
       if (vm.created) undoCreate(vm.dir, dirExisted ? [] : undefined)
       const e = error as {message?: string}
-      throw (!(error instanceof TsvmError) && diskOrPermissionError(vm.dir, e?.message ?? String(error), error)) || error
+      throw (
+        (!(error instanceof TsvmError) && diskOrPermissionError(vm.dir, e?.message ?? String(error), error)) || error
+      )
     }
     return new EmbeddedChain(vm)
   }

@@ -149,7 +149,7 @@ export class BlockRun {
 
   /** The held bytes in height order, in pieces of at most one chunk. */
   *slices(): Generator<Uint8Array> {
-    for (let h = this.loValue; h <= this.hiValue; ) {
+    for (let h = this.loValue; h <= this.hiValue;) {
       const c = h / CHUNK_N
       const end = (c + 1n) * CHUNK_N - 1n < this.hiValue ? (c + 1n) * CHUNK_N - 1n : this.hiValue
       const chunk = this.chunks.get(Number(c))!
@@ -217,7 +217,14 @@ function readBlock(bytes: Uint8Array): Block | undefined {
   if (bytes.length !== BLOCK_SIZE || bytes[0] !== 0 || bytes[1] !== 0) return undefined
   const own = bytes.slice()
   const view = new DataView(own.buffer, own.byteOffset, BLOCK_SIZE)
-  return {parentId: own.subarray(2, 34), height: view.getBigUint64(34), timestamp: view.getBigInt64(42), data: own.subarray(50, 82), bytes: own, id: sha256(own)}
+  return {
+    parentId: own.subarray(2, 34),
+    height: view.getBigUint64(34),
+    timestamp: view.getBigInt64(42),
+    data: own.subarray(50, 82),
+    bytes: own,
+    id: sha256(own),
+  }
 }
 
 /**

@@ -52,7 +52,10 @@ export async function initChain(
   genesisBytes: Uint8Array,
 ): Promise<{genesis: Block; created: boolean; location: string}> {
   if (options.endpoint !== undefined) {
-    throw new TsvmError('REMOTE_UNSUPPORTED', 'a node chain is created on the node (its genesis is part of the CreateChainTx): init works on --data-dir only')
+    throw new TsvmError(
+      'REMOTE_UNSUPPORTED',
+      'a node chain is created on the node (its genesis is part of the CreateChainTx): init works on --data-dir only',
+    )
   }
   if (options.dataDir === undefined) throw new TsvmError('USAGE', 'no data dir given: pass --data-dir')
   const chain = await EmbeddedChain.open(options.dataDir, {...options, autoInit: false, create: true})

@@ -7,15 +7,34 @@
 // fail with REMOTE_UNSUPPORTED.
 import {type RpcClientOptions, RpcClient, TimestampVmClient, type WireBlock} from '../rpc/client.js'
 import {type Block, Status, makeBlock} from '../vm/block.js'
-import {EMPTY_ID, ID_LENGTH, cb58Decode, hexDecode, hexEncode, cb58Encode, idFromString, idToString} from '../vm/encoding.js'
+import {
+  EMPTY_ID,
+  ID_LENGTH,
+  cb58Decode,
+  hexDecode,
+  hexEncode,
+  cb58Encode,
+  idFromString,
+  idToString,
+} from '../vm/encoding.js'
 import {TsvmError, isTsvmError} from '../vm/errors.js'
 import type {Dialect} from '../vm/formatting.js'
 import {bytesEqual} from '../vm/hash.js'
 import {BlockRun, type CacheRejection, cacheFile} from './header-cache.js'
-import type {BlocksOptions, Chain, ChainIdentity, CheckReport, ProposeOptions, ProposeResult, StoredBlock} from './chain.js'
+import type {
+  BlocksOptions,
+  Chain,
+  ChainIdentity,
+  CheckReport,
+  ProposeOptions,
+  ProposeResult,
+  StoredBlock,
+} from './chain.js'
 
 /** A progress line for a long walk (the CLI passes a stderr reporter: TTY only, silent under --json). */
-export type WalkProgress = (label: string) => {update: (done: number, total: number) => void; end: () => void} | undefined
+export type WalkProgress = (
+  label: string,
+) => {update: (done: number, total: number) => void; end: () => void} | undefined
 
 /** Client options plus the dialect and the bounds of scans and waits. */
 export interface RemoteOptions extends RpcClientOptions {
@@ -66,7 +85,10 @@ export function openRemote(endpoint: string, options: RemoteOptions = {}): Remot
   try {
     url = new URL(endpoint)
   } catch {
-    throw new TsvmError('USAGE', `endpoint ${JSON.stringify(endpoint)} is not a URL: use http://host:9650/ext/bc/<chainID>`)
+    throw new TsvmError(
+      'USAGE',
+      `endpoint ${JSON.stringify(endpoint)} is not a URL: use http://host:9650/ext/bc/<chainID>`,
+    )
   }
   if (url.pathname === '/' || url.pathname === '') {
     throw new TsvmError(
@@ -162,14 +184,16 @@ export class RemoteChain implements Chain {
 
   /** Rebuilds a block at a height and checks that its 82 bytes hash to the claimed ID. */
   private toBlock(w: WireFields, height: bigint): Block {
-    if (w.height !== undefined && w.height !== height) throw this.bad(w.idText, `height ${w.height} where its parent puts it at ${height}`)
+    if (w.height !== undefined && w.height !== height)
+      throw this.bad(w.idText, `height ${w.height} where its parent puts it at ${height}`)
     let block: Block
     try {
       block = makeBlock({parentId: w.parentId, height, timestamp: w.timestamp, data: w.data})
     } catch (error) {
       throw this.bad(w.idText, (error as Error).message)
     }
-    if (!bytesEqual(block.id, w.id)) throw this.bad(w.idText, `sha256 of the rebuilt 82 bytes is ${idToString(block.id)}`)
+    if (!bytesEqual(block.id, w.id))
+      throw this.bad(w.idText, `sha256 of the rebuilt 82 bytes is ${idToString(block.id)}`)
     return block
   }
 
@@ -238,7 +262,7 @@ export class RemoteChain implements Chain {
     const progress = this.walkProgress(`reading new blocks from ${this.location}`)
     let base: bigint // the height right below the lowest pending block
     try {
-      for (let cur = tip; ; ) {
+      for (let cur = tip; ;) {
         const parentHeight = run.heightOf(cur.parentId)
         if (parentHeight !== undefined) {
           base = parentHeight
@@ -254,7 +278,11 @@ export class RemoteChain implements Chain {
           base = cur.height - 1n
           break
         }
-        if (pending.length >= MAX_WALK) throw new TsvmError('RPC_BAD_RESPONSE', `${this.location}: no genesis within ${MAX_WALK} parents of ${tip.idText}`)
+        if (pending.length >= MAX_WALK)
+          throw new TsvmError(
+            'RPC_BAD_RESPONSE',
+            `${this.location}: no genesis within ${MAX_WALK} parents of ${tip.idText}`,
+          )
         cur = this.decode(await this.getWire(cur.parentText))
         pending.push(cur)
         progress.step(tip.height === undefined ? 0 : Number(tip.height - (run.empty ? 0n : run.hi)))
@@ -325,7 +353,10 @@ export class RemoteChain implements Chain {
   async getBlockAtHeight(height: bigint): Promise<StoredBlock> {
     const tip = await this.sync()
     if (height > tip.height || height < 0n) {
-      throw new TsvmError('BLOCK_NOT_FOUND', `no accepted block at height ${height}: the tip of ${this.location} is at ${tip.height}`)
+      throw new TsvmError(
+        'BLOCK_NOT_FOUND',
+        `no accepted block at height ${height}: the tip of ${this.location} is at ${tip.height}`,
+      )
     }
     return {block: await this.accepted(height), status: Status.Accepted}
   }
@@ -335,7 +366,8 @@ export class RemoteChain implements Chain {
     const start = options.fromHeight ?? tip.height
     if (start > tip.height) return
     const limit = options.limit ?? Number.MAX_SAFE_INTEGER
-    for (let h = start, n = 0; h >= 0n && n < limit; h--, n++) yield {block: await this.accepted(h), status: Status.Accepted}
+    for (let h = start, n = 0; h >= 0n && n < limit; h--, n++)
+      yield {block: await this.accepted(h), status: Status.Accepted}
   }
 
   async findByData(data: Uint8Array): Promise<StoredBlock[]> {
@@ -353,9 +385,13 @@ export class RemoteChain implements Chain {
     for (const p of payloads) {
       const ok = await this.api.proposeBlock(dialect === 'v1.2' ? cb58Encode(p) : hexEncode(p))
       if (!ok) {
-        throw new TsvmError('MEMPOOL_FULL', `${this.location} refused the payload: its mempool is full (${queued} of ${payloads.length} queued); wait for blocks and send the rest again`, {
-          details: {queued},
-        })
+        throw new TsvmError(
+          'MEMPOOL_FULL',
+          `${this.location} refused the payload: its mempool is full (${queued} of ${payloads.length} queued); wait for blocks and send the rest again`,
+          {
+            details: {queued},
+          },
+        )
       }
       queued++
     }
@@ -470,7 +506,8 @@ export class RemoteChain implements Chain {
 
   async close(): Promise<void> {
     try {
-      if (this.dirty && this.cache !== undefined) await this.run.save(this.cache.path, this.cache.chainId, this.cache.dir)
+      if (this.dirty && this.cache !== undefined)
+        await this.run.save(this.cache.path, this.cache.chainId, this.cache.dir)
     } catch {
       // A cache that cannot be written costs time on the next run, never a wrong answer.
     } finally {
@@ -524,7 +561,14 @@ class PendingBlocks {
     const id = chunk.slice(off, off + 32)
     const parentId = chunk.slice(off + 32, off + 64)
     const view = new DataView(chunk.buffer, chunk.byteOffset + off + 96, 17)
-    const w: WireFields = {id, idText: idToString(id), parentId, parentText: idToString(parentId), timestamp: view.getBigInt64(0), data: chunk.slice(off + 64, off + 96)}
+    const w: WireFields = {
+      id,
+      idText: idToString(id),
+      parentId,
+      parentText: idToString(parentId),
+      timestamp: view.getBigInt64(0),
+      data: chunk.slice(off + 64, off + 96),
+    }
     if (view.getUint8(8) === 1) w.height = view.getBigUint64(9)
     if (this.count % per === 0) this.chunks.pop()
     return w

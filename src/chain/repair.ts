@@ -46,7 +46,10 @@ export interface RepairResult {
 
 /** The default backup of `dir`: `<dir>.backup-<UTC time>`, e.g. chain.backup-20261125T203000Z. */
 export function defaultBackup(dir: string, now: Date): string {
-  return `${dir}.backup-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`
+  return `${dir}.backup-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`
 }
 
 /**
@@ -62,7 +65,9 @@ export function repairDatabase(dir: string): Promise<void> {
     const child = spawn(process.execPath, ['-e', script, dir], {stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')))
-    child.on('error', (error) => reject(new TsvmError('INTERNAL', `cannot start the repair: ${error.message}`, {cause: error})))
+    child.on('error', (error) =>
+      reject(new TsvmError('INTERNAL', `cannot start the repair: ${error.message}`, {cause: error})),
+    )
     child.on('close', (code, signal) => {
       if (code === 0) return resolve()
       const why = signal
@@ -163,7 +168,8 @@ export async function repairDataDir(dataDir: string, options: RepairOptions = {}
   }
   dir = checkRepairable(dir)
   const backup = options.backup === false ? null : (options.backup ?? defaultBackup(dir, options.now ?? new Date()))
-  if (backup !== null && existsSync(backup)) throw new TsvmError('USAGE', `the backup path ${backup} already exists: pass another --backup, or move it away`)
+  if (backup !== null && existsSync(backup))
+    throw new TsvmError('USAGE', `the backup path ${backup} already exists: pass another --backup, or move it away`)
   const lock = await lockDataDir(dir)
   try {
     await pausePoint('locked')
@@ -189,12 +195,18 @@ export async function repairDataDir(dataDir: string, options: RepairOptions = {}
       copyDir(dir, marker.work)
       await repairDatabase(marker.work)
     } catch (error) {
-      throw fail(error, `${dir} was left as it was (the repair works on a copy): restore an older backup, or rebuild the chain`)
+      throw fail(
+        error,
+        `${dir} was left as it was (the repair works on a copy): restore an older backup, or rebuild the chain`,
+      )
     }
     try {
       check = await checkChain(marker.work)
     } catch (error) {
-      throw fail(error, `the repaired copy cannot be read, so ${dir} was left as it was: restore an older backup, or rebuild the chain`)
+      throw fail(
+        error,
+        `the repaired copy cannot be read, so ${dir} was left as it was: restore an older backup, or rebuild the chain`,
+      )
     }
     await pausePoint('repaired')
     writeMarker({...marker, step: 'swap'})

@@ -22,15 +22,31 @@ Any command that opens the data dir adopts it the same way; this command lets yo
 
   static override flags = {'data-dir': dataDirFlag}
 
-  async run(): Promise<{dataDir: string; adopted: AdoptReport | null; ok: boolean; blocks: number; lastAcceptedHeight: string; problems: CheckProblem[]}> {
+  async run(): Promise<{
+    dataDir: string
+    adopted: AdoptReport | null
+    ok: boolean
+    blocks: number
+    lastAcceptedHeight: string
+    problems: CheckProblem[]
+  }> {
     const {flags} = await this.parse(Adopt)
     const {dataDir, adopted, check} = await adoptDataDir(embeddedDataDir(flags['data-dir'], this.config))
     this.log(adopted ? adoptionText(adopted, dataDir) : `nothing to adopt: ${dataDir} already holds tsvm's indexes`)
     if (!check.ok) {
       if (!this.jsonEnabled()) this.log(problemLines(check.problems))
-      throw new TsvmError('CHAIN_CHECK_FAILED', `the chain has ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} after adoption: restore the data dir from a backup or resync the chain`, {
-        details: {dataDir, blocks: check.blocks, lastAcceptedHeight: check.lastAcceptedHeight, problems: check.problems},
-      })
+      throw new TsvmError(
+        'CHAIN_CHECK_FAILED',
+        `the chain has ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} after adoption: restore the data dir from a backup or resync the chain`,
+        {
+          details: {
+            dataDir,
+            blocks: check.blocks,
+            lastAcceptedHeight: check.lastAcceptedHeight,
+            problems: check.problems,
+          },
+        },
+      )
     }
     this.log(ok(`ok: ${check.blocks} blocks, last accepted height ${check.lastAcceptedHeight}`))
     return {dataDir, adopted: adopted ?? null, ...check}

@@ -17,7 +17,10 @@ export default class Alias extends BaseCommand {
         'Alias the timestampvm VM ID; the file then holds {"tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc": ["tsvm"]}:\n' +
         '  file     ./aliases.json\n  vmID     tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc\n  aliases  tsvm\n  added    tsvm',
     },
-    {command: '<%= config.bin %> <%= command.id %> tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc timestamp', description: 'By VM ID, in the default file.'},
+    {
+      command: '<%= config.bin %> <%= command.id %> tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc timestamp',
+      description: 'By VM ID, in the default file.',
+    },
   ]
 
   static override strict = false
@@ -34,7 +37,8 @@ export default class Alias extends BaseCommand {
 
   async run(): Promise<{file: string; vmID: string; aliases: string[]; added: string[]}> {
     const {args, argv, flags} = await this.parse(Alias)
-    const vmId = !flags.hash && isVmId(args.vm) ? idFromString(args.vm, 'VM ID') : vmIdFromName(args.vm, {hash: flags.hash})
+    const vmId =
+      !flags.hash && isVmId(args.vm) ? idFromString(args.vm, 'VM ID') : vmIdFromName(args.vm, {hash: flags.hash})
     const result = await aliasVm(flags.file ?? defaultAliasesFile(), vmId, (argv as string[]).slice(1))
     this.log(
       table([

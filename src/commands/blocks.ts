@@ -13,9 +13,13 @@ export default class Blocks extends BaseCommand {
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --limit 2',
-      description: 'The two newest blocks:\n  1  uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv  Accepted  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n  0  8Q5UN3Q7BfeyBouX6LNKJY5DSWdZMmWXkPE7han6CeNVcmgvD  Accepted  0000000000000000000000000000000000000000000000000000000000000000',
+      description:
+        'The two newest blocks:\n  1  uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv  Accepted  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n  0  8Q5UN3Q7BfeyBouX6LNKJY5DSWdZMmWXkPE7han6CeNVcmgvD  Accepted  0000000000000000000000000000000000000000000000000000000000000000',
     },
-    {command: '<%= config.bin %> <%= command.id %> --from-height 100 --limit 10 --json', description: 'Blocks 100 down to 91, as JSON.'},
+    {
+      command: '<%= config.bin %> <%= command.id %> --from-height 100 --limit 10 --json',
+      description: 'Blocks 100 down to 91, as JSON.',
+    },
   ]
 
   static override flags = {
@@ -29,17 +33,20 @@ export default class Blocks extends BaseCommand {
     const from = flags['from-height'] === undefined ? undefined : BigInt(flags['from-height'])
     const json = this.jsonEnabled()
     const views: BlockJson[] = []
-    await withChain({...chainOptions(flags, this.config), create: false, progress: (label) => this.progress(label)}, async (chain) => {
-      for await (const b of chain.blocks({fromHeight: from, limit: flags.limit})) {
-        if (this.outputClosed) {
-          this.trace(`stdout closed, stopped before height ${b.block.height}`)
-          break
+    await withChain(
+      {...chainOptions(flags, this.config), create: false, progress: (label) => this.progress(label)},
+      async (chain) => {
+        for await (const b of chain.blocks({fromHeight: from, limit: flags.limit})) {
+          if (this.outputClosed) {
+            this.trace(`stdout closed, stopped before height ${b.block.height}`)
+            break
+          }
+          const view = blockJson(b.block, b.status)
+          if (json) views.push(view)
+          else this.log(blockLines([view]))
         }
-        const view = blockJson(b.block, b.status)
-        if (json) views.push(view)
-        else this.log(blockLines([view]))
-      }
-    })
+      },
+    )
     return views
   }
 }

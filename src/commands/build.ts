@@ -23,7 +23,9 @@ export default class Build extends BaseCommand {
 
   async run(): Promise<BlockJson> {
     const {flags} = await this.parse(Build)
-    const built = await withChain({...chainOptions(flags, this.config), create: false}, (chain) => chain.build({timestamp: flags.timestamp}))
+    const built = await withChain({...chainOptions(flags, this.config), create: false}, (chain) =>
+      chain.build({timestamp: flags.timestamp}),
+    )
     const view = blockJson(built.block, built.status)
     this.log(blockTable(view))
     return view

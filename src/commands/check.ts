@@ -10,7 +10,10 @@ export default class Check extends BaseCommand {
   static override description = `Reads every stored block and index and checks: each block is stored under the sha256 of its bytes; accepted heights run from 0 without gaps, each block's parent is the block below and timestamps never decrease; the genesis matches the recorded genesis bytes; the last accepted block is the top; the payload index lists exactly the known blocks; processing blocks have known parents; the last accepted block is less than an hour ahead of this machine's clock (else no block can be built on it). Exits 4 (CHAIN_CHECK_FAILED) and lists the problems when anything disagrees.`
 
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'A healthy chain:\n  ok: 3 blocks, last accepted height 1'},
+    {
+      command: '<%= config.bin %> <%= command.id %>',
+      description: 'A healthy chain:\n  ok: 3 blocks, last accepted height 1',
+    },
   ]
 
   static override flags = {...chainFlags}

@@ -15,7 +15,10 @@ export default class Decode extends BaseCommand {
       command: '<%= config.bin %> <%= command.id %> 0x6532655e975cba',
       description: 'Checksummed hex:\n  hex       653265\n  text      e2e\n  length    3\n  encoding  hex',
     },
-    {command: '<%= config.bin %> <%= command.id %> 1c7hwa', description: 'CB58 (hex 00, not printable, so no text line).'},
+    {
+      command: '<%= config.bin %> <%= command.id %> 1c7hwa',
+      description: 'CB58 (hex 00, not printable, so no text line).',
+    },
     {command: '<%= config.bin %> <%= command.id %> 0x74657374 --encoding hexnc', description: 'Hex without checksum.'},
   ]
 
@@ -24,19 +27,39 @@ export default class Decode extends BaseCommand {
   }
 
   static override flags = {
-    encoding: Flags.option({char: 'e', options: BYTE_ENCODINGS, description: 'the encoding (default: detect from the 0x prefix)'})(),
+    encoding: Flags.option({
+      char: 'e',
+      options: BYTE_ENCODINGS,
+      description: 'the encoding (default: detect from the 0x prefix)',
+    })(),
   }
 
   async run(): Promise<{encoding: string; hex: string; length: number; text: string | null; zeroPadding?: number}> {
     const {args, flags} = await this.parse(Decode)
-    const text = args.value === '-' ? Buffer.from(await readStdin()).toString('utf8').trim() : args.value
+    const text =
+      args.value === '-'
+        ? Buffer.from(await readStdin())
+            .toString('utf8')
+            .trim()
+        : args.value
     const {encoding, bytes} = decodeDetect(text, flags.encoding)
     const padded = paddedText(bytes)
-    const result = {encoding, hex: toHex(bytes), length: bytes.length, text: printableText(bytes) ?? padded?.text ?? null, ...(padded && {zeroPadding: padded.zeros})}
+    const result = {
+      encoding,
+      hex: toHex(bytes),
+      length: bytes.length,
+      text: printableText(bytes) ?? padded?.text ?? null,
+      ...(padded && {zeroPadding: padded.zeros}),
+    }
     this.log(
       table([
         ['hex', result.hex],
-        ['text', result.text === null ? undefined : textCell(result.text) + (padded ? ` (then ${padded.zeros} zero bytes)` : '')],
+        [
+          'text',
+          result.text === null
+            ? undefined
+            : textCell(result.text) + (padded ? ` (then ${padded.zeros} zero bytes)` : ''),
+        ],
         ['length', String(result.length)],
         ['encoding', encoding],
       ]),

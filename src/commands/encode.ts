@@ -16,8 +16,14 @@ export default class Encode extends BaseCommand {
       command: '<%= config.bin %> <%= command.id %> e2e --length 32 --encoding cb58',
       description: 'A padded 32-byte payload in CB58 (output: mZwPn8gtfDvwAdy9koqvcnvi86JZr5sVHYovx8dJvU6GvZ889):',
     },
-    {command: '<%= config.bin %> <%= command.id %> --hex 00 --encoding cb58', description: 'Hex input (output: 1c7hwa):'},
-    {command: 'printf test | <%= config.bin %> <%= command.id %> - --encoding hexnc', description: 'From stdin (output: 0x74657374):'},
+    {
+      command: '<%= config.bin %> <%= command.id %> --hex 00 --encoding cb58',
+      description: 'Hex input (output: 1c7hwa):',
+    },
+    {
+      command: 'printf test | <%= config.bin %> <%= command.id %> - --encoding hexnc',
+      description: 'From stdin (output: 0x74657374):',
+    },
   ]
 
   static override args = {
@@ -25,7 +31,12 @@ export default class Encode extends BaseCommand {
   }
 
   static override flags = {
-    encoding: Flags.option({char: 'e', options: BYTE_ENCODINGS, default: 'hex' as const, description: 'output encoding'})(),
+    encoding: Flags.option({
+      char: 'e',
+      options: BYTE_ENCODINGS,
+      default: 'hex' as const,
+      description: 'output encoding',
+    })(),
     hex: Flags.boolean({char: 'x', description: 'the data is hex (with or without 0x), not text'}),
     length: Flags.integer({
       char: 'l',
@@ -38,9 +49,20 @@ export default class Encode extends BaseCommand {
   async run(): Promise<{bytes: string; encoding: string; length: number; hex: string}> {
     const {args, flags} = await this.parse(Encode)
     const raw = fitLength(await inputBytes(args.data, {hex: flags.hex}), flags.length ?? 0)
-    const result = {bytes: encodeWith(flags.encoding, raw), encoding: flags.encoding, length: raw.length, hex: toHex(raw)}
+    const result = {
+      bytes: encodeWith(flags.encoding, raw),
+      encoding: flags.encoding,
+      length: raw.length,
+      hex: toHex(raw),
+    }
     this.log(id(result.bytes))
-    if (process.stdout.isTTY) this.log(table([['length', String(result.length)], ['hex', result.hex]]))
+    if (process.stdout.isTTY)
+      this.log(
+        table([
+          ['length', String(result.length)],
+          ['hex', result.hex],
+        ]),
+      )
     return result
   }
 }

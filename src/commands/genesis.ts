@@ -18,7 +18,10 @@ export default class Genesis extends BaseCommand {
         'The genesis of the timestampvm e2e test:\n  genesisID  SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ\n' +
         '  data       6532650000000000000000000000000000000000000000000000000000000000\n  out        genesis.bin',
     },
-    {command: '<%= config.bin %> <%= command.id %> --hex 0000000000 > genesis.bin', description: 'Bytes to stdout, the ID to stderr.'},
+    {
+      command: '<%= config.bin %> <%= command.id %> --hex 0000000000 > genesis.bin',
+      description: 'Bytes to stdout, the ID to stderr.',
+    },
   ]
 
   static override args = {
@@ -37,14 +40,24 @@ export default class Genesis extends BaseCommand {
     const block = genesisBlock(bytes)
     const toStdout = flags.out === undefined && !this.jsonEnabled() && !process.stdout.isTTY
     if (flags.out !== undefined) await writeFile(flags.out, bytes)
-    const result = {genesisID: idToString(block.id), data: toHex(block.data), bytes: toHex(bytes), out: flags.out ?? (toStdout ? '-' : null)}
-    const summary = table([['genesisID', id(result.genesisID)], ['data', result.data], ['out', result.out ?? undefined]])
+    const result = {
+      genesisID: idToString(block.id),
+      data: toHex(block.data),
+      bytes: toHex(bytes),
+      out: flags.out ?? (toStdout ? '-' : null),
+    }
+    const summary = table([
+      ['genesisID', id(result.genesisID)],
+      ['data', result.data],
+      ['out', result.out ?? undefined],
+    ])
     if (toStdout) {
       process.stdout.write(bytes)
       process.stderr.write(summary + '\n')
     } else {
       this.log(summary)
-      if (result.out === null && !this.jsonEnabled()) this.note('(genesis bytes not written: pass --out FILE or redirect stdout)')
+      if (result.out === null && !this.jsonEnabled())
+        this.note('(genesis bytes not written: pass --out FILE or redirect stdout)')
     }
     return result
   }

@@ -18,7 +18,11 @@ export default class GetBlock extends BaseCommand {
       description:
         'The genesis block of the default chain (empty genesis):\n  id         8Q5UN3Q7BfeyBouX6LNKJY5DSWdZMmWXkPE7han6CeNVcmgvD\n  status     Accepted\n  parentID   11111111111111111111111111111111LpoYY\n  height     0\n  timestamp  0 (1970-01-01T00:00:00.000Z)\n  ...',
     },
-    {command: '<%= config.bin %> <%= command.id %> --data 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', description: 'Where is this payload?'},
+    {
+      command:
+        '<%= config.bin %> <%= command.id %> --data 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      description: 'Where is this payload?',
+    },
   ]
 
   static override args = {
@@ -28,7 +32,10 @@ export default class GetBlock extends BaseCommand {
   static override flags = {
     ...chainFlags,
     height: Flags.integer({min: 0, description: 'the accepted block at this height', exclusive: ['data']}),
-    data: Flags.string({description: 'list the blocks whose payload is this (hex, checksummed hex or CB58)', exclusive: ['height']}),
+    data: Flags.string({
+      description: 'list the blocks whose payload is this (hex, checksummed hex or CB58)',
+      exclusive: ['height'],
+    }),
   }
 
   async run(): Promise<BlockJson | {blocks: BlockJson[]}> {
@@ -38,19 +45,26 @@ export default class GetBlock extends BaseCommand {
     }
     const id = args.id === undefined ? undefined : idFromString(args.id, 'block ID')
     const data = flags.data === undefined ? undefined : parsePayload(flags.data).data
-    const found = await withChain({...chainOptions(flags, this.config), create: false, progress: (label) => this.progress(label)}, async (chain) => {
-      if (data !== undefined) return chain.findByData(data)
-      if (id !== undefined) return chain.getBlock(id)
-      if (flags.height !== undefined) return chain.getBlockAtHeight(BigInt(flags.height))
-      return chain.lastAccepted()
-    })
+    const found = await withChain(
+      {...chainOptions(flags, this.config), create: false, progress: (label) => this.progress(label)},
+      async (chain) => {
+        if (data !== undefined) return chain.findByData(data)
+        if (id !== undefined) return chain.getBlock(id)
+        if (flags.height !== undefined) return chain.getBlockAtHeight(BigInt(flags.height))
+        return chain.lastAccepted()
+      },
+    )
     if (Array.isArray(found)) {
       const blocks = found.map((b) => blockJson(b.block, b.status))
       if (blocks.length === 0) {
         // exit 3 as an unknown block ID does, so `get-block --data H` answers "is H on the chain?"
-        throw new TsvmError('BLOCK_NOT_FOUND', 'no block (accepted, rejected or processing) holds this payload: it was never proposed here', {
-          details: {data: flags.data},
-        })
+        throw new TsvmError(
+          'BLOCK_NOT_FOUND',
+          'no block (accepted, rejected or processing) holds this payload: it was never proposed here',
+          {
+            details: {data: flags.data},
+          },
+        )
       }
       this.log(blockLines(blocks))
       return {blocks}

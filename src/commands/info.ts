@@ -21,7 +21,10 @@ export default class Info extends BaseCommand {
         "  createdAt  2026-11-26T13:11:15.166Z  (the receipt's word: not covered by the proof)\n" +
         '  check      consistent with itself; the item was not read and NOTHING was checked against a chain: use tsvm verify with --endpoint, --data-dir or --trust',
     },
-    {command: '<%= config.bin %> <%= command.id %> report.pdf.tsvm --json', description: 'The receipt as JSON, with the offline check.'},
+    {
+      command: '<%= config.bin %> <%= command.id %> report.pdf.tsvm --json',
+      description: 'The receipt as JSON, with the offline check.',
+    },
   ]
 
   static override args = {

@@ -17,16 +17,30 @@ Running init again with the same genesis does nothing; a different genesis on an
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --genesis e2e --data-dir /tmp/chain',
-      description: 'The genesis of the timestampvm e2e test:\n  created    true\n  genesisID  SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ\n  data       6532650000000000000000000000000000000000000000000000000000000000\n  dataDir    /tmp/chain',
+      description:
+        'The genesis of the timestampvm e2e test:\n  created    true\n  genesisID  SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ\n  data       6532650000000000000000000000000000000000000000000000000000000000\n  dataDir    /tmp/chain',
     },
-    {command: '<%= config.bin %> <%= command.id %> --genesis-file genesis.bin', description: 'Genesis bytes from a file (as avalanchego takes them).'},
+    {
+      command: '<%= config.bin %> <%= command.id %> --genesis-file genesis.bin',
+      description: 'Genesis bytes from a file (as avalanchego takes them).',
+    },
   ]
 
   static override flags = {
     ...chainFlags,
-    genesis: Flags.string({char: 'g', description: 'genesis as UTF-8 text (at most 32 bytes)', exclusive: ['genesis-hex', 'genesis-file']}),
-    'genesis-hex': Flags.string({description: 'genesis as hex (with or without 0x)', exclusive: ['genesis', 'genesis-file']}),
-    'genesis-file': Flags.string({description: 'read the genesis bytes from this file', exclusive: ['genesis', 'genesis-hex']}),
+    genesis: Flags.string({
+      char: 'g',
+      description: 'genesis as UTF-8 text (at most 32 bytes)',
+      exclusive: ['genesis-hex', 'genesis-file'],
+    }),
+    'genesis-hex': Flags.string({
+      description: 'genesis as hex (with or without 0x)',
+      exclusive: ['genesis', 'genesis-file'],
+    }),
+    'genesis-file': Flags.string({
+      description: 'read the genesis bytes from this file',
+      exclusive: ['genesis', 'genesis-hex'],
+    }),
   }
 
   async run(): Promise<{created: boolean; dataDir: string; genesisID: string; genesis: BlockJson}> {
@@ -41,7 +55,14 @@ Running init again with the same genesis does nothing; a different genesis on an
             : new Uint8Array(0)
     const {genesis, created, location} = await initChain(chainOptions(flags, this.config), bytes)
     const view = blockJson(genesis, Status.Accepted)
-    this.log(table([['created', String(created)], ['genesisID', id(view.id)], ['data', view.dataHex], ['dataDir', location]]))
+    this.log(
+      table([
+        ['created', String(created)],
+        ['genesisID', id(view.id)],
+        ['data', view.dataHex],
+        ['dataDir', location],
+      ]),
+    )
     return {created, dataDir: location, genesisID: view.id, genesis: view}
   }
 }

@@ -12,19 +12,26 @@ export default class Mempool extends BaseCommand {
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %>',
-      description: 'One queued payload:\n  0  3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d  0x3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d90b08db9',
+      description:
+        'One queued payload:\n  0  3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d  0x3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d90b08db9',
     },
   ]
 
   static override flags = {...chainFlags}
 
-  async run(): Promise<{count: number; payloads: Array<{index: number; dataHex: string; data: string}>; processing: BlockJson[]}> {
+  async run(): Promise<{
+    count: number
+    payloads: Array<{index: number; dataHex: string; data: string}>
+    processing: BlockJson[]
+  }> {
     const {flags} = await this.parse(Mempool)
     const [queued, building] = await withChain({...chainOptions(flags, this.config), create: false}, async (chain) =>
       Promise.all([chain.mempool(), chain.processing?.() ?? []]),
     )
     const payloads = queued.map((d, index) => ({index, dataHex: toHex(d), data: hexEncode(d)}))
-    const processing = building.map((b) => blockJson(b.block, b.status)).sort((a, b) => Number(BigInt(a.height) - BigInt(b.height)))
+    const processing = building
+      .map((b) => blockJson(b.block, b.status))
+      .sort((a, b) => Number(BigInt(a.height) - BigInt(b.height)))
     if (payloads.length === 0) this.note('(the mempool is empty)')
     else this.log(columns(payloads.map((p) => [String(p.index), p.dataHex, p.data])))
     if (processing.length > 0) this.log(`processing blocks (tsvm accept / tsvm reject):\n${blockLines(processing)}`)

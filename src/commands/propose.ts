@@ -19,13 +19,19 @@ By default the payloads are queued and then built and accepted at once, one bloc
 
   static override examples = [
     {
-      command: '<%= config.bin %> <%= command.id %> 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --timestamp 1700000000',
-      description: 'Propose sha256("test") on a new default chain; it is accepted in block 1:\n  1  uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv  Accepted  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      command:
+        '<%= config.bin %> <%= command.id %> 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --timestamp 1700000000',
+      description:
+        'Propose sha256("test") on a new default chain; it is accepted in block 1:\n  1  uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv  Accepted  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
     },
     {command: '<%= config.bin %> <%= command.id %> --file report.pdf', description: 'Stamp a file (its SHA-256).'},
-    {command: 'sha256sum *.pdf | cut -c1-64 | <%= config.bin %> <%= command.id %> -', description: 'Many payloads from stdin.'},
     {
-      command: '<%= config.bin %> <%= command.id %> 0x3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d --no-accept',
+      command: 'sha256sum *.pdf | cut -c1-64 | <%= config.bin %> <%= command.id %> -',
+      description: 'Many payloads from stdin.',
+    },
+    {
+      command:
+        '<%= config.bin %> <%= command.id %> 0x3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d --no-accept',
       description: 'Only queue it:\n  queued 1 payload',
     },
   ]
@@ -41,9 +47,14 @@ By default the payloads are queued and then built and accepted at once, one bloc
       default: true,
       allowNo: true,
       aliases: ['wait'],
-      description: 'build and accept blocks at once; on a node (--endpoint), wait until each payload is in an accepted block (--no-accept only queues)',
+      description:
+        'build and accept blocks at once; on a node (--endpoint), wait until each payload is in an accepted block (--no-accept only queues)',
     }),
-    timeout: Flags.integer({min: 1, default: 60, description: 'on a node, seconds to wait for acceptance before WAIT_TIMEOUT (exit 3)'}),
+    timeout: Flags.integer({
+      min: 1,
+      default: 60,
+      description: 'on a node, seconds to wait for acceptance before WAIT_TIMEOUT (exit 3)',
+    }),
     timestamp: timestampFlag({description: 'block time in unix seconds for the blocks built (still verified)'}),
   }
 
@@ -73,7 +84,8 @@ By default the payloads are queued and then built and accepted at once, one bloc
     ).finally(interrupt.done)
     progress?.end()
     if (interrupt.signal.aborted && result.queued < payloads.length) return this.interrupted(result, payloads)
-    for (const r of result.rejected ?? []) this.note(warn(`rejected processing block ${blockRow(r.block).id}: it conflicts with the accepted blocks`))
+    for (const r of result.rejected ?? [])
+      this.note(warn(`rejected processing block ${blockRow(r.block).id}: it conflicts with the accepted blocks`))
     if (json) return {queued: result.queued, accepted: result.accepted.map((b) => blockJson(b.block, b.status))}
     show(result.accepted) // a backend that does not stream returns them here
     if (shown === 0) this.log(ok(`queued ${result.queued} payload${result.queued === 1 ? '' : 's'}`))
@@ -91,13 +103,20 @@ By default the payloads are queued and then built and accepted at once, one bloc
       process.stderr.write(warn(interruptSummary(result.queued, payloads.length)) + '\n')
     }
     const accepted = result.accepted.map((b) => blockJson(b.block, b.status))
-    return {queued: result.queued, accepted, interrupted: true, notProposed: payloads.slice(result.queued).map((p) => toHex(p))}
+    return {
+      queued: result.queued,
+      accepted,
+      interrupted: true,
+      notProposed: payloads.slice(result.queued).map((p) => toHex(p)),
+    }
   }
 
   private async payloads(arg: string | undefined, files: string[] | undefined): Promise<Uint8Array[]> {
-    if (files !== undefined && arg !== undefined) throw new TsvmError('USAGE', 'pass payloads either as an argument or with --file, not both')
+    if (files !== undefined && arg !== undefined)
+      throw new TsvmError('USAGE', 'pass payloads either as an argument or with --file, not both')
     if (files !== undefined) return Promise.all(files.map((f) => hashFile(f)))
-    if (arg === undefined) throw new TsvmError('USAGE', 'missing payload: pass one as an argument, - for stdin, or --file FILE')
+    if (arg === undefined)
+      throw new TsvmError('USAGE', 'missing payload: pass one as an argument, - for stdin, or --file FILE')
     if (arg === '-') return parsePayloadLines(await readStdin())
     return [parsePayload(arg).data]
   }

@@ -19,25 +19,70 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
       description:
         'Serve the default chain on 127.0.0.1:9650:\n  chain        http://127.0.0.1:9650/ext/bc/28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg\n  chain alias  http://127.0.0.1:9650/ext/bc/timestampvm\n  static       http://127.0.0.1:9650/ext/vm/tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc\n  ...',
     },
-    {command: '<%= config.bin %> <%= command.id %> --port 0 --json', description: 'A free port; the start line says which:\n  {"chainID":"28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg","vmID":"tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc","endpoints":{…},"host":"127.0.0.1","address":"127.0.0.1","port":40123,"api":"v1.3","blockTime":0,"maxConnections":1000,"warnings":[]}'},
-    {command: '<%= config.bin %> <%= command.id %> --api v1.2 --block-time 2', description: 'Answer like timestampvm v1.2 (CB58 data, no height) and build every 2 seconds.'},
     {
-      command: 'curl -s -H content-type:application/json -d \'{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":1}\' http://127.0.0.1:9650/ext/bc/timestampvm',
-      description: 'Ask it like a node:\n  {"jsonrpc":"2.0","result":{"timestamp":"0","data":"0x00…","height":"0","id":"…","parentID":"11111111111111111111111111111111LpoYY"},"id":1}',
+      command: '<%= config.bin %> <%= command.id %> --port 0 --json',
+      description:
+        'A free port; the start line says which:\n  {"chainID":"28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg","vmID":"tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc","endpoints":{…},"host":"127.0.0.1","address":"127.0.0.1","port":40123,"api":"v1.3","blockTime":0,"maxConnections":1000,"warnings":[]}',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> --api v1.2 --block-time 2',
+      description: 'Answer like timestampvm v1.2 (CB58 data, no height) and build every 2 seconds.',
+    },
+    {
+      command:
+        'curl -s -H content-type:application/json -d \'{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":1}\' http://127.0.0.1:9650/ext/bc/timestampvm',
+      description:
+        'Ask it like a node:\n  {"jsonrpc":"2.0","result":{"timestamp":"0","data":"0x00…","height":"0","id":"…","parentID":"11111111111111111111111111111111LpoYY"},"id":1}',
     },
   ]
 
   static override flags = {
     'data-dir': dataDirFlag,
-    host: Flags.string({default: '127.0.0.1', description: 'address to listen on (anything but loopback exposes an API without authentication)'}),
+    host: Flags.string({
+      default: '127.0.0.1',
+      description: 'address to listen on (anything but loopback exposes an API without authentication)',
+    }),
     port: Flags.integer({default: 9650, min: 0, max: 65_535, description: 'port to listen on (0 picks a free one)'}),
-    api: Flags.option({options: ['v1.3', 'v1.2'] as const, default: 'v1.3', description: 'API dialect: v1.3 (hex data, height, mempool cap) or v1.2 (CB58 data, as the tutorial\'s curl examples send)'})(),
-    'block-time': Flags.integer({default: 0, min: 0, description: 'seconds between block builds (0: build as soon as proposals are written)'}),
-    'max-connections': Flags.integer({min: 1, description: 'connections served at once; one more gets 503 [default: 1000, or half the open-file limit when lower]'}),
-    'headers-timeout': Flags.integer({default: 10, min: 1, description: 'seconds a client has to send a request head (then 408 and closed)'}),
-    'request-timeout': Flags.integer({default: 30, min: 1, description: 'seconds a client has to send a whole request, at least --headers-timeout'}),
-    'allowed-hosts': Flags.string({multiple: true, delimiter: ',', default: ['localhost'], description: 'Host names answered besides IP literals, as a node\'s --http-allowed-hosts ("*": any); others get 403'}),
-    'allowed-origins': Flags.string({multiple: true, delimiter: ',', default: ['*'], description: 'origins given CORS headers, as a node\'s --http-allowed-origins ("*": any web page may call this server)'}),
+    api: Flags.option({
+      options: ['v1.3', 'v1.2'] as const,
+      default: 'v1.3',
+      description:
+        "API dialect: v1.3 (hex data, height, mempool cap) or v1.2 (CB58 data, as the tutorial's curl examples send)",
+    })(),
+    'block-time': Flags.integer({
+      default: 0,
+      min: 0,
+      description: 'seconds between block builds (0: build as soon as proposals are written)',
+    }),
+    'max-connections': Flags.integer({
+      min: 1,
+      description:
+        'connections served at once; one more gets 503 [default: 1000, or half the open-file limit when lower]',
+    }),
+    'headers-timeout': Flags.integer({
+      default: 10,
+      min: 1,
+      description: 'seconds a client has to send a request head (then 408 and closed)',
+    }),
+    'request-timeout': Flags.integer({
+      default: 30,
+      min: 1,
+      description: 'seconds a client has to send a whole request, at least --headers-timeout',
+    }),
+    'allowed-hosts': Flags.string({
+      multiple: true,
+      delimiter: ',',
+      default: ['localhost'],
+      description:
+        'Host names answered besides IP literals, as a node\'s --http-allowed-hosts ("*": any); others get 403',
+    }),
+    'allowed-origins': Flags.string({
+      multiple: true,
+      delimiter: ',',
+      default: ['*'],
+      description:
+        'origins given CORS headers, as a node\'s --http-allowed-origins ("*": any web page may call this server)',
+    }),
   }
 
   async run(): Promise<void> {

@@ -11,7 +11,8 @@ import {stamp, type StampResult} from '../proof/stamp.js'
 import {TsvmError} from '../vm/errors.js'
 
 export default class Stamp extends BaseCommand {
-  static override summary = 'Prove files existed: put their hash (or a Merkle root of many) in one block and write receipts'
+  static override summary =
+    'Prove files existed: put their hash (or a Merkle root of many) in one block and write receipts'
   static override description = `Hashes each file (directories recursively; - reads hashes from stdin, one per line), proposes one
 32-byte payload (the hash itself for one item, the Merkle root for several), waits until it is
 accepted, and writes a receipt per item: <file>.tsvm next to the file, or under --out-dir mirroring
@@ -38,9 +39,18 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
         'Every PDF under contracts/ in one block (a Merkle root):\n  items      2\n  payload    fcea15d7116709c1b53d989b0cc563727b47839051c9f29a3dcaefdf656d9dca\n  status     complete\n' +
         '  block      Jhx64gwMbe51KotRHsK2x6aU7ce2EAzd2m53u8D3L9XwhBvvB\n  height     2\n  existedBy  2026-11-25T16:15:23.000Z\n  receipt    2 receipts, e.g. /tmp/ex/contracts/2026/lease.pdf.tsvm',
     },
-    {command: '<%= config.bin %> <%= command.id %> big.iso --no-wait', description: 'Queue only; the receipt is pending until `tsvm upgrade` completes it.'},
-    {command: 'sha256sum *.log | cut -c1-64 | <%= config.bin %> <%= command.id %> - --out-dir proofs', description: 'Hashes from stdin; receipts are proofs/<hex>.tsvm.'},
-    {command: '<%= config.bin %> <%= command.id %> --resume', description: 'Finish the receipts of runs that were interrupted or could not write them; no new block.'},
+    {
+      command: '<%= config.bin %> <%= command.id %> big.iso --no-wait',
+      description: 'Queue only; the receipt is pending until `tsvm upgrade` completes it.',
+    },
+    {
+      command: 'sha256sum *.log | cut -c1-64 | <%= config.bin %> <%= command.id %> - --out-dir proofs',
+      description: 'Hashes from stdin; receipts are proofs/<hex>.tsvm.',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> --resume',
+      description: 'Finish the receipts of runs that were interrupted or could not write them; no new block.',
+    },
   ]
 
   static override strict = false
@@ -51,12 +61,28 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
 
   static override flags = {
     ...chainFlags,
-    glob: Flags.string({char: 'g', multiple: true, multipleNonGreedy: true, description: 'only files in directories matching this glob (*, ?, **); repeatable'}),
-    'out-dir': Flags.string({char: 'o', description: 'write receipts under this directory instead of next to each file'}),
-    wait: Flags.boolean({default: true, allowNo: true, description: 'wait until the payload is accepted; --no-wait writes pending receipts'}),
+    glob: Flags.string({
+      char: 'g',
+      multiple: true,
+      multipleNonGreedy: true,
+      description: 'only files in directories matching this glob (*, ?, **); repeatable',
+    }),
+    'out-dir': Flags.string({
+      char: 'o',
+      description: 'write receipts under this directory instead of next to each file',
+    }),
+    wait: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description: 'wait until the payload is accepted; --no-wait writes pending receipts',
+    }),
     timeout: Flags.integer({min: 1, default: 120, description: 'seconds to wait for acceptance'}),
     force: Flags.boolean({char: 'f', description: 'replace existing receipts'}),
-    resume: Flags.boolean({description: 'finish the receipts of interrupted stamp runs, on the chain each was stamped on, with the block it got', exclusive: ['glob', 'out-dir']}),
+    resume: Flags.boolean({
+      description:
+        'finish the receipts of interrupted stamp runs, on the chain each was stamped on, with the block it got',
+      exclusive: ['glob', 'out-dir'],
+    }),
   }
 
   async run(): Promise<StampResult | {resumed: ResumeResult[]}> {
@@ -65,15 +91,30 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
     const writing = this.progress('writing receipts')
     const onProgress = writeProgress(writing?.update, this.progress('hashing')?.update)
     if (flags.resume) {
-      if (argv.length > 0) throw new TsvmError('USAGE', '--resume finishes recorded runs and takes no paths: run `tsvm stamp --resume` alone')
-      const resumed = await resumeStamps(pending, (where) => openChain({...where, autoInit: false}), {force: flags.force, timeoutMs: flags.timeout * 1000, onProgress})
+      if (argv.length > 0)
+        throw new TsvmError(
+          'USAGE',
+          '--resume finishes recorded runs and takes no paths: run `tsvm stamp --resume` alone',
+        )
+      const resumed = await resumeStamps(pending, (where) => openChain({...where, autoInit: false}), {
+        force: flags.force,
+        timeoutMs: flags.timeout * 1000,
+        onProgress,
+      })
       writing?.end()
       this.log(resumeText(resumed))
       return {resumed}
     }
-    if (argv.length === 0) throw new TsvmError('USAGE', 'nothing to stamp: pass files or directories, - for hashes on stdin, or --resume\nSee --help for usage.')
+    if (argv.length === 0)
+      throw new TsvmError(
+        'USAGE',
+        'nothing to stamp: pass files or directories, - for hashes on stdin, or --resume\nSee --help for usage.',
+      )
     const waiting = listRecords(pending).filter((r) => !r.running).length
-    if (waiting > 0) this.note(`${waiting} interrupted stamp run${waiting === 1 ? ' has' : 's have'} receipts still to write: run \`tsvm stamp --resume\``)
+    if (waiting > 0)
+      this.note(
+        `${waiting} interrupted stamp run${waiting === 1 ? ' has' : 's have'} receipts still to write: run \`tsvm stamp --resume\``,
+      )
     // Kept to the end: receipts are written synchronously, so a Ctrl-C there is seen once they are done.
     let finished = false
     this.exitOnInterrupt(() =>

@@ -19,10 +19,12 @@ The chain is --data-dir/--endpoint (or TSVM_DATA_DIR/TSVM_ENDPOINT), else the da
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> big.iso.tsvm',
-      description: 'Before the payload is accepted (exit 3), and after:\n  pending   big.iso.tsvm: payload not accepted yet\n  upgraded  big.iso.tsvm: block 2UkM3VHUsznVNBC4rBNneYDbuoSi8xaU8PReUL7DnWV8ycixxW, height 3, 2026-11-25T16:15:25.000Z',
+      description:
+        'Before the payload is accepted (exit 3), and after:\n  pending   big.iso.tsvm: payload not accepted yet\n  upgraded  big.iso.tsvm: block 2UkM3VHUsznVNBC4rBNneYDbuoSi8xaU8PReUL7DnWV8ycixxW, height 3, 2026-11-25T16:15:25.000Z',
     },
     {
-      command: '<%= config.bin %> <%= command.id %> receipts/*.tsvm --endpoint http://127.0.0.1:9650/ext/bc/timestampvm --checkpoint last',
+      command:
+        '<%= config.bin %> <%= command.id %> receipts/*.tsvm --endpoint http://127.0.0.1:9650/ext/bc/timestampvm --checkpoint last',
       description:
         'Add headers up to the last accepted block, then publish its ID:\n  upgraded  receipts/report.pdf.tsvm: block a8i27xc3Q2jB413oGULVtR5dQdu3yJqB9b9i1qTuuSTwN2k89, height 1, 2026-11-26T13:11:14.000Z; 2 headers up to checkpoint zA4uq3RhHxEff9AkXteTeT3CXheFGMDMzRrLa7jXbmqZukgtE (height 3): verify with --trust zA4uq3RhHxEff9AkXteTeT3CXheFGMDMzRrLa7jXbmqZukgtE',
     },
@@ -37,7 +39,8 @@ The chain is --data-dir/--endpoint (or TSVM_DATA_DIR/TSVM_ENDPOINT), else the da
   static override flags = {
     ...chainFlags,
     checkpoint: Flags.custom<Checkpoint>({
-      description: 'add headers from each receipt\'s block up to this accepted block ID, or "last" for the last accepted block',
+      description:
+        'add headers from each receipt\'s block up to this accepted block ID, or "last" for the last accepted block',
       parse: async (input) => (input === 'last' ? 'last' : idFromString(input, '--checkpoint')),
     })(),
   }
@@ -57,7 +60,12 @@ The chain is --data-dir/--endpoint (or TSVM_DATA_DIR/TSVM_ENDPOINT), else the da
     )
     this.log(upgradeText(receipts))
     const pending = receipts.filter((r) => r.status === 'pending').length
-    if (pending > 0) throw new TsvmError('PENDING', `${pending} receipt(s) still pending: their payload is not in an accepted block yet; try again later`, {details: {receipts}})
+    if (pending > 0)
+      throw new TsvmError(
+        'PENDING',
+        `${pending} receipt(s) still pending: their payload is not in an accepted block yet; try again later`,
+        {details: {receipts}},
+      )
     return {receipts}
   }
 }

@@ -9,7 +9,8 @@ import {assertVerified, loadReceipt, verifyReceipt, verifyTarget, type VerifyRes
 import {idFromString} from '../vm/encoding.js'
 
 export default class Verify extends BaseCommand {
-  static override summary = 'Prove that a file (or hash) existed by the time of a block, from its receipt and a chain you trust'
+  static override summary =
+    'Prove that a file (or hash) existed by the time of a block, from its receipt and a chain you trust'
   static override description = `Recomputes the file's SHA-256, folds the receipt's Merkle path up to the payload, and checks that the payload is the data of the receipt's block and that the block ID is the SHA-256 of its 82 bytes. That shows only that the receipt agrees with itself: anybody can compute a block for any time. So the block must also be anchored:
 
   --data-dir, --endpoint (or TSVM_DATA_DIR, TSVM_ENDPOINT): it is the accepted block at its height on that chain (trust: anchored-chain);
@@ -20,20 +21,27 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
 
   static override examples = [
     {
-      command: '<%= config.bin %> <%= command.id %> contracts/2026/nda.pdf --endpoint http://127.0.0.1:9650/ext/bc/28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg',
+      command:
+        '<%= config.bin %> <%= command.id %> contracts/2026/nda.pdf --endpoint http://127.0.0.1:9650/ext/bc/28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg',
       description:
         'On the chain it was stamped on (here a tsvm serve):\n  verified contracts/2026/nda.pdf existed no later than 2026-11-26T13:11:15.000Z (block 2tweWctna4NB6outkn2wC6LFKdA6ry9QhA9CFXvxA1U5zYzb15, height 2; accepted on http://127.0.0.1:9650/ext/bc/28FkDCAUtMY8YhkHH672E1t6bqY7sRrBmR5vT3U9GTw1S1M9Cg)',
     },
     {
-      command: '<%= config.bin %> <%= command.id %> report.pdf --trust zA4uq3RhHxEff9AkXteTeT3CXheFGMDMzRrLa7jXbmqZukgtE',
+      command:
+        '<%= config.bin %> <%= command.id %> report.pdf --trust zA4uq3RhHxEff9AkXteTeT3CXheFGMDMzRrLa7jXbmqZukgtE',
       description:
         'Offline, against a published checkpoint the receipt links to (added by tsvm upgrade --checkpoint):\n  verified report.pdf existed no later than 2026-11-26T13:11:14.000Z (block a8i27xc3Q2jB413oGULVtR5dQdu3yJqB9b9i1qTuuSTwN2k89, height 1; linked to trusted block zA4uq3RhHxEff9AkXteTeT3CXheFGMDMzRrLa7jXbmqZukgtE at height 3)',
     },
     {
       command: '<%= config.bin %> <%= command.id %> report.pdf',
-      description: 'No anchor (exit 3):\n  Error: report.pdf: consistent with itself; NOT checked against any chain: pass --endpoint, --data-dir or --trust [UNANCHORED]',
+      description:
+        'No anchor (exit 3):\n  Error: report.pdf: consistent with itself; NOT checked against any chain: pass --endpoint, --data-dir or --trust [UNANCHORED]',
     },
-    {command: '<%= config.bin %> <%= command.id %> 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --receipt report.pdf.tsvm --data-dir ./chain', description: 'A bare hash and its receipt, on a local chain.'},
+    {
+      command:
+        '<%= config.bin %> <%= command.id %> 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --receipt report.pdf.tsvm --data-dir ./chain',
+      description: 'A bare hash and its receipt, on a local chain.',
+    },
   ]
 
   static override args = {
@@ -57,7 +65,9 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
     const receipt = await loadReceipt(target.receipt, 'stamp the item first, or pass --receipt')
     const named = this.namedChain(flags)
     const result = named
-      ? await openChain({...named, autoInit: false}).then(async (chain) => verifyReceipt(receipt, {...target, chain}).finally(() => chain.close()))
+      ? await openChain({...named, autoInit: false}).then(async (chain) =>
+          verifyReceipt(receipt, {...target, chain}).finally(() => chain.close()),
+        )
       : await verifyReceipt(receipt, {...target, trust: flags.trust ?? []})
     // not verified: the error (its message is the reason) goes to stderr with its exit code
     assertVerified(result)
@@ -71,7 +81,11 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
    */
   private namedChain(flags: {'data-dir'?: string; endpoint?: string; trust?: Uint8Array[]}) {
     const explicit = flags['data-dir'] !== undefined || flags.endpoint !== undefined
-    if (!explicit && (flags.trust !== undefined || (!process.env.TSVM_DATA_DIR && !process.env.TSVM_ENDPOINT))) return undefined
-    return existingChain(chainOptions(flags, this.config), explicit ? 'the data dir' : 'the data dir TSVM_DATA_DIR names')
+    if (!explicit && (flags.trust !== undefined || (!process.env.TSVM_DATA_DIR && !process.env.TSVM_ENDPOINT)))
+      return undefined
+    return existingChain(
+      chainOptions(flags, this.config),
+      explicit ? 'the data dir' : 'the data dir TSVM_DATA_DIR names',
+    )
   }
 }

@@ -26,7 +26,10 @@ With --reverse, the argument is a VM ID and the name it was made from is printed
   }
 
   static override flags = {
-    hash: Flags.boolean({description: 'use sha256(name) instead of the zero-padded name (any length)', exclusive: ['reverse']}),
+    hash: Flags.boolean({
+      description: 'use sha256(name) instead of the zero-padded name (any length)',
+      exclusive: ['reverse'],
+    }),
     reverse: Flags.boolean({char: 'r', description: 'the argument is a VM ID: print the name it was made from'}),
   }
 

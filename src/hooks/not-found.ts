@@ -14,7 +14,10 @@ const hook: Hook.CommandNotFound = async function (opts) {
   const ids = opts.config.commands.filter((c) => !c.hidden).map((c) => c.id)
   const guess = nearest(typed, ids)
   const hint = guess ? `did you mean ${guess}? ` : ''
-  const error = new TsvmError('USAGE', `${JSON.stringify(typed)} is not a tsvm command: ${hint}run ${opts.config.bin} help for the list`)
+  const error = new TsvmError(
+    'USAGE',
+    `${JSON.stringify(typed)} is not a tsvm command: ${hint}run ${opts.config.bin} help for the list`,
+  )
   const json = (opts.argv ?? []).includes('--json') || opts.id.split(':').includes('--json')
   if (json) process.stdout.write(JSON.stringify(errorJson(error), null, 2) + '\n')
   else process.stderr.write(formatError(error) + '\n')

@@ -32,9 +32,13 @@ function isId(text: string): boolean {
 /** Parses and checks the file's text; ALIASES_INVALID when it is not what the node accepts. */
 export function parseAliases(text: string, file = 'aliases file'): AliasMap {
   const invalid = (why: string): never => {
-    throw new TsvmError('ALIASES_INVALID', `${file} is not a valid VM aliases file (${why}): fix or move it, it was left untouched`, {
-      details: {file},
-    })
+    throw new TsvmError(
+      'ALIASES_INVALID',
+      `${file} is not a valid VM aliases file (${why}): fix or move it, it was left untouched`,
+      {
+        details: {file},
+      },
+    )
   }
   let value: unknown
   try {
@@ -58,14 +62,21 @@ export function parseAliases(text: string, file = 'aliases file'): AliasMap {
  * Adds aliases to a VM ID, keeping every other entry and not repeating an alias. An alias that
  * another VM ID already has, or that is itself a VM ID, is ALIAS_CONFLICT (the node would fail).
  */
-export function addAliases(map: AliasMap, vmId: Uint8Array, aliases: string[]): {map: AliasMap; vmID: string; aliases: string[]; added: string[]} {
+export function addAliases(
+  map: AliasMap,
+  vmId: Uint8Array,
+  aliases: string[],
+): {map: AliasMap; vmID: string; aliases: string[]; added: string[]} {
   const vmID = idToString(vmId)
   const current = [...(map[vmID] ?? [])]
   const added: string[] = []
   for (const alias of aliases) {
     if (alias === '') throw new TsvmError('INVALID_ARGUMENT', 'an alias cannot be empty')
     if (isId(alias)) {
-      throw new TsvmError('ALIAS_CONFLICT', `alias ${JSON.stringify(alias)} is itself a VM ID: the node aliases every VM to its own ID, pick a name`)
+      throw new TsvmError(
+        'ALIAS_CONFLICT',
+        `alias ${JSON.stringify(alias)} is itself a VM ID: the node aliases every VM to its own ID, pick a name`,
+      )
     }
     const owner = Object.keys(map).find((key) => key !== vmID && map[key]!.includes(alias))
     if (owner !== undefined) {
@@ -105,12 +116,19 @@ export async function writeAliasesFile(file: string, map: AliasMap): Promise<voi
     await rename(tmp, file)
   } catch (error) {
     await rm(tmp, {force: true})
-    throw new TsvmError('IO_ERROR', `cannot write ${file}: ${(error as Error).message}`, {cause: error, details: {file}})
+    throw new TsvmError('IO_ERROR', `cannot write ${file}: ${(error as Error).message}`, {
+      cause: error,
+      details: {file},
+    })
   }
 }
 
 /** Adds aliases for a VM ID to an aliases file, creating it if needed; the file is untouched on any error. */
-export async function aliasVm(file: string, vmId: Uint8Array, aliases: string[]): Promise<{file: string; vmID: string; aliases: string[]; added: string[]}> {
+export async function aliasVm(
+  file: string,
+  vmId: Uint8Array,
+  aliases: string[],
+): Promise<{file: string; vmID: string; aliases: string[]; added: string[]}> {
   const result = addAliases(await readAliasesFile(file), vmId, aliases)
   if (result.added.length > 0) await writeAliasesFile(file, result.map)
   return {file, vmID: result.vmID, aliases: result.aliases, added: result.added}

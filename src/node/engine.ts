@@ -99,7 +99,8 @@ export class Engine implements ChainBackend {
   }
 
   async proposeBlock(data: Uint8Array): Promise<boolean> {
-    if (this.closed) throw new TsvmError('SERVE_FAILED', 'the server is shutting down: proposal not taken, send it again later')
+    if (this.closed)
+      throw new TsvmError('SERVE_FAILED', 'the server is shutting down: proposal not taken, send it again later')
     return new Promise<boolean>((resolve, reject) => {
       this.pending.push({data: data.slice(), resolve, reject})
       if (!this.flushScheduled) {

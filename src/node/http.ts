@@ -71,7 +71,9 @@ function originAllowed(policy: CorsPolicy, origin: string): boolean {
   if (policy.all) return true
   const o = origin.toLowerCase()
   if (policy.exact.has(o)) return true
-  return policy.patterns.some(([pre, post]) => o.length >= pre.length + post.length && o.startsWith(pre) && o.endsWith(post))
+  return policy.patterns.some(
+    ([pre, post]) => o.length >= pre.length + post.length && o.startsWith(pre) && o.endsWith(post),
+  )
 }
 
 /** A preflight: OPTIONS with Access-Control-Request-Method (then no handler runs: 200 and these headers). */
@@ -80,7 +82,12 @@ export function isPreflight(method: string | undefined, requestMethod: string | 
 }
 
 /** The headers of a preflight's 200 reply (only Vary when the origin, method or headers are not allowed). */
-export function preflightHeaders(policy: CorsPolicy, origin: string | undefined, requestMethod: string, requestHeaders: string | undefined): Record<string, string> {
+export function preflightHeaders(
+  policy: CorsPolicy,
+  origin: string | undefined,
+  requestMethod: string,
+  requestHeaders: string | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {Vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers'}
   if (!origin || !originAllowed(policy, origin)) return out
   const method = requestMethod.toUpperCase()
@@ -99,7 +106,12 @@ export function preflightHeaders(policy: CorsPolicy, origin: string | undefined,
 }
 
 /** The CORS headers of an actual request's reply, added to `into`: Vary: Origin always, the rest for an allowed origin and method. */
-export function actualCorsHeaders(policy: CorsPolicy, origin: string | undefined, method: string | undefined, into: Record<string, string>): void {
+export function actualCorsHeaders(
+  policy: CorsPolicy,
+  origin: string | undefined,
+  method: string | undefined,
+  into: Record<string, string>,
+): void {
   into.Vary = into.Vary ? `${into.Vary}, Origin` : 'Origin'
   if (!origin || method === 'OPTIONS' || !CORS_METHODS.has(method ?? '')) return
   if (!originAllowed(policy, origin)) return
@@ -158,6 +170,10 @@ export function targetPath(url: string): {path: string; raw: string; query: stri
     return {path: decodeURIComponent(raw), raw, query}
   } catch {
     // Not UTF-8 once decoded: Go keeps the bytes, which match no route.
-    return {path: raw.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), raw, query}
+    return {
+      path: raw.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+      raw,
+      query,
+    }
   }
 }

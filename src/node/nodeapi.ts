@@ -56,7 +56,10 @@ function resultJson(r: CheckResult): string {
 }
 
 /** The APIReply JSON text (no newline) and whether every check passed. */
-export async function healthReply(reporter: HealthReporter, kind: HealthKind): Promise<{json: string; healthy: boolean}> {
+export async function healthReply(
+  reporter: HealthReporter,
+  kind: HealthKind,
+): Promise<{json: string; healthy: boolean}> {
   const checks = await reporter(kind)
   const names = Object.keys(checks).sort()
   const healthy = names.every((n) => checks[n]!.error === undefined)
@@ -66,7 +69,10 @@ export async function healthReply(reporter: HealthReporter, kind: HealthKind): P
 
 /** The "health" JSON-RPC service: Health, Readiness and Liveness, each taking {"tags": [...]} (ignored: tsvm's checks have no tags). */
 export function healthService(reporter: HealthReporter): NodeService {
-  const method = (kind: HealthKind): NodeMethod => ({fields: {}, run: async () => (await healthReply(reporter, kind)).json})
+  const method = (kind: HealthKind): NodeMethod => ({
+    fields: {},
+    run: async () => (await healthReply(reporter, kind)).json,
+  })
   return {
     name: 'health',
     methods: new Map([
@@ -107,8 +113,12 @@ function sortedObject<V>(map: Readonly<Record<string, V>>): string {
 
 /** The "info" JSON-RPC service with the calls tools make first; other info methods are "can't find method" as on any unknown name. */
 export function infoService(facts: NodeFacts): NodeService {
-  const lookup = (alias: string): string | undefined => (alias === facts.chainId || facts.chainAliases.includes(alias) ? facts.chainId : undefined)
-  const m = (fields: NodeMethod['fields'], run: (args: ArgValues) => string): NodeMethod => ({fields, run: async (args) => run(args)})
+  const lookup = (alias: string): string | undefined =>
+    alias === facts.chainId || facts.chainAliases.includes(alias) ? facts.chainId : undefined
+  const m = (fields: NodeMethod['fields'], run: (args: ArgValues) => string): NodeMethod => ({
+    fields,
+    run: async (args) => run(args),
+  })
   return {
     name: 'info',
     methods: new Map<string, NodeMethod>([

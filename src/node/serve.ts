@@ -131,7 +131,9 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
   let closing: Promise<void> | undefined
   const warnings: string[] = []
   if (!server.loopback) {
-    warnings.push(`listening on ${server.address} (not loopback): anyone who can reach port ${server.port} can read the chain and propose blocks`)
+    warnings.push(
+      `listening on ${server.address} (not loopback): anyone who can reach port ${server.port} can read the chain and propose blocks`,
+    )
   }
   const {max} = server.connections()
   const files = openFileLimit()
@@ -225,14 +227,18 @@ export function engineVm(vm: TimestampVM): EngineVm & {close(): Promise<void>} {
 export const V12_MEMPOOL_LIMIT = 262_144
 
 /** Opens the chain in `dataDir` (default genesis when new, as every chain command does) and serves it. */
-export async function serveDataDir(dataDir: string, options: Omit<ServeOptions, 'vm' | 'genesisId'>): Promise<Serving & {dataDir: string}> {
+export async function serveDataDir(
+  dataDir: string,
+  options: Omit<ServeOptions, 'vm' | 'genesisId'>,
+): Promise<Serving & {dataDir: string}> {
   // Go v1.2.1 had no mempool cap (Success:true always). Memory still needs a bound: v1.2 takes
   // V12_MEMPOOL_LIMIT payloads, 64 times v1.3's 4096, and blocks are built as they arrive.
   const chain = await EmbeddedChain.open(dataDir, options.dialect === 'v1.2' ? {mempoolLimit: V12_MEMPOOL_LIMIT} : {})
   let genesisId: Uint8Array
   try {
     const genesis = await chain.vm.getBlockAtHeight(0n)
-    if (genesis === undefined) throw new TsvmError('DB_CORRUPT', `the chain in ${dataDir} has no block at height 0: run tsvm check`)
+    if (genesis === undefined)
+      throw new TsvmError('DB_CORRUPT', `the chain in ${dataDir} has no block at height 0: run tsvm check`)
     genesisId = genesis.block.id
   } catch (error) {
     await chain.close()

@@ -38,7 +38,15 @@ import {
   preflightHeaders,
   targetPath,
 } from './http.js'
-import {type CheckResult, type HealthKind, type NodeFacts, healthReply, healthService, infoService, localNodeId} from './nodeapi.js'
+import {
+  type CheckResult,
+  type HealthKind,
+  type NodeFacts,
+  healthReply,
+  healthService,
+  infoService,
+  localNodeId,
+} from './nodeapi.js'
 
 /** The alias under which the chain and the VM are also served. */
 export const ALIAS = 'timestampvm'
@@ -52,7 +60,12 @@ export const GZIP_MIN_SIZE = 1400
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
 
 /** Default limits: open connections, ms to receive a request's head, ms to receive a whole request, ms an idle keep-alive connection stays. */
-export const DEFAULT_LIMITS = {maxConnections: 1000, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000} as const
+export const DEFAULT_LIMITS = {
+  maxConnections: 1000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+} as const
 
 /**
  * Connections over the cap that may wait (at most REFUSE_LINGER_MS) for their 503 to be read.
@@ -132,7 +145,11 @@ export function isLoopbackAddress(address: string): boolean {
 }
 
 function text(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, {'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...extra})
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    ...extra,
+  })
   res.end(body)
 }
 
@@ -178,7 +195,12 @@ function redacting(chain: ChainBackend, redact: (text: string) => string): Chain
 }
 
 /** The limits in effect, checked: the head must be due no later than the whole request. */
-function limitsOf(options: ServerOptions): {maxConnections: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number} {
+function limitsOf(options: ServerOptions): {
+  maxConnections: number
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  keepAliveTimeoutMs: number
+} {
   const l = {
     maxConnections: options.maxConnections ?? DEFAULT_LIMITS.maxConnections,
     headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_LIMITS.headersTimeoutMs,
@@ -186,7 +208,8 @@ function limitsOf(options: ServerOptions): {maxConnections: number; headersTimeo
     keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? DEFAULT_LIMITS.keepAliveTimeoutMs,
   }
   for (const [name, value] of Object.entries(l)) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new TsvmError('USAGE', `${name} must be a positive integer (got ${value})`)
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new TsvmError('USAGE', `${name} must be a positive integer (got ${value})`)
   }
   if (l.headersTimeoutMs > l.requestTimeoutMs) {
     throw new TsvmError(
@@ -210,7 +233,13 @@ function acceptsGzip(header: string | undefined): boolean {
 }
 
 /** Writes a reply, gzipped when the client accepts it and it is at least GZIP_MIN_SIZE bytes. */
-function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string | number>, body: string | Buffer): void {
+function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number>,
+  body: string | Buffer,
+): void {
   const length = Buffer.byteLength(body)
   if (length >= GZIP_MIN_SIZE && acceptsGzip(req.headers['accept-encoding'])) {
     const zipped = gzipSync(body)
@@ -285,10 +314,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const message = {...(await options.health?.()), ...connections, ...(closing ? {closing: true} : {})}
       const check: CheckResult = {message, timestamp, duration: Number(process.hrtime.bigint() - started)}
       if (closing) check.error = 'shutting down: new requests are refused'
-      else if (open >= limits.maxConnections) check.error = `${open} connections open, the limit: new connections are refused with 503`
+      else if (open >= limits.maxConnections)
+        check.error = `${open} connections open, the limit: new connections are refused with 503`
       out[ALIAS] = check
     } catch (error) {
-      out[ALIAS] = {error: redact((error as Error).message), timestamp, duration: Number(process.hrtime.bigint() - started)}
+      out[ALIAS] = {
+        error: redact((error as Error).message),
+        timestamp,
+        duration: Number(process.hrtime.bigint() - started),
+      }
     }
     return out
   }
@@ -299,12 +333,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // AvalancheGo's order: Node-Id on everything, then the Host filter, then gzip (Vary), CORS, routing.
     const headers: Record<string, string> = closing ? {Connection: 'close', 'Node-Id': nodeId} : {'Node-Id': nodeId}
     if (hosts !== undefined && !allowedHost(requestHost(req), hosts)) {
-      send(req, res, 403, {...headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff'}, INVALID_HOST_BODY)
+      send(
+        req,
+        res,
+        403,
+        {...headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff'},
+        INVALID_HOST_BODY,
+      )
       return
     }
     headers.Vary = 'Accept-Encoding'
     if (isPreflight(req.method, req.headers['access-control-request-method'])) {
-      const h = preflightHeaders(cors, req.headers.origin, req.headers['access-control-request-method'] as string, req.headers['access-control-request-headers'])
+      const h = preflightHeaders(
+        cors,
+        req.headers.origin,
+        req.headers['access-control-request-method'] as string,
+        req.headers['access-control-request-headers'],
+      )
       h.Vary = `Accept-Encoding, ${h.Vary}`
       res.writeHead(200, {...headers, ...h, 'Content-Length': '0'})
       res.end()
@@ -340,7 +385,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       send(req, res, healthy ? 200 : 503, {...headers, 'Content-Type': 'application/json'}, body + '\n')
       return
     } else {
-      send(req, res, 404, {...headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff'}, '404 page not found\n')
+      send(
+        req,
+        res,
+        404,
+        {...headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff'},
+        '404 page not found\n',
+      )
       return
     }
     // gorilla/rpc ServeHTTP, in its order (spec §3.3).
@@ -414,7 +465,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // and dropped, so the close is not a reset that could swallow the 503. Those connections wait
   // at most REFUSE_LINGER_MS; beyond REFUSE_BACKLOG of them, node:net closes new ones at once.
   const setUp = server.listeners('connection') as Array<(socket: Socket) => void>
-  if (setUp.length === 0) throw new TsvmError('INTERNAL', 'node:http installed no connection listener: this Node.js version is not supported')
+  if (setUp.length === 0)
+    throw new TsvmError('INTERNAL', 'node:http installed no connection listener: this Node.js version is not supported')
   server.removeAllListeners('connection')
   server.maxConnections = limits.maxConnections + REFUSE_BACKLOG
   const busy = `server busy: ${limits.maxConnections} connections open, the most it serves at once; try again shortly\n`
@@ -454,7 +506,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       reject(
         new TsvmError(
           // the address given cannot be used (taken, privileged, not this machine's): a usage error, not a crash
-          error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL' ? 'PORT_UNAVAILABLE' : 'SERVE_FAILED',
+          error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL'
+            ? 'PORT_UNAVAILABLE'
+            : 'SERVE_FAILED',
           error.code === 'EADDRINUSE'
             ? `port ${options.port} on ${host} is already in use: stop the other server or pass --port`
             : `cannot listen on ${host}:${options.port}: ${error.message}`,

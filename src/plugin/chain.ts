@@ -61,14 +61,21 @@ export class PluginChain implements ChainBackend {
    * Opens the chain on the node's database at `dbAddress`, creating the genesis from
    * `genesisBytes` on an empty store (ignored on an initialized one, as Go does).
    */
-  static async open(dbAddress: string, genesisBytes: Uint8Array, name: string, options: PluginChainOptions = {}): Promise<PluginChain> {
+  static async open(
+    dbAddress: string,
+    genesisBytes: Uint8Array,
+    name: string,
+    options: PluginChainOptions = {},
+  ): Promise<PluginChain> {
     const client = new RpcDbClient(dbAddress)
     const vm = await TimestampVM.openOn(new RpcLevel(client), name, {now: options.now, volatileProcessing: true})
     try {
       const adopted = vm.adoption
       if (adopted) {
         const how = adopted.resumed ? 'finished adopting' : 'adopted'
-        options.log?.(`${how} the state the Go VM left: ${adopted.blocks} accepted and ${adopted.rejected} rejected blocks up to height ${adopted.lastAcceptedHeight}, in ${adopted.ms} ms`)
+        options.log?.(
+          `${how} the state the Go VM left: ${adopted.blocks} accepted and ${adopted.rejected} rejected blocks up to height ${adopted.lastAcceptedHeight}, in ${adopted.ms} ms`,
+        )
       }
       if (!vm.isInitialized()) await vm.initialize(genesisBytes)
       // Go's Initialize ends with SetPreference(lastAccepted).
@@ -116,7 +123,8 @@ export class PluginChain implements ChainBackend {
 
   /** Queues a payload (proposals arriving together share one WriteBatch); false when the mempool is full. */
   proposeBlock(data: Uint8Array): Promise<boolean> {
-    if (this.closed) return Promise.reject(new TsvmError('SERVE_FAILED', 'the chain is shutting down: send the proposal again later'))
+    if (this.closed)
+      return Promise.reject(new TsvmError('SERVE_FAILED', 'the chain is shutting down: send the proposal again later'))
     return new Promise((resolve, reject) => {
       this.pending.push({data: data.slice(), resolve, reject})
       if (!this.flushing) {

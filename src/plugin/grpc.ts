@@ -96,7 +96,11 @@ export class UnaryClient {
   }
 
   /** Calls a unary method; waits for the connection to be ready (WaitForReady, as the node does). */
-  call<Req, Res, ReqIn>(method: Method<Req, Res, ReqIn, any>, request: ReqIn, options: {signal?: AbortSignal; deadline?: number} = {}): Promise<Res> {
+  call<Req, Res, ReqIn>(
+    method: Method<Req, Res, ReqIn, any>,
+    request: ReqIn,
+    options: {signal?: AbortSignal; deadline?: number} = {},
+  ): Promise<Res> {
     return new Promise((resolve, reject) => {
       const call = this.client.makeUnaryRequest<ReqIn, Res>(
         method.path,

@@ -18,7 +18,13 @@ import {basename, dirname, join, resolve} from 'node:path'
 import {idFromString, idToString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 import {vmIdFromName, vmNameFromId} from '../vm/vmid.js'
-import {DEFAULT_PROTOCOL, OLDEST_RELEASE, PROTOCOL_RELEASES, isSupportedProtocol, protocolOfRelease} from './protocol.js'
+import {
+  DEFAULT_PROTOCOL,
+  OLDEST_RELEASE,
+  PROTOCOL_RELEASES,
+  isSupportedProtocol,
+  protocolOfRelease,
+} from './protocol.js'
 
 /** The VM name of the Go timestampvm builds: its VM ID is what their plugin file is called. */
 export const DEFAULT_VM_NAME = 'timestamp'
@@ -87,9 +93,13 @@ export function chooseProtocol(options: {avalanchego?: string; protocol?: number
   }
   const protocol = options.protocol ?? DEFAULT_PROTOCOL
   if (!isSupportedProtocol(protocol)) {
-    throw new TsvmError('PROTOCOL_UNSUPPORTED', `rpcchainvm protocol ${protocol} is not supported: use one of ${supportedProtocols()}`, {
-      details: {protocol},
-    })
+    throw new TsvmError(
+      'PROTOCOL_UNSUPPORTED',
+      `rpcchainvm protocol ${protocol} is not supported: use one of ${supportedProtocols()}`,
+      {
+        details: {protocol},
+      },
+    )
   }
   return protocol
 }
@@ -150,7 +160,9 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
   try {
     await access(entry, constants.R_OK)
   } catch (error) {
-    throw new TsvmError('FILE_NOT_FOUND', `the plugin entry ${entry} is missing: build tsvm first (npm run build)`, {cause: error})
+    throw new TsvmError('FILE_NOT_FOUND', `the plugin entry ${entry} is missing: build tsvm first (npm run build)`, {
+      cause: error,
+    })
   }
   if ((options.pluginDir === undefined) === (options.output === undefined)) {
     throw new TsvmError('USAGE', 'pass either a plugin dir (the launcher is named by the VM ID) or an output path')
@@ -166,7 +178,9 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
     throw error
   })
   if (existing?.isDirectory()) {
-    throw new TsvmError('PLUGIN_FILE_EXISTS', `${launcher} is a directory: remove it, then install again`, {details: {path: launcher}})
+    throw new TsvmError('PLUGIN_FILE_EXISTS', `${launcher} is a directory: remove it, then install again`, {
+      details: {path: launcher},
+    })
   }
   if (existing) {
     const same = (await readFile(launcher, 'utf8').catch(() => undefined)) === text

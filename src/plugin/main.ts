@@ -54,7 +54,9 @@ async function main(): Promise<void> {
   const protocol = protocolFromArgs(process.argv.slice(2))
   const engine = process.env.AVALANCHE_VM_RUNTIME_ENGINE_ADDR
   if (!engine) {
-    fail('AVALANCHE_VM_RUNTIME_ENGINE_ADDR is not set: this program is an AvalancheGo VM plugin, started by the node (install it with tsvm plugin install)')
+    fail(
+      'AVALANCHE_VM_RUNTIME_ENGINE_ADDR is not set: this program is an AvalancheGo VM plugin, started by the node (install it with tsvm plugin install)',
+    )
   }
   const parent = process.ppid
   let shutdown = false
@@ -84,7 +86,11 @@ async function main(): Promise<void> {
   })
   const runtime = new UnaryClient(engine)
   try {
-    await runtime.call(RuntimeService.Initialize, {protocolVersion: protocol, addr: server.address}, {deadline: Date.now() + 10_000})
+    await runtime.call(
+      RuntimeService.Initialize,
+      {protocolVersion: protocol, addr: server.address},
+      {deadline: Date.now() + 10_000},
+    )
   } catch (error) {
     server.stop()
     fail(`the handshake with the node at ${engine} failed (protocol ${protocol}): ${(error as Error).message}`, 1)

@@ -129,7 +129,11 @@ export const AppRequestFailedMsg = message({
   errorCode: field(3, 'sint32'),
   errorMessage: field(4, 'string'),
 })
-export const AppResponseMsg = message({nodeId: field(1, 'bytes'), requestId: field(2, 'uint32'), response: field(3, 'bytes')})
+export const AppResponseMsg = message({
+  nodeId: field(1, 'bytes'),
+  requestId: field(2, 'uint32'),
+  response: field(3, 'bytes'),
+})
 export const AppGossipMsg = message({nodeId: field(1, 'bytes'), msg: field(2, 'bytes')})
 export const ConnectedRequest = message({
   nodeId: field(1, 'bytes'),
@@ -159,11 +163,20 @@ export const MetricFamily = message({
 })
 export const GatherResponse = message({metricFamilies: field(1, MetricFamily, 'repeated')})
 export const StateSyncEnabledResponse = message({enabled: field(1, 'bool'), err: field(2, 'enum')})
-const summaryFields = {id: field(1, 'bytes'), height: field(2, 'uint64'), bytes: field(3, 'bytes'), err: field(4, 'enum')}
+const summaryFields = {
+  id: field(1, 'bytes'),
+  height: field(2, 'uint64'),
+  bytes: field(3, 'bytes'),
+  err: field(4, 'enum'),
+}
 export const GetOngoingSyncStateSummaryResponse = message(summaryFields)
 export const GetLastStateSummaryResponse = message(summaryFields)
 export const ParseStateSummaryRequest = message({bytes: field(1, 'bytes')})
-export const ParseStateSummaryResponse = message({id: field(1, 'bytes'), height: field(2, 'uint64'), err: field(3, 'enum')})
+export const ParseStateSummaryResponse = message({
+  id: field(1, 'bytes'),
+  height: field(2, 'uint64'),
+  err: field(3, 'enum'),
+})
 export const GetStateSummaryRequest = message({height: field(1, 'uint64')})
 export const GetStateSummaryResponse = message({id: field(1, 'bytes'), bytes: field(2, 'bytes'), err: field(3, 'enum')})
 export const StateSummaryAcceptRequest = message({bytes: field(1, 'bytes')})
@@ -187,7 +200,10 @@ export const DbCompactResponse = message({err: field(1, 'enum')})
 export const DbCloseRequest = message({})
 export const DbCloseResponse = message({err: field(1, 'enum')})
 export const DbHealthCheckResponse = message({details: field(1, 'bytes')})
-export const DbWriteBatchRequest = message({puts: field(1, DbPutRequest, 'repeated'), deletes: field(2, DbDeleteRequest, 'repeated')})
+export const DbWriteBatchRequest = message({
+  puts: field(1, DbPutRequest, 'repeated'),
+  deletes: field(2, DbDeleteRequest, 'repeated'),
+})
 export const DbWriteBatchResponse = message({err: field(1, 'enum')})
 export const DbNewIteratorRequest = message({start: field(1, 'bytes'), prefix: field(2, 'bytes')})
 export const DbNewIteratorResponse = message({id: field(1, 'uint64')})
@@ -200,7 +216,11 @@ export const DbIteratorReleaseResponse = message({err: field(1, 'enum')})
 
 /** http.Element and http.responsewriter.Header: a header and its values. */
 export const Element = message({key: field(1, 'string'), values: field(2, 'string', 'repeated')})
-export const Userinfo = message({username: field(1, 'string'), password: field(2, 'string'), passwordSet: field(3, 'bool')})
+export const Userinfo = message({
+  username: field(1, 'string'),
+  password: field(2, 'string'),
+  passwordSet: field(3, 'bool'),
+})
 export const Url = message({
   scheme: field(1, 'string'),
   opaque: field(2, 'string'),
@@ -296,7 +316,8 @@ function service<const M extends Record<string, readonly [Codec<any, any>, Codec
   >
 } {
   const out: Methods = {}
-  for (const [method, [request, response]] of Object.entries(methods)) out[method] = {path: `/${name}/${method}`, request, response}
+  for (const [method, [request, response]] of Object.entries(methods))
+    out[method] = {path: `/${name}/${method}`, request, response}
   return out as never
 }
 

@@ -56,7 +56,9 @@ type FieldType<F extends FieldSpec> = F['label'] extends 'repeated'
       ? M | undefined
       : ScalarType<F['kind']>
 
-type FieldInput<F extends FieldSpec> = F['label'] extends 'repeated' ? Array<InputType<F['kind']>> : InputType<F['kind']>
+type FieldInput<F extends FieldSpec> = F['label'] extends 'repeated'
+  ? Array<InputType<F['kind']>>
+  : InputType<F['kind']>
 
 /** The decoded shape of a message with these fields. */
 export type MessageOf<F extends Record<string, FieldSpec>> = {-readonly [K in keyof F]: FieldType<F[K]>}
@@ -65,7 +67,10 @@ export type MessageOf<F extends Record<string, FieldSpec>> = {-readonly [K in ke
 export type MessageInput<F extends Record<string, FieldSpec>> = {-readonly [K in keyof F]?: FieldInput<F[K]>}
 
 /** A field spec (number, type, label). */
-export function field<const K extends ScalarKind | Codec<any, any>>(no: number, kind: K): {no: number; kind: K; label?: undefined}
+export function field<const K extends ScalarKind | Codec<any, any>>(
+  no: number,
+  kind: K,
+): {no: number; kind: K; label?: undefined}
 export function field<const K extends ScalarKind | Codec<any, any>, const L extends 'optional' | 'repeated'>(
   no: number,
   kind: K,

@@ -100,12 +100,21 @@ class Probed {
   }
 }
 
-const describeExit = (e: {code: number | null; signal: string | null}) => (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`)
+const describeExit = (e: {code: number | null; signal: string | null}) =>
+  e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`
 
-function fault(reason: ProbeFault, launcher: string, message: string, probed?: Probed, extra: Record<string, unknown> = {}): TsvmError {
+function fault(
+  reason: ProbeFault,
+  launcher: string,
+  message: string,
+  probed?: Probed,
+  extra: Record<string, unknown> = {},
+): TsvmError {
   const stderr = probed?.stderrTail ?? ''
   const text = stderr ? `${message}\nits stderr ends with:\n${stderr}` : message
-  return new TsvmError('PLUGIN_PROBE_FAILED', text, {details: {reason, launcher, ...extra, ...(stderr ? {stderr} : {})}})
+  return new TsvmError('PLUGIN_PROBE_FAILED', text, {
+    details: {reason, launcher, ...extra, ...(stderr ? {stderr} : {})},
+  })
 }
 
 /** Resolves with a value, or with `onTimeout()` after `ms`. */
@@ -122,14 +131,24 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
   const handshakeMs = options.handshakeMs ?? NODE_LIMIT_MS
   const callMs = options.callMs ?? NODE_LIMIT_MS
   const info = await stat(launcher).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') throw new TsvmError('FILE_NOT_FOUND', `no such plugin file: ${launcher}`, {cause: error})
+    if (error.code === 'ENOENT')
+      throw new TsvmError('FILE_NOT_FOUND', `no such plugin file: ${launcher}`, {cause: error})
     throw error
   })
-  if (!info.isFile()) throw fault('not-executable', launcher, `${launcher} is not a file: pass the plugin file itself (<plugin-dir>/<vmID>)`)
+  if (!info.isFile())
+    throw fault(
+      'not-executable',
+      launcher,
+      `${launcher} is not a file: pass the plugin file itself (<plugin-dir>/<vmID>)`,
+    )
   try {
     await access(launcher, constants.X_OK)
   } catch {
-    throw fault('not-executable', launcher, `${launcher} is not executable: the node runs plugin files directly; chmod 755 it`)
+    throw fault(
+      'not-executable',
+      launcher,
+      `${launcher} is not executable: the node runs plugin files directly; chmod 755 it`,
+    )
   }
 
   // The node's Runtime server: records the announced protocol and answers a mismatch as it does.
@@ -139,7 +158,11 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
   const runtime = new grpc.Server(CHANNEL_OPTIONS)
   addService(runtime, RuntimeService, {
     Initialize: (request) => {
-      announced!({protocol: request.protocolVersion, addr: request.addr, ms: Number(process.hrtime.bigint() - started) / 1e6})
+      announced!({
+        protocol: request.protocolVersion,
+        addr: request.addr,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      })
       if (request.protocolVersion !== expected) {
         throw new StatusError(
           grpc.status.UNKNOWN,
@@ -156,7 +179,12 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
   try {
     started = process.hrtime.bigint()
     probed = new Probed(
-      spawn(launcher, [], {cwd, env: {AVALANCHE_VM_RUNTIME_ENGINE_ADDR: runtimeAddress}, stdio: ['ignore', 'pipe', 'pipe'], detached: false}),
+      spawn(launcher, [], {
+        cwd,
+        env: {AVALANCHE_VM_RUNTIME_ENGINE_ADDR: runtimeAddress},
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: false,
+      }),
     )
     const first = await within(
       Promise.race([handshake, probed.exited.then((e) => ({exited: e}))]),
@@ -219,8 +247,13 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
         )
       }
     }
-    const version = await call('Version', () => vm!.call(VmService.Version, {}, {deadline: Date.now() + callMs}), 'bad-version')
-    if (typeof version.version !== 'string') throw fault('bad-version', launcher, `vm.VM/Version gave no version string`, probed)
+    const version = await call(
+      'Version',
+      () => vm!.call(VmService.Version, {}, {deadline: Date.now() + callMs}),
+      'bad-version',
+    )
+    if (typeof version.version !== 'string')
+      throw fault('bad-version', launcher, `vm.VM/Version gave no version string`, probed)
     await call('Shutdown', () => vm!.call(VmService.Shutdown, {}, {deadline: Date.now() + callMs}), 'shutdown-failed')
     vm.close()
     vm = undefined
@@ -236,7 +269,13 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
       )
     }
     if (exit.code !== 0) {
-      throw fault('bad-exit', launcher, `${launcher} ${describeExit(exit)} after Shutdown and SIGTERM (expected exit code 0)`, probed, {exit})
+      throw fault(
+        'bad-exit',
+        launcher,
+        `${launcher} ${describeExit(exit)} after Shutdown and SIGTERM (expected exit code 0)`,
+        probed,
+        {exit},
+      )
     }
     return {
       launcher,

@@ -57,7 +57,10 @@ export class RpcDbClient {
     this.rpc = new UnaryClient(address)
   }
 
-  private async call<Req, Res>(method: (typeof DatabaseService)[keyof typeof DatabaseService], request: Partial<Req>): Promise<Res> {
+  private async call<Req, Res>(
+    method: (typeof DatabaseService)[keyof typeof DatabaseService],
+    request: Partial<Req>,
+  ): Promise<Res> {
     if (this.failure) throw this.failure
     try {
       return (await this.rpc.call(method as never, request as never)) as Res
@@ -73,7 +76,8 @@ export class RpcDbClient {
 
   private checked(err: number, what: string): void {
     if (err === DbError.UNSPECIFIED) return
-    if (err === DbError.CLOSED) throw new TsvmError('DB_OPEN_FAILED', `the node's database is closed (${what}): the chain is shutting down`)
+    if (err === DbError.CLOSED)
+      throw new TsvmError('DB_OPEN_FAILED', `the node's database is closed (${what}): the chain is shutting down`)
     throw new TsvmError('IO_ERROR', `the node's database answered ${what} with error ${err}`)
   }
 
@@ -101,7 +105,10 @@ export class RpcDbClient {
 
   /** The next page of an iterator; empty at the end. */
   async next(id: bigint): Promise<Entry[]> {
-    const r = await this.call<unknown, {data: Array<{key: Uint8Array; value: Uint8Array}>}>(DatabaseService.IteratorNext, {id})
+    const r = await this.call<unknown, {data: Array<{key: Uint8Array; value: Uint8Array}>}>(
+      DatabaseService.IteratorNext,
+      {id},
+    )
     return r.data.map((d) => [d.key, d.value])
   }
 
@@ -167,7 +174,10 @@ class RpcIterator extends AbstractIterator<RpcLevel, Uint8Array, Uint8Array> {
         const {gt, gte, lt, lte} = this.range
         const start = gte ?? gt ?? new Uint8Array(0)
         const upper = lt ?? lte
-        this.id = await this.client.newIterator(start, upper === undefined ? new Uint8Array(0) : commonPrefix(start, upper))
+        this.id = await this.client.newIterator(
+          start,
+          upper === undefined ? new Uint8Array(0) : commonPrefix(start, upper),
+        )
       }
       this.page = await this.client.next(this.id)
       this.at = 0
@@ -221,10 +231,13 @@ class RpcIterator extends AbstractIterator<RpcLevel, Uint8Array, Uint8Array> {
  */
 export class RpcLevel extends AbstractLevel<Uint8Array, Uint8Array, Uint8Array> {
   constructor(readonly client: RpcDbClient) {
-    super({encodings: {view: true}, permanence: true, seek: false, createIfMissing: false, errorIfExists: false}, {
-      keyEncoding: 'view',
-      valueEncoding: 'view',
-    })
+    super(
+      {encodings: {view: true}, permanence: true, seek: false, createIfMissing: false, errorIfExists: false},
+      {
+        keyEncoding: 'view',
+        valueEncoding: 'view',
+      },
+    )
   }
 
   async _get(key: Uint8Array): Promise<Uint8Array | undefined> {

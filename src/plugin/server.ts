@@ -16,7 +16,16 @@ import type {Block} from '../vm/block.js'
 import {TsvmError} from '../vm/errors.js'
 import type {PluginChain, PluginChainOptions} from './chain.js'
 import {CHANNEL_OPTIONS, StatusError, UnaryClient, addService, bindLoopback} from './grpc.js'
-import {HttpService, ReaderErrorCode, ReaderService, SummaryMode, VmError, VmMessage, VmService, WriterService} from './messages.js'
+import {
+  HttpService,
+  ReaderErrorCode,
+  ReaderService,
+  SummaryMode,
+  VmError,
+  VmMessage,
+  VmService,
+  WriterService,
+} from './messages.js'
 import {PLUGIN_VERSION} from './protocol.js'
 
 /** One HTTP header and its values, as http.Element carries it. */
@@ -102,7 +111,11 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
 
   const service = async (request: {method: string; contentType: string | undefined; body: Uint8Array}) => {
     if (!chain) {
-      return {status: 503, headers: [['Content-Type', 'text/plain; charset=utf-8']] as Array<[string, string]>, body: utf8.encode('the VM is not initialized')}
+      return {
+        status: 503,
+        headers: [['Content-Type', 'text/plain; charset=utf-8']] as Array<[string, string]>,
+        body: utf8.encode('the VM is not initialized'),
+      }
     }
     return (await loadVm()).answerRpcHttp(request, {kind: 'chain', chain}, 'v1.3')
   }
@@ -183,7 +196,12 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
       AppGossip: () => ({}),
       Gather: () => ({}),
       async GetAncestors(req) {
-        const blks = await requireChain().ancestors(req.blkId, req.maxBlocksNum, req.maxBlocksSize, req.maxBlocksRetrivalTime)
+        const blks = await requireChain().ancestors(
+          req.blkId,
+          req.maxBlocksNum,
+          req.maxBlocksSize,
+          req.maxBlocksRetrivalTime,
+        )
         return {blksBytes: blks}
       },
       async BatchedParseBlock(req) {
@@ -213,7 +231,8 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
       StateSummaryAccept: () => ({mode: SummaryMode.SKIPPED, err: VmError.STATE_SYNC_NOT_IMPLEMENTED}),
     },
     (method, error) => {
-      if (!(error instanceof StatusError && error.code === grpc.status.CANCELLED)) log(`${method} failed: ${(error as Error).message}`)
+      if (!(error instanceof StatusError && error.code === grpc.status.CANCELLED))
+        log(`${method} failed: ${(error as Error).message}`)
     },
   )
 
@@ -224,7 +243,11 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
       // HTTP/1.1 without Upgrade: the whole request inline. The node clears its response headers
       // and sets exactly ours, so start from its response_headers and add ours (Go spelling).
       async HandleSimple(req) {
-        const reply = await service({method: req.method, contentType: headerValue(req.requestHeaders, 'Content-Type'), body: req.body})
+        const reply = await service({
+          method: req.method,
+          contentType: headerValue(req.requestHeaders, 'Content-Type'),
+          body: req.body,
+        })
         return {code: reply.status, headers: mergeHeaders(req.responseHeaders, reply.headers), body: reply.body}
       },
       // HTTP/2 and upgrades: the body comes from the node's Reader and the reply goes to its
@@ -246,10 +269,15 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
             }
           }
           const body = Buffer.concat(parts)
-          const reply = await service({method: req.request.method, contentType: headerValue(req.request.header, 'Content-Type'), body})
+          const reply = await service({
+            method: req.request.method,
+            contentType: headerValue(req.request.header, 'Content-Type'),
+            body,
+          })
           const headers = mergeHeaders(rw.header, reply.headers)
           await node.call(WriterService.WriteHeader, {headers, statusCode: reply.status}, {signal: abort.signal})
-          if (reply.body.length > 0) await node.call(WriterService.Write, {headers, payload: reply.body}, {signal: abort.signal})
+          if (reply.body.length > 0)
+            await node.call(WriterService.Write, {headers, payload: reply.body}, {signal: abort.signal})
           return {header: headers}
         } finally {
           node.close()

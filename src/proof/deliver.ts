@@ -24,7 +24,12 @@ export type DeliverProgress = (phase: 'write' | 'commit', done: number, total: n
  * new directory by one rename), then the directories made durable. On failure the temp files of
  * this run are removed and the error is thrown.
  */
-export async function deliverReceipts(plan: WriteJob, helpers: Helpers, dest: Destinations | undefined, onProgress?: DeliverProgress): Promise<void> {
+export async function deliverReceipts(
+  plan: WriteJob,
+  helpers: Helpers,
+  dest: Destinations | undefined,
+  onProgress?: DeliverProgress,
+): Promise<void> {
   const n = plan.targets.length
   const dirs = [...new Set(plan.targets.map((t) => dirname(t)))]
   const staged = (dest?.fresh ?? []).map((dir) => ({dir, temp: stagingPath(dir), moved: false}))
@@ -75,7 +80,13 @@ function syncTree(dir: string): void {
 }
 
 /** Runs a write or commit job over `n` items on every thread; items a helper did not get to (it died) are done here. */
-async function runAll(helpers: Helpers, job: Job, fn: (i: number) => void, n: number, progress: (done: number) => void): Promise<void> {
+async function runAll(
+  helpers: Helpers,
+  job: Job,
+  fn: (i: number) => void,
+  n: number,
+  progress: (done: number) => void,
+): Promise<void> {
   const board = newBoard(n)
   await helpers.run(job, board, (i) => (fn(i), true), progress)
   let missed = 0

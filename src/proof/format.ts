@@ -10,9 +10,9 @@ import type {UpgradeResult} from './upgrade.js'
 import type {VerifyResult} from './verify.js'
 
 /** Marks a receipt field the proof does not cover. */
-const NOT_COVERED = '(the receipt\'s word: not covered by the proof)'
+const NOT_COVERED = "(the receipt's word: not covered by the proof)"
 /** Marks a chain identity field: not covered by the proof, but compared with the chain verify is given. */
-const IDENTITY = '(the receipt\'s word: verify compares it with the chain you name)'
+const IDENTITY = "(the receipt's word: verify compares it with the chain you name)"
 
 /** "existed no later than ..." with its anchor, or why not; then any limits of the receipt. */
 export function verifyText(r: VerifyResult): string {
@@ -26,7 +26,10 @@ export function verifyText(r: VerifyResult): string {
         : `accepted on ${printable(r.checkedOn)}`
     line = `${ok('verified')} ${what} existed no later than ${r.existedBy} (block ${id(r.blockID!)}, height ${r.height}; ${anchor})`
   } else {
-    const label = r.status === 'invalid' ? bad('INVALID') : warn(r.status === 'consistent' ? 'NOT ANCHORED' : r.status.toUpperCase())
+    const label =
+      r.status === 'invalid'
+        ? bad('INVALID')
+        : warn(r.status === 'consistent' ? 'NOT ANCHORED' : r.status.toUpperCase())
     line = `${label} ${what}: ${r.reason}`
   }
   return [line, ...(r.limits ?? []).map((l) => `${warn('limit:')} ${l}`)].join('\n')
@@ -37,12 +40,28 @@ export function stampText(r: StampResult): string {
   const rows: Array<[string, string | undefined]> = [
     ['items', String(r.items)],
     ['payload', r.payload],
-    ['status', r.status === 'complete' ? ok('complete') : warn('pending (run `tsvm upgrade` on the receipts once accepted)')],
+    [
+      'status',
+      r.status === 'complete' ? ok('complete') : warn('pending (run `tsvm upgrade` on the receipts once accepted)'),
+    ],
     ['block', r.blockID === null ? undefined : id(r.blockID)],
     ['height', r.height ?? undefined],
     ['existedBy', r.existedBy ?? undefined],
-    ['receipt', r.receipts.length === 1 ? r.receipts[0]!.receipt : `${r.receipts.length} receipts, e.g. ${r.receipts[0]!.receipt}`],
-    ['skipped', r.skipped.length === 0 ? undefined : `${r.skipped.length} (${r.skipped.slice(0, 3).map((s) => `${s.path}: ${s.reason}`).join('; ')}${r.skipped.length > 3 ? '; ...' : ''})`],
+    [
+      'receipt',
+      r.receipts.length === 1
+        ? r.receipts[0]!.receipt
+        : `${r.receipts.length} receipts, e.g. ${r.receipts[0]!.receipt}`,
+    ],
+    [
+      'skipped',
+      r.skipped.length === 0
+        ? undefined
+        : `${r.skipped.length} (${r.skipped
+            .slice(0, 3)
+            .map((s) => `${s.path}: ${s.reason}`)
+            .join('; ')}${r.skipped.length > 3 ? '; ...' : ''})`,
+    ],
   ]
   return table(rows)
 }
@@ -54,7 +73,9 @@ export function upgradeText(results: UpgradeResult[]): string {
       const path = printable(u.receipt)
       if (u.status === 'pending') return `${warn('pending')}   ${path}: payload not accepted yet`
       const verb = u.status === 'upgraded' ? ok('upgraded') : 'complete'
-      const cp = u.checkpoint ? `; ${u.headers} header${u.headers === 1 ? '' : 's'} up to checkpoint ${id(u.checkpoint.id)} (height ${u.checkpoint.height}): verify with --trust ${u.checkpoint.id}` : ''
+      const cp = u.checkpoint
+        ? `; ${u.headers} header${u.headers === 1 ? '' : 's'} up to checkpoint ${id(u.checkpoint.id)} (height ${u.checkpoint.height}): verify with --trust ${u.checkpoint.id}`
+        : ''
       return `${verb}  ${path}: block ${id(u.blockID!)}, height ${u.height}, ${u.existedBy}${cp}`
     })
     .join('\n')
@@ -64,7 +85,9 @@ export function upgradeText(results: UpgradeResult[]): string {
 function checkCell(check: VerifyResult): string {
   if (check.status === 'invalid') return bad(`invalid: ${check.reason}`)
   if (check.status === 'pending') return warn('pending: no block yet (tsvm upgrade completes it)')
-  return warn('consistent with itself; the item was not read and NOTHING was checked against a chain: use tsvm verify with --endpoint, --data-dir or --trust')
+  return warn(
+    'consistent with itself; the item was not read and NOTHING was checked against a chain: use tsvm verify with --endpoint, --data-dir or --trust',
+  )
 }
 
 /** A readable view of a receipt and its offline check; fields the proof does not cover are marked. */
@@ -72,13 +95,21 @@ export function receiptText(r: Receipt, check: VerifyResult): string {
   const version = r.version ?? RECEIPT_VERSION
   const v1 = version === 1 && r.merkle !== null ? '; the position is not covered by the proof (version 1)' : ''
   const headers = r.headers ?? []
-  const top = headers.length > 0 && r.block ? `${headers.length}, up to height ${r.block.height + BigInt(headers.length)}` : undefined
+  const top =
+    headers.length > 0 && r.block
+      ? `${headers.length}, up to height ${r.block.height + BigInt(headers.length)}`
+      : undefined
   return table([
     ['version', String(version)],
     ['status', r.status],
     ['item', toHex(r.item.hash)],
     ['name', r.item.name === undefined ? undefined : `${printable(r.item.name)}  ${NOT_COVERED}`],
-    ['merkle', r.merkle === null ? 'none (the item hash is the payload)' : `leaf ${r.merkle.index} of ${r.merkle.leaves}, path of ${r.merkle.path.length}${v1}`],
+    [
+      'merkle',
+      r.merkle === null
+        ? 'none (the item hash is the payload)'
+        : `leaf ${r.merkle.index} of ${r.merkle.leaves}, path of ${r.merkle.path.length}${v1}`,
+    ],
     ['payload', toHex(r.payload)],
     ['block', r.block ? id(check.blockID!) : undefined],
     ['height', r.block ? r.block.height.toString() : undefined],
@@ -95,5 +126,11 @@ export function receiptText(r: Receipt, check: VerifyResult): string {
 /** What `stamp --resume` did, one entry per recorded run. */
 export function resumeText(results: ResumeResult[]): string {
   if (results.length === 0) return 'no interrupted stamp run to finish'
-  return results.map((r) => ('pid' in r ? `${r.record}: still being written by process ${r.pid}` : `finished ${r.record}\n${stampText({...r, skipped: []})}`)).join('\n')
+  return results
+    .map((r) =>
+      'pid' in r
+        ? `${r.record}: still being written by process ${r.pid}`
+        : `finished ${r.record}\n${stampText({...r, skipped: []})}`,
+    )
+    .join('\n')
 }

@@ -15,7 +15,11 @@ function escape(c: string): string {
 
 /** Compiles a glob into a predicate over '/'-separated relative paths. */
 export function compileGlob(pattern: string): (relPath: string) => boolean {
-  if (pattern.length === 0) throw new TsvmError('INVALID_ARGUMENT', 'an empty --glob matches nothing: pass a pattern such as "*.pdf" or "docs/**"')
+  if (pattern.length === 0)
+    throw new TsvmError(
+      'INVALID_ARGUMENT',
+      'an empty --glob matches nothing: pass a pattern such as "*.pdf" or "docs/**"',
+    )
   const segments = pattern.split('/')
   let re = ''
   for (let s = 0; s < segments.length; s++) {

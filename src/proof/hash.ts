@@ -28,9 +28,13 @@ export async function hashFile(path: string): Promise<Uint8Array> {
     throw fileError(error, path)
   }
   if (info.isDirectory()) {
-    throw new TsvmError('INVALID_ARGUMENT', `${path} is a directory: pass files (e.g. ${path}/*), or archive the directory and hash the archive`, {
-      details: {path},
-    })
+    throw new TsvmError(
+      'INVALID_ARGUMENT',
+      `${path} is a directory: pass files (e.g. ${path}/*), or archive the directory and hash the archive`,
+      {
+        details: {path},
+      },
+    )
   }
   try {
     return await hashStream(createReadStream(path))

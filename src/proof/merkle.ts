@@ -105,7 +105,8 @@ export class MerkleTree {
     const at = version === 2 ? 17 : 1
     const leafInput = leafScratch.subarray(0, at + HASH)
     items.forEach((item, i) => {
-      if (item.length !== HASH) throw new TsvmError('BAD_LENGTH', `item ${i} is ${item.length} bytes: item hashes are 32 bytes`)
+      if (item.length !== HASH)
+        throw new TsvmError('BAD_LENGTH', `item ${i} is ${item.length} bytes: item hashes are 32 bytes`)
       if (version === 2) view.setBigUint64(9, BigInt(i))
       leafInput.set(item, at)
       first.set(hash('sha256', leafInput, 'buffer'), i * HASH)
@@ -155,7 +156,10 @@ export class MerkleTree {
   /** The same path with siblings as hex; each node's hex is computed once per tree. */
   pathHex(index: number): HexStep[] {
     const cache = (this.hexCache ??= this.levels.map(() => []))
-    return this.walk(index, (side, l, p) => ({side, hex: (cache[l]![p] ??= toHex(this.levels[l]!.subarray(p * HASH, (p + 1) * HASH)))}))
+    return this.walk(index, (side, l, p) => ({
+      side,
+      hex: (cache[l]![p] ??= toHex(this.levels[l]!.subarray(p * HASH, (p + 1) * HASH))),
+    }))
   }
 
   /** Calls `step` with the side, level and position of each sibling on the way up from `index`. */

@@ -14,7 +14,16 @@
 //   line 2  {"blockID": <CB58>, "height": "<dec>"}      appended once the payload is accepted
 //
 // A torn second line (a crash while appending it) is ignored: the block is then looked up by payload.
-import {appendFileSync, closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync} from 'node:fs'
+import {
+  appendFileSync,
+  closeSync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+} from 'node:fs'
 import {join} from 'node:path'
 
 import {fromHex, toHex} from '../vm/encoding.js'
@@ -167,11 +176,24 @@ export function readRecord(path: string): PendingRun {
   try {
     head = JSON.parse(lines[0]!)
   } catch (error) {
-    throw new TsvmError('RECEIPT_INVALID', `${path} is not a pending-receipt record (${(error as Error).message}): remove it`, {cause: error})
+    throw new TsvmError(
+      'RECEIPT_INVALID',
+      `${path} is not a pending-receipt record (${(error as Error).message}): remove it`,
+      {cause: error},
+    )
   }
   const n = Array.isArray(head?.targets) ? head.targets.length : -1
-  if (head?.format !== PENDING_FORMAT || head.version !== 1 || !Array.isArray(head.names) || head.names.length !== n || head.hashes?.length !== n * 64) {
-    throw new TsvmError('RECEIPT_INVALID', `${path} is not a pending-receipt record of a version this tsvm reads: remove it or use the tsvm that wrote it`)
+  if (
+    head?.format !== PENDING_FORMAT ||
+    head.version !== 1 ||
+    !Array.isArray(head.names) ||
+    head.names.length !== n ||
+    head.hashes?.length !== n * 64
+  ) {
+    throw new TsvmError(
+      'RECEIPT_INVALID',
+      `${path} is not a pending-receipt record of a version this tsvm reads: remove it or use the tsvm that wrote it`,
+    )
   }
   const run: PendingRun = {
     createdAt: head.createdAt,

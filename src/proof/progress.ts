@@ -5,7 +5,10 @@ import {writeSync} from 'node:fs'
 import type {StampOptions} from './stamp.js'
 
 /** One progress bar for both write phases (temp files, then renames), and the test hook below. */
-export function writeProgress(write?: (done: number, total: number) => void, hash?: (done: number, total: number) => void): StampOptions['onProgress'] {
+export function writeProgress(
+  write?: (done: number, total: number) => void,
+  hash?: (done: number, total: number) => void,
+): StampOptions['onProgress'] {
   // Test hook (no effect unless set): TSVM_TEST_HALT_STAMP=<write|commit>:<n> stops the process
   // for good once n items of that phase are done, after saying so on stderr, so a test can kill a
   // stamp in its write phase at a known point instead of racing it.
@@ -22,4 +25,3 @@ export function writeProgress(write?: (done: number, total: number) => void, has
     }
   }
 }
-

@@ -94,7 +94,8 @@ export function isoTime(seconds: bigint): string {
 
 // Control characters (C0, DEL, C1), and characters that reorder or hide text (bidi controls,
 // zero-width and other invisible format characters, line and paragraph separators).
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/gu
+const UNPRINTABLE =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/gu
 
 /**
  * `text` with every control or invisible formatting character written as \xNN or \u{NNNN}, so
@@ -115,13 +116,19 @@ function fail(field: string, message: string): never {
 
 type Obj = Record<string, unknown>
 
-function object(value: unknown, field: string, keys: {required: string[]; optional?: string[]}, version: ReceiptVersion = RECEIPT_VERSION): Obj {
+function object(
+  value: unknown,
+  field: string,
+  keys: {required: string[]; optional?: string[]},
+  version: ReceiptVersion = RECEIPT_VERSION,
+): Obj {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'expected an object')
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) fail(field, 'expected a plain object')
   const allowed = new Set([...keys.required, ...(keys.optional ?? [])])
   for (const k of Object.keys(value)) {
-    if (!allowed.has(k)) fail(field === '' ? k : `${field}.${k}`, `unknown field (this is a version ${version} receipt)`)
+    if (!allowed.has(k))
+      fail(field === '' ? k : `${field}.${k}`, `unknown field (this is a version ${version} receipt)`)
   }
   for (const k of keys.required) if (!Object.hasOwn(value, k)) fail(field === '' ? k : `${field}.${k}`, 'missing')
   return value as Obj
@@ -134,7 +141,10 @@ function get(o: Obj, k: string): unknown {
 function hex(value: unknown, field: string, bytes: number): Uint8Array {
   if (typeof value !== 'string') fail(field, `expected a string of ${bytes * 2} lower-case hex digits`)
   if (value.length !== bytes * 2 || !/^[0-9a-f]*$/.test(value)) {
-    fail(field, `expected ${bytes * 2} lower-case hex digits without 0x (${bytes} bytes), got ${value.length} characters`)
+    fail(
+      field,
+      `expected ${bytes * 2} lower-case hex digits without 0x (${bytes} bytes), got ${value.length} characters`,
+    )
   }
   return fromHex(value)
 }
@@ -166,14 +176,19 @@ function decimal(value: unknown, field: string, signed: boolean): bigint {
 }
 
 function isoString(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(value) || Number.isNaN(Date.parse(value))) {
+  if (
+    typeof value !== 'string' ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(value) ||
+    Number.isNaN(Date.parse(value))
+  ) {
     fail(field, 'expected an ISO 8601 UTC time like 2026-01-02T03:04:05.000Z')
   }
   return value
 }
 
 function text(value: unknown, field: string, max = 4096): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > max) fail(field, `expected a non-empty string of at most ${max} characters`)
+  if (typeof value !== 'string' || value.length === 0 || value.length > max)
+    fail(field, `expected a non-empty string of at most ${max} characters`)
   return value
 }
 
@@ -185,7 +200,8 @@ function text(value: unknown, field: string, max = 4096): string {
 export function duplicateKey(json: string): string | undefined {
   type Frame = {keys: Set<string> | null; path: string; key: string; index: number; expectKey: boolean}
   const stack: Frame[] = []
-  const where = (f: Frame | undefined): string => (f === undefined ? '' : f.keys ? (f.path === '' ? f.key : `${f.path}.${f.key}`) : `${f.path}[${f.index}]`)
+  const where = (f: Frame | undefined): string =>
+    f === undefined ? '' : f.keys ? (f.path === '' ? f.key : `${f.path}.${f.key}`) : `${f.path}[${f.index}]`
   for (let i = 0; i < json.length; i++) {
     const c = json[i]
     if (c === '"') {
@@ -201,7 +217,13 @@ export function duplicateKey(json: string): string | undefined {
       }
       i = j
     } else if (c === '{' || c === '[') {
-      stack.push({keys: c === '{' ? new Set() : null, path: where(stack.at(-1)), key: '', index: 0, expectKey: c === '{'})
+      stack.push({
+        keys: c === '{' ? new Set() : null,
+        path: where(stack.at(-1)),
+        key: '',
+        index: 0,
+        expectKey: c === '{',
+      })
     } else if (c === '}' || c === ']') {
       stack.pop()
     } else if (c === ',') {
@@ -223,18 +245,24 @@ export function parseReceipt(json: string): Receipt {
     fail('(file)', `not JSON (${printable((error as Error).message.split('\n')[0]!)}): pass a .tsvm receipt`)
   }
   const dup = duplicateKey(json)
-  if (dup !== undefined) fail(dup, 'appears twice: a receipt names each field once (another JSON reader could take the other value)')
+  if (dup !== undefined)
+    fail(dup, 'appears twice: a receipt names each field once (another JSON reader could take the other value)')
   return receiptFromJson(raw)
 }
 
 /** Checks the form of an already parsed JSON value and converts it to a Receipt. */
 export function receiptFromJson(raw: unknown): Receipt {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('(file)', 'expected a JSON object: this file is not a tsvm receipt')
-  if (get(raw as Obj, 'format') !== RECEIPT_FORMAT) fail('format', `expected "${RECEIPT_FORMAT}": this file is not a tsvm receipt`)
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    fail('(file)', 'expected a JSON object: this file is not a tsvm receipt')
+  if (get(raw as Obj, 'format') !== RECEIPT_FORMAT)
+    fail('format', `expected "${RECEIPT_FORMAT}": this file is not a tsvm receipt`)
   const rawVersion = get(raw as Obj, 'version')
   if (!RECEIPT_VERSIONS.includes(rawVersion as ReceiptVersion)) {
     const shown = rawVersion === undefined ? 'none' : printable(JSON.stringify(rawVersion))
-    fail('version', `unsupported version ${shown}: this tsvm reads versions ${RECEIPT_VERSIONS.join(' and ')}; upgrade tsvm`)
+    fail(
+      'version',
+      `unsupported version ${shown}: this tsvm reads versions ${RECEIPT_VERSIONS.join(' and ')}; upgrade tsvm`,
+    )
   }
   const version = rawVersion as ReceiptVersion
   const top = ['format', 'version', 'item', 'merkle', 'payload', 'block', 'chain', 'status', 'createdAt']
@@ -252,7 +280,8 @@ export function receiptFromJson(raw: unknown): Receipt {
     const index = uint(get(m, 'index'), 'merkle.index')
     if (index >= leaves) fail('merkle.index', `must be below merkle.leaves (${leaves})`)
     const p = get(m, 'path')
-    if (!Array.isArray(p) || p.length === 0 || p.length > MAX_PATH_LENGTH) fail('merkle.path', `expected an array of 1 to ${MAX_PATH_LENGTH} steps`)
+    if (!Array.isArray(p) || p.length === 0 || p.length > MAX_PATH_LENGTH)
+      fail('merkle.path', `expected an array of 1 to ${MAX_PATH_LENGTH} steps`)
     const path = p.map((s, i): PathStep => {
       const step = object(s, `merkle.path[${i}]`, {required: ['side', 'hash']}, version)
       const side = get(step, 'side')
@@ -286,11 +315,17 @@ export function receiptFromJson(raw: unknown): Receipt {
   if (Object.hasOwn(o, 'headers')) {
     if (block === null) fail('headers', 'a pending receipt has no headers')
     const h = get(o, 'headers')
-    if (!Array.isArray(h) || h.length === 0 || h.length > MAX_HEADERS) fail('headers', `expected an array of 1 to ${MAX_HEADERS} blocks in hex`)
+    if (!Array.isArray(h) || h.length === 0 || h.length > MAX_HEADERS)
+      fail('headers', `expected an array of 1 to ${MAX_HEADERS} blocks in hex`)
     headers = h.map((x, i) => hex(x, `headers[${i}]`, BLOCK_SIZE))
   }
 
-  const c = object(get(o, 'chain'), 'chain', {required: ['kind', 'location'], optional: ['genesisID', 'chainID']}, version)
+  const c = object(
+    get(o, 'chain'),
+    'chain',
+    {required: ['kind', 'location'], optional: ['genesisID', 'chainID']},
+    version,
+  )
   const kind = get(c, 'kind')
   if (kind !== 'embedded' && kind !== 'remote') fail('chain.kind', 'expected "embedded" or "remote"')
   const chain: ReceiptChain = {kind, location: text(get(c, 'location'), 'chain.location')}
@@ -343,7 +378,9 @@ export type SerializerMerkle = {leaves: number; index: number; path: ReadonlyArr
  * (block, chain, CB58 IDs) are rendered once, and the item and Merkle parts by hand in the layout
  * JSON.stringify(_, null, 2) gives them. Same text as serializeReceipt of each receipt.
  */
-export function receiptSerializer(shared: Omit<Receipt, 'item' | 'merkle'>): (item: Receipt['item'], merkle: SerializerMerkle) => string {
+export function receiptSerializer(
+  shared: Omit<Receipt, 'item' | 'merkle'>,
+): (item: Receipt['item'], merkle: SerializerMerkle) => string {
   const mark = '\u0000slot'
   const json = receiptToJson({...shared, item: {hash: new Uint8Array(32)}, merkle: null})
   const [head, middle, tail] = JSON.stringify({...json, item: mark, merkle: mark}, null, 2).split(JSON.stringify(mark))

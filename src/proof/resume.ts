@@ -14,13 +14,18 @@ import {Helpers} from './threads.js'
 import {checkWritable, removeStaleTemps} from './write.js'
 
 /** What resuming one run did: its stamp result, or that its owner is still running. */
-export type ResumeResult = (Omit<StampResult, 'skipped'> & {record: string}) | {record: string; status: 'running'; pid: number}
+export type ResumeResult =
+  (Omit<StampResult, 'skipped'> & {record: string}) | {record: string; status: 'running'; pid: number}
 
 /** How resumeStamps opens a recorded chain. */
 export type OpenRecordedChain = (where: {dataDir?: string; endpoint?: string}) => Promise<Chain>
 
 /** Finishes every run recorded in `dir` whose owner is gone; a run still in progress is reported as running. */
-export async function resumeStamps(dir: string, open: OpenRecordedChain, options: Pick<SettleOptions, 'force' | 'timeoutMs' | 'onProgress'> = {}): Promise<ResumeResult[]> {
+export async function resumeStamps(
+  dir: string,
+  open: OpenRecordedChain,
+  options: Pick<SettleOptions, 'force' | 'timeoutMs' | 'onProgress'> = {},
+): Promise<ResumeResult[]> {
   const results: ResumeResult[] = []
   for (const entry of listRecords(dir)) {
     if (entry.running) {
@@ -38,10 +43,16 @@ export async function resumeStamps(dir: string, open: OpenRecordedChain, options
   return results
 }
 
-async function resumeOne(record: string, open: OpenRecordedChain, options: Pick<SettleOptions, 'force' | 'timeoutMs' | 'onProgress'>): Promise<ResumeResult> {
+async function resumeOne(
+  record: string,
+  open: OpenRecordedChain,
+  options: Pick<SettleOptions, 'force' | 'timeoutMs' | 'onProgress'>,
+): Promise<ResumeResult> {
   const run = readRecord(record)
   const targets = run.items.map((it) => it.target)
-  const dest = checkWritable(targets, {hint: `the record ${record} is kept: fix that, then run \`tsvm stamp --resume\` again`})
+  const dest = checkWritable(targets, {
+    hint: `the record ${record} is kept: fix that, then run \`tsvm stamp --resume\` again`,
+  })
   // Temp files the interrupted run left: beside each receipt, and directories it was building
   // under a staging name beside any directory on the way to one.
   const byDir = new Map<string, Set<string>>()
@@ -59,7 +70,10 @@ async function resumeOne(record: string, open: OpenRecordedChain, options: Pick<
   for (const [d, names] of byDir) removeStaleTemps(d, names)
   const where = run.chain.kind === 'embedded' ? {dataDir: run.chain.location} : {endpoint: run.chain.location}
   if (where.dataDir !== undefined && !existsSync(where.dataDir)) {
-    throw new TsvmError('NOT_INITIALIZED', `the data dir ${where.dataDir} that the interrupted run ${record} was stamped on is gone: restore it, then run \`tsvm stamp --resume\` again`)
+    throw new TsvmError(
+      'NOT_INITIALIZED',
+      `the data dir ${where.dataDir} that the interrupted run ${record} was stamped on is gone: restore it, then run \`tsvm stamp --resume\` again`,
+    )
   }
   const chain = await open(where).catch((error: unknown) => {
     const message = `cannot open the chain ${run.chain.location} that the interrupted run ${record} was stamped on: ${(error as Error).message}`

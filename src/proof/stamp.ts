@@ -27,7 +27,15 @@ import {deliverReceipts} from './deliver.js'
 import {doneCount, Helpers, isDone, newBoard} from './threads.js'
 import {receiptBlock} from './verify.js'
 import {hashSmallFile, readBuffer, type WriteJob} from './work.js'
-import {createRecord, listRecords, noteBlock, type PendingRun, preparePendingDir, releaseRecord, removeRecord} from './pending.js'
+import {
+  createRecord,
+  listRecords,
+  noteBlock,
+  type PendingRun,
+  preparePendingDir,
+  releaseRecord,
+  removeRecord,
+} from './pending.js'
 import {checkWritable, type Destinations, isTempName} from './write.js'
 
 /** The receipt file extension. */
@@ -87,7 +95,8 @@ function nonUtf8Names(dir: string): Map<string, string> {
   for (const raw of readdirSync(dir, {encoding: 'buffer'})) {
     if (isUtf8(raw)) continue
     let shown = ''
-    for (const b of raw) shown += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`
+    for (const b of raw)
+      shown += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`
     out.set(raw.toString('utf8'), shown)
   }
   return out
@@ -130,7 +139,8 @@ export async function readHashes(input: Readable): Promise<Uint8Array[]> {
     try {
       out.push(parsePayload(text).data)
     } catch (error) {
-      if (error instanceof TsvmError) throw new TsvmError(error.code, `stdin line ${line}: ${error.message}`, {cause: error})
+      if (error instanceof TsvmError)
+        throw new TsvmError(error.code, `stdin line ${line}: ${error.message}`, {cause: error})
       throw error
     }
   }
@@ -143,7 +153,10 @@ export async function readHashes(input: Readable): Promise<Uint8Array[]> {
  * writes left out) and '-' for hashes on stdin. A path named directly is followed even when it is
  * a symlink.
  */
-export async function collectItems(inputs: readonly string[], options: CollectOptions = {}): Promise<{items: StampItem[]; skipped: Skipped[]}> {
+export async function collectItems(
+  inputs: readonly string[],
+  options: CollectOptions = {},
+): Promise<{items: StampItem[]; skipped: Skipped[]}> {
   const cwd = options.cwd ?? process.cwd()
   const match = compileGlobs(options.globs ?? [])
   const items: StampItem[] = []
@@ -167,7 +180,8 @@ export async function collectItems(inputs: readonly string[], options: CollectOp
     }
     const abs = resolve(cwd, input)
     const s = await stat(abs).catch((error: {code?: string}) => {
-      if (error.code === 'ENOENT') throw new TsvmError('FILE_NOT_FOUND', `no such file or directory: ${input}`, {cause: error})
+      if (error.code === 'ENOENT')
+        throw new TsvmError('FILE_NOT_FOUND', `no such file or directory: ${input}`, {cause: error})
       throw error
     })
     if (s.isFile()) addFile(abs, nameFor(abs, abs, cwd))
@@ -192,7 +206,11 @@ export async function collectItems(inputs: readonly string[], options: CollectOp
  * and the helpers; larger files, and any a helper could not read, are then hashed here by
  * streaming (which also reports a read error in full).
  */
-export async function hashItems(items: StampItem[], onProgress?: (done: number, total: number) => void, helpers = Helpers.none()): Promise<void> {
+export async function hashItems(
+  items: StampItem[],
+  onProgress?: (done: number, total: number) => void,
+  helpers = Helpers.none(),
+): Promise<void> {
   const todo = items.filter((item) => item.hash === undefined)
   const paths = todo.map((item) => item.path!)
   const digests = new Uint8Array(new SharedArrayBuffer(paths.length * 32))
@@ -208,7 +226,9 @@ export async function hashItems(items: StampItem[], onProgress?: (done: number, 
       return false
     }
   }
-  await helpers.run({kind: 'hash', paths, digests: digests.buffer as SharedArrayBuffer}, board, hashHere, (done) => onProgress?.(done, todo.length))
+  await helpers.run({kind: 'hash', paths, digests: digests.buffer as SharedArrayBuffer}, board, hashHere, (done) =>
+    onProgress?.(done, todo.length),
+  )
   let done = doneCount(board)
   for (let i = 0; i < todo.length; i++) {
     if (isDone(board, i)) todo[i]!.hash = digests.slice(i * 32, (i + 1) * 32)
@@ -231,7 +251,10 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
   paths.forEach((p, i) => {
     const j = seen.get(p)
     if (j !== undefined) {
-      throw new TsvmError('INVALID_ARGUMENT', `two items would share the receipt ${p} (items ${j + 1} and ${i + 1}): stamp them in separate runs or drop --out-dir`)
+      throw new TsvmError(
+        'INVALID_ARGUMENT',
+        `two items would share the receipt ${p} (items ${j + 1} and ${i + 1}): stamp them in separate runs or drop --out-dir`,
+      )
     }
     seen.set(p, i)
   })
@@ -269,8 +292,13 @@ export async function checkTargets(paths: readonly string[], force: boolean): Pr
 export const describeChain = chainRecord
 
 /** The accepted block holding `payload`: from a propose result, else the earliest the chain knows. */
-export async function findAccepted(chain: Chain, payload: Uint8Array, hint: StoredBlock[] = []): Promise<StoredBlock | undefined> {
-  const ok = (b: StoredBlock) => b.status === Status.Accepted || (chain.kind === 'remote' && b.status === Status.Unknown)
+export async function findAccepted(
+  chain: Chain,
+  payload: Uint8Array,
+  hint: StoredBlock[] = [],
+): Promise<StoredBlock | undefined> {
+  const ok = (b: StoredBlock) =>
+    b.status === Status.Accepted || (chain.kind === 'remote' && b.status === Status.Unknown)
   const fromHint = hint.find((b) => ok(b) && bytesEqual(b.block.data, payload))
   if (fromHint) return fromHint
   const found = (await chain.findByData(payload)).filter(ok)
@@ -311,7 +339,12 @@ export interface StampResult {
 export async function stamp(chain: Chain, inputs: readonly string[], options: StampOptions = {}): Promise<StampResult> {
   const cwd = options.cwd ?? process.cwd()
   const {items, skipped} = await collectItems(inputs, options)
-  if (items.length === 0) throw new TsvmError('INVALID_ARGUMENT', 'nothing to stamp: no file matched (symlinks, special files and .tsvm receipts are skipped)', {details: {skipped}})
+  if (items.length === 0)
+    throw new TsvmError(
+      'INVALID_ARGUMENT',
+      'nothing to stamp: no file matched (symlinks, special files and .tsvm receipts are skipped)',
+      {details: {skipped}},
+    )
   const targets = receiptPaths(items, options.outDir, cwd)
   // Nothing is spent unless every receipt can be delivered: writable destinations, no receipt
   // overwritten without force, and a place for the record of what is still to write.
@@ -334,11 +367,25 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
       wait: options.wait ?? true,
       replace: Boolean(options.force),
       payload: tree ? tree.root : hashes[0]!,
-      items: items.map((item, i) => ({hash: item.hash!, target: targets[i]!, ...(item.name === undefined ? {} : {name: item.name})})),
+      items: items.map((item, i) => ({
+        hash: item.hash!,
+        target: targets[i]!,
+        ...(item.name === undefined ? {} : {name: item.name}),
+      })),
     }
     const record = options.pendingDir === undefined ? undefined : createRecord(options.pendingDir, run)
     try {
-      return {...(await settle(chain, run, {record, helpers, dest, tree, timeoutMs: options.timeoutMs, onProgress: options.onProgress})), skipped}
+      return {
+        ...(await settle(chain, run, {
+          record,
+          helpers,
+          dest,
+          tree,
+          timeoutMs: options.timeoutMs,
+          onProgress: options.onProgress,
+        })),
+        skipped,
+      }
     } finally {
       if (record) releaseRecord(record)
     }
@@ -352,10 +399,14 @@ function withResumeHint(error: unknown, pendingDir: string | undefined): unknown
   if (!isTsvmError(error, 'RECEIPT_EXISTS') || pendingDir === undefined) return error
   const waiting = listRecords(pendingDir).filter((r) => !r.running).length
   if (waiting === 0) return error
-  return new TsvmError('RECEIPT_EXISTS', `${error.message}; ${waiting} interrupted stamp run${waiting === 1 ? ' has' : 's have'} receipts still to write: \`tsvm stamp --resume\` finishes them without a new block`, {
-    cause: error,
-    details: error.details,
-  })
+  return new TsvmError(
+    'RECEIPT_EXISTS',
+    `${error.message}; ${waiting} interrupted stamp run${waiting === 1 ? ' has' : 's have'} receipts still to write: \`tsvm stamp --resume\` finishes them without a new block`,
+    {
+      cause: error,
+      details: error.details,
+    },
+  )
 }
 
 /** How settle proposes, writes and reports. */
@@ -380,7 +431,11 @@ export interface SettleOptions {
  * and writes every receipt of the run durably. A failure to write after acceptance is
  * RECEIPTS_INCOMPLETE when a record keeps the run: `tsvm stamp --resume` finishes it.
  */
-export async function settle(chain: Chain, run: PendingRun, options: SettleOptions = {}): Promise<Omit<StampResult, 'skipped'>> {
+export async function settle(
+  chain: Chain,
+  run: PendingRun,
+  options: SettleOptions = {},
+): Promise<Omit<StampResult, 'skipped'>> {
   const {record} = options
   const payload = run.payload
   let stored: StoredBlock | undefined
@@ -390,7 +445,10 @@ export async function settle(chain: Chain, run: PendingRun, options: SettleOptio
   const queued = !stored && options.resume && !run.wait && (await inMempool(chain, payload))
   if (!stored && !queued) {
     try {
-      const r = await chain.propose([payload], {accept: run.wait, ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs})})
+      const r = await chain.propose([payload], {
+        accept: run.wait,
+        ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
+      })
       if (run.wait) stored = await findAccepted(chain, payload, r.accepted)
       if (record && stored) noteBlock(record, idToString(stored.block.id), stored.block.height.toString())
     } catch (error) {
@@ -403,7 +461,13 @@ export async function settle(chain: Chain, run: PendingRun, options: SettleOptio
   const hashes = new Uint8Array(n * 32)
   run.items.forEach((it, i) => hashes.set(it.hash, i * 32))
   const job: WriteJob = {
-    shared: {payload, block, chain: await describeChain(chain), status: block ? 'complete' : 'pending', createdAt: run.createdAt},
+    shared: {
+      payload,
+      block,
+      chain: await describeChain(chain),
+      status: block ? 'complete' : 'pending',
+      createdAt: run.createdAt,
+    },
     levels: n > 1 ? (options.tree ?? new MerkleTree(run.items.map((it) => it.hash))).toLevels() : null,
     hashes,
     names: run.items.map((it) => it.name),
@@ -415,7 +479,9 @@ export async function settle(chain: Chain, run: PendingRun, options: SettleOptio
     await deliverReceipts(job, options.helpers ?? Helpers.none(), options.dest, options.onProgress)
   } catch (error) {
     if (!record) throw error
-    const what = stored ? `block ${idToString(stored.block.id)} (height ${stored.block.height}) holds the payload` : 'the payload was proposed'
+    const what = stored
+      ? `block ${idToString(stored.block.id)} (height ${stored.block.height}) holds the payload`
+      : 'the payload was proposed'
     throw new TsvmError(
       'RECEIPTS_INCOMPLETE',
       `${what}, but its receipts could not all be written (${(error as Error).message}). Nothing is lost: ${record} holds them; fix the cause and run \`tsvm stamp --resume\`, which writes them without a new block`,
@@ -424,7 +490,11 @@ export async function settle(chain: Chain, run: PendingRun, options: SettleOptio
   }
   if (record) removeRecord(record)
   if (timedOut) {
-    throw new TsvmError('WAIT_TIMEOUT', `${timedOut.message}; ${n} pending receipt(s) written: run \`tsvm upgrade\` on them once the payload is accepted`, {cause: timedOut})
+    throw new TsvmError(
+      'WAIT_TIMEOUT',
+      `${timedOut.message}; ${n} pending receipt(s) written: run \`tsvm upgrade\` on them once the payload is accepted`,
+      {cause: timedOut},
+    )
   }
   return {
     status: block ? 'complete' : 'pending',
@@ -467,7 +537,12 @@ async function acceptedBlock(chain: Chain, run: PendingRun): Promise<StoredBlock
  * payload is not accepted (nothing was spent); when that cannot be known (a remote node that
  * stopped answering), it is kept and the error says how to finish.
  */
-async function afterFailedPropose(chain: Chain, payload: Uint8Array, record: string | undefined, error: unknown): Promise<unknown> {
+async function afterFailedPropose(
+  chain: Chain,
+  payload: Uint8Array,
+  record: string | undefined,
+  error: unknown,
+): Promise<unknown> {
   if (!record) return error
   const accepted = await findAccepted(chain, payload).then(
     (b) => b !== undefined,
@@ -478,8 +553,12 @@ async function afterFailedPropose(chain: Chain, payload: Uint8Array, record: str
     return error
   }
   if (!isTsvmError(error)) return error
-  return new TsvmError(error.code, `${error.message}; if the payload was accepted, \`tsvm stamp --resume\` writes its receipts without a new block (${record} keeps them)`, {
-    cause: error,
-    details: {...error.details, record},
-  })
+  return new TsvmError(
+    error.code,
+    `${error.message}; if the payload was accepted, \`tsvm stamp --resume\` writes its receipts without a new block (${record} keeps them)`,
+    {
+      cause: error,
+      details: {...error.details, record},
+    },
+  )
 }

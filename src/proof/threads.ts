@@ -35,11 +35,16 @@ export interface Board {
 
 /** A fresh board for `n` items. */
 export function newBoard(n: number): Board {
-  return {n, ctl: new Int32Array(new SharedArrayBuffer(3 * 4)), state: new Uint8Array(new SharedArrayBuffer(Math.max(n, 1)))}
+  return {
+    n,
+    ctl: new Int32Array(new SharedArrayBuffer(3 * 4)),
+    state: new Uint8Array(new SharedArrayBuffer(Math.max(n, 1))),
+  }
 }
 
 /** A job: hash these files (digests go to shared memory), write these receipts' temp files, or move them to their names. */
-export type Job = {kind: 'hash'; paths: readonly string[]; digests: SharedArrayBuffer} | {kind: 'write' | 'commit'; job: WriteJob}
+export type Job =
+  {kind: 'hash'; paths: readonly string[]; digests: SharedArrayBuffer} | {kind: 'write' | 'commit'; job: WriteJob}
 
 /** What a helper is sent: the job and its board's shared memory. */
 export type JobMessage = Job & {ctl: SharedArrayBuffer; state: SharedArrayBuffer; n: number}
@@ -108,7 +113,13 @@ export function isDone(board: Board, i: number): boolean {
 }
 
 export function errorShape(error: unknown): ErrorShape {
-  const e = error as {message?: string; code?: unknown; path?: string; syscall?: string; details?: Record<string, unknown>}
+  const e = error as {
+    message?: string
+    code?: unknown
+    path?: string
+    syscall?: string
+    details?: Record<string, unknown>
+  }
   const shape: ErrorShape = {message: e?.message ?? String(error)}
   if (error instanceof TsvmError) {
     shape.tsvmCode = error.code
@@ -123,7 +134,8 @@ export function errorShape(error: unknown): ErrorShape {
 
 /** The error a helper reported, rebuilt so the exit code and message are those of the same error on the main thread. */
 export function errorFromShape(shape: ErrorShape): Error {
-  if (shape.tsvmCode) return new TsvmError(shape.tsvmCode as ErrorCode, shape.message, shape.details ? {details: shape.details} : {})
+  if (shape.tsvmCode)
+    return new TsvmError(shape.tsvmCode as ErrorCode, shape.message, shape.details ? {details: shape.details} : {})
   return Object.assign(new Error(shape.message), {code: shape.code, path: shape.path, syscall: shape.syscall})
 }
 
@@ -170,7 +182,12 @@ export class Helpers {
    * done, for the caller to finish). The first error, of this thread or a helper, is thrown.
    */
   async run(job: Job, board: Board, fn: (i: number) => boolean, afterChunk?: (done: number) => void): Promise<void> {
-    const message: JobMessage = {...job, ctl: board.ctl.buffer as SharedArrayBuffer, state: board.state.buffer as SharedArrayBuffer, n: board.n}
+    const message: JobMessage = {
+      ...job,
+      ctl: board.ctl.buffer as SharedArrayBuffer,
+      state: board.state.buffer as SharedArrayBuffer,
+      n: board.n,
+    }
     const replies = this.workers.map((w) => this.reply(w))
     for (const w of this.workers) w.postMessage(message)
     let failure: unknown

@@ -13,7 +13,16 @@ import type {Block} from '../vm/block.js'
 import {idToString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 import {bytesEqual} from '../vm/hash.js'
-import {describeChain, localDataDir, MAX_HEADERS, printable, RECEIPT_VERSION, serializeReceipt, type Receipt, type ReceiptChain} from './receipt.js'
+import {
+  describeChain,
+  localDataDir,
+  MAX_HEADERS,
+  printable,
+  RECEIPT_VERSION,
+  serializeReceipt,
+  type Receipt,
+  type ReceiptChain,
+} from './receipt.js'
 import {findAccepted} from './stamp.js'
 import {writeReceiptFile} from './work.js'
 import {checkReceipt, identityMismatch, loadReceipt, receiptBlock} from './verify.js'
@@ -42,38 +51,76 @@ export interface UpgradeOptions {
 }
 
 /** The accepted blocks above the receipt's block up to the checkpoint, lowest first (checked to link). */
-export async function headersTo(chain: Chain, block: {id: Uint8Array; height: bigint}, checkpoint: Checkpoint): Promise<{headers: Uint8Array[]; top: Block}> {
+export async function headersTo(
+  chain: Chain,
+  block: {id: Uint8Array; height: bigint},
+  checkpoint: Checkpoint,
+): Promise<{headers: Uint8Array[]; top: Block}> {
   const where = printable(chain.location)
   const top = checkpoint === 'last' ? (await chain.lastAccepted()).block : (await chain.getBlock(checkpoint)).block
   const name = `checkpoint ${idToString(top.id)}`
   if (top.height < block.height) {
-    throw new TsvmError('INVALID_ARGUMENT', `${name} is at height ${top.height}, below the receipt's block (height ${block.height}): pick a later accepted block`)
+    throw new TsvmError(
+      'INVALID_ARGUMENT',
+      `${name} is at height ${top.height}, below the receipt's block (height ${block.height}): pick a later accepted block`,
+    )
   }
   if (top.height - block.height > BigInt(MAX_HEADERS)) {
-    throw new TsvmError('INVALID_ARGUMENT', `${name} is ${top.height - block.height} blocks above the receipt's block; a receipt carries at most ${MAX_HEADERS}: pick a nearer checkpoint`)
+    throw new TsvmError(
+      'INVALID_ARGUMENT',
+      `${name} is ${top.height - block.height} blocks above the receipt's block; a receipt carries at most ${MAX_HEADERS}: pick a nearer checkpoint`,
+    )
   }
   const walked: Block[] = []
-  for await (const b of chain.blocks({fromHeight: top.height, limit: Number(top.height - block.height) + 1})) walked.push(b.block)
+  for await (const b of chain.blocks({fromHeight: top.height, limit: Number(top.height - block.height) + 1}))
+    walked.push(b.block)
   if (walked.length === 0 || !bytesEqual(walked[0]!.id, top.id)) {
-    throw new TsvmError('INVALID_ARGUMENT', `${name} is not the accepted block at height ${top.height} on ${where}: pass an accepted block's ID, or last`)
+    throw new TsvmError(
+      'INVALID_ARGUMENT',
+      `${name} is not the accepted block at height ${top.height} on ${where}: pass an accepted block's ID, or last`,
+    )
   }
   const bottom = walked.at(-1)!
   if (bottom.height !== block.height || !bytesEqual(bottom.id, block.id)) {
-    throw new TsvmError('PROOF_INVALID', `the receipt's block ${idToString(block.id)} is not the accepted block at height ${block.height} on ${where}: it cannot link to ${name}`)
+    throw new TsvmError(
+      'PROOF_INVALID',
+      `the receipt's block ${idToString(block.id)} is not the accepted block at height ${block.height} on ${where}: it cannot link to ${name}`,
+    )
   }
-  return {headers: walked.slice(0, -1).reverse().map((b) => b.bytes), top}
+  return {
+    headers: walked
+      .slice(0, -1)
+      .reverse()
+      .map((b) => b.bytes),
+    top,
+  }
 }
 
 /** Completes the receipt at `path` from `chain` when its payload is accepted there, and adds headers up to a checkpoint. */
-export async function upgradeReceipt(path: string, chain: Chain | undefined, options: UpgradeOptions = {}): Promise<UpgradeResult> {
+export async function upgradeReceipt(
+  path: string,
+  chain: Chain | undefined,
+  options: UpgradeOptions = {},
+): Promise<UpgradeResult> {
   const shown = printable(path)
   const receipt = await loadReceipt(path)
   const before = checkReceipt(receipt)
-  if (before.status === 'invalid') throw new TsvmError('PROOF_INVALID', `${shown}: ${before.reason}`, {details: {receipt: path}})
+  if (before.status === 'invalid')
+    throw new TsvmError('PROOF_INVALID', `${shown}: ${before.reason}`, {details: {receipt: path}})
   if (receipt.status === 'complete' && options.checkpoint === undefined) {
-    return {receipt: path, status: 'complete', blockID: before.blockID!, height: before.height!, existedBy: before.blockTime!}
+    return {
+      receipt: path,
+      status: 'complete',
+      blockID: before.blockID!,
+      height: before.height!,
+      existedBy: before.blockTime!,
+    }
   }
-  if (chain === undefined) throw new TsvmError('USAGE', `${shown}: a chain is needed to ${receipt.status === 'pending' ? 'complete it' : 'add headers'}: pass --data-dir or --endpoint`)
+  if (chain === undefined)
+    throw new TsvmError(
+      'USAGE',
+      `${shown}: a chain is needed to ${receipt.status === 'pending' ? 'complete it' : 'add headers'}: pass --data-dir or --endpoint`,
+    )
   const mismatch = await identityMismatch(receipt, chain)
   if (mismatch !== undefined) throw new TsvmError('CHAIN_MISMATCH', `${shown}: ${mismatch}`, {details: {receipt: path}})
 
@@ -86,9 +133,13 @@ export async function upgradeReceipt(path: string, chain: Chain | undefined, opt
   const extra: Pick<UpgradeResult, 'headers' | 'checkpoint'> = {}
   if (options.checkpoint !== undefined) {
     if ((receipt.version ?? RECEIPT_VERSION) === 1) {
-      throw new TsvmError('RECEIPT_INVALID', `${shown} is a version 1 receipt, which cannot carry headers: verify it against the chain (--endpoint or --data-dir), or stamp the item again for a version 2 receipt`, {
-        details: {field: 'version', receipt: path},
-      })
+      throw new TsvmError(
+        'RECEIPT_INVALID',
+        `${shown} is a version 1 receipt, which cannot carry headers: verify it against the chain (--endpoint or --data-dir), or stamp the item again for a version 2 receipt`,
+        {
+          details: {field: 'version', receipt: path},
+        },
+      )
     }
     const rb = upgraded.block!
     const {headers, top} = await headersTo(chain, rb, options.checkpoint)
@@ -97,11 +148,19 @@ export async function upgradeReceipt(path: string, chain: Chain | undefined, opt
     Object.assign(extra, {headers: headers.length, checkpoint: {id: idToString(top.id), height: top.height.toString()}})
   }
   const after = checkReceipt(upgraded)
-  if (after.status !== 'consistent') throw new TsvmError('INTERNAL', `${shown}: the upgraded receipt does not check out: ${after.reason}`)
+  if (after.status !== 'consistent')
+    throw new TsvmError('INTERNAL', `${shown}: the upgraded receipt does not check out: ${after.reason}`)
   const text = serializeReceipt(upgraded)
   const changed = text !== serializeReceipt(receipt)
   if (changed) writeReceiptFile(path, text, true)
-  return {receipt: path, status: changed ? 'upgraded' : 'complete', blockID: after.blockID!, height: after.height!, existedBy: after.blockTime!, ...extra}
+  return {
+    receipt: path,
+    status: changed ? 'upgraded' : 'complete',
+    blockID: after.blockID!,
+    height: after.height!,
+    existedBy: after.blockTime!,
+    ...extra,
+  }
 }
 
 /**
@@ -136,7 +195,10 @@ export async function upgradeReceipts(
 /** The options unchanged when they name an endpoint or an existing data dir; NOT_INITIALIZED otherwise (so no chain is created). */
 export function existingChain<T extends {dataDir?: string; endpoint?: string}>(options: T, what = 'the data dir'): T {
   if (options.endpoint === undefined && options.dataDir !== undefined && !existsSync(options.dataDir)) {
-    throw new TsvmError('NOT_INITIALIZED', `${what}, ${printable(options.dataDir)}, does not exist: pass --data-dir or --endpoint for the chain the item was stamped on`)
+    throw new TsvmError(
+      'NOT_INITIALIZED',
+      `${what}, ${printable(options.dataDir)}, does not exist: pass --data-dir or --endpoint for the chain the item was stamped on`,
+    )
   }
   return options
 }
@@ -146,7 +208,10 @@ export function existingChain<T extends {dataDir?: string; endpoint?: string}>(o
  * when gone; never created). An endpoint from a receipt is refused (USAGE): the user confirms it
  * by passing it with --endpoint or TSVM_ENDPOINT.
  */
-export function chainOptionsFor(chain: ReceiptChain, receiptPath = 'the receipt'): {dataDir?: string; endpoint?: string} {
+export function chainOptionsFor(
+  chain: ReceiptChain,
+  receiptPath = 'the receipt',
+): {dataDir?: string; endpoint?: string} {
   if (chain.kind === 'remote') {
     const url = printable(chain.location)
     throw new TsvmError(

@@ -22,7 +22,16 @@ import {isTsvmError, TsvmError} from '../vm/errors.js'
 import {bytesEqual, sha256} from '../vm/hash.js'
 import {hashFile} from './hash.js'
 import {expectedSides, foldPath} from './merkle.js'
-import {isoTime, MAX_RECEIPT_BYTES, parseReceipt, printable, RECEIPT_VERSION, type Receipt, type ReceiptBlock, type ReceiptVersion} from './receipt.js'
+import {
+  isoTime,
+  MAX_RECEIPT_BYTES,
+  parseReceipt,
+  printable,
+  RECEIPT_VERSION,
+  type Receipt,
+  type ReceiptBlock,
+  type ReceiptVersion,
+} from './receipt.js'
 
 /** What anchors a verified receipt's time, or that nothing does. */
 export type Trust = 'anchored-chain' | 'anchored-checkpoint' | 'unanchored'
@@ -65,7 +74,13 @@ export const UNANCHORED_ADVICE = 'NOT checked against any chain: pass --endpoint
 
 /** The receipt's record of a block. */
 export function receiptBlock(block: Block): ReceiptBlock {
-  return {id: block.id, bytes: block.bytes, height: block.height, timestamp: block.timestamp, time: isoTime(block.timestamp)}
+  return {
+    id: block.id,
+    bytes: block.bytes,
+    height: block.height,
+    timestamp: block.timestamp,
+    time: isoTime(block.timestamp),
+  }
 }
 
 /**
@@ -76,18 +91,32 @@ export function receiptBlock(block: Block): ReceiptBlock {
 export async function loadReceipt(path: string, hint = 'stamp the item first'): Promise<Receipt> {
   const shown = printable(path)
   const s = await stat(path).catch((error: {code?: string}) => {
-    if (error.code === 'ENOENT') throw new TsvmError('FILE_NOT_FOUND', `receipt ${shown} not found: ${hint}`, {cause: error})
+    if (error.code === 'ENOENT')
+      throw new TsvmError('FILE_NOT_FOUND', `receipt ${shown} not found: ${hint}`, {cause: error})
     throw error
   })
-  if (!s.isFile()) throw new TsvmError('RECEIPT_INVALID', `${shown} is not a file: pass a .tsvm receipt`, {details: {field: '(file)'}})
+  if (!s.isFile())
+    throw new TsvmError('RECEIPT_INVALID', `${shown} is not a file: pass a .tsvm receipt`, {details: {field: '(file)'}})
   if (s.size > MAX_RECEIPT_BYTES) {
-    throw new TsvmError('RECEIPT_INVALID', `${shown} is ${s.size} bytes, larger than any receipt: pass a .tsvm receipt`, {details: {field: '(file)'}})
+    throw new TsvmError(
+      'RECEIPT_INVALID',
+      `${shown} is ${s.size} bytes, larger than any receipt: pass a .tsvm receipt`,
+      {details: {field: '(file)'}},
+    )
   }
   try {
     return parseReceipt(await readFile(path, 'utf8'))
   } catch (error) {
-    if (isTsvmError(error, 'RECEIPT_INVALID') && ['(file)', 'format'].includes(String(error.details?.field)) && existsSync(path + '.tsvm')) {
-      throw new TsvmError('RECEIPT_INVALID', `${shown} is not a receipt, but the item of ${shown}.tsvm: pass ${shown}.tsvm`, {cause: error, details: {field: '(file)'}})
+    if (
+      isTsvmError(error, 'RECEIPT_INVALID') &&
+      ['(file)', 'format'].includes(String(error.details?.field)) &&
+      existsSync(path + '.tsvm')
+    ) {
+      throw new TsvmError(
+        'RECEIPT_INVALID',
+        `${shown} is not a receipt, but the item of ${shown}.tsvm: pass ${shown}.tsvm`,
+        {cause: error, details: {field: '(file)'}},
+      )
     }
     throw error
   }
@@ -148,22 +177,44 @@ export function checkReceipt(receipt: Receipt, item?: Uint8Array): VerifyResult 
     )
   }
   if (receipt.merkle === null) {
-    if (!bytesEqual(receipt.item.hash, receipt.payload)) return invalid(receipt, 'payload', 'payload differs from item.hash, and a single-item receipt stamps the item hash itself')
+    if (!bytesEqual(receipt.item.hash, receipt.payload))
+      return invalid(
+        receipt,
+        'payload',
+        'payload differs from item.hash, and a single-item receipt stamps the item hash itself',
+      )
   } else {
     const {leaves, index, path} = receipt.merkle
     const sides = expectedSides(index, leaves)
     if (sides.length !== path.length) {
-      return invalid(receipt, 'merkle.shape', `merkle.path has ${path.length} steps, but leaf ${index} of ${leaves} needs ${sides.length}: the path was shortened, extended, or index/leaves changed`)
+      return invalid(
+        receipt,
+        'merkle.shape',
+        `merkle.path has ${path.length} steps, but leaf ${index} of ${leaves} needs ${sides.length}: the path was shortened, extended, or index/leaves changed`,
+      )
     }
     const at = sides.findIndex((s, i) => path[i]!.side !== s)
-    if (at >= 0) return invalid(receipt, 'merkle.shape', `merkle.path[${at}].side is ${path[at]!.side}, but leaf ${index} of ${leaves} has its sibling on side ${sides[at]}: the path was reordered, or index/leaves changed`)
+    if (at >= 0)
+      return invalid(
+        receipt,
+        'merkle.shape',
+        `merkle.path[${at}].side is ${path[at]!.side}, but leaf ${index} of ${leaves} has its sibling on side ${sides[at]}: the path was reordered, or index/leaves changed`,
+      )
     const position = (receipt.version ?? RECEIPT_VERSION) === 1 ? undefined : {index, leaves}
     if (!bytesEqual(foldPath(receipt.item.hash, path, position), receipt.payload)) {
-      return invalid(receipt, 'merkle.path', 'merkle.path does not lead from item.hash to the payload: a path hash, the item hash or the payload was changed')
+      return invalid(
+        receipt,
+        'merkle.path',
+        'merkle.path does not lead from item.hash to the payload: a path hash, the item hash or the payload was changed',
+      )
     }
   }
   if (receipt.block === null) {
-    return result(receipt, {status: 'pending', code: 'PENDING', reason: 'the receipt is pending: no block yet; run `tsvm upgrade` on it once the payload is accepted'})
+    return result(receipt, {
+      status: 'pending',
+      code: 'PENDING',
+      reason: 'the receipt is pending: no block yet; run `tsvm upgrade` on it once the payload is accepted',
+    })
   }
   const rb = receipt.block
   let block: Block
@@ -172,14 +223,43 @@ export function checkReceipt(receipt: Receipt, item?: Uint8Array): VerifyResult 
   } catch (error) {
     return invalid(receipt, 'block.bytes', `block.bytes is not a block: ${(error as Error).message}`)
   }
-  if (!bytesEqual(sha256(rb.bytes), rb.id)) return invalid(receipt, 'block.id', 'block.id is not the sha256 of block.bytes: the block ID or the block bytes were changed')
-  if (!bytesEqual(block.data, receipt.payload)) return invalid(receipt, 'block.data', "the block's data is not the receipt's payload: this block does not hold this proof")
-  if (block.height !== rb.height) return invalid(receipt, 'block.height', `block.height ${rb.height} disagrees with the height ${block.height} in block.bytes`)
-  if (block.timestamp !== rb.timestamp) return invalid(receipt, 'block.timestamp', `block.timestamp ${rb.timestamp} disagrees with the timestamp ${block.timestamp} in block.bytes`)
-  if (rb.time !== isoTime(block.timestamp)) return invalid(receipt, 'block.time', `block.time ${printable(rb.time)} disagrees with the block timestamp (${isoTime(block.timestamp)})`)
+  if (!bytesEqual(sha256(rb.bytes), rb.id))
+    return invalid(
+      receipt,
+      'block.id',
+      'block.id is not the sha256 of block.bytes: the block ID or the block bytes were changed',
+    )
+  if (!bytesEqual(block.data, receipt.payload))
+    return invalid(
+      receipt,
+      'block.data',
+      "the block's data is not the receipt's payload: this block does not hold this proof",
+    )
+  if (block.height !== rb.height)
+    return invalid(
+      receipt,
+      'block.height',
+      `block.height ${rb.height} disagrees with the height ${block.height} in block.bytes`,
+    )
+  if (block.timestamp !== rb.timestamp)
+    return invalid(
+      receipt,
+      'block.timestamp',
+      `block.timestamp ${rb.timestamp} disagrees with the timestamp ${block.timestamp} in block.bytes`,
+    )
+  if (rb.time !== isoTime(block.timestamp))
+    return invalid(
+      receipt,
+      'block.time',
+      `block.time ${printable(rb.time)} disagrees with the block timestamp (${isoTime(block.timestamp)})`,
+    )
   const headers = checkHeaders(block, receipt.headers ?? [])
   if (headers !== undefined) return invalid(receipt, 'headers', headers)
-  return result(receipt, {status: 'consistent', code: 'UNANCHORED', reason: `consistent with itself; ${UNANCHORED_ADVICE}`})
+  return result(receipt, {
+    status: 'consistent',
+    code: 'UNANCHORED',
+    reason: `consistent with itself; ${UNANCHORED_ADVICE}`,
+  })
 }
 
 /** Why the headers do not form a chain above `block`, or undefined when they do. */
@@ -192,7 +272,8 @@ function checkHeaders(block: Block, headers: readonly Uint8Array[]): string | un
     } catch (error) {
       return `headers[${i}] is not a block: ${(error as Error).message}`
     }
-    if (!bytesEqual(b.parentId, parent.id)) return `headers[${i}] is not the child of the block before it (its parent ID is ${idToString(b.parentId)}, not ${idToString(parent.id)})`
+    if (!bytesEqual(b.parentId, parent.id))
+      return `headers[${i}] is not the child of the block before it (its parent ID is ${idToString(b.parentId)}, not ${idToString(parent.id)})`
     if (b.height !== parent.height + 1n) return `headers[${i}] has height ${b.height}, not ${parent.height + 1n}`
     if (b.timestamp < parent.timestamp) return `headers[${i}] is earlier than its parent, which no chain accepts`
     parent = b
@@ -203,7 +284,10 @@ function checkHeaders(block: Block, headers: readonly Uint8Array[]): string | un
 /** The receipt's block and headers as (ID, height), lowest first. */
 function linkedBlocks(receipt: Receipt): Array<{id: Uint8Array; height: bigint}> {
   const rb = receipt.block!
-  return [{id: rb.id, height: rb.height}, ...(receipt.headers ?? []).map((bytes, i) => ({id: sha256(bytes), height: rb.height + 1n + BigInt(i)}))]
+  return [
+    {id: rb.id, height: rb.height},
+    ...(receipt.headers ?? []).map((bytes, i) => ({id: sha256(bytes), height: rb.height + 1n + BigInt(i)})),
+  ]
 }
 
 /** Anchors a consistent receipt to a trusted block ID, or says why it is not anchored. */
@@ -254,43 +338,111 @@ export async function identityMismatch(receipt: Receipt, chain: Chain): Promise<
 async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chain): Promise<VerifyResult> {
   const on = {checkedOn: chain.location}
   const mismatch = await identityMismatch(receipt, chain)
-  if (mismatch !== undefined) return {...offline, ...on, status: 'invalid', code: 'CHAIN_MISMATCH', check: 'chain.identity', existedBy: null, reason: mismatch}
+  if (mismatch !== undefined)
+    return {
+      ...offline,
+      ...on,
+      status: 'invalid',
+      code: 'CHAIN_MISMATCH',
+      check: 'chain.identity',
+      existedBy: null,
+      reason: mismatch,
+    }
   if (receipt.block === null) {
     const found = (await chain.findByData(receipt.payload)).filter((b) => acceptedOn(chain, b))
     if (found.length === 0) return {...offline, ...on}
     const b = found.reduce((a, c) => (c.block.height < a.block.height ? c : a))
-    return {...offline, ...on, reason: `the payload is now in accepted block ${idToString(b.block.id)} at height ${b.block.height}: run \`tsvm upgrade\` to complete the receipt`}
+    return {
+      ...offline,
+      ...on,
+      reason: `the payload is now in accepted block ${idToString(b.block.id)} at height ${b.block.height}: run \`tsvm upgrade\` to complete the receipt`,
+    }
   }
   let stored: StoredBlock
   try {
     stored = await chain.getBlock(receipt.block.id)
   } catch (error) {
     if (!isTsvmError(error, 'BLOCK_NOT_FOUND')) throw error
-    return {...offline, ...on, status: 'not-found', code: 'BLOCK_NOT_FOUND', check: 'chain', existedBy: null, reason: `block ${offline.blockID} is not known on ${printable(chain.location)}: is this the chain the item was stamped on (the receipt says ${printable(receipt.chain.location)})?`}
+    return {
+      ...offline,
+      ...on,
+      status: 'not-found',
+      code: 'BLOCK_NOT_FOUND',
+      check: 'chain',
+      existedBy: null,
+      reason: `block ${offline.blockID} is not known on ${printable(chain.location)}: is this the chain the item was stamped on (the receipt says ${printable(receipt.chain.location)})?`,
+    }
   }
   if (!bytesEqual(stored.block.bytes, receipt.block.bytes)) {
-    return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', check: 'chain', existedBy: null, reason: `the chain serves different bytes for block ${offline.blockID}`}
+    return {
+      ...offline,
+      ...on,
+      status: 'invalid',
+      code: 'PROOF_INVALID',
+      check: 'chain',
+      existedBy: null,
+      reason: `the chain serves different bytes for block ${offline.blockID}`,
+    }
   }
   if (stored.status === Status.Processing) {
-    return {...offline, ...on, status: 'pending', code: 'PENDING', check: 'chain', existedBy: null, reason: `block ${offline.blockID} is still processing on ${printable(chain.location)}: not accepted yet`}
+    return {
+      ...offline,
+      ...on,
+      status: 'pending',
+      code: 'PENDING',
+      check: 'chain',
+      existedBy: null,
+      reason: `block ${offline.blockID} is still processing on ${printable(chain.location)}: not accepted yet`,
+    }
   }
   if (!acceptedOn(chain, stored)) {
-    return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', check: 'chain', existedBy: null, reason: `block ${offline.blockID} was rejected on ${printable(chain.location)}`}
+    return {
+      ...offline,
+      ...on,
+      status: 'invalid',
+      code: 'PROOF_INVALID',
+      check: 'chain',
+      existedBy: null,
+      reason: `block ${offline.blockID} was rejected on ${printable(chain.location)}`,
+    }
   }
   try {
     const atHeight = await chain.getBlockAtHeight(receipt.block.height)
     if (!bytesEqual(atHeight.block.id, receipt.block.id)) {
-      return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', check: 'chain', existedBy: null, reason: `the accepted block at height ${receipt.block.height} on ${printable(chain.location)} is ${idToString(atHeight.block.id)}, not ${offline.blockID}`}
+      return {
+        ...offline,
+        ...on,
+        status: 'invalid',
+        code: 'PROOF_INVALID',
+        check: 'chain',
+        existedBy: null,
+        reason: `the accepted block at height ${receipt.block.height} on ${printable(chain.location)} is ${idToString(atHeight.block.id)}, not ${offline.blockID}`,
+      }
     }
   } catch (error) {
     if (isTsvmError(error, 'BLOCK_NOT_FOUND')) {
-      return {...offline, ...on, status: 'invalid', code: 'PROOF_INVALID', check: 'chain', existedBy: null, reason: `${printable(chain.location)} has no accepted block at height ${receipt.block.height}, yet knows block ${offline.blockID}`}
+      return {
+        ...offline,
+        ...on,
+        status: 'invalid',
+        code: 'PROOF_INVALID',
+        check: 'chain',
+        existedBy: null,
+        reason: `${printable(chain.location)} has no accepted block at height ${receipt.block.height}, yet knows block ${offline.blockID}`,
+      }
     }
     if (!isTsvmError(error, 'REMOTE_UNSUPPORTED')) throw error
   }
   const {code: _code, reason: _reason, ...rest} = offline
   const checked = rest.uncommitted.filter((f) => f !== 'chain.genesisID' && f !== 'chain.chainID')
-  return {...rest, ...on, status: 'verified', trust: 'anchored-chain', existedBy: offline.blockTime, uncommitted: checked}
+  return {
+    ...rest,
+    ...on,
+    status: 'verified',
+    trust: 'anchored-chain',
+    existedBy: offline.blockTime,
+    uncommitted: checked,
+  }
 }
 
 /** What to verify a receipt against: a file, a known hash, or (neither) the receipt's own item; and the anchor. */
@@ -310,26 +462,41 @@ export async function verifyReceipt(receipt: Receipt, options: VerifyOptions = {
   const offline = options.file === undefined ? checked : {...checked, path: options.file}
   if (offline.status === 'invalid') return offline
   if (options.chain !== undefined) return checkOnChain(receipt, offline, options.chain)
-  if (offline.status === 'consistent' && options.trust !== undefined && options.trust.length > 0) return checkTrusted(receipt, offline, options.trust)
+  if (offline.status === 'consistent' && options.trust !== undefined && options.trust.length > 0)
+    return checkTrusted(receipt, offline, options.trust)
   return offline
 }
 
 /** What `tsvm verify <arg>` is about: an existing file, else a 32-byte hash; and its receipt. */
-export async function verifyTarget(arg: string, receipt?: string): Promise<{file?: string; hash?: Uint8Array; receipt: string}> {
+export async function verifyTarget(
+  arg: string,
+  receipt?: string,
+): Promise<{file?: string; hash?: Uint8Array; receipt: string}> {
   const s = await stat(arg).catch(() => undefined)
   if (s?.isFile()) {
     if (receipt === undefined && arg.endsWith('.tsvm') && !existsSync(arg + '.tsvm')) {
       const item = printable(arg.slice(0, -'.tsvm'.length))
-      throw new TsvmError('USAGE', `${printable(arg)} is a receipt: pass the item it is about (tsvm verify ${item}), or --receipt ${printable(arg)} with the item's hash`)
+      throw new TsvmError(
+        'USAGE',
+        `${printable(arg)} is a receipt: pass the item it is about (tsvm verify ${item}), or --receipt ${printable(arg)} with the item's hash`,
+      )
     }
     return {file: arg, receipt: receipt ?? arg + '.tsvm'}
   }
-  if (s?.isDirectory()) throw new TsvmError('INVALID_ARGUMENT', `${printable(arg)} is a directory: verify each file against its own receipt`)
+  if (s?.isDirectory())
+    throw new TsvmError(
+      'INVALID_ARGUMENT',
+      `${printable(arg)} is a directory: verify each file against its own receipt`,
+    )
   let hash: Uint8Array
   try {
     hash = parsePayload(arg).data
   } catch {
-    throw new TsvmError('FILE_NOT_FOUND', `no such file: ${printable(arg)} (nor is it a 32-byte hash in hex or CB58): pass the stamped file or its hash`, {details: {path: arg}})
+    throw new TsvmError(
+      'FILE_NOT_FOUND',
+      `no such file: ${printable(arg)} (nor is it a 32-byte hash in hex or CB58): pass the stamped file or its hash`,
+      {details: {path: arg}},
+    )
   }
   return {hash, receipt: receipt ?? toHex(hash) + '.tsvm'}
 }
@@ -338,6 +505,9 @@ export async function verifyTarget(arg: string, receipt?: string): Promise<{file
 export function assertVerified(r: VerifyResult): VerifyResult {
   if (r.status === 'verified') return r
   const what = r.path === undefined ? r.item : printable(r.path)
-  const message = r.status === 'consistent' ? `${what}: ${r.reason ?? `consistent with itself; ${UNANCHORED_ADVICE}`}` : (r.reason ?? `verification ${r.status}`)
+  const message =
+    r.status === 'consistent'
+      ? `${what}: ${r.reason ?? `consistent with itself; ${UNANCHORED_ADVICE}`}`
+      : (r.reason ?? `verification ${r.status}`)
   throw new TsvmError(r.code ?? 'PROOF_INVALID', message, {details: {trust: r.trust, result: r}})
 }

@@ -28,7 +28,7 @@ export function hashSmallFile(path: string, buf: Buffer): Uint8Array | undefined
   const fd = openSync(path, 'r')
   try {
     let n = 0
-    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += r
     if (n > SMALL_FILE) return undefined
     const digest = hash('sha256', buf.subarray(0, n), 'buffer')
     return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)
@@ -82,7 +82,9 @@ export interface WriteJob {
 }
 
 /** Where receipt `target` is written before it is committed: inside its staging directory, or its temp file beside it. */
-function stagedLocator(job: WriteJob): (target: string) => {path: string; staged?: {dir: string; temp: string; moved?: boolean}} {
+function stagedLocator(
+  job: WriteJob,
+): (target: string) => {path: string; staged?: {dir: string; temp: string; moved?: boolean}} {
   const staged = job.staged ?? []
   const byDir = new Map<string, (typeof staged)[number] | null>()
   return (target) => {
@@ -141,7 +143,10 @@ export function receiptCommitter(job: WriteJob): (i: number) => void {
     if (text === mine) return 'same'
     try {
       const r = parseReceipt(text)
-      const same = bytesEqual(r.payload, payload) && bytesEqual(r.item.hash, job.hashes.subarray(i * 32, (i + 1) * 32)) && r.createdAt === job.shared.createdAt
+      const same =
+        bytesEqual(r.payload, payload) &&
+        bytesEqual(r.item.hash, job.hashes.subarray(i * 32, (i + 1) * 32)) &&
+        r.createdAt === job.shared.createdAt
       return same ? 'replace' : 'foreign'
     } catch {
       return 'foreign'

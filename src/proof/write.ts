@@ -80,7 +80,7 @@ export function writeTemp(tmp: string, text: string, sync = false): void {
     if (text.length * 3 > textBuf.length) writeFileSync(fd, text)
     else {
       const n = textBuf.write(text)
-      for (let off = 0; off < n; ) off += writeSync(fd, textBuf, off, n - off)
+      for (let off = 0; off < n;) off += writeSync(fd, textBuf, off, n - off)
     }
     if (sync) fdatasyncSync(fd)
   } catch (error) {
@@ -107,7 +107,12 @@ export function removeQuietly(path: string): void {
  * run, when resuming), else the error is RECEIPT_EXISTS. Returns false when the existing target
  * was adopted as it is (same text).
  */
-export function commitTemp(tmp: string, target: string, replace: boolean, adopt?: (target: string) => 'same' | 'replace' | 'foreign'): boolean {
+export function commitTemp(
+  tmp: string,
+  target: string,
+  replace: boolean,
+  adopt?: (target: string) => 'same' | 'replace' | 'foreign',
+): boolean {
   if (replace) {
     renameSync(tmp, target)
     return true
@@ -124,13 +129,21 @@ export function commitTemp(tmp: string, target: string, replace: boolean, adopt?
       }
       unlinkSync(tmp)
       if (verdict === 'same') return false
-      throw new TsvmError('RECEIPT_EXISTS', `receipt ${target} appeared while stamping: move it away, or pass --force to replace it`, {cause: error, details: {path: target}})
+      throw new TsvmError(
+        'RECEIPT_EXISTS',
+        `receipt ${target} appeared while stamping: move it away, or pass --force to replace it`,
+        {cause: error, details: {path: target}},
+      )
     }
     // File systems without hard links (FAT, some network mounts): check, then rename.
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error
     if (lstatSync(target, {throwIfNoEntry: false}) !== undefined) {
       unlinkSync(tmp)
-      throw new TsvmError('RECEIPT_EXISTS', `receipt ${target} appeared while stamping: move it away, or pass --force to replace it`, {details: {path: target}})
+      throw new TsvmError(
+        'RECEIPT_EXISTS',
+        `receipt ${target} appeared while stamping: move it away, or pass --force to replace it`,
+        {details: {path: target}},
+      )
     }
     renameSync(tmp, target)
     return true
@@ -290,7 +303,16 @@ export function checkWritable(targets: readonly string[], say: {hint?: string; w
 
 function unwritable(dir: string, base: string, error: unknown, what: string, hint: string): TsvmError {
   const code = errno(error) ?? 'EIO'
-  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code === 'ENOTDIR' ? `${base} is not a directory` : code === 'ENOSPC' ? 'no space left' : (error as Error).message
+  const why =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied'
+      : code === 'EROFS'
+        ? 'read-only file system'
+        : code === 'ENOTDIR'
+          ? `${base} is not a directory`
+          : code === 'ENOSPC'
+            ? 'no space left'
+            : (error as Error).message
   const where = base === dir ? dir : `${dir} (it would be created in ${base})`
   return new TsvmError('RECEIPT_UNWRITABLE', `cannot write ${what} in ${where}: ${why}; ${hint}`, {
     cause: error,

@@ -34,7 +34,17 @@ export interface WireBlock {
   parentID: string
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+])
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
 
 function errorCode(err: unknown): string | undefined {
@@ -85,12 +95,22 @@ export class RpcClient {
     try {
       parsed = new URL(url)
     } catch {
-      throw new TsvmError('USAGE', `endpoint ${JSON.stringify(url)} is not a URL: use http://host:9650/ext/bc/<chainID>`)
+      throw new TsvmError(
+        'USAGE',
+        `endpoint ${JSON.stringify(url)} is not a URL: use http://host:9650/ext/bc/<chainID>`,
+      )
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new TsvmError('USAGE', `endpoint ${url} must be http:// or https://, e.g. http://127.0.0.1:9650/ext/bc/<chainID>`)
+      throw new TsvmError(
+        'USAGE',
+        `endpoint ${url} must be http:// or https://, e.g. http://127.0.0.1:9650/ext/bc/<chainID>`,
+      )
     }
-    this.agent = new Agent({connect: {timeout: options.connectTimeoutMs ?? 5000}, keepAliveTimeout: 4000, connections: 8})
+    this.agent = new Agent({
+      connect: {timeout: options.connectTimeoutMs ?? 5000},
+      keepAliveTimeout: 4000,
+      connections: 8,
+    })
   }
 
   /** Calls `method` with `params` and returns the `result`; throws RPC_* TsvmErrors. */
@@ -116,7 +136,10 @@ export class RpcClient {
         size += (chunk as Buffer).length
         if (size > MAX_REPLY_BYTES) {
           res.body.destroy()
-          throw new TsvmError('RPC_BAD_RESPONSE', `${this.url} sent a reply over ${MAX_REPLY_BYTES} bytes to ${method}: not a timestampvm node?`)
+          throw new TsvmError(
+            'RPC_BAD_RESPONSE',
+            `${this.url} sent a reply over ${MAX_REPLY_BYTES} bytes to ${method}: not a timestampvm node?`,
+          )
         }
         chunks.push(chunk as Buffer)
       }
@@ -126,18 +149,28 @@ export class RpcClient {
     }
     if (status < 200 || status > 299) {
       const excerpt = text.length > 200 ? text.slice(0, 200) + '…' : text
-      throw new TsvmError('RPC_HTTP_ERROR', `${this.url} answered ${method} with HTTP ${status}: ${explainStatus(status, this.url, text)} (body: ${JSON.stringify(excerpt.trim())})`, {
-        details: {status, body: excerpt},
-      })
+      throw new TsvmError(
+        'RPC_HTTP_ERROR',
+        `${this.url} answered ${method} with HTTP ${status}: ${explainStatus(status, this.url, text)} (body: ${JSON.stringify(excerpt.trim())})`,
+        {
+          details: {status, body: excerpt},
+        },
+      )
     }
     let reply: {jsonrpc?: unknown; result?: unknown; error?: {code?: unknown; message?: unknown}; id?: unknown}
     try {
       reply = JSON.parse(text) as typeof reply
     } catch {
-      throw new TsvmError('RPC_BAD_RESPONSE', `${this.url} answered ${method} with something that is not JSON: ${JSON.stringify(text.slice(0, 120))}`)
+      throw new TsvmError(
+        'RPC_BAD_RESPONSE',
+        `${this.url} answered ${method} with something that is not JSON: ${JSON.stringify(text.slice(0, 120))}`,
+      )
     }
     if (reply === null || typeof reply !== 'object') {
-      throw new TsvmError('RPC_BAD_RESPONSE', `${this.url} answered ${method} with JSON that is not a JSON-RPC response`)
+      throw new TsvmError(
+        'RPC_BAD_RESPONSE',
+        `${this.url} answered ${method} with JSON that is not a JSON-RPC response`,
+      )
     }
     if (reply.error !== undefined && reply.error !== null) {
       const message = typeof reply.error.message === 'string' ? reply.error.message : JSON.stringify(reply.error)
@@ -156,10 +189,14 @@ export class RpcClient {
     const code = errorCode(error)
     const msg = (error as Error)?.message ?? String(error)
     if (code !== undefined && TIMEOUTS.has(code)) {
-      return new TsvmError('RPC_TIMEOUT', `${method} on ${this.url} timed out (${code}): the node is slow or stuck; try again or raise --timeout`, {
-        cause: error,
-        details: {errno: code},
-      })
+      return new TsvmError(
+        'RPC_TIMEOUT',
+        `${method} on ${this.url} timed out (${code}): the node is slow or stuck; try again or raise --timeout`,
+        {
+          cause: error,
+          details: {errno: code},
+        },
+      )
     }
     if (code !== undefined && UNREACHABLE.has(code)) {
       return new TsvmError(
@@ -168,7 +205,10 @@ export class RpcClient {
         {cause: error, details: {errno: code}},
       )
     }
-    return new TsvmError('RPC_UNREACHABLE', `request to ${this.url} failed: ${msg}`, {cause: error, details: {errno: code}})
+    return new TsvmError('RPC_UNREACHABLE', `request to ${this.url} failed: ${msg}`, {
+      cause: error,
+      details: {errno: code},
+    })
   }
 
   /** Releases the kept-alive connections. */
@@ -247,5 +287,9 @@ function checkWireBlock(b: WireBlock, url: string): void {
     typeof b.id === 'string' &&
     typeof b.parentID === 'string' &&
     (b.height === undefined || typeof b.height === 'string')
-  if (!ok) throw new TsvmError('RPC_BAD_RESPONSE', `${url} answered getBlock with a reply that is not a timestampvm block: ${JSON.stringify(b).slice(0, 200)}`)
+  if (!ok)
+    throw new TsvmError(
+      'RPC_BAD_RESPONSE',
+      `${url} answered getBlock with a reply that is not a timestampvm block: ${JSON.stringify(b).slice(0, 200)}`,
+    )
 }

@@ -25,11 +25,19 @@ export async function answerRpcHttp(
   dialect: Dialect,
 ): Promise<RpcHttpReply> {
   if (request.method !== 'POST') {
-    return {status: 405, headers: [['Content-Type', TEXT]], body: utf8.encode(`rpc: POST method required, received ${request.method}`)}
+    return {
+      status: 405,
+      headers: [['Content-Type', TEXT]],
+      body: utf8.encode(`rpc: POST method required, received ${request.method}`),
+    }
   }
   const contentType = (request.contentType ?? '').split(';')[0]!
   if (contentType.toLowerCase() !== 'application/json') {
-    return {status: 415, headers: [['Content-Type', TEXT]], body: utf8.encode(`rpc: unrecognized Content-Type: ${contentType}`)}
+    return {
+      status: 415,
+      headers: [['Content-Type', TEXT]],
+      body: utf8.encode(`rpc: unrecognized Content-Type: ${contentType}`),
+    }
   }
   const reply = await serveRpc(goDecodeUtf8Raw(request.body), target, dialect)
   const headers: Array<[string, string]> = []

@@ -106,7 +106,7 @@ const encoder = new TextEncoder()
 export function goDecodeUtf8(b: Uint8Array): string {
   if (isUtf8(b)) return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')
   let out = ''
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const {cp, size} = goDecodeRune(b, i)
     out += cp < 0 ? '\ufffd' : String.fromCodePoint(cp)
     i += size
@@ -123,7 +123,7 @@ export function goDecodeUtf8(b: Uint8Array): string {
 export function goDecodeUtf8Raw(b: Uint8Array): string {
   if (isUtf8(b)) return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')
   let out = ''
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const {cp, size} = goDecodeRune(b, i)
     out += cp < 0 ? String.fromCharCode(0xdc00 + b[i]!) : String.fromCodePoint(cp)
     i += size
@@ -242,7 +242,16 @@ const WS = new Set([' ', '\t', '\n', '\r'])
 /** Go's scanner refuses more nesting than this (and so a deep body cannot exhaust our stack). */
 const MAX_DEPTH = 10_000
 
-const SIMPLE_ESCAPES: Record<string, string> = {'"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t'}
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+}
 
 class Reader {
   i = 0
@@ -253,7 +262,8 @@ class Reader {
     // Go's scanner reports one byte, shown as the code point of that byte's value.
     const cp = this.s.codePointAt(this.i)!
     // A byte kept by goDecodeUtf8Raw is reported as itself.
-    const byte = cp < 0x80 ? cp : cp >= 0xdc80 && cp <= 0xdcff ? cp - 0xdc00 : encoder.encode(String.fromCodePoint(cp))[0]!
+    const byte =
+      cp < 0x80 ? cp : cp >= 0xdc80 && cp <= 0xdcff ? cp - 0xdc00 : encoder.encode(String.fromCodePoint(cp))[0]!
     throw new GoJsonError(`invalid character ${quoteChar(String.fromCharCode(byte))} ${what}`)
   }
 
@@ -266,7 +276,9 @@ class Reader {
    * Go's limit cannot exhaust the call stack.
    */
   value(context: string): JsonNode {
-    type Frame = {kind: 'object'; start: number; entries: Array<[string, JsonNode]>; key: string} | {kind: 'array'; start: number; items: JsonNode[]}
+    type Frame =
+      | {kind: 'object'; start: number; entries: Array<[string, JsonNode]>; key: string}
+      | {kind: 'array'; start: number; items: JsonNode[]}
     const stack: Frame[] = []
     let ctx = context
     for (;;) {
@@ -285,7 +297,9 @@ class Reader {
           this.i++
           node = {kind: 'array', raw: this.s.slice(start, this.i), items: []}
         } else {
-          stack.push(ch === '{' ? {kind: 'object', start, entries: [], key: this.key()} : {kind: 'array', start, items: []})
+          stack.push(
+            ch === '{' ? {kind: 'object', start, entries: [], key: this.key()} : {kind: 'array', start, items: []},
+          )
           ctx = 'looking for beginning of value'
           continue
         }
@@ -309,7 +323,8 @@ class Reader {
           this.i++
           stack.pop()
           const raw = this.s.slice(top.start, this.i)
-          node = top.kind === 'array' ? {kind: 'array', raw, items: top.items} : {kind: 'object', raw, entries: top.entries}
+          node =
+            top.kind === 'array' ? {kind: 'array', raw, items: top.items} : {kind: 'object', raw, entries: top.entries}
           continue
         }
         this.fail(top.kind === 'array' ? 'after array element' : 'after object key:value pair')
@@ -472,7 +487,11 @@ export function goKindName(node: JsonNode): string {
  */
 export function fieldMatches(key: string, field: string): boolean {
   if (key === field) return true
-  const fold = (s: string): string => s.replace(/\u017f/g, 's').replace(/\u212a/g, 'k').toLowerCase()
+  const fold = (s: string): string =>
+    s
+      .replace(/\u017f/g, 's')
+      .replace(/\u212a/g, 'k')
+      .toLowerCase()
   return fold(key) === fold(field)
 }
 

@@ -13,8 +13,26 @@
 import type {Block} from '../vm/block.js'
 import {ID_LENGTH, idToString} from '../vm/encoding.js'
 import {isTsvmError} from '../vm/errors.js'
-import {DEFAULT_ENCODING, DIALECT_ENCODINGS, type Dialect, type Encoding, decodeWith, encodeWith, fitLength} from '../vm/formatting.js'
-import {type JsonNode, fieldMatches, goCompact, goIsPrint, goJsonBytes, goJsonString, goQuote, readRpcRequest, requestAsData} from './json.js'
+import {
+  DEFAULT_ENCODING,
+  DIALECT_ENCODINGS,
+  type Dialect,
+  type Encoding,
+  decodeWith,
+  encodeWith,
+  fitLength,
+} from '../vm/formatting.js'
+import {
+  type JsonNode,
+  fieldMatches,
+  goCompact,
+  goIsPrint,
+  goJsonBytes,
+  goJsonString,
+  goQuote,
+  readRpcRequest,
+  requestAsData,
+} from './json.js'
 
 /** What the chain service needs from a chain: the tip, blocks of any status, and a mempool. */
 export interface ChainBackend {
@@ -39,7 +57,8 @@ export interface NodeService {
 }
 
 /** Which handler set answers: the chain API (/ext/bc/...), the static API (/ext/vm/...), or a node service (/ext/info, /ext/health). */
-export type ServiceTarget = {kind: 'chain'; chain: ChainBackend} | {kind: 'static'} | {kind: 'node'; service: NodeService}
+export type ServiceTarget =
+  {kind: 'chain'; chain: ChainBackend} | {kind: 'static'} | {kind: 'node'; service: NodeService}
 
 /** A response as the HTTP layer writes it: the body (undefined: write nothing) and whether the method ran. */
 export interface RpcReply {
@@ -62,7 +81,8 @@ export const MESSAGES = {
   badDataV13: 'data must be hex representation of 32 bytes',
   emptyData: 'argument Data cannot be empty',
   jsonrpc: 'jsonrpc must be 2.0',
-  cb58Hint: '(this data is CB58, as in the timestampvm v1.2 tutorial: serve with `tsvm serve --api v1.2` for those examples)',
+  cb58Hint:
+    '(this data is CB58, as in the timestampvm v1.2 tutorial: serve with `tsvm serve --api v1.2` for those examples)',
 } as const
 
 /** The most bytes `encode` will build for a `length`; Go has no such cap, a server must. */
@@ -109,7 +129,9 @@ function lookup(method: string, service: string, methods: readonly string[] | Re
   const parts = method.split('.')
   if (parts.length !== 2) throw new MethodError(`rpc: service/method request ill-formed: ${goQuote(method)}`)
   if (parts[0] !== service) throw new MethodError(`rpc: can't find service ${goQuote(method)}`)
-  const known = Array.isArray(methods) ? methods.includes(parts[1]!) : (methods as ReadonlyMap<string, unknown>).has(parts[1]!)
+  const known = Array.isArray(methods)
+    ? methods.includes(parts[1]!)
+    : (methods as ReadonlyMap<string, unknown>).has(parts[1]!)
   if (!known) throw new MethodError(`rpc: can't find method ${goQuote(method)}`)
   return parts[1]!
 }
@@ -122,7 +144,11 @@ export type FieldKind = 'string' | 'id' | 'encoding' | 'int32'
 /** Decoded args by field name. */
 export type ArgValues = Record<string, string | Uint8Array | Encoding | number | undefined>
 
-function decodeField(kind: FieldKind, node: JsonNode, dialect: Dialect): string | Uint8Array | Encoding | number | undefined | null {
+function decodeField(
+  kind: FieldKind,
+  node: JsonNode,
+  dialect: Dialect,
+): string | Uint8Array | Encoding | number | undefined | null {
   // null leaves the Go field as it was (a *ids.ID pointer becomes nil).
   if (node.kind === 'null') return kind === 'id' ? undefined : null
   switch (kind) {
@@ -169,7 +195,11 @@ function decodeObject(node: JsonNode, fields: Record<string, FieldKind>, dialect
 }
 
 /** gorilla's ReadRequest: params as an object, else as a one-element array; null/absent/[] give zero args. */
-export function decodeParams(params: JsonNode | undefined, fields: Record<string, FieldKind>, dialect: Dialect): ArgValues {
+export function decodeParams(
+  params: JsonNode | undefined,
+  fields: Record<string, FieldKind>,
+  dialect: Dialect,
+): ArgValues {
   const args: ArgValues = {}
   if (params === undefined) return args
   try {
@@ -201,7 +231,8 @@ function goHashU(cp: number): string {
 /** The error Go's hex.DecodeString gives for `hex`, in its order, or undefined when valid. */
 export function goHexError(hex: string): string | undefined {
   const b = utf8.encode(hex)
-  const bad = (c: number): boolean => !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))
+  const bad = (c: number): boolean =>
+    !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))
   let j = 1
   for (; j < b.length; j += 2) {
     if (bad(b[j - 1]!)) return `encoding/hex: invalid byte: ${goHashU(b[j - 1]!)}`
@@ -315,7 +346,8 @@ async function proposeBlock(chain: ChainBackend, args: ArgValues, dialect: Diale
     // A deliberate deviation from Go's text, only for data Go would refuse anyway: the tutorial's
     // curl sends CB58 (timestampvm v1.2), which a v1.3 server rightly refuses; say what to do.
     const cb58 = goFormattingDecode('cb58', (args.data as string | undefined) ?? '')
-    if (typeof cb58 !== 'string' && cb58.length === ID_LENGTH) throw new MethodError(`${MESSAGES.badDataV13} ${MESSAGES.cb58Hint}`)
+    if (typeof cb58 !== 'string' && cb58.length === ID_LENGTH)
+      throw new MethodError(`${MESSAGES.badDataV13} ${MESSAGES.cb58Hint}`)
     throw new MethodError(MESSAGES.badDataV13)
   }
   const ok = await chain.proposeBlock(bytes)
@@ -327,7 +359,9 @@ function encode(args: ArgValues, dialect: Dialect): string {
   if (data.length === 0) throw new MethodError(MESSAGES.emptyData)
   const length = (args.length as number | undefined) ?? 0
   if (length > MAX_ENCODE_LENGTH) {
-    throw new MethodError(`couldn't encode data as string: length ${length} is over this server's limit of ${MAX_ENCODE_LENGTH} bytes`)
+    throw new MethodError(
+      `couldn't encode data as string: length ${length} is over this server's limit of ${MAX_ENCODE_LENGTH} bytes`,
+    )
   }
   const encoding = (args.encoding as Encoding | undefined) ?? DEFAULT_ENCODING[dialect]
   if (encoding === 'json') throw new MethodError("couldn't encode data as string: unsupported encoding in method")
@@ -366,10 +400,16 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
     if (target.kind === 'node') {
       method = lookup(capitaliseMethod(request.method), target.service.name, target.service.methods)
     } else {
-      method = KNOWN[target.kind].get(request.method) ?? lookup(capitaliseMethod(request.method), 'timestampvm', METHODS[target.kind])
+      method =
+        KNOWN[target.kind].get(request.method) ??
+        lookup(capitaliseMethod(request.method), 'timestampvm', METHODS[target.kind])
     }
     try {
-      args = decodeParams(request.params, target.kind === 'node' ? target.service.methods.get(method)!.fields : FIELDS[method]!, dialect)
+      args = decodeParams(
+        request.params,
+        target.kind === 'node' ? target.service.methods.get(method)!.fields : FIELDS[method]!,
+        dialect,
+      )
     } catch (e) {
       if (e instanceof ArgsError) throw new MethodError(MESSAGES.badArgs)
       throw e
@@ -383,7 +423,10 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
     if (target.kind === 'node') {
       result = await target.service.methods.get(method)!.run(args)
     } else if (target.kind === 'chain') {
-      result = method === 'GetBlock' ? await getBlock(target.chain, args, dialect) : await proposeBlock(target.chain, args, dialect)
+      result =
+        method === 'GetBlock'
+          ? await getBlock(target.chain, args, dialect)
+          : await proposeBlock(target.chain, args, dialect)
     } else {
       result = method === 'Encode' ? encode(args, dialect) : decode(args, dialect)
     }

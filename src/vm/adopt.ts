@@ -117,7 +117,8 @@ interface Scanned {
 }
 
 /** An ID as a string of one char per byte: a cheap, exact map key (hex costs twice as much). */
-const idKey = (bytes: Uint8Array, start = 0): string => Buffer.from(bytes.buffer, bytes.byteOffset + start, ID_LENGTH).toString('latin1')
+const idKey = (bytes: Uint8Array, start = 0): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset + start, ID_LENGTH).toString('latin1')
 
 /**
  * Decodes a stored blkWrapper and checks that its block hashes to `id`, without building a Block:
@@ -129,8 +130,19 @@ const idKey = (bytes: Uint8Array, start = 0): string => Buffer.from(bytes.buffer
 function scanBlock(id: Uint8Array, value: Uint8Array): {block: Scanned; status: Status} {
   const v = value
   const layout =
-    v.length === WRAPPER_SIZE && v[0] === 0 && v[1] === 0 && v[2] === 0 && v[3] === 0 && v[4] === 0 && v[5] === BLOCK_SIZE && v[6] === 0 && v[7] === 0 &&
-    v[88] === 0 && v[89] === 0 && v[90] === 0 && (v[91] === Status.Accepted || v[91] === Status.Rejected)
+    v.length === WRAPPER_SIZE &&
+    v[0] === 0 &&
+    v[1] === 0 &&
+    v[2] === 0 &&
+    v[3] === 0 &&
+    v[4] === 0 &&
+    v[5] === BLOCK_SIZE &&
+    v[6] === 0 &&
+    v[7] === 0 &&
+    v[88] === 0 &&
+    v[89] === 0 &&
+    v[90] === 0 &&
+    (v[91] === Status.Accepted || v[91] === Status.Rejected)
   if (!layout) {
     let record
     try {
@@ -138,14 +150,20 @@ function scanBlock(id: Uint8Array, value: Uint8Array): {block: Scanned; status: 
     } catch (error) {
       throw failed(`the block stored under ${idToString(id)} does not decode (${(error as Error).message})`, {id})
     }
-    throw failed(`the block at height ${record.block.height} (${idToString(id)}) is stored with status ${record.status}`, {height: record.block.height, id})
+    throw failed(
+      `the block at height ${record.block.height} (${idToString(id)}) is stored with status ${record.status}`,
+      {height: record.block.height, id},
+    )
   }
   const view = new DataView(v.buffer, v.byteOffset, v.byteLength)
   const height = view.getBigUint64(40)
   const digest = hash('sha256', v.subarray(6, 6 + BLOCK_SIZE), 'binary')
   if (digest !== idKey(id)) {
     const actual = Uint8Array.from(digest, (c) => c.charCodeAt(0))
-    throw failed(`the block at height ${height} stored under ${idToString(id)} hashes to ${idToString(actual)}`, {height, id})
+    throw failed(`the block at height ${height} stored under ${idToString(id)} hashes to ${idToString(actual)}`, {
+      height,
+      id,
+    })
   }
   return {
     block: {id, parent: idKey(v, 8), height, timestamp: view.getBigInt64(48), data: v.subarray(56, 56 + ID_LENGTH)},
@@ -156,7 +174,8 @@ function scanBlock(id: Uint8Array, value: Uint8Array): {block: Scanned; status: 
 /** Reads and checks every stored block; returns the accepted chain from genesis up and the rejected blocks. */
 async function readGoState(state: ChainState): Promise<{chain: Scanned[]; rejected: Scanned[]}> {
   const lastId = await state.db.get(LAST_ACCEPTED_KEY)
-  if (!lastId || lastId.length !== ID_LENGTH) throw failed(`the last accepted ID is ${lastId ? `${lastId.length} bytes, not ${ID_LENGTH}` : 'missing'}`)
+  if (!lastId || lastId.length !== ID_LENGTH)
+    throw failed(`the last accepted ID is ${lastId ? `${lastId.length} bytes, not ${ID_LENGTH}` : 'missing'}`)
   const accepted = new Map<string, Scanned>()
   const rejected: Scanned[] = []
   // One pass over the block space in key order (nextv: a thousand entries per call), instead of a
@@ -193,21 +212,33 @@ async function readGoState(state: ChainState): Promise<{chain: Scanned[]; reject
       )
     }
     if (parent.height + 1n !== block.height) {
-      throw failed(`the block at height ${block.height} (${idToString(block.id)}) has a parent of height ${parent.height}`, {height: block.height, id: block.id})
+      throw failed(
+        `the block at height ${block.height} (${idToString(block.id)}) has a parent of height ${parent.height}`,
+        {height: block.height, id: block.id},
+      )
     }
     if (block.timestamp < parent.timestamp) {
-      throw failed(`the block at height ${block.height} (${idToString(block.id)}) is timestamped before its parent`, {height: block.height, id: block.id})
+      throw failed(`the block at height ${block.height} (${idToString(block.id)}) is timestamped before its parent`, {
+        height: block.height,
+        id: block.id,
+      })
     }
     chain.push(parent)
     block = parent
   }
   if (block.parent !== idKey(EMPTY_ID) || block.timestamp !== 0n) {
-    throw failed(`the block at height 0 (${idToString(block.id)}) is not a genesis block (parent ids.Empty, timestamp 0)`, {height: 0n, id: block.id})
+    throw failed(
+      `the block at height 0 (${idToString(block.id)}) is not a genesis block (parent ids.Empty, timestamp 0)`,
+      {height: 0n, id: block.id},
+    )
   }
   if (chain.length !== accepted.size) {
     const on = new Set(chain.map((b) => idKey(b.id)))
     const off = [...accepted.values()].find((b) => !on.has(idKey(b.id)))!
-    throw failed(`the accepted block at height ${off.height} (${idToString(off.id)}) is not on the chain of the last accepted block`, {height: off.height, id: off.id})
+    throw failed(
+      `the accepted block at height ${off.height} (${idToString(off.id)}) is not on the chain of the last accepted block`,
+      {height: off.height, id: off.id},
+    )
   }
   chain.reverse()
   return {chain, rejected}

@@ -86,7 +86,6 @@ function checkLength(b: Uint8Array): void {
   if (b.length !== ID_LENGTH) throw new TsvmError('BAD_LENGTH', `expected ${ID_LENGTH} bytes, got ${b.length}`)
 }
 
-
 const MAX_U64 = 0xffff_ffff_ffff_ffffn
 const MIN_I64 = -(2n ** 63n)
 const MAX_I64 = 2n ** 63n - 1n
@@ -119,7 +118,10 @@ export function parseBlock(bytes: Uint8Array): Block {
     throw new TsvmError('BLOCK_TOO_LARGE', `block bytes exceed the codec maximum: ${bytes.length} > ${MAX_CODEC_SIZE}`)
   }
   if (bytes.length < 2) {
-    throw new TsvmError('BLOCK_BAD_LENGTH', `a block is ${BLOCK_SIZE} bytes, got ${bytes.length}: couldn't unpack codec version`)
+    throw new TsvmError(
+      'BLOCK_BAD_LENGTH',
+      `a block is ${BLOCK_SIZE} bytes, got ${bytes.length}: couldn't unpack codec version`,
+    )
   }
   const version = (bytes[0]! << 8) | bytes[1]!
   if (version !== CODEC_VERSION) {
@@ -181,7 +183,10 @@ export function decodeWrapper(value: Uint8Array): {block: Block; status: Status}
  */
 export function verifyBlock(block: BlockFields, parent: BlockFields | undefined, nowSeconds: bigint): void {
   if (parent === undefined) {
-    throw new TsvmError('BLOCK_PARENT_UNKNOWN', 'error while retrieving data from database: the parent block is not known')
+    throw new TsvmError(
+      'BLOCK_PARENT_UNKNOWN',
+      'error while retrieving data from database: the parent block is not known',
+    )
   }
   if (block.height !== parent.height + 1n) {
     throw new TsvmError(

@@ -68,11 +68,18 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
   let lastAccepted: Uint8Array | undefined
 
   if ((await state.db.get(INITIALIZED_KEY)) === undefined) {
-    report({kind: 'not-initialized', message: 'the initialized flag is missing: the chain has no genesis (run tsvm init)'})
+    report({
+      kind: 'not-initialized',
+      message: 'the initialized flag is missing: the chain has no genesis (run tsvm init)',
+    })
   }
 
   if ((await state.db.get(ADOPTING_KEY)) !== undefined) {
-    report({kind: 'adoption-incomplete', message: 'an adoption of a chain the Go VM wrote was interrupted: its indexes are incomplete (open the chain again, or run tsvm adopt, to finish it)'})
+    report({
+      kind: 'adoption-incomplete',
+      message:
+        'an adoption of a chain the Go VM wrote was interrupted: its indexes are incomplete (open the chain again, or run tsvm adopt, to finish it)',
+    })
   }
 
   // Go's block space: blkWrappers under 32-byte IDs, the last accepted ID under 00.
@@ -96,11 +103,19 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       continue
     }
     if (!bytesEqual(sha256(record.block.bytes), rest)) {
-      report({kind: 'id-mismatch', id, message: `stored under ${id} but its bytes hash to ${idToString(sha256(record.block.bytes))}`})
+      report({
+        kind: 'id-mismatch',
+        id,
+        message: `stored under ${id} but its bytes hash to ${idToString(sha256(record.block.bytes))}`,
+      })
       continue
     }
     if (record.status !== Status.Accepted && record.status !== Status.Rejected) {
-      report({kind: 'status', id, message: `stored block has status ${record.status}; only accepted (3) and rejected (2) are stored`})
+      report({
+        kind: 'status',
+        id,
+        message: `stored block has status ${record.status}; only accepted (3) and rejected (2) are stored`,
+      })
     }
     blocks.set(toHex(rest), seen(record.block, record.status))
   }
@@ -113,11 +128,18 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
     try {
       block = parseBlock(value)
     } catch (error) {
-      report({kind: 'undecodable', message: `processing block ${toHex(rest)} does not decode: ${(error as Error).message}`})
+      report({
+        kind: 'undecodable',
+        message: `processing block ${toHex(rest)} does not decode: ${(error as Error).message}`,
+      })
       continue
     }
     if (!bytesEqual(block.id, rest)) {
-      report({kind: 'id-mismatch', id: idToString(block.id), message: `processing block stored under ${toHex(rest)} hashes to another ID`})
+      report({
+        kind: 'id-mismatch',
+        id: idToString(block.id),
+        message: `processing block stored under ${toHex(rest)} hashes to another ID`,
+      })
       continue
     }
     const k = toHex(rest)
@@ -127,7 +149,11 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
   for (const [k, s] of processing) blocks.set(k, s)
   for (const [k, s] of processing) {
     if (!blocks.has(s.parent)) {
-      report({kind: 'orphan', id: idToString(fromHex(k)), message: `processing block's parent ${idToString(fromHex(s.parent))} is not known`})
+      report({
+        kind: 'orphan',
+        id: idToString(fromHex(k)),
+        message: `processing block's parent ${idToString(fromHex(s.parent))} is not known`,
+      })
     }
   }
 
@@ -140,7 +166,11 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
     const height = readU64(key, HEIGHT_PREFIX.length)
     const h = height.toString()
     if (height !== expected) {
-      report({kind: 'height-gap', height: h, message: `heights ${expected}..${height - 1n} are missing from the height index`})
+      report({
+        kind: 'height-gap',
+        height: h,
+        message: `heights ${expected}..${height - 1n} are missing from the height index`,
+      })
       below = undefined
     }
     expected = height + 1n
@@ -154,15 +184,27 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
     }
     const id = idToString(value)
     indexed.add(k)
-    if (s.status !== Status.Accepted) report({kind: 'height-index', id, height: h, message: `height ${h} points at a block that is not accepted`})
-    if (s.height !== height) report({kind: 'height-index', id, height: h, message: `height ${h} points at a block of height ${s.height}`})
+    if (s.status !== Status.Accepted)
+      report({kind: 'height-index', id, height: h, message: `height ${h} points at a block that is not accepted`})
+    if (s.height !== height)
+      report({kind: 'height-index', id, height: h, message: `height ${h} points at a block of height ${s.height}`})
     if (height === 0n) {
       if (s.parent !== toHex(EMPTY_ID) || s.timestamp !== 0n) {
-        report({kind: 'genesis', id, height: h, message: 'the genesis block must have parent ids.Empty and timestamp 0'})
+        report({
+          kind: 'genesis',
+          id,
+          height: h,
+          message: 'the genesis block must have parent ids.Empty and timestamp 0',
+        })
       }
     } else if (below) {
       if (s.parent !== below.id) {
-        report({kind: 'parent-link', id, height: h, message: `the parent of height ${h} is not the accepted block at height ${height - 1n}`})
+        report({
+          kind: 'parent-link',
+          id,
+          height: h,
+          message: `the parent of height ${h} is not the accepted block at height ${height - 1n}`,
+        })
       } else if (s.timestamp < below.seen.timestamp) {
         report({kind: 'timestamp-order', id, height: h, message: `height ${h} is timestamped before its parent`})
       }
@@ -172,14 +214,23 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
 
   for (const [k, s] of blocks) {
     if (s.status === Status.Accepted && !indexed.has(k)) {
-      report({kind: 'not-indexed', id: idToString(fromHex(k)), height: s.height.toString(), message: `accepted block at height ${s.height} is not in the height index`})
+      report({
+        kind: 'not-indexed',
+        id: idToString(fromHex(k)),
+        height: s.height.toString(),
+        message: `accepted block at height ${s.height} is not in the height index`,
+      })
     }
   }
 
   if (!lastAccepted) {
     report({kind: 'last-accepted', message: 'the last accepted ID is missing'})
   } else if (topId !== toHex(lastAccepted)) {
-    report({kind: 'last-accepted', id: idToString(lastAccepted), message: 'the last accepted block is not the top of the height index'})
+    report({
+      kind: 'last-accepted',
+      id: idToString(lastAccepted),
+      message: 'the last accepted block is not the top of the height index',
+    })
   }
   const tip = lastAccepted && blocks.get(toHex(lastAccepted))
   const now = options.nowSeconds
@@ -205,7 +256,11 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       report({kind: 'genesis', message: `the recorded genesis bytes are ${genesisBytes.length} long, more than 32`})
     }
     if (expectedGenesis && g0 && toHex(g0) !== expectedGenesis) {
-      report({kind: 'genesis', height: '0', message: 'the block at height 0 is not the genesis of the recorded genesis bytes'})
+      report({
+        kind: 'genesis',
+        height: '0',
+        message: 'the block at height 0 is not the genesis of the recorded genesis bytes',
+      })
     }
   }
 
@@ -221,14 +276,22 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
     const k = toHex(rest.subarray(ID_LENGTH))
     const s = blocks.get(k)
     if (!s || s.data !== data) {
-      report({kind: 'data-index', id: idToString(fromHex(k)), message: `the data index lists payload ${data} for a block that does not hold it`})
+      report({
+        kind: 'data-index',
+        id: idToString(fromHex(k)),
+        message: `the data index lists payload ${data} for a block that does not hold it`,
+      })
       continue
     }
     dataIndexed.add(k)
   }
   for (const [k, s] of blocks) {
     if (!dataIndexed.has(k)) {
-      report({kind: 'data-index', id: idToString(fromHex(k)), message: `block with payload ${s.data} is missing from the data index`})
+      report({
+        kind: 'data-index',
+        id: idToString(fromHex(k)),
+        message: `block with payload ${s.data} is missing from the data index`,
+      })
     }
   }
 
@@ -240,9 +303,23 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
 
   if (dropped > 0) problems.push({kind: 'more', message: `${dropped} more problems not listed`})
   const top = lastAccepted ? blocks.get(toHex(lastAccepted))?.height : undefined
-  return {ok: problems.length === 0, blocks: blocks.size, lastAcceptedHeight: (top ?? expected - 1n).toString(), problems}
+  return {
+    ok: problems.length === 0,
+    blocks: blocks.size,
+    lastAcceptedHeight: (top ?? expected - 1n).toString(),
+    problems,
+  }
 }
 
-function seen(block: {height: bigint; parentId: Uint8Array; timestamp: bigint; data: Uint8Array}, status: Status): Seen {
-  return {height: block.height, parent: toHex(block.parentId), timestamp: block.timestamp, data: toHex(block.data), status}
+function seen(
+  block: {height: bigint; parentId: Uint8Array; timestamp: bigint; data: Uint8Array},
+  status: Status,
+): Seen {
+  return {
+    height: block.height,
+    parent: toHex(block.parentId),
+    timestamp: block.timestamp,
+    data: toHex(block.data),
+    status,
+  }
 }

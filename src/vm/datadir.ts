@@ -156,7 +156,11 @@ export function refuseMidRepair(dir: string): void {
         `run tsvm repair --data-dir ${dir} to finish (or move ${original ?? 'the original'} back to ${dir} and delete ${marker})`
       : `it was interrupted before it changed ${dir}, which is as it was (the partial copy is ${m.work}); ` +
         `run tsvm repair --data-dir ${dir} again, or delete ${marker} and ${m.work} to use the dir as it was`
-  throw new TsvmError('REPAIR_INCOMPLETE', `a tsvm repair of ${dir} did not finish (pid ${m.pid}, started ${m.started}): ${how}`, {details})
+  throw new TsvmError(
+    'REPAIR_INCOMPLETE',
+    `a tsvm repair of ${dir} did not finish (pid ${m.pid}, started ${m.started}): ${how}`,
+    {details},
+  )
 }
 
 const PERMISSION = /EACCES|EPERM|Permission denied|Operation not permitted/i
@@ -204,7 +208,11 @@ function existingAncestor(path: string): string {
 export function checkAccess(dir: string, exists: boolean): void {
   const target = exists ? dir : existingAncestor(dirname(dir))
   if (!statSync(target).isDirectory()) {
-    throw new TsvmError('DB_OPEN_FAILED', `cannot use data dir ${dir}: ${target} is not a directory; check --data-dir`, {details: {dataDir: dir}})
+    throw new TsvmError(
+      'DB_OPEN_FAILED',
+      `cannot use data dir ${dir}: ${target} is not a directory; check --data-dir`,
+      {details: {dataDir: dir}},
+    )
   }
   try {
     accessSync(target, exists ? constants.R_OK | constants.W_OK | constants.X_OK : constants.W_OK | constants.X_OK)
@@ -217,7 +225,10 @@ export function checkAccess(dir: string, exists: boolean): void {
         {cause: error, details: {dataDir: dir}},
       )
     }
-    throw diskOrPermissionError(dir, `${e.code ?? 'EACCES'}: ${target}`, error) ?? new TsvmError('DB_OPEN_FAILED', `cannot use data dir ${dir} (${e.message})`, {cause: error})
+    throw (
+      diskOrPermissionError(dir, `${e.code ?? 'EACCES'}: ${target}`, error) ??
+      new TsvmError('DB_OPEN_FAILED', `cannot use data dir ${dir} (${e.message})`, {cause: error})
+    )
   }
 }
 
@@ -298,7 +309,11 @@ export async function lockDataDir(dir: string): Promise<DirLock> {
     throw (
       diskOrPermissionError(dir, msg, error) ??
       (e.cause?.code === 'LEVEL_LOCKED' || /\block\b/i.test(msg)
-        ? new TsvmError('DB_LOCKED', `data dir ${dir} is in use by another process (${msg}): stop it (e.g. tsvm serve) before repairing the dir`, {cause: error})
+        ? new TsvmError(
+            'DB_LOCKED',
+            `data dir ${dir} is in use by another process (${msg}): stop it (e.g. tsvm serve) before repairing the dir`,
+            {cause: error},
+          )
         : new TsvmError('DB_OPEN_FAILED', `cannot lock data dir ${dir} (${msg})`, {cause: error}))
     )
   }

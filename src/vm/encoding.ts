@@ -174,7 +174,10 @@ export function cb58Decode(text: string): Uint8Array {
   }
   const payload = raw.slice(0, raw.length - CHECKSUM_LENGTH)
   if (!bytesEqual(raw.subarray(raw.length - CHECKSUM_LENGTH), checksum(payload))) {
-    throw new TsvmError('CB58_BAD_CHECKSUM', `CB58 checksum does not match: the string ${JSON.stringify(text)} is mistyped or corrupted`)
+    throw new TsvmError(
+      'CB58_BAD_CHECKSUM',
+      `CB58 checksum does not match: the string ${JSON.stringify(text)} is mistyped or corrupted`,
+    )
   }
   return payload
 }
@@ -215,9 +218,13 @@ function hexDigit(text: string, i: number): number {
   const c = text.charCodeAt(i)
   const v = c < 128 ? HEX_VALUE[c]! : -1
   if (v < 0) {
-    throw new TsvmError('HEX_INVALID', `invalid hex digit ${JSON.stringify(text[i])} at position ${i}: use 0-9 and a-f`, {
-      details: {position: i},
-    })
+    throw new TsvmError(
+      'HEX_INVALID',
+      `invalid hex digit ${JSON.stringify(text[i])} at position ${i}: use 0-9 and a-f`,
+      {
+        details: {position: i},
+      },
+    )
   }
   return v
 }
@@ -235,7 +242,10 @@ export function hexNCEncode(data: Uint8Array): string {
 /** Decodes "0x"-prefixed hex; with `checksum` (the default) verifies and strips the 4-byte checksum. */
 export function hexDecode(text: string, options: {checksum?: boolean} = {}): Uint8Array {
   if (!text.startsWith('0x')) {
-    throw new TsvmError('HEX_MISSING_PREFIX', `hex value must start with "0x" (lower-case x): got ${JSON.stringify(text.slice(0, 8))}`)
+    throw new TsvmError(
+      'HEX_MISSING_PREFIX',
+      `hex value must start with "0x" (lower-case x): got ${JSON.stringify(text.slice(0, 8))}`,
+    )
   }
   const raw = fromHex(text.slice(2))
   if (options.checksum === false) return raw
@@ -268,7 +278,9 @@ export function idFromString(text: string, what = 'ID'): Uint8Array {
     bytes = cb58Decode(text)
   } catch (error) {
     if (error instanceof TsvmError) {
-      throw new TsvmError(error.code, `${what} ${JSON.stringify(text)} is not valid CB58: ${error.message}`, {cause: error})
+      throw new TsvmError(error.code, `${what} ${JSON.stringify(text)} is not valid CB58: ${error.message}`, {
+        cause: error,
+      })
     }
     throw error
   }

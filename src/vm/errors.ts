@@ -121,13 +121,21 @@ const FS_WHY: Record<string, string> = {
 export function fileError(error: unknown, path: string, action = 'read'): TsvmError {
   const errno = (error as {code?: unknown})?.code
   const code = typeof errno === 'string' ? errno : undefined
-  if (code === 'ENOENT') return new TsvmError('FILE_NOT_FOUND', `no such file or directory: ${path}`, {cause: error, details: {path}})
+  if (code === 'ENOENT')
+    return new TsvmError('FILE_NOT_FOUND', `no such file or directory: ${path}`, {cause: error, details: {path}})
   if (code === 'EACCES' || code === 'EPERM') {
-    return new TsvmError('PERMISSION_DENIED', `cannot ${action} ${path}: permission denied: fix its permissions (or its folder's), or run as a user who may ${action} it`, {
-      cause: error,
-      details: {path, errno: code},
-    })
+    return new TsvmError(
+      'PERMISSION_DENIED',
+      `cannot ${action} ${path}: permission denied: fix its permissions (or its folder's), or run as a user who may ${action} it`,
+      {
+        cause: error,
+        details: {path, errno: code},
+      },
+    )
   }
   const why = (code && FS_WHY[code]) ?? (error as Error)?.message ?? String(error)
-  return new TsvmError('IO_ERROR', `cannot ${action} ${path}: ${why}`, {cause: error, details: {path, ...(code ? {errno: code} : {})}})
+  return new TsvmError('IO_ERROR', `cannot ${action} ${path}: ${why}`, {
+    cause: error,
+    details: {path, ...(code ? {errno: code} : {})},
+  })
 }

@@ -81,7 +81,8 @@ export const BYTE_ENCODINGS = ['hex', 'hexnc', 'hexc', 'cb58'] as const
 export function decodeDetect(text: string, encoding?: Encoding): {encoding: Encoding; bytes: Uint8Array} {
   // tsvm prints plain hex without 0x (dataHex, payloads, hashes): read it back too
   const bareHex = /^(?:[0-9a-fA-F]{2})+$/.test(text)
-  if (encoding !== undefined) return {encoding, bytes: decodeWith(encoding, bareHex && encoding !== 'cb58' ? `0x${text}` : text)}
+  if (encoding !== undefined)
+    return {encoding, bytes: decodeWith(encoding, bareHex && encoding !== 'cb58' ? `0x${text}` : text)}
   if (text.startsWith('0x')) return {encoding: 'hex', bytes: decodeWith('hex', text)}
   try {
     return {encoding: 'cb58', bytes: decodeWith('cb58', text)}

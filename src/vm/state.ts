@@ -323,19 +323,31 @@ function openError(dir: string, error: unknown): TsvmError {
     )
   }
   if (cause.code === 'LEVEL_CORRUPTION' || /corrupt/i.test(msg)) {
-    return new TsvmError('DB_CORRUPT', `data dir ${dir} holds a corrupted database (${msg}): repair it with tsvm repair (it backs the data dir up first) or restore it from a backup`, {
-      cause: error,
-    })
+    return new TsvmError(
+      'DB_CORRUPT',
+      `data dir ${dir} holds a corrupted database (${msg}): repair it with tsvm repair (it backs the data dir up first) or restore it from a backup`,
+      {
+        cause: error,
+      },
+    )
   }
   if (/MANIFEST-\d+|\d+\.(ldb|sst|log)\b/.test(msg)) {
     // A file the database needs is missing or unreadable (e.g. CURRENT names a lost MANIFEST).
-    return new TsvmError('DB_CORRUPT', `data dir ${dir} holds a damaged database (${msg}): repair it with tsvm repair (it backs the data dir up first) or restore it from a backup`, {
-      cause: error,
-    })
+    return new TsvmError(
+      'DB_CORRUPT',
+      `data dir ${dir} holds a damaged database (${msg}): repair it with tsvm repair (it backs the data dir up first) or restore it from a backup`,
+      {
+        cause: error,
+      },
+    )
   }
-  return new TsvmError('DB_OPEN_FAILED', `cannot open the database in ${dir} (${msg}): check the path and its permissions`, {
-    cause: error,
-  })
+  return new TsvmError(
+    'DB_OPEN_FAILED',
+    `cannot open the database in ${dir} (${msg}): check the path and its permissions`,
+    {
+      cause: error,
+    },
+  )
 }
 
 /** LevelDB's MANIFEST, table and log files: what holds a database's data. */
@@ -394,12 +406,20 @@ export function checkRepairable(location: string): string {
   try {
     names = readdirSync(dir)
   } catch {
-    throw new TsvmError('DB_OPEN_FAILED', `data dir ${dir} does not exist or is not a readable directory: nothing to repair; check --data-dir`)
+    throw new TsvmError(
+      'DB_OPEN_FAILED',
+      `data dir ${dir} does not exist or is not a readable directory: nothing to repair; check --data-dir`,
+    )
   }
   if (!names.some((n) => n === 'CURRENT' || LEVELDB_DATA_FILE.test(n))) {
-    throw new TsvmError('DB_OPEN_FAILED', `data dir ${dir} holds no LevelDB files: nothing to repair; check --data-dir`, {details: {files: names.length}})
+    throw new TsvmError(
+      'DB_OPEN_FAILED',
+      `data dir ${dir} holds no LevelDB files: nothing to repair; check --data-dir`,
+      {details: {files: names.length}},
+    )
   }
-  if (OPEN_DIRS.has(dir)) throw new TsvmError('DB_LOCKED', `data dir ${dir} is open in this process: close it before repairing it`)
+  if (OPEN_DIRS.has(dir))
+    throw new TsvmError('DB_LOCKED', `data dir ${dir} is open in this process: close it before repairing it`)
   return dir
 }
 
@@ -479,7 +499,11 @@ export class ChainState {
     if (!hadDb && !create) throw notInitialized(dir, 'holds no chain')
     const before = existed ? readdirSync(dir) : undefined
     OPEN_DIRS.add(dir)
-    const db = new Level<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view', createIfMissing: create})
+    const db = new Level<Uint8Array, Uint8Array>(dir, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      createIfMissing: create,
+    })
     let opened = false
     try {
       await db.open()
@@ -601,7 +625,8 @@ export class ChainState {
       await this.db.close()
       await this.db.open({createIfMissing: false})
       const back = await this.db.get(PROBE_KEY)
-      if (back === undefined || !bytesEqual(back, token)) throw new Error('a synced test write did not read back after a reopen')
+      if (back === undefined || !bytesEqual(back, token))
+        throw new Error('a synced test write did not read back after a reopen')
       await this.db.del(PROBE_KEY, SYNCED as object)
     } catch (error) {
       this.failed = new TsvmError(
@@ -640,7 +665,8 @@ export class ChainState {
     if (this.cacheOutrun || this.uncachedCount >= BLOCK_CACHE_SIZE) this.cache.clear()
     let skip = Math.max(0, this.uncachedCount - BLOCK_CACHE_SIZE)
     for (const records of this.uncached) {
-      for (let i = Math.min(skip, records.length); i < records.length; i++) this.cache.set(hexKey(records[i]!.block.id), records[i]!)
+      for (let i = Math.min(skip, records.length); i < records.length; i++)
+        this.cache.set(hexKey(records[i]!.block.id), records[i]!)
       skip = Math.max(0, skip - records.length)
     }
     this.uncached = []
@@ -766,6 +792,8 @@ export function decodeStored(value: Uint8Array): BlockRecord {
   try {
     return decodeWrapper(value)
   } catch (error) {
-    throw new TsvmError('DB_CORRUPT', `a stored block does not decode (${(error as Error).message}): run tsvm check`, {cause: error})
+    throw new TsvmError('DB_CORRUPT', `a stored block does not decode (${(error as Error).message}): run tsvm check`, {
+      cause: error,
+    })
   }
 }

@@ -17,14 +17,31 @@
 // Every transition is one atomic batch; accepting batches are synced before they are reported.
 // After a failed write every later one is refused (DB_WRITE_FAILED, see state.ts) until
 // recover() has reopened the database and reloaded what this VM keeps in memory.
-import {type Block, makeBlock, MAX_FUTURE_SECONDS, spanText, Status, STATUS_NAMES, timeText, verifyBlock} from './block.js'
+import {
+  type Block,
+  makeBlock,
+  MAX_FUTURE_SECONDS,
+  spanText,
+  Status,
+  STATUS_NAMES,
+  timeText,
+  verifyBlock,
+} from './block.js'
 import {type AdoptOptions, type AdoptReport, adoptState} from './adopt.js'
 import {type CheckReport, checkState} from './check.js'
 import {idToString, toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
 import {genesisBlock} from './genesis.js'
 import {bytesEqual} from './hash.js'
-import {type BlockRecord, ChainState, type MempoolEntry, type OpenOptions, type PreparedWrite, StateBatch, type StateDb} from './state.js'
+import {
+  type BlockRecord,
+  ChainState,
+  type MempoolEntry,
+  type OpenOptions,
+  type PreparedWrite,
+  StateBatch,
+  type StateDb,
+} from './state.js'
 
 export type {BlockRecord} from './state.js'
 export type {CheckProblem, CheckReport} from './check.js'
@@ -168,7 +185,8 @@ export class TimestampVM {
     this.nextSeq = this.pool.length > 0 ? this.pool[this.pool.length - 1]!.seq + 1n : 0n
     for (const b of await this.state.loadProcessing()) this.processing.set(toHex(b.id), b)
     const pref = await this.state.preferredId()
-    this.preferred = pref && (this.processing.has(toHex(pref)) || bytesEqual(pref, last.block.id)) ? pref : last.block.id
+    this.preferred =
+      pref && (this.processing.has(toHex(pref)) || bytesEqual(pref, last.block.id)) ? pref : last.block.id
   }
 
   /** The data dir. */
@@ -393,7 +411,11 @@ export class TimestampVM {
     return this.exclusive(async () => {
       this.requireLast()
       const head = this.pool[0]
-      if (!head) throw new TsvmError('MEMPOOL_EMPTY', 'there is no block to propose: the mempool is empty; run tsvm propose first')
+      if (!head)
+        throw new TsvmError(
+          'MEMPOOL_EMPTY',
+          'there is no block to propose: the mempool is empty; run tsvm propose first',
+        )
       const parent = await this.getBlock(this.preferred!)
       if (!parent) throw new TsvmError('BLOCK_NOT_FOUND', `couldn't get preferred block ${idToString(this.preferred!)}`)
       const now = this.nowSeconds()
@@ -475,11 +497,18 @@ export class TimestampVM {
         {details: {status: STATUS_NAMES[stored.status]}},
       )
     }
-    throw new TsvmError('BLOCK_NOT_FOUND', `block ${idToString(id)} is not known: processing blocks are listed by tsvm mempool`)
+    throw new TsvmError(
+      'BLOCK_NOT_FOUND',
+      `block ${idToString(id)} is not known: processing blocks are listed by tsvm mempool`,
+    )
   }
 
   /** True when `block` reaches `ancestor` through blocks of `processing` only. */
-  private descendsFrom(block: Block, ancestor: Uint8Array, processing: ReadonlyMap<string, Block> = this.processing): boolean {
+  private descendsFrom(
+    block: Block,
+    ancestor: Uint8Array,
+    processing: ReadonlyMap<string, Block> = this.processing,
+  ): boolean {
     let cur = block
     for (;;) {
       if (bytesEqual(cur.parentId, ancestor)) return true
@@ -637,7 +666,12 @@ export class TimestampVM {
    */
   acceptPayloadGroups(
     payloads: Uint8Array[],
-    options: {groupSize: number; timestamp?: bigint; onGroup: (blocks: Block[], taken: number) => void; stop?: () => boolean},
+    options: {
+      groupSize: number
+      timestamp?: bigint
+      onGroup: (blocks: Block[], taken: number) => void
+      stop?: () => boolean
+    },
   ): Promise<void> {
     return this.exclusive(async () => {
       let parent = this.requireLast()
@@ -650,7 +684,7 @@ export class TimestampVM {
         reporting = false
       }
       try {
-        for (let next = 0; next === 0 || next < payloads.length; ) {
+        for (let next = 0; next === 0 || next < payloads.length;) {
           // asked to stop (an interrupt): the groups started land and are reported, no new one begins
           if (next > 0 && options.stop?.()) break
           const first = next === 0
@@ -723,7 +757,10 @@ export class TimestampVM {
   }
 
   /** Builds one block per entry on the last accepted, verifies each, and commits them all (and the removal of queued entries) in one synced batch. */
-  private async acceptEntries(entries: ReadonlyArray<{seq?: bigint; data: Uint8Array}>, timestamp: bigint | undefined): Promise<Block[]> {
+  private async acceptEntries(
+    entries: ReadonlyArray<{seq?: bigint; data: Uint8Array}>,
+    timestamp: bigint | undefined,
+  ): Promise<Block[]> {
     const batch = new StateBatch()
     const chain = this.buildChain(entries, this.requireLast(), timestamp, batch)
     await this.commitAccepted(chain, batch)
@@ -763,7 +800,12 @@ export class TimestampVM {
   checkBuildTimestamp(timestamp?: bigint): void {
     const parent = this.requireLast()
     const now = this.nowSeconds()
-    const probe = {parentId: parent.id, height: parent.height + 1n, timestamp: this.buildTimestamp(parent, now, timestamp), data: parent.data}
+    const probe = {
+      parentId: parent.id,
+      height: parent.height + 1n,
+      timestamp: this.buildTimestamp(parent, now, timestamp),
+      data: parent.data,
+    }
     verifyBlock(probe, parent, now)
   }
 

@@ -37,13 +37,25 @@ describe('bench', () => {
 
   it('records writes and replays them into a fresh database', async () => {
     const writes: Write[] = [
-      {sync: true, ops: [{type: 'put', key: new Uint8Array([1, 2]), value: new Uint8Array([3])}, {type: 'del', key: new Uint8Array([9])}]},
+      {
+        sync: true,
+        ops: [
+          {type: 'put', key: new Uint8Array([1, 2]), value: new Uint8Array([3])},
+          {type: 'del', key: new Uint8Array([9])},
+        ],
+      },
       {sync: false, ops: [{type: 'put', key: new Uint8Array([4]), value: new Uint8Array(0)}]},
     ]
     const back = decodeWrites(encodeWrites(writes))
     assert.deepEqual(
-      back.map((w) => ({sync: w.sync, ops: w.ops.map((o) => ({...o, key: [...o.key], ...(o.type === 'put' ? {value: [...o.value]} : {})}))})),
-      writes.map((w) => ({sync: w.sync, ops: w.ops.map((o) => ({...o, key: [...o.key], ...(o.type === 'put' ? {value: [...o.value]} : {})}))})),
+      back.map((w) => ({
+        sync: w.sync,
+        ops: w.ops.map((o) => ({...o, key: [...o.key], ...(o.type === 'put' ? {value: [...o.value]} : {})})),
+      })),
+      writes.map((w) => ({
+        sync: w.sync,
+        ops: w.ops.map((o) => ({...o, key: [...o.key], ...(o.type === 'put' ? {value: [...o.value]} : {})})),
+      })),
     )
     assert.deepEqual(describeWrites(back), {writes: 2, synced: 1, ops: 3, bytes: 5})
     const ms = await replay(join(dir, 'replay'), back)
@@ -76,10 +88,19 @@ describe('bench', () => {
     for (const f of figures) assertFigure(f)
     // The recorder saw the CLI's writes (its bundled classic-level included), and the load
     // generator saw no failed request (a wrong body or status would count).
-    assert.ok((figures.find((f) => f.id === 'chain.propose')!.detail.writes as {ops: number}).ops >= TINY.proposePayloads)
-    for (const id of ['serve.proposeBlock', 'serve.proposeBlock.p99', 'serve.getBlock', 'plugin.getBlock']) assert.equal(figures.find((f) => f.id === id)!.detail.errors, 0, id)
-    const floorRuns = figures.find((f) => f.id === 'serve.proposeBlock.p99')!.detail.baselineRuns as Array<{requests: number; errors: number}>
-    assert.ok(floorRuns.length > 0 && floorRuns.every((r) => r.requests > 0 && r.errors === 0), 'the durable floor answered every request')
+    assert.ok(
+      (figures.find((f) => f.id === 'chain.propose')!.detail.writes as {ops: number}).ops >= TINY.proposePayloads,
+    )
+    for (const id of ['serve.proposeBlock', 'serve.proposeBlock.p99', 'serve.getBlock', 'plugin.getBlock'])
+      assert.equal(figures.find((f) => f.id === id)!.detail.errors, 0, id)
+    const floorRuns = figures.find((f) => f.id === 'serve.proposeBlock.p99')!.detail.baselineRuns as Array<{
+      requests: number
+      errors: number
+    }>
+    assert.ok(
+      floorRuns.length > 0 && floorRuns.every((r) => r.requests > 0 && r.errors === 0),
+      'the durable floor answered every request',
+    )
     const table = formatTable(figures, {stamp: 'tsvm stamp exited 1'}).split('\n')
     assert.equal(table.length, 2 + figures.length + 1)
     assert.match(table[0]!, /^\| figure \| value \| baseline/)
@@ -88,7 +109,9 @@ describe('bench', () => {
 
   it('the durable floor writes each request to LevelDB, synced, before answering it', async () => {
     const db = join(dir, 'floor')
-    const child = spawn(process.execPath, [join(BENCH_DIST, 'http-baseline.js'), '{"ok":true}', db], {stdio: ['ignore', 'pipe', 'inherit']})
+    const child = spawn(process.execPath, [join(BENCH_DIST, 'http-baseline.js'), '{"ok":true}', db], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let out = ''
@@ -101,7 +124,9 @@ describe('bench', () => {
       })
       // 20 at once: some share a group commit, and every answer comes after its write.
       const answers = await Promise.all(
-        Array.from({length: 20}, (_, i) => fetch(`http://127.0.0.1:${port}/`, {method: 'POST', body: `request ${i}`}).then((r) => r.text())),
+        Array.from({length: 20}, (_, i) =>
+          fetch(`http://127.0.0.1:${port}/`, {method: 'POST', body: `request ${i}`}).then((r) => r.text()),
+        ),
       )
       assert.deepEqual(answers, Array(20).fill('{"ok":true}\n'))
     } finally {
@@ -118,6 +143,15 @@ describe('bench', () => {
   })
 
   it('names every figure group', () => {
-    assert.deepEqual(Object.keys(GROUPS), ['startup-vm-id', 'startup-get-block', 'accept', 'propose', 'stamp', 'serve', 'plugin', 'adopt'])
+    assert.deepEqual(Object.keys(GROUPS), [
+      'startup-vm-id',
+      'startup-get-block',
+      'accept',
+      'propose',
+      'stamp',
+      'serve',
+      'plugin',
+      'adopt',
+    ])
   })
 })

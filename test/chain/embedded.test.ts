@@ -20,7 +20,6 @@ function numbered(i: number): Uint8Array {
   return d
 }
 
-
 let root: string
 let n = 0
 before(async () => {
@@ -29,7 +28,8 @@ before(async () => {
 after(async () => {
   await rm(root, {recursive: true, force: true})
 })
-const fresh = (options: {mempoolLimit?: number} = {}) => EmbeddedChain.open(join(root, `c${n++}`), {now: () => T0, ...options})
+const fresh = (options: {mempoolLimit?: number} = {}) =>
+  EmbeddedChain.open(join(root, `c${n++}`), {now: () => T0, ...options})
 
 describe('EmbeddedChain', () => {
   it('creates the default genesis (empty: all-zero data) on first use', async () => {
@@ -52,7 +52,10 @@ describe('EmbeddedChain', () => {
       const stale = await chain.build()
       await chain.propose([numbered(1000)], {accept: false})
       const result = await chain.propose(payloads, {onProgress: (done) => progress.push(done)})
-      assert.deepEqual(result.rejected?.map((r) => [r.block.id, r.status]), [[stale.block.id, Status.Rejected]])
+      assert.deepEqual(
+        result.rejected?.map((r) => [r.block.id, r.status]),
+        [[stale.block.id, Status.Rejected]],
+      )
       assert.equal(result.queued, 10)
       assert.equal(result.accepted.length, 11, 'the payload queued before is mined first')
       result.accepted.forEach((b, i) => {
@@ -73,9 +76,15 @@ describe('EmbeddedChain', () => {
   it('refuses --no-accept beyond the mempool room and a bad timestamp, queueing nothing', async () => {
     const chain = await fresh({mempoolLimit: 2})
     try {
-      assert.equal(await rejectionCode(chain.propose([numbered(1), numbered(2), numbered(3), numbered(4)], {accept: false})), 'MEMPOOL_FULL')
+      assert.equal(
+        await rejectionCode(chain.propose([numbered(1), numbered(2), numbered(3), numbered(4)], {accept: false})),
+        'MEMPOOL_FULL',
+      )
       assert.deepEqual(await chain.mempool(), [])
-      assert.equal(await rejectionCode(chain.propose([numbered(1)], {timestamp: BigInt(T0 / 1000) + 3600n})), 'BLOCK_TIMESTAMP_FUTURE')
+      assert.equal(
+        await rejectionCode(chain.propose([numbered(1)], {timestamp: BigInt(T0 / 1000) + 3600n})),
+        'BLOCK_TIMESTAMP_FUTURE',
+      )
       assert.deepEqual(await chain.mempool(), [])
       const r = await chain.propose([numbered(1)], {timestamp: BigInt(T0 / 1000) + 3599n})
       assert.equal(r.accepted[0]!.block.timestamp, BigInt(T0 / 1000) + 3599n)
@@ -128,11 +137,20 @@ describe('openChain and chain flags', () => {
     assert.deepEqual(chainOptions({}, config, {TSVM_ENDPOINT: 'http://e'}), {endpoint: 'http://e'})
     assert.deepEqual(chainOptions({'data-dir': '/x'}, config, {TSVM_ENDPOINT: 'http://e'}), {dataDir: '/x'})
     assert.deepEqual(chainOptions({endpoint: 'http://f'}, config, {TSVM_DATA_DIR: '/d'}), {endpoint: 'http://f'})
-    assert.deepEqual(chainOptions({api: 'v1.2'}, config, {TSVM_ENDPOINT: 'http://e'}), {endpoint: 'http://e', api: 'v1.2'})
+    assert.deepEqual(chainOptions({api: 'v1.2'}, config, {TSVM_ENDPOINT: 'http://e'}), {
+      endpoint: 'http://e',
+      api: 'v1.2',
+    })
     // A node's blocks are cached under the oclif cache dir, or TSVM_CACHE_DIR; a data dir needs no cache.
     const withCache = {...config, cacheDir: '/home/u/.cache/tsvm'}
-    assert.deepEqual(chainOptions({endpoint: 'http://f'}, withCache, {}), {endpoint: 'http://f', cacheDir: '/home/u/.cache/tsvm/chains'})
-    assert.deepEqual(chainOptions({endpoint: 'http://f'}, withCache, {TSVM_CACHE_DIR: '/c'}), {endpoint: 'http://f', cacheDir: '/c'})
+    assert.deepEqual(chainOptions({endpoint: 'http://f'}, withCache, {}), {
+      endpoint: 'http://f',
+      cacheDir: '/home/u/.cache/tsvm/chains',
+    })
+    assert.deepEqual(chainOptions({endpoint: 'http://f'}, withCache, {TSVM_CACHE_DIR: '/c'}), {
+      endpoint: 'http://f',
+      cacheDir: '/c',
+    })
     assert.deepEqual(chainOptions({'data-dir': '/x'}, withCache, {TSVM_CACHE_DIR: '/c'}), {dataDir: '/x'})
     assert.throws(
       () => chainOptions({}, config, {TSVM_DATA_DIR: '/d', TSVM_ENDPOINT: 'http://e'}),

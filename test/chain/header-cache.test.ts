@@ -187,7 +187,12 @@ describe('BlockRun', () => {
     const out: Block[] = []
     let parentId: Uint8Array = new Uint8Array(32)
     for (let h = 0; h < n; h++) {
-      const b = makeBlock({parentId, height: BigInt(h), timestamp: BigInt(h), data: sha256(Uint8Array.of(salt, h & 255, h >> 8))})
+      const b = makeBlock({
+        parentId,
+        height: BigInt(h),
+        timestamp: BigInt(h),
+        data: sha256(Uint8Array.of(salt, h & 255, h >> 8)),
+      })
       out.push(b)
       parentId = b.id
     }

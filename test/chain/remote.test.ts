@@ -50,7 +50,10 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
           res.accepted.map((b) => b.block.data),
           [payload('a'), payload('b')],
         )
-        assert.deepEqual(res.accepted.map((b) => b.block.height), [1n, 2n])
+        assert.deepEqual(
+          res.accepted.map((b) => b.block.height),
+          [1n, 2n],
+        )
         const tip = await chain.lastAccepted()
         assert.deepEqual(tip.block.id, vm.lastAccepted().id)
         assert.equal(tip.block.height, 2n)
@@ -107,7 +110,10 @@ describe('RemoteChain limits', () => {
       'v1.3',
       async (chain) => {
         const res = await chain.propose([payload('tick-1'), payload('tick-2')], {timeoutMs: 10_000})
-        assert.deepEqual(res.accepted.map((b) => b.block.data), [payload('tick-1'), payload('tick-2')])
+        assert.deepEqual(
+          res.accepted.map((b) => b.block.data),
+          [payload('tick-1'), payload('tick-2')],
+        )
       },
       {blockTimeMs: 50},
     ))
@@ -140,7 +146,13 @@ describe('RemoteChain limits', () => {
   it('reports a block whose bytes do not hash to its ID as RPC_BAD_RESPONSE', async () => {
     // A fake node: a real one never serves a block whose bytes do not hash to its ID.
     const g = genesisBlock(new Uint8Array(0))
-    const lie = {timestamp: '1', data: hexEncode(g.data), height: '0', id: idToString(g.id), parentID: idToString(g.parentId)}
+    const lie = {
+      timestamp: '1',
+      data: hexEncode(g.data),
+      height: '0',
+      id: idToString(g.id),
+      parentID: idToString(g.parentId),
+    }
     const server = createServer((req, res) => {
       let body = ''
       req.on('data', (c: Buffer) => (body += c))

@@ -6,11 +6,26 @@ import {makeBlock, Status} from '../../src/vm/block.js'
 import {EMPTY_ID, fromHex} from '../../src/vm/encoding.js'
 
 describe('blockJson', () => {
-  const block = makeBlock({parentId: EMPTY_ID, height: 1n, timestamp: 1700000000n, data: fromHex('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08')})
+  const block = makeBlock({
+    parentId: EMPTY_ID,
+    height: 1n,
+    timestamp: 1700000000n,
+    data: fromHex('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'),
+  })
 
   it('uses the API field names and forms', () => {
     const v = blockJson(block)
-    assert.deepEqual(Object.keys(v), ['id', 'parentID', 'height', 'timestamp', 'time', 'data', 'dataHex', 'dataCB58', 'bytes'])
+    assert.deepEqual(Object.keys(v), [
+      'id',
+      'parentID',
+      'height',
+      'timestamp',
+      'time',
+      'data',
+      'dataHex',
+      'dataCB58',
+      'bytes',
+    ])
     assert.equal(v.parentID, '11111111111111111111111111111111LpoYY')
     assert.equal(v.height, '1')
     assert.equal(v.timestamp, '1700000000')

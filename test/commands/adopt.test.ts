@@ -50,7 +50,8 @@ describe('tsvm adopt', () => {
   /** What the CLI answers about a data dir. */
   async function answers(dir: string): Promise<unknown> {
     const out: unknown[] = []
-    for (const h of [0, 1, 1500, BLOCKS]) out.push((await tsvmJson(['get-block', '--height', String(h), '--data-dir', dir])).json)
+    for (const h of [0, 1, 1500, BLOCKS])
+      out.push((await tsvmJson(['get-block', '--height', String(h), '--data-dir', dir])).json)
     out.push((await tsvmJson(['blocks', '--limit', '50', '--from-height', '2000', '--data-dir', dir])).json)
     out.push((await tsvmJson(['get-block', '--data', toHex(payload(0, 'rejected')), '--data-dir', dir])).json)
     out.push((await tsvmJson(['check', '--data-dir', dir])).json)
@@ -61,7 +62,12 @@ describe('tsvm adopt', () => {
     const dir = await copy()
     const first = await tsvm(['get-block', '--height', '1500', '--data-dir', dir])
     assert.equal(first.code, 0, first.stderr)
-    assert.match(first.stderr, new RegExp(`adopted the chain the Go VM left in .*: ${BLOCKS + 1} accepted blocks and ${REJECTED} rejected, last accepted height ${BLOCKS}, indexed in `))
+    assert.match(
+      first.stderr,
+      new RegExp(
+        `adopted the chain the Go VM left in .*: ${BLOCKS + 1} accepted blocks and ${REJECTED} rejected, last accepted height ${BLOCKS}, indexed in `,
+      ),
+    )
     assert.deepEqual(await answers(dir), await answers(tsvmDir))
     assert.deepEqual(await dump(dir), wanted)
     // Adopted once: the next command has nothing to adopt.
@@ -76,7 +82,10 @@ describe('tsvm adopt', () => {
     assert.equal(r.json.adopted.blocks, BLOCKS + 1)
     assert.equal(r.json.adopted.rejected, REJECTED)
     assert.equal(r.json.adopted.resumed, false)
-    assert.deepEqual({ok: r.json.ok, blocks: r.json.blocks, lastAcceptedHeight: r.json.lastAcceptedHeight}, {ok: true, blocks: BLOCKS + 1 + REJECTED, lastAcceptedHeight: String(BLOCKS)})
+    assert.deepEqual(
+      {ok: r.json.ok, blocks: r.json.blocks, lastAcceptedHeight: r.json.lastAcceptedHeight},
+      {ok: true, blocks: BLOCKS + 1 + REJECTED, lastAcceptedHeight: String(BLOCKS)},
+    )
     const human = await tsvm(['adopt', '--data-dir', dir])
     assert.match(human.stdout, /nothing to adopt/)
     assert.match(human.stdout, new RegExp(`ok: ${BLOCKS + 1 + REJECTED} blocks, last accepted height ${BLOCKS}`))
@@ -94,7 +103,15 @@ describe('tsvm adopt', () => {
         const got: string[] = []
         for (const id of [undefined, ...ids]) {
           const params = id === undefined ? {} : {id}
-          got.push((await rpc(serve.info.port, path, JSON.stringify({jsonrpc: '2.0', id: 1, method: 'timestampvm.getBlock', params}))).body)
+          got.push(
+            (
+              await rpc(
+                serve.info.port,
+                path,
+                JSON.stringify({jsonrpc: '2.0', id: 1, method: 'timestampvm.getBlock', params}),
+              )
+            ).body,
+          )
         }
         bodies.push(got)
       } finally {

@@ -30,9 +30,13 @@ describe('tsvm alias', () => {
 
   it('falls back to ~/.avalanchego and takes --hash names', async () => {
     const home = join(dir, 'home')
-    const r = await tsvmJson(['alias', 'timestampvm', 'hashed', '--hash'], {env: {HOME: home, AVALANCHEGO_DATA_DIR: undefined}})
+    const r = await tsvmJson(['alias', 'timestampvm', 'hashed', '--hash'], {
+      env: {HOME: home, AVALANCHEGO_DATA_DIR: undefined},
+    })
     assert.equal(r.json.vmID, HASHED)
-    assert.deepEqual(JSON.parse(await readFile(join(home, '.avalanchego', 'configs', 'vms', 'aliases.json'), 'utf8')), {[HASHED]: ['hashed']})
+    assert.deepEqual(JSON.parse(await readFile(join(home, '.avalanchego', 'configs', 'vms', 'aliases.json'), 'utf8')), {
+      [HASHED]: ['hashed'],
+    })
   })
 
   it('refuses an alias another VM has, and an invalid file, leaving the file untouched', async () => {

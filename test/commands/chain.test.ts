@@ -32,7 +32,10 @@ describe('chain commands, one process per step', () => {
     assert.equal(init.code, 0)
     const e2e = genesisBlock(new TextEncoder().encode('e2e'))
     assert.equal(init.json.genesisID, 'SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ')
-    assert.equal(init.json.genesis.bytes, toHex(makeBlock({parentId: EMPTY_ID, height: 0n, timestamp: 0n, data: e2e.data}).bytes))
+    assert.equal(
+      init.json.genesis.bytes,
+      toHex(makeBlock({parentId: EMPTY_ID, height: 0n, timestamp: 0n, data: e2e.data}).bytes),
+    )
     assert.equal(init.json.created, true)
     assert.equal((await tsvmJson(['init', '--genesis-hex', '0x65326500', ...d])).json.created, false)
 
@@ -40,7 +43,10 @@ describe('chain commands, one process per step', () => {
     assert.deepEqual([queued.code, queued.json], [0, {queued: 1, accepted: []}])
     assert.equal((await tsvmJson(['propose', '0x' + sha('b'), '--no-accept', ...d])).code, 0)
     const pool = await tsvmJson(['mempool', ...d])
-    assert.deepEqual(pool.json.payloads.map((p: {dataHex: string}) => p.dataHex), [TEST_HASH, sha('b')])
+    assert.deepEqual(
+      pool.json.payloads.map((p: {dataHex: string}) => p.dataHex),
+      [TEST_HASH, sha('b')],
+    )
 
     const a = await tsvmJson(['build', '--timestamp', '1700000000', ...d])
     const b = await tsvmJson(['build', '--timestamp', '1700000001', ...d])
@@ -50,7 +56,10 @@ describe('chain commands, one process per step', () => {
     assert.equal(a.json.bytes, toHex(expectedA.bytes))
 
     const listed = await tsvmJson(['mempool', ...d])
-    assert.deepEqual([listed.json.count, listed.json.processing.map((x: {id: string}) => x.id).sort()], [0, [a.json.id, b.json.id].sort()])
+    assert.deepEqual(
+      [listed.json.count, listed.json.processing.map((x: {id: string}) => x.id).sort()],
+      [0, [a.json.id, b.json.id].sort()],
+    )
     const rejected = await tsvmJson(['reject', b.json.id, ...d])
     assert.deepEqual([rejected.code, rejected.json.status], [0, 'Rejected'])
     const again = await tsvmJson(['accept', b.json.id, ...d])
@@ -65,11 +74,17 @@ describe('chain commands, one process per step', () => {
     assert.equal((await tsvmJson(['get-block', b.json.id, ...d])).json.status, 'Rejected')
     assert.equal((await tsvmJson(['get-block', '--height', '0', ...d])).json.id, init.json.genesisID)
     const byData = await tsvmJson(['get-block', '--data', TEST_HASH, ...d])
-    assert.deepEqual(byData.json.blocks.map((x: {id: string}) => x.id), [a.json.id])
+    assert.deepEqual(
+      byData.json.blocks.map((x: {id: string}) => x.id),
+      [a.json.id],
+    )
     assert.equal((await tsvmJson(['last-accepted', ...d])).json.id, a.json.id)
 
     const blocks = await tsvmJson(['blocks', ...d])
-    assert.deepEqual(blocks.json.map((x: {height: string}) => x.height), ['1', '0'])
+    assert.deepEqual(
+      blocks.json.map((x: {height: string}) => x.height),
+      ['1', '0'],
+    )
     const human = await tsvm(['blocks', ...d])
     assert.match(human.stdout, new RegExp(`^1  ${a.json.id}  Accepted  ${TEST_HASH}\n0  `))
 
@@ -138,9 +153,15 @@ describe('chain commands, one process per step', () => {
       assert.equal(b.dataHex, lines[i])
     })
     const top = await tsvmJson(['blocks', '--limit', '3', '--from-height', '4000', ...d])
-    assert.deepEqual(top.json.map((b: {height: string}) => b.height), ['4000', '3999', '3998'])
+    assert.deepEqual(
+      top.json.map((b: {height: string}) => b.height),
+      ['4000', '3999', '3998'],
+    )
     const check = await tsvmJson(['check', ...d])
-    assert.deepEqual([check.code, check.json.ok, check.json.blocks, check.json.lastAcceptedHeight], [0, true, 5001, '5000'])
+    assert.deepEqual(
+      [check.code, check.json.ok, check.json.blocks, check.json.lastAcceptedHeight],
+      [0, true, 5001, '5000'],
+    )
   })
 
   it('propose - prints one row per block over several groups, in order, as the chain stores them', async () => {
@@ -156,7 +177,10 @@ describe('chain commands, one process per step', () => {
       rows.map((row) => row.split(/ +/)),
       oldestFirst.map((b) => [b.height, b.id, b.status, b.dataHex]),
     )
-    assert.deepEqual(oldestFirst.map((b) => b.dataHex), lines)
+    assert.deepEqual(
+      oldestFirst.map((b) => b.dataHex),
+      lines,
+    )
   })
 
   it('check exits 4 with CHAIN_CHECK_FAILED on a chain with a deleted height-index key', async () => {

@@ -31,7 +31,8 @@ const READERS: string[][] = [
 const isRoot = process.getuid?.() === 0
 
 /** Runs tsvm as the unprivileged user `nobody` (root ignores file permissions), with HOME at `cwd`. */
-const tsvmAsNobody = (args: string[], cwd: string): Promise<RunResult> => tsvmUnprivileged(args, {cwd, env: {HOME: cwd}})!
+const tsvmAsNobody = (args: string[], cwd: string): Promise<RunResult> =>
+  tsvmUnprivileged(args, {cwd, env: {HOME: cwd}})!
 
 describe('data dir diagnosis', () => {
   let root: string
@@ -54,7 +55,11 @@ describe('data dir diagnosis', () => {
     mkdirSync(empty)
     for (const args of READERS) {
       const r = await tsvmJson([...args, '--data-dir', empty])
-      assert.deepEqual([r.code, r.json.error.code], [3, 'NOT_INITIALIZED'], `${args.join(' ')}: ${JSON.stringify(r.json)}`)
+      assert.deepEqual(
+        [r.code, r.json.error.code],
+        [3, 'NOT_INITIALIZED'],
+        `${args.join(' ')}: ${JSON.stringify(r.json)}`,
+      )
       assert.match(r.json.error.message, /holds no chain/)
     }
     const env = await tsvmJson(['blocks'], {env: {TSVM_DATA_DIR: empty}})
@@ -106,32 +111,41 @@ describe('data dir diagnosis', () => {
   })
 
   describe('permissions (as the unprivileged user nobody)', () => {
-    const skip = canRunAsNobody() ? false : `needs root and runuser to run tsvm as another user (uid ${process.getuid?.()})`
+    const skip = canRunAsNobody()
+      ? false
+      : `needs root and runuser to run tsvm as another user (uid ${process.getuid?.()})`
     if (skip) console.log(`# skipped: ${skip}`)
 
-    it('a data dir nobody may write: DATA_DIR_PERMISSION naming it, exit 6, never DB_LOCKED; nothing changes', {skip}, async () => {
-      const shared = join(root, 'shared')
-      mkdirSync(shared)
-      chmodSync(root, 0o755)
-      chmodSync(shared, 0o755)
-      const chain = join(shared, 'rochain')
-      assert.equal((await tsvm(['propose', HASH, '--data-dir', chain])).code, 0)
-      chmodSync(chain, 0o555)
-      const before = readdirSync(chain).sort()
-      for (const args of [['last-accepted'], ['blocks'], ['propose', HASH]]) {
-        const r = await tsvmAsNobody([...args, '--data-dir', chain, '--json'], shared)
-        const json = JSON.parse(r.stdout) as {error: {code: string; message: string}}
-        assert.deepEqual([r.code, json.error.code], [6, 'DATA_DIR_PERMISSION'], `${args[0]}: ${r.stdout}${r.stderr}`)
-        assert.ok(json.error.message.includes(chain), json.error.message)
-        assert.doesNotMatch(json.error.message, /in use by another/)
-      }
-      assert.deepEqual(readdirSync(chain).sort(), before)
-      // A new chain where nobody may create one.
-      const r = await tsvmAsNobody(['propose', HASH, '--data-dir', join(chain, 'sub'), '--json'], shared)
-      assert.deepEqual([r.code, (JSON.parse(r.stdout) as {error: {code: string}}).error.code], [6, 'DATA_DIR_PERMISSION'])
-      assert.equal(existsSync(join(chain, 'sub')), false)
-      chmodSync(chain, 0o755)
-    })
+    it(
+      'a data dir nobody may write: DATA_DIR_PERMISSION naming it, exit 6, never DB_LOCKED; nothing changes',
+      {skip},
+      async () => {
+        const shared = join(root, 'shared')
+        mkdirSync(shared)
+        chmodSync(root, 0o755)
+        chmodSync(shared, 0o755)
+        const chain = join(shared, 'rochain')
+        assert.equal((await tsvm(['propose', HASH, '--data-dir', chain])).code, 0)
+        chmodSync(chain, 0o555)
+        const before = readdirSync(chain).sort()
+        for (const args of [['last-accepted'], ['blocks'], ['propose', HASH]]) {
+          const r = await tsvmAsNobody([...args, '--data-dir', chain, '--json'], shared)
+          const json = JSON.parse(r.stdout) as {error: {code: string; message: string}}
+          assert.deepEqual([r.code, json.error.code], [6, 'DATA_DIR_PERMISSION'], `${args[0]}: ${r.stdout}${r.stderr}`)
+          assert.ok(json.error.message.includes(chain), json.error.message)
+          assert.doesNotMatch(json.error.message, /in use by another/)
+        }
+        assert.deepEqual(readdirSync(chain).sort(), before)
+        // A new chain where nobody may create one.
+        const r = await tsvmAsNobody(['propose', HASH, '--data-dir', join(chain, 'sub'), '--json'], shared)
+        assert.deepEqual(
+          [r.code, (JSON.parse(r.stdout) as {error: {code: string}}).error.code],
+          [6, 'DATA_DIR_PERMISSION'],
+        )
+        assert.equal(existsSync(join(chain, 'sub')), false)
+        chmodSync(chain, 0o755)
+      },
+    )
   })
 
   describe('file systems (a small tmpfs)', () => {
@@ -151,23 +165,37 @@ describe('data dir diagnosis', () => {
       if (mounted) spawnSync('umount', [mnt])
     })
 
-    it('creating a chain on a full disk: DISK_FULL (exit 6) at whatever step it fails, never DB_CORRUPT, nothing left behind', {skip}, async () => {
-      const seen = new Set<string>()
-      for (const freeKiB of [0, 4, 8, 12, 16, 24, 40]) {
-        spawnSync('rm', ['-rf', join(mnt, 'chain'), join(mnt, 'fill')])
-        spawnSync('dd', ['if=/dev/zero', `of=${join(mnt, 'fill')}`, 'bs=1024', `count=${64 - freeKiB}`], {stdio: 'ignore'})
-        const r = await tsvmJson(['propose', HASH, '--data-dir', join(mnt, 'chain')])
-        if (r.code === 0) {
-          seen.add('ok')
-          continue
+    it(
+      'creating a chain on a full disk: DISK_FULL (exit 6) at whatever step it fails, never DB_CORRUPT, nothing left behind',
+      {skip},
+      async () => {
+        const seen = new Set<string>()
+        for (const freeKiB of [0, 4, 8, 12, 16, 24, 40]) {
+          spawnSync('rm', ['-rf', join(mnt, 'chain'), join(mnt, 'fill')])
+          spawnSync('dd', ['if=/dev/zero', `of=${join(mnt, 'fill')}`, 'bs=1024', `count=${64 - freeKiB}`], {
+            stdio: 'ignore',
+          })
+          const r = await tsvmJson(['propose', HASH, '--data-dir', join(mnt, 'chain')])
+          if (r.code === 0) {
+            seen.add('ok')
+            continue
+          }
+          seen.add(r.json.error.code)
+          assert.deepEqual(
+            [r.code, r.json.error.code],
+            [6, 'DISK_FULL'],
+            `${freeKiB} KiB free: ${JSON.stringify(r.json)}`,
+          )
+          assert.doesNotMatch(r.json.error.message, /repair/)
+          assert.equal(
+            existsSync(join(mnt, 'chain')),
+            false,
+            `${freeKiB} KiB free: the failed creation left ${join(mnt, 'chain')}`,
+          )
         }
-        seen.add(r.json.error.code)
-        assert.deepEqual([r.code, r.json.error.code], [6, 'DISK_FULL'], `${freeKiB} KiB free: ${JSON.stringify(r.json)}`)
-        assert.doesNotMatch(r.json.error.message, /repair/)
-        assert.equal(existsSync(join(mnt, 'chain')), false, `${freeKiB} KiB free: the failed creation left ${join(mnt, 'chain')}`)
-      }
-      assert.ok(seen.has('DISK_FULL'), `no size filled the disk: ${[...seen].join(', ')}`)
-    })
+        assert.ok(seen.has('DISK_FULL'), `no size filled the disk: ${[...seen].join(', ')}`)
+      },
+    )
 
     it('a chain on a read-only file system: DATA_DIR_PERMISSION, not DB_LOCKED', {skip}, async () => {
       spawnSync('rm', ['-rf', join(mnt, 'fill'), join(mnt, 'chain')])

@@ -50,7 +50,10 @@ describe('tsvm decode', () => {
       [['0x0017afa01e'], 'HEX_BAD_CHECKSUM'],
       [['017afa01d'], 'HEX_MISSING_PREFIX'],
     ]
-    const [runs, human] = await Promise.all([Promise.all(cases.map(([args]) => tsvmJson(['decode', ...args]))), tsvm(['decode', '1c7hwb'])])
+    const [runs, human] = await Promise.all([
+      Promise.all(cases.map(([args]) => tsvmJson(['decode', ...args]))),
+      tsvm(['decode', '1c7hwb']),
+    ])
     assert.deepEqual(
       runs.map((r) => [r.code, r.json.error.code]),
       cases.map(([, c]) => [4, c]),

@@ -15,10 +15,11 @@ before(async () => {
 after(() => cleanup())
 
 /** The real binary as a user permissions apply to (root ignores them): `nobody` when the runner is root. */
-const unprivileged = (args: string[]): Promise<RunResult> | undefined => tsvmUnprivileged(args, {cwd: root, env: {HOME: root}})
+const unprivileged = (args: string[]): Promise<RunResult> | undefined =>
+  tsvmUnprivileged(args, {cwd: root, env: {HOME: root}})
 
 describe('permission errors', () => {
-  it('name the path and say what to do, with PERMISSION_DENIED (exit 4), not Node\'s raw text', async (t) => {
+  it("name the path and say what to do, with PERMISSION_DENIED (exit 4), not Node's raw text", async (t) => {
     await chmod(root, 0o755)
     const locked = join(root, 'locked')
     const dir = join(root, 'closed')
@@ -33,18 +34,32 @@ describe('permission errors', () => {
     if (runs[0] === undefined) return t.skip('cannot run as an unprivileged user here')
     const [file, tree] = (await Promise.all(runs)) as RunResult[]
     assert.equal(file!.code, 4, file!.stderr)
-    assert.equal(file!.stderr, `Error: cannot read ${locked}: permission denied: fix its permissions (or its folder's), or run as a user who may read it [PERMISSION_DENIED]\n`)
+    assert.equal(
+      file!.stderr,
+      `Error: cannot read ${locked}: permission denied: fix its permissions (or its folder's), or run as a user who may read it [PERMISSION_DENIED]\n`,
+    )
     assert.equal(tree!.code, 4, tree!.stderr)
     assert.match(tree!.stderr, new RegExp(`cannot read ${dir}: permission denied.*\\[PERMISSION_DENIED\\]`))
     assert.doesNotMatch(file!.stderr + tree!.stderr, /EACCES|lstat|scandir/)
   })
 
   it('an EACCES from anywhere becomes PERMISSION_DENIED naming its path', () => {
-    const raw = Object.assign(new Error("EACCES: permission denied, scandir '/srv/x'"), {code: 'EACCES', syscall: 'scandir', path: '/srv/x', errno: -13})
+    const raw = Object.assign(new Error("EACCES: permission denied, scandir '/srv/x'"), {
+      code: 'EACCES',
+      syscall: 'scandir',
+      path: '/srv/x',
+      errno: -13,
+    })
     const e = toTsvmError(raw)
     assert.equal(e.code, 'PERMISSION_DENIED')
     assert.match(e.message, /^cannot read \/srv\/x: permission denied/)
-    const full = toTsvmError(Object.assign(new Error("ENOSPC: no space left on device, write"), {code: 'ENOSPC', syscall: 'write', path: '/srv/y'}))
+    const full = toTsvmError(
+      Object.assign(new Error('ENOSPC: no space left on device, write'), {
+        code: 'ENOSPC',
+        syscall: 'write',
+        path: '/srv/y',
+      }),
+    )
     assert.deepEqual([full.code, full.message], ['IO_ERROR', 'cannot write /srv/y: no space left on the device'])
   })
 })

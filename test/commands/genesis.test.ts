@@ -46,7 +46,10 @@ describe('tsvm genesis', () => {
 
   it('more than 32 bytes is GENESIS_TOO_LONG (exit 4), and nothing is written', async () => {
     const out = join(dir, 'long.bin')
-    const [json, human] = await Promise.all([tsvmJson(['genesis', 'x'.repeat(33), '--out', out]), tsvm(['genesis', '--hex', '00'.repeat(33)])])
+    const [json, human] = await Promise.all([
+      tsvmJson(['genesis', 'x'.repeat(33), '--out', out]),
+      tsvm(['genesis', '--hex', '00'.repeat(33)]),
+    ])
     assert.deepEqual([json.code, json.json.error.code, json.json.error.max], [4, 'GENESIS_TOO_LONG', 32])
     assert.deepEqual([human.code, human.stdout], [4, ''])
     assert.match(human.stderr, /max length 32.*\[GENESIS_TOO_LONG\]/)

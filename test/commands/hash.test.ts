@@ -31,7 +31,10 @@ describe('tsvm hash', () => {
     ])
     assert.equal(human.code, 0)
     assert.deepEqual(
-      human.stdout.trimEnd().split('\n').map((l) => l.split(/\s+/)),
+      human.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(/\s+/)),
       [
         [TEST.hex, TEST.cb58, TEST.data, test],
         [EMPTY, json.json.files[1].cb58, json.json.files[1].data, empty],
@@ -63,12 +66,24 @@ describe('tsvm hash', () => {
     const [human, json] = await Promise.all([tsvm(['hash', a, missing, b]), tsvmJson(['hash', a, missing, b])])
     assert.equal(human.code, 3)
     assert.deepEqual(
-      human.stdout.trim().split('\n').map((l) => [l.split(/ +/)[0], l.split(/ +/).at(-1)]),
-      [[TEST.hex, a], [EMPTY, b]],
+      human.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.split(/ +/)[0], l.split(/ +/).at(-1)]),
+      [
+        [TEST.hex, a],
+        [EMPTY, b],
+      ],
     )
     assert.match(human.stderr, new RegExp(`no such file.*${missing}.*\\[FILE_NOT_FOUND\\]`))
     assert.equal(json.code, 3)
-    assert.deepEqual(json.json.files.map((f: {file: string}) => f.file), [a, b])
-    assert.deepEqual(json.json.errors.map((e: {code: string; path: string}) => [e.code, e.path]), [['FILE_NOT_FOUND', missing]])
+    assert.deepEqual(
+      json.json.files.map((f: {file: string}) => f.file),
+      [a, b],
+    )
+    assert.deepEqual(
+      json.json.errors.map((e: {code: string; path: string}) => [e.code, e.path]),
+      [['FILE_NOT_FOUND', missing]],
+    )
   })
 })

@@ -51,21 +51,30 @@ describe('help, unknown commands and flags', () => {
   })
 
   it('a mistyped flag names the nearest flag of that command, on one line, under --json too', async () => {
-    const [text, json] = await Promise.all([tsvm(['stamp', 'f', '--out-dri', 'x']), tsvmJson(['blocks', '--limt', '3'])])
+    const [text, json] = await Promise.all([
+      tsvm(['stamp', 'f', '--out-dri', 'x']),
+      tsvmJson(['blocks', '--limt', '3']),
+    ])
     assert.equal(text.code, 2)
-    assert.equal(text.stderr, 'Error: unknown flag --out-dri (did you mean --out-dir?): see tsvm stamp --help [USAGE]\n')
+    assert.equal(
+      text.stderr,
+      'Error: unknown flag --out-dri (did you mean --out-dir?): see tsvm stamp --help [USAGE]\n',
+    )
     assert.equal(json.code, 2)
     assert.equal(json.json.error.code, 'USAGE')
     assert.equal(json.json.error.message, 'unknown flag --limt (did you mean --limit?): see tsvm blocks --help')
   })
 
-  it('parse errors read as one line, without oclif\'s layout', async () => {
+  it("parse errors read as one line, without oclif's layout", async () => {
     const [integer, missing, exclusive] = await Promise.all([
       tsvm(['blocks', '--limit', 'abc']),
       tsvm(['vm-id']),
       tsvm(['vm-id', '--hash', '--reverse', 'x']),
     ])
-    assert.equal(integer.stderr, 'Error: --limit: expected an integer but received: abc: see tsvm blocks --help [USAGE]\n')
+    assert.equal(
+      integer.stderr,
+      'Error: --limit: expected an integer but received: abc: see tsvm blocks --help [USAGE]\n',
+    )
     assert.match(missing.stderr, /^Error: missing argument VALUE, a VM name .*: see tsvm vm-id --help \[USAGE\]\n$/)
     for (const r of [integer, missing, exclusive]) {
       assert.equal(r.code, 2)

@@ -36,7 +36,10 @@ describe('tsvm parse-block', () => {
 
   it('timestamps outside the Date range do not crash', async () => {
     const far = makeBlock({parentId: parent.id, height: 2n, timestamp: 2n ** 63n - 1n, data: new Uint8Array(32)})
-    const [json, human] = await Promise.all([tsvmJson(['parse-block', toHex(far.bytes)]), tsvm(['parse-block', toHex(far.bytes)])])
+    const [json, human] = await Promise.all([
+      tsvmJson(['parse-block', toHex(far.bytes)]),
+      tsvm(['parse-block', toHex(far.bytes)]),
+    ])
     assert.deepEqual([json.code, json.json.timestamp, json.json.time], [0, '9223372036854775807', null])
     assert.equal(human.code, 0)
   })

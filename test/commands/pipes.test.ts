@@ -37,7 +37,11 @@ describe('blocks | head -1', () => {
     assert.equal(proposed.code, 0, proposed.stderr)
     // The reader takes the first chunk and closes the pipe. The listing (~300 KB) is far more than a
     // pipe holds, so the child is still writing then and meets EPIPE: no timing is involved.
-    const child = spawn(process.execPath, [BIN, 'blocks', '-n', String(total + 1), '-d', d], {cwd: ROOT, env: {...env(), TSVM_DEBUG: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, 'blocks', '-n', String(total + 1), '-d', d], {
+      cwd: ROOT,
+      env: {...env(), TSVM_DEBUG: '1'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let first = ''
     child.stdout.once('data', (b: Buffer) => {
       first = b.toString()
@@ -55,9 +59,17 @@ describe('blocks | head -1', () => {
 })
 
 /** Runs tsvm with TSVM_DEBUG, sends one SIGINT when stderr first shows `trigger`, and collects the output. */
-function interruptAt(args: string[], input: string, trigger: RegExp): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
+function interruptAt(
+  args: string[],
+  input: string,
+  trigger: RegExp,
+): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...env(), TSVM_DEBUG: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: {...env(), TSVM_DEBUG: '1'},
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let out = ''
     let err = ''
     let sent = false
@@ -83,7 +95,11 @@ describe('Ctrl-C during propose -', () => {
   it('--json: exit 130 with one valid JSON object listing what was accepted and what was not; check passes', async () => {
     const d = newDir()
     const input = payloadLines(total)
-    const r = await interruptAt(['propose', '-', '--timestamp', '1700000000', '-d', d, '--json'], input, /accepted \d+\//)
+    const r = await interruptAt(
+      ['propose', '-', '--timestamp', '1700000000', '-d', d, '--json'],
+      input,
+      /accepted \d+\//,
+    )
     assert.equal(r.code, 130, r.stderr)
     const json = JSON.parse(r.stdout)
     assert.equal(json.interrupted, true)
@@ -100,10 +116,17 @@ describe('Ctrl-C during propose -', () => {
 
   it('without --json: the accepted blocks are all printed, and stderr says how far it got', async () => {
     const d = newDir()
-    const r = await interruptAt(['propose', '-', '--timestamp', '1700000000', '-d', d], payloadLines(total, 1), /accepted \d+\//)
+    const r = await interruptAt(
+      ['propose', '-', '--timestamp', '1700000000', '-d', d],
+      payloadLines(total, 1),
+      /accepted \d+\//,
+    )
     assert.equal(r.code, 130, r.stderr)
     const printed = r.stdout.trim().split('\n').length
-    const summary = /interrupted: (\d+) of 200000 payloads accepted .* (\d+) not proposed; the first not proposed is payload (\d+)/.exec(r.stderr)
+    const summary =
+      /interrupted: (\d+) of 200000 payloads accepted .* (\d+) not proposed; the first not proposed is payload (\d+)/.exec(
+        r.stderr,
+      )
     assert.ok(summary, r.stderr)
     assert.equal(Number(summary[1]), printed)
     assert.equal(Number(summary[2]), total - printed)
@@ -120,7 +143,11 @@ describe('Ctrl-C during stamp', () => {
     assert.equal((await tsvm(['init', '-d', d])).code, 0)
     // stdin stays open, so stamp waits for hashes; the signal goes once it says it has started
     const r = await new Promise<{code: number | null; stderr: string}>((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, 'stamp', '-', '-d', d], {cwd: ROOT, env: {...env(), ...e, TSVM_DEBUG: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
+      const child = spawn(process.execPath, [BIN, 'stamp', '-', '-d', d], {
+        cwd: ROOT,
+        env: {...env(), ...e, TSVM_DEBUG: '1'},
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
       let err = ''
       let sent = false
       child.stdin.write('ab'.repeat(32) + '\n')

@@ -21,9 +21,17 @@ type Command = keyof typeof COMMANDS
 /** Calls per command on a cold cache, warm, and after NEW blocks, on a chain of LONG blocks. */
 const EXPECTED: Record<'v1.2' | 'v1.3', Record<Command, [number, number, number]>> = {
   // No heights in the replies: the first run walks to genesis, later ones to the cached tip.
-  'v1.2': {'last-accepted': [LONG + 1, 1, NEW], 'blocks --limit 5': [LONG + 1, 1, NEW], 'get-block --height 10': [LONG + 1, 1, NEW]},
+  'v1.2': {
+    'last-accepted': [LONG + 1, 1, NEW],
+    'blocks --limit 5': [LONG + 1, 1, NEW],
+    'get-block --height 10': [LONG + 1, 1, NEW],
+  },
   // Heights in the replies: the tip alone answers last-accepted; walks go only as far as asked.
-  'v1.3': {'last-accepted': [1, 1, 1], 'blocks --limit 5': [5, 1, NEW], 'get-block --height 10': [LONG + 1 - 10, 1, NEW]},
+  'v1.3': {
+    'last-accepted': [1, 1, 1],
+    'blocks --limit 5': [5, 1, NEW],
+    'get-block --height 10': [LONG + 1 - 10, 1, NEW],
+  },
 }
 
 for (const dialect of ['v1.2', 'v1.3'] as const) {
@@ -70,11 +78,14 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
         const by = Object.fromEntries(runs.map((r) => [r.name, r.outputs])) as Record<Command, any[]>
         const tip = idToString((await node.blockAt(LONG)).id)
         const newTip = idToString((await node.blockAt(LONG + NEW)).id)
-        assert.deepEqual(by['last-accepted'].map((b) => [b.id, b.height, b.status]), [
-          [tip, String(LONG), 'Accepted'],
-          [tip, String(LONG), 'Accepted'],
-          [newTip, String(LONG + NEW), 'Accepted'],
-        ])
+        assert.deepEqual(
+          by['last-accepted'].map((b) => [b.id, b.height, b.status]),
+          [
+            [tip, String(LONG), 'Accepted'],
+            [tip, String(LONG), 'Accepted'],
+            [newTip, String(LONG + NEW), 'Accepted'],
+          ],
+        )
         for (const [i, top] of [LONG, LONG, LONG + NEW].entries()) {
           const list = by['blocks --limit 5'][i] as Array<{height: string; status: string}>
           assert.deepEqual(
@@ -83,7 +94,8 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
           )
         }
         const ten = idToString((await node.blockAt(10)).id)
-        for (const b of by['get-block --height 10']) assert.deepEqual([b.id, b.height, b.status], [ten, '10', 'Accepted'])
+        for (const b of by['get-block --height 10'])
+          assert.deepEqual([b.id, b.height, b.status], [ten, '10', 'Accepted'])
       } finally {
         for (const d of dirs) await d.cleanup()
       }
@@ -109,7 +121,10 @@ describe('the block cache shared by processes', () => {
       ])
       assert.equal(a.code, 0, a.stderr)
       assert.equal(b.code, 0, b.stderr)
-      assert.deepEqual(a.json.map((x: {height: string}) => x.height), ['300', '299', '298'])
+      assert.deepEqual(
+        a.json.map((x: {height: string}) => x.height),
+        ['300', '299', '298'],
+      )
       assert.equal(b.json.id, idToString((await node.blockAt(0)).id))
       const chainId = idFromString(node.chainID)
       const file = await BlockRun.load(cacheFile(dir, chainId), chainId)
@@ -124,19 +139,23 @@ describe('the block cache shared by processes', () => {
     }
   })
 
-  it('shows progress of a first long walk on a terminal, and nothing under --json', {skip: !HAVE_SCRIPT && 'needs util-linux script'}, async () => {
-    const {dir, cleanup} = await tempDir('tsvm-cache-')
-    try {
-      const p = await node.proxy()
-      const shown = await tsvmOnTty(['last-accepted', '--endpoint', p.url], {TSVM_CACHE_DIR: dir})
-      assert.equal(shown.code, 0, shown.output)
-      assert.match(shown.output, /reading new blocks from http:\/\/127\.0\.0\.1:\d+\/ext\/bc\/\S+ 250/)
-      await cleanup()
-      const quiet = await tsvmOnTty(['last-accepted', '--endpoint', p.url, '--json'], {TSVM_CACHE_DIR: dir})
-      assert.equal(quiet.code, 0, quiet.output)
-      assert.doesNotMatch(quiet.output, /reading/)
-    } finally {
-      await cleanup()
-    }
-  })
+  it(
+    'shows progress of a first long walk on a terminal, and nothing under --json',
+    {skip: !HAVE_SCRIPT && 'needs util-linux script'},
+    async () => {
+      const {dir, cleanup} = await tempDir('tsvm-cache-')
+      try {
+        const p = await node.proxy()
+        const shown = await tsvmOnTty(['last-accepted', '--endpoint', p.url], {TSVM_CACHE_DIR: dir})
+        assert.equal(shown.code, 0, shown.output)
+        assert.match(shown.output, /reading new blocks from http:\/\/127\.0\.0\.1:\d+\/ext\/bc\/\S+ 250/)
+        await cleanup()
+        const quiet = await tsvmOnTty(['last-accepted', '--endpoint', p.url, '--json'], {TSVM_CACHE_DIR: dir})
+        assert.equal(quiet.code, 0, quiet.output)
+        assert.doesNotMatch(quiet.output, /reading/)
+      } finally {
+        await cleanup()
+      }
+    },
+  )
 })

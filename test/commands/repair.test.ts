@@ -61,7 +61,10 @@ describe('tsvm repair', () => {
     const dir = await chain('healthy')
     const r = await tsvmJson(['repair', '--data-dir', dir, '--json'])
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual({ok: r.json.ok, blocks: r.json.blocks, lastAcceptedHeight: r.json.lastAcceptedHeight}, {ok: true, blocks: 4, lastAcceptedHeight: '3'})
+    assert.deepEqual(
+      {ok: r.json.ok, blocks: r.json.blocks, lastAcceptedHeight: r.json.lastAcceptedHeight},
+      {ok: true, blocks: 4, lastAcceptedHeight: '3'},
+    )
     assert.equal(dirname(r.json.backup), dirname(r.json.dataDir))
     assert.match(basename(r.json.backup), /^healthy\.backup-\d{8}T\d{6}Z$/)
     assert.ok((await readdir(r.json.backup)).includes('CURRENT'))
@@ -89,7 +92,10 @@ describe('tsvm repair', () => {
       const r = await tsvmJson(['repair', '--data-dir', dir, '--json'])
       assert.equal(r.code, 6)
       assert.equal(r.json.error.code, 'DB_LOCKED')
-      assert.deepEqual((await readdir(root)).filter((f) => f.startsWith('served.backup')), [])
+      assert.deepEqual(
+        (await readdir(root)).filter((f) => f.startsWith('served.backup')),
+        [],
+      )
     } finally {
       assert.equal(await server.stop(), 0)
     }
@@ -129,7 +135,10 @@ describe('tsvm repair', () => {
 
   describe('against other openers', () => {
     const payloads = (n: number) => Array.from({length: n}, (_, i) => (i + 1).toString(16).padStart(64, '0'))
-    const accepted = async (dir: string) => ((await tsvmJson(['blocks', '--data-dir', dir, '--limit', '1000'])).json as Array<{dataHex: string}>).map((b) => b.dataHex).reverse()
+    const accepted = async (dir: string) =>
+      ((await tsvmJson(['blocks', '--data-dir', dir, '--limit', '1000'])).json as Array<{dataHex: string}>)
+        .map((b) => b.dataHex)
+        .reverse()
 
     for (const point of ['locked', 'repaired'] as const) {
       it(`while it holds the dir (${point === 'locked' ? 'lock taken' : 'copy repaired, marker written'}), every other command is refused; afterwards the chain is whole`, async () => {
@@ -153,7 +162,10 @@ describe('tsvm repair', () => {
         }
         assert.deepEqual(await accepted(dir), ['00'.repeat(32), ...payloads(5)])
         assert.equal(existsSync(`${dir}.repairing`), false)
-        assert.deepEqual((await readdir(root)).filter((f) => f.startsWith(`race-${point}.`) && !f.includes('.backup-')), [])
+        assert.deepEqual(
+          (await readdir(root)).filter((f) => f.startsWith(`race-${point}.`) && !f.includes('.backup-')),
+          [],
+        )
       })
     }
 
@@ -197,7 +209,10 @@ describe('tsvm repair', () => {
       const again = await tsvmJson(['repair', '--data-dir', dir, '--no-backup'])
       assert.equal(again.code, 0, JSON.stringify(again.json))
       assert.deepEqual(await accepted(dir), ['00'.repeat(32), ...payloads(3)])
-      assert.deepEqual((await readdir(root)).filter((f) => f.startsWith('killed-early.')), [])
+      assert.deepEqual(
+        (await readdir(root)).filter((f) => f.startsWith('killed-early.')),
+        [],
+      )
     })
   })
 })

@@ -118,7 +118,11 @@ describe('tsvm serve lifecycle', () => {
       for await (const b of chain.blocks({limit: 1000})) stored.add(toHex(b.block.data))
       for (const p of await chain.mempool()) stored.add(toHex(p))
       results.forEach((ok, i) => {
-        if (ok) assert.ok(stored.has(toHex(payloads[i]!)), `payload ${i} got Success:true but is neither in a block nor queued`)
+        if (ok)
+          assert.ok(
+            stored.has(toHex(payloads[i]!)),
+            `payload ${i} got Success:true but is neither in a block nor queued`,
+          )
       })
     } finally {
       await chain.close()
@@ -135,12 +139,20 @@ describe('tsvm serve as a node: node APIs, CORS, static API names', () => {
       raw(port, {path, body, headers: {'Content-Type': 'application/json', ...headers}})
     try {
       assert.match(nodeID, /^NodeID-/)
-      const id = await post('/ext/info', '{"jsonrpc":"2.0","method":"info.getBlockchainID","params":{"alias":"timestampvm"},"id":1}')
+      const id = await post(
+        '/ext/info',
+        '{"jsonrpc":"2.0","method":"info.getBlockchainID","params":{"alias":"timestampvm"},"id":1}',
+      )
       assert.equal(id.body, `{"jsonrpc":"2.0","result":{"blockchainID":"${chainID}"},"id":1}\n`)
       assert.equal(id.headers['node-id'], nodeID)
-      const boot = await post('/ext/info', `{"jsonrpc":"2.0","method":"info.isBootstrapped","params":{"chain":"${chainID}"},"id":1}`)
+      const boot = await post(
+        '/ext/info',
+        `{"jsonrpc":"2.0","method":"info.isBootstrapped","params":{"chain":"${chainID}"},"id":1}`,
+      )
       assert.equal(boot.body, '{"jsonrpc":"2.0","result":{"isBootstrapped":true},"id":1}\n')
-      const version = JSON.parse((await post('/ext/info', '{"jsonrpc":"2.0","method":"info.getNodeVersion","id":1}')).body)
+      const version = JSON.parse(
+        (await post('/ext/info', '{"jsonrpc":"2.0","method":"info.getNodeVersion","id":1}')).body,
+      )
       assert.match(version.result.version, /^tsvm\/\d+\.\d+\.\d+/)
       const health = await raw(port, {method: 'GET', path: '/ext/health'})
       assert.equal(health.status, 200)
@@ -150,16 +162,34 @@ describe('tsvm serve as a node: node APIs, CORS, static API names', () => {
       const pre = await raw(port, {
         method: 'OPTIONS',
         path: '/ext/bc/timestampvm',
-        headers: {Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'Content-Type'},
+        headers: {
+          Origin: 'https://app.example',
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'Content-Type',
+        },
       })
       assert.equal(pre.status, 200)
       assert.equal(pre.headers['access-control-allow-origin'], 'https://app.example')
-      const foreign = await post('/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}', {Origin: 'https://evil.example'})
+      const foreign = await post('/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}', {
+        Origin: 'https://evil.example',
+      })
       assert.equal(foreign.headers['access-control-allow-origin'], undefined)
       const timestampId = (await tsvm(['vm-id', 'timestamp'])).stdout.trim()
-      for (const path of [`/ext/vm/${timestampId}`, '/ext/vm/timestamp', '/ext/vm/timestampvm', `/ext/vm/${node.info.vmID}`]) {
-        const r = await post(path, '{"jsonrpc":"2.0","method":"timestampvm.encode","params":{"data":"ab","length":2},"id":1}')
-        assert.match(r.body, /^\{"jsonrpc":"2\.0","result":\{"bytes":"0x6162[0-9a-f]{8}","encoding":"hex"\},"id":1\}\n$/, path)
+      for (const path of [
+        `/ext/vm/${timestampId}`,
+        '/ext/vm/timestamp',
+        '/ext/vm/timestampvm',
+        `/ext/vm/${node.info.vmID}`,
+      ]) {
+        const r = await post(
+          path,
+          '{"jsonrpc":"2.0","method":"timestampvm.encode","params":{"data":"ab","length":2},"id":1}',
+        )
+        assert.match(
+          r.body,
+          /^\{"jsonrpc":"2\.0","result":\{"bytes":"0x6162[0-9a-f]{8}","encoding":"hex"\},"id":1\}\n$/,
+          path,
+        )
       }
     } finally {
       assert.equal(await node.stop(), 0)
@@ -176,7 +206,16 @@ describe('tsvm serve as a node: node APIs, CORS, static API names', () => {
 describe('tsvm serve --host', () => {
   const getBlock = '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}'
   // Every spelling binds a loopback address, so the Host check must be on for each.
-  for (const host of ['127.0.0.1', '127.1', 'LOCALHOST', 'localhost', '127.000.000.001', '::1', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1']) {
+  for (const host of [
+    '127.0.0.1',
+    '127.1',
+    'LOCALHOST',
+    'localhost',
+    '127.000.000.001',
+    '::1',
+    '::ffff:127.0.0.1',
+    '0:0:0:0:0:0:0:1',
+  ]) {
     it(`refuses a foreign Host header when bound to ${host}`, async () => {
       const node = await startServe(['--data-dir', newDir(), '--host', host])
       try {
@@ -185,9 +224,19 @@ describe('tsvm serve --host', () => {
         assert.deepEqual(node.info.warnings, [])
         const path = '/ext/bc/timestampvm'
         const headers = {'Content-Type': 'application/json'}
-        const foreign = await raw(port, {host: address, path, body: getBlock, headers: {...headers, Host: `evil.example:${port}`}})
+        const foreign = await raw(port, {
+          host: address,
+          path,
+          body: getBlock,
+          headers: {...headers, Host: `evil.example:${port}`},
+        })
         assert.equal(foreign.status, 403, foreign.body)
-        const rebound = await raw(port, {host: address, path, body: getBlock, headers: {...headers, Host: `localhost.evil.example:${port}`}})
+        const rebound = await raw(port, {
+          host: address,
+          path,
+          body: getBlock,
+          headers: {...headers, Host: `localhost.evil.example:${port}`},
+        })
         assert.equal(rebound.status, 403, rebound.body)
         // The address's own URL is answered: the client sends Host as the URL spells it.
         const own = await fetch(node.info.endpoints.chainAlias, {method: 'POST', headers, body: getBlock})
@@ -208,15 +257,30 @@ describe('tsvm serve --host', () => {
       assert.equal(node.info.warnings.length, 1)
       assert.match(node.info.warnings[0]!, /0\.0\.0\.0 \(not loopback\)/)
       // The node's rule on any address: a name must be listed (--allowed-hosts), IP literals pass.
-      const r = await raw(node.info.port, {path: '/ext/bc/timestampvm', body: getBlock, headers: {'Content-Type': 'application/json', Host: 'node.example'}})
+      const r = await raw(node.info.port, {
+        path: '/ext/bc/timestampvm',
+        body: getBlock,
+        headers: {'Content-Type': 'application/json', Host: 'node.example'},
+      })
       assert.equal(r.status, 403)
       assert.equal(r.body, 'invalid host specified\n')
     } finally {
       assert.equal(await node.stop(), 0)
     }
-    const listed = await startServe(['--data-dir', dir, '--host', '0.0.0.0', '--allowed-hosts', 'node.example,other.example'])
+    const listed = await startServe([
+      '--data-dir',
+      dir,
+      '--host',
+      '0.0.0.0',
+      '--allowed-hosts',
+      'node.example,other.example',
+    ])
     try {
-      const r = await raw(listed.info.port, {path: '/ext/bc/timestampvm', body: getBlock, headers: {'Content-Type': 'application/json', Host: 'node.example:9650'}})
+      const r = await raw(listed.info.port, {
+        path: '/ext/bc/timestampvm',
+        body: getBlock,
+        headers: {'Content-Type': 'application/json', Host: 'node.example:9650'},
+      })
       assert.equal(r.status, 200)
     } finally {
       assert.equal(await listed.stop(), 0)
@@ -246,7 +310,17 @@ describe('tsvm serve --host', () => {
   })
 
   it('refuses a header timeout longer than the request timeout as a usage error', async () => {
-    const r = await tsvmJson(['serve', '--port', '0', '--data-dir', newDir(), '--headers-timeout', '20', '--request-timeout', '10'])
+    const r = await tsvmJson([
+      'serve',
+      '--port',
+      '0',
+      '--data-dir',
+      newDir(),
+      '--headers-timeout',
+      '20',
+      '--request-timeout',
+      '10',
+    ])
     assert.equal(r.code, 2, r.stderr)
     assert.equal(r.json.error.code, 'USAGE')
   })

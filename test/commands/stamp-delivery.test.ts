@@ -31,7 +31,11 @@ function workspace(name: string): {dir: string; env: Record<string, string>; pen
   const dir = join(base, name)
   mkdirSync(dir, {mode: 0o777})
   chmodSync(dir, 0o777)
-  return {dir, env: {TSVM_DATA_DIR: join(dir, 'chain'), XDG_DATA_HOME: join(dir, 'xdg')}, pending: join(dir, 'xdg', 'tsvm', 'pending-receipts')}
+  return {
+    dir,
+    env: {TSVM_DATA_DIR: join(dir, 'chain'), XDG_DATA_HOME: join(dir, 'xdg')},
+    pending: join(dir, 'xdg', 'tsvm', 'pending-receipts'),
+  }
 }
 
 /** `n` small files in tree/d<k>/f<i>.txt; returns their paths relative to `dir`. */
@@ -68,26 +72,38 @@ function checkReceipts(dir: string, names: string[], items = dir): {count: numbe
   return {count, blockIDs}
 }
 
-const temps = (dir: string): string[] => readdirSync(dir, {recursive: true, encoding: 'utf8'}).filter((p) => /\.tsvm\.tmp-\d+$/.test(p))
+const temps = (dir: string): string[] =>
+  readdirSync(dir, {recursive: true, encoding: 'utf8'}).filter((p) => /\.tsvm\.tmp-\d+$/.test(p))
 
 /** Runs tsvm until it reports on stderr that it halted (TSVM_TEST_HALT_STAMP), then SIGKILLs it. */
 function runUntilHalted(args: string[], options: RunOptions & {env: Record<string, string>}): Promise<string> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TSVM_')) env[k] = v
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd, env: {...env, NO_COLOR: '1', ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: {...env, NO_COLOR: '1', ...options.env},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let err = ''
     child.stderr.on('data', (b: Buffer) => {
       err += b.toString()
       if (err.includes('halted in the')) child.kill('SIGKILL')
     })
     child.on('error', reject)
-    child.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(err) : reject(new Error(`tsvm ended with ${code}/${signal} before halting:\n${err}`))))
+    child.on('close', (code, signal) =>
+      signal === 'SIGKILL'
+        ? resolve(err)
+        : reject(new Error(`tsvm ended with ${code}/${signal} before halting:\n${err}`)),
+    )
   })
 }
 
 /** Runs the real binary as the user `nobody` (the runner is root, and root ignores permissions); undefined when that is impossible. */
-const asNobody = (args: string[], options: {cwd: string; env: Record<string, string>}): Promise<RunResult> | undefined => tsvmUnprivileged(args, options)
+const asNobody = (
+  args: string[],
+  options: {cwd: string; env: Record<string, string>},
+): Promise<RunResult> | undefined => tsvmUnprivileged(args, options)
 
 describe('tsvm stamp delivers every receipt, or spends nothing', () => {
   it('into a directory it cannot write: RECEIPT_UNWRITABLE (exit 4) naming the path, and the height is unchanged', async (t) => {
@@ -97,7 +113,8 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     writeFileSync(join(dir, 'ro', 'r.txt'), 'read-only place\n', {mode: 0o644})
     mkdirSync(join(dir, 'closed'), {mode: 0o700})
     const init = asNobody(['init'], {cwd: dir, env})
-    if (init === undefined) return t.skip('needs an unprivileged user: the runner is root and `runuser -u nobody` does not work here')
+    if (init === undefined)
+      return t.skip('needs an unprivileged user: the runner is root and `runuser -u nobody` does not work here')
     assert.equal((await init).code, 0)
     for (const args of [['ro/r.txt'], ['ro/r.txt', '--out-dir', 'closed/receipts']]) {
       const r = await asNobody(['stamp', ...args, '--json'], {cwd: dir, env})!
@@ -110,7 +127,10 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     }
     assert.equal(existsSync(join(dir, 'ro', 'r.txt.tsvm')), false)
     // nowhere to keep the record of the run: refused before proposing too
-    const noRecord = await asNobody(['stamp', 'ro/r.txt', '--out-dir', 'receipts', '--json'], {cwd: dir, env: {...env, XDG_DATA_HOME: join(dir, 'ro')}})!
+    const noRecord = await asNobody(['stamp', 'ro/r.txt', '--out-dir', 'receipts', '--json'], {
+      cwd: dir,
+      env: {...env, XDG_DATA_HOME: join(dir, 'ro')},
+    })!
     assert.equal(noRecord.code, 4, noRecord.stdout + noRecord.stderr)
     assert.equal(JSON.parse(noRecord.stdout).error.code, 'RECEIPT_UNWRITABLE')
     assert.match(JSON.parse(noRecord.stdout).error.message, /XDG_DATA_HOME/)
@@ -126,25 +146,46 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
       const {dir, env, pending} = workspace(`kill-${phase}`)
       const names = makeTree(dir, 300)
       // 300 items run on the main thread alone, so the halt after 64 stops all writing at once.
-      const said = await runUntilHalted(['stamp', 'tree'], {cwd: dir, env: {...env, TSVM_TEST_HALT_STAMP: `${phase}:64`}})
+      const said = await runUntilHalted(['stamp', 'tree'], {
+        cwd: dir,
+        env: {...env, TSVM_TEST_HALT_STAMP: `${phase}:64`},
+      })
       assert.match(said, new RegExp(`halted in the ${phase} phase after 64/300`))
       assert.equal(await height(env), '1', 'the block was accepted before the kill')
       const before = checkReceipts(dir, names)
-      assert.equal(before.count, phase === 'write' ? 0 : 64, 'receipts appear only whole, and only once moved into place')
+      assert.equal(
+        before.count,
+        phase === 'write' ? 0 : 64,
+        'receipts appear only whole, and only once moved into place',
+      )
       assert.equal(temps(join(dir, 'tree')).length, phase === 'write' ? 64 : 300 - 64)
       assert.equal(readdirSync(pending).length, 1, 'a record of the run is kept')
       // the same into a new --out-dir, built whole under a temp name and renamed into place
-      const fresh = await runUntilHalted(['stamp', 'tree', '--out-dir', 'receipts', '--data-dir', join(dir, 'chain2')], {cwd: dir, env: {...env, TSVM_TEST_HALT_STAMP: `${phase}:64`}})
+      const fresh = await runUntilHalted(
+        ['stamp', 'tree', '--out-dir', 'receipts', '--data-dir', join(dir, 'chain2')],
+        {cwd: dir, env: {...env, TSVM_TEST_HALT_STAMP: `${phase}:64`}},
+      )
       assert.match(fresh, /halted/)
-      assert.equal(existsSync(join(dir, 'receipts')), phase === 'commit', 'the new directory appears whole, once its receipts are durable')
-      assert.equal(readdirSync(dir).filter((n) => /^\.receipts\.tsvm\.tmp-\d+$/.test(n)).length, phase === 'write' ? 1 : 0)
+      assert.equal(
+        existsSync(join(dir, 'receipts')),
+        phase === 'commit',
+        'the new directory appears whole, once its receipts are durable',
+      )
+      assert.equal(
+        readdirSync(dir).filter((n) => /^\.receipts\.tsvm\.tmp-\d+$/.test(n)).length,
+        phase === 'write' ? 1 : 0,
+      )
       assert.equal(readdirSync(pending).length, 2)
 
       // a later stamp of the same tree takes neither temp files nor receipts as items
-      const other = await tsvm(['stamp', 'tree', '--out-dir', 'elsewhere', '--data-dir', join(dir, 'other-chain')], {cwd: dir, env: {XDG_DATA_HOME: env.XDG_DATA_HOME!}})
+      const other = await tsvm(['stamp', 'tree', '--out-dir', 'elsewhere', '--data-dir', join(dir, 'other-chain')], {
+        cwd: dir,
+        env: {XDG_DATA_HOME: env.XDG_DATA_HOME!},
+      })
       assert.equal(other.code, 0, other.stderr)
       assert.match(other.stdout, /^items +300$/m)
-      if (phase === 'commit') assert.doesNotMatch(other.stderr, /: receipt$/m, 'receipts inside the tree are skipped without a line each')
+      if (phase === 'commit')
+        assert.doesNotMatch(other.stderr, /: receipt$/m, 'receipts inside the tree are skipped without a line each')
       assert.match(other.stderr, /2 interrupted stamp runs have receipts still to write: run `tsvm stamp --resume`/)
       if (phase === 'commit') {
         const again = await tsvmJson(['stamp', 'tree'], {cwd: dir, env})
@@ -156,15 +197,30 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
       const resumed = await tsvmJson(['stamp', '--resume'], {cwd: dir, env})
       assert.equal(resumed.code, 0, resumed.stderr)
       assert.equal(resumed.json.resumed.length, 2)
-      assert.deepEqual(resumed.json.resumed.map((r: {height: string; items: number}) => [r.height, r.items]), [['1', 300], ['1', 300]])
+      assert.deepEqual(
+        resumed.json.resumed.map((r: {height: string; items: number}) => [r.height, r.items]),
+        [
+          ['1', 300],
+          ['1', 300],
+        ],
+      )
       const afterwards = checkReceipts(dir, names)
       assert.equal(afterwards.count, 300)
       assert.deepEqual([...afterwards.blockIDs], [resumed.json.resumed[0].blockID])
       const inFresh = checkReceipts(join(dir, 'receipts'), names, dir)
       assert.equal(inFresh.count, 300)
       assert.deepEqual([...inFresh.blockIDs], [resumed.json.resumed[1].blockID])
-      assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.tmp-')), [], 'the staging directory is cleaned up')
-      if (phase === 'commit') assert.deepEqual(afterwards.blockIDs, before.blockIDs, 'the receipts written before the kill are of the same block')
+      assert.deepEqual(
+        readdirSync(dir).filter((n) => n.includes('.tmp-')),
+        [],
+        'the staging directory is cleaned up',
+      )
+      if (phase === 'commit')
+        assert.deepEqual(
+          afterwards.blockIDs,
+          before.blockIDs,
+          'the receipts written before the kill are of the same block',
+        )
       assert.equal(await height(env), '1', 'no second block')
       assert.equal(await height({...env, TSVM_DATA_DIR: join(dir, 'chain2')}), '1', 'no second block')
       assert.deepEqual(temps(join(dir, 'tree')), [], 'temp files are cleaned up')

@@ -40,7 +40,12 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
 
     const online = await tsvm(['verify', 'report.txt', '--data-dir', data()], {cwd: dir})
     assert.equal(online.code, 0, online.stderr)
-    assert.match(online.stdout, new RegExp(`existed no later than ${receipt.block!.time.replace(/\./g, '\\.')} \\(block ${s.json.blockID}, height ${s.json.height}; accepted on `))
+    assert.match(
+      online.stdout,
+      new RegExp(
+        `existed no later than ${receipt.block!.time.replace(/\./g, '\\.')} \\(block ${s.json.blockID}, height ${s.json.height}; accepted on `,
+      ),
+    )
     const json = await tsvmJson(['verify', 'report.txt'], env())
     assert.equal(json.code, 0)
     assert.equal(json.json.checkedOn, data())
@@ -87,7 +92,10 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
     writeFileSync(join(dir, 'docs', 'drop.txt'), 'txt')
     const s = await tsvmJson(['stamp', '-g', '*.pdf', 'docs', '-o', 'globbed'], env())
     assert.equal(s.code, 0, s.stderr)
-    assert.deepEqual(s.json.receipts.map((r: {name: string}) => r.name), ['docs/sub/keep.pdf'])
+    assert.deepEqual(
+      s.json.receipts.map((r: {name: string}) => r.name),
+      ['docs/sub/keep.pdf'],
+    )
     assert.equal(existsSync(join(dir, 'globbed', 'docs', 'sub', 'keep.pdf.tsvm')), true)
   })
 
@@ -110,7 +118,9 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
       }
       assert.equal(heights.size, 1, 'one block')
       for (const f of ['tree/d0/f0', 'tree/d99/f99']) {
-        const v = await tsvm(['verify', f, '--receipt', `receipts/${f}.tsvm`, '--data-dir', join(big, 'data')], {cwd: big})
+        const v = await tsvm(['verify', f, '--receipt', `receipts/${f}.tsvm`, '--data-dir', join(big, 'data')], {
+          cwd: big,
+        })
         assert.equal(v.code, 0, v.stderr)
       }
     } finally {

@@ -45,7 +45,13 @@ async function forge(file: string, genesisID: string): Promise<Record<string, un
     item: {hash: toHex(item), name: file},
     merkle: null,
     payload: toHex(item),
-    block: {id: idToString(block.id), bytes: toHex(block.bytes), height: '1', timestamp: '631152000', time: '1990-01-01T00:00:00.000Z'},
+    block: {
+      id: idToString(block.id),
+      bytes: toHex(block.bytes),
+      height: '1',
+      timestamp: '631152000',
+      time: '1990-01-01T00:00:00.000Z',
+    },
     chain: {kind: 'embedded', location: chain(), genesisID},
     status: 'complete',
     createdAt: '1990-01-01T00:00:00.000Z',
@@ -57,7 +63,10 @@ describe('tsvm verify: the trust model', () => {
     const r = await tsvm(['verify', 'a.txt'], plain())
     assert.equal(r.code, 3)
     assert.equal(r.stdout, '')
-    assert.match(r.stderr, /^Error: a\.txt: consistent with itself; NOT checked against any chain: pass --endpoint, --data-dir or --trust \[UNANCHORED\]\n$/)
+    assert.match(
+      r.stderr,
+      /^Error: a\.txt: consistent with itself; NOT checked against any chain: pass --endpoint, --data-dir or --trust \[UNANCHORED\]\n$/,
+    )
     assert.doesNotMatch(r.stderr, /verified|existed/)
     const j = await tsvmJson(['verify', 'b.txt'], plain())
     assert.equal(j.code, 3)
@@ -79,7 +88,10 @@ describe('tsvm verify: the trust model', () => {
     assert.equal(online.json.error.code, 'BLOCK_NOT_FOUND')
     assert.equal(online.json.error.trust, 'unanchored')
     // trusting the forged block's own ID is the verifier's choice, and says so
-    const own = await tsvmJson(['verify', 'a.txt', '--receipt', 'forged.tsvm', '--trust', (await readJson('forged.tsvm')).block.id], plain())
+    const own = await tsvmJson(
+      ['verify', 'a.txt', '--receipt', 'forged.tsvm', '--trust', (await readJson('forged.tsvm')).block.id],
+      plain(),
+    )
     assert.equal(own.code, 0)
     assert.equal(own.json.trust, 'anchored-checkpoint')
   })
@@ -87,7 +99,10 @@ describe('tsvm verify: the trust model', () => {
   it('anchored on a chain named by --data-dir or TSVM_DATA_DIR: exit 0, trust anchored-chain', async () => {
     const r = await tsvm(['verify', 'b.txt', '--data-dir', chain()], plain())
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /^verified b\.txt existed no later than \S+Z \(block \w+, height 2; accepted on .*chain\)\n$/)
+    assert.match(
+      r.stdout,
+      /^verified b\.txt existed no later than \S+Z \(block \w+, height 2; accepted on .*chain\)\n$/,
+    )
     const j = await tsvmJson(['verify', 'c.txt'], onChain())
     assert.equal(j.code, 0)
     assert.equal(j.json.status, 'verified')
@@ -121,7 +136,10 @@ describe('tsvm verify: the trust model', () => {
 
   it('anchored offline by --trust once upgrade --checkpoint added the headers up to a later block', async () => {
     // two more blocks above a.txt's block (height 1), then a checkpoint at the tip
-    assert.equal((await tsvm(['propose', '-'], {...onChain(), input: `${'aa'.repeat(32)}\n${'bb'.repeat(32)}\n`})).code, 0)
+    assert.equal(
+      (await tsvm(['propose', '-'], {...onChain(), input: `${'aa'.repeat(32)}\n${'bb'.repeat(32)}\n`})).code,
+      0,
+    )
     const up = await tsvmJson(['upgrade', 'a.txt.tsvm', '--checkpoint', 'last'], onChain())
     assert.equal(up.code, 0, JSON.stringify(up.json))
     const [u] = up.json.receipts
@@ -132,8 +150,16 @@ describe('tsvm verify: the trust model', () => {
 
     const v = await tsvm(['verify', 'a.txt', '--trust', checkpoint], plain())
     assert.equal(v.code, 0, v.stderr)
-    assert.match(v.stdout, new RegExp(`^verified a\\.txt existed no later than \\S+ \\(block \\w+, height 1; linked to trusted block ${checkpoint} at height ${u.checkpoint.height}\\)\\n$`))
-    const j = await tsvmJson(['verify', 'a.txt', '--trust', idToString(sha256(Uint8Array.of(1))), '--trust', checkpoint], plain())
+    assert.match(
+      v.stdout,
+      new RegExp(
+        `^verified a\\.txt existed no later than \\S+ \\(block \\w+, height 1; linked to trusted block ${checkpoint} at height ${u.checkpoint.height}\\)\\n$`,
+      ),
+    )
+    const j = await tsvmJson(
+      ['verify', 'a.txt', '--trust', idToString(sha256(Uint8Array.of(1))), '--trust', checkpoint],
+      plain(),
+    )
     assert.equal(j.json.trust, 'anchored-checkpoint')
     assert.deepEqual(j.json.checkpoint, u.checkpoint)
 
@@ -184,7 +210,10 @@ describe('tsvm verify: the trust model', () => {
     const i = await tsvm(['info', 'evil.tsvm'], plain())
     assert.equal(i.code, 0, i.stderr)
     assert.doesNotMatch(i.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/)
-    assert.match(i.stdout, /name +\\x1b\]0;pwned\\x07\\x1b\[2K\\x0dverified contract\.pdf\\u\{202e\} +\(the receipt's word: not covered by the proof\)/)
+    assert.match(
+      i.stdout,
+      /name +\\x1b\]0;pwned\\x07\\x1b\[2K\\x0dverified contract\.pdf\\u\{202e\} +\(the receipt's word: not covered by the proof\)/,
+    )
     assert.match(i.stdout, /chain +embedded x\\x1b\[31m/)
     // a key from the file, in an error message
     await writeFile(join(dir, 'evil-key.tsvm'), JSON.stringify({...j, '\u001b[2Jx': 1}))
@@ -224,10 +253,16 @@ describe('tsvm verify against a node (tsvm serve)', () => {
       assert.equal(v.json.trust, 'anchored-chain')
       assert.equal(v.json.checkedOn, endpoint)
       // the alias reaches the same chain (its ID cannot be asked there, so the block decides)
-      const alias = await tsvmJson(['verify', 'd.txt'], {cwd: dir, env: {TSVM_ENDPOINT: serve.info.endpoints.chainAlias}})
+      const alias = await tsvmJson(['verify', 'd.txt'], {
+        cwd: dir,
+        env: {TSVM_ENDPOINT: serve.info.endpoints.chainAlias},
+      })
       assert.equal(alias.code, 0, JSON.stringify(alias.json))
       // the same receipt claiming another chain ID
-      await writeJson('d-other.tsvm', {...receipt, chain: {...receipt.chain, chainID: idToString(sha256(Uint8Array.of(7)))}})
+      await writeJson('d-other.tsvm', {
+        ...receipt,
+        chain: {...receipt.chain, chainID: idToString(sha256(Uint8Array.of(7)))},
+      })
       const other = await tsvmJson(['verify', 'd.txt', '--receipt', 'd-other.tsvm', '--endpoint', endpoint], plain())
       assert.equal(other.code, 4)
       assert.equal(other.json.error.code, 'CHAIN_MISMATCH')
@@ -271,7 +306,10 @@ describe('tsvm info', () => {
     assert.match(r.stdout, /version +2/)
     assert.match(r.stdout, /merkle +leaf 1 of 2, path of 1\n/)
     assert.match(r.stdout, /createdAt +\S+ +\(the receipt's word: not covered by the proof\)/)
-    assert.match(r.stdout, /check +consistent with itself; the item was not read and NOTHING was checked against a chain/)
+    assert.match(
+      r.stdout,
+      /check +consistent with itself; the item was not read and NOTHING was checked against a chain/,
+    )
     assert.doesNotMatch(r.stdout, /verified/)
     const j = await tsvmJson(['info', 'c.txt.tsvm'], plain())
     assert.equal(j.json.check.status, 'consistent')

@@ -27,7 +27,10 @@ describe('tsvm vm-id', () => {
   })
 
   it('--json prints pretty JSON, two-space indented, with a final newline (results and errors)', async () => {
-    const [ok, bad] = await Promise.all([tsvm(['vm-id', 'timestampvm', '--json']), tsvm(['vm-id', 'a'.repeat(33), '--json'])])
+    const [ok, bad] = await Promise.all([
+      tsvm(['vm-id', 'timestampvm', '--json']),
+      tsvm(['vm-id', 'a'.repeat(33), '--json']),
+    ])
     assert.equal(ok.stdout, JSON.stringify(JSON.parse(ok.stdout), null, 2) + '\n')
     assert.match(ok.stdout, /^\{\n  "name": "timestampvm",\n/)
     assert.equal(bad.stdout, JSON.stringify(JSON.parse(bad.stdout), null, 2) + '\n')

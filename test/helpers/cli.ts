@@ -52,7 +52,11 @@ export function tsvm(args: string[], options: RunOptions = {}): Promise<RunResul
     else env[k] = v
   }
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (b: Buffer) => out.push(b))
@@ -77,7 +81,8 @@ let nobody: boolean | undefined
 
 /** True when tests can run tsvm as the unprivileged user `nobody`: the runner is root and runuser works. */
 export function canRunAsNobody(): boolean {
-  nobody ??= process.getuid?.() === 0 && spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', '0']).status === 0
+  nobody ??=
+    process.getuid?.() === 0 && spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', '0']).status === 0
   return nobody
 }
 
@@ -92,7 +97,11 @@ export function tsvmUnprivileged(args: string[], options: RunOptions & {cwd: str
   const env = {PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', ...options.env}
   const assignments = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]))
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('runuser', ['-u', 'nobody', '--', 'env', '-i', ...assignments, process.execPath, BIN, ...args], {cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(
+      'runuser',
+      ['-u', 'nobody', '--', 'env', '-i', ...assignments, process.execPath, BIN, ...args],
+      {cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe']},
+    )
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
@@ -103,7 +112,10 @@ export function tsvmUnprivileged(args: string[], options: RunOptions & {cwd: str
 }
 
 /** Runs tsvm with --json and parses stdout. */
-export async function tsvmJson<T = any>(args: string[], options: RunOptions = {}): Promise<{code: number; json: T; stderr: string}> {
+export async function tsvmJson<T = any>(
+  args: string[],
+  options: RunOptions = {},
+): Promise<{code: number; json: T; stderr: string}> {
   const r = await tsvm([...args, '--json'], options)
   let json: T
   try {

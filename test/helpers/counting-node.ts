@@ -35,7 +35,11 @@ export interface CountingNode {
 }
 
 /** A node of `dialect` whose chain has `blocks` blocks above genesis; `genesis` picks the chain. */
-export async function countingNode(dialect: Dialect, blocks: number, genesis = new Uint8Array(0)): Promise<CountingNode> {
+export async function countingNode(
+  dialect: Dialect,
+  blocks: number,
+  genesis = new Uint8Array(0),
+): Promise<CountingNode> {
   const t = await openTestVm({genesis, mempoolLimit: 1_000_000})
   const genesisId = (await t.vm.getBlockAtHeight(0n))!.block.id
   const chainID = localChainId(genesisId)

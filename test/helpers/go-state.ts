@@ -43,7 +43,11 @@ export async function buildChain(dir: string, blocks: number, rejected: number):
 
 /** Every key and value of a database, as hex, in key order. */
 export async function dump(dir: string): Promise<Map<string, string>> {
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view', createIfMissing: false})
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+    createIfMissing: false,
+  })
   await db.open()
   const out = new Map<string, string>()
   try {
@@ -54,11 +58,16 @@ export async function dump(dir: string): Promise<Map<string, string>> {
   return out
 }
 
-const startsWith = (key: Uint8Array, prefix: Uint8Array) => key.length > prefix.length && prefix.every((b, i) => key[i] === b)
+const startsWith = (key: Uint8Array, prefix: Uint8Array) =>
+  key.length > prefix.length && prefix.every((b, i) => key[i] === b)
 
 /** Deletes every key that is not in Go's `block` or `singleton` space; returns how many. */
 export async function stripToGo(dir: string): Promise<number> {
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view', createIfMissing: false})
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+    createIfMissing: false,
+  })
   await db.open()
   let n = 0
   try {
@@ -78,7 +87,11 @@ export async function stripToGo(dir: string): Promise<number> {
 
 /** Runs `fn` on the raw database of `dir`. */
 export async function withDb<T>(dir: string, fn: (db: ClassicLevel<Uint8Array, Uint8Array>) => Promise<T>): Promise<T> {
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view', createIfMissing: false})
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+    createIfMissing: false,
+  })
   await db.open()
   try {
     return await fn(db)

@@ -22,11 +22,25 @@ export interface RawRequest {
 export function raw(port: number, req: RawRequest): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const r = request(
-      {host: req.host ?? '127.0.0.1', port, method: req.method ?? 'POST', path: req.path, headers: req.headers ?? {}, agent: false},
+      {
+        host: req.host ?? '127.0.0.1',
+        port,
+        method: req.method ?? 'POST',
+        path: req.path,
+        headers: req.headers ?? {},
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), bytes: Buffer.concat(chunks)}))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            bytes: Buffer.concat(chunks),
+          }),
+        )
         res.on('error', reject)
       },
     )
@@ -37,6 +51,11 @@ export function raw(port: number, req: RawRequest): Promise<RawResponse> {
 }
 
 /** POSTs a JSON-RPC body with Content-Type application/json. */
-export function rpc(port: number, path: string, body: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+export function rpc(
+  port: number,
+  path: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
   return raw(port, {path, body, headers: {'Content-Type': 'application/json', ...headers}})
 }

@@ -17,7 +17,8 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
 export function tsvmOnTty(args: string[], env: Record<string, string> = {}): Promise<{code: number; output: string}> {
   const base: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith('TSVM_') && !['CI', 'NO_COLOR', 'FORCE_COLOR', 'COLORTERM'].includes(k)) base[k] = v
+    if (v !== undefined && !k.startsWith('TSVM_') && !['CI', 'NO_COLOR', 'FORCE_COLOR', 'COLORTERM'].includes(k))
+      base[k] = v
   }
   const command = [process.execPath, BIN, ...args].map(quote).join(' ')
   return new Promise((resolve, reject) => {

@@ -23,7 +23,9 @@ export interface TestVm {
 }
 
 /** A real TimestampVM on a fresh dir, initialized with `genesis` (default: 32 zero bytes). */
-export async function openTestVm(options: {genesis?: Uint8Array; mempoolLimit?: number; now?: () => number} = {}): Promise<TestVm> {
+export async function openTestVm(
+  options: {genesis?: Uint8Array; mempoolLimit?: number; now?: () => number} = {},
+): Promise<TestVm> {
   const dir = await mkdtemp(join(tmpdir(), 'tsvm-vm-'))
   const vm = await TimestampVM.open(dir, {now: options.now ?? fixedNow, mempoolLimit: options.mempoolLimit})
   await vm.initialize(options.genesis ?? new Uint8Array(0))

@@ -26,11 +26,19 @@ export interface ServeProcess {
 }
 
 /** Runs `tsvm serve --port 0 --json ...args`; rejects if no start line comes within timeoutMs. */
-export function startServe(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<ServeProcess> {
+export function startServe(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<ServeProcess> {
   const childEnv: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TSVM_')) childEnv[k] = v
   Object.assign(childEnv, {NO_COLOR: '1'}, env)
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', ...args], {cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', ...args], {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   let err = ''
   child.stderr!.on('data', (b: Buffer) => (err += b.toString('utf8')))

@@ -12,7 +12,6 @@ import {errorCode} from '../helpers/errors.js'
 const TSVM = 'tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc'
 const SUBNET_EVM = 'srEXiWaHuhNyGwPUi444Tu47ZEDwxTWrbQiuD7FmgSAQ6X7Dy'
 
-
 describe('aliases.json (spec §6.2)', () => {
   it('the default file follows AVALANCHEGO_DATA_DIR, else ~/.avalanchego', () => {
     assert.equal(defaultAliasesFile({AVALANCHEGO_DATA_DIR: '/data'}), '/data/configs/vms/aliases.json')
@@ -22,8 +21,21 @@ describe('aliases.json (spec §6.2)', () => {
   it('parses the node format and refuses anything else', () => {
     assert.deepEqual(parseAliases(`{"${TSVM}": ["a", "b"]}`), {[TSVM]: ['a', 'b']})
     assert.deepEqual(parseAliases('{}'), {})
-    for (const bad of ['', '{', '[]', 'null', '"x"', `{"${TSVM}": "a"}`, `{"${TSVM}": [1]}`, '{"timestampvm": ["a"]}']) {
-      assert.equal(errorCode(() => parseAliases(bad)), 'ALIASES_INVALID', bad)
+    for (const bad of [
+      '',
+      '{',
+      '[]',
+      'null',
+      '"x"',
+      `{"${TSVM}": "a"}`,
+      `{"${TSVM}": [1]}`,
+      '{"timestampvm": ["a"]}',
+    ]) {
+      assert.equal(
+        errorCode(() => parseAliases(bad)),
+        'ALIASES_INVALID',
+        bad,
+      )
     }
   })
 
@@ -39,9 +51,18 @@ describe('aliases.json (spec §6.2)', () => {
 
   it('refuses an alias another VM has, an ID as alias, and an empty alias', () => {
     const map = {[SUBNET_EVM]: ['evm']}
-    assert.equal(errorCode(() => addAliases(map, vmIdFromName('timestampvm'), ['evm'])), 'ALIAS_CONFLICT')
-    assert.equal(errorCode(() => addAliases(map, vmIdFromName('timestampvm'), [SUBNET_EVM])), 'ALIAS_CONFLICT')
-    assert.equal(errorCode(() => addAliases(map, vmIdFromName('timestampvm'), [''])), 'INVALID_ARGUMENT')
+    assert.equal(
+      errorCode(() => addAliases(map, vmIdFromName('timestampvm'), ['evm'])),
+      'ALIAS_CONFLICT',
+    )
+    assert.equal(
+      errorCode(() => addAliases(map, vmIdFromName('timestampvm'), [SUBNET_EVM])),
+      'ALIAS_CONFLICT',
+    )
+    assert.equal(
+      errorCode(() => addAliases(map, vmIdFromName('timestampvm'), [''])),
+      'INVALID_ARGUMENT',
+    )
   })
 
   describe('files', () => {
@@ -65,7 +86,10 @@ describe('aliases.json (spec §6.2)', () => {
       await mkdir(join(dir, 'b'))
       const file = join(dir, 'b', 'aliases.json')
       await writeFile(file, '{"oops": ')
-      await assert.rejects(aliasVm(file, vmIdFromName('timestampvm'), ['tsvm']), (e: unknown) => e instanceof TsvmError && e.code === 'ALIASES_INVALID')
+      await assert.rejects(
+        aliasVm(file, vmIdFromName('timestampvm'), ['tsvm']),
+        (e: unknown) => e instanceof TsvmError && e.code === 'ALIASES_INVALID',
+      )
       assert.equal(await readFile(file, 'utf8'), '{"oops": ')
     })
   })

@@ -120,7 +120,10 @@ describe('Engine', () => {
       const events: string[] = []
       for (const acceptPayloads of [true, false]) {
         const {vm} = counting(t.engine, {acceptPayloads})
-        const engine = new Engine(vm, {onRefusing: (e) => events.push(`refusing ${(e as TsvmError).code}`), onTaking: () => events.push('taking')})
+        const engine = new Engine(vm, {
+          onRefusing: (e) => events.push(`refusing ${(e as TsvmError).code}`),
+          onTaking: () => events.push('taking'),
+        })
         assert.equal(await rejectionCode(engine.proposeBlock(payload(1))), 'CHAIN_AHEAD_OF_CLOCK')
         assert.equal(await rejectionCode(engine.proposeBlock(payload(2))), 'CHAIN_AHEAD_OF_CLOCK')
         assert.equal((engine.problem() as TsvmError | undefined)?.code, 'CHAIN_AHEAD_OF_CLOCK')

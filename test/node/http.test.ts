@@ -71,7 +71,12 @@ function rawSocket(port: number, bytes: string, halfClose: boolean): Promise<str
 }
 
 /** A response body as bytes (for gzip). */
-function rawBytes(port: number, path: string, body: string, headers: Record<string, string>): Promise<{headers: Record<string, unknown>; body: Buffer}> {
+function rawBytes(
+  port: number,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{headers: Record<string, unknown>; body: Buffer}> {
   return new Promise((resolve, reject) => {
     const r = request({host: '127.0.0.1', port, method: 'POST', path, headers, agent: false}, (res) => {
       const chunks: Buffer[] = []
@@ -93,7 +98,11 @@ describe('serve HTTP like a node: CORS', () => {
     const r = await raw(s.port, {
       method: 'OPTIONS',
       path: CHAIN,
-      headers: {Origin: 'http://page.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type'},
+      headers: {
+        Origin: 'http://page.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type',
+      },
     })
     assert.equal(r.status, 200)
     assert.equal(r.body, '')
@@ -107,7 +116,11 @@ describe('serve HTTP like a node: CORS', () => {
   it('gives no CORS grant to a method or header the node does not allow, still 200', async () => {
     for (const headers of [
       {Origin: 'http://page.example', 'Access-Control-Request-Method': 'PUT'} as Record<string, string>,
-      {Origin: 'http://page.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'x-secret'},
+      {
+        Origin: 'http://page.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'x-secret',
+      },
     ]) {
       const r = await raw(s.port, {method: 'OPTIONS', path: CHAIN, headers})
       assert.equal(r.status, 200)
@@ -139,7 +152,11 @@ describe('serve HTTP like a node: CORS', () => {
       const other = await rpc(listed.s.port, CHAIN, GET_BLOCK, {Origin: 'https://evil.example'})
       assert.equal(other.status, 200)
       assert.equal(other.headers['access-control-allow-origin'], undefined)
-      const pre = await raw(listed.s.port, {method: 'OPTIONS', path: CHAIN, headers: {Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST'}})
+      const pre = await raw(listed.s.port, {
+        method: 'OPTIONS',
+        path: CHAIN,
+        headers: {Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST'},
+      })
       assert.equal(pre.headers['access-control-allow-origin'], undefined)
     } finally {
       await listed.stop()
@@ -153,10 +170,18 @@ describe('serve HTTP like a node: Host, paths, sockets, encoding', () => {
   before(async () => ({s, stop} = await serve()))
   after(() => stop())
 
-  it('answers an empty Host and refuses an unlisted name with the node\'s 403', async () => {
-    const noHost = await rawSocket(s.port, `POST ${CHAIN} HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${GET_BLOCK.length}\r\n\r\n${GET_BLOCK}`, false)
+  it("answers an empty Host and refuses an unlisted name with the node's 403", async () => {
+    const noHost = await rawSocket(
+      s.port,
+      `POST ${CHAIN} HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${GET_BLOCK.length}\r\n\r\n${GET_BLOCK}`,
+      false,
+    )
     assert.match(noHost, /^HTTP\/1\.1 200 /)
-    const empty = await rawSocket(s.port, `POST ${CHAIN} HTTP/1.1\r\nHost:\r\nContent-Type: application/json\r\nContent-Length: ${GET_BLOCK.length}\r\nConnection: close\r\n\r\n${GET_BLOCK}`, false)
+    const empty = await rawSocket(
+      s.port,
+      `POST ${CHAIN} HTTP/1.1\r\nHost:\r\nContent-Type: application/json\r\nContent-Length: ${GET_BLOCK.length}\r\nConnection: close\r\n\r\n${GET_BLOCK}`,
+      false,
+    )
     assert.match(empty, /^HTTP\/1\.1 200 /)
     const named = await rpc(s.port, CHAIN, GET_BLOCK, {Host: 'node.example'})
     assert.equal(named.status, 403)
@@ -204,7 +229,11 @@ describe('serve HTTP like a node: Host, paths, sockets, encoding', () => {
     )
     assert.match(absolute, /^HTTP\/1\.1 200 [\s\S]*"result":\{/)
     // As in Go, the target's authority is the request's host: a name there meets the Host rule.
-    const elsewhere = await rawSocket(s.port, `POST http://evil.example${CHAIN} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, false)
+    const elsewhere = await rawSocket(
+      s.port,
+      `POST http://evil.example${CHAIN} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      false,
+    )
     assert.match(elsewhere, /^HTTP\/1\.1 403 [\s\S]*invalid host specified\n$/)
     const missing = await rpc(s.port, '/ext/bc/nothing', GET_BLOCK)
     assert.equal(missing.status, 404)
@@ -216,7 +245,11 @@ describe('serve HTTP like a node: Host, paths, sockets, encoding', () => {
   it('answers a client that half-closes its socket after sending', async () => {
     // A proposal, whose reply waits for a synced write: the client's FIN arrives well before it.
     const propose = `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${hexEncode(new Uint8Array(32).fill(0xab))}"},"id":1}`
-    const reply = await rawSocket(s.port, `POST ${CHAIN} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${propose.length}\r\n\r\n${propose}`, true)
+    const reply = await rawSocket(
+      s.port,
+      `POST ${CHAIN} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${propose.length}\r\n\r\n${propose}`,
+      true,
+    )
     assert.match(reply, /^HTTP\/1\.1 200 [\s\S]*\{"jsonrpc":"2\.0","result":\{"Success":true\},"id":1\}\n$/)
   })
 
@@ -227,7 +260,10 @@ describe('serve HTTP like a node: Host, paths, sockets, encoding', () => {
     assert.equal(b.headers['node-id'], NODE_ID)
     assert.match(NODE_ID, /^NodeID-[1-9A-HJ-NP-Za-km-z]+$/)
     const big = '{"jsonrpc":"2.0","method":"timestampvm.encode","params":{"data":"x","length":1000},"id":1}'
-    const zipped = await rawBytes(s.port, '/ext/vm/timestampvm', big, {...JSON_HEADERS, 'Accept-Encoding': 'gzip, deflate'})
+    const zipped = await rawBytes(s.port, '/ext/vm/timestampvm', big, {
+      ...JSON_HEADERS,
+      'Accept-Encoding': 'gzip, deflate',
+    })
     assert.equal(zipped.headers['content-encoding'], 'gzip')
     const text = gunzipSync(zipped.body).toString('utf8')
     assert.match(text, /^\{"jsonrpc":"2\.0","result":\{"bytes":"0x78/)
@@ -242,7 +278,11 @@ describe('serve HTTP like a node: Host, paths, sockets, encoding', () => {
     const encode = '{"jsonrpc":"2.0","method":"timestampvm.encode","params":{"data":"ab","length":2},"id":1}'
     for (const path of [`/ext/vm/${VM_ID}`, `/ext/vm/${TIMESTAMP_ID}`, '/ext/vm/timestampvm', '/ext/vm/timestamp']) {
       const r = await rpc(s.port, path, encode)
-      assert.match(r.body, /^\{"jsonrpc":"2\.0","result":\{"bytes":"0x6162[0-9a-f]{8}","encoding":"hex"\},"id":1\}\n$/, path)
+      assert.match(
+        r.body,
+        /^\{"jsonrpc":"2\.0","result":\{"bytes":"0x6162[0-9a-f]{8}","encoding":"hex"\},"id":1\}\n$/,
+        path,
+      )
     }
   })
 })
@@ -286,17 +326,24 @@ describe('serve answers the node APIs: health', () => {
 
   it('answers the JSON-RPC health.health, readiness and liveness calls in a JSON-RPC envelope', async () => {
     for (const method of ['health', 'readiness', 'liveness']) {
-      const r = await rpc(s.port, '/ext/health', `{"jsonrpc":"2.0","method":"health.${method}","params":{"tags":["11111111111111111111111111111111LpoYY"]},"id":7}`)
+      const r = await rpc(
+        s.port,
+        '/ext/health',
+        `{"jsonrpc":"2.0","method":"health.${method}","params":{"tags":["11111111111111111111111111111111LpoYY"]},"id":7}`,
+      )
       assert.equal(r.status, 200)
       assert.match(r.body, /^\{"jsonrpc":"2\.0","result":\{"checks":\{.*\},"healthy":true\},"id":7\}\n$/)
     }
     const unknown = await rpc(s.port, '/ext/health', '{"jsonrpc":"2.0","method":"health.getLiveness","id":1}')
-    assert.equal(unknown.body, '{"jsonrpc":"2.0","error":{"code":-32000,"message":"rpc: can\'t find method \\"health.GetLiveness\\"","data":null},"id":1}\n')
+    assert.equal(
+      unknown.body,
+      '{"jsonrpc":"2.0","error":{"code":-32000,"message":"rpc: can\'t find method \\"health.GetLiveness\\"","data":null},"id":1}\n',
+    )
     const put = await raw(s.port, {method: 'PUT', path: '/ext/health'})
     assert.equal(put.status, 405)
   })
 
-  it('answers 503 with the failing check\'s error as a string when unhealthy', async () => {
+  it("answers 503 with the failing check's error as a string when unhealthy", async () => {
     const sick = await serve({
       health: async () => {
         throw new Error('writes failed')
@@ -328,9 +375,10 @@ describe('serve answers the node APIs: info', () => {
   const info = async (method: string, params = '{}'): Promise<string> =>
     (await rpc(s.port, '/ext/info', `{"jsonrpc":"2.0","method":"info.${method}","params":${params},"id":1}`)).body
   const ok = (result: string): string => `{"jsonrpc":"2.0","result":${result},"id":1}\n`
-  const fail = (message: string): string => `{"jsonrpc":"2.0","error":{"code":-32000,"message":${JSON.stringify(message)},"data":null},"id":1}\n`
+  const fail = (message: string): string =>
+    `{"jsonrpc":"2.0","error":{"code":-32000,"message":${JSON.stringify(message)},"data":null},"id":1}\n`
 
-  it('answers isBootstrapped for the chain ID and its alias, and the node\'s errors otherwise', async () => {
+  it("answers isBootstrapped for the chain ID and its alias, and the node's errors otherwise", async () => {
     assert.equal(await info('isBootstrapped', `{"chain":"${CHAIN_ID}"}`), ok('{"isBootstrapped":true}'))
     assert.equal(await info('isBootstrapped', '{"chain":"timestampvm"}'), ok('{"isBootstrapped":true}'))
     assert.equal(await info('isBootstrapped', '{"chain":"X"}'), fail("there is no chain with alias/ID 'X'"))
@@ -343,11 +391,13 @@ describe('serve answers the node APIs: info', () => {
     assert.equal(await info('getBlockchainID', '{"alias":"P"}'), fail('there is no ID with alias P'))
   })
 
-  it('answers getNodeID, getNodeVersion, getNetworkID and getVMs in the node\'s shapes', async () => {
+  it("answers getNodeID, getNodeVersion, getNetworkID and getVMs in the node's shapes", async () => {
     assert.equal(await info('getNodeID'), ok(`{"nodeID":"${NODE_ID}","nodePOP":null}`))
     assert.equal(
       await info('getNodeVersion'),
-      ok('{"version":"tsvm/9.8.7","databaseVersion":"v1.4.5","rpcProtocolVersion":"45","gitCommit":"","vmVersions":{"timestampvm":"v9.8.7"}}'),
+      ok(
+        '{"version":"tsvm/9.8.7","databaseVersion":"v1.4.5","rpcProtocolVersion":"45","gitCommit":"","vmVersions":{"timestampvm":"v9.8.7"}}',
+      ),
     )
     assert.equal(await info('getNetworkID'), ok('{"networkID":"12345"}'))
     const vms = JSON.parse(await info('getVMs')).result

@@ -29,7 +29,12 @@ describe('serveChain', () => {
       assert.ok(serving.info.endpoints.chain.endsWith(`/ext/bc/${serving.info.chainID}`))
       const client = new RpcClient(serving.info.endpoints.chain)
       const payloads = Array.from({length: 50}, (_, i) => sha256(Uint8Array.of(i)))
-      const calls = payloads.map((p) => client.call<{Success: boolean}>('timestampvm.proposeBlock', {data: hexEncode(p)}).then((r) => r.Success, () => false))
+      const calls = payloads.map((p) =>
+        client.call<{Success: boolean}>('timestampvm.proposeBlock', {data: hexEncode(p)}).then(
+          (r) => r.Success,
+          () => false,
+        ),
+      )
       // Close once the first is answered, with the rest in flight: every Success:true must be in a block.
       assert.equal(await calls[0], true)
       await serving.close()
@@ -78,7 +83,10 @@ describe('serveChain', () => {
 
   it('redacts the data dir as given and as resolved; caps connections at half the open-file limit when lower', () => {
     const redact = redactPaths('/srv/tsvm/chain')
-    assert.equal(redact('IO error: /srv/tsvm/chain/000004.log: x; again /srv/tsvm/chain'), 'IO error: [data dir]/000004.log: x; again [data dir]')
+    assert.equal(
+      redact('IO error: /srv/tsvm/chain/000004.log: x; again /srv/tsvm/chain'),
+      'IO error: [data dir]/000004.log: x; again [data dir]',
+    )
     assert.equal(defaultMaxConnections(undefined), 1000)
     assert.equal(defaultMaxConnections(1_048_576), 1000)
     assert.equal(defaultMaxConnections(1024), 512)

@@ -32,7 +32,11 @@ interface Served {
   stop(): Promise<void>
 }
 
-async function serve(dialect: 'v1.2' | 'v1.3', bodyLimit?: number, limits: Partial<ServerOptions> = {}): Promise<Served> {
+async function serve(
+  dialect: 'v1.2' | 'v1.3',
+  bodyLimit?: number,
+  limits: Partial<ServerOptions> = {},
+): Promise<Served> {
   const t: TestVm = await openTestVm({genesis: E2E})
   const engine = new Engine(t.engine)
   const s = await startServer({chain: engine, chainId: CHAIN_ID, vmId: VM_ID, dialect, port: 0, bodyLimit, ...limits})
@@ -84,7 +88,11 @@ describe('server v1.3 wire rules', () => {
 
   it('takes application/json in any case and with parameters', async () => {
     for (const ct of ['APPLICATION/JSON', 'application/json; charset=utf-8', 'application/json;']) {
-      const r = await raw(port, {path: chain, headers: {'Content-Type': ct}, body: '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}'})
+      const r = await raw(port, {
+        path: chain,
+        headers: {'Content-Type': ct},
+        body: '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}',
+      })
       assert.equal(r.status, 200)
       assert.equal(r.body, `{"jsonrpc":"2.0","result":${genesisJson},"id":1}\n`)
     }
@@ -102,7 +110,12 @@ describe('server v1.3 wire rules', () => {
     const r = await call('[{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}]')
     assert.equal(
       r.body,
-      err(-32700, 'json: cannot unmarshal array into Go value of type json2.serverRequest', 'null', '{"jsonrpc":"","method":"","params":null,"id":null}'),
+      err(
+        -32700,
+        'json: cannot unmarshal array into Go value of type json2.serverRequest',
+        'null',
+        '{"jsonrpc":"","method":"","params":null,"id":null}',
+      ),
     )
   })
 
@@ -121,19 +134,33 @@ describe('server v1.3 wire rules', () => {
 
   it('reports a syntax error with Go text', async () => {
     const r = await call('{"jsonrpc":"2.0",}')
-    assert.equal(r.body, err(-32700, "invalid character '}' looking for beginning of object key string", 'null', '{"jsonrpc":"","method":"","params":null,"id":null}'))
+    assert.equal(
+      r.body,
+      err(
+        -32700,
+        "invalid character '}' looking for beginning of object key string",
+        'null',
+        '{"jsonrpc":"","method":"","params":null,"id":null}',
+      ),
+    )
   })
 
   it('answers jsonrpc other than "2.0" with -32600, and nothing at all without id', async () => {
     const r = await call('{"jsonrpc":"1.0","method":"timestampvm.getBlock","id":7}')
-    assert.equal(r.body, err(-32600, 'jsonrpc must be 2.0', '7', '{"jsonrpc":"1.0","method":"timestampvm.getBlock","params":null,"id":7}'))
+    assert.equal(
+      r.body,
+      err(-32600, 'jsonrpc must be 2.0', '7', '{"jsonrpc":"1.0","method":"timestampvm.getBlock","params":null,"id":7}'),
+    )
     const quiet = await call('{"jsonrpc":"1.0","method":"timestampvm.getBlock"}')
     assert.equal(quiet.status, 200)
     assert.equal(quiet.body, '')
   })
 
   it('names unknown services and methods with the capitalised name, as -32000', async () => {
-    assert.equal((await call('{"jsonrpc":"2.0","method":"foo.bar","id":1}')).body, err(-32000, 'rpc: can\'t find service "foo.Bar"', '1'))
+    assert.equal(
+      (await call('{"jsonrpc":"2.0","method":"foo.bar","id":1}')).body,
+      err(-32000, 'rpc: can\'t find service "foo.Bar"', '1'),
+    )
     assert.equal(
       (await call('{"jsonrpc":"2.0","method":"timestampvm.getblock","id":1}')).body,
       err(-32000, 'rpc: can\'t find method "timestampvm.Getblock"', '1'),
@@ -149,7 +176,11 @@ describe('server v1.3 wire rules', () => {
   })
 
   it('reads invalid UTF-8 one byte at a time, as Go does', async () => {
-    const body = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","method":"'), Buffer.from([0xe2, 0x82]), Buffer.from('A.x","id":1}')])
+    const body = Buffer.concat([
+      Buffer.from('{"jsonrpc":"2.0","method":"'),
+      Buffer.from([0xe2, 0x82]),
+      Buffer.from('A.x","id":1}'),
+    ])
     const r = await raw(port, {path: chain, headers: {'Content-Type': 'application/json'}, body})
     assert.equal(r.body, err(-32000, 'rpc: can\'t find service "\ufffd\ufffdA.X"', '1'))
   })
@@ -161,7 +192,8 @@ describe('server v1.3 wire rules', () => {
         headers: {'Content-Type': 'application/json'},
         body: Buffer.concat(parts.map((p) => Buffer.from(p))),
       }).then((r) => r.bytes.toString('latin1'))
-    const bytes = (...parts: Array<string | number[]>): string => Buffer.concat(parts.map((p) => Buffer.from(p))).toString('latin1')
+    const bytes = (...parts: Array<string | number[]>): string =>
+      Buffer.concat(parts.map((p) => Buffer.from(p))).toString('latin1')
     // json.RawMessage keeps the bytes and the encoder compacts them as they are: 0xff comes back raw.
     assert.equal(
       await post('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":"', [0xff], '"}'),
@@ -169,17 +201,47 @@ describe('server v1.3 wire rules', () => {
     )
     // Compacting still escapes < and U+2028; a valid 4-byte character (U+10080) stays whole.
     assert.equal(
-      await post('{"jsonrpc":"2.0","method":"timestampvm.nope","id":"<', [0xff, 0xe2, 0x80, 0xa8, 0xf0, 0x90, 0x82, 0x80, 0xc3], '"}'),
-      bytes(`{"jsonrpc":"2.0","error":{"code":-32000,"message":"rpc: can't find method \\"timestampvm.Nope\\"","data":null},"id":"\\u003c`, [0xff], '\\u2028', [0xf0, 0x90, 0x82, 0x80, 0xc3], '"}\n'),
+      await post(
+        '{"jsonrpc":"2.0","method":"timestampvm.nope","id":"<',
+        [0xff, 0xe2, 0x80, 0xa8, 0xf0, 0x90, 0x82, 0x80, 0xc3],
+        '"}',
+      ),
+      bytes(
+        `{"jsonrpc":"2.0","error":{"code":-32000,"message":"rpc: can't find method \\"timestampvm.Nope\\"","data":null},"id":"\\u003c`,
+        [0xff],
+        '\\u2028',
+        [0xf0, 0x90, 0x82, 0x80, 0xc3],
+        '"}\n',
+      ),
     )
     // The request echoed in an invalid-request error keeps raw params bytes too; the unquoted method gets U+FFFD.
     assert.equal(
       await post('{"jsonrpc":"1.0","method":"a', [0xff], '","params":["', [0xfe], '"],"id":"', [0x80], '"}'),
-      bytes('{"jsonrpc":"2.0","error":{"code":-32600,"message":"jsonrpc must be 2.0","data":{"jsonrpc":"1.0","method":"a\ufffd","params":["', [0xfe], '"],"id":"', [0x80], '"}},"id":"', [0x80], '"}\n'),
+      bytes(
+        '{"jsonrpc":"2.0","error":{"code":-32600,"message":"jsonrpc must be 2.0","data":{"jsonrpc":"1.0","method":"a\ufffd","params":["',
+        [0xfe],
+        '"],"id":"',
+        [0x80],
+        '"}},"id":"',
+        [0x80],
+        '"}\n',
+      ),
     )
     // Outside a string Go's scanner reports the byte itself: 0xff is U+00FF, 0x80 is U+0080.
-    const parseError = (what: string): string => err(-32700, `invalid character ${what} looking for beginning of value`, 'null', '{"jsonrpc":"","method":"","params":null,"id":null}')
-    assert.equal(Buffer.from(await post('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":', [0xff], '}'), 'latin1').toString(), parseError("'\u00ff'"))
+    const parseError = (what: string): string =>
+      err(
+        -32700,
+        `invalid character ${what} looking for beginning of value`,
+        'null',
+        '{"jsonrpc":"","method":"","params":null,"id":null}',
+      )
+    assert.equal(
+      Buffer.from(
+        await post('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":', [0xff], '}'),
+        'latin1',
+      ).toString(),
+      parseError("'\u00ff'"),
+    )
     assert.equal(Buffer.from(await post([0x80]), 'latin1').toString(), parseError("'\\u0080'"))
     assert.equal(Buffer.from(await post('{"id":', [0xc3, 0xa9], '}'), 'latin1').toString(), parseError("'\u00c3'"))
   })
@@ -201,7 +263,15 @@ describe('server v1.3 wire rules', () => {
   })
 
   it('turns every bad argument into the generic -32000 message', async () => {
-    for (const params of ['5', '"x"', '[5]', '{"id":"nope"}', '{"id":""}', '{"id":5}', '{"id":"11111111111111111111111111111111LpoYZ"}']) {
+    for (const params of [
+      '5',
+      '"x"',
+      '[5]',
+      '{"id":"nope"}',
+      '{"id":""}',
+      '{"id":5}',
+      '{"id":"11111111111111111111111111111111LpoYZ"}',
+    ]) {
       const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":${params},"id":1}`)
       assert.equal(r.body, err(-32000, BAD_ARGS, '1'), `params ${params}`)
     }
@@ -222,7 +292,9 @@ describe('server v1.3 wire rules', () => {
   })
 
   it('matches envelope and argument keys case-insensitively and ignores trailing bytes', async () => {
-    const r = await call(`{"JSONRPC":"2.0","Method":"timestampvm.getBlock","PARAMS":{"ID":"${idToString(vm.tip().id)}"},"Id":3} trailing garbage`)
+    const r = await call(
+      `{"JSONRPC":"2.0","Method":"timestampvm.getBlock","PARAMS":{"ID":"${idToString(vm.tip().id)}"},"Id":3} trailing garbage`,
+    )
     assert.equal(r.body, `{"jsonrpc":"2.0","result":${genesisJson},"id":3}\n`)
   })
 
@@ -238,13 +310,19 @@ describe('server v1.3 wire rules', () => {
   })
 
   it('proposes a block and serves it as the new tip and by id', async () => {
-    const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${TEST_PAYLOAD_HEX}"},"id":1}`)
+    const r = await call(
+      `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${TEST_PAYLOAD_HEX}"},"id":1}`,
+    )
     assert.equal(r.body, '{"jsonrpc":"2.0","result":{"Success":true},"id":1}\n')
     const tip = vm.tip()
     const want = `{"timestamp":"${tip.timestamp}","data":"${TEST_PAYLOAD_HEX}","height":"${tip.height}","id":"${idToString(tip.id)}","parentID":"${idToString(tip.parentId)}"}`
-    assert.equal((await call('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"id":null},"id":2}')).body, `{"jsonrpc":"2.0","result":${want},"id":2}\n`)
     assert.equal(
-      (await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"id":"${idToString(tip.id)}"},"id":3}`)).body,
+      (await call('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"id":null},"id":2}')).body,
+      `{"jsonrpc":"2.0","result":${want},"id":2}\n`,
+    )
+    assert.equal(
+      (await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"id":"${idToString(tip.id)}"},"id":3}`))
+        .body,
       `{"jsonrpc":"2.0","result":${want},"id":3}\n`,
     )
   })
@@ -264,14 +342,25 @@ describe('server v1.3 wire rules', () => {
       assert.equal(r.body, err(-32000, 'data must be hex representation of 32 bytes', '1'), data)
     }
     // The tutorial's CB58 data: Go's text, then what to do (the one deliberate difference).
-    const tutorial = await call(`{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${cb58Encode(new Uint8Array(32))}"},"id":1}`)
-    assert.match(JSON.parse(tutorial.body).error.message, /^data must be hex representation of 32 bytes \(this data is CB58.*--api v1\.2/)
+    const tutorial = await call(
+      `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${cb58Encode(new Uint8Array(32))}"},"id":1}`,
+    )
+    assert.match(
+      JSON.parse(tutorial.body).error.message,
+      /^data must be hex representation of 32 bytes \(this data is CB58.*--api v1\.2/,
+    )
   })
 
   it('serves the static API at /ext/vm/<vmID> and the alias', async () => {
     for (const path of [`/ext/vm/${VM_ID}`, '/ext/vm/timestampvm']) {
-      const r = await call('{"jsonrpc":"2.0","method":"timestampvm.encode","params":{"data":"e2e","length":32},"id":1}', path)
-      assert.equal(r.body, `{"jsonrpc":"2.0","result":{"bytes":"${hexEncode(padded(E2E, 32))}","encoding":"hex"},"id":1}\n`)
+      const r = await call(
+        '{"jsonrpc":"2.0","method":"timestampvm.encode","params":{"data":"e2e","length":32},"id":1}',
+        path,
+      )
+      assert.equal(
+        r.body,
+        `{"jsonrpc":"2.0","result":{"bytes":"${hexEncode(padded(E2E, 32))}","encoding":"hex"},"id":1}\n`,
+      )
     }
     const onStatic = await call('{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}', '/ext/vm/timestampvm')
     assert.equal(onStatic.body, err(-32000, 'rpc: can\'t find method "timestampvm.GetBlock"', '1'))
@@ -279,27 +368,52 @@ describe('server v1.3 wire rules', () => {
 
   it('encode pads, truncates, refuses empty data and the json encoding', async () => {
     const enc = (params: string): Promise<string> =>
-      call(`{"jsonrpc":"2.0","method":"timestampvm.encode","params":${params},"id":1}`, '/ext/vm/timestampvm').then((r) => r.body)
-    assert.equal(await enc('{"data":"abcdef","length":2,"encoding":"HexNC"}'), '{"jsonrpc":"2.0","result":{"bytes":"0x6162","encoding":"hexnc"},"id":1}\n')
-    assert.equal(await enc('{"data":"ab","length":4,"encoding":"hexnc"}'), '{"jsonrpc":"2.0","result":{"bytes":"0x61620000","encoding":"hexnc"},"id":1}\n')
-    assert.equal(await enc('{"data":"ab","length":-5,"encoding":"hexnc"}'), '{"jsonrpc":"2.0","result":{"bytes":"0x6162","encoding":"hexnc"},"id":1}\n')
+      call(`{"jsonrpc":"2.0","method":"timestampvm.encode","params":${params},"id":1}`, '/ext/vm/timestampvm').then(
+        (r) => r.body,
+      )
+    assert.equal(
+      await enc('{"data":"abcdef","length":2,"encoding":"HexNC"}'),
+      '{"jsonrpc":"2.0","result":{"bytes":"0x6162","encoding":"hexnc"},"id":1}\n',
+    )
+    assert.equal(
+      await enc('{"data":"ab","length":4,"encoding":"hexnc"}'),
+      '{"jsonrpc":"2.0","result":{"bytes":"0x61620000","encoding":"hexnc"},"id":1}\n',
+    )
+    assert.equal(
+      await enc('{"data":"ab","length":-5,"encoding":"hexnc"}'),
+      '{"jsonrpc":"2.0","result":{"bytes":"0x6162","encoding":"hexnc"},"id":1}\n',
+    )
     assert.equal(await enc('{"data":""}'), err(-32000, 'argument Data cannot be empty', '1'))
-    assert.equal(await enc('{"data":"x","encoding":"json"}'), err(-32000, "couldn't encode data as string: unsupported encoding in method", '1'))
-    for (const bad of ['{"data":"x","length":1.0}', '{"data":"x","length":"1"}', '{"data":"x","length":2147483648}', '{"data":"x","encoding":"cb58"}', '{"data":"x","encoding":"h\\u0065x"}']) {
+    assert.equal(
+      await enc('{"data":"x","encoding":"json"}'),
+      err(-32000, "couldn't encode data as string: unsupported encoding in method", '1'),
+    )
+    for (const bad of [
+      '{"data":"x","length":1.0}',
+      '{"data":"x","length":"1"}',
+      '{"data":"x","length":2147483648}',
+      '{"data":"x","encoding":"cb58"}',
+      '{"data":"x","encoding":"h\\u0065x"}',
+    ]) {
       assert.equal(await enc(bad), err(-32000, BAD_ARGS, '1'), bad)
     }
   })
 
   it('decode escapes HTML, control bytes and invalid UTF-8 as Go does', async () => {
     const dec = (params: string): Promise<string> =>
-      call(`{"jsonrpc":"2.0","method":"timestampvm.decode","params":${params},"id":1}`, '/ext/vm/timestampvm').then((r) => r.body)
+      call(`{"jsonrpc":"2.0","method":"timestampvm.decode","params":${params},"id":1}`, '/ext/vm/timestampvm').then(
+        (r) => r.body,
+      )
     const bytes = Uint8Array.from([0x3c, 0x61, 0x3e, 0x26, 0x00, 0x08, 0x0c, 0x0a, 0xff, 0xe2, 0x80, 0xa8, 0x7f])
     assert.equal(
       await dec(`{"bytes":"${hexEncode(bytes)}"}`),
       '{"jsonrpc":"2.0","result":{"data":"\\u003ca\\u003e\\u0026\\u0000\\u0008\\u000c\\n\\ufffd\\u2028\x7f","encoding":"hex"},"id":1}\n',
     )
     assert.equal(await dec('{"bytes":""}'), '{"jsonrpc":"2.0","result":{"data":"","encoding":"hex"},"id":1}\n')
-    assert.equal(await dec('{"bytes":"","encoding":"json"}'), '{"jsonrpc":"2.0","result":{"data":"","encoding":"json"},"id":1}\n')
+    assert.equal(
+      await dec('{"bytes":"","encoding":"json"}'),
+      '{"jsonrpc":"2.0","result":{"data":"","encoding":"json"},"id":1}\n',
+    )
     const failures: Array<[string, string]> = [
       ['{"bytes":"0xg"}', "encoding/hex: invalid byte: U+0067 'g'"],
       ['{"bytes":"0x0017afa0Zd"}', "encoding/hex: invalid byte: U+005A 'Z'"],
@@ -317,7 +431,12 @@ describe('server v1.3 wire rules', () => {
   })
 
   it('answers other paths with 404 and /ext/health with a health report', async () => {
-    const r = await raw(port, {method: 'POST', path: '/ext/bc/other', headers: {'Content-Type': 'application/json'}, body: '{}'})
+    const r = await raw(port, {
+      method: 'POST',
+      path: '/ext/bc/other',
+      headers: {'Content-Type': 'application/json'},
+      body: '{}',
+    })
     assert.equal(r.status, 404)
     assert.equal(r.body, '404 page not found\n')
     assert.equal((await raw(port, {path: `${chain}/`})).status, 404)
@@ -326,22 +445,40 @@ describe('server v1.3 wire rules', () => {
     assert.equal(JSON.parse(h.body).healthy, true)
   })
 
-  it('applies the node\'s Host rule: IP literals and no Host pass, names must be listed (DNS rebinding)', async () => {
+  it("applies the node's Host rule: IP literals and no Host pass, names must be listed (DNS rebinding)", async () => {
     const body = '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}'
-    for (const host of ['evil.example:9650', 'localhost.evil.example', '127.0.0.1.evil.example', 'x.localhost', 'localhost.']) {
+    for (const host of [
+      'evil.example:9650',
+      'localhost.evil.example',
+      '127.0.0.1.evil.example',
+      'x.localhost',
+      'localhost.',
+    ]) {
       const bad = await rpc(port, chain, body, {Host: host})
       assert.equal(bad.status, 403, host)
       assert.equal(bad.body, 'invalid host specified\n')
       assert.equal(bad.headers['x-content-type-options'], 'nosniff')
     }
-    for (const host of ['localhost', `localhost:${port}`, 'LOCALHOST', `127.0.0.1:${port}`, '[::1]:9650', '[::1]', '10.0.0.1', '127.0.0.2:80', '[::ffff:10.0.0.1]:1']) {
+    for (const host of [
+      'localhost',
+      `localhost:${port}`,
+      'LOCALHOST',
+      `127.0.0.1:${port}`,
+      '[::1]:9650',
+      '[::1]',
+      '10.0.0.1',
+      '127.0.0.2:80',
+      '[::ffff:10.0.0.1]:1',
+    ]) {
       assert.equal((await rpc(port, chain, body, {Host: host})).status, 200, host)
     }
   })
 
   it('decides loopback from the address, not its spelling', () => {
-    for (const ok of ['127.0.0.1', '127.255.0.9', '::1', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1']) assert.equal(isLoopbackAddress(ok), true, ok)
-    for (const bad of ['0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', '128.0.0.1', 'localhost', '127.1', '::2']) assert.equal(isLoopbackAddress(bad), false, bad)
+    for (const ok of ['127.0.0.1', '127.255.0.9', '::1', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1'])
+      assert.equal(isLoopbackAddress(ok), true, ok)
+    for (const bad of ['0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', '128.0.0.1', 'localhost', '127.1', '::2'])
+      assert.equal(isLoopbackAddress(bad), false, bad)
   })
 })
 
@@ -362,7 +499,11 @@ describe('server v1.2 dialect', () => {
   after(() => stop())
 
   it('serves getBlock without height and with CB58 data', async () => {
-    const r = await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":1}')
+    const r = await rpc(
+      s.port,
+      '/ext/bc/timestampvm',
+      '{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":1}',
+    )
     const g = vm.tip()
     assert.equal(
       r.body,
@@ -372,17 +513,32 @@ describe('server v1.2 dialect', () => {
 
   it('takes CB58 proposals and refuses hex with the v1.2 message', async () => {
     const data = cb58Encode(Uint8Array.from({length: 32}, (_, i) => i + 1))
-    const ok = await rpc(s.port, '/ext/bc/timestampvm', `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${data}"},"id":1}`)
+    const ok = await rpc(
+      s.port,
+      '/ext/bc/timestampvm',
+      `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${data}"},"id":1}`,
+    )
     assert.equal(ok.body, '{"jsonrpc":"2.0","result":{"Success":true},"id":1}\n')
     assert.equal(vm.tip().height, 1n)
-    const bad = await rpc(s.port, '/ext/bc/timestampvm', `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${TEST_PAYLOAD_HEX}"},"id":1}`)
+    const bad = await rpc(
+      s.port,
+      '/ext/bc/timestampvm',
+      `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${TEST_PAYLOAD_HEX}"},"id":1}`,
+    )
     assert.equal(bad.body, err(-32000, 'data must be base 58 repr. of 32 bytes', '1'))
   })
 
   it('encodes CB58 by default and reports mr-tron errors on decode', async () => {
     const path = `/ext/vm/${VM_ID}`
-    const enc = await rpc(s.port, path, '{"jsonrpc":"2.0","method":"timestampvm.encode","params":{"data":"e2e","length":32},"id":1}')
-    assert.equal(enc.body, `{"jsonrpc":"2.0","result":{"bytes":"${cb58Encode(padded(E2E, 32))}","encoding":"cb58"},"id":1}\n`)
+    const enc = await rpc(
+      s.port,
+      path,
+      '{"jsonrpc":"2.0","method":"timestampvm.encode","params":{"data":"e2e","length":32},"id":1}',
+    )
+    assert.equal(
+      enc.body,
+      `{"jsonrpc":"2.0","result":{"bytes":"${cb58Encode(padded(E2E, 32))}","encoding":"cb58"},"id":1}\n`,
+    )
     const cases: Array<[string, string]> = [
       ['0OIl', "Invalid base58 digit ('0')"],
       ['abcé', 'High-bit set on invalid digit'],
@@ -390,10 +546,18 @@ describe('server v1.2 dialect', () => {
       ['1', 'input string is smaller than the checksum size'],
     ]
     for (const [bytes, inner] of cases) {
-      const r = await rpc(s.port, path, `{"jsonrpc":"2.0","method":"timestampvm.decode","params":{"bytes":"${bytes}"},"id":1}`)
+      const r = await rpc(
+        s.port,
+        path,
+        `{"jsonrpc":"2.0","method":"timestampvm.decode","params":{"bytes":"${bytes}"},"id":1}`,
+      )
       assert.equal(r.body, err(-32000, `couldn't Decode data as string: ${inner}`, '1'), bytes)
     }
-    const hexnc = await rpc(s.port, path, '{"jsonrpc":"2.0","method":"timestampvm.decode","params":{"bytes":"0x00","encoding":"hexnc"},"id":1}')
+    const hexnc = await rpc(
+      s.port,
+      path,
+      '{"jsonrpc":"2.0","method":"timestampvm.decode","params":{"bytes":"0x00","encoding":"hexnc"},"id":1}',
+    )
     assert.equal(hexnc.body, err(-32000, BAD_ARGS, '1'))
   })
 })
@@ -443,14 +607,23 @@ async function rawSocket(port: number): Promise<{socket: Socket; received(): str
 /** Resolves when `p` does; rejects after `ms` (a generous bound, not a measurement). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+  )
   return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }
 
 /** Sends a keep-alive request on `socket` and waits for its complete reply. */
-async function keepAliveRequest(c: Awaited<ReturnType<typeof rawSocket>>, path: string, method = 'POST', body = ''): Promise<string> {
+async function keepAliveRequest(
+  c: Awaited<ReturnType<typeof rawSocket>>,
+  path: string,
+  method = 'POST',
+  body = '',
+): Promise<string> {
   const before = c.received().length
-  c.socket.write(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+  c.socket.write(
+    `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  )
   for (;;) {
     const text = c.received().slice(before)
     const end = text.indexOf('\r\n\r\n')
@@ -478,19 +651,28 @@ describe('server connection cap and timeouts', () => {
       const partialHead = await rawSocket(s.port)
       partialHead.socket.write('POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\n')
       const partialBody = await rawSocket(s.port)
-      partialBody.socket.write('POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc"')
-      for (const [what, c] of [['silent', silent], ['partial head', partialHead], ['partial body', partialBody]] as const) {
+      partialBody.socket.write(
+        'POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc"',
+      )
+      for (const [what, c] of [
+        ['silent', silent],
+        ['partial head', partialHead],
+        ['partial body', partialBody],
+      ] as const) {
         await within(c.closed, 15_000, `${what} connection closed by the server`)
         assert.match(c.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/, what)
         assert.match(c.received(), always, what)
       }
-      assert.equal((await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')).status, 200)
+      assert.equal(
+        (await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')).status,
+        200,
+      )
     } finally {
       await stop()
     }
   })
 
-  it('keeps node:http\'s status for a request it cannot read, with Node-Id and Vary', async () => {
+  it("keeps node:http's status for a request it cannot read, with Node-Id and Vary", async () => {
     const {s, stop} = await serve('v1.3')
     try {
       const always = await alwaysHeaders(s.port)
@@ -498,7 +680,10 @@ describe('server connection cap and timeouts', () => {
       garbage.socket.write('NOT HTTP AT ALL\r\n\r\n')
       const huge = await rawSocket(s.port)
       huge.socket.write(`GET /ext/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
-      for (const [c, status] of [[garbage, '400 Bad Request'], [huge, '431 Request Header Fields Too Large']] as const) {
+      for (const [c, status] of [
+        [garbage, '400 Bad Request'],
+        [huge, '431 Request Header Fields Too Large'],
+      ] as const) {
         await within(c.closed, 15_000, `${status} connection closed`)
         assert.ok(c.received().startsWith(`HTTP/1.1 ${status}\r\n`), c.received())
         assert.match(c.received(), always)
@@ -515,7 +700,9 @@ describe('server connection cap and timeouts', () => {
     try {
       const started = new Promise((resolve) => s.server.once('request', resolve))
       const stalled = await rawSocket(s.port)
-      stalled.socket.write('POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc"')
+      stalled.socket.write(
+        'POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc"',
+      )
       await started
       // close() stops node:http's timeout checks; its own bound must still end the wait.
       closing = stop()
@@ -531,7 +718,15 @@ describe('server connection cap and timeouts', () => {
     const t = await openTestVm()
     try {
       await assert.rejects(
-        startServer({chain: new Engine(t.engine), chainId: CHAIN_ID, vmId: VM_ID, dialect: 'v1.3', port: 0, headersTimeoutMs: 2000, requestTimeoutMs: 1000}),
+        startServer({
+          chain: new Engine(t.engine),
+          chainId: CHAIN_ID,
+          vmId: VM_ID,
+          dialect: 'v1.3',
+          port: 0,
+          headersTimeoutMs: 2000,
+          requestTimeoutMs: 1000,
+        }),
         (e: {code?: string}) => e.code === 'USAGE',
       )
     } finally {
@@ -540,14 +735,27 @@ describe('server connection cap and timeouts', () => {
   })
 
   it('answers a connection over the cap with 503 at once, reports it in health, and serves again below it', async () => {
-    const {s, stop} = await serve('v1.3', undefined, {maxConnections: 3, keepAliveTimeoutMs: 60_000, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000})
+    const {s, stop} = await serve('v1.3', undefined, {
+      maxConnections: 3,
+      keepAliveTimeoutMs: 60_000,
+      headersTimeoutMs: 60_000,
+      requestTimeoutMs: 60_000,
+    })
     const held: Array<Awaited<ReturnType<typeof rawSocket>>> = []
     try {
       const always = await alwaysHeaders(s.port)
       // Three kept-alive connections, each answered once: the server has taken all three.
       for (let i = 0; i < 3; i++) {
         const c = await rawSocket(s.port)
-        assert.match(await keepAliveRequest(c, '/ext/bc/timestampvm', 'POST', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}'), /^HTTP\/1\.1 200 /)
+        assert.match(
+          await keepAliveRequest(
+            c,
+            '/ext/bc/timestampvm',
+            'POST',
+            '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}',
+          ),
+          /^HTTP\/1\.1 200 /,
+        )
         held.push(c)
       }
       assert.deepEqual(s.connections(), {open: 3, refused: 0, max: 3})

@@ -63,9 +63,16 @@ describe('the plugin on an rpcdb the Go VM wrote', () => {
   })
 
   it('GetAncestors walks from the tip to the genesis by parent IDs', async () => {
-    const r = await chain.vm.call(VmService.GetAncestors, {blkId: last.id, maxBlocksNum: BLOCKS + 10, maxBlocksSize: 1 << 22, maxBlocksRetrivalTime: 60_000_000_000n})
+    const r = await chain.vm.call(VmService.GetAncestors, {
+      blkId: last.id,
+      maxBlocksNum: BLOCKS + 10,
+      maxBlocksSize: 1 << 22,
+      maxBlocksRetrivalTime: 60_000_000_000n,
+    })
     assert.equal(r.blksBytes.length, BLOCKS + 1)
-    r.blksBytes.forEach((bytes: Uint8Array, i: number) => assert.equal(hex(sha256(bytes)), heights.get(BigInt(BLOCKS - i)), `ancestor ${i}`))
+    r.blksBytes.forEach((bytes: Uint8Array, i: number) =>
+      assert.equal(hex(sha256(bytes)), heights.get(BigInt(BLOCKS - i)), `ancestor ${i}`),
+    )
   })
 
   it('leaves the store holding what tsvm itself would have written (genesis bytes padded)', () => {

@@ -43,7 +43,9 @@ type AnyMethod = Method<any, any, any, any>
 type Impl = (request: any, call: grpc.ServerUnaryCall<any, any>) => Promise<unknown> | unknown
 
 /** Serves methods on a fresh 127.0.0.1 port (the node's servers: no message size limits). */
-export async function serve(methods: Record<string, [AnyMethod, Impl]>): Promise<{address: string; server: grpc.Server}> {
+export async function serve(
+  methods: Record<string, [AnyMethod, Impl]>,
+): Promise<{address: string; server: grpc.Server}> {
   const server = new grpc.Server({'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1})
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {}
   const impl: grpc.UntypedServiceImplementation = {}
@@ -62,7 +64,8 @@ export async function serve(methods: Record<string, [AnyMethod, Impl]>): Promise
         .then(() => fn(call.request, call))
         .then(
           (r) => cb(null, r),
-          (e: unknown) => cb({code: (e as {grpcCode?: number}).grpcCode ?? grpc.status.UNKNOWN, details: (e as Error).message}),
+          (e: unknown) =>
+            cb({code: (e as {grpcCode?: number}).grpcCode ?? grpc.status.UNKNOWN, details: (e as Error).message}),
         )
     }
   }
@@ -299,7 +302,10 @@ export interface Written {
 }
 
 /** Serves a request body through Reader (in `chunk`-byte reads, EOF with the last data) and records Writer calls. */
-export async function serveResponseWriter(body: Uint8Array, chunk = 1 << 20): Promise<{address: string; written: Written; stop(): void}> {
+export async function serveResponseWriter(
+  body: Uint8Array,
+  chunk = 1 << 20,
+): Promise<{address: string; written: Written; stop(): void}> {
   const written: Written = {body: [], reads: 0}
   let at = 0
   const {address, server} = await serve({
@@ -438,7 +444,11 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
     Initialize: [
       RuntimeService.Initialize,
       (r: {protocolVersion: number; addr: string}) => {
-        arrived!({protocolVersion: r.protocolVersion, addr: r.addr, ms: Number(process.hrtime.bigint() - started) / 1e6})
+        arrived!({
+          protocolVersion: r.protocolVersion,
+          addr: r.addr,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        })
         if (r.protocolVersion !== nodeProtocol) {
           throw grpcError(
             grpc.status.UNKNOWN,
@@ -477,7 +487,10 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
     await plugin.exited
     const stderr = plugin.stderr
     await rm(dir, {recursive: true, force: true})
-    throw Object.assign(new Error(`handshake failed: protocol ${result.protocolVersion}, node ${nodeProtocol}`), {stderr, handshake: result})
+    throw Object.assign(new Error(`handshake failed: protocol ${result.protocolVersion}, node ${nodeProtocol}`), {
+      stderr,
+      handshake: result,
+    })
   }
   plugin.vm = new NodeClient(result.addr)
   return plugin
@@ -523,7 +536,12 @@ export class NodeChain {
   }
 
   /** Starts a chain: rpcdb, then Initialize with the genesis; checks the reply. */
-  static async create(plugin: PluginProcess, db: MemoryDb, genesis: Uint8Array, chainId = new Uint8Array(32).fill(7)): Promise<{chain: NodeChain; last: NodeBlock}> {
+  static async create(
+    plugin: PluginProcess,
+    db: MemoryDb,
+    genesis: Uint8Array,
+    chainId = new Uint8Array(32).fill(7),
+  ): Promise<{chain: NodeChain; last: NodeBlock}> {
     const dbServer = await serveMemoryDb(db)
     const chain = new NodeChain(plugin, db, dbServer)
     const r = await plugin.vm!.call(VmService.Initialize, {
@@ -558,12 +576,24 @@ export class NodeChain {
 
   async buildBlock(pChainHeight?: bigint): Promise<NodeBlock> {
     const r = await this.vm.call(VmService.BuildBlock, pChainHeight === undefined ? {} : {pChainHeight})
-    return {id: checkId(r.id, 'BuildBlock'), parentId: checkId(r.parentId, 'BuildBlock'), height: r.height, timestamp: checkTimestamp(r.timestamp, 'BuildBlock'), bytes: r.bytes}
+    return {
+      id: checkId(r.id, 'BuildBlock'),
+      parentId: checkId(r.parentId, 'BuildBlock'),
+      height: r.height,
+      timestamp: checkTimestamp(r.timestamp, 'BuildBlock'),
+      bytes: r.bytes,
+    }
   }
 
   async parseBlock(bytes: Uint8Array): Promise<NodeBlock> {
     const r = await this.vm.call(VmService.ParseBlock, {bytes})
-    return {id: checkId(r.id, 'ParseBlock'), parentId: checkId(r.parentId, 'ParseBlock'), height: r.height, timestamp: checkTimestamp(r.timestamp, 'ParseBlock'), bytes}
+    return {
+      id: checkId(r.id, 'ParseBlock'),
+      parentId: checkId(r.parentId, 'ParseBlock'),
+      height: r.height,
+      timestamp: checkTimestamp(r.timestamp, 'ParseBlock'),
+      bytes,
+    }
   }
 
   /** GetBlock; undefined on the in-band not-found (status OK). */
@@ -571,7 +601,13 @@ export class NodeChain {
     const r = await this.vm.call(VmService.GetBlock, {id})
     if (r.err === VmError.NOT_FOUND) return undefined
     if (r.err !== 0) throw new Error(`GetBlock: unexpected err ${r.err}`)
-    return {id, parentId: checkId(r.parentId, 'GetBlock'), height: r.height, timestamp: checkTimestamp(r.timestamp, 'GetBlock'), bytes: r.bytes}
+    return {
+      id,
+      parentId: checkId(r.parentId, 'GetBlock'),
+      height: r.height,
+      timestamp: checkTimestamp(r.timestamp, 'GetBlock'),
+      bytes: r.bytes,
+    }
   }
 
   async verify(bytes: Uint8Array): Promise<bigint> {
@@ -598,13 +634,21 @@ export class NodeChain {
   }
 
   /** One JSON-RPC call through HandleSimple at /ext/bc/<chain>, with the node's response headers. */
-  async rpc(method: string, params: unknown, options: {id?: number} = {}): Promise<{code: number; headers: Map<string, string[]>; body: string}> {
+  async rpc(
+    method: string,
+    params: unknown,
+    options: {id?: number} = {},
+  ): Promise<{code: number; headers: Map<string, string[]>; body: string}> {
     const body = new TextEncoder().encode(JSON.stringify({jsonrpc: '2.0', method, params, id: options.id ?? 1}))
     return this.http('POST', body)
   }
 
   /** A raw HandleSimple request. */
-  async http(method: string, body: Uint8Array, contentType = 'application/json'): Promise<{code: number; headers: Map<string, string[]>; body: string}> {
+  async http(
+    method: string,
+    body: Uint8Array,
+    contentType = 'application/json',
+  ): Promise<{code: number; headers: Map<string, string[]>; body: string}> {
     const r = await this.vm.call(HttpService.HandleSimple, {
       method,
       url: '/ext/bc/chain',
@@ -615,7 +659,11 @@ export class NodeChain {
         {key: 'Vary', values: ['Origin']},
       ],
     })
-    return {code: r.code, headers: new Map(r.headers.map((h) => [h.key, h.values])), body: new TextDecoder().decode(r.body)}
+    return {
+      code: r.code,
+      headers: new Map(r.headers.map((h) => [h.key, h.values])),
+      body: new TextDecoder().decode(r.body),
+    }
   }
 
   /** SIGKILL (a crash: no Shutdown), and the database server stops; the MemoryDb keeps what was written. */
@@ -636,7 +684,10 @@ export class NodeChain {
 export async function startChain(options: {db?: MemoryDb; genesis?: Uint8Array; spawn?: SpawnOptions} = {}) {
   const plugin = await spawnPlugin(options.spawn)
   try {
-    return {plugin, ...(await NodeChain.create(plugin, options.db ?? new MemoryDb(), options.genesis ?? new Uint8Array(0)))}
+    return {
+      plugin,
+      ...(await NodeChain.create(plugin, options.db ?? new MemoryDb(), options.genesis ?? new Uint8Array(0))),
+    }
   } catch (error) {
     await plugin.kill()
     throw error

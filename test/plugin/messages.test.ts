@@ -23,10 +23,30 @@ const h = (u: Uint8Array) => hex(u)
 
 /** [name, codec, value, expected hex] from §11. */
 const VECTORS: Array<[string, Codec<any, any>, Record<string, unknown>, string]> = [
-  ['vm.InitializeResponse', M.InitializeResponse, {lastAcceptedId: ID, lastAcceptedParentId: Z32, height: 0n, bytes: BLOCK, timestamp: {seconds: 0n, nanos: 0}}, `0a20${h(ID)} 1220${h(Z32)} 2252${h(BLOCK)} 2a00`],
-  ['vm.BuildBlockResponse', M.BuildBlockResponse, {id: ID, parentId: PARENT, bytes: BLOCK, height: 1n, timestamp: TS}, `0a20${h(ID)} 1220${h(PARENT)} 1a52${h(BLOCK)} 2001 2a06 0880e2cfaa06`],
-  ['vm.ParseBlockResponse', M.ParseBlockResponse, {id: ID, parentId: PARENT, height: 1n, timestamp: TS}, `0a20${h(ID)} 1220${h(PARENT)} 2001 2a06 0880e2cfaa06`],
-  ['vm.GetBlockResponse', M.GetBlockResponse, {parentId: PARENT, bytes: BLOCK, height: 1n, timestamp: TS}, `0a20${h(PARENT)} 1252${h(BLOCK)} 2001 2a06 0880e2cfaa06`],
+  [
+    'vm.InitializeResponse',
+    M.InitializeResponse,
+    {lastAcceptedId: ID, lastAcceptedParentId: Z32, height: 0n, bytes: BLOCK, timestamp: {seconds: 0n, nanos: 0}},
+    `0a20${h(ID)} 1220${h(Z32)} 2252${h(BLOCK)} 2a00`,
+  ],
+  [
+    'vm.BuildBlockResponse',
+    M.BuildBlockResponse,
+    {id: ID, parentId: PARENT, bytes: BLOCK, height: 1n, timestamp: TS},
+    `0a20${h(ID)} 1220${h(PARENT)} 1a52${h(BLOCK)} 2001 2a06 0880e2cfaa06`,
+  ],
+  [
+    'vm.ParseBlockResponse',
+    M.ParseBlockResponse,
+    {id: ID, parentId: PARENT, height: 1n, timestamp: TS},
+    `0a20${h(ID)} 1220${h(PARENT)} 2001 2a06 0880e2cfaa06`,
+  ],
+  [
+    'vm.GetBlockResponse',
+    M.GetBlockResponse,
+    {parentId: PARENT, bytes: BLOCK, height: 1n, timestamp: TS},
+    `0a20${h(PARENT)} 1252${h(BLOCK)} 2001 2a06 0880e2cfaa06`,
+  ],
   ['vm.GetBlockResponse (not found)', M.GetBlockResponse, {err: 2}, '3002'],
   ['vm.BlockVerifyResponse (genesis)', M.BlockVerifyResponse, {timestamp: {seconds: 0n, nanos: 0}}, '0a00'],
   ['vm.BlockVerifyResponse', M.BlockVerifyResponse, {timestamp: TS}, '0a06 0880e2cfaa06'],
@@ -37,15 +57,35 @@ const VECTORS: Array<[string, Codec<any, any>, Record<string, unknown>, string]>
   ['vm.WaitForEventResponse', M.WaitForEventResponse, {message: 1}, '0801'],
   ['vm.StateSyncEnabledResponse (err 0)', M.StateSyncEnabledResponse, {}, ''],
   ['vm.StateSyncEnabledResponse (err 3)', M.StateSyncEnabledResponse, {err: 3}, '1003'],
-  ['vm.CreateHandlersResponse', M.CreateHandlersResponse, {handlers: [{prefix: '', serverAddr: '127.0.0.1:40000'}]}, '0a11 120f 3132372e302e302e313a3430303030'],
-  ['vm.runtime.InitializeRequest', M.RuntimeInitializeRequest, {protocolVersion: 45, addr: '127.0.0.1:40000'}, '082d 120f 3132372e302e302e313a3430303030'],
+  [
+    'vm.CreateHandlersResponse',
+    M.CreateHandlersResponse,
+    {handlers: [{prefix: '', serverAddr: '127.0.0.1:40000'}]},
+    '0a11 120f 3132372e302e302e313a3430303030',
+  ],
+  [
+    'vm.runtime.InitializeRequest',
+    M.RuntimeInitializeRequest,
+    {protocolVersion: 45, addr: '127.0.0.1:40000'},
+    '082d 120f 3132372e302e302e313a3430303030',
+  ],
   ['vm.AppRequestFailedMsg (-1)', M.AppRequestFailedMsg, {requestId: 7, errorCode: -1}, '1007 1801'],
   ['vm.AppRequestFailedMsg (+1)', M.AppRequestFailedMsg, {requestId: 7, errorCode: 1}, '1007 1802'],
   ['vm.GetAncestorsRequest (max_blocks_num -1)', M.GetAncestorsRequest, {maxBlocksNum: -1}, '10 ffffffffffffffffff01'],
   ['rpcdb.GetResponse (not found)', M.DbGetResponse, {err: 2}, '1002'],
   ['rpcdb.GetResponse (empty value)', M.DbGetResponse, {value: new Uint8Array(0)}, ''],
-  ['rpcdb.WriteBatchRequest', M.DbWriteBatchRequest, {puts: [{key: unhex('01'), value: unhex('02')}], deletes: [{key: unhex('03')}]}, '0a06 0a0101 120102 1203 0a0103'],
-  ['http.HandleSimpleHTTPResponse', M.HandleSimpleHTTPResponse, {code: 200, headers: [{key: 'Content-Type', values: ['application/json']}], body: new TextEncoder().encode('{}')}, '08c801 1220 0a0c 436f6e74656e742d54797065 1210 6170706c69636174696f6e2f6a736f6e 1a02 7b7d'],
+  [
+    'rpcdb.WriteBatchRequest',
+    M.DbWriteBatchRequest,
+    {puts: [{key: unhex('01'), value: unhex('02')}], deletes: [{key: unhex('03')}]},
+    '0a06 0a0101 120102 1203 0a0103',
+  ],
+  [
+    'http.HandleSimpleHTTPResponse',
+    M.HandleSimpleHTTPResponse,
+    {code: 200, headers: [{key: 'Content-Type', values: ['application/json']}], body: new TextEncoder().encode('{}')},
+    '08c801 1220 0a0c 436f6e74656e742d54797065 1210 6170706c69636174696f6e2f6a736f6e 1a02 7b7d',
+  ],
 ]
 
 describe('encoding vectors', () => {
@@ -99,7 +139,9 @@ describe('encoding vectors', () => {
   })
 
   it('at protocol 42-43 NetworkUpgrades has no fields 17-18: decoding does not need them', () => {
-    const r = M.InitializeRequest.decode(M.InitializeRequest.encode({genesisBytes: unhex('01'), networkUpgrades: {banffTime: TS}}))
+    const r = M.InitializeRequest.decode(
+      M.InitializeRequest.encode({genesisBytes: unhex('01'), networkUpgrades: {banffTime: TS}}),
+    )
     assert.deepEqual(r.networkUpgrades?.banffTime, TS)
     assert.equal(r.networkUpgrades?.heliconTime, undefined)
   })
@@ -147,7 +189,8 @@ describe('field tables match the .proto files', () => {
   const protos = new Map<string, Map<string, string>>()
   for (const file of protoFiles(PROTO_DIR)) {
     const pkg = /package\s+([\w.]+);/.exec(readFileSync(join(PROTO_DIR, file), 'utf8'))![1]!
-    for (const [name, fields] of parseProto(readFileSync(join(PROTO_DIR, file), 'utf8'))) protos.set(`${pkg}.${name}`, fields)
+    for (const [name, fields] of parseProto(readFileSync(join(PROTO_DIR, file), 'utf8')))
+      protos.set(`${pkg}.${name}`, fields)
   }
 
   const services: Array<[string, Record<string, M.Method<any, any, any, any>>]> = [
@@ -192,7 +235,12 @@ describe('field tables match the .proto files', () => {
 })
 
 /** Checks a codec against the proto message `full`, recursing into message fields. */
-function checkCodec(full: string, codec: Codec<any, any>, protos: Map<string, Map<string, string>>, seen: Set<string>): void {
+function checkCodec(
+  full: string,
+  codec: Codec<any, any>,
+  protos: Map<string, Map<string, string>>,
+  seen: Set<string>,
+): void {
   if (seen.has(full)) return
   seen.add(full)
   if (full === 'google.protobuf.Empty') {
@@ -215,7 +263,11 @@ function checkCodec(full: string, codec: Codec<any, any>, protos: Map<string, Ma
     const spec = codec.fields[camel(snake)]!
     const protoType = entry.split(' ').at(-2)!
     assert.equal(tableEntry(spec, protoType), entry, `${full}.${snake}`)
-    if (spec.kind === 'enum') assert.ok(!protos.has(protoType.includes('.') ? protoType : `${pkg}.${protoType}`), `${full}.${snake} is a message, not an enum`)
+    if (spec.kind === 'enum')
+      assert.ok(
+        !protos.has(protoType.includes('.') ? protoType : `${pkg}.${protoType}`),
+        `${full}.${snake} is a message, not an enum`,
+      )
     if (typeof spec.kind !== 'string') {
       const sub = protoType.includes('.') ? protoType : `${pkg}.${protoType}`
       checkCodec(sub, spec.kind as Codec<any, any>, protos, seen)
@@ -235,26 +287,39 @@ function hasProtoc(): boolean {
   }
 }
 
-describe('against protoc --encode', {skip: hasProtoc() ? false : 'protoc is not installed (apt-get install protobuf-compiler)'}, () => {
-  const text: Record<string, string> = {
-    'vm.InitializeResponse': `last_accepted_id: "${'\\xaa'.repeat(32)}" last_accepted_parent_id: "${'\\000'.repeat(32)}" bytes: "${'\\xcc'.repeat(82)}" timestamp {}`,
-    'vm.BuildBlockResponse': `id: "${'\\xaa'.repeat(32)}" parent_id: "${'\\xbb'.repeat(32)}" bytes: "${'\\xcc'.repeat(82)}" height: 1 timestamp { seconds: 1700000000 }`,
-    'vm.GetBlockResponse': `parent_id: "${'\\xbb'.repeat(32)}" bytes: "${'\\xcc'.repeat(82)}" height: 1 timestamp { seconds: 1700000000 }`,
-    'vm.BuildBlockRequest': 'p_chain_height: 0',
-    'vm.AppRequestFailedMsg': 'request_id: 7 error_code: -1',
-    'vm.GetAncestorsRequest': 'max_blocks_num: -1',
-    'rpcdb.WriteBatchRequest': 'puts { key: "\\001" value: "\\002" } deletes { key: "\\003" }',
-    'http.HandleSimpleHTTPResponse': 'code: 200 headers { key: "Content-Type" values: "application/json" } body: "{}"',
-    'vm.runtime.InitializeRequest': 'protocol_version: 45 addr: "127.0.0.1:40000"',
-  }
-  const files: Record<string, string> = {vm: 'vm/vm.proto', rpcdb: 'rpcdb/rpcdb.proto', http: 'http/http.proto', 'vm.runtime': 'vm/runtime/runtime.proto'}
-  const firstVector = (name: string) => VECTORS.find((v) => v[0] === name || v[0].startsWith(`${name} (`))!
-  for (const [type, input] of Object.entries(text)) {
-    it(`${type} is byte-identical to protoc's`, () => {
-      const pkg = type.slice(0, type.lastIndexOf('.'))
-      const out = execFileSync('protoc', ['-I', PROTO_DIR, '-I', '/usr/include', `--encode=${type}`, files[pkg]!], {cwd: PROTO_DIR, input})
-      const [, codec, value] = firstVector(type)
-      assert.equal(hex(codec.encode(value)), hex(out))
-    })
-  }
-})
+describe(
+  'against protoc --encode',
+  {skip: hasProtoc() ? false : 'protoc is not installed (apt-get install protobuf-compiler)'},
+  () => {
+    const text: Record<string, string> = {
+      'vm.InitializeResponse': `last_accepted_id: "${'\\xaa'.repeat(32)}" last_accepted_parent_id: "${'\\000'.repeat(32)}" bytes: "${'\\xcc'.repeat(82)}" timestamp {}`,
+      'vm.BuildBlockResponse': `id: "${'\\xaa'.repeat(32)}" parent_id: "${'\\xbb'.repeat(32)}" bytes: "${'\\xcc'.repeat(82)}" height: 1 timestamp { seconds: 1700000000 }`,
+      'vm.GetBlockResponse': `parent_id: "${'\\xbb'.repeat(32)}" bytes: "${'\\xcc'.repeat(82)}" height: 1 timestamp { seconds: 1700000000 }`,
+      'vm.BuildBlockRequest': 'p_chain_height: 0',
+      'vm.AppRequestFailedMsg': 'request_id: 7 error_code: -1',
+      'vm.GetAncestorsRequest': 'max_blocks_num: -1',
+      'rpcdb.WriteBatchRequest': 'puts { key: "\\001" value: "\\002" } deletes { key: "\\003" }',
+      'http.HandleSimpleHTTPResponse':
+        'code: 200 headers { key: "Content-Type" values: "application/json" } body: "{}"',
+      'vm.runtime.InitializeRequest': 'protocol_version: 45 addr: "127.0.0.1:40000"',
+    }
+    const files: Record<string, string> = {
+      vm: 'vm/vm.proto',
+      rpcdb: 'rpcdb/rpcdb.proto',
+      http: 'http/http.proto',
+      'vm.runtime': 'vm/runtime/runtime.proto',
+    }
+    const firstVector = (name: string) => VECTORS.find((v) => v[0] === name || v[0].startsWith(`${name} (`))!
+    for (const [type, input] of Object.entries(text)) {
+      it(`${type} is byte-identical to protoc's`, () => {
+        const pkg = type.slice(0, type.lastIndexOf('.'))
+        const out = execFileSync('protoc', ['-I', PROTO_DIR, '-I', '/usr/include', `--encode=${type}`, files[pkg]!], {
+          cwd: PROTO_DIR,
+          input,
+        })
+        const [, codec, value] = firstVector(type)
+        assert.equal(hex(codec.encode(value)), hex(out))
+      })
+    }
+  },
+)

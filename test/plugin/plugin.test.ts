@@ -10,7 +10,15 @@ import {after, before, describe, it} from 'node:test'
 
 import * as grpc from '@grpc/grpc-js'
 
-import {HttpService, RuntimeService, State, SummaryMode, VmError, VmMessage, VmService} from '../../src/plugin/messages.js'
+import {
+  HttpService,
+  RuntimeService,
+  State,
+  SummaryMode,
+  VmError,
+  VmMessage,
+  VmService,
+} from '../../src/plugin/messages.js'
 import {type Block, makeBlock} from '../../src/vm/block.js'
 import {EMPTY_ID, idToString} from '../../src/vm/encoding.js'
 import {encodeWith} from '../../src/vm/formatting.js'
@@ -69,7 +77,10 @@ async function propose(chain: NodeChain, data: Uint8Array): Promise<boolean> {
 }
 
 async function health(chain: NodeChain): Promise<Record<string, unknown>> {
-  return JSON.parse(new TextDecoder().decode((await chain.vm.call(VmService.Health, {})).details)) as Record<string, unknown>
+  return JSON.parse(new TextDecoder().decode((await chain.vm.call(VmService.Health, {})).details)) as Record<
+    string,
+    unknown
+  >
 }
 
 // ------------------------------------------------------------------------------------------
@@ -195,13 +206,33 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
     assert.equal((await chain.vm.call(VmService.GetLastStateSummary, {})).err, notImpl)
     assert.equal((await chain.vm.call(VmService.ParseStateSummary, {bytes: new Uint8Array(5)})).err, notImpl)
     assert.equal((await chain.vm.call(VmService.GetStateSummary, {height: 3n})).err, notImpl)
-    assert.deepEqual(await chain.vm.call(VmService.StateSummaryAccept, {bytes: new Uint8Array(1)}), {mode: SummaryMode.SKIPPED, err: notImpl})
+    assert.deepEqual(await chain.vm.call(VmService.StateSummaryAccept, {bytes: new Uint8Array(1)}), {
+      mode: SummaryMode.SKIPPED,
+      err: notImpl,
+    })
     const node = new Uint8Array(20).fill(1)
-    assert.deepEqual(await chain.vm.call(VmService.Connected, {nodeId: node, name: 'avalanchego', major: 1, minor: 14, patch: 2}), {})
+    assert.deepEqual(
+      await chain.vm.call(VmService.Connected, {nodeId: node, name: 'avalanchego', major: 1, minor: 14, patch: 2}),
+      {},
+    )
     assert.deepEqual(await chain.vm.call(VmService.Disconnected, {nodeId: node}), {})
-    assert.deepEqual(await chain.vm.call(VmService.AppRequest, {nodeId: node, requestId: 1, deadline: {seconds: 1n, nanos: 0}, request: new Uint8Array(3)}), {})
-    assert.deepEqual(await chain.vm.call(VmService.AppRequestFailed, {nodeId: node, requestId: 1, errorCode: -1, errorMessage: 'x'}), {})
-    assert.deepEqual(await chain.vm.call(VmService.AppResponse, {nodeId: node, requestId: 1, response: new Uint8Array(3)}), {})
+    assert.deepEqual(
+      await chain.vm.call(VmService.AppRequest, {
+        nodeId: node,
+        requestId: 1,
+        deadline: {seconds: 1n, nanos: 0},
+        request: new Uint8Array(3),
+      }),
+      {},
+    )
+    assert.deepEqual(
+      await chain.vm.call(VmService.AppRequestFailed, {nodeId: node, requestId: 1, errorCode: -1, errorMessage: 'x'}),
+      {},
+    )
+    assert.deepEqual(
+      await chain.vm.call(VmService.AppResponse, {nodeId: node, requestId: 1, response: new Uint8Array(3)}),
+      {},
+    )
     assert.deepEqual(await chain.vm.call(VmService.AppGossip, {nodeId: node, msg: new Uint8Array(3)}), {})
     assert.deepEqual(await chain.vm.call(VmService.Gather, {}), {metricFamilies: []})
     const h = await health(chain)
@@ -254,7 +285,9 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
     await chain.setPreference(b1.id)
     // Verified, undecided blocks are findable by ID, through the node and the API.
     assert.equal((await chain.getBlock(b1.id))?.height, 1n)
-    const viaApi = JSON.parse((await chain.rpc('timestampvm.getBlock', {id: idToString(b1.id)})).body) as {result: {height: string}}
+    const viaApi = JSON.parse((await chain.rpc('timestampvm.getBlock', {id: idToString(b1.id)})).body) as {
+      result: {height: string}
+    }
     assert.equal(viaApi.result.height, '1')
     await chain.accept(b1.id)
     assert.equal(hex((await chain.idAtHeight(1n))!), hex(b1.id))
@@ -323,16 +356,41 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
 
   it('GetAncestors: the block, then parents until count, size, time or the genesis; unknown → empty', async () => {
     const tip = (await chain.idAtHeight(2n))!
-    const all = await chain.vm.call(VmService.GetAncestors, {blkId: tip, maxBlocksNum: 10, maxBlocksSize: 1 << 20, maxBlocksRetrivalTime: 10_000_000_000n})
+    const all = await chain.vm.call(VmService.GetAncestors, {
+      blkId: tip,
+      maxBlocksNum: 10,
+      maxBlocksSize: 1 << 20,
+      maxBlocksRetrivalTime: 10_000_000_000n,
+    })
     assert.equal(all.blksBytes.length, 3)
     assert.equal(hex(all.blksBytes[2]!), hex(genesis.bytes))
-    const two = await chain.vm.call(VmService.GetAncestors, {blkId: tip, maxBlocksNum: 2, maxBlocksSize: 1 << 20, maxBlocksRetrivalTime: 10_000_000_000n})
+    const two = await chain.vm.call(VmService.GetAncestors, {
+      blkId: tip,
+      maxBlocksNum: 2,
+      maxBlocksSize: 1 << 20,
+      maxBlocksRetrivalTime: 10_000_000_000n,
+    })
     assert.equal(two.blksBytes.length, 2)
-    const sized = await chain.vm.call(VmService.GetAncestors, {blkId: tip, maxBlocksNum: 10, maxBlocksSize: 2 * 86 - 1, maxBlocksRetrivalTime: 10_000_000_000n})
+    const sized = await chain.vm.call(VmService.GetAncestors, {
+      blkId: tip,
+      maxBlocksNum: 10,
+      maxBlocksSize: 2 * 86 - 1,
+      maxBlocksRetrivalTime: 10_000_000_000n,
+    })
     assert.equal(sized.blksBytes.length, 1)
-    const noTime = await chain.vm.call(VmService.GetAncestors, {blkId: tip, maxBlocksNum: 10, maxBlocksSize: 1 << 20, maxBlocksRetrivalTime: -1n})
+    const noTime = await chain.vm.call(VmService.GetAncestors, {
+      blkId: tip,
+      maxBlocksNum: 10,
+      maxBlocksSize: 1 << 20,
+      maxBlocksRetrivalTime: -1n,
+    })
     assert.equal(noTime.blksBytes.length, 1)
-    const unknown = await chain.vm.call(VmService.GetAncestors, {blkId: new Uint8Array(32).fill(8), maxBlocksNum: 10, maxBlocksSize: 1 << 20, maxBlocksRetrivalTime: 10_000_000_000n})
+    const unknown = await chain.vm.call(VmService.GetAncestors, {
+      blkId: new Uint8Array(32).fill(8),
+      maxBlocksNum: 10,
+      maxBlocksSize: 1 << 20,
+      maxBlocksRetrivalTime: 10_000_000_000n,
+    })
     assert.deepEqual(unknown.blksBytes, [])
   })
 
@@ -344,16 +402,24 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
     const text = await chain.http('POST', utf8.encode('{}'), 'text/plain')
     assert.equal(text.code, 415)
     assert.equal(text.body, 'rpc: unrecognized Content-Type: text/plain')
-    const note = await chain.http('POST', utf8.encode('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":null}'))
+    const note = await chain.http(
+      'POST',
+      utf8.encode('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":null}'),
+    )
     assert.equal(note.code, 200)
     assert.equal(note.body, '')
-    const upper = JSON.parse((await chain.rpc('timestampvm.GetBlock', {})).body) as {error: {code: number; message: string}}
+    const upper = JSON.parse((await chain.rpc('timestampvm.GetBlock', {})).body) as {
+      error: {code: number; message: string}
+    }
     assert.equal(upper.error.message, 'method must start with a non-uppercase letter')
   })
 
   it('messages over 4 MiB both ways: a 5 MiB HandleSimple body and a 5 MiB BatchedParseBlock', async () => {
     const pad = 'x'.repeat(5 * 1024 * 1024)
-    const big = await chain.http('POST', utf8.encode(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"pad":"${pad}"},"id":7}`))
+    const big = await chain.http(
+      'POST',
+      utf8.encode(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"pad":"${pad}"},"id":7}`),
+    )
     assert.equal(big.code, 200)
     assert.match(big.body, /"height":"2"/)
     const many = Array.from({length: 64 * 1024}, () => b1.bytes)
@@ -362,12 +428,19 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
   })
 
   it('Handle (HTTP/2): reads the body from the node, writes the full header set and the reply', async () => {
-    const body = utf8.encode(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"id":"${idToString(b1.id)}"},"id":3}`)
+    const body = utf8.encode(
+      `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"id":"${idToString(b1.id)}"},"id":3}`,
+    )
     const rw = await serveResponseWriter(body, 16)
     try {
       const r = await chain.vm.call(HttpService.Handle, {
         responseWriter: {header: [{key: 'Node-Id', values: ['NodeID-test']}], serverAddr: rw.address},
-        request: {method: 'POST', header: [{key: 'Content-Type', values: ['application/json']}], requestUri: '/ext/bc/x', contentLength: -1n},
+        request: {
+          method: 'POST',
+          header: [{key: 'Content-Type', values: ['application/json']}],
+          requestUri: '/ext/bc/x',
+          contentLength: -1n,
+        },
       })
       assert.ok(rw.written.reads > 1)
       assert.equal(rw.written.status, 200)
@@ -426,7 +499,10 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
   })
 
   it('an idle connection pinged every second (the node pings every 30 s) stays usable', async () => {
-    const pinger = new NodeClient(plugin.handshake!.addr, {'grpc.keepalive_time_ms': 1_000, 'grpc.keepalive_timeout_ms': 1_000})
+    const pinger = new NodeClient(plugin.handshake!.addr, {
+      'grpc.keepalive_time_ms': 1_000,
+      'grpc.keepalive_timeout_ms': 1_000,
+    })
     try {
       await pinger.call(VmService.Version, {})
       await new Promise((r) => setTimeout(r, 3_500))
@@ -465,7 +541,12 @@ describe('bootstrapping a pre-built chain', () => {
     const blocks: Block[] = []
     let parent: Block = genesisBlock(genesisBytes)
     for (let i = 1; i <= 40; i++) {
-      parent = makeBlock({parentId: parent.id, height: BigInt(i), timestamp: 1_700_000_000n + BigInt(i), data: payload(i)})
+      parent = makeBlock({
+        parentId: parent.id,
+        height: BigInt(i),
+        timestamp: 1_700_000_000n + BigInt(i),
+        data: payload(i),
+      })
       blocks.push(parent)
     }
     const {plugin, chain, last} = await startChain({genesis: genesisBytes})
@@ -485,7 +566,12 @@ describe('bootstrapping a pre-built chain', () => {
       for (const b of blocks) assert.equal(hex((await chain.idAtHeight(b.height))!), hex(b.id))
       const tip = await chain.setState(State.NORMAL_OP)
       assert.equal(hex(tip.id), hex(blocks.at(-1)!.id))
-      const anc = await chain.vm.call(VmService.GetAncestors, {blkId: tip.id, maxBlocksNum: 100, maxBlocksSize: 2 << 20, maxBlocksRetrivalTime: 10_000_000_000n})
+      const anc = await chain.vm.call(VmService.GetAncestors, {
+        blkId: tip.id,
+        maxBlocksNum: 100,
+        maxBlocksSize: 2 << 20,
+        maxBlocksRetrivalTime: 10_000_000_000n,
+      })
       assert.equal(anc.blksBytes.length, 41)
     } finally {
       await chain.stop()
@@ -562,7 +648,11 @@ describe('a failing database', () => {
     try {
       const blk = child(last, 1)
       await chain.verify(blk.bytes)
-      assert.equal(JSON.parse(new TextDecoder().decode((await chain.vm.call(VmService.Health, {})).details)).database !== undefined, true)
+      assert.equal(
+        JSON.parse(new TextDecoder().decode((await chain.vm.call(VmService.Health, {})).details)).database !==
+          undefined,
+        true,
+      )
       db.failing = true
       await rejectsWithStatus(chain.vm.call(VmService.Health, {}))
       db.failing = false

@@ -62,7 +62,8 @@ describe('RpcLevel', () => {
   it('iterates ranges across pages, forward and reverse, and releases its iterators', async () => {
     const keys: Array<{type: 'put'; key: Uint8Array; value: Uint8Array}> = []
     // 3000 entries of ~100 bytes: three pages of 128 KiB.
-    for (let i = 0; i < 3000; i++) keys.push({type: 'put', key: b(0x40, i >> 8, i & 0xff), value: new Uint8Array(97).fill(i & 0xff)})
+    for (let i = 0; i < 3000; i++)
+      keys.push({type: 'put', key: b(0x40, i >> 8, i & 0xff), value: new Uint8Array(97).fill(i & 0xff)})
     await level.batch(keys)
     await level.put(b(0x41), b(1)) // outside the range, past its end
     const all = await level.keys({gte: b(0x40), lt: b(0x41)}).all()
@@ -99,13 +100,22 @@ describe('TimestampVM on rpcdb', () => {
       assert.equal(hex(mem.get(LAST_ACCEPTED_KEY)!), hex(genesis.id))
       assert.equal(mem.get(blockKey(genesis.id))!.length, 92)
       assert.equal(hex(mem.get(GENESIS_KEY)!), '0000000000')
-      const block = makeBlock({parentId: genesis.id, height: 1n, timestamp: 1_700_000_000n, data: new Uint8Array(32).fill(1)})
+      const block = makeBlock({
+        parentId: genesis.id,
+        height: 1n,
+        timestamp: 1_700_000_000n,
+        data: new Uint8Array(32).fill(1),
+      })
       await vm.verify(block)
       const before = mem.batches.length
       await vm.accept(block.id)
       assert.equal(mem.batches.length, before + 1, 'one WriteBatch per accept')
       const batch = mem.batches.at(-1)!
-      assert.equal(new Set([...batch.puts, ...batch.deletes]).size, batch.puts.length + batch.deletes.length, 'no key twice')
+      assert.equal(
+        new Set([...batch.puts, ...batch.deletes]).size,
+        batch.puts.length + batch.deletes.length,
+        'no key twice',
+      )
       assert.ok(batch.puts.includes(hex(heightKey(1n))))
       assert.ok(batch.puts.includes(hex(LAST_ACCEPTED_KEY)))
     } finally {

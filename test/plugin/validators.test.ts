@@ -172,7 +172,13 @@ describe('three validators driven as consensus', () => {
               reached = true
               break
             }
-            fetched.push({id: p.id, parentId: p.parentId, height: p.height, timestamp: p.timestamp!.seconds, bytes: r.blksBytes[i]!})
+            fetched.push({
+              id: p.id,
+              parentId: p.parentId,
+              height: p.height,
+              timestamp: p.timestamp!.seconds,
+              bytes: r.blksBytes[i]!,
+            })
           }
           if (reached) break
           want = fetched.at(-1)!.parentId

@@ -25,7 +25,8 @@ describe('glob', () => {
     ['x.txt', 'xytxt', false],
   ]
   for (const [pattern, path, expected] of cases) {
-    it(`${pattern} ${expected ? 'matches' : 'does not match'} ${path}`, () => assert.equal(compileGlob(pattern)(path), expected))
+    it(`${pattern} ${expected ? 'matches' : 'does not match'} ${path}`, () =>
+      assert.equal(compileGlob(pattern)(path), expected))
   }
 
   it('several globs match when any does; none matches everything', () => {
@@ -37,6 +38,9 @@ describe('glob', () => {
   })
 
   it('refuses an empty pattern', () => {
-    assert.throws(() => compileGlob(''), (e: unknown) => e instanceof TsvmError && e.code === 'INVALID_ARGUMENT')
+    assert.throws(
+      () => compileGlob(''),
+      (e: unknown) => e instanceof TsvmError && e.code === 'INVALID_ARGUMENT',
+    )
   })
 })

@@ -26,7 +26,10 @@ describe('hashFile / hashStream', () => {
 
   it('an empty file, and a file larger than one read chunk', async () => {
     await writeFile(join(dir, 'empty'), '')
-    assert.equal(toHex(await hashFile(join(dir, 'empty'))), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+    assert.equal(
+      toHex(await hashFile(join(dir, 'empty'))),
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    )
     const big = Buffer.alloc(3 * 1024 * 1024 + 17, 0xab)
     await writeFile(join(dir, 'big'), big)
     assert.equal(toHex(await hashFile(join(dir, 'big'))), createHash('sha256').update(big).digest('hex'))
@@ -34,7 +37,10 @@ describe('hashFile / hashStream', () => {
 
   it('a missing file is FILE_NOT_FOUND naming it; a directory is INVALID_ARGUMENT', async () => {
     const missing = join(dir, 'nope.bin')
-    await assert.rejects(hashFile(missing), (e: unknown) => e instanceof TsvmError && e.code === 'FILE_NOT_FOUND' && e.details?.path === missing)
+    await assert.rejects(
+      hashFile(missing),
+      (e: unknown) => e instanceof TsvmError && e.code === 'FILE_NOT_FOUND' && e.details?.path === missing,
+    )
     await assert.rejects(hashFile(dir), (e: unknown) => e instanceof TsvmError && e.code === 'INVALID_ARGUMENT')
   })
 })

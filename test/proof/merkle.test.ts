@@ -2,7 +2,15 @@ import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
 import {describe, it} from 'node:test'
 
-import {expectedSides, foldPath, innerHash, leafHash, leafHashV2, MerkleTree, merkleRoot} from '../../src/proof/merkle.js'
+import {
+  expectedSides,
+  foldPath,
+  innerHash,
+  leafHash,
+  leafHashV2,
+  MerkleTree,
+  merkleRoot,
+} from '../../src/proof/merkle.js'
 import {toHex} from '../../src/vm/encoding.js'
 import {TsvmError} from '../../src/vm/errors.js'
 
@@ -50,7 +58,10 @@ describe('Merkle tree, version 1 (receipts of version 1)', () => {
   })
 
   it('known paths for 5 leaves', () => {
-    const t = new MerkleTree(Array.from({length: 5}, (_, i) => item(i)), 1)
+    const t = new MerkleTree(
+      Array.from({length: 5}, (_, i) => item(i)),
+      1,
+    )
     const hex = (p: {side: string; hash: Uint8Array}[]) => p.map((s) => `${s.side}:${toHex(s.hash)}`)
     assert.deepEqual(hex(t.path(0)), [`R:${toHex(L(1))}`, `R:${toHex(N(L(2), L(3)))}`, `R:${toHex(L(4))}`])
     assert.deepEqual(hex(t.path(3)), [`L:${toHex(L(2))}`, `L:${toHex(N(L(0), L(1)))}`, `R:${toHex(L(4))}`])
@@ -67,9 +78,18 @@ describe('Merkle tree, version 1 (receipts of version 1)', () => {
       for (let i = 0; i < n; i++) {
         const path = t.path(i)
         assert.deepEqual(foldPath(items[i]!, path), t.root, `n=${n} i=${i}`)
-        assert.deepEqual(t.pathHex(i), path.map((s) => ({side: s.side, hex: toHex(s.hash)})), `n=${n} i=${i}: hex path`)
-        assert.deepEqual(path.map((s) => s.side), expectedSides(i, n), `n=${n} i=${i}`)
-        if (n > 1) assert.notDeepEqual(foldPath(items[(i + 1) % n]!, path), t.root, `n=${n} i=${i}: another item must not fold`)
+        assert.deepEqual(
+          t.pathHex(i),
+          path.map((s) => ({side: s.side, hex: toHex(s.hash)})),
+          `n=${n} i=${i}: hex path`,
+        )
+        assert.deepEqual(
+          path.map((s) => s.side),
+          expectedSides(i, n),
+          `n=${n} i=${i}`,
+        )
+        if (n > 1)
+          assert.notDeepEqual(foldPath(items[(i + 1) % n]!, path), t.root, `n=${n} i=${i}: another item must not fold`)
       }
     }
   })
@@ -81,7 +101,13 @@ describe('Merkle tree, version 1 (receipts of version 1)', () => {
     assert.ok(path.length >= 3)
     assert.notDeepEqual(foldPath(items[6]!, path.slice(0, -1)), t.root)
     assert.notDeepEqual(foldPath(items[6]!, [path[1]!, path[0]!, ...path.slice(2)]), t.root)
-    assert.notDeepEqual(foldPath(items[6]!, path.map((s) => ({...s, side: s.side === 'L' ? ('R' as const) : ('L' as const)}))), t.root)
+    assert.notDeepEqual(
+      foldPath(
+        items[6]!,
+        path.map((s) => ({...s, side: s.side === 'L' ? ('R' as const) : ('L' as const)})),
+      ),
+      t.root,
+    )
   })
 
   it('does not commit the position: a path relabelled to another tree size still folds', () => {
@@ -111,9 +137,22 @@ describe('Merkle tree, version 2 (the leaf binds count and index)', () => {
       for (let i = 0; i < n; i++) {
         const path = t.path(i)
         assert.deepEqual(foldPath(items[i]!, path, {index: i, leaves: n}), t.root, `n=${n} i=${i}`)
-        assert.deepEqual(path.map((s) => s.side), expectedSides(i, n), `n=${n} i=${i}`)
-        assert.notDeepEqual(foldPath(items[i]!, path, {index: i, leaves: n + 1}), t.root, `n=${n} i=${i}: relabelled count`)
-        if (n > 1) assert.notDeepEqual(foldPath(items[i]!, path, {index: (i + 1) % n, leaves: n}), t.root, `n=${n} i=${i}: relabelled index`)
+        assert.deepEqual(
+          path.map((s) => s.side),
+          expectedSides(i, n),
+          `n=${n} i=${i}`,
+        )
+        assert.notDeepEqual(
+          foldPath(items[i]!, path, {index: i, leaves: n + 1}),
+          t.root,
+          `n=${n} i=${i}: relabelled count`,
+        )
+        if (n > 1)
+          assert.notDeepEqual(
+            foldPath(items[i]!, path, {index: (i + 1) % n, leaves: n}),
+            t.root,
+            `n=${n} i=${i}: relabelled index`,
+          )
         assert.notDeepEqual(foldPath(items[i]!, path), t.root, `n=${n} i=${i}: a version 1 fold`)
       }
     }
@@ -143,7 +182,8 @@ describe('Merkle tree, both versions', () => {
   })
 
   it('refuses no items, bad item lengths and out-of-range indexes', () => {
-    const code = (fn: () => unknown) => assert.throws(fn, (e: unknown) => e instanceof TsvmError && /INVALID_ARGUMENT|BAD_LENGTH/.test(e.code))
+    const code = (fn: () => unknown) =>
+      assert.throws(fn, (e: unknown) => e instanceof TsvmError && /INVALID_ARGUMENT|BAD_LENGTH/.test(e.code))
     code(() => new MerkleTree([]))
     code(() => new MerkleTree([new Uint8Array(31)]))
     code(() => new MerkleTree([item(0), item(1)]).path(2))

@@ -52,14 +52,29 @@ describe('receipt format', () => {
     assert.deepEqual(parseReceipt(text), receipt)
     assert.equal(serializeReceipt(parseReceipt(text)), text)
     const j = JSON.parse(text)
-    assert.deepEqual(Object.keys(j), ['format', 'version', 'item', 'merkle', 'payload', 'block', 'chain', 'status', 'createdAt'])
+    assert.deepEqual(Object.keys(j), [
+      'format',
+      'version',
+      'item',
+      'merkle',
+      'payload',
+      'block',
+      'chain',
+      'status',
+      'createdAt',
+    ])
     assert.equal(j.block.height, '7')
     assert.equal(j.block.time, '2023-11-14T22:13:20.000Z')
     assert.equal(j.block.bytes.length, 164)
   })
 
   it('receiptSerializer writes the same text as serializeReceipt, for complete and pending receipts', () => {
-    const pending = {...receipt, block: null, status: 'pending' as const, chain: {kind: 'remote' as const, location: 'http://127.0.0.1:9650/ext/bc/x'}}
+    const pending = {
+      ...receipt,
+      block: null,
+      status: 'pending' as const,
+      chain: {kind: 'remote' as const, location: 'http://127.0.0.1:9650/ext/bc/x'},
+    }
     for (const r of [receipt, pending]) {
       const {item, merkle, ...shared} = r
       const serialize = receiptSerializer(shared)
@@ -83,7 +98,16 @@ describe('receipt format', () => {
   })
 
   it('reads a pending single-item receipt', () => {
-    const r = parseReceipt(serializeReceipt({...receipt, item: {hash: items[0]!}, merkle: null, payload: items[0]!, block: null, status: 'pending'}))
+    const r = parseReceipt(
+      serializeReceipt({
+        ...receipt,
+        item: {hash: items[0]!},
+        merkle: null,
+        payload: items[0]!,
+        block: null,
+        status: 'pending',
+      }),
+    )
     assert.equal(r.block, null)
     assert.equal(r.merkle, null)
     assert.equal(r.item.name, undefined)
@@ -103,7 +127,18 @@ describe('receipt format', () => {
     const child = makeBlock({parentId: block.id, height: 8n, timestamp: 1_700_000_001n, data: items[0]!})
     const withHeaders = {...receipt, headers: [child.bytes]}
     const text = serializeReceipt(withHeaders)
-    assert.deepEqual(Object.keys(JSON.parse(text)), ['format', 'version', 'item', 'merkle', 'payload', 'block', 'headers', 'chain', 'status', 'createdAt'])
+    assert.deepEqual(Object.keys(JSON.parse(text)), [
+      'format',
+      'version',
+      'item',
+      'merkle',
+      'payload',
+      'block',
+      'headers',
+      'chain',
+      'status',
+      'createdAt',
+    ])
     assert.deepEqual(parseReceipt(text), withHeaders)
     const j = JSON.parse(text)
     assert.equal(field(JSON.stringify({...j, version: 1})), 'headers')
@@ -139,12 +174,18 @@ describe('receipt format', () => {
   })
 
   it('records a data dir under home with ~, and an endpoint without credentials', () => {
-    assert.equal(recordedLocation('embedded', '/home/ann/.local/share/tsvm/chain', '/home/ann'), '~/.local/share/tsvm/chain')
+    assert.equal(
+      recordedLocation('embedded', '/home/ann/.local/share/tsvm/chain', '/home/ann'),
+      '~/.local/share/tsvm/chain',
+    )
     assert.equal(recordedLocation('embedded', '/srv/chain', '/home/ann'), '/srv/chain')
     assert.equal(recordedLocation('embedded', '/home/annex/chain', '/home/ann'), '/home/annex/chain')
     assert.equal(localDataDir('~/.local/share/tsvm/chain', '/home/ann'), '/home/ann/.local/share/tsvm/chain')
     assert.equal(localDataDir('/srv/chain', '/home/ann'), '/srv/chain')
-    assert.equal(recordedLocation('remote', 'http://user:secret@node:9650/ext/bc/x?token=1'), 'http://node:9650/ext/bc/x')
+    assert.equal(
+      recordedLocation('remote', 'http://user:secret@node:9650/ext/bc/x?token=1'),
+      'http://node:9650/ext/bc/x',
+    )
   })
 
   it('names the field that is missing, unknown or malformed', () => {
@@ -188,7 +229,10 @@ describe('receipt format', () => {
   it('never lets __proto__ or constructor keys through', () => {
     const text = serializeReceipt(receipt).replace('"item": {', '"item": {"__proto__": {"polluted": true}, ')
     assert.equal(field(text), 'item.__proto__')
-    assert.equal(field(serializeReceipt(receipt).replace('{', '{"constructor": {"prototype": {"x": 1}},')), 'constructor')
+    assert.equal(
+      field(serializeReceipt(receipt).replace('{', '{"constructor": {"prototype": {"x": 1}},')),
+      'constructor',
+    )
     assert.equal(({} as any).polluted, undefined)
     const parsed = parseReceipt(serializeReceipt(receipt)) as any
     assert.equal(Object.getPrototypeOf(parsed.item), Object.prototype)

@@ -50,7 +50,10 @@ describe('proofs on a remote chain', () => {
         up = await upgradeReceipt(pending, chain)
       }
       assert.equal(up.status, 'upgraded')
-      assert.equal((await verifyReceipt(await loadReceipt(pending), {file: join(dir, 'c.txt'), chain})).status, 'verified')
+      assert.equal(
+        (await verifyReceipt(await loadReceipt(pending), {file: join(dir, 'c.txt'), chain})).status,
+        'verified',
+      )
     } finally {
       await chain.close()
       await server.close()
@@ -59,7 +62,7 @@ describe('proofs on a remote chain', () => {
     }
   })
 
-  it('learns the chain ID from a CB58 ID in the URL, else from the node\'s info.getBlockchainID for the alias', async () => {
+  it("learns the chain ID from a CB58 ID in the URL, else from the node's info.getBlockchainID for the alias", async () => {
     const chainID = 'SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ'
     const asked: unknown[] = []
     const info = createServer((req, res) => {
@@ -96,8 +99,15 @@ describe('proofs on a remote chain', () => {
     const r = await loadReceipt(join(dir, 'a.txt.tsvm'))
     const chain = new RemoteChain(`http://127.0.0.1:${port}/ext/bc/timestampvm`, {timeoutMs: 2000})
     try {
-      await assert.rejects(verifyReceipt(r, {file: join(dir, 'a.txt'), chain}), (e: unknown) => e instanceof TsvmError && e.code.startsWith('RPC_'))
-      assert.equal((await verifyReceipt(r, {file: join(dir, 'a.txt')})).status, 'consistent', 'offline it is only consistent')
+      await assert.rejects(
+        verifyReceipt(r, {file: join(dir, 'a.txt'), chain}),
+        (e: unknown) => e instanceof TsvmError && e.code.startsWith('RPC_'),
+      )
+      assert.equal(
+        (await verifyReceipt(r, {file: join(dir, 'a.txt')})).status,
+        'consistent',
+        'offline it is only consistent',
+      )
     } finally {
       await chain.close()
     }

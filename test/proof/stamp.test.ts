@@ -50,31 +50,53 @@ async function tree(root: string, files: Record<string, string>): Promise<string
   return root
 }
 
-
 describe('stamp', () => {
   it('walks directories sorted, skips symlinks, special files and receipts, and applies --glob', async () => {
-    const root = await tree(join(dir, 'walk'), {'b.txt': 'b', 'a.md': 'a', 'sub/c.txt': 'c', 'sub/deeper/d.txt': 'd', 'old.txt.tsvm': '{}'})
+    const root = await tree(join(dir, 'walk'), {
+      'b.txt': 'b',
+      'a.md': 'a',
+      'sub/c.txt': 'c',
+      'sub/deeper/d.txt': 'd',
+      'old.txt.tsvm': '{}',
+    })
     await symlink(join(root, 'a.md'), join(root, 'link.md'))
     execFileSync('mkfifo', [join(root, 'pipe')])
     const all = await collectItems([root], {cwd: dir})
-    assert.deepEqual(all.items.map((i) => i.name), ['walk/a.md', 'walk/b.txt', 'walk/sub/c.txt', 'walk/sub/deeper/d.txt'])
+    assert.deepEqual(
+      all.items.map((i) => i.name),
+      ['walk/a.md', 'walk/b.txt', 'walk/sub/c.txt', 'walk/sub/deeper/d.txt'],
+    )
     assert.deepEqual(all.skipped.map((s) => [s.path.slice(root.length + 1), s.reason]).sort(), [
       ['link.md', 'symlink'],
       ['old.txt.tsvm', 'receipt'],
       ['pipe', 'special file'],
     ])
     const txt = await collectItems([root], {cwd: dir, globs: ['*.txt']})
-    assert.deepEqual(txt.items.map((i) => i.name), ['walk/b.txt', 'walk/sub/c.txt', 'walk/sub/deeper/d.txt'])
+    assert.deepEqual(
+      txt.items.map((i) => i.name),
+      ['walk/b.txt', 'walk/sub/c.txt', 'walk/sub/deeper/d.txt'],
+    )
     const sub = await collectItems([root], {cwd: dir, globs: ['sub/*.txt']})
-    assert.deepEqual(sub.items.map((i) => i.name), ['walk/sub/c.txt'])
+    assert.deepEqual(
+      sub.items.map((i) => i.name),
+      ['walk/sub/c.txt'],
+    )
     // a file named twice is stamped once; a symlink named directly is followed
     const twice = await collectItems([join(root, 'b.txt'), join(root, 'b.txt'), join(root, 'link.md')], {cwd: dir})
-    assert.deepEqual(twice.items.map((i) => i.name), ['walk/b.txt', 'walk/link.md'])
+    assert.deepEqual(
+      twice.items.map((i) => i.name),
+      ['walk/b.txt', 'walk/link.md'],
+    )
     assert.equal(twice.skipped[0]!.reason, 'duplicate')
   })
 
   it('leaves out temp files of receipt writes, and skips names that are not UTF-8 with a faithful display', async () => {
-    const root = await tree(join(dir, 'odd'), {'ok.txt': 'ok', 'sub/ok2.txt': 'ok2', '.ok.txt.tsvm.tmp-123': 'half a receipt', 'sub/.x.tsvm.tmp-9': ''})
+    const root = await tree(join(dir, 'odd'), {
+      'ok.txt': 'ok',
+      'sub/ok2.txt': 'ok2',
+      '.ok.txt.tsvm.tmp-123': 'half a receipt',
+      'sub/.x.tsvm.tmp-9': '',
+    })
     // a file and a directory whose names are not UTF-8 (Latin-1 "café", a lone 0xff)
     writeFileSync(Buffer.concat([Buffer.from(root + '/caf'), Buffer.from([0xe9])]), 'latin-1 name')
     mkdirSync(Buffer.concat([Buffer.from(root + '/dir'), Buffer.from([0xff])]))
@@ -82,7 +104,10 @@ describe('stamp', () => {
     // a valid name that really holds U+FFFD is stamped
     writeFileSync(join(root, 'real\uFFFD.txt'), 'replacement char')
     const got = await collectItems([root], {cwd: dir})
-    assert.deepEqual(got.items.map((i) => i.name), ['odd/ok.txt', 'odd/real\uFFFD.txt', 'odd/sub/ok2.txt'])
+    assert.deepEqual(
+      got.items.map((i) => i.name),
+      ['odd/ok.txt', 'odd/real\uFFFD.txt', 'odd/sub/ok2.txt'],
+    )
     assert.deepEqual(got.skipped.map((s) => [s.path.slice(root.length + 1), s.reason]).sort(), [
       ['caf\\xe9', 'name not UTF-8'],
       ['dir\\xff', 'name not UTF-8'],
@@ -92,7 +117,10 @@ describe('stamp', () => {
   it('names files outside the working directory relative to the input', async () => {
     const root = await tree(join(dir, 'outside'), {'x/y.txt': 'y'})
     const got = await collectItems([root], {cwd: join(dir, 'walk')})
-    assert.deepEqual(got.items.map((i) => i.name), ['outside/x/y.txt'])
+    assert.deepEqual(
+      got.items.map((i) => i.name),
+      ['outside/x/y.txt'],
+    )
   })
 
   it('reads hashes from stdin in every payload form, and names bad lines', async () => {
@@ -101,12 +129,19 @@ describe('stamp', () => {
     assert.deepEqual(await readHashes(Readable.from([text])), h)
     const bad = readHashes(Readable.from([`${toHex(h[0]!)}\nnot-a-hash\n`]))
     await assert.rejects(bad, (e: unknown) => e instanceof TsvmError && /line 2/.test(e.message))
-    await assert.rejects(readHashes(Readable.from(['abcd\n'])), (e: unknown) => e instanceof TsvmError && e.code === 'PAYLOAD_INVALID')
+    await assert.rejects(
+      readHashes(Readable.from(['abcd\n'])),
+      (e: unknown) => e instanceof TsvmError && e.code === 'PAYLOAD_INVALID',
+    )
   })
 
   it('stamps stdin hashes into receipts named by hash', async () => {
     const h = [4, 5].map((i) => sha256(Uint8Array.of(i)))
-    const res = await stamp(await countingChain(), ['-'], {cwd: dir, outDir: 'by-hash', stdin: Readable.from([h.map(toHex).join('\n')])})
+    const res = await stamp(await countingChain(), ['-'], {
+      cwd: dir,
+      outDir: 'by-hash',
+      stdin: Readable.from([h.map(toHex).join('\n')]),
+    })
     assert.equal(res.items, 2)
     for (const x of h) {
       const r = parseReceipt(await readFile(join(dir, 'by-hash', toHex(x) + '.tsvm'), 'utf8'))
@@ -132,7 +167,12 @@ describe('stamp', () => {
     const out = join(dir, 'targets')
     await mkdir(join(out, 'x', 'y'), {recursive: true})
     await writeFile(join(out, 'x', 'y', 'b.tsvm'), '{}')
-    const paths = [join(out, 'missing', 'deep', 'a.tsvm'), join(out, 'x', 'a.tsvm'), join(out, 'x', 'y', 'a.tsvm'), join(out, 'x', 'y', 'b.tsvm')]
+    const paths = [
+      join(out, 'missing', 'deep', 'a.tsvm'),
+      join(out, 'x', 'a.tsvm'),
+      join(out, 'x', 'y', 'a.tsvm'),
+      join(out, 'x', 'y', 'b.tsvm'),
+    ]
     await checkTargets(paths.slice(0, 3), false)
     assert.equal(await rejectionCode(checkTargets(paths, false)), 'RECEIPT_EXISTS')
     await checkTargets(paths, true)
@@ -141,11 +181,17 @@ describe('stamp', () => {
   it('refuses two items that would share a receipt under --out-dir, and nothing to stamp', async () => {
     const a = await tree(join(dir, 'clash'), {'p/one/x.txt': '1', 'q/one/x.txt': '2', 'cwd/k': ''})
     const inputs = [join(a, 'p', 'one'), join(a, 'q', 'one')]
-    assert.equal(await rejectionCode(stamp(await countingChain(), inputs, {cwd: join(a, 'cwd'), outDir: join(dir, 'clash-out')})), 'INVALID_ARGUMENT')
+    assert.equal(
+      await rejectionCode(stamp(await countingChain(), inputs, {cwd: join(a, 'cwd'), outDir: join(dir, 'clash-out')})),
+      'INVALID_ARGUMENT',
+    )
     const empty = join(dir, 'empty')
     await mkdir(empty)
     assert.equal(await rejectionCode(stamp(await countingChain(), [empty], {cwd: dir})), 'INVALID_ARGUMENT')
-    assert.equal(await rejectionCode(stamp(await countingChain(), [join(dir, 'missing')], {cwd: dir})), 'FILE_NOT_FOUND')
+    assert.equal(
+      await rejectionCode(stamp(await countingChain(), [join(dir, 'missing')], {cwd: dir})),
+      'FILE_NOT_FOUND',
+    )
   })
 
   it('a write that fails after acceptance keeps a record; resuming writes every receipt with the same block', async () => {
@@ -155,8 +201,16 @@ describe('stamp', () => {
     const chain = await countingChain()
     // After the checks pass (while hashing), a file takes the place of a receipt directory: the
     // receipts of sub/ cannot be written once the block is accepted.
-    const block = () => existsSync(out) || (mkdirSync(join(out, 'late-failure'), {recursive: true}), writeFileSync(join(out, 'late-failure', 'sub'), 'in the way'))
-    const failed = await stamp(chain, [root], {cwd: dir, outDir: out, pendingDir: pending, onProgress: (phase) => phase === 'hash' && block()}).catch((e: unknown) => e)
+    const block = () =>
+      existsSync(out) ||
+      (mkdirSync(join(out, 'late-failure'), {recursive: true}),
+      writeFileSync(join(out, 'late-failure', 'sub'), 'in the way'))
+    const failed = await stamp(chain, [root], {
+      cwd: dir,
+      outDir: out,
+      pendingDir: pending,
+      onProgress: (phase) => phase === 'hash' && block(),
+    }).catch((e: unknown) => e)
     assert.ok(failed instanceof TsvmError && failed.code === 'RECEIPTS_INCOMPLETE', String(failed))
     assert.match(failed.message, /tsvm stamp --resume/)
     const record = failed.details!.record as string
@@ -165,10 +219,16 @@ describe('stamp', () => {
     // out/ was new, so it was built under a temp name; its name was taken meanwhile, so the
     // receipts were moved one by one: a.txt's made it, whole; nothing else is left behind
     assert.deepEqual(readdirSync(join(out, 'late-failure')), ['a.txt.tsvm', 'sub'])
-    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.tmp-')), [], 'no temp file or staging directory left')
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.includes('.tmp-')),
+      [],
+      'no temp file or staging directory left',
+    )
 
     await rm(join(out, 'late-failure', 'sub'))
-    const resumed = await resumeStamps(pending, async () => Object.assign(Object.create(chain), {close: async () => {}}))
+    const resumed = await resumeStamps(pending, async () =>
+      Object.assign(Object.create(chain), {close: async () => {}}),
+    )
     assert.equal(resumed.length, 1)
     const r = resumed[0]!
     assert.ok(!('pid' in r))
@@ -196,7 +256,11 @@ describe('stamp', () => {
       wait: true,
       replace: false,
       payload: new MerkleTree(hashes).root,
-      items: ['a.txt', 'b.txt'].map((f, i) => ({hash: hashes[i]!, name: `never-proposed/${f}`, target: join(root, f + '.tsvm')})),
+      items: ['a.txt', 'b.txt'].map((f, i) => ({
+        hash: hashes[i]!,
+        name: `never-proposed/${f}`,
+        target: join(root, f + '.tsvm'),
+      })),
     }
     // the record as a killed run leaves it: written, its process gone
     releaseRecord(createRecord(pending, run))

@@ -8,8 +8,27 @@ import type {Worker} from 'node:worker_threads'
 import {toTsvmError} from '../../src/errors.js'
 import {MerkleTree} from '../../src/proof/merkle.js'
 import {parseReceipt} from '../../src/proof/receipt.js'
-import {type Board, CHUNK, claimedCount, doneCount, drain, errorFromShape, errorShape, Helpers, isDone, newBoard, PARALLEL_MIN_ITEMS} from '../../src/proof/threads.js'
-import {hashSmallFile, readBuffer, receiptCommitter, receiptWriter, SMALL_FILE, type WriteJob} from '../../src/proof/work.js'
+import {
+  type Board,
+  CHUNK,
+  claimedCount,
+  doneCount,
+  drain,
+  errorFromShape,
+  errorShape,
+  Helpers,
+  isDone,
+  newBoard,
+  PARALLEL_MIN_ITEMS,
+} from '../../src/proof/threads.js'
+import {
+  hashSmallFile,
+  readBuffer,
+  receiptCommitter,
+  receiptWriter,
+  SMALL_FILE,
+  type WriteJob,
+} from '../../src/proof/work.js'
 import {TsvmError} from '../../src/vm/errors.js'
 import {tempDir} from '../helpers/cli.js'
 
@@ -70,8 +89,10 @@ describe('stamp helper threads', () => {
       const byHelper = Array.from({length: N}, (_, i) => i).filter((i) => isDone(board, i))
       assert.ok(byHelper.length > 0, 'the helper did no item')
       assert.equal(isDone(board, 7), false, 'the large file is left to the main thread')
-      for (const i of byHelper) assert.deepEqual(digests.slice(i * 32, (i + 1) * 32), sha(readFileSync(paths[i]!)), `item ${i}`)
-      for (let i = 0; i < N; i++) if (i !== 7) assert.equal(mine.has(i), !isDone(board, i), `item ${i} was taken by exactly one thread`)
+      for (const i of byHelper)
+        assert.deepEqual(digests.slice(i * 32, (i + 1) * 32), sha(readFileSync(paths[i]!)), `item ${i}`)
+      for (let i = 0; i < N; i++)
+        if (i !== 7) assert.equal(mine.has(i), !isDone(board, i), `item ${i} was taken by exactly one thread`)
     } finally {
       await helpers.close()
     }
@@ -90,7 +111,13 @@ describe('stamp helper threads', () => {
     const all = new Uint8Array(n * 32)
     hashes.forEach((h, i) => all.set(h, i * 32))
     return {
-      shared: {payload: tree.root, block: null, chain: {kind: 'embedded', location: out}, status: 'pending', createdAt: '2026-01-01T00:00:00.000Z'},
+      shared: {
+        payload: tree.root,
+        block: null,
+        chain: {kind: 'embedded', location: out},
+        status: 'pending',
+        createdAt: '2026-01-01T00:00:00.000Z',
+      },
       levels: tree.toLevels(),
       hashes: all,
       names: hashes.map((_, i) => `d${i % 7}/r${i}`),
@@ -116,7 +143,12 @@ describe('stamp helper threads', () => {
         assert.equal(r.merkle!.index, i)
         assert.equal(r.item.name, job.names[i])
       }
-      for (let d = 0; d < 7; d++) assert.deepEqual(readdirSync(join(dir, 'w1', `d${d}`)).filter((n) => n.includes('.tmp-')), [], 'no temp file left')
+      for (let d = 0; d < 7; d++)
+        assert.deepEqual(
+          readdirSync(join(dir, 'w1', `d${d}`)).filter((n) => n.includes('.tmp-')),
+          [],
+          'no temp file left',
+        )
     } finally {
       await helpers.close()
     }
@@ -137,7 +169,11 @@ describe('stamp helper threads', () => {
       const commit = receiptCommitter(job)
       // This thread skips the clashes, so only the helper can meet one.
       await assert.rejects(
-        helpers.run({kind: 'commit', job}, board, (i) => (shareWithHelper(board, i), i % CHUNK !== 3 && commit(i), true)),
+        helpers.run(
+          {kind: 'commit', job},
+          board,
+          (i) => (shareWithHelper(board, i), i % CHUNK !== 3 && commit(i), true),
+        ),
         (e: unknown) => e instanceof TsvmError && e.code === 'RECEIPT_EXISTS',
       )
       for (const i of clashes) assert.equal(readFileSync(job.targets[i]!, 'utf8'), 'not mine', `item ${i}`)
@@ -190,7 +226,10 @@ describe('stamp helper threads', () => {
     assert.ok(t instanceof TsvmError)
     assert.equal(t.code, 'RECEIPT_EXISTS')
     assert.deepEqual(t.details, {path: 'x'})
-    const fsError = Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC', syscall: 'write'})
+    const fsError = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+      code: 'ENOSPC',
+      syscall: 'write',
+    })
     const mapped = toTsvmError(errorFromShape(errorShape(fsError)))
     assert.equal(mapped.code, 'IO_ERROR')
     assert.equal(mapped.details?.errno, 'ENOSPC')

@@ -83,8 +83,14 @@ describe('verify', () => {
     assert.equal(v.status, 'invalid')
     assert.equal(v.code, 'PROOF_INVALID')
     assert.equal(v.check, 'item')
-    assert.throws(() => assertVerified(v), (e: unknown) => e instanceof TsvmError && e.code === 'PROOF_INVALID')
-    assert.equal((await verifyReceipt(await loadReceipt(join(d, 'f2.txt.tsvm')), {file: join(d, 'f2.txt')})).status, 'consistent')
+    assert.throws(
+      () => assertVerified(v),
+      (e: unknown) => e instanceof TsvmError && e.code === 'PROOF_INVALID',
+    )
+    assert.equal(
+      (await verifyReceipt(await loadReceipt(join(d, 'f2.txt.tsvm')), {file: join(d, 'f2.txt')})).status,
+      'consistent',
+    )
   })
 
   it('each committed field of a receipt, changed, makes it invalid for a specific reason', async () => {
@@ -93,7 +99,10 @@ describe('verify', () => {
     const r = await loadReceipt(join(d, 'f1.txt.tsvm'))
     const file = join(d, 'f1.txt')
     assert.equal((await verifyReceipt(r, {file})).status, 'consistent')
-    assert.deepEqual(r.merkle!.path.map((s) => s.side), ['L', 'R', 'R'])
+    assert.deepEqual(
+      r.merkle!.path.map((s) => s.side),
+      ['L', 'R', 'R'],
+    )
     const flip = (hex: string) => (hex[0] === '0' ? '1' : '0') + hex.slice(1)
     const other = makeBlock({parentId: EMPTY_ID, height: 9n, timestamp: 5n, data: new Uint8Array(32)})
     const cases: Array<[string, string, (j: any) => void]> = [
@@ -102,14 +111,30 @@ describe('verify', () => {
       ['merkle.index', 'merkle.shape', (j) => (j.merkle.index = 0)],
       ['merkle.path[0].side', 'merkle.shape', (j) => (j.merkle.path[0].side = 'R')],
       ['merkle.path[2].hash', 'merkle.path', (j) => (j.merkle.path[2].hash = flip(j.merkle.path[2].hash))],
-      ['merkle.path reordered', 'merkle.path', (j) => ([j.merkle.path[1], j.merkle.path[2]] = [j.merkle.path[2], j.merkle.path[1]])],
-      ['merkle.path reordered across sides', 'merkle.shape', (j) => ([j.merkle.path[0], j.merkle.path[1]] = [j.merkle.path[1], j.merkle.path[0]])],
+      [
+        'merkle.path reordered',
+        'merkle.path',
+        (j) => ([j.merkle.path[1], j.merkle.path[2]] = [j.merkle.path[2], j.merkle.path[1]]),
+      ],
+      [
+        'merkle.path reordered across sides',
+        'merkle.shape',
+        (j) => ([j.merkle.path[0], j.merkle.path[1]] = [j.merkle.path[1], j.merkle.path[0]]),
+      ],
       ['merkle.path shortened', 'merkle.shape', (j) => j.merkle.path.pop()],
       ['payload', 'merkle.path', (j) => (j.payload = flip(j.payload))],
       ['block.id', 'block.id', (j) => (j.block.id = idToString(sha256(Uint8Array.of(1))))],
-      ['block.bytes (data)', 'block.id', (j) => (j.block.bytes = j.block.bytes.slice(0, 100) + flip(j.block.bytes.slice(100)))],
+      [
+        'block.bytes (data)',
+        'block.id',
+        (j) => (j.block.bytes = j.block.bytes.slice(0, 100) + flip(j.block.bytes.slice(100))),
+      ],
       ['block.bytes (version)', 'block.bytes', (j) => (j.block.bytes = '0001' + j.block.bytes.slice(4))],
-      ['block (another, self-consistent)', 'block.data', (j) => ((j.block.bytes = toHex(other.bytes)), (j.block.id = idToString(other.id)))],
+      [
+        'block (another, self-consistent)',
+        'block.data',
+        (j) => ((j.block.bytes = toHex(other.bytes)), (j.block.id = idToString(other.id))),
+      ],
       ['block.height', 'block.height', (j) => (j.block.height = '2')],
       ['block.timestamp', 'block.timestamp', (j) => (j.block.timestamp = '1700000011')],
       ['block.time', 'block.time', (j) => (j.block.time = '2023-11-14T22:13:31.000Z')],
@@ -123,7 +148,11 @@ describe('verify', () => {
     // without the file, a changed item hash no longer folds to the payload
     assert.equal(checkReceipt(reparse(r, (j) => (j.item.hash = flip(j.item.hash)))).check, 'merkle.path')
     // metadata is not committed: changing it leaves the proof intact
-    for (const mutate of [(j: any) => (j.item.name = 'x'), (j: any) => (j.createdAt = '2000-01-01T00:00:00.000Z'), (j: any) => (j.chain.location = 'elsewhere')]) {
+    for (const mutate of [
+      (j: any) => (j.item.name = 'x'),
+      (j: any) => (j.createdAt = '2000-01-01T00:00:00.000Z'),
+      (j: any) => (j.chain.location = 'elsewhere'),
+    ]) {
       assert.equal((await verifyReceipt(reparse(r, mutate), {file})).status, 'consistent')
     }
   })
@@ -143,7 +172,13 @@ describe('verify', () => {
       item: {hash: item},
       merkle: null,
       payload: item,
-      block: {id: sha256(Uint8Array.of(2)), bytes: b.bytes, height: 1n, timestamp: 10n, time: '1970-01-01T00:00:10.000Z'},
+      block: {
+        id: sha256(Uint8Array.of(2)),
+        bytes: b.bytes,
+        height: 1n,
+        timestamp: 10n,
+        time: '1970-01-01T00:00:10.000Z',
+      },
       chain: {kind: 'embedded', location: '/x'},
       status: 'complete',
       createdAt: '2026-01-01T00:00:00.000Z',
@@ -261,7 +296,10 @@ describe('receipts of version 1', () => {
     assert.equal(checkReceipt(reparse(r, (j) => Object.assign(j, {version: 2}))).check, 'merkle.path')
     // version 1 cannot carry headers
     await writeFile(join(dir, 'v1.tsvm'), serializeReceipt(r))
-    await assert.rejects(upgradeReceipt(join(dir, 'v1.tsvm'), chain, {checkpoint: 'last'}), (e: unknown) => e instanceof TsvmError && e.code === 'RECEIPT_INVALID')
+    await assert.rejects(
+      upgradeReceipt(join(dir, 'v1.tsvm'), chain, {checkpoint: 'last'}),
+      (e: unknown) => e instanceof TsvmError && e.code === 'RECEIPT_INVALID',
+    )
   })
 })
 
@@ -280,12 +318,22 @@ describe('upgradeReceipts', () => {
       ['f0.txt', 'f1.txt', 'f2.txt'].map((f) => join(d, f + '.tsvm')),
       async () => (opened++, counted),
     )
-    assert.deepEqual(res.map((r) => r.status), ['upgraded', 'upgraded', 'complete'])
+    assert.deepEqual(
+      res.map((r) => r.status),
+      ['upgraded', 'upgraded', 'complete'],
+    )
     assert.equal(opened, 1)
     assert.equal(closed, 1)
-    assert.throws(() => chainOptionsFor({kind: 'embedded', location: join(dir, 'gone')}), (e: unknown) => e instanceof TsvmError && e.code === 'NOT_INITIALIZED')
+    assert.throws(
+      () => chainOptionsFor({kind: 'embedded', location: join(dir, 'gone')}),
+      (e: unknown) => e instanceof TsvmError && e.code === 'NOT_INITIALIZED',
+    )
     // an endpoint taken from a receipt is never contacted on the receipt's word
-    assert.throws(() => chainOptionsFor({kind: 'remote', location: 'http://127.0.0.1:1/ext/bc/x'}, 'r.tsvm'), (e: unknown) => e instanceof TsvmError && e.code === 'USAGE' && e.message.includes('--endpoint http://127.0.0.1:1/ext/bc/x'))
+    assert.throws(
+      () => chainOptionsFor({kind: 'remote', location: 'http://127.0.0.1:1/ext/bc/x'}, 'r.tsvm'),
+      (e: unknown) =>
+        e instanceof TsvmError && e.code === 'USAGE' && e.message.includes('--endpoint http://127.0.0.1:1/ext/bc/x'),
+    )
     assert.deepEqual(chainOptionsFor({kind: 'embedded', location: dir}), {dataDir: dir})
   })
 })

@@ -4,7 +4,15 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'n
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {claimRecord, createRecord, listRecords, noteBlock, type PendingRun, pendingDir, readRecord} from '../../src/proof/pending.js'
+import {
+  claimRecord,
+  createRecord,
+  listRecords,
+  noteBlock,
+  type PendingRun,
+  pendingDir,
+  readRecord,
+} from '../../src/proof/pending.js'
 import {
   checkWritable,
   commitTemp,
@@ -39,7 +47,14 @@ describe('receipt writes', () => {
     const tmp = tempPath('/x/y/report.pdf.tsvm', 4242)
     assert.equal(tmp, '/x/y/.report.pdf.tsvm.tmp-4242')
     assert.ok(isTempName('.report.pdf.tsvm.tmp-4242'))
-    for (const name of ['report.pdf.tsvm', '.report.pdf.tmp-1', 'report.pdf.tsvm.tmp-1', '.a.tsvm.tmp-', '.a.tsvm.tmp-1x']) assert.ok(!isTempName(name), name)
+    for (const name of [
+      'report.pdf.tsvm',
+      '.report.pdf.tmp-1',
+      'report.pdf.tsvm.tmp-1',
+      '.a.tsvm.tmp-',
+      '.a.tsvm.tmp-1x',
+    ])
+      assert.ok(!isTempName(name), name)
   })
 
   it('commits a temp file by link: an existing file is never replaced, and the temp is gone either way', () => {
@@ -62,9 +77,15 @@ describe('receipt writes', () => {
     const target = join(dir, 'adopt.tsvm')
     writeFileSync(target, 'ours\n')
     writeTemp(tempPath(target), 'ours\n')
-    assert.equal(commitTemp(tempPath(target), target, false, () => 'same'), false)
+    assert.equal(
+      commitTemp(tempPath(target), target, false, () => 'same'),
+      false,
+    )
     writeTemp(tempPath(target), 'complete now\n')
-    assert.equal(commitTemp(tempPath(target), target, false, () => 'replace'), true)
+    assert.equal(
+      commitTemp(tempPath(target), target, false, () => 'replace'),
+      true,
+    )
     assert.equal(readFileSync(target, 'utf8'), 'complete now\n')
     writeTemp(tempPath(target), 'mine\n')
     assert.throws(() => commitTemp(tempPath(target), target, false, () => 'foreign'), isCode('RECEIPT_EXISTS'))
@@ -109,7 +130,10 @@ describe('receipt writes', () => {
     writeFileSync(join(base, 'file'), '')
     assert.throws(
       () => checkWritable([join(base, 'file', 'x', 'a.tsvm')]),
-      (e: unknown) => isCode('RECEIPT_UNWRITABLE')(e) && /--out-dir/.test((e as Error).message) && (e as TsvmError).details?.errno === 'ENOTDIR',
+      (e: unknown) =>
+        isCode('RECEIPT_UNWRITABLE')(e) &&
+        /--out-dir/.test((e as Error).message) &&
+        (e as TsvmError).details?.errno === 'ENOTDIR',
     )
   })
 
@@ -117,7 +141,13 @@ describe('receipt writes', () => {
     const d = join(dir, 'stale')
     mkdirSync(d)
     const dead = deadPid()
-    const names = ['.a.tsvm.tmp-' + dead, '.b.tsvm.tmp-' + dead, '.a.tsvm.tmp-1', 'a.tsvm', '.a.tsvm.tmp-' + process.pid]
+    const names = [
+      '.a.tsvm.tmp-' + dead,
+      '.b.tsvm.tmp-' + dead,
+      '.a.tsvm.tmp-1',
+      'a.tsvm',
+      '.a.tsvm.tmp-' + process.pid,
+    ]
     for (const n of names) writeFileSync(join(d, n), '')
     assert.equal(removeStaleTemps(d, new Set(['a.tsvm'])), 1)
     assert.deepEqual(readdirSync(d).sort(), names.filter((n) => n !== '.a.tsvm.tmp-' + dead).sort())
@@ -155,7 +185,7 @@ describe('pending-receipt records', () => {
     assert.throws(() => readRecord(join(d, 'junk.1.pending')), isCode('RECEIPT_INVALID'))
   })
 
-  it('a record whose owner is running is not claimed; a dead owner\'s is claimed once', () => {
+  it("a record whose owner is running is not claimed; a dead owner's is claimed once", () => {
     const d = join(dir, 'claims')
     mkdirSync(d)
     const text = readFileSync(createRecord(d, run), 'utf8')
@@ -163,8 +193,18 @@ describe('pending-receipt records', () => {
     writeFileSync(join(d, `20260101-aaaa.${dead}.pending`), text)
     writeFileSync(join(d, `.20260101-bbbb.${dead}.pending.tmp-${dead}`), text.slice(0, 10))
     const entries = listRecords(d)
-    assert.equal(readdirSync(d).filter((n) => n.includes('.tmp-')).length, 0, 'a record half-written by a dead process is removed')
-    assert.deepEqual(entries.map((e) => [e.pid, e.running]), [[dead, false], [process.pid, true]])
+    assert.equal(
+      readdirSync(d).filter((n) => n.includes('.tmp-')).length,
+      0,
+      'a record half-written by a dead process is removed',
+    )
+    assert.deepEqual(
+      entries.map((e) => [e.pid, e.running]),
+      [
+        [dead, false],
+        [process.pid, true],
+      ],
+    )
     const mine = claimRecord(entries[0]!)
     assert.equal(mine, join(d, `20260101-aaaa.${process.pid}.pending`))
     assert.equal(claimRecord(entries[0]!), undefined, 'already taken')

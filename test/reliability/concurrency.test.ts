@@ -23,7 +23,14 @@ describe('concurrency on one data dir', () => {
     const before = await inspect(dir)
     const server = await startServeChild(dir)
     try {
-      const attempts = [['check'], ['blocks'], ['mempool'], ['propose', toHex(payloadOf('late', 1))], ['init'], ['last-accepted']]
+      const attempts = [
+        ['check'],
+        ['blocks'],
+        ['mempool'],
+        ['propose', toHex(payloadOf('late', 1))],
+        ['init'],
+        ['last-accepted'],
+      ]
       const results = await Promise.all(attempts.map((a) => tsvm([a[0]!, '--data-dir', dir, ...a.slice(1), '--json'])))
       for (const [i, r] of results.entries()) {
         assert.equal(r.code, 6, `tsvm ${attempts[i]![0]} exited ${r.code}: ${r.stdout}`)

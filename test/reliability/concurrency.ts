@@ -17,8 +17,12 @@ export async function racingProposers(dir: string, tag: string, pairs: number, s
   let locked = 0
   const expected: string[] = []
   for (let p = 0; p < pairs; p++) {
-    const inputs = [0, 1].map((side) => Array.from({length: size}, (_, i) => toHex(payloadOf(`${tag}/${p}/${side}`, i))))
-    const runs = await Promise.all(inputs.map((lines) => tsvm(['propose', '-', '--data-dir', dir, '--json'], {input: lines.join('\n')})))
+    const inputs = [0, 1].map((side) =>
+      Array.from({length: size}, (_, i) => toHex(payloadOf(`${tag}/${p}/${side}`, i))),
+    )
+    const runs = await Promise.all(
+      inputs.map((lines) => tsvm(['propose', '-', '--data-dir', dir, '--json'], {input: lines.join('\n')})),
+    )
     for (const [side, r] of runs.entries()) {
       if (r.code === 0) {
         expected.push(...inputs[side]!)
@@ -35,7 +39,11 @@ export async function racingProposers(dir: string, tag: string, pairs: number, s
   const missing = expected.filter((p) => !accepted.has(p))
   assert.equal(missing.length, 0, `${missing.length} payloads of finished runs are not accepted`)
   assert.equal(after.mempool.length, 0)
-  const ours = new Set(Array.from({length: pairs}, (_, p) => [0, 1].flatMap((side) => Array.from({length: size}, (_, i) => toHex(payloadOf(`${tag}/${p}/${side}`, i))))).flat())
+  const ours = new Set(
+    Array.from({length: pairs}, (_, p) =>
+      [0, 1].flatMap((side) => Array.from({length: size}, (_, i) => toHex(payloadOf(`${tag}/${p}/${side}`, i)))),
+    ).flat(),
+  )
   const done = new Set(expected)
   const stray = after.accepted.filter((p) => ours.has(p) && !done.has(p))
   assert.equal(stray.length, 0, `${stray.length} payloads of a refused run were stored`)
@@ -71,6 +79,10 @@ export async function concurrentProposals(dir: string, tag: string, count: numbe
   assertNoDuplicates(after)
   const accepted = new Set(after.accepted)
   const missing = acked.filter((p) => !accepted.has(p))
-  assert.equal(missing.length, 0, `${missing.length} of ${acked.length} payloads answered Success:true are not in an accepted block`)
+  assert.equal(
+    missing.length,
+    0,
+    `${missing.length} of ${acked.length} payloads answered Success:true are not in an accepted block`,
+  )
   return acked.length
 }

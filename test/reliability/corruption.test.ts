@@ -19,7 +19,12 @@ async function hashes(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>()
   for (const name of (await readdir(dir)).sort()) {
     if (name === 'LOG' || name === 'LOG.old' || name === 'LOCK') continue
-    out.set(name, createHash('sha256').update(await readFile(join(dir, name))).digest('hex'))
+    out.set(
+      name,
+      createHash('sha256')
+        .update(await readFile(join(dir, name)))
+        .digest('hex'),
+    )
   }
   return out
 }
@@ -61,12 +66,21 @@ describe('damaged data dirs', () => {
     await run(3, original)
     chain.push(...Array.from({length: 300}, (_, i) => toHex(payloadOf('c3', i))))
     files = await readdir(original)
-    assert.ok(files.some((f) => f.endsWith('.ldb')), `no table file in ${files.join(' ')}`)
-    assert.ok(files.some((f) => f.endsWith('.log')), `no log file in ${files.join(' ')}`)
+    assert.ok(
+      files.some((f) => f.endsWith('.ldb')),
+      `no table file in ${files.join(' ')}`,
+    )
+    assert.ok(
+      files.some((f) => f.endsWith('.log')),
+      `no log file in ${files.join(' ')}`,
+    )
   })
   after(() => cleanup())
 
-  const named = (suffix: string, in_ = files) => in_.find((f) => f.startsWith('MANIFEST-') === (suffix === 'MANIFEST') && f.endsWith(suffix === 'MANIFEST' ? '' : suffix))!
+  const named = (suffix: string, in_ = files) =>
+    in_.find(
+      (f) => f.startsWith('MANIFEST-') === (suffix === 'MANIFEST') && f.endsWith(suffix === 'MANIFEST' ? '' : suffix),
+    )!
 
   /** Damage found when LevelDB opens: nothing may change. */
   const atOpen: Array<[string, (dir: string) => Promise<void>]> = [
@@ -114,7 +128,8 @@ describe('damaged data dirs', () => {
       if (!readTime) {
         assert.deepEqual(afterwards, before, 'files changed although the database never opened')
       } else {
-        for (const [name, hash] of before) if (name.endsWith('.ldb')) assert.equal(afterwards.get(name), hash, `${name} changed or vanished`)
+        for (const [name, hash] of before)
+          if (name.endsWith('.ldb')) assert.equal(afterwards.get(name), hash, `${name} changed or vanished`)
       }
       await rm(copy, {recursive: true, force: true})
     })
@@ -147,7 +162,8 @@ describe('damaged data dirs', () => {
       const backup = `${copy}.bak`
       const r = await tsvm(['repair', '--data-dir', copy, '--backup', backup, '--json'])
       const out = JSON.parse(r.stdout) as {ok?: boolean; backup?: string; error?: {code: string; message: string}}
-      if (repaired[what] !== 'put-back') assert.deepEqual(await hashes(backup), damaged, 'the backup is the data dir as it was')
+      if (repaired[what] !== 'put-back')
+        assert.deepEqual(await hashes(backup), damaged, 'the backup is the data dir as it was')
       if (repaired[what] === 'whole') {
         assert.equal(r.code, 0, r.stdout + r.stderr)
         assert.equal(out.ok, true)
@@ -164,7 +180,11 @@ describe('damaged data dirs', () => {
         assert.match(out.error!.message, /left as it was/)
         assert.deepEqual(await hashes(copy), damaged, 'the data dir is as it was')
         assert.equal(existsSync(backup), false, 'nothing changed, so no backup was made')
-        assert.deepEqual((await readdir(root)).filter((f) => f.startsWith(`${basename(copy)}.`)), [], 'no copy or marker left behind')
+        assert.deepEqual(
+          (await readdir(root)).filter((f) => f.startsWith(`${basename(copy)}.`)),
+          [],
+          'no copy or marker left behind',
+        )
       }
       await rm(copy, {recursive: true, force: true})
       await rm(backup, {recursive: true, force: true})
@@ -179,7 +199,11 @@ describe('damaged data dirs', () => {
       await cp(original, copy, {recursive: true})
       await truncate(join(copy, log), keep)
       const got = await inspect(copy) // runs tsvm check, which must pass
-      assert.deepEqual(got.accepted, chain.slice(0, got.accepted.length), `log cut at ${keep}: not a prefix of the chain`)
+      assert.deepEqual(
+        got.accepted,
+        chain.slice(0, got.accepted.length),
+        `log cut at ${keep}: not a prefix of the chain`,
+      )
       assert.ok(got.accepted.length >= 900, 'blocks in tables written before the log must survive')
       await rm(copy, {recursive: true, force: true})
     }

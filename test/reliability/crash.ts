@@ -33,9 +33,11 @@ export interface Contents {
  */
 export async function inspect(dir: string): Promise<Contents> {
   const check = await tsvm(['check', '--data-dir', dir, '--json'])
-  const problems = (JSON.parse(check.stdout || '{}') as {error?: {code?: string; problems?: Array<{kind: string}>}}).error
+  const problems = (JSON.parse(check.stdout || '{}') as {error?: {code?: string; problems?: Array<{kind: string}>}})
+    .error
   if (problems?.code === 'NOT_INITIALIZED') return {accepted: [], mempool: []}
-  if (problems?.code === 'CHAIN_CHECK_FAILED' && problems.problems?.every((p) => p.kind === 'not-initialized')) return {accepted: [], mempool: []}
+  if (problems?.code === 'CHAIN_CHECK_FAILED' && problems.problems?.every((p) => p.kind === 'not-initialized'))
+    return {accepted: [], mempool: []}
   assert.equal(check.code, 0, `tsvm check failed after a kill (exit ${check.code}):\n${check.stdout}\n${check.stderr}`)
   const vm = await TimestampVM.open(dir)
   try {
@@ -80,14 +82,24 @@ function killAfter(child: ChildProcess, ms: number): Promise<void> {
  * Runs that printed their result must have all their blocks on the chain; the killed run may
  * have queued or accepted a prefix of its payloads, in order, and nothing else.
  */
-export async function proposeRound(dir: string, tag: string, next: () => number, stats: CrashStats, maxMs = 2500, known?: Contents): Promise<Contents> {
+export async function proposeRound(
+  dir: string,
+  tag: string,
+  next: () => number,
+  stats: CrashStats,
+  maxMs = 2500,
+  known?: Contents,
+): Promise<Contents> {
   const before = known ?? (await inspect(dir))
   const killAt = Date.now() + between(next, 50, maxMs)
   const done: string[][] = []
   let killed: string[] = []
   for (let run = 0; ; run++) {
     const payloads = Array.from({length: between(next, 1, 3000)}, (_, i) => toHex(payloadOf(`${tag}/${run}`, i)))
-    const child = spawn(process.execPath, [BIN, 'propose', '-', '--data-dir', dir, '--json'], {cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, 'propose', '-', '--data-dir', dir, '--json'], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let out = ''
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()))
     child.stdin!.on('error', () => {})
@@ -118,15 +130,27 @@ export async function proposeRound(dir: string, tag: string, next: () => number,
   assert.deepEqual(after.accepted.slice(0, before.accepted.length), before.accepted)
   // Then what was queued before the round (built first), then every acknowledged payload in order.
   const added = [...after.accepted.slice(before.accepted.length), ...after.mempool]
-  assert.deepEqual(added.slice(0, before.mempool.length), before.mempool, 'payloads queued before the round moved or vanished')
+  assert.deepEqual(
+    added.slice(0, before.mempool.length),
+    before.mempool,
+    'payloads queued before the round moved or vanished',
+  )
   const acknowledged = done.flat()
   stats.acknowledged += acknowledged.length
   const missing = acknowledged.filter((p, i) => added[before.mempool.length + i] !== p)
   stats.lost += missing.length
-  assert.equal(missing.length, 0, `${missing.length} acknowledged payloads missing or out of place, first ${missing[0]}`)
+  assert.equal(
+    missing.length,
+    0,
+    `${missing.length} acknowledged payloads missing or out of place, first ${missing[0]}`,
+  )
   // The killed run left a prefix of its payloads, in order.
   const rest = added.slice(before.mempool.length + acknowledged.length)
-  assert.deepEqual(rest, killed.slice(0, rest.length), 'the killed run left something other than a prefix of its payloads')
+  assert.deepEqual(
+    rest,
+    killed.slice(0, rest.length),
+    'the killed run left something other than a prefix of its payloads',
+  )
   return after
 }
 
@@ -138,7 +162,14 @@ export function propose(agent: Agent, port: number, data: Uint8Array, id: number
   const body = JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.proposeBlock', params: {data: hexEncode(data)}, id})
   return new Promise((resolve) => {
     const req = request(
-      {host: '127.0.0.1', port, path: '/ext/bc/timestampvm', method: 'POST', agent, headers: {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body)}},
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/ext/bc/timestampvm',
+        method: 'POST',
+        agent,
+        headers: {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body)},
+      },
       (res) => {
         let text = ''
         res.on('data', (b: Buffer) => (text += b.toString()))
@@ -168,7 +199,14 @@ export async function proposeOver(agent: Agent, port: number, data: Uint8Array, 
  * concurrent clients and is SIGKILLed at a random moment. Every payload answered Success:true
  * must be in an accepted block or in the mempool afterwards, once.
  */
-export async function serveRound(dir: string, tag: string, next: () => number, stats: CrashStats, maxMs = 2000, known?: Contents): Promise<Contents> {
+export async function serveRound(
+  dir: string,
+  tag: string,
+  next: () => number,
+  stats: CrashStats,
+  maxMs = 2000,
+  known?: Contents,
+): Promise<Contents> {
   const clients = 16
   const before = known ?? (await inspect(dir))
   const server = await startServeChild(dir)
@@ -198,7 +236,11 @@ export async function serveRound(dir: string, tag: string, next: () => number, s
   const stored = new Set([...after.accepted, ...after.mempool])
   const lost = acked.filter((p) => !stored.has(p))
   stats.lost += lost.length
-  assert.equal(lost.length, 0, `${lost.length} of ${acked.length} payloads answered Success:true are not stored, first ${lost[0]}`)
+  assert.equal(
+    lost.length,
+    0,
+    `${lost.length} of ${acked.length} payloads answered Success:true are not stored, first ${lost[0]}`,
+  )
   assert.ok(sent > 0)
   return after
 }

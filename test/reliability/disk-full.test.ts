@@ -12,7 +12,14 @@ import {TimestampVM} from '../../src/vm/vm.js'
 import {tsvm} from '../helpers/cli.js'
 import {rejectionCode} from '../helpers/errors.js'
 import {inspect, payloadOf} from './crash.js'
-import {diskFullEpisode, type DiskFullStats, diskFullSupport, fillDisk, mountSmallDisk, type SmallDisk} from './disk-full.js'
+import {
+  diskFullEpisode,
+  type DiskFullStats,
+  diskFullSupport,
+  fillDisk,
+  mountSmallDisk,
+  type SmallDisk,
+} from './disk-full.js'
 
 const unsupported = diskFullSupport()
 if (unsupported !== undefined) console.log(`# disk-full tests skipped: ${unsupported}`)
@@ -30,8 +37,20 @@ describe('a full disk while serve runs', {skip: unsupported}, () => {
   })
 
   it('fails the proposals it cannot write, says unhealthy, recovers once space is back, and loses no acknowledged payload', async () => {
-    const stats: DiskFullStats = {acknowledged: 0, ackedWhileFull: 0, ackedAfterFreed: 0, failed: 0, unhealthy: 0, lost: 0, blocks: 0}
-    await diskFullEpisode(disk!, {tag: 'full', warmup: 500, after: 1500, stageMs: 30_000, log: (l) => console.log(l)}, stats)
+    const stats: DiskFullStats = {
+      acknowledged: 0,
+      ackedWhileFull: 0,
+      ackedAfterFreed: 0,
+      failed: 0,
+      unhealthy: 0,
+      lost: 0,
+      blocks: 0,
+    }
+    await diskFullEpisode(
+      disk!,
+      {tag: 'full', warmup: 500, after: 1500, stageMs: 30_000, log: (l) => console.log(l)},
+      stats,
+    )
     assert.equal(stats.lost, 0)
   })
 
@@ -94,10 +113,17 @@ describe('a full disk while serve runs', {skip: unsupported}, () => {
     }
     assert.equal(r.code, 6, r.stderr)
     assert.match(r.stderr, /DB_WRITE_FAILED/)
-    const printed = r.stdout.split('\n').filter((l) => /\bAccepted\b/.test(l)).map((l) => l.trim().split(/\s+/).at(-1)!)
+    const printed = r.stdout
+      .split('\n')
+      .filter((l) => /\bAccepted\b/.test(l))
+      .map((l) => l.trim().split(/\s+/).at(-1)!)
     assert.ok(printed.length > 0, 'the run printed no block before the disk filled')
     assert.ok(after)
     assert.deepEqual(after.accepted.slice(0, printed.length), printed)
-    assert.deepEqual(after.accepted, payloads.slice(0, after.accepted.length), 'the chain holds a prefix of the payloads, in order')
+    assert.deepEqual(
+      after.accepted,
+      payloads.slice(0, after.accepted.length),
+      'the chain holds a prefix of the payloads, in order',
+    )
   })
 })

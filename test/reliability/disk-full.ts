@@ -50,7 +50,7 @@ export async function fillDisk(path: string): Promise<number> {
   const chunk = Buffer.alloc(64 * 1024, 0xa5)
   let written = 0
   try {
-    for (let size = chunk.length; size >= 1; ) {
+    for (let size = chunk.length; size >= 1;) {
       try {
         const {bytesWritten} = await file.write(chunk, 0, size)
         written += bytesWritten
@@ -141,7 +141,9 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
     const limit = Date.now() + stageMs
     while (!(await done())) {
       if (Date.now() > limit || server.child.exitCode !== null) {
-        throw new Error(`${what} did not happen within ${stageMs} ms (server ${server.child.exitCode === null ? 'running' : `exited ${server.child.exitCode}`})`)
+        throw new Error(
+          `${what} did not happen within ${stageMs} ms (server ${server.child.exitCode === null ? 'running' : `exited ${server.child.exitCode}`})`,
+        )
       }
       await new Promise((r) => setTimeout(r, 20))
     }
@@ -149,7 +151,10 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
   const workers = Array.from({length: clients}, (_, w) => worker(w))
   let stopped = false
   try {
-    await until(`${options.warmup ?? 500} acknowledgements before filling the disk`, () => stats.acknowledged >= (options.warmup ?? 500))
+    await until(
+      `${options.warmup ?? 500} acknowledgements before filling the disk`,
+      () => stats.acknowledged >= (options.warmup ?? 500),
+    )
     stage = 'full'
     const filled = await fillDisk(filler)
     log(`disk filled with ${Math.round(filled / 1024)} KiB after ${stats.acknowledged} acknowledgements`)
@@ -183,7 +188,11 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
   const lost = acked.filter((p) => !stored.has(p))
   stats.lost += lost.length
   log(`restart: ${after.accepted.length} blocks, ${acked.length} acknowledged, ${lost.length} lost`)
-  assert.equal(lost.length, 0, `${lost.length} of ${acked.length} payloads answered Success:true are not stored after a disk-full episode and a restart, first ${lost[0]}`)
+  assert.equal(
+    lost.length,
+    0,
+    `${lost.length} of ${acked.length} payloads answered Success:true are not stored after a disk-full episode and a restart, first ${lost[0]}`,
+  )
   assert.ok(stats.unhealthy > 0, '/ext/health never said unhealthy while writes were failing on the full disk')
   assert.ok(stats.ackedAfterFreed > 0, 'nothing was acknowledged after the disk was freed')
 }

@@ -9,7 +9,16 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 
 import {decodeWrapper, encodeWrapper, makeBlock, parseBlock, Status} from '../../src/vm/block.js'
-import {cb58Decode, cb58Encode, hexDecode, hexEncode, hexNCEncode, idFromString, parsePayload, toHex} from '../../src/vm/encoding.js'
+import {
+  cb58Decode,
+  cb58Encode,
+  hexDecode,
+  hexEncode,
+  hexNCEncode,
+  idFromString,
+  parsePayload,
+  toHex,
+} from '../../src/vm/encoding.js'
 import {TsvmError} from '../../src/vm/errors.js'
 import {decodeDetect, decodeWith, type Encoding} from '../../src/vm/formatting.js'
 import * as oracle from './oracle.js'
@@ -23,7 +32,9 @@ export function outcome<T>(fn: () => T): Outcome<T> {
     return {ok: true, value: fn()}
   } catch (error) {
     if (!(error instanceof TsvmError)) {
-      throw new Error(`threw ${(error as Error)?.name ?? typeof error} instead of a TsvmError: ${String(error)}`, {cause: error})
+      throw new Error(`threw ${(error as Error)?.name ?? typeof error} instead of a TsvmError: ${String(error)}`, {
+        cause: error,
+      })
     }
     return {ok: false, error}
   }
@@ -46,25 +57,23 @@ const bytes32 = fc.uint8Array({minLength: 32, maxLength: 32})
 
 /** Applies one small edit to a string: the edits a mistyped or truncated paste makes. */
 function mutateString(base: fc.Arbitrary<string>): fc.Arbitrary<string> {
-  return fc
-    .tuple(base, fc.nat(), fc.constantFrom(...NEAR), fc.integer({min: 0, max: 5}))
-    .map(([s, at, ch, op]) => {
-      const i = s.length === 0 ? 0 : at % s.length
-      switch (op) {
-        case 0:
-          return s.slice(0, i) + ch + s.slice(i + 1) // substitute
-        case 1:
-          return s.slice(0, i) + s.slice(i + 1) // delete
-        case 2:
-          return s.slice(0, i) + ch + s.slice(i) // insert
-        case 3:
-          return s.slice(0, i) // truncate
-        case 4:
-          return s + ch // append
-        default:
-          return ch + s // prepend
-      }
-    })
+  return fc.tuple(base, fc.nat(), fc.constantFrom(...NEAR), fc.integer({min: 0, max: 5})).map(([s, at, ch, op]) => {
+    const i = s.length === 0 ? 0 : at % s.length
+    switch (op) {
+      case 0:
+        return s.slice(0, i) + ch + s.slice(i + 1) // substitute
+      case 1:
+        return s.slice(0, i) + s.slice(i + 1) // delete
+      case 2:
+        return s.slice(0, i) + ch + s.slice(i) // insert
+      case 3:
+        return s.slice(0, i) // truncate
+      case 4:
+        return s + ch // append
+      default:
+        return ch + s // prepend
+    }
+  })
 }
 
 const b58String = fc.stringOf(fc.constantFrom(...B58), {maxLength: 60})
@@ -96,22 +105,24 @@ const validBlockBytes = fc
 
 /** Applies one edit to bytes: flip, cut, extend, or overwrite a length/version field. */
 function mutateBytes(base: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
-  return fc.tuple(base, fc.nat(), fc.integer({min: 0, max: 255}), fc.integer({min: 0, max: 3})).map(([b, at, v, op]) => {
-    const i = b.length === 0 ? 0 : at % b.length
-    const out = Uint8Array.from(b)
-    switch (op) {
-      case 0:
-        if (out.length > 0) out[i] = v
-        return out
-      case 1:
-        return out.slice(0, i)
-      case 2:
-        return Uint8Array.from([...out, v])
-      default:
-        if (out.length > 0) out[i] ^= 1 << v % 8
-        return out
-    }
-  })
+  return fc
+    .tuple(base, fc.nat(), fc.integer({min: 0, max: 255}), fc.integer({min: 0, max: 3}))
+    .map(([b, at, v, op]) => {
+      const i = b.length === 0 ? 0 : at % b.length
+      const out = Uint8Array.from(b)
+      switch (op) {
+        case 0:
+          if (out.length > 0) out[i] = v
+          return out
+        case 1:
+          return out.slice(0, i)
+        case 2:
+          return Uint8Array.from([...out, v])
+        default:
+          if (out.length > 0) out[i] ^= 1 << (v % 8)
+          return out
+      }
+    })
 }
 
 const validWrapper = fc
@@ -238,25 +249,30 @@ export const PARSER_TARGETS: FuzzTarget[] = [
   {
     name: 'decodeWith/decodeDetect fail only with TsvmError and round-trip',
     property: () =>
-      fc.property(anyText, fc.constantFrom<Encoding | undefined>('cb58', 'hex', 'hexc', 'hexnc', 'json', undefined), (t, enc) => {
-        const got = outcome(() => (enc === undefined ? decodeDetect(t).bytes : decodeWith(enc, t)))
-        if (t === '') { // Go's formatting.Decode: empty text is no bytes in every encoding
-          assert.ok(got.ok && got.value.length === 0)
-          return
-        }
-        // decodeDetect reads plain hex without 0x (what tsvm prints) as hexnc when it is not CB58
-        const bare = /^(?:[0-9a-fA-F]{2})+$/.test(t)
-        const want =
-          enc === 'json'
-            ? undefined
-            : enc === 'hexnc'
-              ? t.startsWith('0x')
-                ? oracle.hexRaw(t.slice(2))
-                : undefined
-              : enc === 'cb58' || (enc === undefined && !t.startsWith('0x'))
-                ? (oracle.cb58(t) ?? (enc === undefined && bare ? oracle.hexRaw(t) : undefined))
-                : oracle.hexChecked(t)
-        agree(got, want, t)
-      }),
+      fc.property(
+        anyText,
+        fc.constantFrom<Encoding | undefined>('cb58', 'hex', 'hexc', 'hexnc', 'json', undefined),
+        (t, enc) => {
+          const got = outcome(() => (enc === undefined ? decodeDetect(t).bytes : decodeWith(enc, t)))
+          if (t === '') {
+            // Go's formatting.Decode: empty text is no bytes in every encoding
+            assert.ok(got.ok && got.value.length === 0)
+            return
+          }
+          // decodeDetect reads plain hex without 0x (what tsvm prints) as hexnc when it is not CB58
+          const bare = /^(?:[0-9a-fA-F]{2})+$/.test(t)
+          const want =
+            enc === 'json'
+              ? undefined
+              : enc === 'hexnc'
+                ? t.startsWith('0x')
+                  ? oracle.hexRaw(t.slice(2))
+                  : undefined
+                : enc === 'cb58' || (enc === undefined && !t.startsWith('0x'))
+                  ? (oracle.cb58(t) ?? (enc === undefined && bare ? oracle.hexRaw(t) : undefined))
+                  : oracle.hexChecked(t)
+          agree(got, want, t)
+        },
+      ),
   },
 ]

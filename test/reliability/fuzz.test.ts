@@ -17,7 +17,9 @@ const FAST_RUNS = 2000
 function run(target: FuzzTarget): Promise<void> | void {
   const params = {seed: FAST_SEED, numRuns: Math.ceil(FAST_RUNS / (target.cost ?? 1))}
   const property = target.property()
-  return property.isAsync() ? fc.assert(property as fc.IAsyncProperty<unknown>, params) : fc.assert(property as fc.IProperty<unknown>, params)
+  return property.isAsync()
+    ? fc.assert(property as fc.IAsyncProperty<unknown>, params)
+    : fc.assert(property as fc.IProperty<unknown>, params)
 }
 
 describe('fuzz: parsers of outside input (fixed seed)', () => {

@@ -5,7 +5,16 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
-import {LOOPBACK_SPELLINGS, assertAlive, attacks, foreignHostsRefused, manyConnections, overCap, rssOf, slowClients} from './hostile.js'
+import {
+  LOOPBACK_SPELLINGS,
+  assertAlive,
+  attacks,
+  foreignHostsRefused,
+  manyConnections,
+  overCap,
+  rssOf,
+  slowClients,
+} from './hostile.js'
 import {type Target, startTarget} from './target.js'
 
 /** No attack may push the server's resident memory past this. */
@@ -62,7 +71,7 @@ describe('hostile HTTP against tsvm serve with its limits set low', () => {
     await assertAlive(target.port)
   })
 
-  it('drops slow clients once the configured timeouts pass, not node:http\'s 30 s later', async () => {
+  it("drops slow clients once the configured timeouts pass, not node:http's 30 s later", async () => {
     const slow = await slowClients(target.port, 5, 100)
     try {
       // 2 s configured; 20 s is a generous bound that node:http's 30 s checking timer alone misses.

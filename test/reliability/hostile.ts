@@ -29,7 +29,11 @@ export function open(port: number, host = '127.0.0.1'): Promise<Socket> {
 }
 
 /** Writes `chunks` (with `gapMs` between them), then collects the reply until close or `waitMs`. */
-export async function send(port: number, chunks: Array<string | Buffer>, options: {gapMs?: number; waitMs?: number; host?: string} = {}): Promise<RawReply> {
+export async function send(
+  port: number,
+  chunks: Array<string | Buffer>,
+  options: {gapMs?: number; waitMs?: number; host?: string} = {},
+): Promise<RawReply> {
   const s = await open(port, options.host)
   const got: Buffer[] = []
   let closed = false
@@ -56,7 +60,11 @@ export async function send(port: number, chunks: Array<string | Buffer>, options
 
 /** A request head for `path` with the given method and headers (Host is the loopback). */
 export function head(method: string, path: string, headers: Record<string, string | number> = {}): string {
-  const lines = [`${method} ${path} HTTP/1.1`, `Host: 127.0.0.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)]
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    `Host: 127.0.0.1`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ]
   return lines.join('\r\n') + '\r\n\r\n'
 }
 
@@ -64,7 +72,14 @@ export function head(method: string, path: string, headers: Record<string, strin
 export function post(path: string, body: string | Buffer, extra: Record<string, string | number> = {}): Buffer {
   const b = typeof body === 'string' ? Buffer.from(body) : body
   return Buffer.concat([
-    Buffer.from(head('POST', path, {'Content-Type': 'application/json', 'Content-Length': b.length, Connection: 'close', ...extra})),
+    Buffer.from(
+      head('POST', path, {
+        'Content-Type': 'application/json',
+        'Content-Length': b.length,
+        Connection: 'close',
+        ...extra,
+      }),
+    ),
     b,
   ])
 }
@@ -86,7 +101,10 @@ export interface Attack {
 }
 
 function expectStatus(r: RawReply, allowed: number[], what: string): void {
-  assert.ok(allowed.includes(r.status) || (r.status === 0 && r.closed), `${what}: got ${r.status || 'no reply'} (${r.text.slice(0, 120)})`)
+  assert.ok(
+    allowed.includes(r.status) || (r.status === 0 && r.closed),
+    `${what}: got ${r.status || 'no reply'} (${r.text.slice(0, 120)})`,
+  )
   assert.notEqual(r.status, 500, `${what}: 500`)
 }
 
@@ -100,13 +118,22 @@ export function attacks(n: number): Attack[] {
         let count = 0
         for (let i = 0; i < n; i++) {
           // declared too large: refused before the body is read
-          expectStatus(await send(port, [head('POST', CHAIN, {'Content-Type': 'application/json', 'Content-Length': 50 * 1024 * 1024})]), [413], 'declared 50 MiB')
+          expectStatus(
+            await send(port, [
+              head('POST', CHAIN, {'Content-Type': 'application/json', 'Content-Length': 50 * 1024 * 1024}),
+            ]),
+            [413],
+            'declared 50 MiB',
+          )
           // declared honestly and sent: refused once the limit is crossed
           expectStatus(await send(port, [post(CHAIN, big)]), [413], '2 MiB body')
           // chunked, no length: refused once the limit is crossed
           const chunk = Buffer.alloc(64 * 1024, 0x20)
-          const chunks: Buffer[] = [Buffer.from(head('POST', CHAIN, {'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked'}))]
-          for (let k = 0; k < 40; k++) chunks.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n'))
+          const chunks: Buffer[] = [
+            Buffer.from(head('POST', CHAIN, {'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked'})),
+          ]
+          for (let k = 0; k < 40; k++)
+            chunks.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n'))
           expectStatus(await send(port, chunks), [413], 'chunked 2.5 MiB')
           count += 3
         }
@@ -122,9 +149,20 @@ export function attacks(n: number): Attack[] {
           expectStatus(r, method === 'FOO' || method === 'TRACE' ? [400, 405] : [405], method)
           count++
         }
-        for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json-patch+json', '']) {
+        for (const type of [
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/json-patch+json',
+          '',
+        ]) {
           const extra: Record<string, string> = type === '' ? {} : {'Content-Type': type}
-          const r = await send(port, [Buffer.concat([Buffer.from(head('POST', CHAIN, {...extra, 'Content-Length': getBlock.length, Connection: 'close'})), Buffer.from(getBlock)])])
+          const r = await send(port, [
+            Buffer.concat([
+              Buffer.from(head('POST', CHAIN, {...extra, 'Content-Length': getBlock.length, Connection: 'close'})),
+              Buffer.from(getBlock),
+            ]),
+          ])
           expectStatus(r, [415], `Content-Type ${JSON.stringify(type)}`)
           count++
         }
@@ -138,10 +176,27 @@ export function attacks(n: number): Attack[] {
           ['500k nested arrays', '['.repeat(500_000) + ']'.repeat(500_000)],
           ['200k nested objects', '{"a":'.repeat(200_000)],
           ['nested params', `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":${'['.repeat(100_000)},"id":1}`],
-          ['a 1,000,000-char string', JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.proposeBlock', params: {data: 'a'.repeat(1_000_000)}, id: 1})],
-          ['100k-element array', JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.getBlock', params: Array(100_000).fill(0), id: 1})],
-          ['a 500,000-digit id', `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":${'9'.repeat(500_000)}}`],
-          ['a 300,000-char string id', `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":"${'\\u00e9'.repeat(50_000)}"}`],
+          [
+            'a 1,000,000-char string',
+            JSON.stringify({
+              jsonrpc: '2.0',
+              method: 'timestampvm.proposeBlock',
+              params: {data: 'a'.repeat(1_000_000)},
+              id: 1,
+            }),
+          ],
+          [
+            '100k-element array',
+            JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.getBlock', params: Array(100_000).fill(0), id: 1}),
+          ],
+          [
+            'a 500,000-digit id',
+            `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":${'9'.repeat(500_000)}}`,
+          ],
+          [
+            'a 300,000-char string id',
+            `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":"${'\\u00e9'.repeat(50_000)}"}`,
+          ],
           ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0xc0, 0x80, 0xed, 0xa0, 0x80, 0x7d])],
           ['50k keys', '{' + Array.from({length: 50_000}, (_, i) => `"k${i}":${i}`).join(',') + '}'],
           ['NUL bytes', '\0'.repeat(1000)],
@@ -166,15 +221,42 @@ export function attacks(n: number): Attack[] {
       async run(port) {
         const cases: Array<[string, Array<string | Buffer>, number[]]> = [
           ['binary garbage', [Buffer.from(Array.from({length: 4096}, (_, i) => (i * 7919) & 255))], [400]],
-          ['a 64 KiB header', [`POST ${CHAIN} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`], [431, 400]],
-          ['2000 headers', [`POST ${CHAIN} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Array.from({length: 2000}, (_, i) => `X-H${i}: v`).join('\r\n')}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`], [415, 431, 400]],
-          ['conflicting lengths', [`POST ${CHAIN} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`], [400]],
-          ['negative length', [`POST ${CHAIN} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n`], [400]],
+          [
+            'a 64 KiB header',
+            [`POST ${CHAIN} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`],
+            [431, 400],
+          ],
+          [
+            '2000 headers',
+            [
+              `POST ${CHAIN} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Array.from({length: 2000}, (_, i) => `X-H${i}: v`).join('\r\n')}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+            ],
+            [415, 431, 400],
+          ],
+          [
+            'conflicting lengths',
+            [
+              `POST ${CHAIN} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+            ],
+            [400],
+          ],
+          [
+            'negative length',
+            [
+              `POST ${CHAIN} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n`,
+            ],
+            [400],
+          ],
           ['a 4 KiB URL', [head('POST', '/' + 'x'.repeat(4096), {'Content-Length': 0, Connection: 'close'})], [404]],
           ['HTTP/0.9', ['GET /\r\n\r\n'], [400, 404]],
-          ['foreign Host', [`POST ${CHAIN} HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`], [403]],
+          [
+            'foreign Host',
+            [`POST ${CHAIN} HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`],
+            [403],
+          ],
         ]
-        for (let i = 0; i < n; i++) for (const [what, chunks, allowed] of cases) expectStatus(await send(port, chunks), allowed, what)
+        for (let i = 0; i < n; i++)
+          for (const [what, chunks, allowed] of cases) expectStatus(await send(port, chunks), allowed, what)
         return cases.length * n
       },
     },
@@ -182,34 +264,103 @@ export function attacks(n: number): Attack[] {
       name: 'CORS, health and info: hostile preflights, node-API calls and paths',
       async run(port) {
         const preflight = (origin: string, method: string, headers: string): string =>
-          head('OPTIONS', CHAIN, {Origin: origin, 'Access-Control-Request-Method': method, 'Access-Control-Request-Headers': headers, Connection: 'close'})
+          head('OPTIONS', CHAIN, {
+            Origin: origin,
+            'Access-Control-Request-Method': method,
+            'Access-Control-Request-Headers': headers,
+            Connection: 'close',
+          })
         const cases: Array<[string, Array<string | Buffer>, number[]]> = [
-          ['preflight with a 16 KiB Origin', [preflight('https://' + 'a'.repeat(16 * 1024), 'POST', 'content-type')], [200, 431]],
-          ['preflight asking 500 headers', [preflight('null', 'POST', Array.from({length: 500}, (_, i) => `x-h${i}`).join(','))], [200]],
+          [
+            'preflight with a 16 KiB Origin',
+            [preflight('https://' + 'a'.repeat(16 * 1024), 'POST', 'content-type')],
+            [200, 431],
+          ],
+          [
+            'preflight asking 500 headers',
+            [preflight('null', 'POST', Array.from({length: 500}, (_, i) => `x-h${i}`).join(','))],
+            [200],
+          ],
           ['preflight asking a strange method', [preflight('https://x.example', 'DELETE\tX', '')], [200, 400]],
-          ['preflight on an unknown path', [head('OPTIONS', '/nowhere', {Origin: 'x', 'Access-Control-Request-Method': 'GET', Connection: 'close'})], [200]],
-          ['GET health with a huge query', [head('GET', '/ext/health?' + 'tag=x&'.repeat(1000), {Connection: 'close'})], [200, 503]],
-          ['health.health with junk params', [post('/ext/health', '{"jsonrpc":"2.0","method":"health.health","params":[[[[1]]],{"tags":7}],"id":1}')], [200]],
+          [
+            'preflight on an unknown path',
+            [head('OPTIONS', '/nowhere', {Origin: 'x', 'Access-Control-Request-Method': 'GET', Connection: 'close'})],
+            [200],
+          ],
+          [
+            'GET health with a huge query',
+            [head('GET', '/ext/health?' + 'tag=x&'.repeat(1000), {Connection: 'close'})],
+            [200, 503],
+          ],
+          [
+            'health.health with junk params',
+            [post('/ext/health', '{"jsonrpc":"2.0","method":"health.health","params":[[[[1]]],{"tags":7}],"id":1}')],
+            [200],
+          ],
           ['health on a sub-path by POST', [post('/ext/health/liveness', getBlock)], [200, 503]],
-          ['info with an array for the chain', [post('/ext/info', '{"jsonrpc":"2.0","method":"info.isBootstrapped","params":{"chain":["x"]},"id":1}')], [200]],
-          ['info with a 512 KiB alias', [post('/ext/info', `{"jsonrpc":"2.0","method":"info.getBlockchainID","params":{"alias":"${'a'.repeat(512 * 1024)}"},"id":1}`)], [200]],
-          ['info with a method of a thousand dots', [post('/ext/info', `{"jsonrpc":"2.0","method":"${'info.'.repeat(1000)}","id":1}`)], [200]],
-          ['info.getVMs batched 100 times', [post('/ext/info', '[' + Array(100).fill('{"jsonrpc":"2.0","method":"info.getVMs","id":1}').join(',') + ']')], [200]],
-          ['a path of 2000 dot segments', [head('GET', '/ext' + '/..'.repeat(2000) + '/info', {Connection: 'close'})], [301]],
-          ['an encoded NUL and dot-dot', [head('POST', '/ext/%00/%2e%2e/info', {'Content-Length': 0, Connection: 'close'})], [301, 404]],
+          [
+            'info with an array for the chain',
+            [post('/ext/info', '{"jsonrpc":"2.0","method":"info.isBootstrapped","params":{"chain":["x"]},"id":1}')],
+            [200],
+          ],
+          [
+            'info with a 512 KiB alias',
+            [
+              post(
+                '/ext/info',
+                `{"jsonrpc":"2.0","method":"info.getBlockchainID","params":{"alias":"${'a'.repeat(512 * 1024)}"},"id":1}`,
+              ),
+            ],
+            [200],
+          ],
+          [
+            'info with a method of a thousand dots',
+            [post('/ext/info', `{"jsonrpc":"2.0","method":"${'info.'.repeat(1000)}","id":1}`)],
+            [200],
+          ],
+          [
+            'info.getVMs batched 100 times',
+            [
+              post(
+                '/ext/info',
+                '[' + Array(100).fill('{"jsonrpc":"2.0","method":"info.getVMs","id":1}').join(',') + ']',
+              ),
+            ],
+            [200],
+          ],
+          [
+            'a path of 2000 dot segments',
+            [head('GET', '/ext' + '/..'.repeat(2000) + '/info', {Connection: 'close'})],
+            [301],
+          ],
+          [
+            'an encoded NUL and dot-dot',
+            [head('POST', '/ext/%00/%2e%2e/info', {'Content-Length': 0, Connection: 'close'})],
+            [301, 404],
+          ],
           ['a broken escape', [head('POST', '/ext/%zz', {'Content-Length': 0, Connection: 'close'})], [400]],
-          ['an absolute-form target to another host', [head('POST', 'http://evil.example/ext/info', {'Content-Length': 0, Connection: 'close'})], [403]],
+          [
+            'an absolute-form target to another host',
+            [head('POST', 'http://evil.example/ext/info', {'Content-Length': 0, Connection: 'close'})],
+            [403],
+          ],
         ]
-        for (let i = 0; i < n; i++) for (const [what, chunks, allowed] of cases) expectStatus(await send(port, chunks), allowed, what)
+        for (let i = 0; i < n; i++)
+          for (const [what, chunks, allowed] of cases) expectStatus(await send(port, chunks), allowed, what)
         return cases.length * n
       },
     },
     {
       name: 'pipelined requests on one connection',
       async run(port) {
-        const one = Buffer.concat([Buffer.from(head('POST', CHAIN, {'Content-Type': 'application/json', 'Content-Length': getBlock.length})), Buffer.from(getBlock)])
+        const one = Buffer.concat([
+          Buffer.from(head('POST', CHAIN, {'Content-Type': 'application/json', 'Content-Length': getBlock.length})),
+          Buffer.from(getBlock),
+        ])
         const count = 50 * n
-        const r = await send(port, [Buffer.concat([...Array<Buffer>(count - 1).fill(one), post(CHAIN, getBlock)])], {waitMs: 20_000})
+        const r = await send(port, [Buffer.concat([...Array<Buffer>(count - 1).fill(one), post(CHAIN, getBlock)])], {
+          waitMs: 20_000,
+        })
         const answered = r.text.split('HTTP/1.1 200').length - 1
         assert.equal(answered, count, `${answered} of ${count} pipelined requests answered`)
         return count
@@ -224,7 +375,11 @@ export function attacks(n: number): Attack[] {
  * normal requests must still be answered. Returns the sockets so the caller can wait for the
  * server to close them (its header/request timeouts) or destroy them.
  */
-export async function slowClients(port: number, count: number, gapMs: number): Promise<{sockets: Socket[]; open(): number; stop(): void}> {
+export async function slowClients(
+  port: number,
+  count: number,
+  gapMs: number,
+): Promise<{sockets: Socket[]; open(): number; stop(): void}> {
   const dribblers: Socket[] = []
   const stallers: Socket[] = []
   for (let i = 0; i < count; i++) {
@@ -259,7 +414,9 @@ export async function slowClients(port: number, count: number, gapMs: number): P
 export async function manyConnections(port: number, count: number): Promise<number> {
   const replies = await Promise.all(
     Array.from({length: count}, () =>
-      send(port, [post(CHAIN, getBlock)], {waitMs: 30_000}).catch(() => ({status: 0, text: '', closed: true}) as RawReply),
+      send(port, [post(CHAIN, getBlock)], {waitMs: 30_000}).catch(
+        () => ({status: 0, text: '', closed: true}) as RawReply,
+      ),
     ),
   )
   for (const r of replies) assert.notEqual(r.status, 500)
@@ -270,7 +427,16 @@ export async function manyConnections(port: number, count: number): Promise<numb
 export const LOOPBACK_SPELLINGS = ['127.1', 'LOCALHOST', '127.000.000.001', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1']
 
 /** Host headers a DNS-rebinding page (or a confused proxy) could send to a loopback server. */
-const FOREIGN_HOSTS = ['evil.example', 'evil.example:9650', 'localhost.evil.example', '127.0.0.1.evil.example', 'evil@127.0.0.1', '127.0.0.1/x', 'x.localhost', 'localhost.']
+const FOREIGN_HOSTS = [
+  'evil.example',
+  'evil.example:9650',
+  'localhost.evil.example',
+  '127.0.0.1.evil.example',
+  'evil@127.0.0.1',
+  '127.0.0.1/x',
+  'x.localhost',
+  'localhost.',
+]
 
 /** Hosts the node's rule answers whatever the address: IP literals and an empty Host (no DNS name to rebind). */
 const IP_HOSTS = ['10.0.0.1', '[::2]', '[::2]:9650', '']
@@ -279,16 +445,30 @@ const IP_HOSTS = ['10.0.0.1', '[::2]', '[::2]:9650', '']
 export async function foreignHostsRefused(port: number, address: string): Promise<number> {
   const body = Buffer.from(getBlock)
   const request = (host: string): Buffer =>
-    Buffer.concat([Buffer.from(`POST ${CHAIN} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`), body])
+    Buffer.concat([
+      Buffer.from(
+        `POST ${CHAIN} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      ),
+      body,
+    ])
   for (const host of FOREIGN_HOSTS) {
     const r = await send(port, [request(host)], {host: address})
-    assert.ok(r.status === 403 && r.text.endsWith('invalid host specified\n'), `Host ${JSON.stringify(host)} on a server bound to ${address}: ${r.status || 'no reply'} ${r.text.slice(0, 120)}`)
+    assert.ok(
+      r.status === 403 && r.text.endsWith('invalid host specified\n'),
+      `Host ${JSON.stringify(host)} on a server bound to ${address}: ${r.status || 'no reply'} ${r.text.slice(0, 120)}`,
+    )
   }
-  const own = await send(port, [request(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`)], {host: address})
+  const own = await send(port, [request(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`)], {
+    host: address,
+  })
   assert.equal(own.status, 200, `own address as Host: ${own.text.slice(0, 120)}`)
   for (const host of IP_HOSTS) {
     const r = await send(port, [request(host)], {host: address})
-    assert.equal(r.status, 200, `Host ${JSON.stringify(host)} (an IP literal or none) on a server bound to ${address}: ${r.text.slice(0, 120)}`)
+    assert.equal(
+      r.status,
+      200,
+      `Host ${JSON.stringify(host)} (an IP literal or none) on a server bound to ${address}: ${r.text.slice(0, 120)}`,
+    )
   }
   return FOREIGN_HOSTS.length + IP_HOSTS.length + 1
 }
@@ -348,7 +528,9 @@ export async function overCap(port: number, cap: number, extra: number): Promise
 export async function connectionStatuses(port: number, count: number): Promise<Map<number, number>> {
   const replies = await Promise.all(
     Array.from({length: count}, () =>
-      send(port, [post(CHAIN, getBlock)], {waitMs: 30_000}).catch(() => ({status: 0, text: '', closed: true}) as RawReply),
+      send(port, [post(CHAIN, getBlock)], {waitMs: 30_000}).catch(
+        () => ({status: 0, text: '', closed: true}) as RawReply,
+      ),
     ),
   )
   const counts = new Map<number, number>()

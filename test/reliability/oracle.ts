@@ -71,7 +71,9 @@ export function payload(text: string): Uint8Array | undefined {
 }
 
 /** A block as Go's codec parses it: 82 bytes, version 0. */
-export function block(bytes: Uint8Array): {parentId: Uint8Array; height: bigint; timestamp: bigint; data: Uint8Array} | undefined {
+export function block(
+  bytes: Uint8Array,
+): {parentId: Uint8Array; height: bigint; timestamp: bigint; data: Uint8Array} | undefined {
   if (bytes.length !== 82 || bytes[0] !== 0 || bytes[1] !== 0) return undefined
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   return {

@@ -23,15 +23,32 @@ export const validReceipt: fc.Arbitrary<Receipt> = fc
         fc.record({
           leaves: fc.constant(leaves),
           index: fc.integer({min: 0, max: leaves - 1}),
-          path: fc.array(fc.record({side: fc.constantFrom<'L' | 'R'>('L', 'R'), hash: bytes(32)}), {minLength: 1, maxLength: MAX_PATH_LENGTH}),
+          path: fc.array(fc.record({side: fc.constantFrom<'L' | 'R'>('L', 'R'), hash: bytes(32)}), {
+            minLength: 1,
+            maxLength: MAX_PATH_LENGTH,
+          }),
         }),
       ),
       {nil: null},
     ),
     payload: bytes(32),
-    block: fc.option(fc.record({id: bytes(32), bytes: bytes(82), height: fc.bigUintN(64), timestamp: fc.bigIntN(64), time: fc.string({minLength: 1, maxLength: 64})}), {nil: null}),
+    block: fc.option(
+      fc.record({
+        id: bytes(32),
+        bytes: bytes(82),
+        height: fc.bigUintN(64),
+        timestamp: fc.bigIntN(64),
+        time: fc.string({minLength: 1, maxLength: 64}),
+      }),
+      {nil: null},
+    ),
     chain: fc.record(
-      {kind: fc.constantFrom<'embedded' | 'remote'>('embedded', 'remote'), location: name, genesisID: bytes(32), chainID: bytes(32)},
+      {
+        kind: fc.constantFrom<'embedded' | 'remote'>('embedded', 'remote'),
+        location: name,
+        genesisID: bytes(32),
+        chainID: bytes(32),
+      },
       {requiredKeys: ['kind', 'location']},
     ),
     createdAt: iso,
@@ -49,11 +66,17 @@ type Json = Record<string, unknown>
 const breakers: Array<[string, (o: Json) => void]> = [
   ['drop format', (o) => delete o.format],
   ['version 3', (o) => (o.version = 3)],
-  ['headers on a pending or version 1 receipt, or empty', (o) => (o.headers = o.version === 1 || o.block === null ? ['00'.repeat(82)] : [])],
+  [
+    'headers on a pending or version 1 receipt, or empty',
+    (o) => (o.headers = o.version === 1 || o.block === null ? ['00'.repeat(82)] : []),
+  ],
   ['version "1"', (o) => (o.version = '1')],
   ['unknown top-level field', (o) => (o.extra = 1)],
   ['__proto__ key', (o) => Object.defineProperty(o, '__proto__', {value: {polluted: true}, enumerable: true})],
-  ['item.hash upper-case', (o) => ((o.item as Json).hash = ((o.item as Json).hash as string).toUpperCase().replace(/^[0-9]*/, 'A'))],
+  [
+    'item.hash upper-case',
+    (o) => ((o.item as Json).hash = ((o.item as Json).hash as string).toUpperCase().replace(/^[0-9]*/, 'A')),
+  ],
   ['item.hash 0x-prefixed', (o) => ((o.item as Json).hash = '0x' + ((o.item as Json).hash as string))],
   ['item.hash one digit short', (o) => ((o.item as Json).hash = ((o.item as Json).hash as string).slice(1))],
   ['item.name empty', (o) => ((o.item as Json).name = '')],
@@ -67,21 +90,68 @@ const breakers: Array<[string, (o: Json) => void]> = [
   ['merkle an array', (o) => (o.merkle = [])],
   ['merkle.leaves 1', (o) => (o.merkle = {leaves: 1, index: 0, path: [{side: 'L', hash: '00'.repeat(32)}]})],
   ['merkle.index out of range', (o) => (o.merkle = {leaves: 2, index: 2, path: [{side: 'L', hash: '00'.repeat(32)}]})],
-  ['merkle.path too long', (o) => (o.merkle = {leaves: 2, index: 0, path: Array(MAX_PATH_LENGTH + 1).fill({side: 'L', hash: '00'.repeat(32)})})],
+  [
+    'merkle.path too long',
+    (o) =>
+      (o.merkle = {leaves: 2, index: 0, path: Array(MAX_PATH_LENGTH + 1).fill({side: 'L', hash: '00'.repeat(32)})}),
+  ],
   ['merkle.path side "X"', (o) => (o.merkle = {leaves: 2, index: 0, path: [{side: 'X', hash: '00'.repeat(32)}]})],
-  ['block.height 2^64', (o) => (o.status = 'complete') && (o.block = {id: '11111111111111111111111111111111LpoYY', bytes: '00'.repeat(82), height: '18446744073709551616', timestamp: '0', time: 't'})],
-  ['block.timestamp -2^63-1', (o) => (o.status = 'complete') && (o.block = {id: '11111111111111111111111111111111LpoYY', bytes: '00'.repeat(82), height: '1', timestamp: '-9223372036854775809', time: 't'})],
-  ['block.height with a leading zero', (o) => (o.status = 'complete') && (o.block = {id: '11111111111111111111111111111111LpoYY', bytes: '00'.repeat(82), height: '01', timestamp: '0', time: 't'})],
+  [
+    'block.height 2^64',
+    (o) =>
+      (o.status = 'complete') &&
+      (o.block = {
+        id: '11111111111111111111111111111111LpoYY',
+        bytes: '00'.repeat(82),
+        height: '18446744073709551616',
+        timestamp: '0',
+        time: 't',
+      }),
+  ],
+  [
+    'block.timestamp -2^63-1',
+    (o) =>
+      (o.status = 'complete') &&
+      (o.block = {
+        id: '11111111111111111111111111111111LpoYY',
+        bytes: '00'.repeat(82),
+        height: '1',
+        timestamp: '-9223372036854775809',
+        time: 't',
+      }),
+  ],
+  [
+    'block.height with a leading zero',
+    (o) =>
+      (o.status = 'complete') &&
+      (o.block = {
+        id: '11111111111111111111111111111111LpoYY',
+        bytes: '00'.repeat(82),
+        height: '01',
+        timestamp: '0',
+        time: 't',
+      }),
+  ],
 ]
 
 /** Text that is sometimes JSON, sometimes a receipt with noise, sometimes neither. */
 const anyReceiptText = fc.oneof(
   fc.string({maxLength: 200}),
   fc.json({maxDepth: 4}),
-  validReceipt.map(serializeReceipt).chain((t) =>
-    fc.tuple(fc.nat(t.length), fc.nat(40), fc.string({maxLength: 8})).map(([at, cut, ins]) => t.slice(0, at) + ins + t.slice(at + cut)),
+  validReceipt
+    .map(serializeReceipt)
+    .chain((t) =>
+      fc
+        .tuple(fc.nat(t.length), fc.nat(40), fc.string({maxLength: 8}))
+        .map(([at, cut, ins]) => t.slice(0, at) + ins + t.slice(at + cut)),
+    ),
+  fc.constantFrom(
+    '['.repeat(100_000),
+    '{"format":"tsvm-receipt"' + ' '.repeat(70_000) + '}',
+    'null',
+    '1e999',
+    '"\\ud800"',
   ),
-  fc.constantFrom('['.repeat(100_000), '{"format":"tsvm-receipt"' + ' '.repeat(70_000) + '}', 'null', '1e999', '"\\ud800"'),
 )
 
 /** The receipt parser targets. */

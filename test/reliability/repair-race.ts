@@ -73,7 +73,10 @@ export async function repairRaceRound(
       } catch {
         code = undefined
       }
-      assert.ok(code === 'DB_LOCKED' || code === 'REPAIR_INCOMPLETE', `tsvm ${args[0]} during a repair exited ${r.code}: ${r.stdout} ${r.stderr}`)
+      assert.ok(
+        code === 'DB_LOCKED' || code === 'REPAIR_INCOMPLETE',
+        `tsvm ${args[0]} during a repair exited ${r.code}: ${r.stdout} ${r.stderr}`,
+      )
       if (code === 'DB_LOCKED') stats.locked++
       else stats.incomplete++
     }
@@ -83,8 +86,18 @@ export async function repairRaceRound(
     // moment) and is run again; a killed one is finished (or redone) by the next.
     let kill = options.kill
     for (;;) {
-      const args = ['repair', '--data-dir', dir, '--json', ...(options.backup && !existsSync(options.backup) ? ['--backup', options.backup] : ['--no-backup'])]
-      const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+      const args = [
+        'repair',
+        '--data-dir',
+        dir,
+        '--json',
+        ...(options.backup && !existsSync(options.backup) ? ['--backup', options.backup] : ['--no-backup']),
+      ]
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: ROOT,
+        env: {...process.env, NO_COLOR: '1'},
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
       let out = ''
       child.stdout!.on('data', (b: Buffer) => (out += b.toString()))
       child.stderr!.resume()
@@ -111,12 +124,20 @@ export async function repairRaceRound(
   assert.equal(existsSync(`${dir}.repairing`), false, 'a repair marker was left behind')
   const after = await inspect(dir)
   assertNoDuplicates(after)
-  assert.deepEqual(after.accepted.slice(0, known.accepted.length), known.accepted, 'blocks accepted before the round changed or vanished')
+  assert.deepEqual(
+    after.accepted.slice(0, known.accepted.length),
+    known.accepted,
+    'blocks accepted before the round changed or vanished',
+  )
   const present = new Set(after.accepted)
   const missing = acknowledged.filter((p) => !present.has(p))
   stats.acknowledged += acknowledged.length
   stats.lost += missing.length
-  assert.equal(missing.length, 0, `${missing.length} acknowledged payloads missing after the repair, first ${missing[0]}`)
+  assert.equal(
+    missing.length,
+    0,
+    `${missing.length} acknowledged payloads missing after the repair, first ${missing[0]}`,
+  )
   if (options.backup) await rm(options.backup, {recursive: true, force: true})
   return after
 }

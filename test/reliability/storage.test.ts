@@ -76,14 +76,18 @@ describe('storage guarantees (classic-level)', () => {
       const acked = await writeThenKill(path, from, between(next, 1, 40), between(next, 0, 25))
       const db = await openDb(path)
       try {
-        const head = Number(readU64(await db.get(new TextEncoder().encode('head')) as Uint8Array))
-        assert.ok(head >= Math.max(...acked), `head ${head} is behind the last acknowledged batch ${Math.max(...acked)}`)
+        const head = Number(readU64((await db.get(new TextEncoder().encode('head'))) as Uint8Array))
+        assert.ok(
+          head >= Math.max(...acked),
+          `head ${head} is behind the last acknowledged batch ${Math.max(...acked)}`,
+        )
         const counts = new Map<number, number>()
         for await (const key of db.keys({gte: batchKey(0, 0), lt: batchKey(2 ** 40, 0)})) {
           const n = Number(readU64(key))
           counts.set(n, (counts.get(n) ?? 0) + 1)
         }
-        for (let n = 0; n <= head; n++) assert.equal(counts.get(n), KEYS_PER_BATCH, `batch ${n} has ${counts.get(n) ?? 0} of ${KEYS_PER_BATCH} keys`)
+        for (let n = 0; n <= head; n++)
+          assert.equal(counts.get(n), KEYS_PER_BATCH, `batch ${n} has ${counts.get(n) ?? 0} of ${KEYS_PER_BATCH} keys`)
         for (const n of counts.keys()) assert.ok(n <= head, `batch ${n} is partly there beyond head ${head}`)
         from = head + 1
       } finally {
@@ -114,16 +118,20 @@ describe('storage guarantees (classic-level)', () => {
     const db = await openDb(join(dir, 'ryw'))
     try {
       await fc.assert(
-        fc.asyncProperty(fc.uint8Array({minLength: 1, maxLength: 40}), fc.uint8Array({maxLength: 100}), async (k, v) => {
-          await db.batch([{type: 'put', key: k, value: v}], {sync: true})
-          assert.deepEqual(Uint8Array.from((await db.get(k))!), v)
-          const it = db.iterator({gte: k, lte: k})
-          await db.del(k)
-          assert.equal(await db.get(k), undefined)
-          const seen = await it.all()
-          assert.equal(seen.length, 1, 'an iterator created before a delete must still see the key')
-          assert.deepEqual(Uint8Array.from(seen[0]![1]), v)
-        }),
+        fc.asyncProperty(
+          fc.uint8Array({minLength: 1, maxLength: 40}),
+          fc.uint8Array({maxLength: 100}),
+          async (k, v) => {
+            await db.batch([{type: 'put', key: k, value: v}], {sync: true})
+            assert.deepEqual(Uint8Array.from((await db.get(k))!), v)
+            const it = db.iterator({gte: k, lte: k})
+            await db.del(k)
+            assert.equal(await db.get(k), undefined)
+            const seen = await it.all()
+            assert.equal(seen.length, 1, 'an iterator created before a delete must still see the key')
+            assert.deepEqual(Uint8Array.from(seen[0]![1]), v)
+          },
+        ),
         {seed: 11, numRuns: 150},
       )
     } finally {
@@ -135,21 +143,28 @@ describe('storage guarantees (classic-level)', () => {
     const db = await openDb(join(dir, 'order'))
     try {
       await fc.assert(
-        fc.asyncProperty(fc.uniqueArray(fc.bigUintN(64), {minLength: 1, maxLength: 60}), fc.bigUintN(64), async (heights, pivot) => {
-          await db.clear()
-          const prefixed = (n: bigint) => Uint8Array.from([0x68, ...u64(n)])
-          await db.batch(heights.map((h) => ({type: 'put' as const, key: prefixed(h), value: u64(h)})))
-          // a key under another prefix must stay outside the range
-          await db.put(Uint8Array.of(0x69), new Uint8Array(0))
-          const sorted = [...heights].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-          const range = {gte: Uint8Array.of(0x68), lt: Uint8Array.of(0x69)}
-          assert.deepEqual((await db.values(range).all()).map(readU64), sorted)
-          assert.deepEqual((await db.values({...range, reverse: true}).all()).map(readU64), [...sorted].reverse())
-          const fromPivot = (await db.values({gte: prefixed(pivot), lt: Uint8Array.of(0x69)}).all()).map(readU64)
-          assert.deepEqual(fromPivot, sorted.filter((h) => h >= pivot))
-          const last = await db.values({...range, reverse: true, limit: 1}).all()
-          assert.equal(readU64(last[0]!), sorted.at(-1))
-        }),
+        fc.asyncProperty(
+          fc.uniqueArray(fc.bigUintN(64), {minLength: 1, maxLength: 60}),
+          fc.bigUintN(64),
+          async (heights, pivot) => {
+            await db.clear()
+            const prefixed = (n: bigint) => Uint8Array.from([0x68, ...u64(n)])
+            await db.batch(heights.map((h) => ({type: 'put' as const, key: prefixed(h), value: u64(h)})))
+            // a key under another prefix must stay outside the range
+            await db.put(Uint8Array.of(0x69), new Uint8Array(0))
+            const sorted = [...heights].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+            const range = {gte: Uint8Array.of(0x68), lt: Uint8Array.of(0x69)}
+            assert.deepEqual((await db.values(range).all()).map(readU64), sorted)
+            assert.deepEqual((await db.values({...range, reverse: true}).all()).map(readU64), [...sorted].reverse())
+            const fromPivot = (await db.values({gte: prefixed(pivot), lt: Uint8Array.of(0x69)}).all()).map(readU64)
+            assert.deepEqual(
+              fromPivot,
+              sorted.filter((h) => h >= pivot),
+            )
+            const last = await db.values({...range, reverse: true, limit: 1}).all()
+            assert.equal(readU64(last[0]!), sorted.at(-1))
+          },
+        ),
         {seed: 13, numRuns: 60},
       )
     } finally {
@@ -184,12 +199,19 @@ describe('storage guarantees (classic-level)', () => {
       const other = await vm.buildBlock()
       await vm.reject(other.id)
       await vm.acceptPayloads([new Uint8Array(32).fill(4)])
-      await vm.acceptPayloadGroups([5, 6, 7].map((b) => new Uint8Array(32).fill(b)), {groupSize: 1, onGroup: () => {}})
+      await vm.acceptPayloadGroups(
+        [5, 6, 7].map((b) => new Uint8Array(32).fill(b)),
+        {groupSize: 1, onGroup: () => {}},
+      )
     } finally {
       await vm?.close()
       ChainState.prototype.prepare = original
     }
     assert.ok(writes.length >= 10, `only ${writes.length} writes seen`)
-    assert.deepEqual(writes.filter((w) => !w.sync), [], 'a state transition was written without sync')
+    assert.deepEqual(
+      writes.filter((w) => !w.sync),
+      [],
+      'a state transition was written without sync',
+    )
   })
 })

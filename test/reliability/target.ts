@@ -46,7 +46,11 @@ export interface ServeChild {
 export function startServeChild(dir: string, args: string[] = []): Promise<ServeChild> {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TSVM_')) env[k] = v
-  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dir, '--port', '0', '--json', ...args], {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dir, '--port', '0', '--json', ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
   return new Promise((resolve, reject) => {
     let out = ''

@@ -55,9 +55,12 @@ describe('RpcClient', () => {
 
   it('reports a non-chain URL as RPC_HTTP_ERROR with the status', async () => {
     const c = new RpcClient(`${s.url}/ext/bc/nope`)
-    await assert.rejects(c.call('timestampvm.getBlock', {}), (e: {code?: string; details?: {status?: number}; message: string}) => {
-      return e.code === 'RPC_HTTP_ERROR' && e.details?.status === 404 && e.message.includes('/ext/bc/<chainID>')
-    })
+    await assert.rejects(
+      c.call('timestampvm.getBlock', {}),
+      (e: {code?: string; details?: {status?: number}; message: string}) => {
+        return e.code === 'RPC_HTTP_ERROR' && e.details?.status === 404 && e.message.includes('/ext/bc/<chainID>')
+      },
+    )
     await c.close()
   })
 
@@ -68,7 +71,11 @@ describe('RpcClient', () => {
         res.end('rpc: no')
       })
       const c = new RpcClient(`http://127.0.0.1:${port}/ext/bc/x`)
-      await assert.rejects(c.call('timestampvm.getBlock', {}), (e: {code?: string; details?: {status?: number}}) => e.code === 'RPC_HTTP_ERROR' && e.details?.status === status)
+      await assert.rejects(
+        c.call('timestampvm.getBlock', {}),
+        (e: {code?: string; details?: {status?: number}}) =>
+          e.code === 'RPC_HTTP_ERROR' && e.details?.status === status,
+      )
       await c.close()
       await stop(server)
     }
@@ -92,7 +99,10 @@ describe('RpcClient', () => {
     const {server, port} = await listen(() => {})
     await stop(server)
     const c = new RpcClient(`http://127.0.0.1:${port}/ext/bc/x`)
-    await assert.rejects(c.call('timestampvm.getBlock', {}), (e: {code?: string; message: string}) => e.code === 'RPC_UNREACHABLE' && e.message.includes(`127.0.0.1:${port}`))
+    await assert.rejects(
+      c.call('timestampvm.getBlock', {}),
+      (e: {code?: string; message: string}) => e.code === 'RPC_UNREACHABLE' && e.message.includes(`127.0.0.1:${port}`),
+    )
     await c.close()
   })
 
@@ -119,7 +129,10 @@ describe('TimestampVmClient on the wrong endpoint', () => {
     const s = await startServer({chain: engine, chainId: 'x', vmId: 'y', dialect: 'v1.3', port: 0})
     const c = new TimestampVmClient(new RpcClient(s.endpoints.staticAlias))
     try {
-      await assert.rejects(c.getBlock(), (e: {code?: string; message: string}) => e.code === 'RPC_ERROR' && e.message.includes('/ext/bc/<chainID>'))
+      await assert.rejects(
+        c.getBlock(),
+        (e: {code?: string; message: string}) => e.code === 'RPC_ERROR' && e.message.includes('/ext/bc/<chainID>'),
+      )
     } finally {
       await c.close()
       await s.close()
@@ -133,7 +146,7 @@ describe('TimestampVmClient dialect detection', () => {
   for (const dialect of ['v1.2', 'v1.3'] as const) {
     it(`detects ${dialect} from a getBlock reply`, async () => {
       const t = await openTestVm()
-    const engine = new Engine(t.engine)
+      const engine = new Engine(t.engine)
       const s = await startServer({chain: engine, chainId: 'x', vmId: 'y', dialect, port: 0})
       const c = new TimestampVmClient(new RpcClient(s.endpoints.chainAlias))
       try {

@@ -3,7 +3,19 @@ import {describe, it} from 'node:test'
 
 import fc from 'fast-check'
 
-import {GoJsonError, goCompact, goDecodeUtf8Raw, goEncodeRaw, goJsonBytes, goJsonString, goQuote, parseJson, readFirstValue, readRpcRequest, requestAsData} from '../../src/rpc/json.js'
+import {
+  GoJsonError,
+  goCompact,
+  goDecodeUtf8Raw,
+  goEncodeRaw,
+  goJsonBytes,
+  goJsonString,
+  goQuote,
+  parseJson,
+  readFirstValue,
+  readRpcRequest,
+  requestAsData,
+} from '../../src/rpc/json.js'
 
 describe('Go JSON string encoding (spec §3.5)', () => {
   it('escapes HTML characters, U+2028/9 and control bytes like Go <= 1.21', () => {
@@ -34,7 +46,10 @@ describe('Go JSON string encoding (spec §3.5)', () => {
   })
 
   it('compacts raw JSON like Go: whitespace out, HTML escaped, numbers untouched', () => {
-    assert.equal(goCompact(' { "a" : [ 1.0 , 18446744073709551615 ] , "b" : "x y<" } '), '{"a":[1.0,18446744073709551615],"b":"x y\\u003c"}')
+    assert.equal(
+      goCompact(' { "a" : [ 1.0 , 18446744073709551615 ] , "b" : "x y<" } '),
+      '{"a":[1.0,18446744073709551615],"b":"x y\\u003c"}',
+    )
     assert.equal(goCompact('"a\\" <"'), '"a\\" \\u003c"')
   })
 
@@ -55,7 +70,7 @@ describe('Go JSON reading', () => {
       ['"abc', 'unexpected EOF'],
       ['x', "invalid character 'x' looking for beginning of value"],
       ['{"a" 1}', "invalid character '1' after object key"],
-      ['{"a":1 "b"}', 'invalid character \'"\' after object key:value pair'],
+      ['{"a":1 "b"}', "invalid character '\"' after object key:value pair"],
       ['[1 2]', "invalid character '2' after array element"],
       ['{1:2}', "invalid character '1' looking for beginning of object key string"],
       ['nul!', "invalid character '!' in literal null (expecting 'l')"],
@@ -67,11 +82,18 @@ describe('Go JSON reading', () => {
       ['é', "invalid character 'Ã' looking for beginning of value"],
     ]
     for (const [text, message] of cases) {
-      assert.throws(() => readFirstValue(text), (e: Error) => e instanceof GoJsonError && e.message === message, text)
+      assert.throws(
+        () => readFirstValue(text),
+        (e: Error) => e instanceof GoJsonError && e.message === message,
+        text,
+      )
     }
     assert.throws(() => parseJson('1 2'), /after top-level value/)
     assert.equal(readFirstValue('['.repeat(10_000) + ']'.repeat(10_000)).kind, 'array')
-    assert.throws(() => readFirstValue('['.repeat(10_001)), (e: Error) => e.message === "invalid character '[' exceeded max depth")
+    assert.throws(
+      () => readFirstValue('['.repeat(10_001)),
+      (e: Error) => e.message === "invalid character '[' exceeded max depth",
+    )
   })
 
   it('decodes escapes, replacing lone surrogates with U+FFFD as Go does', () => {
@@ -105,11 +127,27 @@ describe('request bodies with invalid UTF-8 (goDecodeUtf8Raw)', () => {
   })
 
   it('substitutes U+FFFD only inside unquoted strings; a raw value keeps the bytes', () => {
-    const body = goDecodeUtf8Raw(Buffer.from([...Buffer.from('{"method":"a'), 0xff, ...Buffer.from('","id":"'), 0xfe, 0xf0, 0x90, 0x82, 0x80, ...Buffer.from('"}')]))
+    const body = goDecodeUtf8Raw(
+      Buffer.from([
+        ...Buffer.from('{"method":"a'),
+        0xff,
+        ...Buffer.from('","id":"'),
+        0xfe,
+        0xf0,
+        0x90,
+        0x82,
+        0x80,
+        ...Buffer.from('"}'),
+      ]),
+    )
     const {request} = readRpcRequest(body)
     assert.equal(request.method, 'a\ufffd')
     assert.deepEqual(goEncodeRaw(goCompact(request.id!)), Buffer.from([0x22, 0xfe, 0xf0, 0x90, 0x82, 0x80, 0x22]))
-    assert.throws(() => parseJson(goDecodeUtf8Raw(Buffer.from([0x5b, 0xff, 0x5d]))), {message: "invalid character '\u00ff' looking for beginning of value"})
-    assert.throws(() => parseJson(goDecodeUtf8Raw(Buffer.from([0x5b, 0x80, 0x5d]))), {message: "invalid character '\\u0080' looking for beginning of value"})
+    assert.throws(() => parseJson(goDecodeUtf8Raw(Buffer.from([0x5b, 0xff, 0x5d]))), {
+      message: "invalid character '\u00ff' looking for beginning of value",
+    })
+    assert.throws(() => parseJson(goDecodeUtf8Raw(Buffer.from([0x5b, 0x80, 0x5d]))), {
+      message: "invalid character '\\u0080' looking for beginning of value",
+    })
   })
 })

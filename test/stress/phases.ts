@@ -49,7 +49,9 @@ async function fuzz(target: FuzzTarget, seed: number, numRuns: number, ms: numbe
     : fc.check(property as fc.IProperty<unknown>, params)
   if (details.failed) {
     const shown = JSON.stringify(details.counterexample, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))
-    throw new Error(`${target.name}: failed with seed ${seed} path ${details.counterexamplePath}: ${shown?.slice(0, 500)}\n${(details.errorInstance as Error | null)?.message.slice(0, 2000)}`)
+    throw new Error(
+      `${target.name}: failed with seed ${seed} path ${details.counterexamplePath}: ${shown?.slice(0, 500)}\n${(details.errorInstance as Error | null)?.message.slice(0, 2000)}`,
+    )
   }
   return details.numRuns
 }
@@ -96,10 +98,19 @@ const hostilePhase: Phase = {
       const statuses = await connectionStatuses(target.port, 2000)
       requests += 2000
       const [answered, busy, dropped] = [200, 503, 0].map((k) => statuses.get(k) ?? 0) as [number, number, number]
-      assert.equal(answered + busy + dropped, 2000, `statuses of 2000 simultaneous connections: ${JSON.stringify([...statuses])}`)
-      assert.ok(answered >= Math.min(2000, target.maxConnections), `only ${answered} of 2000 simultaneous connections answered 200`)
+      assert.equal(
+        answered + busy + dropped,
+        2000,
+        `statuses of 2000 simultaneous connections: ${JSON.stringify([...statuses])}`,
+      )
+      assert.ok(
+        answered >= Math.min(2000, target.maxConnections),
+        `only ${answered} of 2000 simultaneous connections answered 200`,
+      )
       sample()
-      log(`ok  2000 connections at once: ${answered} answered, ${busy} refused with 503, ${dropped} closed over the cap`)
+      log(
+        `ok  2000 connections at once: ${answered} answered, ${busy} refused with 503, ${dropped} closed over the cap`,
+      )
       // Slow clients: the server must keep answering, then drop them itself (header and request
       // timeouts, 10 s and 30 s), within the phase's budget.
       const slow = await slowClients(target.port, 200, 500)
@@ -111,7 +122,11 @@ const hostilePhase: Phase = {
           await new Promise((r) => setTimeout(r, 1000))
         }
         const open = slow.open()
-        assert.equal(open, 0, `${open} of ${slow.sockets.length} slow connections still open after ${Math.round(Math.min(90_000, budgetMs) / 1000)} s`)
+        assert.equal(
+          open,
+          0,
+          `${open} of ${slow.sockets.length} slow connections still open after ${Math.round(Math.min(90_000, budgetMs) / 1000)} s`,
+        )
         log('ok  400 slow clients dropped by the server')
       } finally {
         slow.stop()
@@ -141,7 +156,14 @@ async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
  * or twice the budget, whichever comes first). Every `perDir` kills start on a fresh data dir, so
  * the chain (and the check after each kill) stays small while each dir is killed repeatedly.
  */
-function crashPhase(name: string, round: typeof proposeRound, minKills: number, maxKills: number, windowMs: number, perDir = 5): Phase {
+function crashPhase(
+  name: string,
+  round: typeof proposeRound,
+  minKills: number,
+  maxKills: number,
+  windowMs: number,
+  perDir = 5,
+): Phase {
   return {
     name,
     share: 3,
@@ -149,7 +171,10 @@ function crashPhase(name: string, round: typeof proposeRound, minKills: number, 
       const stats: CrashStats = {kills: 0, acknowledged: 0, lost: 0}
       const next = rng(seed)
       const started = Date.now()
-      const more = () => stats.kills < maxKills && Date.now() - started < 2 * budgetMs && (stats.kills < minKills || Date.now() - started < budgetMs)
+      const more = () =>
+        stats.kills < maxKills &&
+        Date.now() - started < 2 * budgetMs &&
+        (stats.kills < minKills || Date.now() - started < budgetMs)
       let blocks = 0
       let dirs = 0
       try {
@@ -159,7 +184,8 @@ function crashPhase(name: string, round: typeof proposeRound, minKills: number, 
             let known: Contents | undefined
             for (let i = 0; i < perDir && more(); i++) {
               known = await round(dir, `${name}/${seed}/${dirs}/${i}`, next, stats, windowMs, known)
-              if (stats.kills % 10 === 0) log(`${stats.kills} kills, ${stats.acknowledged} acknowledged payloads, ${stats.lost} lost`)
+              if (stats.kills % 10 === 0)
+                log(`${stats.kills} kills, ${stats.acknowledged} acknowledged payloads, ${stats.lost} lost`)
             }
             blocks += known?.accepted.length ?? 0
           })
@@ -206,7 +232,15 @@ const diskFullPhase: Phase = {
       summary.skipped = unsupported
       return
     }
-    const stats: DiskFullStats = {acknowledged: 0, ackedWhileFull: 0, ackedAfterFreed: 0, failed: 0, unhealthy: 0, lost: 0, blocks: 0}
+    const stats: DiskFullStats = {
+      acknowledged: 0,
+      ackedWhileFull: 0,
+      ackedAfterFreed: 0,
+      failed: 0,
+      unhealthy: 0,
+      lost: 0,
+      blocks: 0,
+    }
     const started = Date.now()
     let episodes = 0
     try {
@@ -214,14 +248,24 @@ const diskFullPhase: Phase = {
         const mountPoint = await mkdtemp(join(tmpdir(), 'tsvm-stress-full-'))
         const disk = mountSmallDisk(mountPoint, 8)
         try {
-          const round: DiskFullStats = {acknowledged: 0, ackedWhileFull: 0, ackedAfterFreed: 0, failed: 0, unhealthy: 0, lost: 0, blocks: 0}
+          const round: DiskFullStats = {
+            acknowledged: 0,
+            ackedWhileFull: 0,
+            ackedAfterFreed: 0,
+            failed: 0,
+            unhealthy: 0,
+            lost: 0,
+            blocks: 0,
+          }
           try {
             await diskFullEpisode(disk, {tag: `full/${seed}/${episodes}`, clients: 16, warmup: 500, after: 2000}, round)
           } finally {
             for (const k of Object.keys(stats) as Array<keyof DiskFullStats>) stats[k] += round[k]
           }
           episodes++
-          log(`episode ${episodes}: ${round.acknowledged} acknowledged (${round.ackedAfterFreed} after freeing), ${round.failed} refused while full, ${round.blocks} blocks after restart, ${round.lost} lost`)
+          log(
+            `episode ${episodes}: ${round.acknowledged} acknowledged (${round.ackedAfterFreed} after freeing), ${round.failed} refused while full, ${round.blocks} blocks after restart, ${round.lost} lost`,
+          )
         } finally {
           disk.unmount()
           await rm(mountPoint, {recursive: true, force: true})
@@ -248,7 +292,16 @@ const repairRacePhase: Phase = {
   name: 'repair-race',
   share: 1,
   async run({seed, budgetMs, summary, log}) {
-    const stats: RepairRaceStats = {repairs: 0, repairsRefused: 0, kills: 0, openers: 0, locked: 0, incomplete: 0, acknowledged: 0, lost: 0}
+    const stats: RepairRaceStats = {
+      repairs: 0,
+      repairsRefused: 0,
+      kills: 0,
+      openers: 0,
+      locked: 0,
+      incomplete: 0,
+      acknowledged: 0,
+      lost: 0,
+    }
     const next = rng(seed)
     const started = Date.now()
     let rounds = 0
@@ -261,10 +314,17 @@ const repairRacePhase: Phase = {
         let known = await inspect(dir)
         while (rounds < 200 && (rounds < 5 || Date.now() - started < budgetMs)) {
           rounds++
-          const options = {kill: next() < 0.35, openers: 3, backup: rounds % 2 === 0 ? join(root, `backup-${rounds}`) : undefined}
+          const options = {
+            kill: next() < 0.35,
+            openers: 3,
+            backup: rounds % 2 === 0 ? join(root, `backup-${rounds}`) : undefined,
+          }
           known = await repairRaceRound(dir, `repair-race/${seed}/${rounds}`, next, stats, options, known)
           blocks = known.accepted.length
-          if (rounds % 5 === 0) log(`${rounds} rounds: ${stats.repairs} repairs (${stats.kills} killed), ${stats.openers} opener runs, ${stats.acknowledged} acknowledged, ${stats.lost} lost`)
+          if (rounds % 5 === 0)
+            log(
+              `${rounds} rounds: ${stats.repairs} repairs (${stats.kills} killed), ${stats.openers} opener runs, ${stats.acknowledged} acknowledged, ${stats.lost} lost`,
+            )
         }
       })
     } finally {

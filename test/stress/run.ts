@@ -26,7 +26,10 @@ async function main(): Promise<void> {
   const results: Array<{phase: string; summary: Summary; error?: unknown; ms: number}> = []
   for (const phase of selected) {
     const remaining = deadline - Date.now()
-    const budgetMs = Math.max(5_000, Math.floor((remaining * phase.share) / selected.slice(selected.indexOf(phase)).reduce((a, p) => a + p.share, 0)))
+    const budgetMs = Math.max(
+      5_000,
+      Math.floor((remaining * phase.share) / selected.slice(selected.indexOf(phase)).reduce((a, p) => a + p.share, 0)),
+    )
     const started = Date.now()
     const summary: Summary = {}
     process.stdout.write(`\n== ${phase.name} (budget ${Math.round(budgetMs / 1000)} s)\n`)
@@ -40,11 +43,17 @@ async function main(): Promise<void> {
   }
   console.log('\n== summary')
   for (const r of results) {
-    const figures = Object.entries(r.summary).map(([k, v]) => `${k}=${v}`).join(' ')
-    console.log(`${r.error === undefined ? 'ok  ' : 'FAIL'} ${r.phase.padEnd(14)} ${String(Math.round(r.ms / 1000)).padStart(4)} s  ${figures}`)
+    const figures = Object.entries(r.summary)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')
+    console.log(
+      `${r.error === undefined ? 'ok  ' : 'FAIL'} ${r.phase.padEnd(14)} ${String(Math.round(r.ms / 1000)).padStart(4)} s  ${figures}`,
+    )
   }
   const failed = results.filter((r) => r.error !== undefined).length
-  console.log(failed === 0 ? `all ${results.length} phases passed (seed ${seed})` : `${failed} phase(s) failed (seed ${seed})`)
+  console.log(
+    failed === 0 ? `all ${results.length} phases passed (seed ${seed})` : `${failed} phase(s) failed (seed ${seed})`,
+  )
   process.exitCode = failed === 0 ? 0 : 1
 }
 

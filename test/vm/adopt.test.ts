@@ -10,7 +10,15 @@ import {adoptionNeed, adoptState} from '../../src/vm/adopt.js'
 import {decodeWrapper, encodeWrapper, Status} from '../../src/vm/block.js'
 import {idToString, toHex} from '../../src/vm/encoding.js'
 import {genesisData} from '../../src/vm/genesis.js'
-import {BLOCK_PREFIX, blockKey, ChainState, GENESIS_KEY, LAST_ACCEPTED_KEY, prefixEnd, SINGLETON_PREFIX} from '../../src/vm/state.js'
+import {
+  BLOCK_PREFIX,
+  blockKey,
+  ChainState,
+  GENESIS_KEY,
+  LAST_ACCEPTED_KEY,
+  prefixEnd,
+  SINGLETON_PREFIX,
+} from '../../src/vm/state.js'
 import {TimestampVM} from '../../src/vm/vm.js'
 import {tempDir} from '../helpers/cli.js'
 import {rejectionCode} from '../helpers/errors.js'
@@ -113,7 +121,10 @@ describe('adopting a Go state', () => {
         assert.equal(await adoptionNeed(state), 'resume', `after batch ${stop}`)
         const {checkState} = await import('../../src/vm/check.js')
         const report = await checkState(state)
-        assert.ok(report.problems.some((p) => p.kind === 'adoption-incomplete'), `check after batch ${stop}`)
+        assert.ok(
+          report.problems.some((p) => p.kind === 'adoption-incomplete'),
+          `check after batch ${stop}`,
+        )
       } finally {
         await state.close()
       }
@@ -197,7 +208,8 @@ describe('adopting a Go state', () => {
   })
 
   it('the stripped state holds only Go keys, and check reports its missing indexes', async () => {
-    for (const k of goKeys.keys()) assert.ok(k.startsWith(toHex(BLOCK_PREFIX)) || k.startsWith(toHex(SINGLETON_PREFIX)), k)
+    for (const k of goKeys.keys())
+      assert.ok(k.startsWith(toHex(BLOCK_PREFIX)) || k.startsWith(toHex(SINGLETON_PREFIX)), k)
     assert.equal(goKeys.size, BLOCKS + 1 + REJECTED + 2)
     const dir = await copy()
     const state = await ChainState.open(dir)

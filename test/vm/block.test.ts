@@ -18,7 +18,6 @@ import {EMPTY_ID, fromHex, idToString, toHex} from '../../src/vm/encoding.js'
 import {sha256} from '../../src/vm/hash.js'
 import {errorCode} from '../helpers/errors.js'
 
-
 const data = (s: string) => {
   const d = new Uint8Array(32)
   d.set(new TextEncoder().encode(s))
@@ -61,15 +60,30 @@ describe('block codec (spec §1.3)', () => {
 
   it('rejects 81, 83 bytes and version 1 (spec §4.6 extra cases)', () => {
     const b = makeBlock({parentId: EMPTY_ID, height: 1n, timestamp: 5n, data: new Uint8Array(32)})
-    assert.equal(errorCode(() => parseBlock(b.bytes.subarray(0, 81))), 'BLOCK_BAD_LENGTH')
+    assert.equal(
+      errorCode(() => parseBlock(b.bytes.subarray(0, 81))),
+      'BLOCK_BAD_LENGTH',
+    )
     const longer = new Uint8Array(83)
     longer.set(b.bytes)
-    assert.equal(errorCode(() => parseBlock(longer)), 'BLOCK_BAD_LENGTH')
+    assert.equal(
+      errorCode(() => parseBlock(longer)),
+      'BLOCK_BAD_LENGTH',
+    )
     const v1 = b.bytes.slice()
     v1[1] = 1
-    assert.equal(errorCode(() => parseBlock(v1)), 'BLOCK_BAD_VERSION')
-    assert.equal(errorCode(() => parseBlock(new Uint8Array(1))), 'BLOCK_BAD_LENGTH')
-    assert.equal(errorCode(() => parseBlock(new Uint8Array(256 * 1024 + 1))), 'BLOCK_TOO_LARGE')
+    assert.equal(
+      errorCode(() => parseBlock(v1)),
+      'BLOCK_BAD_VERSION',
+    )
+    assert.equal(
+      errorCode(() => parseBlock(new Uint8Array(1))),
+      'BLOCK_BAD_LENGTH',
+    )
+    assert.equal(
+      errorCode(() => parseBlock(new Uint8Array(256 * 1024 + 1))),
+      'BLOCK_TOO_LARGE',
+    )
   })
 })
 
@@ -87,19 +101,34 @@ describe('block wrapper (spec §1.4)', () => {
   it('rejects trailing bytes and unknown statuses', () => {
     const b = makeBlock({parentId: EMPTY_ID, height: 0n, timestamp: 0n, data: new Uint8Array(32)})
     const w = encodeWrapper(b.bytes, Status.Rejected)
-    assert.equal(errorCode(() => decodeWrapper(Uint8Array.from([...w, 0]))), 'WRAPPER_INVALID')
+    assert.equal(
+      errorCode(() => decodeWrapper(Uint8Array.from([...w, 0]))),
+      'WRAPPER_INVALID',
+    )
     const bad = w.slice()
     bad[91] = 9
-    assert.equal(errorCode(() => decodeWrapper(bad)), 'WRAPPER_INVALID')
-    assert.equal(errorCode(() => decodeWrapper(w.subarray(0, 50))), 'WRAPPER_INVALID')
+    assert.equal(
+      errorCode(() => decodeWrapper(bad)),
+      'WRAPPER_INVALID',
+    )
+    assert.equal(
+      errorCode(() => decodeWrapper(w.subarray(0, 50))),
+      'WRAPPER_INVALID',
+    )
   })
 })
 
 describe('serialization written in place', () => {
   it('matches the codec Writer for any uint64 height and int64 timestamp', () => {
     const id = fc.uint8Array({minLength: 32, maxLength: 32})
-    const height = fc.oneof(fc.bigUint({max: 2n ** 64n - 1n}), fc.constantFrom(0n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n - 1n))
-    const time = fc.oneof(fc.bigInt({min: -(2n ** 63n), max: 2n ** 63n - 1n}), fc.constantFrom(-1n, 0n, 2n ** 53n, -(2n ** 63n)))
+    const height = fc.oneof(
+      fc.bigUint({max: 2n ** 64n - 1n}),
+      fc.constantFrom(0n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n - 1n),
+    )
+    const time = fc.oneof(
+      fc.bigInt({min: -(2n ** 63n), max: 2n ** 63n - 1n}),
+      fc.constantFrom(-1n, 0n, 2n ** 53n, -(2n ** 63n)),
+    )
     fc.assert(
       fc.property(id, id, height, time, (parentId, payload, h, t) => {
         const fields = {parentId, data: payload, height: h, timestamp: t}
@@ -117,8 +146,14 @@ describe('serialization written in place', () => {
   })
   it('a parent ID or payload of the wrong length is BAD_LENGTH', () => {
     const ok = new Uint8Array(32)
-    assert.equal(errorCode(() => serializeBlock({parentId: ok.subarray(1), data: ok, height: 1n, timestamp: 0n})), 'BAD_LENGTH')
-    assert.equal(errorCode(() => serializeBlock({parentId: ok, data: new Uint8Array(33), height: 1n, timestamp: 0n})), 'BAD_LENGTH')
+    assert.equal(
+      errorCode(() => serializeBlock({parentId: ok.subarray(1), data: ok, height: 1n, timestamp: 0n})),
+      'BAD_LENGTH',
+    )
+    assert.equal(
+      errorCode(() => serializeBlock({parentId: ok, data: new Uint8Array(33), height: 1n, timestamp: 0n})),
+      'BAD_LENGTH',
+    )
   })
 })
 
@@ -128,11 +163,26 @@ describe('verification rules (spec §4.2)', () => {
     makeBlock({parentId: parent.id, height, timestamp, data: new Uint8Array(32)})
   const now = 2000n
   it('passes a child with an equal timestamp', () => verifyBlock(child(5n, 1000n), parent, now))
-  it('fails an unknown parent', () => assert.equal(errorCode(() => verifyBlock(child(5n, 1000n), undefined, now)), 'BLOCK_PARENT_UNKNOWN'))
-  it('fails a height skip', () => assert.equal(errorCode(() => verifyBlock(child(6n, 1000n), parent, now)), 'BLOCK_BAD_HEIGHT'))
-  it('fails an earlier timestamp', () => assert.equal(errorCode(() => verifyBlock(child(5n, 999n), parent, now)), 'BLOCK_TIMESTAMP_EARLY'))
+  it('fails an unknown parent', () =>
+    assert.equal(
+      errorCode(() => verifyBlock(child(5n, 1000n), undefined, now)),
+      'BLOCK_PARENT_UNKNOWN',
+    ))
+  it('fails a height skip', () =>
+    assert.equal(
+      errorCode(() => verifyBlock(child(6n, 1000n), parent, now)),
+      'BLOCK_BAD_HEIGHT',
+    ))
+  it('fails an earlier timestamp', () =>
+    assert.equal(
+      errorCode(() => verifyBlock(child(5n, 999n), parent, now)),
+      'BLOCK_TIMESTAMP_EARLY',
+    ))
   it('now+3599 passes, now+3600 fails', () => {
     verifyBlock(child(5n, now + 3599n), parent, now)
-    assert.equal(errorCode(() => verifyBlock(child(5n, now + 3600n), parent, now)), 'BLOCK_TIMESTAMP_FUTURE')
+    assert.equal(
+      errorCode(() => verifyBlock(child(5n, now + 3600n), parent, now)),
+      'BLOCK_TIMESTAMP_FUTURE',
+    )
   })
 })

@@ -51,7 +51,15 @@ describe('ChainState.open on a dir without a database', () => {
 
 describe('the repair marker', () => {
   const marker = (dir: string, pid: number, step: 'repair' | 'swap') =>
-    writeMarker({dataDir: dir, pid, started: '2026-11-26T00:00:00.000Z', step, work: `${dir}.repair-copy`, backup: `${dir}.backup-x`, aside: `${dir}.repair-old`})
+    writeMarker({
+      dataDir: dir,
+      pid,
+      started: '2026-11-26T00:00:00.000Z',
+      step,
+      work: `${dir}.repair-copy`,
+      backup: `${dir}.backup-x`,
+      aside: `${dir}.repair-old`,
+    })
 
   it('a repair that still runs: DB_LOCKED; one that died: REPAIR_INCOMPLETE naming the backup; none: opens', async () => {
     const dir = join(root, 'marked')
@@ -60,7 +68,10 @@ describe('the repair marker', () => {
     assert.equal(await codeOf(ChainState.open(dir)), 'DB_LOCKED')
     // A pid that cannot be running (above Linux's pid_max).
     marker(dir, 2 ** 22 + 1, 'swap')
-    await assert.rejects(ChainState.open(dir), (e: unknown) => isTsvmError(e, 'REPAIR_INCOMPLETE') && e.message.includes(`${dir}.backup-x`))
+    await assert.rejects(
+      ChainState.open(dir),
+      (e: unknown) => isTsvmError(e, 'REPAIR_INCOMPLETE') && e.message.includes(`${dir}.backup-x`),
+    )
     removeMarker(dir)
     assert.equal(existsSync(markerPath(dir)), false)
     assert.equal(await codeOf(ChainState.open(dir)), 'opened')

@@ -21,7 +21,6 @@ import {
 import {TsvmError} from '../../src/vm/errors.js'
 import {errorCode} from '../helpers/errors.js'
 
-
 const seq = (from: number, to: number) => Uint8Array.from({length: to - from + 1}, (_, i) => from + i)
 
 // spec §2.4, from avalanchego's encoding_test.go and cb58_test.go
@@ -88,12 +87,30 @@ describe('CB58 and hex known-answer vectors (spec §2.4)', () => {
 
 describe('decoding errors', () => {
   it('rejects the invalid hex vectors of avalanchego', () => {
-    assert.equal(errorCode(() => hexDecode('0')), 'HEX_MISSING_PREFIX')
-    assert.equal(errorCode(() => hexDecode('x')), 'HEX_MISSING_PREFIX')
-    assert.equal(errorCode(() => hexDecode('0xg')), 'HEX_INVALID')
-    assert.equal(errorCode(() => hexDecode('0x0017afa0Zd')), 'HEX_INVALID')
-    assert.equal(errorCode(() => hexDecode('0xafafafafaf')), 'HEX_BAD_CHECKSUM')
-    assert.equal(errorCode(() => hexDecode('0x0017')), 'HEX_TOO_SHORT')
+    assert.equal(
+      errorCode(() => hexDecode('0')),
+      'HEX_MISSING_PREFIX',
+    )
+    assert.equal(
+      errorCode(() => hexDecode('x')),
+      'HEX_MISSING_PREFIX',
+    )
+    assert.equal(
+      errorCode(() => hexDecode('0xg')),
+      'HEX_INVALID',
+    )
+    assert.equal(
+      errorCode(() => hexDecode('0x0017afa0Zd')),
+      'HEX_INVALID',
+    )
+    assert.equal(
+      errorCode(() => hexDecode('0xafafafafaf')),
+      'HEX_BAD_CHECKSUM',
+    )
+    assert.equal(
+      errorCode(() => hexDecode('0x0017')),
+      'HEX_TOO_SHORT',
+    )
   })
 
   it('hex digits of either case decode', () => {
@@ -101,18 +118,45 @@ describe('decoding errors', () => {
   })
 
   it('CB58: empty, bad character, too short, bad checksum', () => {
-    assert.equal(errorCode(() => cb58Decode('')), 'CB58_EMPTY')
-    assert.equal(errorCode(() => cb58Decode('0abc')), 'CB58_BAD_CHAR')
-    assert.equal(errorCode(() => cb58Decode('1c7hwa\n')), 'CB58_BAD_CHAR')
-    assert.equal(errorCode(() => cb58Decode('abc')), 'CB58_TOO_SHORT')
-    assert.equal(errorCode(() => cb58Decode('1c7hwb')), 'CB58_BAD_CHECKSUM')
+    assert.equal(
+      errorCode(() => cb58Decode('')),
+      'CB58_EMPTY',
+    )
+    assert.equal(
+      errorCode(() => cb58Decode('0abc')),
+      'CB58_BAD_CHAR',
+    )
+    assert.equal(
+      errorCode(() => cb58Decode('1c7hwa\n')),
+      'CB58_BAD_CHAR',
+    )
+    assert.equal(
+      errorCode(() => cb58Decode('abc')),
+      'CB58_TOO_SHORT',
+    )
+    assert.equal(
+      errorCode(() => cb58Decode('1c7hwb')),
+      'CB58_BAD_CHECKSUM',
+    )
   })
 
   it('IDs must be 32 bytes and valid CB58', () => {
-    assert.equal(errorCode(() => idFromString('')), 'CB58_EMPTY')
-    assert.equal(errorCode(() => idFromString('foo')), 'CB58_TOO_SHORT')
-    assert.equal(errorCode(() => idFromString('foobar')), 'CB58_BAD_CHECKSUM')
-    assert.equal(errorCode(() => idFromString('1c7hwa')), 'BAD_LENGTH')
+    assert.equal(
+      errorCode(() => idFromString('')),
+      'CB58_EMPTY',
+    )
+    assert.equal(
+      errorCode(() => idFromString('foo')),
+      'CB58_TOO_SHORT',
+    )
+    assert.equal(
+      errorCode(() => idFromString('foobar')),
+      'CB58_BAD_CHECKSUM',
+    )
+    assert.equal(
+      errorCode(() => idFromString('1c7hwa')),
+      'BAD_LENGTH',
+    )
   })
 })
 
@@ -127,11 +171,26 @@ describe('payload parsing', () => {
     assert.deepEqual(parsePayload(cb58Encode(bytes)), {data: bytes, format: 'cb58'})
   })
   it('rejects wrong lengths and garbage with distinct codes', () => {
-    assert.equal(errorCode(() => parsePayload(hash.slice(2))), 'PAYLOAD_INVALID')
-    assert.equal(errorCode(() => parsePayload(hash + '00')), 'PAYLOAD_INVALID')
-    assert.equal(errorCode(() => parsePayload(cb58Encode(bytes.subarray(1)))), 'BAD_LENGTH')
-    assert.equal(errorCode(() => parsePayload('0x' + hash + '00000000')), 'HEX_BAD_CHECKSUM')
-    assert.equal(errorCode(() => parsePayload('not a hash!')), 'CB58_BAD_CHAR')
+    assert.equal(
+      errorCode(() => parsePayload(hash.slice(2))),
+      'PAYLOAD_INVALID',
+    )
+    assert.equal(
+      errorCode(() => parsePayload(hash + '00')),
+      'PAYLOAD_INVALID',
+    )
+    assert.equal(
+      errorCode(() => parsePayload(cb58Encode(bytes.subarray(1)))),
+      'BAD_LENGTH',
+    )
+    assert.equal(
+      errorCode(() => parsePayload('0x' + hash + '00000000')),
+      'HEX_BAD_CHECKSUM',
+    )
+    assert.equal(
+      errorCode(() => parsePayload('not a hash!')),
+      'CB58_BAD_CHAR',
+    )
   })
 })
 
@@ -159,7 +218,12 @@ describe('round trips on random bytes', () => {
       }),
       {seed: 58, numRuns: 3000},
     )
-    for (const b of [new Uint8Array(0), new Uint8Array(36), new Uint8Array(36).fill(255), new Uint8Array(200).fill(255)]) {
+    for (const b of [
+      new Uint8Array(0),
+      new Uint8Array(36),
+      new Uint8Array(36).fill(255),
+      new Uint8Array(200).fill(255),
+    ]) {
       assert.equal(base58Encode(b), base58.encode(b))
     }
   })

@@ -102,7 +102,10 @@ describe('a failed write poisons the handle', () => {
     }
     const again = await ChainState.open(join(dir, 'poison'))
     try {
-      assert.deepEqual((await again.loadMempool()).map((e) => e.seq), [0n, 3n])
+      assert.deepEqual(
+        (await again.loadMempool()).map((e) => e.seq),
+        [0n, 3n],
+      )
     } finally {
       await again.close()
     }

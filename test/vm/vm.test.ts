@@ -30,7 +30,6 @@ function numbered(i: number): Uint8Array {
   return d
 }
 
-
 let root: string
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'tsvm-vm-'))
@@ -162,11 +161,21 @@ describe('verification through the VM (spec §4.6 extra cases)', () => {
       await vm.verify(makeBlock({parentId: g.id, height: 1n, timestamp: 0n, data: payload(1)}))
       await vm.verify(makeBlock({parentId: g.id, height: 1n, timestamp: now + 3599n, data: payload(2)}))
       assert.equal(
-        await rejectionCode(vm.verify(makeBlock({parentId: g.id, height: 1n, timestamp: now + 3600n, data: payload(3)}))),
+        await rejectionCode(
+          vm.verify(makeBlock({parentId: g.id, height: 1n, timestamp: now + 3600n, data: payload(3)})),
+        ),
         'BLOCK_TIMESTAMP_FUTURE',
       )
-      assert.equal(await rejectionCode(vm.verify(makeBlock({parentId: g.id, height: 2n, timestamp: 1n, data: payload(4)}))), 'BLOCK_BAD_HEIGHT')
-      assert.equal(await rejectionCode(vm.verify(makeBlock({parentId: sha256(payload(9)), height: 1n, timestamp: 1n, data: payload(5)}))), 'BLOCK_PARENT_UNKNOWN')
+      assert.equal(
+        await rejectionCode(vm.verify(makeBlock({parentId: g.id, height: 2n, timestamp: 1n, data: payload(4)}))),
+        'BLOCK_BAD_HEIGHT',
+      )
+      assert.equal(
+        await rejectionCode(
+          vm.verify(makeBlock({parentId: sha256(payload(9)), height: 1n, timestamp: 1n, data: payload(5)})),
+        ),
+        'BLOCK_PARENT_UNKNOWN',
+      )
       assert.equal(vm.processingBlocks().length, 2) // the two that passed, as Go's verifiedBlocks
       await vm.proposeBlock(payload(6))
       assert.equal(await rejectionCode(vm.buildBlock({timestamp: now + 3600n})), 'BLOCK_TIMESTAMP_FUTURE')
@@ -190,7 +199,11 @@ describe('verification through the VM (spec §4.6 extra cases)', () => {
       await vm.accept(built.id)
       const [next] = await vm.acceptPayloads([payload(3)])
       assert.equal(next!.timestamp, now + 3599n)
-      assert.equal(await rejectionCode(vm.acceptPayloads([payload(4)], {timestamp: now})), 'BLOCK_TIMESTAMP_EARLY', 'an explicit timestamp is still verified')
+      assert.equal(
+        await rejectionCode(vm.acceptPayloads([payload(4)], {timestamp: now})),
+        'BLOCK_TIMESTAMP_EARLY',
+        'an explicit timestamp is still verified',
+      )
     } finally {
       await vm.close()
     }
@@ -215,7 +228,10 @@ describe('verification through the VM (spec §4.6 extra cases)', () => {
       assert.equal(vm.mempool().length, 1, 'the queued payload stays')
       const report = await vm.check()
       assert.equal(report.ok, false)
-      assert.deepEqual(report.problems.map((p) => p.kind), ['tip-in-future'])
+      assert.deepEqual(
+        report.problems.map((p) => p.kind),
+        ['tip-in-future'],
+      )
       // Within the hour of the tip, the chain builds again (on the tip's time) and check passes.
       clock.ms = real + 400 * 86_400_000 - 3_599_000
       assert.equal(vm.buildProblem(), undefined)
@@ -247,7 +263,12 @@ describe('mempool', () => {
   it('is FIFO and respects a configured limit', async () => {
     const {vm} = await freshVm({mempoolLimit: 2})
     try {
-      assert.deepEqual(await vm.proposeMany([payload(1), payload(2), payload(3), payload(4)]), [true, true, true, false])
+      assert.deepEqual(await vm.proposeMany([payload(1), payload(2), payload(3), payload(4)]), [
+        true,
+        true,
+        true,
+        false,
+      ])
       assert.deepEqual(vm.mempool(), [payload(1), payload(2), payload(3)])
       const b = await vm.buildBlock()
       assert.deepEqual(b.data, payload(1))
@@ -297,7 +318,10 @@ describe('accept and reject', () => {
       assert.equal((await again.getBlock(b.id))?.status, Status.Rejected)
       assert.equal((await again.getBlock(c.id))?.status, Status.Rejected)
       assert.deepEqual(again.lastAccepted().id, a.id)
-      assert.deepEqual((await again.findByData(payload(2))).map((r) => r.status), [Status.Rejected])
+      assert.deepEqual(
+        (await again.findByData(payload(2))).map((r) => r.status),
+        [Status.Rejected],
+      )
     } finally {
       await again.close()
     }
@@ -392,7 +416,10 @@ describe('accept and reject', () => {
     try {
       const fresh = Array.from({length: 10}, (_, i) => numbered(i))
       await a.vm.proposeMany([payload(7)])
-      const expected = [...(await a.vm.acceptPayloads(fresh.slice(0, 3))), ...(await a.vm.acceptPayloads(fresh.slice(3, 7)))]
+      const expected = [
+        ...(await a.vm.acceptPayloads(fresh.slice(0, 3))),
+        ...(await a.vm.acceptPayloads(fresh.slice(3, 7))),
+      ]
       expected.push(...(await a.vm.acceptPayloads(fresh.slice(7))))
       await b.vm.proposeMany([payload(7)])
       const landed: number[] = []
@@ -433,7 +460,10 @@ describe('accept and reject', () => {
     try {
       const reported: bigint[][] = []
       const payloads = [numbered(1), numbered(2), numbered(3), new Uint8Array(31), numbered(5)]
-      const run = vm.acceptPayloadGroups(payloads, {groupSize: 2, onGroup: (blocks) => reported.push(blocks.map((x) => x.height))})
+      const run = vm.acceptPayloadGroups(payloads, {
+        groupSize: 2,
+        onGroup: (blocks) => reported.push(blocks.map((x) => x.height)),
+      })
       assert.equal(await rejectionCode(run), 'BAD_LENGTH')
       assert.deepEqual(reported, [[1n, 2n]], 'the group before the bad one is accepted and reported')
       assert.equal(vm.lastAccepted().height, 2n)
@@ -465,7 +495,10 @@ describe('accept and reject', () => {
       // The first group rebuilds `built` exactly and leaves `child` processing (it descends from
       // the new tip); the second group rebuilds `child`.
       const reported: string[][] = []
-      await vm.acceptPayloadGroups([numbered(1), numbered(2), numbered(3)], {groupSize: 1, onGroup: (blocks) => reported.push(blocks.map((x) => toHex(x.id)))})
+      await vm.acceptPayloadGroups([numbered(1), numbered(2), numbered(3)], {
+        groupSize: 1,
+        onGroup: (blocks) => reported.push(blocks.map((x) => toHex(x.id))),
+      })
       assert.deepEqual(reported.slice(0, 2), [[toHex(built.id)], [toHex(child.id)]])
       assert.equal(reported.length, 3)
       assert.deepEqual(vm.processingBlocks(), [])

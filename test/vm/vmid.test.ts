@@ -7,7 +7,6 @@ import {idFromString, toHex} from '../../src/vm/encoding.js'
 import {vmIdFromName, vmIdStringFromName, vmNameFromId} from '../../src/vm/vmid.js'
 import {errorCode} from '../helpers/errors.js'
 
-
 // spec §6.1
 const TABLE: Array<[string, string]> = [
   ['subnetevm', 'srEXiWaHuhNyGwPUi444Tu47ZEDwxTWrbQiuD7FmgSAQ6X7Dy'],
@@ -34,8 +33,14 @@ describe('VM IDs from names (spec §6.1)', () => {
   })
 
   it('refuses names over 32 bytes, counting UTF-8 bytes', () => {
-    assert.equal(errorCode(() => vmIdFromName('a'.repeat(33))), 'VM_NAME_TOO_LONG')
-    assert.equal(errorCode(() => vmIdFromName('é'.repeat(17))), 'VM_NAME_TOO_LONG')
+    assert.equal(
+      errorCode(() => vmIdFromName('a'.repeat(33))),
+      'VM_NAME_TOO_LONG',
+    )
+    assert.equal(
+      errorCode(() => vmIdFromName('é'.repeat(17))),
+      'VM_NAME_TOO_LONG',
+    )
     assert.equal(vmIdFromName('é'.repeat(16)).length, 32)
   })
 
@@ -53,7 +58,9 @@ describe('VM IDs from names (spec §6.1)', () => {
   it('round-trips names without NUL of at most 32 bytes', () => {
     fc.assert(
       fc.property(
-        fc.string({unit: 'grapheme', maxLength: 12}).filter((s) => !s.includes('\0') && new TextEncoder().encode(s).length <= 32),
+        fc
+          .string({unit: 'grapheme', maxLength: 12})
+          .filter((s) => !s.includes('\0') && new TextEncoder().encode(s).length <= 32),
         (name) => assert.equal(vmNameFromId(vmIdFromName(name)), name),
       ),
       {seed: 7, numRuns: 200},

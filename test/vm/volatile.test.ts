@@ -67,7 +67,10 @@ describe('volatileProcessing', () => {
     await vm.verify(a)
     await vm.verify(b)
     assert.equal(await statusOf(vm, a), Status.Processing)
-    assert.deepEqual(vm.processingBlocks().map((x) => x.height), [1n, 2n])
+    assert.deepEqual(
+      vm.processingBlocks().map((x) => x.height),
+      [1n, 2n],
+    )
     // Both blocks rest on blocks known here: no store read was needed.
     assert.equal(vm.verifyStoreChecks, 0)
     await vm.accept(a.id)

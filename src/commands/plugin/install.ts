@@ -18,16 +18,34 @@ The default VM ID is the one of the name "${DEFAULT_VM_NAME}", the ID the Go tim
       description:
         'Install for AvalancheGo v1.14.2:\n  vmID      tGas3T58KzdjLHhBDMnH2TvrddhqTji5iZAMZ3RXs2NLpSnhH\n  protocol  45 (AvalancheGo v1.14.2)\n  launcher  /home/me/.avalanchego/plugins/tGas3T58KzdjLHhBDMnH2TvrddhqTji5iZAMZ3RXs2NLpSnhH\n  aliases   {"tGas3T58KzdjLHhBDMnH2TvrddhqTji5iZAMZ3RXs2NLpSnhH":["timestamp"]}',
     },
-    {command: '<%= config.bin %> <%= command.id %> --plugin-dir ./plugins --avalanchego v1.14.1', description: 'For a v1.14.1 node (protocol 44).'},
-    {command: '<%= config.bin %> <%= command.id %> --plugin-dir ./plugins --name mychain --json', description: 'Under the VM ID of another name, as JSON.'},
+    {
+      command: '<%= config.bin %> <%= command.id %> --plugin-dir ./plugins --avalanchego v1.14.1',
+      description: 'For a v1.14.1 node (protocol 44).',
+    },
+    {
+      command: '<%= config.bin %> <%= command.id %> --plugin-dir ./plugins --name mychain --json',
+      description: 'Under the VM ID of another name, as JSON.',
+    },
   ]
 
   static override flags = {
-    'plugin-dir': Flags.string({description: "the node's plugin dir (its --plugin-dir; default there ~/.avalanchego/plugins)", exactlyOne: ['plugin-dir', 'output']}),
-    output: Flags.string({description: 'write the launcher at exactly this path instead (what a build script is asked for)', exactlyOne: ['plugin-dir', 'output']}),
-    name: Flags.string({description: `the VM name whose VM ID names the file (default ${DEFAULT_VM_NAME})`, exclusive: ['vm-id']}),
+    'plugin-dir': Flags.string({
+      description: "the node's plugin dir (its --plugin-dir; default there ~/.avalanchego/plugins)",
+      exactlyOne: ['plugin-dir', 'output'],
+    }),
+    output: Flags.string({
+      description: 'write the launcher at exactly this path instead (what a build script is asked for)',
+      exactlyOne: ['plugin-dir', 'output'],
+    }),
+    name: Flags.string({
+      description: `the VM name whose VM ID names the file (default ${DEFAULT_VM_NAME})`,
+      exclusive: ['vm-id'],
+    }),
     'vm-id': Flags.string({description: 'the CB58 VM ID to name the file by, instead of a name'}),
-    avalanchego: Flags.string({description: "the node's AvalancheGo release (e.g. v1.14.2): picks its protocol", exclusive: ['protocol']}),
+    avalanchego: Flags.string({
+      description: "the node's AvalancheGo release (e.g. v1.14.2): picks its protocol",
+      exclusive: ['protocol'],
+    }),
     protocol: Flags.integer({description: 'the rpcchainvm protocol to announce (42-46; default 45)'}),
     force: Flags.boolean({description: 'replace a different file of the same name'}),
   }
@@ -54,7 +72,9 @@ The default VM ID is the one of the name "${DEFAULT_VM_NAME}", the ID the Go tim
     )
     if (result.strayFiles.length > 0) {
       this.note(
-        warn(`the node resolves every file in ${flags['plugin-dir']} as a VM ID or alias and stops at one it cannot: check ${result.strayFiles.join(', ')}`),
+        warn(
+          `the node resolves every file in ${flags['plugin-dir']} as a VM ID or alias and stops at one it cannot: check ${result.strayFiles.join(', ')}`,
+        ),
       )
     }
     return result

@@ -10,10 +10,15 @@ export default class PluginProbe extends BaseCommand {
 
   static override examples = [
     {
-      command: '<%= config.bin %> <%= command.id %> ~/.avalanchego/plugins/tGas3T58KzdjLHhBDMnH2TvrddhqTji5iZAMZ3RXs2NLpSnhH',
-      description: 'Probe the installed plugin:\n  protocol   45 (AvalancheGo v1.14.2)\n  version    tsvm/0.1.0\n  handshake  212.4 ms\n  ok',
+      command:
+        '<%= config.bin %> <%= command.id %> ~/.avalanchego/plugins/tGas3T58KzdjLHhBDMnH2TvrddhqTji5iZAMZ3RXs2NLpSnhH',
+      description:
+        'Probe the installed plugin:\n  protocol   45 (AvalancheGo v1.14.2)\n  version    tsvm/0.1.0\n  handshake  212.4 ms\n  ok',
     },
-    {command: '<%= config.bin %> <%= command.id %> ./plugins/<vmID> --protocol 44', description: 'Check it against a v1.14.0-1 node (protocol 44).'},
+    {
+      command: '<%= config.bin %> <%= command.id %> ./plugins/<vmID> --protocol 44',
+      description: 'Check it against a v1.14.0-1 node (protocol 44).',
+    },
   ]
 
   static override args = {
@@ -22,7 +27,11 @@ export default class PluginProbe extends BaseCommand {
 
   static override flags = {
     protocol: Flags.integer({description: "the node's rpcchainvm protocol the plugin must announce (default 45)"}),
-    'handshake-timeout': Flags.integer({min: 1, default: NODE_LIMIT_MS, description: 'ms from start to the handshake before giving up (the node allows 5000)'}),
+    'handshake-timeout': Flags.integer({
+      min: 1,
+      default: NODE_LIMIT_MS,
+      description: 'ms from start to the handshake before giving up (the node allows 5000)',
+    }),
   }
 
   async run(): Promise<ProbeResult> {
