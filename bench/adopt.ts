@@ -26,6 +26,7 @@ const openDb = async (dir: string): Promise<Db> => {
   await db.open()
   return db
 }
+
 const within = (key: Uint8Array, prefix: Uint8Array) =>
   key.length > prefix.length && prefix.every((b, i) => key[i] === b)
 
@@ -46,6 +47,7 @@ async function goState(dir: string, blocks: number): Promise<void> {
   } finally {
     await vm.close()
   }
+
   const db = await openDb(dir)
   try {
     const batch = db.batch()
@@ -74,6 +76,7 @@ async function readWriteLoop(db: Db): Promise<number> {
       inBatch = 0
     }
   }
+
   await batch.write()
   return read
 }
@@ -104,6 +107,7 @@ export async function adoptFigure(sizes: Sizes, workDir: string): Promise<Figure
     } finally {
       await db.close()
     }
+
     const writeDir = join(workDir, `bare-writes-${r}`)
     await cp(source, writeDir, {recursive: true})
     const wdb = await openDb(writeDir)
@@ -114,6 +118,7 @@ export async function adoptFigure(sizes: Sizes, workDir: string): Promise<Figure
     } finally {
       await wdb.close()
     }
+
     const dir = join(workDir, `adopt-${r}`)
     await cp(source, dir, {recursive: true})
     const state = await ChainState.open(dir)
@@ -127,6 +132,7 @@ export async function adoptFigure(sizes: Sizes, workDir: string): Promise<Figure
       await state.close()
     }
   }
+
   const total = blocks + rejected
   const value = (total * 1000) / median(ours)
   return [

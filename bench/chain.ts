@@ -49,9 +49,11 @@ export async function durableAccept(sizes: Sizes, workDir: string): Promise<Figu
       recording?.stop()
       await vm.close()
     }
+
     shape = describeWrites(recording.writes)
     bare.push(await replay(join(workDir, `accept-bare-${r}`), recording.writes))
   }
+
   return throughputFigure({
     id: 'chain.durable-accept',
     name: 'durable accept, one block per synced write',
@@ -105,6 +107,7 @@ export async function proposeGroup(sizes: Sizes, workDir: string): Promise<Figur
     if (a.peakRssKb !== undefined) rss.push(a.peakRssKb)
     if (b.peakRssKb !== undefined) bareRss.push(b.peakRssKb)
   }
+
   return [
     throughputFigure({
       id: 'chain.propose',

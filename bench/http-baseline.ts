@@ -51,6 +51,7 @@ async function groupCommit(dir: string): Promise<Commit> {
         batch.put(heightKey, id)
         batch.put(Buffer.concat([dataPrefix, block.subarray(40, 72), id]), new Uint8Array(0))
       }
+
       batch.put(lastKey, id)
       batch.put(preferredKey, id)
       try {
@@ -60,8 +61,10 @@ async function groupCommit(dir: string): Promise<Commit> {
         for (const r of group) r.failed(error)
       }
     }
+
     writing = false
   }
+
   return (request) =>
     new Promise<void>((done, failed) => {
       pending.push({request, done, failed})
@@ -81,6 +84,7 @@ const server = createServer((req, res) => {
       res.writeHead(200, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length})
       res.end(body)
     }
+
     if (!commit) return answer()
     commit(Buffer.concat(parts)).then(answer, (error: unknown) => {
       res.writeHead(500).end(String(error))

@@ -177,8 +177,10 @@ export function run(
         } catch {
           peakRssKb = undefined
         }
+
         void rm(rssFile, {force: true})
       }
+
       resolvePromise({
         code: code ?? (signal ? 128 : 1),
         ms,
@@ -226,6 +228,7 @@ export function throughputFigure(f: Omit<Figure, 'ratio' | 'met'> & {minRatio?: 
       (minRatio === undefined || (ratio !== undefined && ratio >= minRatio)) &&
       (minValue === undefined || f.value >= minValue)
   }
+
   return {...rest, ratio, met}
 }
 
@@ -268,5 +271,6 @@ export async function alternate(
     as.push(ra.ms)
     bs.push(rb.ms)
   }
+
   return {as, bs}
 }

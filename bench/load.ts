@@ -58,6 +58,7 @@ function body(spec: LoadSpec, i: number): string {
     const params = spec.ids && spec.ids.length > 0 ? `{"id":"${spec.ids[i % spec.ids.length]}"}` : '{}'
     return `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":${params},"id":${i}}`
   }
+
   // A distinct 32-byte payload per request (the request number in its last 8 bytes), as v1.3's
   // checksummed hex: 0x + hex(data || sha256(data)[28:32]) (spec §2.3, §3.2).
   const bytes = Buffer.alloc(32, 0xab)
@@ -128,12 +129,15 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
     } catch (error) {
       bad = String(error)
     }
+
     if (bad !== undefined) {
       errors++
       firstError ??= bad
     }
+
     if (recording) latencies[done++] = performance.now() - due
   }
+
   /** Open load: requests first..last-1 on a fixed schedule from now, until `seconds` have passed. */
   async function paced(first: number, last: number, seconds: number): Promise<void> {
     const interval = 1000 / spec.rate!
@@ -154,15 +158,18 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
         if (next >= last || t >= end) resolve()
         else setTimeout(tick, 1)
       }
+
       tick()
     })
     await Promise.all(sent)
   }
+
   if (warmup > 0) {
     await paced(0, warmup, WARMUP_SECONDS)
     errors = 0
     firstError = undefined
   }
+
   recording = true
   const start = performance.now()
   if (spec.rate === undefined) {
@@ -170,6 +177,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
     const worker = async () => {
       while (next < spec.requests && performance.now() < deadline) await send(next++, performance.now())
     }
+
     await Promise.all(Array.from({length: spec.concurrency}, worker))
   } else await paced(warmup, warmup + spec.requests, spec.seconds)
   const seconds = (performance.now() - start) / 1000

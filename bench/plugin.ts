@@ -61,6 +61,7 @@ function chainOf(n: number): Block[] {
     })
     blocks.push(parent)
   }
+
   return blocks
 }
 
@@ -98,6 +99,7 @@ function unsyncedLevel(dir: string): StateDb {
     chained.write = ((options?: object) => write({...options, sync: false})) as typeof chained.write
     return chained
   }
+
   return db as unknown as StateDb
 }
 
@@ -117,6 +119,7 @@ async function embeddedAccept(dir: string, blocks: Block[], plugin: boolean): Pr
       await vm.verify(block)
       await vm.accept(block.id)
     }
+
     return now() - start
   } finally {
     await vm.close()
@@ -161,6 +164,7 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
         t.verify += t2 - t1
         t.accept += now() - t2
       }
+
       ours.push(now() - start)
       split.parse.push(t.parse / n)
       split.verify.push(t.verify / n)
@@ -174,6 +178,7 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
       fast.push(await embeddedAccept(join(base, `embedded-${r}`), blocks, true))
       cli.push(await embeddedAccept(join(base, `embedded-cli-${r}`), blocks, false))
     }
+
     // The floor of each of those calls on this machine now: a bare Version round trip.
     const roundTrips: number[] = []
     for (let i = 0; i < 200; i++) {
@@ -181,6 +186,7 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
       await last!.chain.vm.call(VmService.Version, {})
       roundTrips.push(now() - t0)
     }
+
     const baselineMs = fast
     figures.push(
       throughputFigure({
@@ -260,6 +266,7 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
     } finally {
       await server.stop()
     }
+
     const errors = [...viaPlugin, ...viaServe].reduce((k, r) => k + r.errors, 0)
     const get = throughputFigure({
       id: 'plugin.getBlock',
@@ -284,5 +291,6 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
     await last?.chain.stop()
     if (shm) await rm(shm, {recursive: true, force: true})
   }
+
   return figures
 }

@@ -30,6 +30,7 @@ class Connection {
       this.waiter = undefined
       w?.reject(error)
     }
+
     this.socket.on('error', fail)
     this.socket.on('close', () => fail(new Error('connection closed by the server')))
   }

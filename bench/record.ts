@@ -40,10 +40,12 @@ export function startRecording(): {writes: Write[]; stop(): void} {
     writes.push({sync: sync(options), ops: [{type: 'put', key: bytes(key), value: bytes(value)}]})
     return saved.db_put!(ctx, key, value, options)
   }
+
   binding.db_del = (ctx, key, options) => {
     writes.push({sync: sync(options), ops: [{type: 'del', key: bytes(key)}]})
     return saved.db_del!(ctx, key, options)
   }
+
   binding.batch_do = (ctx, operations: Array<{type: string; key: unknown; value?: unknown}>, options) => {
     writes.push({
       sync: sync(options),
@@ -53,23 +55,28 @@ export function startRecording(): {writes: Write[]; stop(): void} {
     })
     return saved.batch_do!(ctx, operations, options)
   }
+
   binding.batch_put = (ctx, key, value) => {
     opsOf(ctx).push({type: 'put', key: bytes(key), value: bytes(value)})
     return saved.batch_put!(ctx, key, value)
   }
+
   binding.batch_del = (ctx, key) => {
     opsOf(ctx).push({type: 'del', key: bytes(key)})
     return saved.batch_del!(ctx, key)
   }
+
   binding.batch_clear = (ctx) => {
     pending.delete(ctx)
     return saved.batch_clear!(ctx)
   }
+
   binding.batch_write = (ctx, options) => {
     writes.push({sync: sync(options), ops: opsOf(ctx)})
     pending.delete(ctx)
     return saved.batch_write!(ctx, options)
   }
+
   return {
     writes,
     stop() {
@@ -85,6 +92,7 @@ export function encodeWrites(writes: Write[]): Buffer {
     size += 5
     for (const o of w.ops) size += 5 + o.key.length + (o.type === 'put' ? 4 + o.value.length : 0)
   }
+
   const buf = Buffer.alloc(size)
   let p = buf.writeUInt32BE(writes.length, 0)
   for (const w of writes) {
@@ -102,6 +110,7 @@ export function encodeWrites(writes: Write[]): Buffer {
       }
     }
   }
+
   return buf
 }
 
@@ -114,11 +123,13 @@ export function decodeWrites(buf: Buffer): Write[] {
     p += 4
     return v
   }
+
   const slice = (n: number) => {
     const v = buf.subarray(p, p + n)
     p += n
     return v
   }
+
   const count = u32()
   for (let i = 0; i < count; i++) {
     const sync = buf[p++] === 1
@@ -129,8 +140,10 @@ export function decodeWrites(buf: Buffer): Write[] {
       const key = slice(u32())
       ops.push(put ? {type: 'put', key, value: slice(u32())} : {type: 'del', key})
     }
+
     writes.push({sync, ops})
   }
+
   return writes
 }
 
@@ -142,6 +155,7 @@ export function describeWrites(writes: Write[]): {writes: number; synced: number
     ops += w.ops.length
     for (const o of w.ops) bytesTotal += o.key.length + (o.type === 'put' ? o.value.length : 0)
   }
+
   return {writes: writes.length, synced: writes.filter((w) => w.sync).length, ops, bytes: bytesTotal}
 }
 
@@ -160,8 +174,10 @@ export async function replay(dir: string, writes: Write[]): Promise<number> {
       if (o.type === 'put') batch.put(o.key, o.value)
       else batch.del(o.key)
     }
+
     await batch.write({sync: w.sync})
   }
+
   const ms = performance.now() - start
   await db.close()
   return ms

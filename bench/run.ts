@@ -56,6 +56,7 @@ export async function runBench(
   } finally {
     for (const cleanup of cleanups) await cleanup()
   }
+
   return {figures, failures}
 }
 
@@ -78,6 +79,7 @@ export function formatTable(figures: Figure[], failures: Record<string, string> 
       f.met === undefined ? '—' : f.met ? 'yes' : 'NO',
     ])
   }
+
   for (const [name, message] of Object.entries(failures))
     rows.push([name, 'failed', message.split('\n')[0]!.slice(0, 80), '—', '—', 'NO'])
   return rows.map((r) => `| ${r.join(' | ')} |`).join('\n')

@@ -110,6 +110,7 @@ export async function blockIds(port: number, path: string): Promise<string[]> {
     if (reply.result.height === '0') break
     reply = await rpc(port, path, 'timestampvm.getBlock', {id: reply.result.parentID})
   }
+
   return ids
 }
 
@@ -159,6 +160,7 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
         floorPaced.push(await loadRun({...common, ...pace, url: floorUrl, path: '/', kind: 'proposeBlock'}))
         barePaced.push(await loadRun({...common, ...pace, url: bareUrl, path: '/', kind: 'getBlock'}))
       }
+
       progress('serve: proposeBlock load (and the bare server at the same concurrency)')
       for (let i = 0; i < sizes.repeats; i++) {
         proposals.push(
@@ -168,6 +170,7 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
           await loadRun({...common, url: bareUrl, path: '/', kind: 'getBlock', requests: sizes.serveRequests}),
         )
       }
+
       const ids = await blockIds(server.port, server.path)
       progress('serve: getBlock load against tsvm serve and the bare server')
       for (let i = 0; i < sizes.repeats; i++) {
@@ -260,5 +263,6 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
   } finally {
     await server.stop()
   }
+
   return figures
 }

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {type Figure, type Sizes, childEnv, median, now, progress, run, throughputFigure, tsvm, tsvmOk} from './lib.js'
 
 /** Size of each generated file. */
-export const STAMP_FILE_BYTES = 16384
+export const STAMP_FILE_BYTES = 16_384
 
 /** Writes `n` files of random bytes in subdirectories of 100; returns their paths relative to `dir`. */
 function makeTree(dir: string, n: number): string[] {
@@ -22,6 +22,7 @@ function makeTree(dir: string, n: number): string[] {
     writeFileSync(join(dir, name), randomBytes(STAMP_FILE_BYTES))
     names.push(name)
   }
+
   return names
 }
 
@@ -35,6 +36,7 @@ function createCost(dir: string, n: number): number {
     writeFileSync(fd, body)
     closeSync(fd)
   }
+
   return ((now() - t) * 1000) / n
 }
 
@@ -65,12 +67,14 @@ export async function stampFigure(sizes: Sizes, workDir: string): Promise<Figure
     ours.push(a.ms)
     bare.push(b.ms)
   }
+
   const createUs = median(creates)
   if (createUs > SLOW_CREATE_US) {
     progress(
       `stamp: creating a file costs ${createUs.toFixed(0)} us here right now (usually 30-60): the figure is lowered by the file system (ext4 without a journal rescans recently deleted inodes for minutes after mass deletions)`,
     )
   }
+
   return throughputFigure({
     id: 'stamp',
     name: `tsvm stamp of a ${n}-file directory (${STAMP_FILE_BYTES} B files)`,

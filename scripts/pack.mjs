@@ -35,6 +35,7 @@ if (mode === 'prepack') {
     )
     process.exit(1)
   }
+
   const pkg = read()
   if (pkg.scripts.prepare !== undefined) {
     if (pkg.scripts.prepare !== PREPARE) {
@@ -43,6 +44,7 @@ if (mode === 'prepack') {
       )
       process.exit(1)
     }
+
     delete pkg.scripts.prepare
     write(pkg)
   }
@@ -55,6 +57,7 @@ if (mode === 'prepack') {
       scripts[name] = command
       if (name === 'build') scripts.prepare = PREPARE
     }
+
     scripts.prepare ??= PREPARE
     pkg.scripts = scripts
     write(pkg)

@@ -17,7 +17,6 @@ export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
 /** The base of every tsvm command. */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
-
   static override baseFlags = {
     color: Flags.boolean({
       allowNo: true,
@@ -84,6 +83,7 @@ export abstract class BaseCommand extends Command {
       this.trace('SIGINT: stopping after the work in flight')
       controller.abort()
     }
+
     process.once('SIGINT', onInt)
     return {signal: controller.signal, done: () => process.off('SIGINT', onInt)}
   }
@@ -97,6 +97,7 @@ export abstract class BaseCommand extends Command {
       writeSync(2, message() + '\n')
       process.exit(130)
     }
+
     process.once('SIGINT', onInt)
     return () => process.off('SIGINT', onInt)
   }
@@ -118,12 +119,14 @@ export abstract class BaseCommand extends Command {
         cause: err,
       })
     }
+
     const code = exitCodeFor(error)
     if (this.jsonEnabled()) {
       this.logJson(errorJson(error))
     } else {
       process.stderr.write(formatError(error) + '\n')
     }
+
     if (process.env.TSVM_DEBUG && error.cause)
       process.stderr.write(String((error.cause as Error).stack ?? error.cause) + '\n')
     this.exit(code)
@@ -138,6 +141,7 @@ export function colorFlag(argv: readonly string[]): boolean | undefined {
     if (arg === '--color') flag = true
     else if (arg === '--no-color') flag = false
   }
+
   return flag
 }
 

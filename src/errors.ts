@@ -108,6 +108,7 @@ export function toTsvmError(err: unknown): TsvmError {
       cause: err,
     })
   }
+
   // LevelDB read errors come from inside the state layer when a table file was damaged after the
   // database opened (tables are read lazily): they are a data dir problem, not a crash.
   if (e?.code === 'LEVEL_CORRUPTION' || e?.code === 'LEVEL_IO_ERROR') {
@@ -118,10 +119,12 @@ export function toTsvmError(err: unknown): TsvmError {
         {cause: err},
       )
     }
+
     return new TsvmError('DB_CORRUPT', `the database in the data dir is damaged (${message}): ${REPAIR_HINT}`, {
       cause: err,
     })
   }
+
   if (typeof e?.code === 'string' && typeof e.path === 'string' && /^E[A-Z]+$/.test(e.code)) {
     const syscall = (err as {syscall?: string}).syscall
     const action =
@@ -132,12 +135,15 @@ export function toTsvmError(err: unknown): TsvmError {
           : 'write'
     return fileError(err, e.path, action)
   }
+
   if (e?.code === 'ENOENT') {
     return new TsvmError('FILE_NOT_FOUND', `no such file or directory: ${e.path ?? message}`, {cause: err})
   }
+
   if (typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
     return new TsvmError('IO_ERROR', message, {cause: err, details: {errno: e.code}})
   }
+
   return new TsvmError('INTERNAL', `unexpected error: ${message}`, {cause: err})
 }
 

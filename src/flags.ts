@@ -59,6 +59,7 @@ export function chainOptions(
       'both TSVM_DATA_DIR and TSVM_ENDPOINT are set: unset one, or pass --data-dir or --endpoint',
     )
   }
+
   if (endpoint !== undefined) return {endpoint, ...api}
   return {dataDir: dataDir ?? join(config.dataDir, 'chain')}
 }
@@ -76,7 +77,7 @@ export function embeddedDataDir(
 }
 
 /** The largest block timestamp: Go's time.Unix seconds, an int64. */
-const MAX_TIMESTAMP = 0x7fff_ffff_ffff_ffffn
+const MAX_TIMESTAMP = 0x7f_ff_ff_ff_ff_ff_ff_ffn
 
 /** Parses unix seconds to a bigint with every digit kept (a JS number keeps only 53 bits). */
 export function parseTimestamp(input: string): bigint {
@@ -87,6 +88,7 @@ export function parseTimestamp(input: string): bigint {
       `--timestamp must be a whole number of unix seconds from 0 to ${MAX_TIMESTAMP} (got ${JSON.stringify(input)})`,
     )
   }
+
   return BigInt(s)
 }
 

@@ -43,11 +43,13 @@ export async function inputBytes(
     if (arg !== undefined) throw new TsvmError('USAGE', 'pass the data either as an argument or with --file, not both')
     return readInputFile(options.file)
   }
+
   if (arg === undefined) throw new TsvmError('USAGE', 'missing data: pass it as an argument, - for stdin, or --file')
   if (arg === '-') {
     const raw = await readStdin()
     return options.hex ? parsePlainHex(Buffer.from(raw).toString('utf8')) : raw
   }
+
   return options.hex ? parsePlainHex(arg) : new TextEncoder().encode(arg)
 }
 
@@ -96,8 +98,10 @@ export function parsePayloadLines(input: Uint8Array | string): Uint8Array[] {
         }
       }
     }
+
     start = next
   }
+
   return out
 }
 
@@ -109,5 +113,6 @@ function decodeHex64(text: Uint8Array, from: number, out: Uint8Array, at: number
     if ((hi | lo) < 0) return false
     out[at + i] = (hi << 4) | lo
   }
+
   return true
 }

@@ -100,6 +100,7 @@ export function blockLines(views: Array<{id: string; height: string; dataHex: st
   if (!withStatus && views.some((v) => v.status)) {
     return columns(views.map((v) => [v.height, chalk.cyan(v.id), ...(v.status ? [v.status] : []), v.dataHex]))
   }
+
   // Every row has the same columns (propose prints thousands per group): what columns() lays
   // out, without an array per row and per cell.
   const ids = views.map((v) => chalk.cyan(v.id))
@@ -112,6 +113,7 @@ export function blockLines(views: Array<{id: string; height: string; dataHex: st
     if (ids[i]!.length > iw) iw = ids[i]!.length
     if (withStatus && v.status!.length > sw) sw = v.status!.length
   }
+
   let out = ''
   for (let i = 0; i < views.length; i++) {
     const v = views[i]!
@@ -124,6 +126,7 @@ export function blockLines(views: Array<{id: string; height: string; dataHex: st
       (withStatus ? v.status!.padEnd(sw) + '  ' : '') +
       v.dataHex
   }
+
   return out
 }
 
@@ -154,6 +157,7 @@ export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: St
     idLengths[i] = n
     if (n > idw) idw = n
   }
+
   // Every row has the same length (every cell but the last is padded, and the last is 64 hex
   // digits): lay them out at fixed offsets in a buffer of spaces.
   const idAt = hw + 2 + open.length
@@ -164,6 +168,7 @@ export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: St
   const copy = (text: string, at: number) => {
     for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k)
   }
+
   for (let i = 0, row = 0; i < blocks.length; i++, row += stride) {
     if (i > 0) out[row - 1] = 10
     copy(heights[i]!, row)
@@ -178,6 +183,7 @@ export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: St
       out[at + 1] = HEX_CODES[data[j]! & 15]!
     }
   }
+
   return out.toString('latin1')
 }
 

@@ -10,8 +10,10 @@ function distance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
     }
+
     prev = row
   }
+
   return prev[b.length]!
 }
 
@@ -28,6 +30,7 @@ export function nearest(typed: string, candidates: Iterable<string>): string | u
       bestScore = score
     }
   }
+
   // a prefix typed in full (vm for vm-id) or a few slips, relative to the word's length
   const limit = Math.max(1, Math.min(3, Math.floor(typed.length / 3)))
   if (best !== undefined && (bestScore <= limit || best.startsWith(typed))) return best
@@ -80,5 +83,6 @@ export function usageMessage(
       .filter(Boolean)
       .join('; ')
   }
+
   return `${text}: see ${command} --help`
 }

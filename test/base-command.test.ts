@@ -36,6 +36,7 @@ describe('colour on a terminal', {skip: HAVE_SCRIPT ? false : 'needs util-linux 
       assert.doesNotMatch(r.output, ESCAPE)
       assert.ok(r.output.includes(VM_ID) || r.output.includes('Error: '), r.output)
     }
+
     assert.deepEqual(
       runs.map((r) => r.code),
       [0, 0, 4, 2, 0, 4, 2, 0, 0],

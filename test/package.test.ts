@@ -61,6 +61,7 @@ describe('the npm package', () => {
       await mkdir(dirname(join(stage, file)), {recursive: true})
       await copyFile(join(ROOT, file), join(stage, file))
     }
+
     const prepack = await run(process.execPath, [join(ROOT, 'scripts', 'pack.mjs'), 'prepack'], {cwd: stage})
     assert.equal(prepack.code, 0, prepack.stderr)
     const r = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work.dir], {cwd: stage})
@@ -126,6 +127,7 @@ describe('the npm package', () => {
       t.skip(`the npm cache (${cache}) lacks the dependencies' registry metadata; .ci/run fills it`)
       return
     }
+
     assert.equal(install.code, 0, install.stderr)
     assert.doesNotMatch(install.stderr, /tsvm@/, 'npm warns about no script of tsvm')
 

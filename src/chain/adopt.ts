@@ -24,6 +24,7 @@ export async function adoptDataDir(dataDir: string): Promise<AdoptResult> {
         `${chain.location} holds no chain (no initialized flag): nothing to adopt; check --data-dir`,
       )
     }
+
     return {dataDir: chain.location, adopted: chain.adoption, check: await chain.check()}
   } finally {
     await chain.close()

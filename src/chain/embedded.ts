@@ -63,6 +63,7 @@ export class EmbeddedChain implements Chain {
         (!(error instanceof TsvmError) && diskOrPermissionError(vm.dir, e?.message ?? String(error), error)) || error
       )
     }
+
     return new EmbeddedChain(vm)
   }
 
@@ -94,9 +95,11 @@ export class EmbeddedChain implements Chain {
           {details: {room, requested: payloads.length}},
         )
       }
+
       await this.vm.proposeMany(payloads)
       return {queued: payloads.length, accepted: []}
     }
+
     // Automine in groups as large as the mempool (a bounded batch): the queued payloads first,
     // then the new ones, built and accepted in one synced batch per group; one block per payload,
     // each verified, one fsync per group. New payloads skip the mempool: the blocks are the same.
@@ -121,6 +124,7 @@ export class EmbeddedChain implements Chain {
       const now = await this.vm.getBlock(b.id)
       if (now?.status === Status.Rejected) result.rejected!.push(now)
     }
+
     return result
   }
 
@@ -132,6 +136,7 @@ export class EmbeddedChain implements Chain {
         `couldn't get block ${idToString(id)} from the database: it does not exist on the chain in ${this.location}`,
       )
     }
+
     return found
   }
 
@@ -147,6 +152,7 @@ export class EmbeddedChain implements Chain {
         `no accepted block at height ${height}: the last accepted height is ${this.vm.lastAccepted().height}`,
       )
     }
+
     return found
   }
 

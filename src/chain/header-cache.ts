@@ -89,6 +89,7 @@ export class BlockRun {
       const b = this.at(h)
       if (b !== undefined && bytesEqual(b.id, id)) return h
     }
+
     return undefined
   }
 
@@ -100,6 +101,7 @@ export class BlockRun {
       this.loValue = block.height
       this.bottom = block
     }
+
     this.put(block)
     this.hiValue = block.height
     this.top = block
@@ -143,6 +145,7 @@ export class BlockRun {
       chunk = new Uint8Array(CHUNK * BLOCK_SIZE)
       this.chunks.set(c, chunk)
     }
+
     chunk.set(block.bytes, Number(block.height % CHUNK_N) * BLOCK_SIZE)
     this.index.add(block.id, block.height)
   }
@@ -170,6 +173,7 @@ export class BlockRun {
     } catch {
       return {run}
     }
+
     if (bytes.length < HEADER || !bytesEqual(bytes.subarray(0, MAGIC.length), MAGIC)) return {run, rejected: 'magic'}
     if (!bytesEqual(bytes.subarray(MAGIC.length, HEADER), chainId)) return {run, rejected: 'chain'}
     if ((bytes.length - HEADER) % BLOCK_SIZE !== 0) return {run, rejected: 'length'}
@@ -179,11 +183,13 @@ export class BlockRun {
         run.clear()
         return {run, rejected: 'block'}
       }
+
       if (!run.pushTop(block)) {
         run.clear()
         return {run, rejected: 'link'}
       }
     }
+
     return {run}
   }
 
@@ -201,6 +207,7 @@ export class BlockRun {
       } finally {
         await fh.close()
       }
+
       await rename(tmp, path)
     } catch (error) {
       await rm(tmp, {force: true})

@@ -32,6 +32,7 @@ export async function openChain(options: OpenChainOptions): Promise<Chain> {
     const {openRemote} = await import('./remote.js')
     return openRemote(options.endpoint, {dialect: options.api, cacheDir: options.cacheDir, progress: options.progress})
   }
+
   if (options.dataDir === undefined) throw new TsvmError('USAGE', 'no chain given: pass --data-dir or --endpoint')
   return EmbeddedChain.open(options.dataDir, options)
 }
@@ -57,6 +58,7 @@ export async function initChain(
       'a node chain is created on the node (its genesis is part of the CreateChainTx): init works on --data-dir only',
     )
   }
+
   if (options.dataDir === undefined) throw new TsvmError('USAGE', 'no data dir given: pass --data-dir')
   const chain = await EmbeddedChain.open(options.dataDir, {...options, autoInit: false, create: true})
   try {

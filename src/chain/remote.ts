@@ -90,12 +90,14 @@ export function openRemote(endpoint: string, options: RemoteOptions = {}): Remot
       `endpoint ${JSON.stringify(endpoint)} is not a URL: use http://host:9650/ext/bc/<chainID>`,
     )
   }
+
   if (url.pathname === '/' || url.pathname === '') {
     throw new TsvmError(
       'USAGE',
       `endpoint ${endpoint} names no chain: use ${url.origin}/ext/bc/<chainID> (a local tsvm serve also answers at ${url.origin}/ext/bc/timestampvm)`,
     )
   }
+
   return new RemoteChain(endpoint, options)
 }
 
@@ -176,6 +178,7 @@ export class RemoteChain implements Chain {
         if (!/^\d+$/.test(wire.height)) throw new Error(`height ${JSON.stringify(wire.height)} is not a number`)
         fields.height = BigInt(wire.height)
       }
+
       return fields
     } catch (error) {
       throw this.bad(wire.id, (error as Error).message)
@@ -192,6 +195,7 @@ export class RemoteChain implements Chain {
     } catch (error) {
       throw this.bad(w.idText, (error as Error).message)
     }
+
     if (!bytesEqual(block.id, w.id))
       throw this.bad(w.idText, `sha256 of the rebuilt 82 bytes is ${idToString(block.id)}`)
     return block
@@ -204,6 +208,7 @@ export class RemoteChain implements Chain {
       if (isTsvmError(error, 'RPC_ERROR') && String(error.details?.rpcMessage) === NOT_FOUND) {
         throw new TsvmError('BLOCK_NOT_FOUND', `block ${id} is not known to ${this.location}`, {cause: error})
       }
+
       throw error
     }
   }
@@ -219,6 +224,7 @@ export class RemoteChain implements Chain {
       path.push(cur.idText)
       cur = this.decode(await this.getWire(cur.parentText))
     }
+
     throw new TsvmError('RPC_BAD_RESPONSE', `${this.location}: no genesis within ${MAX_WALK} parents of ${w.idText}`)
   }
 
@@ -257,6 +263,7 @@ export class RemoteChain implements Chain {
       this.provenHi = held
       return run.at(held)!
     }
+
     const pending = new PendingBlocks()
     pending.push(tip)
     const progress = this.walkProgress(`reading new blocks from ${this.location}`)
@@ -268,16 +275,19 @@ export class RemoteChain implements Chain {
           base = parentHeight
           break
         }
+
         if (bytesEqual(cur.parentId, EMPTY_ID)) {
           base = -1n
           break
         }
+
         if (cur.height !== undefined && (run.empty || cur.height - 1n <= run.hi)) {
           // Heights are in the replies: with nothing held there is nothing to link to; and a run
           // the walk passed without meeting is not this chain's: drop it.
           base = cur.height - 1n
           break
         }
+
         if (pending.length >= MAX_WALK)
           throw new TsvmError(
             'RPC_BAD_RESPONSE',
@@ -290,15 +300,18 @@ export class RemoteChain implements Chain {
     } finally {
       progress.end()
     }
+
     if (!run.empty && base !== run.hi) {
       // The tip meets the run below its top (blocks above are not on this chain), or not at all.
       if (base >= run.lo && base < run.hi && run.heightOf(pending.lowestParent()) === base) run.truncateAbove(base)
       else run.clear()
       this.cacheRejected ??= 'link'
     }
+
     for (let h = base + 1n, w = pending.pop(); w !== undefined; h++, w = pending.pop()) {
       if (!run.pushTop(this.toBlock(w, h))) throw this.bad(w.idText, `it does not follow block ${h - 1n}`)
     }
+
     this.dirty = true
     this.provenHi = run.hi
     return run.at(run.hi)!
@@ -336,6 +349,7 @@ export class RemoteChain implements Chain {
       const w = this.decode(wire)
       return {block: this.toBlock(w, w.height!), status: Status.Accepted}
     }
+
     return {block: await this.sync(wire), status: Status.Accepted}
   }
 
@@ -358,6 +372,7 @@ export class RemoteChain implements Chain {
         `no accepted block at height ${height}: the tip of ${this.location} is at ${tip.height}`,
       )
     }
+
     return {block: await this.accepted(height), status: Status.Accepted}
   }
 
@@ -375,6 +390,7 @@ export class RemoteChain implements Chain {
     for await (const b of this.blocks({limit: this.options.scanLimit ?? 10_000})) {
       if (bytesEqual(b.block.data, data)) found.push(b)
     }
+
     return found
   }
 
@@ -393,8 +409,10 @@ export class RemoteChain implements Chain {
           },
         )
       }
+
       queued++
     }
+
     if (options.accept === false) return {queued, accepted: []}
     return {queued, accepted: await this.waitFor(payloads, start, options)}
   }
@@ -421,8 +439,10 @@ export class RemoteChain implements Chain {
             options.onProgress?.(accepted.length, payloads.length)
           }
         }
+
         lastTip = tip
       }
+
       if (wanted.length === 0) break
       if (Date.now() >= deadline) {
         throw new TsvmError(
@@ -431,9 +451,11 @@ export class RemoteChain implements Chain {
           {details: {pending: wanted.length, accepted: accepted.length}},
         )
       }
+
       await sleep(Math.min(pause, Math.max(0, deadline - Date.now())))
       pause = Math.min(pause * 2, 2000)
     }
+
     accepted.sort((a, b) => (a.height < b.height ? -1 : a.height > b.height ? 1 : 0))
     return accepted.map((block) => ({block, status: Status.Accepted}))
   }
@@ -485,6 +507,7 @@ export class RemoteChain implements Chain {
     } catch {
       return undefined
     }
+
     const m = /^\/ext\/bc\/([^/]+)\/?$/.exec(url.pathname)
     if (!m) return undefined
     const name = decodeURIComponent(m[1]!)
@@ -493,6 +516,7 @@ export class RemoteChain implements Chain {
     } catch {
       // an alias such as /ext/bc/timestampvm: ask the node which chain it names
     }
+
     const info = new RpcClient(`${url.origin}/ext/info`, {...this.options, timeoutMs: this.options.timeoutMs ?? 5000})
     try {
       const reply = await info.call<{blockchainID?: unknown}>('info.getBlockchainID', {alias: name})

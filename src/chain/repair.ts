@@ -126,6 +126,7 @@ async function finishInterrupted(dir: string, m: RepairMarker): Promise<RepairRe
     if (m.backup === null) rmSync(m.aside ?? `${dir}.repair-old`, {recursive: true, force: true})
     return {dataDir: dir, backup: m.backup, check: await checkChain(dir), finished: true}
   }
+
   if (m.step === 'swap') {
     // A dir holding only LevelDB's LOCK and LOG is a late opener's trace (see putInPlace), not a chain.
     const dirThere = has(dir) && !readdirSync(dir).every(isOpenerTrace)
@@ -133,6 +134,7 @@ async function finishInterrupted(dir: string, m: RepairMarker): Promise<RepairRe
       putInPlace(m.work, dir)
       return finish()
     }
+
     if (dirThere && !has(m.work)) return finish()
     if (!(dirThere && has(m.work) && !has(m.backup) && !has(m.aside))) {
       throw new TsvmError(
@@ -144,6 +146,7 @@ async function finishInterrupted(dir: string, m: RepairMarker): Promise<RepairRe
       )
     }
   }
+
   // The dir is as it was: only the unfinished copy goes.
   if (has(m.work)) rmSync(m.work, {recursive: true, force: true})
   removeMarker(dir)
@@ -166,6 +169,7 @@ export async function repairDataDir(dataDir: string, options: RepairOptions = {}
     const finished = await finishInterrupted(dir, stale)
     if (finished) return finished
   }
+
   dir = checkRepairable(dir)
   const backup = options.backup === false ? null : (options.backup ?? defaultBackup(dir, options.now ?? new Date()))
   if (backup !== null && existsSync(backup))
@@ -190,6 +194,7 @@ export async function repairDataDir(dataDir: string, options: RepairOptions = {}
       removeMarker(dir)
       return withNote(error, note)
     }
+
     let check: CheckReport
     try {
       copyDir(dir, marker.work)
@@ -200,6 +205,7 @@ export async function repairDataDir(dataDir: string, options: RepairOptions = {}
         `${dir} was left as it was (the repair works on a copy): restore an older backup, or rebuild the chain`,
       )
     }
+
     try {
       check = await checkChain(marker.work)
     } catch (error) {
@@ -208,6 +214,7 @@ export async function repairDataDir(dataDir: string, options: RepairOptions = {}
         `the repaired copy cannot be read, so ${dir} was left as it was: restore an older backup, or rebuild the chain`,
       )
     }
+
     await pausePoint('repaired')
     writeMarker({...marker, step: 'swap'})
     moveAside(dir, backup, marker.aside!)
@@ -237,6 +244,7 @@ function putInPlace(work: string, dir: string): void {
     rmSync(dir, {recursive: true, force: true})
     renameSync(work, dir)
   }
+
   syncDir(dirname(dir))
 }
 
@@ -249,6 +257,7 @@ function moveAside(dir: string, backup: string | null, aside: string): void {
     copyDir(dir, backup)
     renameSync(dir, aside)
   }
+
   syncDir(dirname(dir))
 }
 

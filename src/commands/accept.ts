@@ -10,7 +10,6 @@ import {idFromString} from '../vm/encoding.js'
 export default class Accept extends BaseCommand {
   static override summary = 'Accept a processing block'
   static override description = `Only a processing block (built by tsvm build, or proposed with --no-accept and built) can be accepted: BLOCK_NOT_PROCESSING otherwise. Its parent must be the last accepted block (accept ancestors first: ACCEPT_OUT_OF_ORDER otherwise). Processing blocks that conflict with it (its siblings and their descendants) are rejected in the same write, which is synced to disk before this command reports.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> XzUpcc4UGVPUnh2LMKUdStRdzUR6St9Xx7aShNnBzQ85RiAbt',
@@ -18,11 +17,9 @@ export default class Accept extends BaseCommand {
         'Accept a built block:\n  id         XzUpcc4UGVPUnh2LMKUdStRdzUR6St9Xx7aShNnBzQ85RiAbt\n  status     Accepted\n  parentID   uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv\n  height     2\n  ...',
     },
   ]
-
   static override args = {
     id: Args.string({description: 'the block ID (CB58)', required: true}),
   }
-
   static override flags = {...chainFlags}
 
   async run(): Promise<BlockJson> {

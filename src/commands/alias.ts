@@ -9,7 +9,6 @@ import {vmIdFromName} from '../vm/vmid.js'
 export default class Alias extends BaseCommand {
   static override summary = "Add VM aliases to AvalancheGo's aliases.json"
   static override description = `Creates or updates the node's VM aliases file, {"<CB58 VM ID>": ["alias", ...]}, so the node serves the VM's static API at /ext/vm/<alias> and accepts a plugin file named after the alias. The first argument is a CB58 VM ID, or a VM name turned into its VM ID (as vm-id does; --hash for sha256). Every other entry is kept, aliases are not repeated, and the file is replaced atomically. A malformed file, or an alias another VM already has, is refused and the file left untouched. Default file: $AVALANCHEGO_DATA_DIR/configs/vms/aliases.json, else ~/.avalanchego/configs/vms/aliases.json.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> timestampvm tsvm --file ./aliases.json',
@@ -22,14 +21,11 @@ export default class Alias extends BaseCommand {
       description: 'By VM ID, in the default file.',
     },
   ]
-
   static override strict = false
-
   static override args = {
     vm: Args.string({description: 'a CB58 VM ID, or a VM name', required: true}),
     alias: Args.string({description: 'one or more aliases', required: true}),
   }
-
   static override flags = {
     file: Flags.string({char: 'f', description: 'the aliases file (default: the node data dir one)'}),
     hash: Flags.boolean({description: 'the first argument is a name whose VM ID is its sha256'}),

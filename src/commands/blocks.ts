@@ -9,7 +9,6 @@ import {blockLines} from '../output.js'
 export default class Blocks extends BaseCommand {
   static override summary = 'List accepted blocks, newest first'
   static override description = `One line per block: height, ID and payload hex. Blocks are read from the height index as they are printed, so a long chain starts printing at once; --json prints an array of block objects.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --limit 2',
@@ -21,7 +20,6 @@ export default class Blocks extends BaseCommand {
       description: 'Blocks 100 down to 91, as JSON.',
     },
   ]
-
   static override flags = {
     ...chainFlags,
     limit: Flags.integer({char: 'n', min: 1, default: 20, description: 'at most this many blocks'}),
@@ -41,6 +39,7 @@ export default class Blocks extends BaseCommand {
             this.trace(`stdout closed, stopped before height ${b.block.height}`)
             break
           }
+
           const view = blockJson(b.block, b.status)
           if (json) views.push(view)
           else this.log(blockLines([view]))

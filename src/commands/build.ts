@@ -7,7 +7,6 @@ import {blockTable} from '../output.js'
 export default class Build extends BaseCommand {
   static override summary = 'Build one block from the oldest queued payload and leave it processing'
   static override description = `The block goes on top of the preferred block (the last accepted one, unless a processing block is preferred), at height + 1, timestamped now unless --timestamp is given, and is verified as the Go VM verifies it. If verification fails the payload stays queued. Accept the block with tsvm accept, or reject it with tsvm reject.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --timestamp 1700000060',
@@ -15,7 +14,6 @@ export default class Build extends BaseCommand {
         'Build a block from the queued payload:\n  id         XzUpcc4UGVPUnh2LMKUdStRdzUR6St9Xx7aShNnBzQ85RiAbt\n  status     Processing\n  parentID   uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv\n  height     2\n  timestamp  1700000060 (2023-11-14T22:14:20.000Z)\n  ...',
     },
   ]
-
   static override flags = {
     ...chainFlags,
     timestamp: timestampFlag({description: 'block time in unix seconds (still verified)'}),

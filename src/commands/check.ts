@@ -8,14 +8,12 @@ import {TsvmError} from '../vm/errors.js'
 export default class Check extends BaseCommand {
   static override summary = 'Verify the whole stored chain, like git fsck'
   static override description = `Reads every stored block and index and checks: each block is stored under the sha256 of its bytes; accepted heights run from 0 without gaps, each block's parent is the block below and timestamps never decrease; the genesis matches the recorded genesis bytes; the last accepted block is the top; the payload index lists exactly the known blocks; processing blocks have known parents; the last accepted block is less than an hour ahead of this machine's clock (else no block can be built on it). Exits 4 (CHAIN_CHECK_FAILED) and lists the problems when anything disagrees.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %>',
       description: 'A healthy chain:\n  ok: 3 blocks, last accepted height 1',
     },
   ]
-
   static override flags = {...chainFlags}
 
   async run(): Promise<CheckReport> {
@@ -32,6 +30,7 @@ export default class Check extends BaseCommand {
         {details: {blocks: report.blocks, lastAcceptedHeight: report.lastAcceptedHeight, problems: report.problems}},
       )
     }
+
     this.log(ok(`ok: ${report.blocks} blocks, last accepted height ${report.lastAcceptedHeight}`))
     return report
   }

@@ -9,7 +9,6 @@ import {BYTE_ENCODINGS, decodeDetect, paddedText, printableText} from '../vm/for
 export default class Decode extends BaseCommand {
   static override summary = 'Decode checksummed hex or CB58 back to bytes, verifying the checksum'
   static override description = `Without --encoding, a value starting with 0x is checksummed hex and anything else is CB58, the two forms AvalancheGo prints. The checksum is always verified (hexnc has none). Prints the bytes as hex, and as text when they are printable UTF-8. - reads the value from stdin.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> 0x6532655e975cba',
@@ -21,11 +20,9 @@ export default class Decode extends BaseCommand {
     },
     {command: '<%= config.bin %> <%= command.id %> 0x74657374 --encoding hexnc', description: 'Hex without checksum.'},
   ]
-
   static override args = {
     value: Args.string({description: 'the encoded value, or - to read it from stdin', required: true}),
   }
-
   static override flags = {
     encoding: Flags.option({
       char: 'e',

@@ -9,7 +9,6 @@ import {BYTE_ENCODINGS, encodeWith, fitLength} from '../vm/formatting.js'
 export default class Encode extends BaseCommand {
   static override summary = 'Encode bytes as AvalancheGo does: checksummed hex, hex without checksum, or CB58'
   static override description = `Does what the static API's timestampvm.encode does, offline. The data is the UTF-8 bytes of the argument, hex with --hex, or stdin with - (raw bytes; hex text with --hex). hex and hexc append a 4-byte checksum (the v1.3 default), hexnc does not, cb58 is the v1.2 default. --length N copies the bytes into N zero bytes (truncating or right-padding), as the static API's length argument does.`
-
   static override examples = [
     {command: '<%= config.bin %> <%= command.id %> e2e', description: 'Checksummed hex (output: 0x6532655e975cba):'},
     {
@@ -25,11 +24,9 @@ export default class Encode extends BaseCommand {
       description: 'From stdin (output: 0x74657374):',
     },
   ]
-
   static override args = {
     data: Args.string({description: 'the data: text, hex with --hex, or - for stdin', required: true}),
   }
-
   static override flags = {
     encoding: Flags.option({
       char: 'e',
@@ -40,8 +37,8 @@ export default class Encode extends BaseCommand {
     hex: Flags.boolean({char: 'x', description: 'the data is hex (with or without 0x), not text'}),
     length: Flags.integer({
       char: 'l',
-      min: -2147483648,
-      max: 1048576,
+      min: -2_147_483_648,
+      max: 1_048_576,
       description: 'copy the bytes into this many zero bytes (truncate or right-pad); 0 or less keeps them as they are',
     }),
   }

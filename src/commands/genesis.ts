@@ -10,7 +10,6 @@ import {genesisBlock} from '../vm/genesis.js'
 export default class Genesis extends BaseCommand {
   static override summary = 'Write genesis bytes and print the ID of the genesis block they give'
   static override description = `The genesis of a TimestampVM chain is at most 32 bytes, right-padded with zeros into the payload of block 0 (parent 11111111111111111111111111111111LpoYY, time 0). This writes those bytes (text, --hex, or --file) to --out, or to stdout when it is not a terminal, and prints the genesis block ID every node of such a chain will report (on stderr when stdout carries the bytes).`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> e2e --out genesis.bin',
@@ -23,11 +22,9 @@ export default class Genesis extends BaseCommand {
       description: 'Bytes to stdout, the ID to stderr.',
     },
   ]
-
   static override args = {
     data: Args.string({description: 'the genesis: text, hex with --hex, or - for stdin'}),
   }
-
   static override flags = {
     hex: Flags.boolean({char: 'x', description: 'the data is hex (with or without 0x)', exclusive: ['file']}),
     file: Flags.string({char: 'f', description: 'read the genesis bytes from this file'}),
@@ -59,6 +56,7 @@ export default class Genesis extends BaseCommand {
       if (result.out === null && !this.jsonEnabled())
         this.note('(genesis bytes not written: pass --out FILE or redirect stdout)')
     }
+
     return result
   }
 }

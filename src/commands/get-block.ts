@@ -11,7 +11,6 @@ import {TsvmError} from '../vm/errors.js'
 export default class GetBlock extends BaseCommand {
   static override summary = 'Show a block: by ID, by height, or the blocks holding a payload'
   static override description = `Without an ID, shows the last accepted block (as getBlock does with no id). Shows the ID, parent, height, timestamp (unix and ISO), data as plain hex, checksummed hex and CB58, status, and the 82 block bytes. --height looks up the accepted block at a height; --data lists every known block (accepted, rejected or processing) whose payload is the given one.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --height 0',
@@ -24,11 +23,9 @@ export default class GetBlock extends BaseCommand {
       description: 'Where is this payload?',
     },
   ]
-
   static override args = {
     id: Args.string({description: 'the block ID (CB58); default: the last accepted block'}),
   }
-
   static override flags = {
     ...chainFlags,
     height: Flags.integer({min: 0, description: 'the accepted block at this height', exclusive: ['data']}),
@@ -43,6 +40,7 @@ export default class GetBlock extends BaseCommand {
     if (args.id !== undefined && (flags.height !== undefined || flags.data !== undefined)) {
       throw new TsvmError('USAGE', 'pass a block ID, --height or --data, not several')
     }
+
     const id = args.id === undefined ? undefined : idFromString(args.id, 'block ID')
     const data = flags.data === undefined ? undefined : parsePayload(flags.data).data
     const found = await withChain(
@@ -66,9 +64,11 @@ export default class GetBlock extends BaseCommand {
           },
         )
       }
+
       this.log(blockLines(blocks))
       return {blocks}
     }
+
     const view = blockJson(found.block, found.status)
     this.log(blockTable(view))
     return view

@@ -17,7 +17,6 @@ interface HashRow {
 export default class Hash extends BaseCommand {
   static override summary = 'SHA-256 of files, in every form a payload may be proposed in'
   static override description = `The 32-byte payload a file is stamped with is its SHA-256. This prints it as plain hex, CB58 (what v1.2 proposeBlock takes) and checksummed hex (what v1.3 proposeBlock takes), one row per file: hex, CB58, checksummed hex, file. Files are streamed, so any size works; - hashes stdin.`
-
   static override examples = [
     {
       command: 'printf test | <%= config.bin %> <%= command.id %> -',
@@ -26,9 +25,7 @@ export default class Hash extends BaseCommand {
     },
     {command: '<%= config.bin %> <%= command.id %> report.pdf data.csv --json', description: 'Several files, as JSON.'},
   ]
-
   static override strict = false
-
   static override args = {
     file: Args.string({description: 'files to hash, or - for stdin', required: true}),
   }
@@ -50,6 +47,7 @@ export default class Hash extends BaseCommand {
         if (!this.jsonEnabled()) process.stderr.write(formatError(e) + '\n')
       }
     }
+
     if (files.length > 0) this.log(columns(files.map((r) => [r.hex, r.cb58, r.data, r.file])))
     if (errors.length === 0) return {files}
     process.exitCode = Math.max(...errors.map((e) => exitCodeFor(e)))

@@ -5,11 +5,9 @@ import {Args, Command, loadHelpClass} from '@oclif/core'
 export default class Help extends Command {
   static override summary = 'Display help for tsvm or one of its commands'
   static override strict = false
-
   static override args = {
     command: Args.string({description: 'the command to show help for', required: false}),
   }
-
   static override examples = ['<%= config.bin %> help', '<%= config.bin %> help stamp']
 
   async run(): Promise<void> {

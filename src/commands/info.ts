@@ -8,7 +8,6 @@ import {checkReceipt, loadReceipt, type VerifyResult} from '../proof/verify.js'
 export default class Info extends BaseCommand {
   static override summary = 'Show what a receipt claims, and whether it agrees with itself'
   static override description = `Reads a .tsvm receipt and shows its item, Merkle position, payload, block, headers and chain; the fields the proof does not cover (name, chain, createdAt) are marked as the receipt's word. The "check" row says only whether the receipt agrees with itself: info neither reads the item nor asks any chain, so it never says verified (use tsvm verify with --endpoint, --data-dir or --trust for that). With --json, the receipt itself is printed with the check added (status "consistent", trust "unanchored").`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> contracts/2026/nda.pdf.tsvm',
@@ -26,7 +25,6 @@ export default class Info extends BaseCommand {
       description: 'The receipt as JSON, with the offline check.',
     },
   ]
-
   static override args = {
     receipt: Args.string({description: 'a .tsvm receipt file', required: true}),
   }

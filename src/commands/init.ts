@@ -13,7 +13,6 @@ export default class Init extends BaseCommand {
   static override description = `The genesis is at most 32 bytes, right-padded with zeros into the data of block 0 (parent 11111111111111111111111111111111LpoYY, height 0, time 0), exactly as the Go VM does, so the genesis block ID matches a node started with the same genesis file. Without a genesis flag the genesis is empty (all-zero data), the same default every chain command uses on an empty data dir.
 
 Running init again with the same genesis does nothing; a different genesis on an existing chain fails with GENESIS_MISMATCH and leaves the chain untouched.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --genesis e2e --data-dir /tmp/chain',
@@ -25,7 +24,6 @@ Running init again with the same genesis does nothing; a different genesis on an
       description: 'Genesis bytes from a file (as avalanchego takes them).',
     },
   ]
-
   static override flags = {
     ...chainFlags,
     genesis: Flags.string({

@@ -9,7 +9,6 @@ import {parseBlock} from '../vm/block.js'
 export default class ParseBlock extends BaseCommand {
   static override summary = 'Decode raw block bytes: parent, height, time, payload and ID'
   static override description = `Parses the 82 bytes of a TimestampVM block exactly as the Go VM's ParseBlock does (codec version 00 00, no trailing bytes) and shows its fields; the ID is the sha256 of the bytes. The argument is hex (with or without 0x); - reads stdin, either the raw bytes or hex text.`
-
   static override examples = [
     {
       command:
@@ -20,7 +19,6 @@ export default class ParseBlock extends BaseCommand {
     },
     {command: '<%= config.bin %> <%= command.id %> - < block.bin', description: 'Raw bytes from stdin.'},
   ]
-
   static override args = {
     bytes: Args.string({description: 'block bytes in hex, or - for stdin (raw or hex)', required: true}),
   }

@@ -16,7 +16,6 @@ export default class Propose extends BaseCommand {
   static override description = `A payload is 64 hex digits (with or without 0x), checksummed hex (0x + 72 digits, what the v1.3 API prints) or CB58; --file proposes the SHA-256 of a file; - reads many payloads from stdin, one per line (blank lines skipped; a bad line fails the whole input with its line number before anything is queued).
 
 By default the payloads are queued and then built and accepted at once, one block per payload in mempool order, each verified as the Go VM verifies it; thousands of payloads are written in a few synced batches. With --no-accept they are only queued (see tsvm build and tsvm accept).`
-
   static override examples = [
     {
       command:
@@ -35,11 +34,9 @@ By default the payloads are queued and then built and accepted at once, one bloc
       description: 'Only queue it:\n  queued 1 payload',
     },
   ]
-
   static override args = {
     payload: Args.string({description: 'the payload (hex, checksummed hex or CB58), or - for one per line on stdin'}),
   }
-
   static override flags = {
     ...chainFlags,
     file: Flags.string({char: 'f', description: 'propose the SHA-256 of this file (repeatable)', multiple: true}),
@@ -71,6 +68,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
       this.log(storedBlockLines(blocks))
       shown += blocks.length
     }
+
     const interrupt = this.interruptible()
     const result = await withChain(chainOptions(flags, this.config), (chain) =>
       chain.propose(payloads, {
@@ -102,6 +100,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
       if (result.accepted.length > 0) this.log(storedBlockLines(result.accepted))
       process.stderr.write(warn(interruptSummary(result.queued, payloads.length)) + '\n')
     }
+
     const accepted = result.accepted.map((b) => blockJson(b.block, b.status))
     return {
       queued: result.queued,

@@ -10,7 +10,6 @@ import {idFromString} from '../vm/encoding.js'
 export default class Reject extends BaseCommand {
   static override summary = 'Reject a processing block'
   static override description = `Only a processing block (built by tsvm build, or proposed with --no-accept and built) can be rejected: BLOCK_NOT_PROCESSING otherwise. The block and its processing descendants are stored with status Rejected (2), as the Go VM persists rejected blocks; their payloads are not queued again.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> XzUpcc4UGVPUnh2LMKUdStRdzUR6St9Xx7aShNnBzQ85RiAbt',
@@ -18,11 +17,9 @@ export default class Reject extends BaseCommand {
         'Reject a built block:\n  id         XzUpcc4UGVPUnh2LMKUdStRdzUR6St9Xx7aShNnBzQ85RiAbt\n  status     Rejected\n  parentID   uRZjcoa8D6CaCNJHdwLWiLYxK72nVy35bLe3rcXAWg4Wcvfpv\n  height     2\n  ...',
     },
   ]
-
   static override args = {
     id: Args.string({description: 'the block ID (CB58)', required: true}),
   }
-
   static override flags = {...chainFlags}
 
   async run(): Promise<BlockJson> {

@@ -12,7 +12,6 @@ export default class Repair extends BaseCommand {
   static override description = `For a data dir that fails with DB_CORRUPT: a missing or damaged CURRENT or MANIFEST, or unreadable table files. The data dir is never changed in place: it is locked against every other tsvm process, copied, LevelDB rebuilds the copy's MANIFEST from the table and log files that are still readable (unreadable tables go into lost/), and the copy is checked as tsvm check does. Only then does the copy take the data dir's place, and the data dir as it was becomes the backup (<data dir>.backup-<UTC time>, or --backup). Needs room for one copy, next to the data dir.
 
 Exits 0 when the repaired chain passes the check. When it does not (blocks were in files that could not be read), it exits 4 (CHAIN_CHECK_FAILED) and lists the problems; restore the backup or rebuild the chain then. Refuses, changing nothing, a data dir that holds no database or that another process has open (stop tsvm serve first). While it runs, other commands on the data dir are refused; if it is killed, they are refused (REPAIR_INCOMPLETE) until tsvm repair is run again, which finishes or redoes it.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --data-dir /tmp/chain',
@@ -24,7 +23,6 @@ Exits 0 when the repaired chain passes the check. When it does not (blocks were 
       description: 'Keep the copy somewhere else.',
     },
   ]
-
   static override flags = {
     'data-dir': dataDirFlag,
     backup: Flags.string({
@@ -72,6 +70,7 @@ Exits 0 when the repaired chain passes the check. When it does not (blocks were 
         },
       )
     }
+
     this.log(ok(`ok: ${check.blocks} blocks, last accepted height ${check.lastAcceptedHeight}`))
     return {dataDir, backup, ...check}
   }

@@ -12,7 +12,6 @@ export default class Serve extends BaseCommand {
 The timestampvm tutorial's curl examples send CB58 data: serve them with --api v1.2 (the default v1.3 takes hex).
 
 The chain ID stands in for the P-chain one a network would give: CB58(sha256(genesis ID + "tsvm-local-chain")), the same for a data dir on every start. As on a node, a request whose Host is a name other than --allowed-hosts (default localhost) gets 403, which keeps web pages out through DNS rebinding; IP literals are always answered. Browsers on --allowed-origins (default "*", as on a node: any page the user opens may call the server) get CORS headers. Any address but loopback is warned about. At most --max-connections connections are served at once (default 1000, or half the open-file limit when lower); one more is answered 503 and closed. A request head must arrive within --headers-timeout seconds and the whole request within --request-timeout, or it gets 408 and the connection is closed. SIGINT or SIGTERM stop taking connections, answer the requests in flight and close the data dir. With --json, one line describing the endpoints is printed on start.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %>',
@@ -35,7 +34,6 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
         'Ask it like a node:\n  {"jsonrpc":"2.0","result":{"timestamp":"0","data":"0x00…","height":"0","id":"…","parentID":"11111111111111111111111111111111LpoYY"},"id":1}',
     },
   ]
-
   static override flags = {
     'data-dir': dataDirFlag,
     host: Flags.string({

@@ -25,7 +25,6 @@ Nothing is proposed unless every receipt can be written (RECEIPT_UNWRITABLE othe
 are, a record of the run is kept in $XDG_DATA_HOME/tsvm/pending-receipts (~/.local/share/tsvm/...):
 if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is killed,
 \`tsvm stamp --resume\` writes the missing receipts from it, with the same block.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> report.pdf',
@@ -52,13 +51,10 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
       description: 'Finish the receipts of runs that were interrupted or could not write them; no new block.',
     },
   ]
-
   static override strict = false
-
   static override args = {
     paths: Args.string({description: 'files or directories to stamp, or - for hashes on stdin'}),
   }
-
   static override flags = {
     ...chainFlags,
     glob: Flags.string({
@@ -105,6 +101,7 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
       this.log(resumeText(resumed))
       return {resumed}
     }
+
     if (argv.length === 0)
       throw new TsvmError(
         'USAGE',

@@ -15,7 +15,6 @@ export default class Upgrade extends BaseCommand {
 With --checkpoint ID (or last), it also adds to each receipt the headers of the accepted blocks from its block up to that checkpoint. Anyone who trusts the checkpoint's ID (published once, anywhere) can then verify every such receipt offline with \`tsvm verify --trust ID\`.
 
 The chain is --data-dir/--endpoint (or TSVM_DATA_DIR/TSVM_ENDPOINT), else the data dir a receipt names. An endpoint named only by a receipt is never contacted: pass it with --endpoint to confirm it. A chain whose genesis or chain ID differs from the receipt's is refused (CHAIN_MISMATCH). Exits 3 when any receipt is still pending.`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> big.iso.tsvm',
@@ -29,13 +28,10 @@ The chain is --data-dir/--endpoint (or TSVM_DATA_DIR/TSVM_ENDPOINT), else the da
         'Add headers up to the last accepted block, then publish its ID:\n  upgraded  receipts/report.pdf.tsvm: block a8i27xc3Q2jB413oGULVtR5dQdu3yJqB9b9i1qTuuSTwN2k89, height 1, 2026-11-26T13:11:14.000Z; 2 headers up to checkpoint zA4uq3RhHxEff9AkXteTeT3CXheFGMDMzRrLa7jXbmqZukgtE (height 3): verify with --trust zA4uq3RhHxEff9AkXteTeT3CXheFGMDMzRrLa7jXbmqZukgtE',
     },
   ]
-
   static override strict = false
-
   static override args = {
     receipts: Args.string({description: '.tsvm receipts', required: true}),
   }
-
   static override flags = {
     ...chainFlags,
     checkpoint: Flags.custom<Checkpoint>({

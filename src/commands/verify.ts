@@ -18,7 +18,6 @@ export default class Verify extends BaseCommand {
 
 Without either, verify says "consistent with itself; NOT checked against any chain" and exits 3 (UNANCHORED). A chain named that does not exist is an error (NOT_INITIALIZED), never a silent fall back to offline. The receipt's item.name, chain location and createdAt are not covered by the proof; the file is named as you gave it.
 Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (file or receipt changed) or another chain, 5 node unreachable.`
-
   static override examples = [
     {
       command:
@@ -43,11 +42,9 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
       description: 'A bare hash and its receipt, on a local chain.',
     },
   ]
-
   static override args = {
     item: Args.string({description: 'the stamped file, or its 32-byte hash (hex or CB58)', required: true}),
   }
-
   static override flags = {
     ...chainFlags,
     receipt: Flags.string({char: 'r', description: 'the receipt (default: <file>.tsvm, or <hex>.tsvm for a hash)'}),

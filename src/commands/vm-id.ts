@@ -11,7 +11,6 @@ export default class VmId extends BaseCommand {
   static override description = `A VM ID is the UTF-8 name right-padded with zeros to 32 bytes, shown as CB58 (the convention of
 avalanche-cli and avalanche-network-runner). Names over 32 bytes need --hash, which uses sha256(name).
 With --reverse, the argument is a VM ID and the name it was made from is printed.`
-
   static override examples = [
     {command: '<%= config.bin %> <%= command.id %> timestampvm', description: 'The VM ID of timestampvm:'},
     {command: '<%= config.bin %> <%= command.id %> timestampvm --hash', description: 'The sha256 variant:'},
@@ -20,11 +19,9 @@ With --reverse, the argument is a VM ID and the name it was made from is printed
       description: 'Back from an ID to its name:',
     },
   ]
-
   static override args = {
     value: Args.string({description: 'a VM name (or, with --reverse, a CB58 VM ID)', required: true}),
   }
-
   static override flags = {
     hash: Flags.boolean({
       description: 'use sha256(name) instead of the zero-padded name (any length)',
@@ -44,12 +41,14 @@ With --reverse, the argument is a VM ID and the name it was made from is printed
         {details: {vmID: idToString(bytes), hex: toHex(bytes)}},
       )
     }
+
     const result = {name, vmID: idToString(bytes), hex: toHex(bytes), hashed: Boolean(flags.hash)}
     if (flags.reverse) {
       this.log(name)
     } else {
       this.log(id(result.vmID))
     }
+
     if (process.stdout.isTTY && !flags.reverse) this.log(table([['hex', result.hex]]))
     return result
   }

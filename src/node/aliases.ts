@@ -40,21 +40,25 @@ export function parseAliases(text: string, file = 'aliases file'): AliasMap {
       },
     )
   }
+
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch (error) {
     return invalid(`not JSON: ${(error as Error).message}`)
   }
+
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return invalid('expected an object {"<CB58 VM ID>": ["alias", ...]}')
   }
+
   for (const [key, aliases] of Object.entries(value)) {
     if (!isId(key)) invalid(`key ${JSON.stringify(key)} is not a CB58 VM ID`)
     if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === 'string')) {
       invalid(`the value of ${key} is not an array of strings`)
     }
   }
+
   return value as AliasMap
 }
 
@@ -78,6 +82,7 @@ export function addAliases(
         `alias ${JSON.stringify(alias)} is itself a VM ID: the node aliases every VM to its own ID, pick a name`,
       )
     }
+
     const owner = Object.keys(map).find((key) => key !== vmID && map[key]!.includes(alias))
     if (owner !== undefined) {
       throw new TsvmError(
@@ -86,11 +91,13 @@ export function addAliases(
         {details: {alias, vmID: owner}},
       )
     }
+
     if (!current.includes(alias)) {
       current.push(alias)
       added.push(alias)
     }
   }
+
   return {map: {...map, [vmID]: current}, vmID, aliases: current, added}
 }
 
@@ -103,6 +110,7 @@ export async function readAliasesFile(file: string): Promise<AliasMap> {
     if ((error as {code?: string}).code === 'ENOENT') return {}
     throw new TsvmError('IO_ERROR', `cannot read ${file}: ${(error as Error).message}`, {cause: error, details: {file}})
   }
+
   return parseAliases(text, file)
 }
 

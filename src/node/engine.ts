@@ -132,6 +132,7 @@ export class Engine implements ChainBackend {
       this.watchStorage()
       return
     }
+
     if (this.timer === undefined && this.vm.acceptPayloads) {
       // At once: the batch becomes accepted blocks in one synced write, no mempool round trip
       // (half the fsyncs per batch, so twice the proposals a client waiting on each can make).
@@ -146,10 +147,12 @@ export class Engine implements ChainBackend {
           for (const w of batch) w.reject(error)
           return
         }
+
         // Nothing was written (e.g. a block failed Verify): queue them durably as below instead.
         this.options.onError?.(error)
       }
     }
+
     let taken: boolean[]
     try {
       taken = await this.vm.proposeMany(batch.map((w) => w.data))
@@ -158,6 +161,7 @@ export class Engine implements ChainBackend {
       this.watchStorage()
       return
     }
+
     if (this.timer === undefined) await this.build()
     batch.forEach((w, i) => w.resolve(taken[i] === true))
   }
@@ -196,6 +200,7 @@ export class Engine implements ChainBackend {
           } catch {
             // Still refused (the disk is still full, say): try again after the next interval.
           }
+
           if (this.watchStorage()) return
           this.noteProblem()
           // Payloads that were queued before the failure are built now, not at the next proposal.
@@ -203,6 +208,7 @@ export class Engine implements ChainBackend {
         })
       }, this.options.recoverMs ?? 1000)
     }
+
     return true
   }
 

@@ -34,6 +34,7 @@ export function allowedHost(header: string | undefined, filter: HostFilter): boo
     const colon = host.indexOf(':')
     if (colon >= 0 && colon === host.lastIndexOf(':')) host = host.slice(0, colon)
   }
+
   if (isIP(host) !== 0 && !host.includes('%')) return true
   return filter.has(host.toLowerCase())
 }
@@ -64,6 +65,7 @@ export function corsPolicy(origins: readonly string[]): CorsPolicy {
       patterns.push([o.slice(0, star), o.slice(star + 1)] as const)
     } else exact.add(o)
   }
+
   return {all, exact, patterns}
 }
 
@@ -138,6 +140,7 @@ export function cleanPath(p: string): string {
     if (part === '..') out.pop()
     else out.push(part)
   }
+
   let clean = '/' + out.join('/')
   if (rooted.endsWith('/') && clean !== '/') clean += '/'
   return clean
@@ -161,6 +164,7 @@ export function targetPath(url: string): {path: string; raw: string; query: stri
     target = target.slice(m[0].length)
     if (target === '' || target.startsWith('?')) target = '/' + target
   }
+
   const q = target.indexOf('?')
   const raw = q < 0 ? target : target.slice(0, q)
   const query = q < 0 ? '' : target.slice(q)

@@ -15,7 +15,7 @@ import {concatBytes, sha256} from '../vm/hash.js'
 import type {ArgValues, NodeMethod, NodeService} from '../rpc/service.js'
 
 /** AvalancheGo's network ID of a local network. */
-export const LOCAL_NETWORK_ID = 12345
+export const LOCAL_NETWORK_ID = 12_345
 /** The rpcchainvm protocol of AvalancheGo v1.14.2 and the node's database version, as getNodeVersion reports them. */
 export const RPC_PROTOCOL_VERSION = 45
 export const DATABASE_VERSION = 'v1.4.5'

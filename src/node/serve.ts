@@ -128,6 +128,7 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
     await options.vm.close()
     throw error
   }
+
   let closing: Promise<void> | undefined
   const warnings: string[] = []
   if (!server.loopback) {
@@ -135,6 +136,7 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
       `listening on ${server.address} (not loopback): anyone who can reach port ${server.port} can read the chain and propose blocks`,
     )
   }
+
   const {max} = server.connections()
   const files = openFileLimit()
   if (files !== undefined && max + REFUSE_BACKLOG + FILE_RESERVE > files) {
@@ -142,6 +144,7 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
       `up to ${max} connections with ${files} open files allowed: the database may run out of file descriptors; lower --max-connections to ${Math.max(1, files - REFUSE_BACKLOG - FILE_RESERVE)} or raise ulimit -n`,
     )
   }
+
   return {
     info: {
       chainID,
@@ -198,6 +201,7 @@ export function redactPaths(dataDir: string): (text: string) => string {
   } catch {
     // not there (any more): the path as given is all there is to hide
   }
+
   // Longest first, so a path and its symlinked twin do not leave pieces of each other.
   const sorted = [...paths].filter((p) => p.length > 1).sort((a, b) => b.length - a.length)
   return (text) => {
@@ -244,6 +248,7 @@ export async function serveDataDir(
     await chain.close()
     throw error
   }
+
   const serving = await serveChain({...options, vm: engineVm(chain.vm), genesisId, dataDir: chain.location})
   return {...serving, dataDir: chain.location}
 }

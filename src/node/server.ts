@@ -64,7 +64,7 @@ export const DEFAULT_LIMITS = {
   maxConnections: 1000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 5000,
 } as const
 
 /**
@@ -164,6 +164,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       reject(new BodyTooLarge())
       return
     }
+
     const parts: Buffer[] = []
     let size = 0
     req.on('data', (chunk: Buffer) => {
@@ -174,6 +175,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         reject(new BodyTooLarge())
         return
       }
+
       parts.push(chunk)
     })
     req.on('end', () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)))
@@ -187,6 +189,7 @@ function redacting(chain: ChainBackend, redact: (text: string) => string): Chain
     const message = error instanceof Error ? error.message : String(error)
     throw new Error(redact(message), {cause: error})
   }
+
   return {
     lastAcceptedId: () => chain.lastAcceptedId().catch(fail),
     getBlock: (id) => chain.getBlock(id).catch(fail),
@@ -211,12 +214,14 @@ function limitsOf(options: ServerOptions): {
     if (!Number.isSafeInteger(value) || value < 1)
       throw new TsvmError('USAGE', `${name} must be a positive integer (got ${value})`)
   }
+
   if (l.headersTimeoutMs > l.requestTimeoutMs) {
     throw new TsvmError(
       'USAGE',
       `the header timeout (${l.headersTimeoutMs} ms) is longer than the request timeout (${l.requestTimeoutMs} ms): the head is part of the request; lower the first or raise the second`,
     )
   }
+
   return l
 }
 
@@ -229,6 +234,7 @@ function acceptsGzip(header: string | undefined): boolean {
     const q = params.find((p) => /^q\s*=/i.test(p))
     return q === undefined || Number(q.split('=')[1]) > 0
   }
+
   return false
 }
 
@@ -247,6 +253,7 @@ function send(
     res.end(zipped)
     return
   }
+
   res.writeHead(status, {...headers, 'Content-Length': length})
   res.end(body)
 }
@@ -324,8 +331,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         duration: Number(process.hrtime.bigint() - started),
       }
     }
+
     return out
   }
+
   const healthTarget: ServiceTarget = {kind: 'node', service: healthService(checks)}
   const infoTarget: ServiceTarget = {kind: 'node', service: infoService(facts)}
 
@@ -342,6 +351,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       )
       return
     }
+
     headers.Vary = 'Accept-Encoding'
     if (isPreflight(req.method, req.headers['access-control-request-method'])) {
       const h = preflightHeaders(
@@ -355,6 +365,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.end()
       return
     }
+
     actualCorsHeaders(cors, req.headers.origin, req.method, headers)
     const url = req.url ?? '/'
     let path = url
@@ -366,6 +377,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         text(res, 400, '400 Bad Request', {...headers, Connection: 'close'})
         return
       }
+
       path = target.path
       if (mayNeedCleaning(path) && req.method !== 'CONNECT') {
         const clean = cleanPath(path)
@@ -375,6 +387,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const clean = cleanPath(path)
       if (clean !== path) return redirect(res, clean + (q >= 0 ? url.slice(q) : ''), headers)
     }
+
     let target: ServiceTarget
     if (chainPaths.has(path)) target = chainTarget
     else if (staticPaths.has(path)) target = staticTarget
@@ -394,16 +407,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       )
       return
     }
+
     // gorilla/rpc ServeHTTP, in its order (spec §3.3).
     if (req.method !== 'POST') {
       text(res, 405, `rpc: POST method required, received ${req.method}`, headers)
       return
     }
+
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!
     if (contentType.toLowerCase() !== 'application/json') {
       text(res, 415, `rpc: unrecognized Content-Type: ${contentType}`, headers)
       return
     }
+
     let body: Buffer
     try {
       body = await readBody(req, limit)
@@ -413,8 +429,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         res.on('finish', () => req.socket.destroy())
         return
       }
+
       throw error
     }
+
     const reply = await serveRpc(goDecodeUtf8Raw(body), target, options.dialect)
     if (reply.ran) headers['X-Content-Type-Options'] = 'nosniff'
     if (reply.body === undefined) {
@@ -422,6 +440,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.end()
       return
     }
+
     send(req, res, 200, {...headers, 'Content-Type': JSON_TYPE}, goEncodeRaw(reply.body))
   }
 
@@ -483,6 +502,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request'
       socket.write(`HTTP/1.1 ${status}\r\n${always}Connection: close\r\n\r\n`)
     }
+
     socket.destroy()
   })
   server.on('connection', (socket: Socket) => {
@@ -496,6 +516,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       socket.end(busyReply)
       return
     }
+
     open++
     socket.once('close', () => open--)
     for (const listener of setUp) listener.call(server, socket)
@@ -516,6 +537,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ),
       )
     }
+
     server.once('error', onError)
     server.listen(options.port ?? 9650, host, () => {
       server.off('error', onError)
@@ -549,7 +571,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       server.closeIdleConnections()
       // Bound the whole wait, the in-flight part too: server.close() stops node:http's timeout
       // checks, so a request whose head or body never completes would hold close() forever.
-      const timer = setTimeout(() => server.closeAllConnections(), 5_000)
+      const timer = setTimeout(() => server.closeAllConnections(), 5000)
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve))
       server.closeIdleConnections()
       await stopped

@@ -77,6 +77,7 @@ export class PluginChain implements ChainBackend {
           `${how} the state the Go VM left: ${adopted.blocks} accepted and ${adopted.rejected} rejected blocks up to height ${adopted.lastAcceptedHeight}, in ${adopted.ms} ms`,
         )
       }
+
       if (!vm.isInitialized()) await vm.initialize(genesisBytes)
       // Go's Initialize ends with SetPreference(lastAccepted).
       const last = vm.lastAccepted()
@@ -85,6 +86,7 @@ export class PluginChain implements ChainBackend {
       await vm.close()
       throw error
     }
+
     return new PluginChain(vm, client, options)
   }
 
@@ -145,6 +147,7 @@ export class PluginChain implements ChainBackend {
         for (const p of batch) p.reject(error)
       }
     }
+
     this.flushing = false
   }
 
@@ -165,12 +168,14 @@ export class PluginChain implements ChainBackend {
         signal.removeEventListener('abort', onAbort)
         resolve(ok)
       }
+
       const waiter: Waiter = (ok) => done(ok)
       const onAbort = () => done(false)
       if (signal.aborted) {
         resolve(false)
         return
       }
+
       this.waiters.add(waiter)
       signal.addEventListener('abort', onAbort, {once: true})
     })
@@ -258,6 +263,7 @@ export class PluginChain implements ChainBackend {
       size = next
       block = parent
     }
+
     return out
   }
 

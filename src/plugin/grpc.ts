@@ -72,6 +72,7 @@ export function addService<S extends Record<string, Method<any, any, any, any>>>
         )
     }
   }
+
   server.addService(definition, implementation)
 }
 

@@ -91,6 +91,7 @@ export function chooseProtocol(options: {avalanchego?: string; protocol?: number
           : `tsvm does not know which rpcchainvm protocol AvalancheGo ${what} speaks: avalanchego --version prints it as rpcchainvm=N; pass --protocol N if N is one of ${supportedProtocols()}`
     throw new TsvmError('PROTOCOL_UNSUPPORTED', message, {details: {avalanchego: options.avalanchego}})
   }
+
   const protocol = options.protocol ?? DEFAULT_PROTOCOL
   if (!isSupportedProtocol(protocol)) {
     throw new TsvmError(
@@ -101,6 +102,7 @@ export function chooseProtocol(options: {avalanchego?: string; protocol?: number
       },
     )
   }
+
   return protocol
 }
 
@@ -127,6 +129,7 @@ function chooseVmId(options: {name?: string; vmId?: string}): {vmID: string; nam
     const bytes = idFromString(options.vmId, 'VM ID')
     return {vmID: idToString(bytes), name: vmNameFromId(bytes) ?? null}
   }
+
   const name = options.name ?? DEFAULT_VM_NAME
   return {vmID: idToString(vmIdFromName(name)), name}
 }
@@ -146,8 +149,10 @@ async function otherFiles(dir: string, except: string): Promise<string[]> {
     } catch {
       // an alias, if the node's aliases name it; else the node stops
     }
+
     if (!isId) out.push(entry.name)
   }
+
   return out.sort()
 }
 
@@ -164,9 +169,11 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
       cause: error,
     })
   }
+
   if ((options.pluginDir === undefined) === (options.output === undefined)) {
     throw new TsvmError('USAGE', 'pass either a plugin dir (the launcher is named by the VM ID) or an output path')
   }
+
   const launcher = options.output === undefined ? join(resolve(options.pluginDir!), vmID) : resolve(options.output)
   const dir = dirname(launcher)
   await mkdir(dir, {recursive: true})
@@ -182,6 +189,7 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
       details: {path: launcher},
     })
   }
+
   if (existing) {
     const same = (await readFile(launcher, 'utf8').catch(() => undefined)) === text
     if (same) written = false
@@ -193,6 +201,7 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
       )
     }
   }
+
   if (written) {
     // A dot name without another dot: the node skips it (empty name), should it ever be left behind.
     const temp = join(dir, `.tsvm-install-${randomBytes(6).toString('hex')}`)
@@ -204,6 +213,7 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
       } finally {
         await file.close()
       }
+
       await chmod(temp, 0o755)
       await rename(temp, launcher)
     } catch (error) {
@@ -213,6 +223,7 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
   } else if ((existing!.mode & 0o777) !== 0o755) {
     await chmod(launcher, 0o755)
   }
+
   return {
     vmID,
     name,

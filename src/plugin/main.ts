@@ -41,12 +41,14 @@ function protocolFromArgs(args: string[]): number {
     else if (a.startsWith('--protocol=')) value = a.slice('--protocol='.length)
     else fail(`unexpected argument ${JSON.stringify(a)}: the plugin takes only --protocol N (42-46)`)
   }
+
   if (value === undefined) return DEFAULT_PROTOCOL
   const n = /^\d+$/.test(value) ? Number(value) : NaN
   if (!isSupportedProtocol(n)) {
     const known = Object.entries(PROTOCOL_RELEASES).map(([p, r]) => `${p} (${r.join(', ')})`)
     fail(`--protocol ${value} is not supported: use one of ${known.join(', ')}`)
   }
+
   return n
 }
 
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
       'AVALANCHE_VM_RUNTIME_ENGINE_ADDR is not set: this program is an AvalancheGo VM plugin, started by the node (install it with tsvm plugin install)',
     )
   }
+
   const parent = process.ppid
   let shutdown = false
   let server: PluginServer | undefined
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
       server?.stop()
       process.exit(0)
     }
+
     log('SIGTERM before Shutdown: ignored (the node sends Shutdown first)')
   })
   // Without Pdeathsig (not Linux, or a parent that died by SIGKILL before setting it up), nobody
@@ -76,7 +80,7 @@ async function main(): Promise<void> {
     log('the node is gone (the parent process changed): exiting')
     server?.stop()
     process.exit(0)
-  }, 2_000).unref()
+  }, 2000).unref()
 
   server = await startPluginServer({
     log,

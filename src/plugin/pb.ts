@@ -109,21 +109,24 @@ class Writer {
       this.buf[this.pos++] = (n % 128) | 0x80
       n = Math.floor(n / 128)
     }
+
     this.buf[this.pos++] = n
   }
 
   /** A varint of a 64-bit value (taken modulo 2^64, so negative values take 10 bytes). */
   varint64(v: bigint): void {
     let u = BigInt.asUintN(64, v)
-    if (u <= 0x1f_ffff_ffff_ffffn) {
+    if (u <= 0x1f_ff_ff_ff_ff_ff_ffn) {
       this.uvarint(Number(u))
       return
     }
+
     this.room(10)
     while (u > 0x7fn) {
       this.buf[this.pos++] = Number(u & 0x7fn) | 0x80
       u >>= 7n
     }
+
     this.buf[this.pos++] = Number(u)
   }
 
@@ -142,6 +145,7 @@ class Writer {
 /** A cursor over an input buffer. */
 class Reader {
   pos = 0
+
   constructor(readonly buf: Uint8Array) {}
 
   get done(): boolean {
@@ -159,6 +163,7 @@ class Reader {
       if (b < 0x80) return BigInt.asUintN(64, result)
       shift += 7n
     }
+
     throw malformed('varint longer than 10 bytes')
   }
 
@@ -171,6 +176,7 @@ class Reader {
       if (i < 5) result += (b & 0x7f) * 2 ** (7 * i)
       if (b < 0x80) return result % 2 ** 32
     }
+
     throw malformed('varint longer than 10 bytes')
   }
 
@@ -233,6 +239,7 @@ function writeValue(w: Writer, kind: ScalarKind | Codec<any, any>, v: unknown): 
     w.bytes(kind.encode(v as never))
     return
   }
+
   switch (kind) {
     case 'bytes':
       w.bytes(v as Uint8Array)
@@ -252,6 +259,7 @@ function writeValue(w: Writer, kind: ScalarKind | Codec<any, any>, v: unknown): 
       w.uvarint(((n << 1) ^ (n >> 31)) >>> 0)
       return
     }
+
     case 'uint32':
       w.uvarint((v as number) >>> 0)
       return
@@ -283,6 +291,7 @@ function readValue(r: Reader, kind: ScalarKind | Codec<any, any>): unknown {
       const z = r.varint32()
       return (z >>> 1) ^ -(z & 1)
     }
+
     default:
       return r.varint32() | 0
   }
@@ -325,12 +334,15 @@ export function message<const F extends Record<string, FieldSpec>>(fields: F): C
             w.uvarint(tag)
             writeValue(w, s.kind, item)
           }
+
           continue
         }
+
         if (s.label !== 'optional' && typeof s.kind === 'string' && isDefault(s.kind, x)) continue
         w.uvarint(tag)
         writeValue(w, s.kind, x)
       }
+
       return w.finish()
     },
     decode(bytes) {
@@ -347,11 +359,13 @@ export function message<const F extends Record<string, FieldSpec>>(fields: F): C
           r.skip(wire)
           continue
         }
+
         if (wire !== s.wire) throw malformed(`field ${no} has wire type ${wire}, expected ${s.wire}`)
         const value = readValue(r, s.kind)
         if (s.label === 'repeated') (out[s.name] as unknown[]).push(value)
         else out[s.name] = value
       }
+
       return out as MessageOf<F>
     },
   }

@@ -19,7 +19,7 @@ import {RuntimeService, VmService} from './messages.js'
 import {DEFAULT_PROTOCOL, PROTOCOL_RELEASES} from './protocol.js'
 
 /** The node's limit from spawn to Runtime/Initialize, and from SIGTERM to SIGKILL. */
-export const NODE_LIMIT_MS = 5_000
+export const NODE_LIMIT_MS = 5000
 
 /** Why a probe failed (the `reason` detail of PLUGIN_PROBE_FAILED). */
 export type ProbeFault =
@@ -169,6 +169,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
           `RPCChainVM protocol version mismatch between AvalancheGo and Virtual Machine plugin: the node implements protocol ${expected}, the VM located at ${launcher} implements protocol ${request.protocolVersion}`,
         )
       }
+
       return {}
     },
   })
@@ -201,6 +202,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
         probed,
       )
     }
+
     if ('exited' in first) {
       if (probed.spawnError) {
         throw fault(
@@ -210,6 +212,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
           probed,
         )
       }
+
       throw fault(
         'exited-before-handshake',
         launcher,
@@ -218,6 +221,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
         {exit: first.exited},
       )
     }
+
     if (first.protocol !== expected) {
       const theirs = PROTOCOL_RELEASES[first.protocol]
       throw fault(
@@ -247,6 +251,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
         )
       }
     }
+
     const version = await call(
       'Version',
       () => vm!.call(VmService.Version, {}, {deadline: Date.now() + callMs}),
@@ -268,6 +273,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
         probed,
       )
     }
+
     if (exit.code !== 0) {
       throw fault(
         'bad-exit',
@@ -277,6 +283,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
         {exit},
       )
     }
+
     return {
       launcher,
       protocol: first.protocol,

@@ -44,6 +44,7 @@ export function protocolOfRelease(version: string): number | 'older' | 'unknown'
   for (const [protocol, releases] of Object.entries(PROTOCOL_RELEASES)) {
     if (releases.includes(release.version)) return Number(protocol)
   }
+
   const oldest = parseRelease(OLDEST_RELEASE)!.numbers
   const [a, b, c] = release.numbers
   const older = a !== oldest[0] ? a < oldest[0] : b !== oldest[1] ? b < oldest[1] : c < oldest[2]

@@ -168,8 +168,10 @@ class RpcIterator extends AbstractIterator<RpcLevel, Uint8Array, Uint8Array> {
           await this.finish()
           return undefined
         }
+
         return entry
       }
+
       if (this.id === undefined) {
         const {gt, gte, lt, lte} = this.range
         const start = gte ?? gt ?? new Uint8Array(0)
@@ -179,6 +181,7 @@ class RpcIterator extends AbstractIterator<RpcLevel, Uint8Array, Uint8Array> {
           upper === undefined ? new Uint8Array(0) : commonPrefix(start, upper),
         )
       }
+
       this.page = await this.client.next(this.id)
       this.at = 0
       if (this.page.length === 0) await this.finish()
@@ -205,6 +208,7 @@ class RpcIterator extends AbstractIterator<RpcLevel, Uint8Array, Uint8Array> {
       for (let e = await this.forward(); e !== undefined; e = await this.forward()) all.push(e)
       this.reversed = all.reverse()
     }
+
     return this.reversed.shift()
   }
 
@@ -217,6 +221,7 @@ class RpcIterator extends AbstractIterator<RpcLevel, Uint8Array, Uint8Array> {
       // Hand over what the current page holds rather than fetching the next one for this call.
       if (!this.range.reverse && this.at >= this.page.length) break
     }
+
     return out
   }
 
@@ -264,12 +269,14 @@ export class RpcLevel extends AbstractLevel<Uint8Array, Uint8Array, Uint8Array> 
       last.delete(k) // keep the order of last occurrence
       last.set(k, op)
     }
+
     const puts: Entry[] = []
     const deletes: Uint8Array[] = []
     for (const op of last.values()) {
       if (op.type === 'put') puts.push([op.key, op.value ?? new Uint8Array(0)])
       else deletes.push(op.key)
     }
+
     await this.client.writeBatch(puts, deletes)
   }
 

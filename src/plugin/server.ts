@@ -92,6 +92,7 @@ function mergeHeaders(base: Element[], ours: Array<[string, string]>): Element[]
     for (const existing of [...out.keys()]) if (existing.toLowerCase() === k.toLowerCase()) out.delete(existing)
     out.set(k, {key: k, values: [value]})
   }
+
   return [...out.values()]
 }
 
@@ -117,8 +118,10 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
         body: utf8.encode('the VM is not initialized'),
       }
     }
+
     return (await loadVm()).answerRpcHttp(request, {kind: 'chain', chain}, 'v1.3')
   }
+
   const idText = async (id: Uint8Array) => (id.length === 32 ? (await loadVm()).idToString(id) : '?')
 
   addService(
@@ -136,6 +139,7 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
           initializeCalled = false
           throw error
         }
+
         const last = chain.lastAccepted()
         log(`initialized: last accepted ${await idText(last.id)} at height ${last.height}`)
         return lastAcceptedReply(last)
@@ -147,6 +151,7 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
           await chain?.close()
           options.onShutdown?.()
         }
+
         return {}
       },
       CreateHandlers: () => ({handlers: [{prefix: '', serverAddr: address}]}),
@@ -268,6 +273,7 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
               throw new TsvmError('IO_ERROR', `reading the request body failed: ${r.error.message}`)
             }
           }
+
           const body = Buffer.concat(parts)
           const reply = await service({
             method: req.request.method,

@@ -51,6 +51,7 @@ export async function deliverReceipts(
         if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'ENOTDIR') throw error
       }
     }
+
     // Receipts inside a directory renamed into place are already at their names.
     const moved = staged.filter((s) => s.moved).map((s) => s.dir + sep)
     if (plan.targets.some((t) => !moved.some((m) => t.startsWith(m)))) {
@@ -65,6 +66,7 @@ export async function deliverReceipts(
     } catch {
       // best effort: a temp file left here is never taken as an item, and --resume removes it
     }
+
     throw error
   }
 }
@@ -76,6 +78,7 @@ function syncTree(dir: string): void {
     if (d.isDirectory()) syncTree(path)
     else syncFile(path)
   }
+
   syncDir(dir)
 }
 

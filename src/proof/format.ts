@@ -32,6 +32,7 @@ export function verifyText(r: VerifyResult): string {
         : warn(r.status === 'consistent' ? 'NOT ANCHORED' : r.status.toUpperCase())
     line = `${label} ${what}: ${r.reason}`
   }
+
   return [line, ...(r.limits ?? []).map((l) => `${warn('limit:')} ${l}`)].join('\n')
 }
 

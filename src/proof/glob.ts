@@ -31,6 +31,7 @@ export function compileGlob(pattern: string): (relPath: string) => boolean {
       else re += s === 0 ? '(?:[^/]*/)*' : '/(?:[^/]*/)*'
       continue
     }
+
     if (s > 0 && segments[s - 1] !== '**') re += '/'
     for (let i = 0; i < seg.length; i++) {
       const c = seg[i]!
@@ -41,6 +42,7 @@ export function compileGlob(pattern: string): (relPath: string) => boolean {
       else re += escape(c)
     }
   }
+
   const rx = new RegExp(`^${re}$`, 's')
   const baseOnly = !pattern.includes('/')
   return (relPath) => rx.test(baseOnly ? relPath.slice(relPath.lastIndexOf('/') + 1) : relPath)

@@ -25,8 +25,10 @@ export async function hashFile(path: string): Promise<Uint8Array> {
         details: {path},
       })
     }
+
     throw fileError(error, path)
   }
+
   if (info.isDirectory()) {
     throw new TsvmError(
       'INVALID_ARGUMENT',
@@ -36,6 +38,7 @@ export async function hashFile(path: string): Promise<Uint8Array> {
       },
     )
   }
+
   try {
     return await hashStream(createReadStream(path))
   } catch (error) {

@@ -86,7 +86,6 @@ export class MerkleTree {
   /** levels[0] holds the leaf hashes, the last level the root; each level is width*32 bytes. */
   private readonly levels: Uint8Array[]
   readonly leaves: number
-
   /** Sibling hex by level and position, filled as paths are rendered (upper nodes are in many paths). */
   private hexCache: Array<Array<string | undefined>> | undefined
 
@@ -121,6 +120,7 @@ export class MerkleTree {
         scratch.set(level.subarray(i * HASH, (i + 2) * HASH), 1)
         next.set(hash('sha256', scratch, 'buffer'), (i / 2) * HASH)
       }
+
       if (width % 2 === 1) next.set(level.subarray((width - 1) * HASH), ((width - 1) / 2) * HASH)
       this.levels.push(next)
       level = next
@@ -139,6 +139,7 @@ export class MerkleTree {
     if (!first || first.length === 0 || first.length % HASH !== 0 || levels.at(-1)!.length !== HASH) {
       throw new TsvmError('INVALID_ARGUMENT', 'not the levels of a Merkle tree')
     }
+
     Object.assign(tree, {levels: [...levels], leaves: first.length / HASH, hexCache: undefined})
     return tree
   }
@@ -167,6 +168,7 @@ export class MerkleTree {
     if (!Number.isInteger(index) || index < 0 || index >= this.leaves) {
       throw new TsvmError('INVALID_ARGUMENT', `leaf index ${index} is outside 0..${this.leaves - 1}`)
     }
+
     const steps: T[] = []
     let p = index
     for (let l = 0; l + 1 < this.levels.length; l++) {
@@ -175,6 +177,7 @@ export class MerkleTree {
       else if (p + 1 < width) steps.push(step('R', l, p + 1))
       p >>= 1
     }
+
     return steps
   }
 }
@@ -184,6 +187,7 @@ export function expectedSides(index: number, leaves: number): Array<'L' | 'R'> {
   if (!Number.isSafeInteger(leaves) || leaves < 1 || !Number.isSafeInteger(index) || index < 0 || index >= leaves) {
     throw new TsvmError('INVALID_ARGUMENT', `leaf index ${index} is outside a tree of ${leaves} leaves`)
   }
+
   const sides: Array<'L' | 'R'> = []
   let p = index
   let width = leaves
@@ -193,6 +197,7 @@ export function expectedSides(index: number, leaves: number): Array<'L' | 'R'> {
     p = Math.floor(p / 2)
     width = Math.ceil(width / 2)
   }
+
   return sides
 }
 

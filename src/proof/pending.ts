@@ -68,6 +68,7 @@ export function preparePendingDir(dir: string): void {
   } catch {
     // reported by the probe below, with the path
   }
+
   checkWritable([join(dir, 'probe')], {
     what: 'the record of receipts still to write',
     hint: 'nothing was proposed: set XDG_DATA_HOME to a directory you can write (tsvm keeps that record in XDG_DATA_HOME/tsvm/pending-receipts)',
@@ -135,11 +136,13 @@ export function listRecords(dir: string): RecordEntry[] {
   } catch {
     return []
   }
+
   for (const name of names) {
     // a record half-written when its process was killed (before its payload was proposed)
     const m = /^\..+\.pending\.tmp-(\d+)$/.exec(name)
     if (m && !processAlive(Number(m[1]))) removeQuietly(join(dir, name))
   }
+
   return names
     .map((name) => RECORD_NAME.exec(name))
     .filter((m): m is RegExpExecArray => m !== null)
@@ -182,6 +185,7 @@ export function readRecord(path: string): PendingRun {
       {cause: error},
     )
   }
+
   const n = Array.isArray(head?.targets) ? head.targets.length : -1
   if (
     head?.format !== PENDING_FORMAT ||
@@ -195,6 +199,7 @@ export function readRecord(path: string): PendingRun {
       `${path} is not a pending-receipt record of a version this tsvm reads: remove it or use the tsvm that wrote it`,
     )
   }
+
   const run: PendingRun = {
     createdAt: head.createdAt,
     chain: {kind: head.chain.kind, location: head.chain.location},
@@ -214,5 +219,6 @@ export function readRecord(path: string): PendingRun {
       // a torn last line: the block is looked up by payload instead
     }
   }
+
   return run
 }

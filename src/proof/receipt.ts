@@ -95,7 +95,7 @@ export function isoTime(seconds: bigint): string {
 // Control characters (C0, DEL, C1), and characters that reorder or hide text (bidi controls,
 // zero-width and other invisible format characters, line and paragraph separators).
 const UNPRINTABLE =
-  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/gu
+  /[\u0000-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFEFF\uFFF9-\uFFFB]/gu
 
 /**
  * `text` with every control or invisible formatting character written as \xNN or \u{NNNN}, so
@@ -130,6 +130,7 @@ function object(
     if (!allowed.has(k))
       fail(field === '' ? k : `${field}.${k}`, `unknown field (this is a version ${version} receipt)`)
   }
+
   for (const k of keys.required) if (!Object.hasOwn(value, k)) fail(field === '' ? k : `${field}.${k}`, 'missing')
   return value as Obj
 }
@@ -146,6 +147,7 @@ function hex(value: unknown, field: string, bytes: number): Uint8Array {
       `expected ${bytes * 2} lower-case hex digits without 0x (${bytes} bytes), got ${value.length} characters`,
     )
   }
+
   return fromHex(value)
 }
 
@@ -162,6 +164,7 @@ function uint(value: unknown, field: string, max = Number.MAX_SAFE_INTEGER): num
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
     fail(field, `expected a non-negative integer up to ${max}`)
   }
+
   return value
 }
 
@@ -170,6 +173,7 @@ function decimal(value: unknown, field: string, signed: boolean): bigint {
   if (typeof value !== 'string' || value.length > 20 || !re.test(value)) {
     fail(field, `expected a ${signed ? 'signed ' : ''}decimal integer in a string`)
   }
+
   const v = BigInt(value)
   if (signed ? v < -(2n ** 63n) || v >= 2n ** 63n : v >= 2n ** 64n) fail(field, 'out of range')
   return v
@@ -183,6 +187,7 @@ function isoString(value: unknown, field: string): string {
   ) {
     fail(field, 'expected an ISO 8601 UTC time like 2026-01-02T03:04:05.000Z')
   }
+
   return value
 }
 
@@ -215,6 +220,7 @@ export function duplicateKey(json: string): string | undefined {
         top.key = key
         top.expectKey = false
       }
+
       i = j
     } else if (c === '{' || c === '[') {
       stack.push({
@@ -232,6 +238,7 @@ export function duplicateKey(json: string): string | undefined {
       else if (top) top.index++
     }
   }
+
   return undefined
 }
 
@@ -244,6 +251,7 @@ export function parseReceipt(json: string): Receipt {
   } catch (error) {
     fail('(file)', `not JSON (${printable((error as Error).message.split('\n')[0]!)}): pass a .tsvm receipt`)
   }
+
   const dup = duplicateKey(json)
   if (dup !== undefined)
     fail(dup, 'appears twice: a receipt names each field once (another JSON reader could take the other value)')
@@ -264,6 +272,7 @@ export function receiptFromJson(raw: unknown): Receipt {
       `unsupported version ${shown}: this tsvm reads versions ${RECEIPT_VERSIONS.join(' and ')}; upgrade tsvm`,
     )
   }
+
   const version = rawVersion as ReceiptVersion
   const top = ['format', 'version', 'item', 'merkle', 'payload', 'block', 'chain', 'status', 'createdAt']
   const o = object(raw, '', {required: top, optional: version === 2 ? ['headers'] : []}, version)
@@ -397,8 +406,10 @@ export function receiptSerializer(
         const hex = 'hex' in step ? step.hex : toHex(step.hash)
         m += `${i === 0 ? '' : ','}\n      {\n        "side": "${step.side}",\n        "hash": "${hex}"\n      }`
       }
+
       m += merkle.path.length === 0 ? ']\n  }' : '\n    ]\n  }'
     }
+
     return `${head}{\n    "hash": "${toHex(item.hash)}"${name}\n  }${middle}${m}${end}`
   }
 }
@@ -424,6 +435,7 @@ export function recordedLocation(kind: ReceiptChain['kind'], location: string, h
       return location
     }
   }
+
   const abs = resolve(location)
   const rel = relative(home, abs)
   if (home === '' || rel.startsWith('..') || isAbsolute(rel)) return abs

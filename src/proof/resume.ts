@@ -32,6 +32,7 @@ export async function resumeStamps(
       results.push({record: entry.path, status: 'running', pid: entry.pid})
       continue
     }
+
     const record = claimRecord(entry)
     if (record === undefined) continue
     try {
@@ -40,6 +41,7 @@ export async function resumeStamps(
       releaseRecord(record)
     }
   }
+
   return results
 }
 
@@ -63,10 +65,12 @@ async function resumeOne(
     names.add(name)
     return fresh
   }
+
   for (const t of targets) {
     note(dirname(t), basename(t))
     for (let d = dirname(t); dirname(d) !== d && note(dirname(d), basename(d) + '.tsvm'); d = dirname(d));
   }
+
   for (const [d, names] of byDir) removeStaleTemps(d, names)
   const where = run.chain.kind === 'embedded' ? {dataDir: run.chain.location} : {endpoint: run.chain.location}
   if (where.dataDir !== undefined && !existsSync(where.dataDir)) {
@@ -75,6 +79,7 @@ async function resumeOne(
       `the data dir ${where.dataDir} that the interrupted run ${record} was stamped on is gone: restore it, then run \`tsvm stamp --resume\` again`,
     )
   }
+
   const chain = await open(where).catch((error: unknown) => {
     const message = `cannot open the chain ${run.chain.location} that the interrupted run ${record} was stamped on: ${(error as Error).message}`
     throw new TsvmError(isTsvmError(error) ? error.code : 'IO_ERROR', message, {cause: error})

@@ -41,5 +41,6 @@ parentPort?.on('message', (message: JobMessage) => {
   } catch (error) {
     reply = {ok: false, error: errorShape(error)}
   }
+
   parentPort!.postMessage(reply)
 })

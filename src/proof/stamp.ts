@@ -99,6 +99,7 @@ function nonUtf8Names(dir: string): Map<string, string> {
       shown += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`
     out.set(raw.toString('utf8'), shown)
   }
+
   return out
 }
 
@@ -121,11 +122,13 @@ function walk(dir: string, rel: string, out: Found[]): Found[] {
       out.push({abs: base + shown, rel: '', kind: 'bad name'})
       continue
     }
+
     const abs = base + d.name
     const r = rel === '' ? d.name : `${rel}/${d.name}`
     if (d.isDirectory()) walk(abs, r, out)
     else out.push({abs, rel: r, kind: d.isFile() ? 'file' : d.isSymbolicLink() ? 'symlink' : 'special'})
   }
+
   return out
 }
 
@@ -144,6 +147,7 @@ export async function readHashes(input: Readable): Promise<Uint8Array[]> {
       throw error
     }
   }
+
   return out
 }
 
@@ -168,6 +172,7 @@ export async function collectItems(
     seenFiles.add(abs)
     items.push({path: abs, name})
   }
+
   for (const input of inputs) {
     if (input === '-') {
       if (!options.stdin) throw new TsvmError('USAGE', "'-' reads hashes from stdin, but no stdin was given")
@@ -176,8 +181,10 @@ export async function collectItems(
         if (seenHashes.has(hex)) skipped.push({path: hex, reason: 'duplicate'})
         else (seenHashes.add(hex), items.push({hash: h}))
       }
+
       continue
     }
+
     const abs = resolve(cwd, input)
     const s = await stat(abs).catch((error: {code?: string}) => {
       if (error.code === 'ENOENT')
@@ -198,6 +205,7 @@ export async function collectItems(
       }
     } else skipped.push({path: abs, reason: 'special file'})
   }
+
   return {items, skipped}
 }
 
@@ -226,6 +234,7 @@ export async function hashItems(
       return false
     }
   }
+
   await helpers.run({kind: 'hash', paths, digests: digests.buffer as SharedArrayBuffer}, board, hashHere, (done) =>
     onProgress?.(done, todo.length),
   )
@@ -256,6 +265,7 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
         `two items would share the receipt ${p} (items ${j + 1} and ${i + 1}): stamp them in separate runs or drop --out-dir`,
       )
     }
+
     seen.set(p, i)
   })
   return paths
@@ -276,8 +286,10 @@ export async function checkTargets(paths: readonly string[], force: boolean): Pr
       known = (up === dir || parentExists(up)) && exists(dir)
       dirExists.set(dir, known)
     }
+
     return known
   }
+
   const found = paths.filter((p) => parentExists(dirname(p)) && exists(p))
   if (found.length > 0) {
     throw new TsvmError(
@@ -354,6 +366,7 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
   } catch (error) {
     throw withResumeHint(error, options.pendingDir)
   }
+
   if (options.pendingDir !== undefined) preparePendingDir(options.pendingDir)
   // Started now, the helpers load while this thread starts hashing.
   const helpers = Helpers.forItems(items.length)
@@ -456,6 +469,7 @@ export async function settle(
       timedOut = error
     }
   }
+
   const block = stored ? receiptBlock(stored.block) : null
   const n = run.items.length
   const hashes = new Uint8Array(n * 32)
@@ -488,6 +502,7 @@ export async function settle(
       {cause: error, details: {record, blockID: stored ? idToString(stored.block.id) : null, receipts: n}},
     )
   }
+
   if (record) removeRecord(record)
   if (timedOut) {
     throw new TsvmError(
@@ -496,6 +511,7 @@ export async function settle(
       {cause: timedOut},
     )
   }
+
   return {
     status: block ? 'complete' : 'pending',
     items: n,
@@ -529,6 +545,7 @@ async function acceptedBlock(chain: Chain, run: PendingRun): Promise<StoredBlock
       // not on this chain (any more): look it up by payload
     }
   }
+
   return findAccepted(chain, run.payload)
 }
 
@@ -552,6 +569,7 @@ async function afterFailedPropose(
     removeRecord(record)
     return error
   }
+
   if (!isTsvmError(error)) return error
   return new TsvmError(
     error.code,

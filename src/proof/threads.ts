@@ -86,6 +86,7 @@ export function drain(board: Board, fn: (i: number) => boolean, afterChunk?: (do
           done++
         }
       }
+
       // The atomic add also publishes this chunk's writes (state, digests) to whoever reads DONE.
       const total = Atomics.add(ctl, DONE, done) + done
       afterChunk?.(total)
@@ -129,6 +130,7 @@ export function errorShape(error: unknown): ErrorShape {
     if (e.path !== undefined) shape.path = e.path
     if (e.syscall !== undefined) shape.syscall = e.syscall
   }
+
   return shape
 }
 
@@ -148,6 +150,7 @@ export class Helpers {
       const drop = () => {
         this.workers = this.workers.filter((x) => x !== w)
       }
+
       w.on('error', drop)
       w.on('exit', drop)
     }
@@ -169,6 +172,7 @@ export class Helpers {
         // no helper: the main thread does its share
       }
     }
+
     return new Helpers(workers)
   }
 
@@ -196,6 +200,7 @@ export class Helpers {
     } catch (error) {
       failure = error
     }
+
     const answers = await Promise.all(replies)
     if (failure !== undefined) throw failure
     const failed = answers.find((a): a is {ok: false; error: ErrorShape} => a !== undefined && !a.ok)
@@ -211,6 +216,7 @@ export class Helpers {
         w.off('exit', onGone)
         resolve(answer)
       }
+
       const onMessage = (answer: JobReply) => done(answer)
       const onGone = () => done(undefined)
       w.on('message', onMessage)

@@ -65,12 +65,14 @@ export async function headersTo(
       `${name} is at height ${top.height}, below the receipt's block (height ${block.height}): pick a later accepted block`,
     )
   }
+
   if (top.height - block.height > BigInt(MAX_HEADERS)) {
     throw new TsvmError(
       'INVALID_ARGUMENT',
       `${name} is ${top.height - block.height} blocks above the receipt's block; a receipt carries at most ${MAX_HEADERS}: pick a nearer checkpoint`,
     )
   }
+
   const walked: Block[] = []
   for await (const b of chain.blocks({fromHeight: top.height, limit: Number(top.height - block.height) + 1}))
     walked.push(b.block)
@@ -80,6 +82,7 @@ export async function headersTo(
       `${name} is not the accepted block at height ${top.height} on ${where}: pass an accepted block's ID, or last`,
     )
   }
+
   const bottom = walked.at(-1)!
   if (bottom.height !== block.height || !bytesEqual(bottom.id, block.id)) {
     throw new TsvmError(
@@ -87,6 +90,7 @@ export async function headersTo(
       `the receipt's block ${idToString(block.id)} is not the accepted block at height ${block.height} on ${where}: it cannot link to ${name}`,
     )
   }
+
   return {
     headers: walked
       .slice(0, -1)
@@ -116,6 +120,7 @@ export async function upgradeReceipt(
       existedBy: before.blockTime!,
     }
   }
+
   if (chain === undefined)
     throw new TsvmError(
       'USAGE',
@@ -130,6 +135,7 @@ export async function upgradeReceipt(
     if (!stored) return {receipt: path, status: 'pending'}
     upgraded = {...receipt, block: receiptBlock(stored.block), chain: await describeChain(chain), status: 'complete'}
   }
+
   const extra: Pick<UpgradeResult, 'headers' | 'checkpoint'> = {}
   if (options.checkpoint !== undefined) {
     if ((receipt.version ?? RECEIPT_VERSION) === 1) {
@@ -141,12 +147,14 @@ export async function upgradeReceipt(
         },
       )
     }
+
     const rb = upgraded.block!
     const {headers, top} = await headersTo(chain, rb, options.checkpoint)
     const {headers: _old, ...rest} = upgraded
     upgraded = headers.length === 0 ? rest : {...rest, headers}
     Object.assign(extra, {headers: headers.length, checkpoint: {id: idToString(top.id), height: top.height.toString()}})
   }
+
   const after = checkReceipt(upgraded)
   if (after.status !== 'consistent')
     throw new TsvmError('INTERNAL', `${shown}: the upgraded receipt does not check out: ${after.reason}`)
@@ -184,11 +192,13 @@ export async function upgradeReceipts(
         chain = byLocation.get(key)
         if (!chain) byLocation.set(key, (chain = await chainFor(receipt, path)))
       }
+
       results.push(await upgradeReceipt(path, chain, options))
     }
   } finally {
     for (const chain of new Set(byLocation.values())) await chain.close()
   }
+
   return results
 }
 
@@ -200,6 +210,7 @@ export function existingChain<T extends {dataDir?: string; endpoint?: string}>(o
       `${what}, ${printable(options.dataDir)}, does not exist: pass --data-dir or --endpoint for the chain the item was stamped on`,
     )
   }
+
   return options
 }
 
@@ -220,5 +231,6 @@ export function chainOptionsFor(
       {details: {endpoint: chain.location}},
     )
   }
+
   return existingChain({dataDir: localDataDir(chain.location)}, 'the data dir the receipt names')
 }

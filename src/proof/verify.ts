@@ -104,6 +104,7 @@ export async function loadReceipt(path: string, hint = 'stamp the item first'): 
       {details: {field: '(file)'}},
     )
   }
+
   try {
     return parseReceipt(await readFile(path, 'utf8'))
   } catch (error) {
@@ -118,6 +119,7 @@ export async function loadReceipt(path: string, hint = 'stamp the item first'): 
         {cause: error, details: {field: '(file)'}},
       )
     }
+
     throw error
   }
 }
@@ -176,6 +178,7 @@ export function checkReceipt(receipt: Receipt, item?: Uint8Array): VerifyResult 
       `the item's sha256 ${toHex(item)} differs from the receipt's item.hash ${toHex(receipt.item.hash)}: the file changed after it was stamped, or the receipt is for another item`,
     )
   }
+
   if (receipt.merkle === null) {
     if (!bytesEqual(receipt.item.hash, receipt.payload))
       return invalid(
@@ -193,6 +196,7 @@ export function checkReceipt(receipt: Receipt, item?: Uint8Array): VerifyResult 
         `merkle.path has ${path.length} steps, but leaf ${index} of ${leaves} needs ${sides.length}: the path was shortened, extended, or index/leaves changed`,
       )
     }
+
     const at = sides.findIndex((s, i) => path[i]!.side !== s)
     if (at >= 0)
       return invalid(
@@ -209,6 +213,7 @@ export function checkReceipt(receipt: Receipt, item?: Uint8Array): VerifyResult 
       )
     }
   }
+
   if (receipt.block === null) {
     return result(receipt, {
       status: 'pending',
@@ -216,6 +221,7 @@ export function checkReceipt(receipt: Receipt, item?: Uint8Array): VerifyResult 
       reason: 'the receipt is pending: no block yet; run `tsvm upgrade` on it once the payload is accepted',
     })
   }
+
   const rb = receipt.block
   let block: Block
   try {
@@ -223,6 +229,7 @@ export function checkReceipt(receipt: Receipt, item?: Uint8Array): VerifyResult 
   } catch (error) {
     return invalid(receipt, 'block.bytes', `block.bytes is not a block: ${(error as Error).message}`)
   }
+
   if (!bytesEqual(sha256(rb.bytes), rb.id))
     return invalid(
       receipt,
@@ -272,12 +279,14 @@ function checkHeaders(block: Block, headers: readonly Uint8Array[]): string | un
     } catch (error) {
       return `headers[${i}] is not a block: ${(error as Error).message}`
     }
+
     if (!bytesEqual(b.parentId, parent.id))
       return `headers[${i}] is not the child of the block before it (its parent ID is ${idToString(b.parentId)}, not ${idToString(parent.id)})`
     if (b.height !== parent.height + 1n) return `headers[${i}] has height ${b.height}, not ${parent.height + 1n}`
     if (b.timestamp < parent.timestamp) return `headers[${i}] is earlier than its parent, which no chain accepts`
     parent = b
   }
+
   return undefined
 }
 
@@ -305,6 +314,7 @@ function checkTrusted(receipt: Receipt, consistent: VerifyResult, trusted: reado
       checkpoint: {id: idToString(hit.id), height: hit.height.toString()},
     }
   }
+
   const top = linked.at(-1)!
   const reason =
     linked.length === 1
@@ -329,9 +339,11 @@ export async function identityMismatch(receipt: Receipt, chain: Chain): Promise<
   if (named.genesisID && id.genesisID && !bytesEqual(named.genesisID, id.genesisID)) {
     return `the receipt names a chain with genesis ${idToString(named.genesisID)}, but ${where} has genesis ${idToString(id.genesisID)}: pass the chain the item was stamped on`
   }
+
   if (named.chainID && id.chainID && !bytesEqual(named.chainID, id.chainID)) {
     return `the receipt names chain ${idToString(named.chainID)}, but ${where} serves chain ${idToString(id.chainID)}: pass the endpoint of the chain the item was stamped on`
   }
+
   return undefined
 }
 
@@ -358,6 +370,7 @@ async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chai
       reason: `the payload is now in accepted block ${idToString(b.block.id)} at height ${b.block.height}: run \`tsvm upgrade\` to complete the receipt`,
     }
   }
+
   let stored: StoredBlock
   try {
     stored = await chain.getBlock(receipt.block.id)
@@ -373,6 +386,7 @@ async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chai
       reason: `block ${offline.blockID} is not known on ${printable(chain.location)}: is this the chain the item was stamped on (the receipt says ${printable(receipt.chain.location)})?`,
     }
   }
+
   if (!bytesEqual(stored.block.bytes, receipt.block.bytes)) {
     return {
       ...offline,
@@ -384,6 +398,7 @@ async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chai
       reason: `the chain serves different bytes for block ${offline.blockID}`,
     }
   }
+
   if (stored.status === Status.Processing) {
     return {
       ...offline,
@@ -395,6 +410,7 @@ async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chai
       reason: `block ${offline.blockID} is still processing on ${printable(chain.location)}: not accepted yet`,
     }
   }
+
   if (!acceptedOn(chain, stored)) {
     return {
       ...offline,
@@ -406,6 +422,7 @@ async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chai
       reason: `block ${offline.blockID} was rejected on ${printable(chain.location)}`,
     }
   }
+
   try {
     const atHeight = await chain.getBlockAtHeight(receipt.block.height)
     if (!bytesEqual(atHeight.block.id, receipt.block.id)) {
@@ -431,8 +448,10 @@ async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chai
         reason: `${printable(chain.location)} has no accepted block at height ${receipt.block.height}, yet knows block ${offline.blockID}`,
       }
     }
+
     if (!isTsvmError(error, 'REMOTE_UNSUPPORTED')) throw error
   }
+
   const {code: _code, reason: _reason, ...rest} = offline
   const checked = rest.uncommitted.filter((f) => f !== 'chain.genesisID' && f !== 'chain.chainID')
   return {
@@ -481,8 +500,10 @@ export async function verifyTarget(
         `${printable(arg)} is a receipt: pass the item it is about (tsvm verify ${item}), or --receipt ${printable(arg)} with the item's hash`,
       )
     }
+
     return {file: arg, receipt: receipt ?? arg + '.tsvm'}
   }
+
   if (s?.isDirectory())
     throw new TsvmError(
       'INVALID_ARGUMENT',
@@ -498,6 +519,7 @@ export async function verifyTarget(
       {details: {path: arg}},
     )
   }
+
   return {hash, receipt: receipt ?? toHex(hash) + '.tsvm'}
 }
 

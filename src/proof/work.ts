@@ -48,6 +48,7 @@ export function writeReceiptFile(path: string, text: string, replace: boolean, d
     mkdirSync(parent, {recursive: true})
     dirs.add(parent)
   }
+
   if (replace) writeFileAtomic(path, text)
   else createFileAtomic(path, text)
 }
@@ -123,6 +124,7 @@ export function receiptWriter(job: WriteJob): (i: number) => void {
       mkdirSync(parent, {recursive: true})
       dirs.add(parent)
     }
+
     writeTemp(path, render(i))
   }
 }
@@ -140,6 +142,7 @@ export function receiptCommitter(job: WriteJob): (i: number) => void {
     } catch {
       return 'foreign'
     }
+
     if (text === mine) return 'same'
     try {
       const r = parseReceipt(text)
@@ -152,6 +155,7 @@ export function receiptCommitter(job: WriteJob): (i: number) => void {
       return 'foreign'
     }
   }
+
   const locate = stagedLocator(job)
   const dirs = new Set<string>()
   return (i) => {
@@ -162,6 +166,7 @@ export function receiptCommitter(job: WriteJob): (i: number) => void {
       mkdirSync(dirname(target), {recursive: true})
       dirs.add(dirname(target))
     }
+
     commitTemp(path, target, job.replace, adopt(i))
   }
 }

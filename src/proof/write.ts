@@ -76,18 +76,21 @@ export function writeTemp(tmp: string, text: string, sync = false): void {
     unlinkSync(tmp)
     fd = openSync(tmp, 'wx')
   }
+
   try {
     if (text.length * 3 > textBuf.length) writeFileSync(fd, text)
     else {
       const n = textBuf.write(text)
       for (let off = 0; off < n;) off += writeSync(fd, textBuf, off, n - off)
     }
+
     if (sync) fdatasyncSync(fd)
   } catch (error) {
     closeSync(fd)
     removeQuietly(tmp)
     throw error
   }
+
   closeSync(fd)
 }
 
@@ -117,6 +120,7 @@ export function commitTemp(
     renameSync(tmp, target)
     return true
   }
+
   try {
     linkSync(tmp, target)
   } catch (error) {
@@ -127,6 +131,7 @@ export function commitTemp(
         renameSync(tmp, target)
         return true
       }
+
       unlinkSync(tmp)
       if (verdict === 'same') return false
       throw new TsvmError(
@@ -135,6 +140,7 @@ export function commitTemp(
         {cause: error, details: {path: target}},
       )
     }
+
     // File systems without hard links (FAT, some network mounts): check, then rename.
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error
     if (lstatSync(target, {throwIfNoEntry: false}) !== undefined) {
@@ -145,9 +151,11 @@ export function commitTemp(
         {details: {path: target}},
       )
     }
+
     renameSync(tmp, target)
     return true
   }
+
   unlinkSync(tmp)
   return true
 }
@@ -185,6 +193,7 @@ function syncFileSystems(dirs: Iterable<string>): boolean {
     const s = statSync(dir, {throwIfNoEntry: false})
     if (s && !byDevice.has(s.dev)) byDevice.set(s.dev, dir)
   }
+
   try {
     // `sync -f` calls syncfs(2) and, since Linux 5.8, reports the file system's write-back errors.
     for (const dir of byDevice.values()) execFileSync('sync', ['-f', dir], {stdio: 'ignore', timeout: 600_000})
@@ -215,6 +224,7 @@ export function writeFileAtomic(path: string, text: string): void {
     removeQuietly(tmp)
     throw error
   }
+
   syncDir(dirname(path))
 }
 
@@ -228,6 +238,7 @@ export function createFileAtomic(path: string, text: string): void {
     removeQuietly(tmp)
     throw error
   }
+
   syncDir(dirname(path))
 }
 
@@ -267,6 +278,7 @@ export function checkWritable(targets: readonly string[], say: {hint?: string; w
     } catch (error) {
       throw unwritable(dir, dir, error, what, hint)
     }
+
     if (s === undefined) {
       const up = dirname(dir)
       found = up === dir ? dir : nearest(up)
@@ -276,6 +288,7 @@ export function checkWritable(targets: readonly string[], say: {hint?: string; w
     existing.set(dir, found)
     return found
   }
+
   const probed = new Set<string>()
   const syncDirs = new Set<string>()
   const fresh = new Set<string>()
@@ -292,12 +305,14 @@ export function checkWritable(targets: readonly string[], say: {hint?: string; w
         else throw unwritable(dir, base, error, what, hint)
       }
     }
+
     for (let d = dir; ; d = dirname(d)) {
       syncDirs.add(d)
       if (d !== base && dirname(d) === base) fresh.add(d)
       if (d === base || dirname(d) === d) break
     }
   }
+
   return {syncDirs: [...syncDirs], fresh: [...fresh]}
 }
 
@@ -340,6 +355,7 @@ export function removeStaleTemps(dir: string, names: ReadonlySet<string>): numbe
   } catch {
     return 0
   }
+
   let removed = 0
   for (const name of entries) {
     const pid = tempOwner(name)
@@ -353,5 +369,6 @@ export function removeStaleTemps(dir: string, names: ReadonlySet<string>): numbe
     } else removeQuietly(path)
     removed++
   }
+
   return removed
 }

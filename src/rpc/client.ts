@@ -100,12 +100,14 @@ export class RpcClient {
         `endpoint ${JSON.stringify(url)} is not a URL: use http://host:9650/ext/bc/<chainID>`,
       )
     }
+
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new TsvmError(
         'USAGE',
         `endpoint ${url} must be http:// or https://, e.g. http://127.0.0.1:9650/ext/bc/<chainID>`,
       )
     }
+
     this.agent = new Agent({
       connect: {timeout: options.connectTimeoutMs ?? 5000},
       keepAliveTimeout: 4000,
@@ -141,12 +143,15 @@ export class RpcClient {
             `${this.url} sent a reply over ${MAX_REPLY_BYTES} bytes to ${method}: not a timestampvm node?`,
           )
         }
+
         chunks.push(chunk as Buffer)
       }
+
       text = Buffer.concat(chunks).toString('utf8')
     } catch (error) {
       throw this.transportError(error, method)
     }
+
     if (status < 200 || status > 299) {
       const excerpt = text.length > 200 ? text.slice(0, 200) + '…' : text
       throw new TsvmError(
@@ -157,6 +162,7 @@ export class RpcClient {
         },
       )
     }
+
     let reply: {jsonrpc?: unknown; result?: unknown; error?: {code?: unknown; message?: unknown}; id?: unknown}
     try {
       reply = JSON.parse(text) as typeof reply
@@ -166,21 +172,25 @@ export class RpcClient {
         `${this.url} answered ${method} with something that is not JSON: ${JSON.stringify(text.slice(0, 120))}`,
       )
     }
+
     if (reply === null || typeof reply !== 'object') {
       throw new TsvmError(
         'RPC_BAD_RESPONSE',
         `${this.url} answered ${method} with JSON that is not a JSON-RPC response`,
       )
     }
+
     if (reply.error !== undefined && reply.error !== null) {
       const message = typeof reply.error.message === 'string' ? reply.error.message : JSON.stringify(reply.error)
       throw new TsvmError('RPC_ERROR', `${method} failed on ${this.url}: ${message}`, {
         details: {rpcCode: reply.error.code, rpcMessage: message},
       })
     }
+
     if (!('result' in reply) || reply.id !== id) {
       throw new TsvmError('RPC_BAD_RESPONSE', `${this.url} answered ${method} without a result for request id ${id}`)
     }
+
     return reply.result as T
   }
 
@@ -198,6 +208,7 @@ export class RpcClient {
         },
       )
     }
+
     if (code !== undefined && UNREACHABLE.has(code)) {
       return new TsvmError(
         'RPC_UNREACHABLE',
@@ -205,6 +216,7 @@ export class RpcClient {
         {cause: error, details: {errno: code}},
       )
     }
+
     return new TsvmError('RPC_UNREACHABLE', `request to ${this.url} failed: ${msg}`, {
       cause: error,
       details: {errno: code},
@@ -265,6 +277,7 @@ export class TimestampVmClient {
     if (typeof result?.Success !== 'boolean') {
       throw new TsvmError('RPC_BAD_RESPONSE', `${this.rpc.url} answered proposeBlock without a boolean Success`)
     }
+
     return result.Success
   }
 

@@ -31,6 +31,7 @@ export async function answerRpcHttp(
       body: utf8.encode(`rpc: POST method required, received ${request.method}`),
     }
   }
+
   const contentType = (request.contentType ?? '').split(';')[0]!
   if (contentType.toLowerCase() !== 'application/json') {
     return {
@@ -39,6 +40,7 @@ export async function answerRpcHttp(
       body: utf8.encode(`rpc: unrecognized Content-Type: ${contentType}`),
     }
   }
+
   const reply = await serveRpc(goDecodeUtf8Raw(request.body), target, dialect)
   const headers: Array<[string, string]> = []
   if (reply.body !== undefined) headers.push(['Content-Type', JSON_TYPE])

@@ -52,10 +52,12 @@ export function goDecodeRune(b: Uint8Array, i: number): {cp: number; size: numbe
     const c = b[i + k]
     return c === undefined || c < lo || c > hi ? -1 : c & 0x3f
   }
+
   if (c0 >= 0xc2 && c0 <= 0xdf) {
     const c1 = cont(1)
     return c1 < 0 ? bad : {cp: ((c0 & 0x1f) << 6) | c1, size: 2}
   }
+
   if (c0 >= 0xe0 && c0 <= 0xef) {
     const lo = c0 === 0xe0 ? 0xa0 : 0x80
     const hi = c0 === 0xed ? 0x9f : 0xbf
@@ -64,6 +66,7 @@ export function goDecodeRune(b: Uint8Array, i: number): {cp: number; size: numbe
     const c2 = cont(2)
     return c2 < 0 ? bad : {cp: ((c0 & 0x0f) << 12) | (c1 << 6) | c2, size: 3}
   }
+
   if (c0 >= 0xf0 && c0 <= 0xf4) {
     const lo = c0 === 0xf0 ? 0x90 : 0x80
     const hi = c0 === 0xf4 ? 0x8f : 0xbf
@@ -74,6 +77,7 @@ export function goDecodeRune(b: Uint8Array, i: number): {cp: number; size: numbe
     const c3 = cont(3)
     return c3 < 0 ? bad : {cp: ((c0 & 0x07) << 18) | (c1 << 12) | (c2 << 6) | c3, size: 4}
   }
+
   return bad
 }
 
@@ -88,12 +92,14 @@ export function goJsonBytes(b: Uint8Array): string {
       i++
       continue
     }
+
     const {cp, size} = goDecodeRune(b, i)
     if (cp < 0) out += '\\ufffd'
     else if (cp === 0x2028 || cp === 0x2029) out += '\\u202' + HEX[cp & 15]!
     else out += String.fromCodePoint(cp)
     i += size
   }
+
   return out + '"'
 }
 
@@ -108,9 +114,10 @@ export function goDecodeUtf8(b: Uint8Array): string {
   let out = ''
   for (let i = 0; i < b.length;) {
     const {cp, size} = goDecodeRune(b, i)
-    out += cp < 0 ? '\ufffd' : String.fromCodePoint(cp)
+    out += cp < 0 ? '\uFFFD' : String.fromCodePoint(cp)
     i += size
   }
+
   return out
 }
 
@@ -128,11 +135,12 @@ export function goDecodeUtf8Raw(b: Uint8Array): string {
     out += cp < 0 ? String.fromCharCode(0xdc00 + b[i]!) : String.fromCodePoint(cp)
     i += size
   }
+
   return out
 }
 
 /** A kept invalid byte of goDecodeUtf8Raw: a low surrogate U+DC80-U+DCFF with no high one before it. */
-const RAW_BYTE = /(?<![\ud800-\udbff])[\udc80-\udcff]/g
+const RAW_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g
 const HAS_RAW_BYTE = new RegExp(RAW_BYTE.source)
 
 /** Text to bytes as UTF-8, writing goDecodeUtf8Raw's kept bytes back as they came. */
@@ -144,6 +152,7 @@ export function goEncodeRaw(s: string): Buffer {
     parts.push(Buffer.from(s.slice(last, m.index), 'utf8'), Buffer.of(m[0].charCodeAt(0) - 0xdc00))
     last = m.index + 1
   }
+
   parts.push(Buffer.from(s.slice(last), 'utf8'))
   return Buffer.concat(parts)
 }
@@ -151,7 +160,7 @@ export function goEncodeRaw(s: string): Buffer {
 /** A string as Go's JSON encoder writes it (lone surrogates count as U+FFFD, as Go would hold them). */
 export function goJsonString(s: string): string {
   // Fast path: printable ASCII with nothing to escape.
-  if (/^[\x20-\x7e]*$/.test(s) && !/["\\<>&]/.test(s)) return '"' + s + '"'
+  if (/^[\x20-\x7E]*$/.test(s) && !/["\\<>&]/.test(s)) return '"' + s + '"'
   return goJsonBytes(encoder.encode(s))
 }
 
@@ -171,16 +180,19 @@ export function goCompact(raw: string): string {
         i++
         continue
       }
+
       if (ch === '"') inString = false
     } else if (ch === '"') {
       inString = true
     } else if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
       continue
     }
+
     if (c === 0x3c || c === 0x3e || c === 0x26) out += '\\u00' + HEX[c >> 4]! + HEX[c & 15]!
     else if (c === 0x2028 || c === 0x2029) out += '\\u202' + HEX[c & 15]!
     else out += ch
   }
+
   return out
 }
 
@@ -234,6 +246,7 @@ export function goQuote(s: string): string {
     else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0')
     else out += '\\U' + cp.toString(16).padStart(8, '0')
   }
+
   return out + '"'
 }
 
@@ -255,6 +268,7 @@ const SIMPLE_ESCAPES: Record<string, string> = {
 
 class Reader {
   i = 0
+
   constructor(readonly s: string) {}
 
   fail(what: string): never {
@@ -306,6 +320,7 @@ class Reader {
       } else {
         node = this.scalar(start, ctx)
       }
+
       // Attach the finished value to its container, closing containers as they end.
       for (;;) {
         const top = stack[stack.length - 1]
@@ -319,6 +334,7 @@ class Reader {
           if (top.kind === 'object') top.key = this.key()
           break
         }
+
         if (c === (top.kind === 'array' ? ']' : '}')) {
           this.i++
           stack.pop()
@@ -327,8 +343,10 @@ class Reader {
             top.kind === 'array' ? {kind: 'array', raw, items: top.items} : {kind: 'object', raw, entries: top.entries}
           continue
         }
+
         this.fail(top.kind === 'array' ? 'after array element' : 'after object key:value pair')
       }
+
       ctx = 'looking for beginning of value'
     }
   }
@@ -350,6 +368,7 @@ class Reader {
       const value = this.string()
       return {kind: 'string', raw: this.s.slice(start, this.i), value}
     }
+
     if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) return this.number(start)
     if (ch === 't') return this.literal('true', start, {kind: 'bool', raw: 'true', value: true})
     if (ch === 'f') return this.literal('false', start, {kind: 'bool', raw: 'false', value: false})
@@ -364,6 +383,7 @@ class Reader {
         this.fail(`in literal ${word} (expecting '${word[k]}')`)
       }
     }
+
     this.i = start + word.length
     return node
   }
@@ -375,6 +395,7 @@ class Reader {
       this.i++
       if (!digit()) this.fail('in numeric literal')
     }
+
     if (s[this.i] === '0') this.i++
     else while (digit()) this.i++
     if (s[this.i] === '.') {
@@ -382,12 +403,14 @@ class Reader {
       if (!digit()) this.fail('after decimal point in numeric literal')
       while (digit()) this.i++
     }
+
     if (s[this.i] === 'e' || s[this.i] === 'E') {
       this.i++
       if (s[this.i] === '+' || s[this.i] === '-') this.i++
       if (!digit()) this.fail('in exponent of numeric literal')
       while (digit()) this.i++
     }
+
     return {kind: 'number', raw: s.slice(start, this.i)}
   }
 
@@ -402,19 +425,21 @@ class Reader {
       let c = s.charCodeAt(run)
       while (c >= 0x20 && c !== 0x22 && c !== 0x5c) c = s.charCodeAt(++this.i)
       // Bytes kept by goDecodeUtf8Raw become U+FFFD here, while unquoting, as in Go.
-      if (this.i > run) out += s.slice(run, this.i).replace(RAW_BYTE, '\ufffd')
+      if (this.i > run) out += s.slice(run, this.i).replace(RAW_BYTE, '\uFFFD')
       if (this.i >= s.length) this.fail('')
       const ch = s[this.i]!
       if (ch === '"') {
         this.i++
         return out
       }
+
       if (c < 0x20) this.fail('in string literal')
       if (ch !== '\\') {
         out += ch
         this.i++
         continue
       }
+
       this.i++
       const e = s[this.i]
       if (e === undefined) this.fail('')
@@ -423,6 +448,7 @@ class Reader {
         this.i++
         continue
       }
+
       if (e !== 'u') this.fail('in string escape code')
       this.i++
       const unit = this.hex4()
@@ -434,11 +460,13 @@ class Reader {
           out += String.fromCharCode(unit, low)
           continue
         }
+
         this.i = save
-        out += '\ufffd'
+        out += '\uFFFD'
         continue
       }
-      out += unit >= 0xd800 && unit < 0xe000 ? '\ufffd' : String.fromCharCode(unit)
+
+      out += unit >= 0xd800 && unit < 0xe000 ? '\uFFFD' : String.fromCharCode(unit)
     }
   }
 
@@ -452,6 +480,7 @@ class Reader {
       v = v * 16 + d
       this.i++
     }
+
     return v
   }
 }
@@ -489,8 +518,8 @@ export function fieldMatches(key: string, field: string): boolean {
   if (key === field) return true
   const fold = (s: string): string =>
     s
-      .replace(/\u017f/g, 's')
-      .replace(/\u212a/g, 'k')
+      .replace(/\u017F/g, 's')
+      .replace(/\u212A/g, 'k')
       .toLowerCase()
   return fold(key) === fold(field)
 }
@@ -524,10 +553,12 @@ export function readRpcRequest(body: string): ReadRequestResult {
     if (error instanceof GoJsonError) return {request, error: error.message}
     throw error
   }
+
   if (node.kind === 'null') return {request, error: undefined}
   if (node.kind !== 'object') {
     return {request, error: `json: cannot unmarshal ${goKindName(node)} into Go value of type json2.serverRequest`}
   }
+
   let error: string | undefined
   const fields = ['jsonrpc', 'method', 'params', 'id'] as const
   for (const [key, value] of node.entries) {
@@ -540,6 +571,7 @@ export function readRpcRequest(body: string): ReadRequestResult {
       else request.id = raw?.raw
       continue
     }
+
     if (value.kind === 'null') continue
     if (value.kind === 'string') {
       request[field] = value.value
@@ -547,6 +579,7 @@ export function readRpcRequest(body: string): ReadRequestResult {
       error ??= `json: cannot unmarshal ${goKindName(value)} into Go struct field serverRequest.${field} of type string`
     }
   }
+
   return {request, error}
 }
 

@@ -68,7 +68,7 @@ export interface RpcReply {
 }
 
 /** JSON-RPC error codes json2 produces on this path. */
-export const RPC_CODES = {PARSE: -32700, INVALID_REQUEST: -32600, SERVER: -32000} as const
+export const RPC_CODES = {PARSE: -32_700, INVALID_REQUEST: -32_600, SERVER: -32_000} as const
 
 /** Exact error texts of timestampvm and avalanchego (spec §3.4). */
 export const MESSAGES = {
@@ -107,7 +107,7 @@ export function capitaliseMethod(method: string): string {
   if (dot < 0) return method
   const fn = method.slice(dot + 1)
   const first = String.fromCodePoint(fn.codePointAt(0) ?? 0xfffd)
-  if (fn === '' || first === '\ufffd') return method
+  if (fn === '' || first === '\uFFFD') return method
   if (/^\p{Lu}$/u.test(first)) throw new MethodError(MESSAGES.upperCase)
   const up = first.toUpperCase()
   return method.slice(0, dot + 1) + ([...up].length === 1 ? up : first) + fn.slice(first.length)
@@ -167,6 +167,7 @@ function decodeField(
       decodedIds.set(text, bytes)
       return bytes
     }
+
     case 'encoding': {
       // formatting.Encoding.UnmarshalJSON lower-cases the raw token and compares it quoted.
       const lower = node.raw.toLowerCase()
@@ -174,6 +175,7 @@ function decodeField(
       if (found === undefined) throw new ArgsError()
       return found
     }
+
     case 'int32': {
       if (node.kind !== 'number' || !/^-?\d+$/.test(node.raw)) throw new ArgsError()
       const n = Number(node.raw)
@@ -208,6 +210,7 @@ export function decodeParams(
   } catch (error) {
     if (!(error instanceof ArgsError)) throw error
   }
+
   if (params.kind !== 'array') throw new ArgsError()
   const first = params.items[0]
   const fresh: ArgValues = {}
@@ -238,10 +241,12 @@ export function goHexError(hex: string): string | undefined {
     if (bad(b[j - 1]!)) return `encoding/hex: invalid byte: ${goHashU(b[j - 1]!)}`
     if (bad(b[j]!)) return `encoding/hex: invalid byte: ${goHashU(b[j]!)}`
   }
+
   if (b.length % 2 === 1) {
     if (bad(b[j - 1]!)) return `encoding/hex: invalid byte: ${goHashU(b[j - 1]!)}`
     return 'encoding/hex: odd length hex string'
   }
+
   return undefined
 }
 
@@ -259,6 +264,7 @@ function base58Error(text: string, dialect: Dialect): string | undefined {
       return `${v12 ? 'Invalid' : 'invalid'} base58 digit ('${q}')`
     }
   }
+
   return undefined
 }
 
@@ -273,6 +279,7 @@ export function goFormattingDecode(encoding: Encoding, text: string, dialect: Di
     const e = goHexError(text.slice(2))
     if (e !== undefined) return e
   }
+
   try {
     return decodeWith(encoding, text)
   } catch (error) {
@@ -333,6 +340,7 @@ async function getBlock(chain: ChainBackend, args: ArgValues, dialect: Dialect):
       throw new MethodError(MESSAGES.noLastAccepted)
     }
   }
+
   const block = await chain.getBlock(id)
   if (block === undefined) throw new MethodError(MESSAGES.noBlock)
   return blockReply(block, dialect)
@@ -350,6 +358,7 @@ async function proposeBlock(chain: ChainBackend, args: ArgValues, dialect: Diale
       throw new MethodError(`${MESSAGES.badDataV13} ${MESSAGES.cb58Hint}`)
     throw new MethodError(MESSAGES.badDataV13)
   }
+
   const ok = await chain.proposeBlock(bytes)
   return `{"Success":${ok}}`
 }
@@ -363,6 +372,7 @@ function encode(args: ArgValues, dialect: Dialect): string {
       `couldn't encode data as string: length ${length} is over this server's limit of ${MAX_ENCODE_LENGTH} bytes`,
     )
   }
+
   const encoding = (args.encoding as Encoding | undefined) ?? DEFAULT_ENCODING[dialect]
   if (encoding === 'json') throw new MethodError("couldn't encode data as string: unsupported encoding in method")
   const text = encodeWith(encoding, fitLength(data, length))
@@ -389,11 +399,13 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
   if (error !== undefined) {
     return {body: errorBody(RPC_CODES.PARSE, error, requestAsData(request), request.id), ran: false}
   }
+
   const id = request.id
   const reply = (text: string, ran: boolean): RpcReply => ({body: id === undefined ? undefined : text, ran})
   if (request.jsonrpc !== '2.0') {
     return reply(errorBody(RPC_CODES.INVALID_REQUEST, MESSAGES.jsonrpc, requestAsData(request), id), false)
   }
+
   let method: string
   let args: ArgValues
   try {
@@ -404,6 +416,7 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
         KNOWN[target.kind].get(request.method) ??
         lookup(capitaliseMethod(request.method), 'timestampvm', METHODS[target.kind])
     }
+
     try {
       args = decodeParams(
         request.params,
@@ -418,6 +431,7 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
     if (e instanceof MethodError) return reply(errorBody(RPC_CODES.SERVER, e.message, 'null', id), false)
     throw e
   }
+
   try {
     let result: string
     if (target.kind === 'node') {
@@ -430,6 +444,7 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
     } else {
       result = method === 'Encode' ? encode(args, dialect) : decode(args, dialect)
     }
+
     return reply(`{"jsonrpc":"2.0","result":${result},"id":${idText(id)}}\n`, true)
   } catch (e) {
     // A failure inside the method (a storage error, say) is an application error to gorilla too.

@@ -92,6 +92,7 @@ export async function adoptionNeed(state: ChainState): Promise<AdoptionNeed> {
   for (const prefix of [HEIGHT_PREFIX, DATA_PREFIX, MEMPOOL_PREFIX, PROCESSING_PREFIX]) {
     if (await hasPrefix(state, prefix)) return 'none'
   }
+
   return 'adopt'
 }
 
@@ -150,11 +151,13 @@ function scanBlock(id: Uint8Array, value: Uint8Array): {block: Scanned; status: 
     } catch (error) {
       throw failed(`the block stored under ${idToString(id)} does not decode (${(error as Error).message})`, {id})
     }
+
     throw failed(
       `the block at height ${record.block.height} (${idToString(id)}) is stored with status ${record.status}`,
       {height: record.block.height, id},
     )
   }
+
   const view = new DataView(v.buffer, v.byteOffset, v.byteLength)
   const height = view.getBigUint64(40)
   const digest = hash('sha256', v.subarray(6, 6 + BLOCK_SIZE), 'binary')
@@ -165,6 +168,7 @@ function scanBlock(id: Uint8Array, value: Uint8Array): {block: Scanned; status: 
       id,
     })
   }
+
   return {
     block: {id, parent: idKey(v, 8), height, timestamp: view.getBigInt64(48), data: v.subarray(56, 56 + ID_LENGTH)},
     status: v[91] as Status,
@@ -211,27 +215,32 @@ async function readGoState(state: ChainState): Promise<{chain: Scanned[]; reject
         {height: block.height, id: block.id},
       )
     }
+
     if (parent.height + 1n !== block.height) {
       throw failed(
         `the block at height ${block.height} (${idToString(block.id)}) has a parent of height ${parent.height}`,
         {height: block.height, id: block.id},
       )
     }
+
     if (block.timestamp < parent.timestamp) {
       throw failed(`the block at height ${block.height} (${idToString(block.id)}) is timestamped before its parent`, {
         height: block.height,
         id: block.id,
       })
     }
+
     chain.push(parent)
     block = parent
   }
+
   if (block.parent !== idKey(EMPTY_ID) || block.timestamp !== 0n) {
     throw failed(
       `the block at height 0 (${idToString(block.id)}) is not a genesis block (parent ids.Empty, timestamp 0)`,
       {height: 0n, id: block.id},
     )
   }
+
   if (chain.length !== accepted.size) {
     const on = new Set(chain.map((b) => idKey(b.id)))
     const off = [...accepted.values()].find((b) => !on.has(idKey(b.id)))!
@@ -240,6 +249,7 @@ async function readGoState(state: ChainState): Promise<{chain: Scanned[]; reject
       {height: off.height, id: off.id},
     )
   }
+
   chain.reverse()
   return {chain, rejected}
 }
@@ -282,13 +292,16 @@ export async function adoptState(state: ChainState, options: AdoptOptions = {}):
         batch.putData(b)
         if (j < chain.length) batch.putHeight(b)
       }
+
       if (inflight) {
         await inflight
         landed()
       }
+
       inflight = next.write()
       next = undefined
     }
+
     if (inflight) {
       await inflight
       landed()
@@ -297,6 +310,7 @@ export async function adoptState(state: ChainState, options: AdoptOptions = {}):
     await next?.discard()
     throw error
   }
+
   await state.write(new StateBatch().setGenesisBytes(genesis.data).setPreferred(tip.id).clearAdopting(), {sync: true})
   landed()
   return {

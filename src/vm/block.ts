@@ -86,7 +86,7 @@ function checkLength(b: Uint8Array): void {
   if (b.length !== ID_LENGTH) throw new TsvmError('BAD_LENGTH', `expected ${ID_LENGTH} bytes, got ${b.length}`)
 }
 
-const MAX_U64 = 0xffff_ffff_ffff_ffffn
+const MAX_U64 = 0xff_ff_ff_ff_ff_ff_ff_ffn
 const MIN_I64 = -(2n ** 63n)
 const MAX_I64 = 2n ** 63n - 1n
 
@@ -95,9 +95,11 @@ export function makeBlock(fields: BlockFields): Block {
   if (fields.height < 0n || fields.height > MAX_U64) {
     throw new TsvmError('INVALID_ARGUMENT', `height ${fields.height} does not fit in a uint64`)
   }
+
   if (fields.timestamp < MIN_I64 || fields.timestamp > MAX_I64) {
     throw new TsvmError('INVALID_ARGUMENT', `timestamp ${fields.timestamp} does not fit in an int64`)
   }
+
   const bytes = serializeBlock(fields)
   return {
     parentId: fields.parentId,
@@ -117,20 +119,24 @@ export function parseBlock(bytes: Uint8Array): Block {
   if (bytes.length > MAX_CODEC_SIZE) {
     throw new TsvmError('BLOCK_TOO_LARGE', `block bytes exceed the codec maximum: ${bytes.length} > ${MAX_CODEC_SIZE}`)
   }
+
   if (bytes.length < 2) {
     throw new TsvmError(
       'BLOCK_BAD_LENGTH',
       `a block is ${BLOCK_SIZE} bytes, got ${bytes.length}: couldn't unpack codec version`,
     )
   }
+
   const version = (bytes[0]! << 8) | bytes[1]!
   if (version !== CODEC_VERSION) {
     throw new TsvmError('BLOCK_BAD_VERSION', `unknown codec version ${version}: timestampvm blocks start with 00 00`)
   }
+
   if (bytes.length !== BLOCK_SIZE) {
     const how = bytes.length < BLOCK_SIZE ? 'truncated' : `${bytes.length - BLOCK_SIZE} trailing bytes`
     throw new TsvmError('BLOCK_BAD_LENGTH', `a block is exactly ${BLOCK_SIZE} bytes, got ${bytes.length} (${how})`)
   }
+
   const r = new Reader(bytes, 'block')
   r.u16('codec version')
   const parentId = r.fixed(ID_LENGTH, 'parent ID')
@@ -170,6 +176,7 @@ export function decodeWrapper(value: Uint8Array): {block: Block; status: Status}
     if (status < Status.Processing || status > Status.Accepted) {
       throw new TsvmError('WRAPPER_INVALID', `unknown block status ${status}`)
     }
+
     return {block: parseBlock(blockBytes), status: status as Status}
   } catch (error) {
     if (error instanceof TsvmError && error.code === 'WRAPPER_INVALID') throw error
@@ -188,18 +195,21 @@ export function verifyBlock(block: BlockFields, parent: BlockFields | undefined,
       'error while retrieving data from database: the parent block is not known',
     )
   }
+
   if (block.height !== parent.height + 1n) {
     throw new TsvmError(
       'BLOCK_BAD_HEIGHT',
       `expected block to have height ${parent.height + 1n}, but found ${block.height}`,
     )
   }
+
   if (block.timestamp < parent.timestamp) {
     throw new TsvmError(
       'BLOCK_TIMESTAMP_EARLY',
       `block's timestamp is earlier than its parent's timestamp (${block.timestamp} < ${parent.timestamp})`,
     )
   }
+
   if (block.timestamp >= nowSeconds + MAX_FUTURE_SECONDS) {
     throw new TsvmError(
       'BLOCK_TIMESTAMP_FUTURE',

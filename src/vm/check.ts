@@ -90,10 +90,12 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       else report({kind: 'last-accepted', message: `the last accepted ID is ${value.length} bytes, not ${ID_LENGTH}`})
       continue
     }
+
     if (rest.length !== ID_LENGTH) {
       report({kind: 'unknown-key', message: `unexpected key ${toHex(key)} in the block space`})
       continue
     }
+
     const id = idToString(rest)
     let record
     try {
@@ -102,6 +104,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       report({kind: 'undecodable', id, message: `stored block does not decode: ${(error as Error).message}`})
       continue
     }
+
     if (!bytesEqual(sha256(record.block.bytes), rest)) {
       report({
         kind: 'id-mismatch',
@@ -110,6 +113,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       })
       continue
     }
+
     if (record.status !== Status.Accepted && record.status !== Status.Rejected) {
       report({
         kind: 'status',
@@ -117,6 +121,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
         message: `stored block has status ${record.status}; only accepted (3) and rejected (2) are stored`,
       })
     }
+
     blocks.set(toHex(rest), seen(record.block, record.status))
   }
 
@@ -134,6 +139,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       })
       continue
     }
+
     if (!bytesEqual(block.id, rest)) {
       report({
         kind: 'id-mismatch',
@@ -142,10 +148,12 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       })
       continue
     }
+
     const k = toHex(rest)
     if (blocks.has(k)) report({kind: 'status', id: idToString(rest), message: 'block is both decided and processing'})
     processing.push([k, seen(block, Status.Processing)])
   }
+
   for (const [k, s] of processing) blocks.set(k, s)
   for (const [k, s] of processing) {
     if (!blocks.has(s.parent)) {
@@ -173,6 +181,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       })
       below = undefined
     }
+
     expected = height + 1n
     const k = toHex(value)
     topId = k
@@ -182,6 +191,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       below = undefined
       continue
     }
+
     const id = idToString(value)
     indexed.add(k)
     if (s.status !== Status.Accepted)
@@ -209,6 +219,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
         report({kind: 'timestamp-order', id, height: h, message: `height ${h} is timestamped before its parent`})
       }
     }
+
     below = {id: k, seen: s}
   }
 
@@ -232,6 +243,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       message: 'the last accepted block is not the top of the height index',
     })
   }
+
   const tip = lastAccepted && blocks.get(toHex(lastAccepted))
   const now = options.nowSeconds
   if (tip && now !== undefined && tip.timestamp >= now + MAX_FUTURE_SECONDS) {
@@ -255,6 +267,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
     } catch {
       report({kind: 'genesis', message: `the recorded genesis bytes are ${genesisBytes.length} long, more than 32`})
     }
+
     if (expectedGenesis && g0 && toHex(g0) !== expectedGenesis) {
       report({
         kind: 'genesis',
@@ -272,6 +285,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       report({kind: 'data-index', message: `unexpected key ${toHex(key)} in the data index`})
       continue
     }
+
     const data = toHex(rest.subarray(0, ID_LENGTH))
     const k = toHex(rest.subarray(ID_LENGTH))
     const s = blocks.get(k)
@@ -283,8 +297,10 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
       })
       continue
     }
+
     dataIndexed.add(k)
   }
+
   for (const [k, s] of blocks) {
     if (!dataIndexed.has(k)) {
       report({

@@ -70,6 +70,7 @@ export class Writer {
     if (this.offset !== this.bytes.length) {
       throw new TsvmError('INTERNAL', `codec wrote ${this.offset} of ${this.bytes.length} bytes`)
     }
+
     return this.bytes
   }
 }
@@ -156,10 +157,10 @@ export class Reader {
  * halves without BigInt arithmetic: this runs several times per block in a group commit.
  */
 export function writeU64(out: Uint8Array, at: number, v: bigint): void {
-  if (v >= 0n && v <= 0x1f_ffff_ffff_ffffn) {
+  if (v >= 0n && v <= 0x1f_ff_ff_ff_ff_ff_ffn) {
     const n = Number(v)
-    const hi = Math.floor(n / 0x1_0000_0000)
-    const lo = n - hi * 0x1_0000_0000
+    const hi = Math.floor(n / 0x1_00_00_00_00)
+    const lo = n - hi * 0x1_00_00_00_00
     out[at] = hi >>> 24
     out[at + 1] = hi >>> 16
     out[at + 2] = hi >>> 8
@@ -170,6 +171,7 @@ export function writeU64(out: Uint8Array, at: number, v: bigint): void {
     out[at + 7] = lo
     return
   }
+
   new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(at, BigInt.asUintN(64, v))
 }
 
@@ -191,6 +193,7 @@ export function allocBytes(n: number): Uint8Array {
     slab = new ArrayBuffer(SLAB_SIZE)
     slabUsed = 0
   }
+
   // The constructor rather than subarray, which takes twice as long in V8.
   const out = new Uint8Array(slab, slabUsed, n)
   slabUsed += n

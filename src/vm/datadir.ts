@@ -74,6 +74,7 @@ export function readMarker(dir: string): RepairMarker | undefined {
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
     text = '' // there, but unreadable: still a repair's
   }
+
   try {
     const m = JSON.parse(text) as Partial<RepairMarker>
     return {dataDir: dir, pid: 0, started: '?', step: 'repair', work: '?', backup: null, aside: null, ...m}
@@ -93,6 +94,7 @@ export function writeMarker(marker: RepairMarker): void {
   } finally {
     closeSync(fd)
   }
+
   renameSync(tmp, path)
   syncDir(dirname(path))
 }
@@ -111,6 +113,7 @@ export function syncDir(dir: string): void {
   } catch {
     return
   }
+
   try {
     fsyncSync(fd)
   } catch {
@@ -149,6 +152,7 @@ export function refuseMidRepair(dir: string): void {
       {details},
     )
   }
+
   const original = m.backup ?? m.aside
   const how =
     m.step === 'swap'
@@ -176,6 +180,7 @@ export function diskOrPermissionError(dir: string, message: string, cause?: unkn
       {cause, details: {dataDir: dir}},
     )
   }
+
   if (PERMISSION.test(message)) {
     return new TsvmError(
       'DATA_DIR_PERMISSION',
@@ -183,6 +188,7 @@ export function diskOrPermissionError(dir: string, message: string, cause?: unkn
       {cause, details: {dataDir: dir}},
     )
   }
+
   if (NO_SPACE.test(message)) {
     return new TsvmError(
       'DISK_FULL',
@@ -190,6 +196,7 @@ export function diskOrPermissionError(dir: string, message: string, cause?: unkn
       {cause, details: {dataDir: dir}},
     )
   }
+
   return undefined
 }
 
@@ -214,6 +221,7 @@ export function checkAccess(dir: string, exists: boolean): void {
       {details: {dataDir: dir}},
     )
   }
+
   try {
     accessSync(target, exists ? constants.R_OK | constants.W_OK | constants.X_OK : constants.W_OK | constants.X_OK)
   } catch (error) {
@@ -225,6 +233,7 @@ export function checkAccess(dir: string, exists: boolean): void {
         {cause: error, details: {dataDir: dir}},
       )
     }
+
     throw (
       diskOrPermissionError(dir, `${e.code ?? 'EACCES'}: ${target}`, error) ??
       new TsvmError('DB_OPEN_FAILED', `cannot use data dir ${dir} (${e.message})`, {cause: error})
@@ -260,6 +269,7 @@ export function removeStaleHolders(): void {
   } catch {
     return
   }
+
   for (const name of names) {
     const pid = Number(/^tsvm-repair-lock-(\d+)-/.exec(name)?.[1])
     if (pid > 0 && pid !== process.pid && !running(pid)) rmSync(join(tmpdir(), name), {recursive: true, force: true})
@@ -299,6 +309,7 @@ export async function lockDataDir(dir: string): Promise<DirLock> {
     holder = mkdtempSync(join(dirname(dir), `.${basename(dir)}.repair-lock-`))
     linkSync(lockFile, join(holder, 'LOCK'))
   }
+
   const db = new ClassicLevel(holder)
   try {
     await db.open()
@@ -317,6 +328,7 @@ export async function lockDataDir(dir: string): Promise<DirLock> {
         : new TsvmError('DB_OPEN_FAILED', `cannot lock data dir ${dir} (${msg})`, {cause: error}))
     )
   }
+
   LOCKED_HERE.add(dir)
   return {
     async release() {

@@ -96,12 +96,13 @@ function base58Digits(data: Uint8Array): number {
   for (let i = 0, j = data.length - 2 * limbCount; i < limbCount; i++, j += 2) {
     limbs[i] = (j < zeros ? 0 : data[j]! * 256) + data[j + 1]!
   }
+
   let pos = maxOut // digits are written right to left
   let start = 0
   while (start < limbCount) {
     let rem = 0
     for (let i = start; i < limbCount; i++) {
-      const x = rem * 65536 + limbs[i]!
+      const x = rem * 65_536 + limbs[i]!
       // A multiply instead of a divide; the estimate is off by at most one, corrected here.
       let q = Math.floor(x * B58_STEP_INV)
       rem = x - q * B58_STEP
@@ -112,8 +113,10 @@ function base58Digits(data: Uint8Array): number {
         q += 1
         rem -= B58_STEP
       }
+
       limbs[i] = q
     }
+
     while (start < limbCount && limbs[start] === 0) start++
     for (let k = 0; k < 5; k++) {
       const q = (rem / 58) | 0
@@ -121,6 +124,7 @@ function base58Digits(data: Uint8Array): number {
       rem = q
     }
   }
+
   // The last group may have written leading zero digits ('1'); they are not part of the number.
   while (pos < maxOut && out[pos] === 49) pos++
   for (let i = 0; i < zeros; i++) out[--pos] = 49
@@ -165,6 +169,7 @@ export function cb58Decode(text: string): Uint8Array {
       )
     }
   }
+
   const raw = base58.decode(text)
   if (raw.length < CHECKSUM_LENGTH) {
     throw new TsvmError(
@@ -172,6 +177,7 @@ export function cb58Decode(text: string): Uint8Array {
       `CB58 string decodes to ${raw.length} bytes, fewer than the ${CHECKSUM_LENGTH}-byte checksum: was it cut short?`,
     )
   }
+
   const payload = raw.slice(0, raw.length - CHECKSUM_LENGTH)
   if (!bytesEqual(raw.subarray(raw.length - CHECKSUM_LENGTH), checksum(payload))) {
     throw new TsvmError(
@@ -179,6 +185,7 @@ export function cb58Decode(text: string): Uint8Array {
       `CB58 checksum does not match: the string ${JSON.stringify(text)} is mistyped or corrupted`,
     )
   }
+
   return payload
 }
 
@@ -205,12 +212,14 @@ export function fromHex(text: string): Uint8Array {
   if (text.length % 2 !== 0) {
     throw new TsvmError('HEX_INVALID', `hex string has an odd number of digits (${text.length}): every byte needs two`)
   }
+
   const out = new Uint8Array(text.length / 2)
   for (let i = 0; i < out.length; i++) {
     const hi = hexDigit(text, 2 * i)
     const lo = hexDigit(text, 2 * i + 1)
     out[i] = (hi << 4) | lo
   }
+
   return out
 }
 
@@ -226,6 +235,7 @@ function hexDigit(text: string, i: number): number {
       },
     )
   }
+
   return v
 }
 
@@ -247,6 +257,7 @@ export function hexDecode(text: string, options: {checksum?: boolean} = {}): Uin
       `hex value must start with "0x" (lower-case x): got ${JSON.stringify(text.slice(0, 8))}`,
     )
   }
+
   const raw = fromHex(text.slice(2))
   if (options.checksum === false) return raw
   if (raw.length < CHECKSUM_LENGTH) {
@@ -255,6 +266,7 @@ export function hexDecode(text: string, options: {checksum?: boolean} = {}): Uin
       `checksummed hex decodes to ${raw.length} bytes, fewer than the ${CHECKSUM_LENGTH}-byte checksum: was it cut short?`,
     )
   }
+
   const payload = raw.slice(0, raw.length - CHECKSUM_LENGTH)
   if (!bytesEqual(raw.subarray(raw.length - CHECKSUM_LENGTH), checksum(payload))) {
     throw new TsvmError(
@@ -262,6 +274,7 @@ export function hexDecode(text: string, options: {checksum?: boolean} = {}): Uin
       'hex checksum does not match: the value is mistyped or corrupted (for hex without a checksum use the hexnc encoding)',
     )
   }
+
   return payload
 }
 
@@ -282,14 +295,17 @@ export function idFromString(text: string, what = 'ID'): Uint8Array {
         cause: error,
       })
     }
+
     throw error
   }
+
   if (bytes.length !== ID_LENGTH) {
     throw new TsvmError(
       'BAD_LENGTH',
       `${what} must be ${ID_LENGTH} bytes (got ${bytes.length}): pass a CB58 ID like 11111111111111111111111111111111LpoYY`,
     )
   }
+
   return bytes
 }
 
@@ -307,6 +323,7 @@ export function parsePayload(text: string): {data: Uint8Array; format: PayloadFo
     if (body.length === 64) return {data: fromHex(body), format: 'hex'}
     return {data: hexDecode('0x' + body), format: 'hex-checksum'}
   }
+
   if (t.startsWith('0x') || t.startsWith('0X') || /^[0-9a-fA-F]+$/.test(t)) {
     const digits = body.length
     throw new TsvmError(
@@ -314,6 +331,7 @@ export function parsePayload(text: string): {data: Uint8Array; format: PayloadFo
       `data must be 32 bytes: got ${digits} hex digits, expected 64 (or 72 with a checksum): pass a 64-char hex hash, checksummed hex, CB58, or --file`,
     )
   }
+
   let data: Uint8Array
   try {
     data = cb58Decode(t)
@@ -325,13 +343,16 @@ export function parsePayload(text: string): {data: Uint8Array; format: PayloadFo
         {cause: error},
       )
     }
+
     throw error
   }
+
   if (data.length !== ID_LENGTH) {
     throw new TsvmError(
       'BAD_LENGTH',
       `data must be 32 bytes (got ${data.length}): pass a 64-char hex hash, checksummed hex, CB58, or --file`,
     )
   }
+
   return {data, format: 'cb58'}
 }

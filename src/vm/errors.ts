@@ -133,6 +133,7 @@ export function fileError(error: unknown, path: string, action = 'read'): TsvmEr
       },
     )
   }
+
   const why = (code && FS_WHY[code]) ?? (error as Error)?.message ?? String(error)
   return new TsvmError('IO_ERROR', `cannot ${action} ${path}: ${why}`, {
     cause: error,

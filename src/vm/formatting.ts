@@ -95,6 +95,7 @@ export function decodeDetect(text: string, encoding?: Encoding): {encoding: Enco
         {cause: error},
       )
     }
+
     throw error
   }
 }
@@ -107,8 +108,9 @@ export function printableText(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined
   }
+
   // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(text) ? undefined : text
+  return /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/.test(text) ? undefined : text
 }
 
 /** Printable text followed by zero bytes (a VM name, the static API's padded encode output): the text and how many zeros follow. */

@@ -20,6 +20,7 @@ export function genesisData(genesisBytes: Uint8Array): Uint8Array {
       {details: {length: genesisBytes.length, max: MAX_GENESIS_LENGTH}},
     )
   }
+
   const data = new Uint8Array(ID_LENGTH)
   data.set(genesisBytes)
   return data

@@ -31,5 +31,6 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
     out.set(p, o)
     o += p.length
   }
+
   return out
 }

@@ -71,6 +71,7 @@ export function blockKey(id: Uint8Array): Uint8Array {
   out.set(id, BLOCK_PREFIX.length)
   return out
 }
+
 /** Go's key of the last accepted ID. */
 export const LAST_ACCEPTED_KEY = concatBytes(BLOCK_PREFIX, ZERO)
 /** Go's key of the initialized flag. */
@@ -90,6 +91,7 @@ export function heightKey(height: bigint): Uint8Array {
   writeU64(out, HEIGHT_PREFIX.length, height)
   return out
 }
+
 /** Key of one (payload, block) pair in the data index. */
 export function dataKey(data: Uint8Array, id: Uint8Array): Uint8Array {
   const out = allocBytes(DATA_PREFIX.length + data.length + id.length)
@@ -98,6 +100,7 @@ export function dataKey(data: Uint8Array, id: Uint8Array): Uint8Array {
   out.set(id, DATA_PREFIX.length + data.length)
   return out
 }
+
 /** Key of a mempool entry. */
 export const mempoolKey = (seq: bigint): Uint8Array => concatBytes(MEMPOOL_PREFIX, u64(seq))
 /** Key of a processing block. */
@@ -123,6 +126,7 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
       return end.subarray(0, i + 1)
     }
   }
+
   throw new TsvmError('INTERNAL', 'prefix has no upper bound')
 }
 
@@ -192,6 +196,7 @@ export class StateBatch {
       this.keys.push(key)
       this.values.push(value)
     }
+
     return this
   }
 
@@ -203,6 +208,7 @@ export class StateBatch {
       this.keys.push(key)
       this.values.push(undefined)
     }
+
     return this
   }
 
@@ -278,6 +284,7 @@ export class StateBatch {
 /** A small least-recently-used map. */
 class Lru<V> {
   private readonly map = new Map<string, V>()
+
   constructor(private readonly size: number) {}
 
   get(key: string): V | undefined {
@@ -286,6 +293,7 @@ class Lru<V> {
       this.map.delete(key)
       this.map.set(key, v)
     }
+
     return v
   }
 
@@ -322,6 +330,7 @@ function openError(dir: string, error: unknown): TsvmError {
       {cause: error},
     )
   }
+
   if (cause.code === 'LEVEL_CORRUPTION' || /corrupt/i.test(msg)) {
     return new TsvmError(
       'DB_CORRUPT',
@@ -331,6 +340,7 @@ function openError(dir: string, error: unknown): TsvmError {
       },
     )
   }
+
   if (/MANIFEST-\d+|\d+\.(ldb|sst|log)\b/.test(msg)) {
     // A file the database needs is missing or unreadable (e.g. CURRENT names a lost MANIFEST).
     return new TsvmError(
@@ -341,6 +351,7 @@ function openError(dir: string, error: unknown): TsvmError {
       },
     )
   }
+
   return new TsvmError(
     'DB_OPEN_FAILED',
     `cannot open the database in ${dir} (${msg}): check the path and its permissions`,
@@ -369,6 +380,7 @@ function refuseOrphanedFiles(dir: string): void {
   } catch {
     return // not a readable directory: let the open report it
   }
+
   const data = names.filter((n) => !NOT_DATA.has(n))
   // Another process creating a database writes MANIFEST-000001, then CURRENT through a
   // temporary file: until then the directory holds no data to lose. Let the open go on; it
@@ -411,6 +423,7 @@ export function checkRepairable(location: string): string {
       `data dir ${dir} does not exist or is not a readable directory: nothing to repair; check --data-dir`,
     )
   }
+
   if (!names.some((n) => n === 'CURRENT' || LEVELDB_DATA_FILE.test(n))) {
     throw new TsvmError(
       'DB_OPEN_FAILED',
@@ -418,6 +431,7 @@ export function checkRepairable(location: string): string {
       {details: {files: names.length}},
     )
   }
+
   if (OPEN_DIRS.has(dir))
     throw new TsvmError('DB_LOCKED', `data dir ${dir} is open in this process: close it before repairing it`)
   return dir
@@ -490,6 +504,7 @@ export class ChainState {
     if (OPEN_DIRS.has(dir) || lockedHere(dir)) {
       throw new TsvmError('DB_LOCKED', `data dir ${dir} is already open in this process: close it first`)
     }
+
     refuseMidRepair(dir)
     const existed = existsSync(dir)
     if (!existed && !create) throw notInitialized(dir, 'does not exist')
@@ -520,6 +535,7 @@ export class ChainState {
       if (!hadDb && (opened || reason.code !== 'DB_LOCKED')) undoCreate(dir, before)
       throw reason
     }
+
     return new ChainState(db, dir, !hadDb)
   }
 
@@ -550,6 +566,7 @@ export class ChainState {
         else chained.put(keys[i]!, value)
       }
     }
+
     const {stored} = batch
     return {
       write: (options = {}) => {
@@ -560,12 +577,14 @@ export class ChainState {
             await chained.close().catch(() => {})
             throw this.failed
           }
+
           try {
             await chained.write({sync: options.sync ?? false})
           } catch (error) {
             this.failed ??= writeFailure(error)
             throw this.failed
           }
+
           this.written(stored)
         })
         this.lastWrite = run.catch(() => {})
@@ -636,6 +655,7 @@ export class ChainState {
       )
       throw this.failed
     }
+
     this.failed = undefined
     this.cache.clear()
     this.uncached = []
@@ -669,6 +689,7 @@ export class ChainState {
         this.cache.set(hexKey(records[i]!.block.id), records[i]!)
       skip = Math.max(0, skip - records.length)
     }
+
     this.uncached = []
     this.uncachedCount = 0
     this.cacheOutrun = false
@@ -711,7 +732,7 @@ export class ChainState {
   /** The accepted block ID at a height. */
   async idAtHeight(height: bigint): Promise<Uint8Array | undefined> {
     this.readable()
-    if (height < 0n || height > 0xffff_ffff_ffff_ffffn) return undefined
+    if (height < 0n || height > 0xff_ff_ff_ff_ff_ff_ff_ffn) return undefined
     return plain(await this.db.get(heightKey(height)))
   }
 
@@ -744,6 +765,7 @@ export class ChainState {
     for await (const [k, v] of this.db.iterator({gte: MEMPOOL_PREFIX, lt: prefixEnd(MEMPOOL_PREFIX)})) {
       out.push({seq: readU64(k, MEMPOOL_PREFIX.length), data: plain(v)})
     }
+
     return out
   }
 
@@ -754,6 +776,7 @@ export class ChainState {
     for await (const v of this.db.values({gte: PROCESSING_PREFIX, lt: prefixEnd(PROCESSING_PREFIX)})) {
       out.push(parseBlock(plain(v)))
     }
+
     return out
   }
 

@@ -135,7 +135,7 @@ export class TimestampVM {
   }
 
   /** Opens the VM on `dir` (created if missing). DB_LOCKED when another process or this one holds it. */
-  static async open(dir: string, options: VmOptions & OpenOptions = {}): Promise<TimestampVM> {
+  static async open(dir: string, options: OpenOptions & VmOptions = {}): Promise<TimestampVM> {
     return TimestampVM.openState(await ChainState.open(dir, options), options)
   }
 
@@ -162,6 +162,7 @@ export class TimestampVM {
       await state.close()
       throw error
     }
+
     return vm
   }
 
@@ -180,6 +181,7 @@ export class TimestampVM {
     if (!last || last.status !== Status.Accepted) {
       throw new TsvmError('DB_CORRUPT', `the last accepted block of ${this.state.dir} is missing: run tsvm check`)
     }
+
     this.last = last.block
     this.pool = await this.state.loadMempool()
     this.nextSeq = this.pool.length > 0 ? this.pool[this.pool.length - 1]!.seq + 1n : 0n
@@ -263,6 +265,7 @@ export class TimestampVM {
     if (!this.initialized || !this.last) {
       throw new TsvmError('NOT_INITIALIZED', `the chain in ${this.state.dir} has no genesis yet: run tsvm init`)
     }
+
     return this.last
   }
 
@@ -283,8 +286,10 @@ export class TimestampVM {
             {details: {existingGenesisID: idToString(existing.id), requestedGenesisID: idToString(genesis.id)}},
           )
         }
+
         return {genesis: existing ?? genesis, created: false}
       }
+
       const batch = new StateBatch()
         .storeBlock(genesis, Status.Accepted)
         .setAccepted(genesis)
@@ -343,6 +348,7 @@ export class TimestampVM {
       const r = await this.getBlock(id)
       if (r) out.push(r)
     }
+
     return out
   }
 
@@ -370,6 +376,7 @@ export class TimestampVM {
       for (const p of payloads) {
         if (p.length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${p.length}`)
       }
+
       const batch = new StateBatch()
       const added: MempoolEntry[] = []
       const result = payloads.map((data) => {
@@ -448,9 +455,11 @@ export class TimestampVM {
           this.storeChecks++
           if (await this.state.getStored(block.id)) return
         }
+
         this.processing.set(toHex(block.id), block)
         return
       }
+
       if (await this.getBlock(block.id)) return
       await this.state.write(new StateBatch().putProcessing(block), {sync: true})
       this.processing.set(toHex(block.id), block)
@@ -497,6 +506,7 @@ export class TimestampVM {
         {details: {status: STATUS_NAMES[stored.status]}},
       )
     }
+
     throw new TsvmError(
       'BLOCK_NOT_FOUND',
       `block ${idToString(id)} is not known: processing blocks are listed by tsvm mempool`,
@@ -536,6 +546,7 @@ export class TimestampVM {
       batch.storeBlock(b, Status.Accepted).putHeight(b)
       if (processing.size > 0 && processing.has(toHex(b.id))) batch.delProcessing(b.id)
     }
+
     batch.setLastAccepted(tip.id)
     const undecided = [...processing.values()].filter((b) => !accepted.has(toHex(b.id)))
     const rejected = undecided.filter((b) => !this.descendsFrom(b, tip.id, processing))
@@ -583,6 +594,7 @@ export class TimestampVM {
             `(height ${last.height}): accept its processing ancestors first`,
         )
       }
+
       await this.commitAccepted([block], new StateBatch())
       return block
     })
@@ -617,6 +629,7 @@ export class TimestampVM {
           `cannot prefer block ${idToString(id)}: prefer the last accepted block or a processing block`,
         )
       }
+
       await this.state.write(new StateBatch().setPreferred(id))
       this.preferred = id
     })
@@ -683,6 +696,7 @@ export class TimestampVM {
         options.onGroup(g.plan?.chain ?? [], g.taken)
         reporting = false
       }
+
       try {
         for (let next = 0; next === 0 || next < payloads.length;) {
           // asked to stop (an interrupt): the groups started land and are reported, no new one begins
@@ -704,11 +718,13 @@ export class TimestampVM {
               report(inflight)
               inflight = undefined
             }
+
             // While the group before is in flight, this plan meets the state it leaves behind: no
             // block processing (so nothing to reject) and the preference on its tip.
             plan = inflight ? this.planAccepted(chain, batch, new Map(), undefined) : this.planAccepted(chain, batch)
             parent = chain[chain.length - 1]!
           }
+
           const before = inflight
           if (before) await this.landed(before)
           const write = unwritten?.write({sync: true}) ?? Promise.resolve()
@@ -716,6 +732,7 @@ export class TimestampVM {
           inflight = {plan, taken, queued: first ? this.pool.length : 0, write, settled: false}
           if (before) report(before)
         }
+
         const last = inflight!
         await this.landed(last)
         report(last)
@@ -727,6 +744,7 @@ export class TimestampVM {
           await this.landed(inflight)
           if (!reporting) report(inflight)
         }
+
         throw error
       }
     })
@@ -745,6 +763,7 @@ export class TimestampVM {
     for (const p of payloads) {
       if (p.length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${p.length}`)
     }
+
     const entries: Array<{seq?: bigint; data: Uint8Array}> = queued ? [...this.pool] : []
     // One buffer for the group rather than one small ArrayBuffer per payload.
     const copy = new ArrayBuffer(32 * payloads.length)
@@ -753,6 +772,7 @@ export class TimestampVM {
       data.set(payloads[i]!)
       entries.push({data})
     }
+
     return entries
   }
 
@@ -790,6 +810,7 @@ export class TimestampVM {
       chain.push(block)
       parent = block
     }
+
     return chain
   }
 

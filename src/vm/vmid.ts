@@ -15,6 +15,7 @@ export function vmIdFromName(name: string, options: {hash?: boolean} = {}): Uint
       `VM name must be <= 32 bytes, found ${bytes.length}: shorten it, or use --hash to take the sha256 of the name`,
     )
   }
+
   const id = new Uint8Array(ID_LENGTH)
   id.set(bytes)
   return id

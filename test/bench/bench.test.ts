@@ -22,6 +22,7 @@ function assertFigure(f: Figure): void {
     assert.ok(Number.isFinite(f.baseline.value) && f.baseline.value > 0, `${f.id}: baseline ${f.baseline.value}`)
     assert.ok(Number.isFinite(f.ratio) && f.ratio! > 0, `${f.id}: ratio ${f.ratio}`)
   }
+
   if (f.goal !== undefined) assert.equal(typeof f.met, 'boolean', `${f.id}: met`)
   assert.equal(typeof f.detail, 'object')
 }
@@ -133,6 +134,7 @@ describe('bench', () => {
       child.kill('SIGTERM')
       await new Promise((resolve) => child.once('close', resolve))
     }
+
     const level = new ClassicLevel(db, {keyEncoding: 'view', valueEncoding: 'view'})
     try {
       // a block, its height and its payload index per request; the last accepted and preferred IDs

@@ -88,6 +88,7 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
           } finally {
             await chain.close()
           }
+
           const reread = await BlockRun.load(path, idFromString(node.chainID))
           assert.equal(reread.rejected, undefined, `${what}: rewritten whole`)
           assert.ok(reread.run.size > 100, what)
@@ -151,6 +152,7 @@ describe('block cache keys', () => {
       } finally {
         await chain.close()
       }
+
       const rebuilt = await BlockRun.load(cacheFile(dir, idFromString(a.chainID)), idFromString(a.chainID))
       assert.equal(rebuilt.rejected, undefined)
       assert.deepEqual(rebuilt.run.at(50n)?.id, tipA.block.id)
@@ -196,6 +198,7 @@ describe('BlockRun', () => {
       out.push(b)
       parentId = b.id
     }
+
     return out
   }
 

@@ -9,7 +9,7 @@ describe('blockJson', () => {
   const block = makeBlock({
     parentId: EMPTY_ID,
     height: 1n,
-    timestamp: 1700000000n,
+    timestamp: 1_700_000_000n,
     data: fromHex('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'),
   })
 

@@ -113,11 +113,13 @@ describe('tsvm adopt', () => {
             ).body,
           )
         }
+
         bodies.push(got)
       } finally {
         await serve.stop()
       }
     }
+
     assert.deepEqual(bodies[1], bodies[0])
     assert.match(bodies[0]![0]!, /"timestamp"/)
   })
@@ -150,6 +152,7 @@ describe('tsvm adopt', () => {
         assert.equal(next.code, 0, next.stderr)
         assert.equal(/finished adopting/.test(next.stderr), halt < TOTAL_BATCHES, next.stderr)
       }
+
       assert.deepEqual(await dump(dir), wanted, `after a kill after batch ${halt}`)
     }
   })
@@ -170,6 +173,7 @@ describe('tsvm adopt', () => {
       assert.equal(r.json.error.height, String(BLOCKS))
       assert.equal(r.json.error.id, idToString(gone.id))
     }
+
     assert.deepEqual(await dump(dir), before)
   })
 

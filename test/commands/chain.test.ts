@@ -52,7 +52,7 @@ describe('chain commands, one process per step', () => {
     const b = await tsvmJson(['build', '--timestamp', '1700000001', ...d])
     assert.deepEqual([a.code, a.json.status, a.json.height, a.json.dataHex], [0, 'Processing', '1', TEST_HASH])
     assert.equal(b.json.parentID, a.json.parentID, 'the second build is a sibling: the preference did not move')
-    const expectedA = makeBlock({parentId: e2e.id, height: 1n, timestamp: 1700000000n, data: fromHex(TEST_HASH)})
+    const expectedA = makeBlock({parentId: e2e.id, height: 1n, timestamp: 1_700_000_000n, data: fromHex(TEST_HASH)})
     assert.equal(a.json.bytes, toHex(expectedA.bytes))
 
     const listed = await tsvmJson(['mempool', ...d])
@@ -209,6 +209,7 @@ describe('chain commands, one process per step', () => {
     } finally {
       await vm.close()
     }
+
     assert.equal((await tsvm(['init', '--data-dir', dir])).code, 0, 'the lock went with the process that held it')
   })
 })

@@ -62,6 +62,7 @@ describe('data dir diagnosis', () => {
       )
       assert.match(r.json.error.message, /holds no chain/)
     }
+
     const env = await tsvmJson(['blocks'], {env: {TSVM_DATA_DIR: empty}})
     assert.deepEqual([env.code, env.json.error.code], [3, 'NOT_INITIALIZED'])
     assert.deepEqual(readdirSync(empty), [])
@@ -135,6 +136,7 @@ describe('data dir diagnosis', () => {
           assert.ok(json.error.message.includes(chain), json.error.message)
           assert.doesNotMatch(json.error.message, /in use by another/)
         }
+
         assert.deepEqual(readdirSync(chain).sort(), before)
         // A new chain where nobody may create one.
         const r = await tsvmAsNobody(['propose', HASH, '--data-dir', join(chain, 'sub'), '--json'], shared)
@@ -180,6 +182,7 @@ describe('data dir diagnosis', () => {
             seen.add('ok')
             continue
           }
+
           seen.add(r.json.error.code)
           assert.deepEqual(
             [r.code, r.json.error.code],
@@ -193,6 +196,7 @@ describe('data dir diagnosis', () => {
             `${freeKiB} KiB free: the failed creation left ${join(mnt, 'chain')}`,
           )
         }
+
         assert.ok(seen.has('DISK_FULL'), `no size filled the disk: ${[...seen].join(', ')}`)
       },
     )

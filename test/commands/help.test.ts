@@ -16,11 +16,13 @@ describe('help, unknown commands and flags', () => {
       assert.match(r.stdout, /^COMMANDS$/m)
       assert.match(r.stdout, /^ {2}stamp {2,}/m)
     }
+
     for (const r of [helpStamp, stampH]) {
       assert.equal(r.code, 0, r.stderr)
       assert.match(r.stdout, /^USAGE\n {2}\$ tsvm stamp /m)
       assert.match(r.stdout, /--out-dir/)
     }
+
     assert.equal(helpStamp.stdout, stampH.stdout)
   })
 

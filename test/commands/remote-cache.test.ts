@@ -61,6 +61,7 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
               counts.push(proxy.count())
               outputs.push(r.json)
             }
+
             return {name, proxy, args, env, counts, outputs}
           }),
         )
@@ -72,6 +73,7 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
           r.counts.push(r.proxy.count())
           r.outputs.push(out.json)
         }
+
         const got = Object.fromEntries(runs.map((r) => [r.name, r.counts]))
         assert.deepEqual(got, EXPECTED[dialect])
 
@@ -93,6 +95,7 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
             [0, 1, 2, 3, 4].map((k) => [String(top - k), 'Accepted']),
           )
         }
+
         const ten = idToString((await node.blockAt(10)).id)
         for (const b of by['get-block --height 10'])
           assert.deepEqual([b.id, b.height, b.status], [ten, '10', 'Accepted'])

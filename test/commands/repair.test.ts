@@ -28,6 +28,7 @@ async function pausedRepair(args: string[], point: 'locked' | 'repaired' | 'swap
     if (child.exitCode !== null) throw new Error(`the repair ended before ${point}: ${stdout}`)
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
+
   return {
     child,
     /** Lets the repair go on and returns its exit code and JSON output. */
@@ -112,6 +113,7 @@ describe('tsvm repair', () => {
       assert.equal(r.json.error.code, 'DB_OPEN_FAILED')
       assert.match(r.json.error.message, /nothing to repair/)
     }
+
     assert.equal(existsSync(missing), false)
     assert.deepEqual(await readdir(empty), ['notes.txt'])
   })
@@ -151,6 +153,7 @@ describe('tsvm repair', () => {
             assert.deepEqual([r.code, r.json.error.code], [6, 'DB_LOCKED'], `${args[0]}: ${JSON.stringify(r.json)}`)
             if (point === 'repaired') assert.match(r.json.error.message, /being repaired by tsvm repair \(pid \d+/)
           }
+
           const served = await tsvmJson(['serve', '--data-dir', dir, '--port', '0'])
           assert.deepEqual([served.code, served.json.error.code], [6, 'DB_LOCKED'])
           const second = await tsvmJson(['repair', '--data-dir', dir])
@@ -160,6 +163,7 @@ describe('tsvm repair', () => {
           assert.equal(done.code, 0, JSON.stringify(done.json))
           assert.equal(done.json.ok, true)
         }
+
         assert.deepEqual(await accepted(dir), ['00'.repeat(32), ...payloads(5)])
         assert.equal(existsSync(`${dir}.repairing`), false)
         assert.deepEqual(
@@ -185,6 +189,7 @@ describe('tsvm repair', () => {
         assert.match(r.json.error.message, /run tsvm repair --data-dir/)
         assert.equal(existsSync(dir), false, `${args[0]} created the data dir`)
       }
+
       const marker = JSON.parse(await readFile(`${dir}.repairing`, 'utf8')) as {backup: string}
       assert.equal(marker.backup, backup)
       const holders = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`tsvm-repair-lock-${repair.child.pid}-`))

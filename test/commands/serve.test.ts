@@ -70,6 +70,7 @@ for (const api of ['v1.3', 'v1.2'] as const) {
       } finally {
         assert.equal(await node.stop('SIGTERM'), 0)
       }
+
       // The data dir is closed and holds what was served.
       const chain = await EmbeddedChain.open(dir)
       try {
@@ -194,6 +195,7 @@ describe('tsvm serve as a node: node APIs, CORS, static API names', () => {
     } finally {
       assert.equal(await node.stop(), 0)
     }
+
     const again = await startServe(['--data-dir', dir])
     try {
       assert.equal(again.info.nodeID, nodeID)
@@ -267,6 +269,7 @@ describe('tsvm serve --host', () => {
     } finally {
       assert.equal(await node.stop(), 0)
     }
+
     const listed = await startServe([
       '--data-dir',
       dir,
@@ -285,6 +288,7 @@ describe('tsvm serve --host', () => {
     } finally {
       assert.equal(await listed.stop(), 0)
     }
+
     const human = spawn(process.execPath, [BIN, 'serve', '--data-dir', dir, '--host', '0.0.0.0', '--port', '0'], {
       cwd: ROOT,
       env: {...process.env, NO_COLOR: '1'},

@@ -47,6 +47,7 @@ function makeTree(dir: string, n: number): string[] {
     writeFileSync(join(dir, rel), `file ${i}\n`)
     names.push(rel)
   }
+
   return names
 }
 
@@ -69,6 +70,7 @@ function checkReceipts(dir: string, names: string[], items = dir): {count: numbe
     blockIDs.add(check.blockID!)
     count++
   }
+
   return {count, blockIDs}
 }
 
@@ -125,6 +127,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
       assert.match(error.message, new RegExp(args.length === 1 ? '/ro' : '/closed'))
       assert.equal(await height(env), '0', 'no block was spent')
     }
+
     assert.equal(existsSync(join(dir, 'ro', 'r.txt.tsvm')), false)
     // nowhere to keep the record of the run: refused before proposing too
     const noRecord = await asNobody(['stamp', 'ro/r.txt', '--out-dir', 'receipts', '--json'], {
@@ -241,6 +244,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     if (process.getuid?.() !== 0 || spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', out]).status !== 0) {
       return t.skip('needs root to mount a 64 KiB tmpfs as the receipt directory')
     }
+
     mounts.push(out)
     const r = await tsvmJson(['stamp', 'tree', '--out-dir', 'out'], {cwd: dir, env})
     assert.equal(r.code, 3, r.stderr)

@@ -106,6 +106,7 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
         mkdirSync(join(big, 'tree', `d${d}`), {recursive: true})
         for (let i = 0; i < 100; i++) writeFileSync(join(big, 'tree', `d${d}`, `f${i}`), `${d}/${i}`)
       }
+
       const s = await tsvmJson(['stamp', 'tree', '--out-dir', 'receipts', '--data-dir', join(big, 'data')], {cwd: big})
       assert.equal(s.code, 0, s.stderr)
       assert.equal(s.json.items, 10_000)
@@ -116,6 +117,7 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
         assert.equal(checkReceipt(r, sha256(new TextEncoder().encode(`${d}/${i}`))).status, 'consistent', name)
         heights.add(r.block!.height.toString())
       }
+
       assert.equal(heights.size, 1, 'one block')
       for (const f of ['tree/d0/f0', 'tree/d99/f99']) {
         const v = await tsvm(['verify', f, '--receipt', `receipts/${f}.tsvm`, '--data-dir', join(big, 'data')], {

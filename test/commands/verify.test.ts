@@ -122,6 +122,7 @@ describe('tsvm verify: the trust model', () => {
       assert.equal(r.code, 3)
       assert.equal(r.json.error.code, 'NOT_INITIALIZED')
     }
+
     assert.equal(existsSync(nowhere), false)
   })
 
@@ -201,25 +202,25 @@ describe('tsvm verify: the trust model', () => {
 
   it('names the file given, not item.name, and neutralises control characters from the receipt', async () => {
     const j = await readJson('b.txt.tsvm')
-    const evil = '\u001b]0;pwned\u0007\u001b[2K\rverified contract.pdf\u202e'
-    await writeJson('evil.tsvm', {...j, item: {...j.item, name: evil}, chain: {...j.chain, location: `x\u001b[31m`}})
+    const evil = '\u001B]0;pwned\u0007\u001B[2K\rverified contract.pdf\u202E'
+    await writeJson('evil.tsvm', {...j, item: {...j.item, name: evil}, chain: {...j.chain, location: `x\u001B[31m`}})
     const v = await tsvm(['verify', 'b.txt', '--receipt', 'evil.tsvm'], onChain())
     assert.equal(v.code, 0, v.stderr)
     assert.match(v.stdout, /^verified b\.txt existed/)
-    assert.doesNotMatch(v.stdout, /contract\.pdf|\u001b/)
+    assert.doesNotMatch(v.stdout, /contract\.pdf|\u001B/)
     const i = await tsvm(['info', 'evil.tsvm'], plain())
     assert.equal(i.code, 0, i.stderr)
-    assert.doesNotMatch(i.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/)
+    assert.doesNotMatch(i.stdout, /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202E]/)
     assert.match(
       i.stdout,
       /name +\\x1b\]0;pwned\\x07\\x1b\[2K\\x0dverified contract\.pdf\\u\{202e\} +\(the receipt's word: not covered by the proof\)/,
     )
     assert.match(i.stdout, /chain +embedded x\\x1b\[31m/)
     // a key from the file, in an error message
-    await writeFile(join(dir, 'evil-key.tsvm'), JSON.stringify({...j, '\u001b[2Jx': 1}))
+    await writeFile(join(dir, 'evil-key.tsvm'), JSON.stringify({...j, '\u001B[2Jx': 1}))
     const k = await tsvm(['verify', 'b.txt', '--receipt', 'evil-key.tsvm'], onChain())
     assert.equal(k.code, 4)
-    assert.doesNotMatch(k.stderr, /\u001b/)
+    assert.doesNotMatch(k.stderr, /\u001B/)
     assert.match(k.stderr, /receipt field \\x1b\[2Jx: unknown field/)
   })
 

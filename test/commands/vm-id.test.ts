@@ -32,9 +32,9 @@ describe('tsvm vm-id', () => {
       tsvm(['vm-id', 'a'.repeat(33), '--json']),
     ])
     assert.equal(ok.stdout, JSON.stringify(JSON.parse(ok.stdout), null, 2) + '\n')
-    assert.match(ok.stdout, /^\{\n  "name": "timestampvm",\n/)
+    assert.match(ok.stdout, /^\{\n {2}"name": "timestampvm",\n/)
     assert.equal(bad.stdout, JSON.stringify(JSON.parse(bad.stdout), null, 2) + '\n')
-    assert.match(bad.stdout, /^\{\n  "error": \{\n    "code": /)
+    assert.match(bad.stdout, /^\{\n {2}"error": \{\n {4}"code": /)
   })
 
   it('--reverse gives the name back, or says it was not made from one', async () => {

@@ -37,6 +37,7 @@ function testCacheDir(): string {
     cacheDir = dir
     process.on('exit', () => rmSync(dir, {recursive: true, force: true}))
   }
+
   return cacheDir
 }
 
@@ -51,6 +52,7 @@ export function tsvm(args: string[], options: RunOptions = {}): Promise<RunResul
     if (v === undefined) delete env[k]
     else env[k] = v
   }
+
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? ROOT,
@@ -123,6 +125,7 @@ export async function tsvmJson<T = any>(
   } catch {
     throw new Error(`stdout of tsvm ${args.join(' ')} is not JSON (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`)
   }
+
   return {code: r.code, json, stderr: r.stderr}
 }
 

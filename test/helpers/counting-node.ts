@@ -48,6 +48,7 @@ export async function countingNode(
     const payloads = Array.from({length: n}, () => sha256(new TextEncoder().encode(`${tag}-${made++}`)))
     return t.vm.acceptPayloads(payloads)
   }
+
   if (blocks > 0) await addBlocks(blocks)
   const engine = new Engine(t.engine)
   const s = await startServer({chain: engine, chainId: chainID, vmId: 'v', dialect, port: 0})

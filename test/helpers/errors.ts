@@ -11,6 +11,7 @@ export function errorCode(fn: () => unknown): string {
     assert.ok(error instanceof TsvmError, `expected a TsvmError, got ${String(error)}`)
     return error.code
   }
+
   assert.fail('expected an error')
 }
 
@@ -22,5 +23,6 @@ export async function rejectionCode(p: Promise<unknown> | (() => unknown)): Prom
     assert.ok(error instanceof TsvmError, `expected a TsvmError, got ${String(error)}`)
     return error.code
   }
+
   assert.fail('expected an error')
 }

@@ -29,6 +29,7 @@ export async function buildChain(dir: string, blocks: number, rejected: number):
       for (let i = 0; i < n; i += 1000) {
         await vm.acceptPayloads(Array.from({length: Math.min(1000, n - i)}, (_, k) => payload(done + i + k)))
       }
+
       done += n
       if (r < rejected) {
         await vm.proposeBlock(payload(r, 'rejected'))
@@ -55,6 +56,7 @@ export async function dump(dir: string): Promise<Map<string, string>> {
   } finally {
     await db.close()
   }
+
   return out
 }
 
@@ -77,11 +79,13 @@ export async function stripToGo(dir: string): Promise<number> {
       batch.del(k)
       n++
     }
+
     await batch.write({sync: true})
     await db.compactRange(new Uint8Array(0), new Uint8Array(64).fill(0xff))
   } finally {
     await db.close()
   }
+
   return n
 }
 

@@ -20,6 +20,7 @@ export function tsvmOnTty(args: string[], env: Record<string, string> = {}): Pro
     if (v !== undefined && !k.startsWith('TSVM_') && !['CI', 'NO_COLOR', 'FORCE_COLOR', 'COLORTERM'].includes(k))
       base[k] = v
   }
+
   const command = [process.execPath, BIN, ...args].map(quote).join(' ')
   return new Promise((resolve, reject) => {
     // -e: exit with the command's code; -q: no start/end banner; /dev/null: no typescript file.

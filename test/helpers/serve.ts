@@ -65,6 +65,7 @@ export function startServe(
         reject(new Error(`tsvm serve start line is not JSON: ${out}`))
         return
       }
+
       resolve({
         info,
         child,

@@ -100,6 +100,7 @@ describe('Engine', () => {
       vm.buildAndAccept = async () => {
         throw new TsvmError('BLOCK_TIMESTAMP_FUTURE', 'a block failed Verify')
       }
+
       const errors: unknown[] = []
       const engine = new Engine(vm, {onError: (e) => errors.push(e)})
       assert.equal(await engine.proposeBlock(payload(1)), true)
@@ -134,6 +135,7 @@ describe('Engine', () => {
         now = NOW_MS
         await engine.close()
       }
+
       assert.deepEqual(events, ['refusing CHAIN_AHEAD_OF_CLOCK', 'taking', 'refusing CHAIN_AHEAD_OF_CLOCK', 'taking'])
     } finally {
       await t.close()
@@ -156,14 +158,17 @@ describe('Engine', () => {
           failure = new TsvmError('DB_WRITE_FAILED', 'a write to the database failed (No space left on device)')
           throw failure
         }
+
         return t.vm.acceptPayloads(p)
       }
+
       vm.failure = () => failure
       vm.recover = async () => {
         recoveries++
         if (recoveries < 3) throw failure // the disk is still full twice
         failure = undefined
       }
+
       const events: string[] = []
       let taking: () => void = () => {}
       const took = new Promise<void>((resolve) => (taking = resolve))
@@ -194,6 +199,7 @@ describe('Engine', () => {
       vm.recover = async () => {
         throw failure
       }
+
       const engine = new Engine(vm, {recoverMs: 60_000})
       assert.equal(await rejectionCode(engine.proposeBlock(payload(1))), 'DB_WRITE_FAILED')
       assert.equal(await rejectionCode(engine.proposeBlock(payload(2))), 'DB_WRITE_FAILED')
@@ -213,6 +219,7 @@ describe('Engine', () => {
       vm.proposeMany = async () => {
         throw new Error('disk full')
       }
+
       const engine = new Engine(vm)
       await assert.rejects(engine.proposeBlock(payload(1)), /disk full/)
       await engine.close()

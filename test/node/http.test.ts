@@ -149,6 +149,7 @@ describe('serve HTTP like a node: CORS', () => {
         const r = await rpc(listed.s.port, CHAIN, GET_BLOCK, {Origin: origin})
         assert.equal(r.headers['access-control-allow-origin'], origin)
       }
+
       const other = await rpc(listed.s.port, CHAIN, GET_BLOCK, {Origin: 'https://evil.example'})
       assert.equal(other.status, 200)
       assert.equal(other.headers['access-control-allow-origin'], undefined)
@@ -318,6 +319,7 @@ describe('serve answers the node APIs: health', () => {
       assert.equal(body.healthy, true)
       for (const c of Object.values(body.checks)) assertResult(c)
     }
+
     const full = JSON.parse((await raw(s.port, {method: 'GET', path: '/ext/health'})).body)
     assert.deepEqual(full.checks.bootstrapped.message, [])
     assert.equal(full.checks.timestampvm.message.lastAcceptedHeight, '0')
@@ -334,6 +336,7 @@ describe('serve answers the node APIs: health', () => {
       assert.equal(r.status, 200)
       assert.match(r.body, /^\{"jsonrpc":"2\.0","result":\{"checks":\{.*\},"healthy":true\},"id":7\}\n$/)
     }
+
     const unknown = await rpc(s.port, '/ext/health', '{"jsonrpc":"2.0","method":"health.getLiveness","id":1}')
     assert.equal(
       unknown.body,

@@ -45,6 +45,7 @@ async function serve(
     await engine.close()
     await t.close()
   }
+
   return {s, vm: {tip: () => t.vm.lastAccepted()}, engine, stop}
 }
 
@@ -103,7 +104,7 @@ describe('server v1.3 wire rules', () => {
     assert.equal(r.status, 200)
     assert.equal(r.headers['content-type'], 'application/json; charset=utf-8')
     assert.equal(r.headers['x-content-type-options'], undefined)
-    assert.equal(r.body, err(-32700, 'EOF', 'null', '{"jsonrpc":"","method":"","params":null,"id":null}'))
+    assert.equal(r.body, err(-32_700, 'EOF', 'null', '{"jsonrpc":"","method":"","params":null,"id":null}'))
   })
 
   it('rejects a batch (top-level array) with -32700', async () => {
@@ -111,7 +112,7 @@ describe('server v1.3 wire rules', () => {
     assert.equal(
       r.body,
       err(
-        -32700,
+        -32_700,
         'json: cannot unmarshal array into Go value of type json2.serverRequest',
         'null',
         '{"jsonrpc":"","method":"","params":null,"id":null}',
@@ -124,7 +125,7 @@ describe('server v1.3 wire rules', () => {
     assert.equal(
       r.body,
       err(
-        -32700,
+        -32_700,
         'json: cannot unmarshal number into Go struct field serverRequest.jsonrpc of type string',
         '9',
         '{"jsonrpc":"","method":"timestampvm.getBlock","params":{"a":[1,2]},"id":9}',
@@ -137,7 +138,7 @@ describe('server v1.3 wire rules', () => {
     assert.equal(
       r.body,
       err(
-        -32700,
+        -32_700,
         "invalid character '}' looking for beginning of object key string",
         'null',
         '{"jsonrpc":"","method":"","params":null,"id":null}',
@@ -149,7 +150,12 @@ describe('server v1.3 wire rules', () => {
     const r = await call('{"jsonrpc":"1.0","method":"timestampvm.getBlock","id":7}')
     assert.equal(
       r.body,
-      err(-32600, 'jsonrpc must be 2.0', '7', '{"jsonrpc":"1.0","method":"timestampvm.getBlock","params":null,"id":7}'),
+      err(
+        -32_600,
+        'jsonrpc must be 2.0',
+        '7',
+        '{"jsonrpc":"1.0","method":"timestampvm.getBlock","params":null,"id":7}',
+      ),
     )
     const quiet = await call('{"jsonrpc":"1.0","method":"timestampvm.getBlock"}')
     assert.equal(quiet.status, 200)
@@ -159,19 +165,19 @@ describe('server v1.3 wire rules', () => {
   it('names unknown services and methods with the capitalised name, as -32000', async () => {
     assert.equal(
       (await call('{"jsonrpc":"2.0","method":"foo.bar","id":1}')).body,
-      err(-32000, 'rpc: can\'t find service "foo.Bar"', '1'),
+      err(-32_000, 'rpc: can\'t find service "foo.Bar"', '1'),
     )
     assert.equal(
       (await call('{"jsonrpc":"2.0","method":"timestampvm.getblock","id":1}')).body,
-      err(-32000, 'rpc: can\'t find method "timestampvm.Getblock"', '1'),
+      err(-32_000, 'rpc: can\'t find method "timestampvm.Getblock"', '1'),
     )
     assert.equal(
       (await call('{"jsonrpc":"2.0","method":"timestampvm","id":1}')).body,
-      err(-32000, 'rpc: service/method request ill-formed: "timestampvm"', '1'),
+      err(-32_000, 'rpc: service/method request ill-formed: "timestampvm"', '1'),
     )
     assert.equal(
       (await call('{"jsonrpc":"2.0","method":"timestampvm.encode","id":1}')).body,
-      err(-32000, 'rpc: can\'t find method "timestampvm.Encode"', '1'),
+      err(-32_000, 'rpc: can\'t find method "timestampvm.Encode"', '1'),
     )
   })
 
@@ -182,7 +188,7 @@ describe('server v1.3 wire rules', () => {
       Buffer.from('A.x","id":1}'),
     ])
     const r = await raw(port, {path: chain, headers: {'Content-Type': 'application/json'}, body})
-    assert.equal(r.body, err(-32000, 'rpc: can\'t find service "\ufffd\ufffdA.X"', '1'))
+    assert.equal(r.body, err(-32_000, 'rpc: can\'t find service "\uFFFD\uFFFDA.X"', '1'))
   })
 
   it('keeps invalid UTF-8 in a raw id and params as Go does, and reports it outside strings as one byte', async () => {
@@ -218,7 +224,7 @@ describe('server v1.3 wire rules', () => {
     assert.equal(
       await post('{"jsonrpc":"1.0","method":"a', [0xff], '","params":["', [0xfe], '"],"id":"', [0x80], '"}'),
       bytes(
-        '{"jsonrpc":"2.0","error":{"code":-32600,"message":"jsonrpc must be 2.0","data":{"jsonrpc":"1.0","method":"a\ufffd","params":["',
+        '{"jsonrpc":"2.0","error":{"code":-32600,"message":"jsonrpc must be 2.0","data":{"jsonrpc":"1.0","method":"a\uFFFD","params":["',
         [0xfe],
         '"],"id":"',
         [0x80],
@@ -230,7 +236,7 @@ describe('server v1.3 wire rules', () => {
     // Outside a string Go's scanner reports the byte itself: 0xff is U+00FF, 0x80 is U+0080.
     const parseError = (what: string): string =>
       err(
-        -32700,
+        -32_700,
         `invalid character ${what} looking for beginning of value`,
         'null',
         '{"jsonrpc":"","method":"","params":null,"id":null}',
@@ -240,15 +246,15 @@ describe('server v1.3 wire rules', () => {
         await post('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":', [0xff], '}'),
         'latin1',
       ).toString(),
-      parseError("'\u00ff'"),
+      parseError("'\u00FF'"),
     )
     assert.equal(Buffer.from(await post([0x80]), 'latin1').toString(), parseError("'\\u0080'"))
-    assert.equal(Buffer.from(await post('{"id":', [0xc3, 0xa9], '}'), 'latin1').toString(), parseError("'\u00c3'"))
+    assert.equal(Buffer.from(await post('{"id":', [0xc3, 0xa9], '}'), 'latin1').toString(), parseError("'\u00C3'"))
   })
 
   it('rejects an upper-case method name', async () => {
     const r = await call('{"jsonrpc":"2.0","method":"timestampvm.GetBlock","id":1}')
-    assert.equal(r.body, err(-32000, 'method must start with a non-uppercase letter', '1'))
+    assert.equal(r.body, err(-32_000, 'method must start with a non-uppercase letter', '1'))
     assert.equal(r.headers['x-content-type-options'], undefined)
   })
 
@@ -259,6 +265,7 @@ describe('server v1.3 wire rules', () => {
       assert.equal(r.body, want, `params ${params}`)
       assert.equal(r.headers['x-content-type-options'], 'nosniff')
     }
+
     assert.equal((await call('{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')).body, want)
   })
 
@@ -273,7 +280,7 @@ describe('server v1.3 wire rules', () => {
       '{"id":"11111111111111111111111111111111LpoYZ"}',
     ]) {
       const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":${params},"id":1}`)
-      assert.equal(r.body, err(-32000, BAD_ARGS, '1'), `params ${params}`)
+      assert.equal(r.body, err(-32_000, BAD_ARGS, '1'), `params ${params}`)
     }
   })
 
@@ -330,7 +337,7 @@ describe('server v1.3 wire rules', () => {
   it('reports an unknown block with the Go message', async () => {
     const unknown = idToString(sha256(new TextEncoder().encode('no such block')))
     const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{"id":"${unknown}"},"id":1}`)
-    assert.equal(r.body, err(-32000, "couldn't get block from database. Does it exist?", '1'))
+    assert.equal(r.body, err(-32_000, "couldn't get block from database. Does it exist?", '1'))
     assert.equal(r.headers['x-content-type-options'], 'nosniff')
   })
 
@@ -339,8 +346,9 @@ describe('server v1.3 wire rules', () => {
     const badSum = TEST_PAYLOAD_HEX.slice(0, -1) + '5'
     for (const data of [short, badSum, TEST_PAYLOAD_HEX.slice(2), '', hexNCEncode(new Uint8Array(32))]) {
       const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${data}"},"id":1}`)
-      assert.equal(r.body, err(-32000, 'data must be hex representation of 32 bytes', '1'), data)
+      assert.equal(r.body, err(-32_000, 'data must be hex representation of 32 bytes', '1'), data)
     }
+
     // The tutorial's CB58 data: Go's text, then what to do (the one deliberate difference).
     const tutorial = await call(
       `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${cb58Encode(new Uint8Array(32))}"},"id":1}`,
@@ -362,8 +370,9 @@ describe('server v1.3 wire rules', () => {
         `{"jsonrpc":"2.0","result":{"bytes":"${hexEncode(padded(E2E, 32))}","encoding":"hex"},"id":1}\n`,
       )
     }
+
     const onStatic = await call('{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}', '/ext/vm/timestampvm')
-    assert.equal(onStatic.body, err(-32000, 'rpc: can\'t find method "timestampvm.GetBlock"', '1'))
+    assert.equal(onStatic.body, err(-32_000, 'rpc: can\'t find method "timestampvm.GetBlock"', '1'))
   })
 
   it('encode pads, truncates, refuses empty data and the json encoding', async () => {
@@ -383,10 +392,10 @@ describe('server v1.3 wire rules', () => {
       await enc('{"data":"ab","length":-5,"encoding":"hexnc"}'),
       '{"jsonrpc":"2.0","result":{"bytes":"0x6162","encoding":"hexnc"},"id":1}\n',
     )
-    assert.equal(await enc('{"data":""}'), err(-32000, 'argument Data cannot be empty', '1'))
+    assert.equal(await enc('{"data":""}'), err(-32_000, 'argument Data cannot be empty', '1'))
     assert.equal(
       await enc('{"data":"x","encoding":"json"}'),
-      err(-32000, "couldn't encode data as string: unsupported encoding in method", '1'),
+      err(-32_000, "couldn't encode data as string: unsupported encoding in method", '1'),
     )
     for (const bad of [
       '{"data":"x","length":1.0}',
@@ -395,7 +404,7 @@ describe('server v1.3 wire rules', () => {
       '{"data":"x","encoding":"cb58"}',
       '{"data":"x","encoding":"h\\u0065x"}',
     ]) {
-      assert.equal(await enc(bad), err(-32000, BAD_ARGS, '1'), bad)
+      assert.equal(await enc(bad), err(-32_000, BAD_ARGS, '1'), bad)
     }
   })
 
@@ -407,7 +416,7 @@ describe('server v1.3 wire rules', () => {
     const bytes = Uint8Array.from([0x3c, 0x61, 0x3e, 0x26, 0x00, 0x08, 0x0c, 0x0a, 0xff, 0xe2, 0x80, 0xa8, 0x7f])
     assert.equal(
       await dec(`{"bytes":"${hexEncode(bytes)}"}`),
-      '{"jsonrpc":"2.0","result":{"data":"\\u003ca\\u003e\\u0026\\u0000\\u0008\\u000c\\n\\ufffd\\u2028\x7f","encoding":"hex"},"id":1}\n',
+      '{"jsonrpc":"2.0","result":{"data":"\\u003ca\\u003e\\u0026\\u0000\\u0008\\u000c\\n\\ufffd\\u2028\x7F","encoding":"hex"},"id":1}\n',
     )
     assert.equal(await dec('{"bytes":""}'), '{"jsonrpc":"2.0","result":{"data":"","encoding":"hex"},"id":1}\n')
     assert.equal(
@@ -426,7 +435,7 @@ describe('server v1.3 wire rules', () => {
       ['{"bytes":"x","encoding":"json"}', 'unsupported encoding in method'],
     ]
     for (const [params, inner] of failures) {
-      assert.equal(await dec(params), err(-32000, `couldn't Decode data as string: ${inner}`, '1'), params)
+      assert.equal(await dec(params), err(-32_000, `couldn't Decode data as string: ${inner}`, '1'), params)
     }
   })
 
@@ -459,6 +468,7 @@ describe('server v1.3 wire rules', () => {
       assert.equal(bad.body, 'invalid host specified\n')
       assert.equal(bad.headers['x-content-type-options'], 'nosniff')
     }
+
     for (const host of [
       'localhost',
       `localhost:${port}`,
@@ -525,7 +535,7 @@ describe('server v1.2 dialect', () => {
       '/ext/bc/timestampvm',
       `{"jsonrpc":"2.0","method":"timestampvm.proposeBlock","params":{"data":"${TEST_PAYLOAD_HEX}"},"id":1}`,
     )
-    assert.equal(bad.body, err(-32000, 'data must be base 58 repr. of 32 bytes', '1'))
+    assert.equal(bad.body, err(-32_000, 'data must be base 58 repr. of 32 bytes', '1'))
   })
 
   it('encodes CB58 by default and reports mr-tron errors on decode', async () => {
@@ -551,14 +561,15 @@ describe('server v1.2 dialect', () => {
         path,
         `{"jsonrpc":"2.0","method":"timestampvm.decode","params":{"bytes":"${bytes}"},"id":1}`,
       )
-      assert.equal(r.body, err(-32000, `couldn't Decode data as string: ${inner}`, '1'), bytes)
+      assert.equal(r.body, err(-32_000, `couldn't Decode data as string: ${inner}`, '1'), bytes)
     }
+
     const hexnc = await rpc(
       s.port,
       path,
       '{"jsonrpc":"2.0","method":"timestampvm.decode","params":{"bytes":"0x00","encoding":"hexnc"},"id":1}',
     )
-    assert.equal(hexnc.body, err(-32000, BAD_ARGS, '1'))
+    assert.equal(hexnc.body, err(-32_000, BAD_ARGS, '1'))
   })
 })
 
@@ -663,6 +674,7 @@ describe('server connection cap and timeouts', () => {
         assert.match(c.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/, what)
         assert.match(c.received(), always, what)
       }
+
       assert.equal(
         (await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')).status,
         200,
@@ -758,6 +770,7 @@ describe('server connection cap and timeouts', () => {
         )
         held.push(c)
       }
+
       assert.deepEqual(s.connections(), {open: 3, refused: 0, max: 3})
       // The fourth gets 503 and a close, without having sent anything.
       const over = await rawSocket(s.port)

@@ -40,6 +40,7 @@ describe('the plugin on an rpcdb the Go VM wrote', () => {
     } finally {
       await vm.close()
     }
+
     assert.ok((await stripToGo(dir)) > BLOCKS, 'the tsvm-only keys are gone')
     db = new MemoryDb()
     for (const [k, v] of await dump(dir)) db.data.set(k, new Uint8Array(Buffer.from(v, 'hex')))
@@ -59,6 +60,7 @@ describe('the plugin on an rpcdb the Go VM wrote', () => {
     for (const h of [0n, 1n, 2n, 150n, BigInt(BLOCKS - 1), BigInt(BLOCKS)]) {
       assert.equal(hex((await chain.idAtHeight(h))!), heights.get(h), `height ${h}`)
     }
+
     assert.equal(await chain.idAtHeight(BigInt(BLOCKS + 1)), undefined)
   })
 

@@ -34,7 +34,7 @@ import {ROOT} from '../helpers/cli.js'
 export const PLUGIN_ENTRY = join(ROOT, 'dist', 'bundle', 'plugin.js')
 
 /** The node's handshake limit. */
-export const HANDSHAKE_MS = 5_000
+export const HANDSHAKE_MS = 5000
 
 const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex')
@@ -69,6 +69,7 @@ export async function serve(
         )
     }
   }
+
   server.addService(definition, impl)
   const port = await new Promise<number>((res, rej) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
@@ -186,6 +187,7 @@ export class MemoryDb {
       out.push(e)
       size += e[0].length + e[1].length
     }
+
     return out
   }
 
@@ -286,6 +288,7 @@ export async function serveMemoryDb(db: MemoryDb): Promise<{address: string; sto
       return impl(r, call)
     }
   }
+
   const {address, server} = await serve(methods)
   return {address, stop: () => server.forceShutdown()}
 }
@@ -396,13 +399,14 @@ export class PluginProcess {
     } catch {
       // logged by the node; it goes on stopping
     }
+
     this.vm?.close()
     this.child.kill('SIGTERM')
     let killed = false
     const timer = setTimeout(() => {
       killed = true
       this.child.kill('SIGKILL')
-    }, 5_000)
+    }, 5000)
     const end = await this.exited
     clearTimeout(timer)
     await rm(this.dir, {recursive: true, force: true})
@@ -455,6 +459,7 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
             `RPCChainVM protocol version mismatch between AvalancheGo and Virtual Machine plugin. AvalancheGo version avalanchego/1.14.2 implements RPCChainVM protocol version ${nodeProtocol}. The VM located at ${launcher} implements RPCChainVM protocol version ${r.protocolVersion}.`,
           )
         }
+
         return {}
       },
     ],
@@ -479,6 +484,7 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
     await rm(dir, {recursive: true, force: true})
     throw Object.assign(new Error(`handshake failed: vm process not found (${result}); stderr: ${stderr}`), {stderr})
   }
+
   plugin.handshake = result
   if (result.protocolVersion !== nodeProtocol) {
     // The node kills the plugin on a mismatch.
@@ -492,6 +498,7 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
       handshake: result,
     })
   }
+
   plugin.vm = new NodeClient(result.addr)
   return plugin
 }
@@ -502,9 +509,10 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
 /** What the node's grpcutils.TimestampAsTime rejects. */
 export function checkTimestamp(ts: {seconds: bigint; nanos: number} | undefined, what: string): bigint {
   if (ts === undefined) throw new Error(`${what}: invalid nil Timestamp`)
-  if (ts.seconds < -62135596800n || ts.seconds > 253402300799n || ts.nanos < 0 || ts.nanos > 999_999_999) {
+  if (ts.seconds < -62_135_596_800n || ts.seconds > 253_402_300_799n || ts.nanos < 0 || ts.nanos > 999_999_999) {
     throw new Error(`${what}: invalid Timestamp ${ts.seconds}.${ts.nanos}`)
   }
+
   return ts.seconds
 }
 
@@ -545,7 +553,7 @@ export class NodeChain {
     const dbServer = await serveMemoryDb(db)
     const chain = new NodeChain(plugin, db, dbServer)
     const r = await plugin.vm!.call(VmService.Initialize, {
-      networkId: 12345,
+      networkId: 12_345,
       chainId,
       genesisBytes: genesis,
       dbServerAddr: dbServer.address,

@@ -145,6 +145,7 @@ describe('tsvm plugin install and probe', () => {
       assert.equal(code, 4, args.join(' '))
       assert.equal(json.error.code, 'PROTOCOL_UNSUPPORTED', args.join(' '))
     }
+
     const older = await tsvm(['plugin', 'install', '--plugin-dir', plugins, '--avalanchego', 'v1.13.2'])
     assert.match(older.stderr, /protocol 41 or older.*upgrade the node to v1\.13\.3 or later/)
     await assert.rejects(readdir(plugins), {code: 'ENOENT'})

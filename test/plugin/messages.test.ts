@@ -17,7 +17,7 @@ const ID = new Uint8Array(32).fill(0xaa)
 const PARENT = new Uint8Array(32).fill(0xbb)
 const Z32 = new Uint8Array(32)
 const BLOCK = new Uint8Array(82).fill(0xcc)
-const T = 1700000000n
+const T = 1_700_000_000n
 const TS = {seconds: T, nanos: 0}
 const h = (u: Uint8Array) => hex(u)
 
@@ -114,14 +114,15 @@ describe('encoding vectors', () => {
   })
 
   it('sint32 is zigzag at the extremes', () => {
-    for (const n of [0, 1, -1, 2147483647, -2147483648]) {
+    for (const n of [0, 1, -1, 2_147_483_647, -2_147_483_648]) {
       assert.equal(M.AppRequestFailedMsg.decode(M.AppRequestFailedMsg.encode({errorCode: n})).errorCode, n)
     }
-    assert.equal(hex(M.AppRequestFailedMsg.encode({errorCode: -2147483648})), '18ffffffff0f')
+
+    assert.equal(hex(M.AppRequestFailedMsg.encode({errorCode: -2_147_483_648})), '18ffffffff0f')
   })
 
   it('uint64 survives above 2^53', () => {
-    const big = 0xffff_ffff_ffff_fffen
+    const big = 0xff_ff_ff_ff_ff_ff_ff_fen
     assert.equal(M.GetBlockIDAtHeightRequest.decode(M.GetBlockIDAtHeightRequest.encode({height: big})).height, big)
   })
 
@@ -168,8 +169,10 @@ function parseProto(text: string): Map<string, Map<string, string>> {
     for (const f of body.matchAll(/(optional|repeated)?\s*([\w.]+)\s+(\w+)\s*=\s*(\d+)\s*;/g)) {
       fields.set(f[3]!, `${f[1] ?? ''} ${f[2]} ${f[4]}`.trim())
     }
+
     out.set(m[1]!, fields)
   }
+
   return out
 }
 
@@ -247,6 +250,7 @@ function checkCodec(
     assert.equal(Object.keys(codec.fields).length, 0)
     return
   }
+
   if (full === 'google.protobuf.Timestamp' || full === 'google.protobuf.Duration') {
     assert.deepEqual(
       Object.values(codec.fields).map((f) => `${f.kind} ${f.no}`),
@@ -254,6 +258,7 @@ function checkCodec(
     )
     return
   }
+
   const proto = protos.get(full)
   assert.ok(proto, `no message ${full} in the .proto files`)
   const pkg = full.slice(0, full.lastIndexOf('.'))

@@ -65,6 +65,7 @@ async function rejectsWithStatus(p: Promise<unknown>, code?: grpc.status): Promi
     if (code !== undefined) assert.equal(e.code, code, e.details)
     return e
   }
+
   assert.fail('expected a non-OK status')
 }
 
@@ -145,13 +146,16 @@ describe('registration (spawn, handshake, Version, Shutdown, SIGTERM; no Initial
           return false
         }
       }
+
       for (let i = 0; alive(); i++) {
         if (i >= 300) {
           process.kill(pid, 'SIGKILL')
           assert.fail('the orphaned plugin did not exit')
         }
+
         await new Promise((r) => setTimeout(r, 100))
       }
+
       runtime.server.forceShutdown()
     } finally {
       await rm(dir, {recursive: true, force: true})
@@ -265,6 +269,7 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
       assert.ok(i < 200, 'WaitForEvent never reached the plugin')
       await new Promise((r) => setTimeout(r, 10))
     }
+
     pending.cancel()
     await rejectsWithStatus(pending.result, grpc.status.CANCELLED)
     for (let i = 0; (await health(chain)).waitingForEvent !== 0; i++) {
@@ -320,6 +325,7 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
       assert.equal(hex(parsed.id), hex(blk.id))
       await chain.verify(blk.bytes)
     }
+
     await chain.setPreference(b.id)
     await chain.setPreference(a.id)
     await chain.accept(a.id)
@@ -468,6 +474,7 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
             }),
       )
     }
+
     // Consensus meanwhile: build, verify, prefer and accept whatever is there, until all 25 are in.
     let built = 0
     const consensus = (async () => {
@@ -488,6 +495,7 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
       const h = BigInt(a.slice(7))
       assert.ok(h >= tipBefore && h <= tipBefore + 25n, a)
     }
+
     const tip = await chain.setState(State.NORMAL_OP)
     assert.equal(tip.height, tipBefore + 25n)
     // Every height is indexed and every block's parent is the one below.
@@ -500,12 +508,12 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
 
   it('an idle connection pinged every second (the node pings every 30 s) stays usable', async () => {
     const pinger = new NodeClient(plugin.handshake!.addr, {
-      'grpc.keepalive_time_ms': 1_000,
-      'grpc.keepalive_timeout_ms': 1_000,
+      'grpc.keepalive_time_ms': 1000,
+      'grpc.keepalive_timeout_ms': 1000,
     })
     try {
       await pinger.call(VmService.Version, {})
-      await new Promise((r) => setTimeout(r, 3_500))
+      await new Promise((r) => setTimeout(r, 3500))
       assert.match((await pinger.call(VmService.Version, {})).version, /^tsvm\//)
     } finally {
       pinger.close()
@@ -549,6 +557,7 @@ describe('bootstrapping a pre-built chain', () => {
       })
       blocks.push(parent)
     }
+
     const {plugin, chain, last} = await startChain({genesis: genesisBytes})
     try {
       assert.equal(last.height, 0n)
@@ -563,6 +572,7 @@ describe('bootstrapping a pre-built chain', () => {
         assert.equal(await chain.verify(b.bytes), b.timestamp)
         await chain.accept(b.id)
       }
+
       for (const b of blocks) assert.equal(hex((await chain.idAtHeight(b.height))!), hex(b.id))
       const tip = await chain.setState(State.NORMAL_OP)
       assert.equal(hex(tip.id), hex(blocks.at(-1)!.id))
@@ -576,6 +586,7 @@ describe('bootstrapping a pre-built chain', () => {
     } finally {
       await chain.stop()
     }
+
     assert.equal(plugin.stdout, '')
   })
 })
@@ -625,6 +636,7 @@ describe("Go's vm_test.go through the plugin", () => {
       await chain.verify(blk.bytes)
       parent = blk
     }
+
     assert.equal((await chain.getBlock(parent.id))?.height, 2n)
   })
 
@@ -675,6 +687,7 @@ describe('Initialize', () => {
     } finally {
       await chain.stop()
     }
+
     assert.equal(plugin.stdout, '')
   })
 })

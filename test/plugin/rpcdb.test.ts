@@ -121,6 +121,7 @@ describe('TimestampVM on rpcdb', () => {
     } finally {
       await vm.close()
     }
+
     const again = await TimestampVM.openOn(new RpcLevel(new RpcDbClient(srv.address)), 'test db', {now: () => clock.ms})
     try {
       assert.equal(again.isInitialized(), true)

@@ -130,6 +130,7 @@ describe('three validators driven as consensus', () => {
             await receive(v, y2)
           }
         }
+
         if (round === KILL_AT) {
           assert.ok(C.live)
           killedHolding = [x, y, y2]
@@ -137,6 +138,7 @@ describe('three validators driven as consensus', () => {
           await C.chain.kill()
           C.live = false
         }
+
         // Consensus alternates sides: x alone, or the branch y, y2.
         const xWins = (round / FORK_EVERY) % 2 === 0
         const [win, lose] = xWins ? [[x], [y, y2]] : [[y, y2], [x]]
@@ -172,6 +174,7 @@ describe('three validators driven as consensus', () => {
               reached = true
               break
             }
+
             fetched.push({
               id: p.id,
               parentId: p.parentId,
@@ -180,9 +183,11 @@ describe('three validators driven as consensus', () => {
               bytes: r.blksBytes[i]!,
             })
           }
+
           if (reached) break
           want = fetched.at(-1)!.parentId
         }
+
         assert.equal(BigInt(fetched.length), tip.height - killedAtHeight)
         // Execute in height order, as the bootstrapper does (no SetPreference, no BuildBlock).
         for (const blk of fetched.reverse()) {
@@ -190,12 +195,14 @@ describe('three validators driven as consensus', () => {
           await C.chain.verify(blk.bytes)
           await C.chain.accept(blk.id)
         }
+
         await C.chain.setPreference(tip.id)
         const now = await C.chain.setState(State.NORMAL_OP)
         assert.equal(hex(now.id), hex(tip.id))
         assert.equal(now.height, tip.height)
       }
     }
+
     assert.ok(accepted.length > 180, `${accepted.length} accepted blocks`)
     assert.ok(rejected.length > 30, `${rejected.length} rejected blocks`)
 
@@ -206,6 +213,7 @@ describe('three validators driven as consensus', () => {
       assert.equal(l.height, tip.height)
       assert.equal(hex(l.bytes), hex(tip.bytes))
     }
+
     // ...the same ID at every height, that of the block accepted there...
     const answers = await Promise.all(
       validators.map(async (v) => {
@@ -226,6 +234,7 @@ describe('three validators driven as consensus', () => {
             replies.push(g.reply)
           }
         }
+
         assert.equal(await v.chain.idAtHeight(tip.height + 1n), undefined)
         replies.push((await v.chain.rpc('timestampvm.getBlock', {})).body)
         return {ids, replies}
@@ -240,6 +249,7 @@ describe('three validators driven as consensus', () => {
       // ...and byte-identical getBlock replies over HandleSimple.
       assert.deepEqual(ans.replies, answers[0]!.replies)
     }
+
     const top = JSON.parse(answers[0]!.replies.at(-1)!) as {result: {id: string; height: string}}
     assert.deepEqual(top.result.id, idToString(tip.id))
     assert.equal(top.result.height, String(tip.height))
@@ -251,6 +261,7 @@ describe('three validators driven as consensus', () => {
       const there = await A.chain.idAtHeight(blk.height)
       assert.ok(there === undefined || hex(there) !== hex(blk.id), 'a rejected block is indexed')
     }
+
     // Of the fork C held undecided when it was killed, the winning side is accepted on C after its
     // bootstrap; the losing side, which C kept in memory only (as Go does) unless C built it, may
     // be forgotten or stored rejected, and is never indexed.
@@ -264,6 +275,7 @@ describe('three validators driven as consensus', () => {
         assert.ok(there === undefined || hex(there) !== hex(blk.id), 'a losing block is indexed on C')
       }
     }
+
     assert.ok(killedHolding.some((blk) => rejected.some((r) => hex(r.id) === hex(blk.id))))
   })
 })

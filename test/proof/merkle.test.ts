@@ -20,6 +20,7 @@ const H = (...parts: Array<number[] | Uint8Array>) => {
   for (const p of parts) h.update(Uint8Array.from(p))
   return new Uint8Array(h.digest())
 }
+
 const item = (i: number) => H([...new TextEncoder().encode(`item-${i}`)])
 const L = (i: number) => H([0x00], item(i))
 const N = (a: Uint8Array, b: Uint8Array) => H([0x01], a, b)
@@ -34,6 +35,7 @@ function rfcNode(leaves: Uint8Array[]): Uint8Array {
   while (k * 2 < leaves.length) k *= 2
   return N(rfcNode(leaves.slice(0, k)), rfcNode(leaves.slice(k)))
 }
+
 const rfcRoot = (items: Uint8Array[]) => rfcNode(items.map((it) => H([0x00], it)))
 const v2Root = (items: Uint8Array[]) => rfcNode(items.map((it, i) => L2(i, items.length, it)))
 
@@ -169,6 +171,7 @@ describe('Merkle tree, both versions', () => {
       max = Math.max(max, p.length)
       assert.deepEqual(foldPath(items[i]!, p, {index: i, leaves: items.length}), t.root)
     }
+
     assert.equal(max, 15)
   })
 

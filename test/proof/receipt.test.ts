@@ -43,6 +43,7 @@ function field(text: string): string {
     assert.equal(error.code, 'RECEIPT_INVALID')
     return String(error.details?.field)
   }
+
   assert.fail('expected RECEIPT_INVALID')
 }
 
@@ -85,7 +86,7 @@ describe('receipt format', () => {
         const hashes = Array.from({length: n}, (_, i) => sha256(Uint8Array.of(n, i)))
         const t = new MerkleTree(hashes)
         for (let i = 0; i < n; i++) {
-          const it = {hash: hashes[i]!, name: `d/"q"\n\u00e9-${i}`}
+          const it = {hash: hashes[i]!, name: `d/"q"\n\u00E9-${i}`}
           const m = {leaves: n, index: i, path: t.path(i)}
           const text = serializeReceipt({...r, item: it, merkle: m})
           assert.equal(serialize(it, m), text)
@@ -161,15 +162,16 @@ describe('receipt format', () => {
       assert.equal(duplicateKey(dup), name, name)
       assert.equal(field(dup), name, name)
     }
+
     // the same key in different objects, and keys inside string values, are fine
     assert.equal(duplicateKey('{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}], "c": "\\"a\\": 1, \\"a\\""}'), undefined)
   })
 
   it('field names and values from the file are shown printable', () => {
-    assert.equal(printable('a\u001b[2Jb\u009b\u202ec\u200bd\n'), 'a\\x1b[2Jb\\x9b\\u{202e}c\\u{200b}d\\x0a')
+    assert.equal(printable('a\u001B[2Jb\u009B\u202Ec\u200Bd\n'), 'a\\x1b[2Jb\\x9b\\u{202e}c\\u{200b}d\\x0a')
     assert.equal(printable('plain/é/日本.txt'), 'plain/é/日本.txt')
     const j = json()
-    j['\u001b[31mevil'] = 1
+    j['\u001B[31mevil'] = 1
     assert.equal(field(JSON.stringify(j)), '\\x1b[31mevil')
   })
 

@@ -49,6 +49,7 @@ describe('proofs on a remote chain', () => {
         await new Promise((resolve) => setTimeout(resolve, 25))
         up = await upgradeReceipt(pending, chain)
       }
+
       assert.equal(up.status, 'upgraded')
       assert.equal(
         (await verifyReceipt(await loadReceipt(pending), {file: join(dir, 'c.txt'), chain})).status,

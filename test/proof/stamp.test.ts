@@ -37,6 +37,7 @@ async function countingChain(): Promise<Awaited<ReturnType<typeof openTestChain>
   chains.push(chain)
   return chain
 }
+
 const chains: Chain[] = []
 after(async () => {
   for (const c of chains) await c.close()
@@ -47,6 +48,7 @@ async function tree(root: string, files: Record<string, string>): Promise<string
     await mkdir(join(root, rel, '..'), {recursive: true})
     await writeFile(join(root, rel), text)
   }
+
   return root
 }
 
@@ -240,6 +242,7 @@ describe('stamp', () => {
       const receipt = parseReceipt(await readFile(join(out, 'late-failure', f + '.tsvm'), 'utf8'))
       assert.equal((await verifyReceipt(receipt, {file: join(root, f), chain})).status, 'verified', f)
     }
+
     assert.equal(existsSync(record), false, 'the record is removed once every receipt is written')
     assert.deepEqual(await resumeStamps(pending, async () => chain), [])
   })
@@ -273,6 +276,7 @@ describe('stamp', () => {
       assert.equal(receipt.createdAt, run.createdAt)
       assert.equal((await verifyReceipt(receipt, {file: join(root, f), chain})).status, 'verified', f)
     }
+
     assert.deepEqual(readdirSync(pending), [])
   })
 
@@ -307,6 +311,7 @@ describe('stamp', () => {
         mkdirSync(join(root, `d${d}`), {recursive: true})
         for (let i = 0; i < 100; i++) writeFileSync(join(root, `d${d}`, `f${i}`), `${d}/${i}`)
       }
+
       const chain = await countingChain()
       const res = await stamp(chain, [root], {cwd: big, outDir: join(big, 'receipts')})
       assert.equal(res.items, 10_000)
@@ -318,6 +323,7 @@ describe('stamp', () => {
         const [, d, i] = /^many\/d(\d+)\/f(\d+)$/.exec(name!)!
         assert.equal(checkReceipt(r, sha256(new TextEncoder().encode(`${d}/${i}`))).status, 'consistent', name)
       }
+
       assert.equal((await stat(join(big, 'receipts', 'many', 'd99', 'f99.tsvm'))).isFile(), true)
     } finally {
       await done()

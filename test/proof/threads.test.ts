@@ -45,8 +45,10 @@ function shareWithHelper(board: Board, i: number): void {
     const until = Date.now() + 30_000
     while (claimedCount(board) <= CHUNK && Date.now() < until) slowly(2)
   }
+
   slowly(1)
 }
+
 const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest())
 
 const N = PARALLEL_MIN_ITEMS + 100
@@ -138,11 +140,13 @@ describe('stamp helper threads', () => {
         assert.ok(here.size < N, `the helper did no ${kind} item`)
         for (let i = 0; i < N; i++) assert.ok(isDone(board, i))
       }
+
       for (let i = 0; i < N; i++) {
         const r = parseReceipt(readFileSync(job.targets[i]!, 'utf8'))
         assert.equal(r.merkle!.index, i)
         assert.equal(r.item.name, job.names[i])
       }
+
       for (let d = 0; d < 7; d++)
         assert.deepEqual(
           readdirSync(join(dir, 'w1', `d${d}`)).filter((n) => n.includes('.tmp-')),

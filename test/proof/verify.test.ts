@@ -145,6 +145,7 @@ describe('verify', () => {
       assert.equal(v.code, 'PROOF_INVALID', name)
       assert.equal(v.check, check, name)
     }
+
     // without the file, a changed item hash no longer folds to the payload
     assert.equal(checkReceipt(reparse(r, (j) => (j.item.hash = flip(j.item.hash)))).check, 'merkle.path')
     // metadata is not committed: changing it leaves the proof intact

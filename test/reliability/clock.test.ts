@@ -50,6 +50,7 @@ describe('a tip written by a clock 400 days ahead', () => {
       assert.equal(r.json.error.code, 'CHAIN_AHEAD_OF_CLOCK')
       assert.match(r.json.error.message, /400 days ahead/)
     }
+
     const pool = await tsvmJson(['mempool', '--data-dir', dir])
     assert.equal(pool.code, 0)
     assert.equal(JSON.stringify(pool.json).includes(hex), false, 'a refused payload was queued')
@@ -66,6 +67,7 @@ describe('a tip written by a clock 400 days ahead', () => {
       server.child.kill('SIGTERM')
       await server.exited
     }
+
     const vm = await TimestampVM.open(dir)
     try {
       assert.equal(vm.mempool().length, 0)

@@ -42,6 +42,7 @@ describe('concurrency on one data dir', () => {
       server.child.kill('SIGTERM')
       await server.exited
     }
+
     assert.deepEqual(await inspect(dir), before)
   })
 

@@ -28,11 +28,13 @@ export async function racingProposers(dir: string, tag: string, pairs: number, s
         expected.push(...inputs[side]!)
         continue
       }
+
       assert.equal(r.code, 6, `a racing propose exited ${r.code}: ${r.stdout} ${r.stderr}`)
       assert.equal((JSON.parse(r.stdout) as {error: {code: string}}).error.code, 'DB_LOCKED')
       locked++
     }
   }
+
   const after = await inspect(dir)
   assertNoDuplicates(after)
   const accepted = new Set(after.accepted)
@@ -74,6 +76,7 @@ export async function concurrentProposals(dir: string, tag: string, count: numbe
     server.child.kill('SIGTERM')
     await server.exited
   }
+
   assert.equal(server.child.exitCode, 0, 'the server did not shut down cleanly')
   const after = await inspect(dir)
   assertNoDuplicates(after)

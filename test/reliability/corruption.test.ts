@@ -26,6 +26,7 @@ async function hashes(dir: string): Promise<Map<string, string>> {
         .digest('hex'),
     )
   }
+
   return out
 }
 
@@ -55,6 +56,7 @@ describe('damaged data dirs', () => {
       const r = await tsvm(['propose', '-', '--data-dir', dir, '--json'], {input})
       assert.equal(r.code, 0, r.stderr)
     }
+
     for (let n = 0; n < 3; n++) await run(n, settled)
     // `settled`: three level-0 tables and an empty log (check's open replays the log into a
     // table), so opening it replays nothing and starts no compaction.
@@ -119,11 +121,13 @@ describe('damaged data dirs', () => {
           // before tsvm can report anything. The files are still checked below.
           continue
         }
+
         const r = {code: raw.code, json: JSON.parse(raw.stdout) as {error: {code: string; message: string}}}
         assert.equal(r.code, 6, `tsvm ${args[0]} exited ${r.code}: ${JSON.stringify(r.json)}`)
         assert.equal(r.json.error.code, 'DB_CORRUPT', `tsvm ${args[0]}: ${JSON.stringify(r.json)}`)
         assert.match(r.json.error.message, /repair/)
       }
+
       const afterwards = await hashes(copy)
       if (!readTime) {
         assert.deepEqual(afterwards, before, 'files changed although the database never opened')
@@ -131,6 +135,7 @@ describe('damaged data dirs', () => {
         for (const [name, hash] of before)
           if (name.endsWith('.ldb')) assert.equal(afterwards.get(name), hash, `${name} changed or vanished`)
       }
+
       await rm(copy, {recursive: true, force: true})
     })
   }
@@ -186,6 +191,7 @@ describe('damaged data dirs', () => {
           'no copy or marker left behind',
         )
       }
+
       await rm(copy, {recursive: true, force: true})
       await rm(backup, {recursive: true, force: true})
     })

@@ -116,13 +116,16 @@ export async function proposeRound(
       } catch {
         // nothing (or a partial line) printed: not acknowledged
       }
+
       break
     }
+
     assert.equal(child.exitCode, 0, `tsvm propose exited ${child.exitCode}: ${out}`)
     const result = JSON.parse(out) as {accepted: unknown[]}
     done.push(payloads)
     assert.ok(result.accepted.length >= payloads.length, 'a finished run accepted all its payloads')
   }
+
   stats.kills++
   const after = await inspect(dir)
   assertNoDuplicates(after)
@@ -221,6 +224,7 @@ export async function serveRound(
       if (await proposeOver(agent, server.port, data, sent)) acked.push(toHex(data))
     }
   }
+
   const workers = Array.from({length: clients}, (_, w) => worker(w))
   await new Promise((r) => setTimeout(r, between(next, 50, maxMs)))
   server.child.kill('SIGKILL')

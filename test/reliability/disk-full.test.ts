@@ -75,6 +75,7 @@ describe('a full disk while serve runs', {skip: unsupported}, () => {
           failed = (error as TsvmError).code
         }
       }
+
       assert.equal(failed, 'DB_WRITE_FAILED')
       assert.equal(vm.failure?.code, 'DB_WRITE_FAILED')
       await rm(filler)
@@ -88,6 +89,7 @@ describe('a full disk while serve runs', {skip: unsupported}, () => {
       await vm.close()
       await rm(filler, {force: true})
     }
+
     const after = await inspect(dir)
     assert.deepEqual(after.accepted, acked)
   })
@@ -111,6 +113,7 @@ describe('a full disk while serve runs', {skip: unsupported}, () => {
       small.unmount()
       await rm(own, {recursive: true, force: true})
     }
+
     assert.equal(r.code, 6, r.stderr)
     assert.match(r.stderr, /DB_WRITE_FAILED/)
     const printed = r.stdout

@@ -63,6 +63,7 @@ export async function fillDisk(path: string): Promise<number> {
   } finally {
     await file.close().catch(() => {})
   }
+
   return written
 }
 
@@ -137,6 +138,7 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
       }
     }
   }
+
   const until = async (what: string, done: () => boolean | Promise<boolean>): Promise<void> => {
     const limit = Date.now() + stageMs
     while (!(await done())) {
@@ -145,9 +147,11 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
           `${what} did not happen within ${stageMs} ms (server ${server.child.exitCode === null ? 'running' : `exited ${server.child.exitCode}`})`,
         )
       }
+
       await new Promise((r) => setTimeout(r, 20))
     }
   }
+
   const workers = Array.from({length: clients}, (_, w) => worker(w))
   let stopped = false
   try {
@@ -166,6 +170,7 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
       if ((await healthStatus(server.port)) === 503) stats.unhealthy++
       else await new Promise((r) => setTimeout(r, 20))
     }
+
     await rm(filler)
     stage = 'freed'
     log(`disk freed: ${stats.failed} proposals failed, ${stats.ackedWhileFull} acknowledged while full`)
@@ -180,6 +185,7 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
     stopped = true
     await rm(filler, {force: true})
   }
+
   assert.ok(stopped)
   const after = await inspect(dataDir)
   assertNoDuplicates(after)

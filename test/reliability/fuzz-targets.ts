@@ -36,6 +36,7 @@ export function outcome<T>(fn: () => T): Outcome<T> {
         cause: error,
       })
     }
+
     return {ok: false, error}
   }
 }
@@ -51,7 +52,7 @@ function agree(got: Outcome<Uint8Array>, want: Uint8Array | undefined, input: un
 }
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-const NEAR = `${B58}0OIl+/=xX -_\u00e9\u0661\ufeff\t\n`
+const NEAR = `${B58}0OIl+/=xX -_\u00E9\u0661\uFEFF\t\n`
 
 const bytes32 = fc.uint8Array({minLength: 32, maxLength: 32})
 
@@ -164,6 +165,7 @@ export const PARSER_TARGETS: FuzzTarget[] = [
           assert.equal(got.ok, false, `accepted ${toHex(b)}`)
           return
         }
+
         assert.ok(got.ok, `rejected ${toHex(b)}`)
         assert.deepEqual(got.value.parentId, want.parentId)
         assert.equal(got.value.height, want.height)
@@ -183,6 +185,7 @@ export const PARSER_TARGETS: FuzzTarget[] = [
           assert.equal(got.ok, false, `accepted ${toHex(w)}`)
           return
         }
+
         assert.ok(got.ok, `rejected ${toHex(w)}`)
         assert.deepEqual(got.value.block.bytes, want.blockBytes)
         assert.equal(got.value.status, want.status)
@@ -259,6 +262,7 @@ export const PARSER_TARGETS: FuzzTarget[] = [
             assert.ok(got.ok && got.value.length === 0)
             return
           }
+
           // decodeDetect reads plain hex without 0x (what tsvm prints) as hexnc when it is not CB58
           const bare = /^(?:[0-9a-fA-F]{2})+$/.test(t)
           const want =

@@ -45,6 +45,7 @@ describe('hostile HTTP against tsvm serve', () => {
     } finally {
       slow.stop()
     }
+
     await assertAlive(target.port)
   })
 
@@ -81,6 +82,7 @@ describe('hostile HTTP against tsvm serve with its limits set low', () => {
     } finally {
       slow.stop()
     }
+
     await assertAlive(target.port)
   })
 })

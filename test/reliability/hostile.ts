@@ -50,6 +50,7 @@ export async function send(
     s.write(c)
     if (options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs))
   }
+
   const timer = new Promise<void>((r) => setTimeout(r, options.waitMs ?? 5000).unref())
   await Promise.race([done, timer])
   s.destroy()
@@ -137,6 +138,7 @@ export function attacks(n: number): Attack[] {
           expectStatus(await send(port, chunks), [413], 'chunked 2.5 MiB')
           count += 3
         }
+
         return count
       },
     },
@@ -149,6 +151,7 @@ export function attacks(n: number): Attack[] {
           expectStatus(r, method === 'FOO' || method === 'TRACE' ? [400, 405] : [405], method)
           count++
         }
+
         for (const type of [
           'text/plain',
           'application/x-www-form-urlencoded',
@@ -166,6 +169,7 @@ export function attacks(n: number): Attack[] {
           expectStatus(r, [415], `Content-Type ${JSON.stringify(type)}`)
           count++
         }
+
         return count
       },
     },
@@ -210,9 +214,11 @@ export function attacks(n: number): Attack[] {
               const json = r.text.slice(r.text.indexOf('\r\n\r\n') + 4)
               if (json !== '') assert.equal((JSON.parse(json) as {jsonrpc: string}).jsonrpc, '2.0', what)
             }
+
             count++
           }
         }
+
         return count
       },
     },
@@ -392,6 +398,7 @@ export async function slowClients(
     p.write(head('POST', CHAIN, {'Content-Type': 'application/json', 'Content-Length': 1000}) + '{"jsonrpc":')
     stallers.push(p)
   }
+
   let k = 0
   const timer = setInterval(() => {
     k++
@@ -458,6 +465,7 @@ export async function foreignHostsRefused(port: number, address: string): Promis
       `Host ${JSON.stringify(host)} on a server bound to ${address}: ${r.status || 'no reply'} ${r.text.slice(0, 120)}`,
     )
   }
+
   const own = await send(port, [request(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`)], {
     host: address,
   })
@@ -470,6 +478,7 @@ export async function foreignHostsRefused(port: number, address: string): Promis
       `Host ${JSON.stringify(host)} (an IP literal or none) on a server bound to ${address}: ${r.text.slice(0, 120)}`,
     )
   }
+
   return FOREIGN_HOSTS.length + IP_HOSTS.length + 1
 }
 
@@ -514,6 +523,7 @@ export async function overCap(port: number, cap: number, extra: number): Promise
   } finally {
     for (const s of held) s.destroy()
   }
+
   // The server notices the closes on its next turns; a normal request is served then.
   for (let attempt = 0; ; attempt++) {
     const r = await send(port, [post(CHAIN, getBlock)], {waitMs: 15_000})
@@ -521,6 +531,7 @@ export async function overCap(port: number, cap: number, extra: number): Promise
     assert.ok(attempt < 100 && r.status === 503, `after the held connections closed: ${r.status || 'no reply'}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+
   return cap + extra
 }
 

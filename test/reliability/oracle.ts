@@ -29,11 +29,13 @@ export function base58Raw(text: string): Uint8Array | undefined {
     else leading = false
     n = n * 58n + BigInt(v)
   }
+
   const bytes: number[] = []
   while (n > 0n) {
     bytes.unshift(Number(n & 0xffn))
     n >>= 8n
   }
+
   return Uint8Array.from([...new Array<number>(zeros).fill(0), ...bytes])
 }
 

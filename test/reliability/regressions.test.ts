@@ -24,9 +24,10 @@ describe('regressions found by the reliability suite', () => {
         (e: unknown) => e instanceof GoJsonError && e.message === `invalid character '${open[0]}' exceeded max depth`,
       )
     }
+
     const reply = await serveRpc('['.repeat(100_000), {kind: 'static'}, 'v1.3')
     const body = JSON.parse(reply.body!) as {error: {code: number; message: string}}
-    assert.equal(body.error.code, -32700)
+    assert.equal(body.error.code, -32_700)
     assert.equal(body.error.message, "invalid character '[' exceeded max depth")
   })
 })

@@ -67,12 +67,14 @@ export async function repairRaceRound(
         if (args[0] === 'propose') acknowledged.push(payload)
         continue
       }
+
       let code: string | undefined
       try {
         code = (JSON.parse(r.stdout) as {error: {code: string}}).error.code
       } catch {
         code = undefined
       }
+
       assert.ok(
         code === 'DB_LOCKED' || code === 'REPAIR_INCOMPLETE',
         `tsvm ${args[0]} during a repair exited ${r.code}: ${r.stdout} ${r.stderr}`,
@@ -81,6 +83,7 @@ export async function repairRaceRound(
       else stats.incomplete++
     }
   }
+
   const repair = async (): Promise<void> => {
     // Until a repair succeeds: one may be refused (DB_LOCKED: an opener had the dir at that
     // moment) and is run again; a killed one is finished (or redone) by the next.
@@ -108,6 +111,7 @@ export async function repairRaceRound(
         kill = false
         continue
       }
+
       if (child.exitCode === 0) break
       let code: string | undefined
       try {
@@ -115,11 +119,14 @@ export async function repairRaceRound(
       } catch {
         code = undefined
       }
+
       assert.equal(code, 'DB_LOCKED', `tsvm repair exited ${child.exitCode}: ${out}`)
       stats.repairsRefused++
     }
+
     repairing = false
   }
+
   await Promise.all([repair(), ...Array.from({length: options.openers}, (_, i) => opener(i))])
   assert.equal(existsSync(`${dir}.repairing`), false, 'a repair marker was left behind')
   const after = await inspect(dir)

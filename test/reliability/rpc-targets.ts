@@ -108,7 +108,7 @@ export function assertRpcShape(body: string): void {
   assert.notEqual('result' in reply, 'error' in reply, 'a reply has a result or an error, not both')
   if ('error' in reply) {
     const error = reply.error as Record<string, unknown>
-    assert.ok([-32700, -32600, -32000].includes(error.code as number), `unexpected error code ${String(error.code)}`)
+    assert.ok([-32_700, -32_600, -32_000].includes(error.code as number), `unexpected error code ${String(error.code)}`)
     assert.equal(typeof error.message, 'string')
     assert.ok('data' in error)
   }
@@ -122,6 +122,7 @@ export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
     const t = await openTestVm()
     return {vm: t.vm, engine: new Engine(t.engine), close: () => t.close()}
   }
+
   const ready = (): ReturnType<typeof open> => (opened ??= open())
   let server: Promise<RunningServer> | undefined
   const serve = (): Promise<RunningServer> =>

@@ -25,11 +25,13 @@ const openDb = async (dir: string): Promise<Db> => {
   await db.open()
   return db
 }
+
 const u64 = (n: bigint) => {
   const b = new Uint8Array(8)
   new DataView(b.buffer).setBigUint64(0, n)
   return b
 }
+
 const readU64 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0)
 
 /** Starts the writer, waits for `acks` acknowledgements plus a random few ms, then SIGKILLs it. */
@@ -49,6 +51,7 @@ function writeThenKill(dir: string, from: number, acks: number, extraMs: number)
         buf = buf.slice(nl + 1)
         if (line.startsWith('ack ')) acked.push(Number(line.slice(4)))
       }
+
       if (!armed && acked.length >= acks) {
         armed = true
         setTimeout(() => child.kill('SIGKILL'), extraMs)
@@ -86,6 +89,7 @@ describe('storage guarantees (classic-level)', () => {
           const n = Number(readU64(key))
           counts.set(n, (counts.get(n) ?? 0) + 1)
         }
+
         for (let n = 0; n <= head; n++)
           assert.equal(counts.get(n), KEYS_PER_BATCH, `batch ${n} has ${counts.get(n) ?? 0} of ${KEYS_PER_BATCH} keys`)
         for (const n of counts.keys()) assert.ok(n <= head, `batch ${n} is partly there beyond head ${head}`)
@@ -188,6 +192,7 @@ describe('storage guarantees (classic-level)', () => {
         },
       }
     }
+
     let vm: TimestampVM | undefined
     try {
       vm = await TimestampVM.open(join(dir, 'sync'))
@@ -207,6 +212,7 @@ describe('storage guarantees (classic-level)', () => {
       await vm?.close()
       ChainState.prototype.prepare = original
     }
+
     assert.ok(writes.length >= 10, `only ${writes.length} writes seen`)
     assert.deepEqual(
       writes.filter((w) => !w.sync),

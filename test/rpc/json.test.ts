@@ -21,8 +21,8 @@ describe('Go JSON string encoding (spec §3.5)', () => {
   it('escapes HTML characters, U+2028/9 and control bytes like Go <= 1.21', () => {
     assert.equal(goJsonString('<a href="x">&</a>'), '"\\u003ca href=\\"x\\"\\u003e\\u0026\\u003c/a\\u003e"')
     assert.equal(goJsonString('\u2028\u2029'), '"\\u2028\\u2029"')
-    assert.equal(goJsonString('\b\f\n\r\t\u0000\u001f\\'), '"\\u0008\\u000c\\n\\r\\t\\u0000\\u001f\\\\"')
-    assert.equal(goJsonString('\u007f é 😀'), '"\u007f é 😀"')
+    assert.equal(goJsonString('\b\f\n\r\t\u0000\u001F\\'), '"\\u0008\\u000c\\n\\r\\t\\u0000\\u001f\\\\"')
+    assert.equal(goJsonString('\u007F é 😀'), '"\u007F é 😀"')
   })
 
   it('turns each invalid UTF-8 byte into \\ufffd and keeps a real U+FFFD raw', () => {
@@ -33,7 +33,7 @@ describe('Go JSON string encoding (spec §3.5)', () => {
     assert.equal(goJsonBytes(Uint8Array.from([0xc0, 0xaf])), '"\\ufffd\\ufffd"')
     assert.equal(goJsonBytes(Uint8Array.from([0xed, 0xa0, 0x80])), '"\\ufffd\\ufffd\\ufffd"')
     assert.equal(goJsonBytes(Uint8Array.from([0xf4, 0x90, 0x80, 0x80])), '"\\ufffd\\ufffd\\ufffd\\ufffd"')
-    assert.equal(goJsonBytes(Uint8Array.from([0xef, 0xbf, 0xbd])), '"\ufffd"')
+    assert.equal(goJsonBytes(Uint8Array.from([0xef, 0xbf, 0xbd])), '"\uFFFD"')
   })
 
   it('round-trips through JSON.parse for valid strings (fast-check, fixed seed)', () => {
@@ -55,7 +55,7 @@ describe('Go JSON string encoding (spec §3.5)', () => {
 
   it('quotes like strconv.Quote', () => {
     assert.equal(goQuote('a"b\\c'), '"a\\"b\\\\c"')
-    assert.equal(goQuote('\u0000\u0007\n\u007f\u00a0é'), '"\\x00\\a\\n\\x7f\\u00a0é"')
+    assert.equal(goQuote('\u0000\u0007\n\u007F\u00A0é'), '"\\x00\\a\\n\\x7f\\u00a0é"')
   })
 })
 
@@ -88,6 +88,7 @@ describe('Go JSON reading', () => {
         text,
       )
     }
+
     assert.throws(() => parseJson('1 2'), /after top-level value/)
     assert.equal(readFirstValue('['.repeat(10_000) + ']'.repeat(10_000)).kind, 'array')
     assert.throws(
@@ -98,7 +99,7 @@ describe('Go JSON reading', () => {
 
   it('decodes escapes, replacing lone surrogates with U+FFFD as Go does', () => {
     const v = readFirstValue('"a\\u00e9\\ud83d\\ude00\\ud800x\\/"')
-    assert.equal(v.kind === 'string' && v.value, 'aé😀\ufffdx/')
+    assert.equal(v.kind === 'string' && v.value, 'aé😀\uFFFDx/')
   })
 
   it('fills the json2 request envelope, keeping raw id and params', () => {
@@ -141,10 +142,10 @@ describe('request bodies with invalid UTF-8 (goDecodeUtf8Raw)', () => {
       ]),
     )
     const {request} = readRpcRequest(body)
-    assert.equal(request.method, 'a\ufffd')
+    assert.equal(request.method, 'a\uFFFD')
     assert.deepEqual(goEncodeRaw(goCompact(request.id!)), Buffer.from([0x22, 0xfe, 0xf0, 0x90, 0x82, 0x80, 0x22]))
     assert.throws(() => parseJson(goDecodeUtf8Raw(Buffer.from([0x5b, 0xff, 0x5d]))), {
-      message: "invalid character '\u00ff' looking for beginning of value",
+      message: "invalid character '\u00FF' looking for beginning of value",
     })
     assert.throws(() => parseJson(goDecodeUtf8Raw(Buffer.from([0x5b, 0x80, 0x5d]))), {
       message: "invalid character '\\u0080' looking for beginning of value",

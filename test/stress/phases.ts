@@ -53,6 +53,7 @@ async function fuzz(target: FuzzTarget, seed: number, numRuns: number, ms: numbe
       `${target.name}: failed with seed ${seed} path ${details.counterexamplePath}: ${shown?.slice(0, 500)}\n${(details.errorInstance as Error | null)?.message.slice(0, 2000)}`,
     )
   }
+
   return details.numRuns
 }
 
@@ -73,6 +74,7 @@ const fuzzPhase: Phase = {
     } finally {
       await rpc.close()
     }
+
     summary['fuzz cases'] = total
     summary['targets'] = targets.length
   },
@@ -93,6 +95,7 @@ const hostilePhase: Phase = {
         sample()
         log(`ok  ${attack.name}`)
       }
+
       // Over the connection cap a connection gets 503, or beyond the cap and the connections
       // still being refused, a close: never a hang, never another status. The first ones are served.
       const statuses = await connectionStatuses(target.port, 2000)
@@ -121,6 +124,7 @@ const hostilePhase: Phase = {
         while (slow.open() > 0 && Date.now() < limit) {
           await new Promise((r) => setTimeout(r, 1000))
         }
+
         const open = slow.open()
         assert.equal(
           open,
@@ -131,12 +135,14 @@ const hostilePhase: Phase = {
       } finally {
         slow.stop()
       }
+
       await assertAlive(target.port)
       sample()
       assert.ok(peak < RSS_LIMIT, `server RSS peaked at ${peak} bytes`)
     } finally {
       await target.close()
     }
+
     summary['hostile requests'] = requests
     summary['peak RSS MiB'] = Math.round(peak / 1024 / 1024)
   },
@@ -187,6 +193,7 @@ function crashPhase(
               if (stats.kills % 10 === 0)
                 log(`${stats.kills} kills, ${stats.acknowledged} acknowledged payloads, ${stats.lost} lost`)
             }
+
             blocks += known?.accepted.length ?? 0
           })
         }
@@ -197,6 +204,7 @@ function crashPhase(
         summary['blocks checked'] = blocks
         summary.lost = stats.lost
       }
+
       assert.ok(stats.kills >= minKills, `only ${stats.kills} of ${minKills} kills fitted in the time bound`)
     },
   }
@@ -232,6 +240,7 @@ const diskFullPhase: Phase = {
       summary.skipped = unsupported
       return
     }
+
     const stats: DiskFullStats = {
       acknowledged: 0,
       ackedWhileFull: 0,
@@ -262,6 +271,7 @@ const diskFullPhase: Phase = {
           } finally {
             for (const k of Object.keys(stats) as Array<keyof DiskFullStats>) stats[k] += round[k]
           }
+
           episodes++
           log(
             `episode ${episodes}: ${round.acknowledged} acknowledged (${round.ackedAfterFreed} after freeing), ${round.failed} refused while full, ${round.blocks} blocks after restart, ${round.lost} lost`,

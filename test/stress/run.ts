@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   for (const phase of selected) {
     const remaining = deadline - Date.now()
     const budgetMs = Math.max(
-      5_000,
+      5000,
       Math.floor((remaining * phase.share) / selected.slice(selected.indexOf(phase)).reduce((a, p) => a + p.share, 0)),
     )
     const started = Date.now()
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       process.stdout.write(`   FAILED: ${(error as Error)?.stack ?? String(error)}\n`)
     }
   }
+
   console.log('\n== summary')
   for (const r of results) {
     const figures = Object.entries(r.summary)
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
       `${r.error === undefined ? 'ok  ' : 'FAIL'} ${r.phase.padEnd(14)} ${String(Math.round(r.ms / 1000)).padStart(4)} s  ${figures}`,
     )
   }
+
   const failed = results.filter((r) => r.error !== undefined).length
   console.log(
     failed === 0 ? `all ${results.length} phases passed (seed ${seed})` : `${failed} phase(s) failed (seed ${seed})`,

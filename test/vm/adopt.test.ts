@@ -87,6 +87,7 @@ describe('adopting a Go state', () => {
     } finally {
       await vm.close()
     }
+
     assert.deepEqual(await dump(dir), expected(original))
   })
 
@@ -128,6 +129,7 @@ describe('adopting a Go state', () => {
       } finally {
         await state.close()
       }
+
       const vm = await TimestampVM.open(dir, {adopt: {batchSize}})
       assert.equal(vm.adoption?.resumed, true)
       assert.deepEqual((await vm.check()).problems, [])
@@ -146,6 +148,7 @@ describe('adopting a Go state', () => {
         cur = block.parentId
         block = decodeWrapper((await db.get(blockKey(cur)))!).block
       }
+
       await db.del(blockKey(block.parentId))
       return {at501: block}
     })
@@ -194,6 +197,7 @@ describe('adopting a Go state', () => {
           await db.put(k, encodeWrapper(record.block.bytes, status))
           return record.block
         }
+
         throw new Error('no rejected block')
       })
       const before = await dump(dir)

@@ -103,6 +103,7 @@ describe("the repair's lock", () => {
     } finally {
       await lock.release()
     }
+
     assert.equal(holders(), before)
     assert.equal(await codeOf(ChainState.open(dir)), 'opened')
   })

@@ -100,6 +100,7 @@ describe('a failed write poisons the handle', () => {
     } finally {
       await state.close()
     }
+
     const again = await ChainState.open(join(dir, 'poison'))
     try {
       assert.deepEqual(

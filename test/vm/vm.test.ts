@@ -325,6 +325,7 @@ describe('accept and reject', () => {
     } finally {
       await again.close()
     }
+
     await rawDb(dir, async (db) => {
       const w = await db.get(Uint8Array.from([...BLOCK_PREFIX, ...b.id]))
       assert.equal(toHex(w!.subarray(88)), '00000002')
@@ -394,6 +395,7 @@ describe('accept and reject', () => {
         chained.write = (o) => (writes.push(o), write(o))
         return chained
       }
+
       const direct = await b.vm.acceptPayloads(fresh)
       assert.deepEqual(writes, [{sync: true}])
       assert.deepEqual(
@@ -434,8 +436,10 @@ describe('accept and reject', () => {
           await write(o)
           landed.push(++writes)
         }
+
         return chained
       }
+
       const groups: Array<{heights: bigint[]; taken: number; landed: number}> = []
       await b.vm.acceptPayloadGroups(fresh, {
         groupSize: 4,
@@ -586,6 +590,7 @@ describe('persistence', () => {
     } finally {
       await vm.close()
     }
+
     const reopened = await TimestampVM.open(dir)
     await reopened.close()
   })

@@ -11,7 +11,6 @@ export default class PluginInstall extends BaseCommand {
   static override description = `Writes <plugin-dir>/<vmID>, a /bin/sh launcher (mode 755) that runs this node binary on tsvm's plugin entry with absolute paths, so it works with the empty environment AvalancheGo starts plugins in, and when avalanche-cli copies it elsewhere. Nothing else is written to the dir: the node stops at any file name it cannot resolve as a VM ID or alias.
 
 The default VM ID is the one of the name "${DEFAULT_VM_NAME}", the ID the Go timestampvm builds use, so tsvm replaces them as is. The node requires the plugin's rpcchainvm protocol to equal its own: pass the node's release (--avalanchego) or the protocol (--protocol, default 45 = AvalancheGo v1.14.2).`
-
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --plugin-dir ~/.avalanchego/plugins',
@@ -27,7 +26,6 @@ The default VM ID is the one of the name "${DEFAULT_VM_NAME}", the ID the Go tim
       description: 'Under the VM ID of another name, as JSON.',
     },
   ]
-
   static override flags = {
     'plugin-dir': Flags.string({
       description: "the node's plugin dir (its --plugin-dir; default there ~/.avalanchego/plugins)",
@@ -77,6 +75,7 @@ The default VM ID is the one of the name "${DEFAULT_VM_NAME}", the ID the Go tim
         ),
       )
     }
+
     return result
   }
 }

@@ -7,7 +7,6 @@ import {NODE_LIMIT_MS, type ProbeResult, probePlugin} from '../../plugin/probe.j
 export default class PluginProbe extends BaseCommand {
   static override summary = 'Check a plugin file as AvalancheGo registers it: handshake, Version, Shutdown, SIGTERM'
   static override description = `Starts the file as the node does (no arguments, an environment holding only AVALANCHE_VM_RUNTIME_ENGINE_ADDR, an empty cwd), waits for its Runtime/Initialize handshake, checks the protocol it announces, calls vm.VM Version and Shutdown, sends SIGTERM and checks that it exits. Prints the protocol, the version and the handshake time; any fault exits non-zero (PLUGIN_PROBE_FAILED, exit 5) with the reason and the plugin's stderr.`
-
   static override examples = [
     {
       command:
@@ -20,11 +19,9 @@ export default class PluginProbe extends BaseCommand {
       description: 'Check it against a v1.14.0-1 node (protocol 44).',
     },
   ]
-
   static override args = {
     launcher: Args.string({description: 'the plugin file (<plugin-dir>/<vmID>)', required: true}),
   }
-
   static override flags = {
     protocol: Flags.integer({description: "the node's rpcchainvm protocol the plugin must announce (default 45)"}),
     'handshake-timeout': Flags.integer({

@@ -1,0 +1,50 @@
+// ESLint: oclif's shared config (the one oclif's own repositories use), then Prettier's switch-off
+// of the rules that only concern layout. The rules turned off below conflict with what the code
+// must do, not with taste; each says why.
+import oclif from 'eslint-config-oclif'
+import prettier from 'eslint-config-prettier'
+
+export default [
+  {ignores: ['dist/', 'node_modules/', 'oclif.manifest.json', 'bench/report.html']},
+  ...oclif,
+  prettier,
+  {
+    rules: {
+      // Key order is wire order: the JSON replies match Go's field order byte for byte, and the
+      // --json results keep their documented order. Sorting keys, members or imports would churn
+      // that for no gain.
+      'perfectionist/sort-array-includes': 'off',
+      'perfectionist/sort-classes': 'off',
+      'perfectionist/sort-enums': 'off',
+      'perfectionist/sort-exports': 'off',
+      'perfectionist/sort-imports': 'off',
+      'perfectionist/sort-interfaces': 'off',
+      'perfectionist/sort-maps': 'off',
+      'perfectionist/sort-named-exports': 'off',
+      'perfectionist/sort-named-imports': 'off',
+      'perfectionist/sort-object-types': 'off',
+      'perfectionist/sort-objects': 'off',
+      'perfectionist/sort-sets': 'off',
+      'perfectionist/sort-switch-case': 'off',
+      'perfectionist/sort-union-types': 'off',
+      'perfectionist/sort-variable-declarations': 'off',
+      // Byte codecs (the Go codec, CB58, protobuf varints, Merkle leaves) are bit operations.
+      'no-bitwise': 'off',
+      // Writes that must land in order, and wire protocols that are request-then-reply, are
+      // sequential on purpose.
+      'no-await-in-loop': 'off',
+      // Hex constants follow the bytes or code units they stand for (0xdc00, 0x7fffffff); digit
+      // groups are kept for decimal numbers only.
+      'unicorn/numeric-separators-style': ['error', {hexadecimal: {onlyIfContainsSeparator: true}}],
+      // The bundle check finds the stamp worker by its './stamp-worker.js' URL in the output.
+      'unicorn/relative-url-style': 'off',
+    },
+  },
+  {
+    // The tests run on node:test, not mocha: its describe/it/before carry no mocha semantics.
+    files: ['test/**/*.ts'],
+    rules: Object.fromEntries(
+      Object.keys(oclif.find((c) => c.plugins?.mocha)?.plugins.mocha.rules ?? {}).map((r) => [`mocha/${r}`, 'off']),
+    ),
+  },
+]
