@@ -129,8 +129,24 @@ export abstract class BaseCommand extends Command {
 
     if (process.env.TSVM_DEBUG && error.cause)
       process.stderr.write(String((error.cause as Error).stack ?? error.cause) + '\n')
+    // oclif ends an error with process.exit, which drops what a slow pipe reader has not taken
+    // yet: the last lines of a long `propose -` table would be cut mid-line.
+    await Promise.all([drained(process.stdout), drained(process.stderr)])
     this.exit(code)
   }
+}
+
+/** Resolves once everything written to `stream` has left the process (or the reader is gone). */
+export function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done).off('error', done).off('close', done)
+      resolve()
+    }
+
+    stream.on('drain', done).on('error', done).on('close', done)
+  })
 }
 
 /** The last of --color / --no-color before a `--`, or undefined when neither is given. */

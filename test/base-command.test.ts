@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import {describe, it} from 'node:test'
 
 import {colorFlag} from '../src/base-command.js'
@@ -93,5 +94,32 @@ describe('colorFlag', () => {
     assert.equal(colorFlag(['--color', '--no-color']), false)
     assert.equal(colorFlag(['a', '--', '--no-color']), undefined)
     assert.equal(colorFlag(['--color', '--', '--no-color']), true)
+  })
+})
+
+describe('an error exit on a slow pipe', () => {
+  // The child writes 2 MiB to a pipe nobody reads yet (so Node queues most of it), then ends as
+  // BaseCommand.catch does: drained() and process.exit. The parent starts reading only after the
+  // child has said, on stderr, that it is about to exit; without drained() the queued output is lost.
+  it('keeps every byte written before process.exit', async () => {
+    const moduleUrl = new URL('../src/base-command.js', import.meta.url).href
+    const script = `
+      const {drained} = await import(${JSON.stringify(moduleUrl)})
+      const line = 'x'.repeat(1023) + '\\n'
+      for (let i = 0; i < 2048; i++) process.stdout.write(line)
+      process.stderr.write('exiting\\n')
+      await drained(process.stdout)
+      process.exit(6)
+    `
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'pipe']})
+    child.stdout.pause()
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => String(d).includes('exiting') && resolve())
+    })
+    let bytes = 0
+    child.stdout.on('data', (d: Buffer) => (bytes += d.length)).resume()
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    assert.equal(code, 6)
+    assert.equal(bytes, 2048 * 1024)
   })
 })
