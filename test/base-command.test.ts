@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
+import {once} from 'node:events'
 import {describe, it} from 'node:test'
 
 import {colorFlag} from '../src/base-command.js'
@@ -117,8 +118,12 @@ describe('an error exit on a slow pipe', () => {
       child.stderr.on('data', (d: Buffer) => String(d).includes('exiting') && resolve())
     })
     let bytes = 0
-    child.stdout.on('data', (d: Buffer) => (bytes += d.length)).resume()
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    child.stdout
+      .on('data', (d: Buffer) => {
+        bytes += d.length
+      })
+      .resume()
+    const [code] = (await once(child, 'close')) as [number | null]
     assert.equal(code, 6)
     assert.equal(bytes, 2048 * 1024)
   })
