@@ -1,4 +1,4 @@
-// What --endpoint commands cost a node, counted at the node: the figures the README quotes.
+// What --endpoint commands cost a node, counted at the node: the figures docs/node.md quotes.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
