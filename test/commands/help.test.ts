@@ -20,7 +20,7 @@ describe('help, unknown commands and flags', () => {
     for (const r of [helpStamp, stampH]) {
       assert.equal(r.code, 0, r.stderr)
       assert.match(r.stdout, /^USAGE\n {2}\$ tsvm stamp /m)
-      assert.match(r.stdout, /--out-dir/)
+      assert.match(r.stdout, /-o, --out=<dir>/)
     }
 
     assert.equal(helpStamp.stdout, stampH.stdout)
@@ -60,7 +60,7 @@ describe('help, unknown commands and flags', () => {
     assert.equal(text.code, 2)
     assert.equal(
       text.stderr,
-      'Error: unknown flag --out-dri (did you mean --out-dir?): see tsvm stamp --help [USAGE]\n',
+      'Error: unknown flag --out-dri (did you mean --out?): see tsvm stamp --help [USAGE]\n',
     )
     assert.equal(json.code, 2)
     assert.equal(json.json.error.code, 'USAGE')
