@@ -4,7 +4,8 @@
 //   An indented line (a list item) becomes a paragraph of its own.
 // - An example whose description is "What it does:\n  <output lines>" shows the command before
 //   its output, as a terminal would (output lines wider than the terminal are cut with …).
-// - <tsvm data dir> is the real data dir of this user (oclif's dataDir: XDG on every platform).
+// - <tsvm data dir> is the real data dir of this user (oclif's dataDir: XDG on every platform);
+//   the generated reference in docs/ keeps the placeholder.
 // - The summary line on top is wrapped too (oclif prints it as one line).
 // Loaded by oclif only for --help, -h and tsvm help (package.json oclif.helpClass).
 import {type Command, CommandHelp, Help} from '@oclif/core'
@@ -37,6 +38,12 @@ export function splitExample(description: string): {summary: string; output: str
   return {summary, output: rest}
 }
 
+/**
+ * True when `oclif readme` renders the reference in docs/ (the only caller that sets
+ * respectNoCacheDefault): a page for every user keeps <tsvm data dir> and whole output lines.
+ */
+const forDocs = (opts: {respectNoCacheDefault?: boolean}): boolean => opts.respectNoCacheDefault === true
+
 class TsvmCommandHelp extends CommandHelp {
   protected override examples(examples: Command.Example[] | string | undefined): string | undefined {
     if (examples === undefined || typeof examples === 'string') return super.examples(examples)
@@ -47,7 +54,7 @@ class TsvmCommandHelp extends CommandHelp {
         const shown = super.examples([{...example, description: summary}]) ?? ''
         // under the command's `$`, as a terminal shows it; a line wider than the terminal is cut
         // (an ID or hash row) rather than wrapped into the next one
-        const width = this.opts.maxWidth - 4
+        const width = forDocs(this.opts) ? Infinity : this.opts.maxWidth - 4
         const cut = (line: string): string => (line.length > width ? line.slice(0, width - 1) + '…' : line)
         return [shown, ...output.map((line) => this.indent(cut(line.replace(/^ {2}/, '')), 2))].join('\n')
       })
@@ -61,7 +68,11 @@ export default class TsvmHelp extends Help {
 
   override formatCommand(command: Command.Loadable): string {
     const resolve = (text: string | undefined): string | undefined =>
-      text === undefined ? undefined : unwrapProse(text).replaceAll('<tsvm data dir>', this.config.dataDir)
+      text === undefined
+        ? undefined
+        : forDocs(this.opts)
+          ? unwrapProse(text)
+          : unwrapProse(text).replaceAll('<tsvm data dir>', this.config.dataDir)
     const flags = Object.fromEntries(
       Object.entries(command.flags).map(([name, flag]) => [name, {...flag, description: resolve(flag.description)}]),
     ) as Command.Loadable['flags']
