@@ -13,6 +13,8 @@
 // Any other flag gets no short char (--encoding, --force, --glob, --reverse): two long names for
 // one char is what once made -e mean --endpoint or --encoding. test/commands/flags.test.ts walks
 // the manifest and fails on a char with two long names, or a name above used another way.
+// Optional arguments set ignoreStdin: oclif would otherwise read piped stdin (whatever arrives in
+// 10 ms) into a missing argument; tsvm reads stdin only where `-` asks for it.
 // A renamed flag keeps its old long name as a hidden alias (oclif `aliases`, not shown in help)
 // for one minor version; a "was" comment at the flag says which.
 import {Flags} from '@oclif/core'

@@ -12,7 +12,7 @@ export default class Help extends Command {
   static override summary = 'Display help for tsvm or one of its commands'
   static override strict = false
   static override args = {
-    command: Args.string({description: 'the command to show help for', required: false}),
+    command: Args.string({description: 'the command to show help for', required: false, ignoreStdin: true}),
   }
   static override examples = [
     '<%= config.bin %> help',

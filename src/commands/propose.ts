@@ -33,7 +33,10 @@ By default the payloads are queued and then built and accepted at once, one bloc
     },
   ]
   static override args = {
-    payload: Args.string({description: 'the payload (hex, checksummed hex or CB58), or - for one per line on stdin'}),
+    payload: Args.string({
+      description: 'the payload (hex, checksummed hex or CB58), or - for one per line on stdin',
+      ignoreStdin: true,
+    }),
   }
   static override flags = {
     ...chainFlags,

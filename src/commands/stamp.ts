@@ -53,7 +53,7 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
   ]
   static override strict = false
   static override args = {
-    paths: Args.string({description: 'files or directories to stamp, or - for hashes on stdin'}),
+    paths: Args.string({description: 'files or directories to stamp, or - for hashes on stdin', ignoreStdin: true}),
   }
   static override flags = {
     ...chainFlags,

@@ -171,7 +171,7 @@ describe('Ctrl-C during stamp', () => {
   })
 })
 
-describe('propose --file -', () => {
+describe('stdin is read only where - asks for it', () => {
   it('proposes the SHA-256 of stdin, as its not-found hint says (once: - twice is a usage error)', async () => {
     const d = ['--data-dir', newDir()]
     const r = await tsvm(['propose', '--file', '-', '--json', ...d], {input: 'hello\n'})
