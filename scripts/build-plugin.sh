@@ -34,4 +34,4 @@ if [ -z "${TSVM_NO_BUILD:-}" ]; then
   fi
 fi
 
-exec node bin/run.js plugin install --output "$out" --protocol "${TSVM_PLUGIN_PROTOCOL:-45}" --force
+exec node bin/run.js plugin install --out "$out" --protocol "${TSVM_PLUGIN_PROTOCOL:-45}" --force

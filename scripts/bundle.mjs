@@ -78,6 +78,8 @@ await esbuild.build({
     plugin: 'dist/src/plugin/main.js',
     // oclif imports a hook only when its event fires (an unknown command)
     'hooks/not-found': 'dist/src/hooks/not-found.js',
+    // and the help class only for --help, -h and tsvm help
+    help: 'dist/src/help.js',
     ...Object.fromEntries(commands.map((f) => [`commands/${f.slice(0, -3)}`, `dist/src/commands/${f}`])),
   },
   bundle: true,

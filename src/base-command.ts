@@ -114,7 +114,13 @@ export abstract class BaseCommand extends Command {
     if (error.code === 'USAGE' && !(err instanceof TsvmError)) {
       // an oclif parse error: one clean line, with the nearest flag for a typo
       const ctor = this.constructor as typeof BaseCommand
-      const flags = Object.keys({...ctor.baseFlags, ...ctor.flags, json: true})
+      const flags: Record<string, string> = {json: 'json'}
+      for (const [name, flag] of Object.entries({...ctor.baseFlags, ...ctor.flags})) {
+        if (flag.hidden) continue
+        flags[name] = name
+        for (const alias of flag.aliases ?? []) flags[alias] = name
+      }
+
       error = new TsvmError('USAGE', usageMessage(err, `${this.config.bin} ${this.id ?? ''}`.trim(), flags), {
         cause: err,
       })

@@ -1,5 +1,22 @@
 // Flags shared by every command that talks to a chain: where the chain is. An explicit flag
 // wins over either environment variable; both variables set at once is ambiguous (USAGE).
+//
+// Flag names: one idea has one name in every command, and a short char means one long name,
+// the names a user of git, gh or cast would try first.
+//   -d --data-dir   the embedded chain           -e --endpoint   a node's chain endpoint
+//   -f --file       read the input from a file   -g --genesis    the genesis (init)
+//   -r --receipt    a receipt file (verify)      -o --out        where output goes: a file, or
+//   -x --hex        the input is hex                             the receipts' dir (stamp)
+//   -n --limit      how many (blocks)            -l --length     a byte length (encode)
+//   --wait / --no-wait   wait until the payload is accepted, or only queue it (kubectl, az)
+//   --timeout       seconds to wait for acceptance, one default (WAIT_TIMEOUT_SECONDS)
+// Any other flag gets no short char (--encoding, --force, --glob, --reverse): two long names for
+// one char is what once made -e mean --endpoint or --encoding. test/commands/flags.test.ts walks
+// the manifest and fails on a char with two long names, or a name above used another way.
+// Optional arguments set ignoreStdin: oclif would otherwise read piped stdin (whatever arrives in
+// 10 ms) into a missing argument; tsvm reads stdin only where `-` asks for it.
+// A renamed flag keeps its old long name as a hidden alias (oclif `aliases`, not shown in help)
+// for one minor version; a "was" comment at the flag says which.
 import {Flags} from '@oclif/core'
 import {join} from 'node:path'
 
@@ -63,6 +80,28 @@ export function chainOptions(
   if (endpoint !== undefined) return {endpoint, ...api}
   return {dataDir: dataDir ?? join(config.dataDir, 'chain')}
 }
+
+/**
+ * For commands that work on the embedded chain only (build, accept, reject, mempool, check,
+ * init): --data-dir, and --endpoint/--api hidden from help. A node gives them nothing to work on,
+ * so they are not offered, but an --endpoint (or TSVM_ENDPOINT) still gets REMOTE_UNSUPPORTED,
+ * which says why, rather than "unknown flag".
+ */
+export const localChainFlags = {
+  'data-dir': chainFlags['data-dir'],
+  endpoint: {...chainFlags.endpoint, hidden: true},
+  api: {...chainFlags.api, hidden: true},
+}
+
+/** The one default of --timeout wherever tsvm waits for acceptance on a node (propose, stamp). */
+export const WAIT_TIMEOUT_SECONDS = 120
+
+/** --timeout: seconds to wait for acceptance on a node. */
+export const waitTimeoutFlag = Flags.integer({
+  min: 1,
+  default: WAIT_TIMEOUT_SECONDS,
+  description: 'on a node, seconds to wait for acceptance before WAIT_TIMEOUT (exit 3)',
+})
 
 /** --data-dir alone, for commands that only work on the embedded chain (serve, repair). */
 export const dataDirFlag = {...chainFlags['data-dir'], exclusive: undefined}

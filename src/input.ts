@@ -1,6 +1,7 @@
 // How commands take bytes from the command line: text as UTF-8, hex, a file, or stdin ("-").
 import {readFile} from 'node:fs/promises'
 
+import {hashFile, hashStream} from './proof/hash.js'
 import {fromHex, parsePayload} from './vm/encoding.js'
 import {fileError, TsvmError} from './vm/errors.js'
 
@@ -115,4 +116,22 @@ function decodeHex64(text: Uint8Array, from: number, out: Uint8Array, at: number
   }
 
   return true
+}
+
+/**
+ * propose's payloads: the argument (one payload, or - for one per line on stdin), or the SHA-256
+ * of each --file (- hashes stdin, as tsvm hash - does).
+ */
+export async function proposalPayloads(arg: string | undefined, files: string[] | undefined): Promise<Uint8Array[]> {
+  if (files !== undefined && arg !== undefined)
+    throw new TsvmError('USAGE', 'pass payloads either as an argument or with --file, not both')
+  if (files !== undefined) {
+    if (files.filter((f) => f === '-').length > 1) throw new TsvmError('USAGE', 'stdin (-) can be hashed only once')
+    return Promise.all(files.map((f) => (f === '-' ? hashStream(process.stdin) : hashFile(f))))
+  }
+
+  if (arg === undefined)
+    throw new TsvmError('USAGE', 'missing payload: pass one as an argument, - for stdin, or --file FILE')
+  if (arg === '-') return parsePayloadLines(await readStdin())
+  return [parsePayload(arg).data]
 }

@@ -43,13 +43,18 @@ const ANSI = /\u001B\[[0-9;]*m/g
 /**
  * One line for an oclif parse error: no "See more help with --help" tail, no tab-indented second
  * line, and for an unknown flag the nearest flag of the command. `flags` are the command's flag
- * names, without dashes; `command` is how to ask for its help (`tsvm stamp`).
+ * names, without dashes, or a map from every name a flag answers to (aliases too) to its name;
+ * `command` is how to ask for its help (`tsvm stamp`).
  */
 export function usageMessage(
   err: {message?: string; flags?: unknown; args?: unknown},
   command: string,
-  flags: readonly string[],
+  flags: readonly string[] | Readonly<Record<string, string>>,
 ): string {
+  // a flag's old names (hidden aliases) are close to what a user types too: suggest the new name
+  const names: Readonly<Record<string, string>> = Array.isArray(flags)
+    ? Object.fromEntries(flags.map((f) => [f, f]))
+    : (flags as Readonly<Record<string, string>>)
   const unknown = Array.isArray(err.flags) ? (err.flags as string[]) : undefined
   const missing =
     Array.isArray(err.args) && /^Missing/.test(err.message ?? '')
@@ -66,8 +71,8 @@ export function usageMessage(
     text = unknown
       .map((typed) => {
         const name = typed.replace(/^-+/, '').split('=')[0] ?? ''
-        const guess = typed.startsWith('--') ? nearest(name, flags) : undefined
-        return `unknown flag ${typed}${guess ? ` (did you mean --${guess}?)` : ''}`
+        const guess = typed.startsWith('--') ? nearest(name, Object.keys(names)) : undefined
+        return `unknown flag ${typed}${guess ? ` (did you mean --${names[guess]}?)` : ''}`
       })
       .join('; ')
   } else {
@@ -85,4 +90,28 @@ export function usageMessage(
   }
 
   return `${text}: see ${command} --help`
+}
+
+/**
+ * The command a user meant to run, from the words oclif could not match: the longest run of
+ * words that is a topic (`plugin`) plus the next word, or the first word; flags and arguments
+ * after it are not part of it. `ids` are oclif's command ids (`plugin:install`).
+ */
+export function typedCommand(words: readonly string[], ids: readonly string[]): string {
+  const plain = words.filter((w) => !w.startsWith('-'))
+  let depth = 0
+  while (depth < plain.length - 1 && ids.some((id) => id.startsWith(plain.slice(0, depth + 1).join(':') + ':'))) depth++
+  return plain.slice(0, depth + 1).join(':')
+}
+
+/**
+ * "stmp" is not a tsvm command: did you mean stamp? … with the words as typed (spaces, never
+ * oclif's `:`), and the nearest command when one is close.
+ */
+export function unknownCommandMessage(words: readonly string[], ids: readonly string[], bin: string): string {
+  const typed = typedCommand(words, ids)
+  const guess = nearest(typed, ids)
+  const shown = (id: string): string => id.replaceAll(':', ' ')
+  const hint = guess ? `did you mean ${shown(guess)}? ` : ''
+  return `${JSON.stringify(shown(typed))} is not a ${bin} command: ${hint}run ${bin} help for the list`
 }

@@ -1,5 +1,5 @@
 // The embedded backend of Chain: a TimestampVM on a local data dir. Each call is a complete
-// state transition on disk, so a script may run one tsvm command per step (propose --no-accept,
+// state transition on disk, so a script may run one tsvm command per step (propose --no-wait,
 // build, accept, ...) and every process sees what the previous one left.
 //
 // A data dir without a chain gets the default genesis on first use: empty genesis bytes, i.e.
@@ -91,7 +91,7 @@ export class EmbeddedChain implements Chain {
         throw new TsvmError(
           'MEMPOOL_FULL',
           `the mempool has room for ${room} more payloads, not ${payloads.length}: nothing was queued; ` +
-            'build and accept the queued ones first (tsvm propose without --no-accept, or tsvm build)',
+            'build and accept the queued ones first (tsvm propose without --no-wait, or tsvm build)',
           {details: {room, requested: payloads.length}},
         )
       }

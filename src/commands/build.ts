@@ -1,7 +1,7 @@
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
 import {type BlockJson, blockJson} from '../chain/view.js'
-import {chainFlags, chainOptions, timestampFlag} from '../flags.js'
+import {chainOptions, localChainFlags, timestampFlag} from '../flags.js'
 import {blockTable} from '../output.js'
 
 export default class Build extends BaseCommand {
@@ -15,7 +15,7 @@ export default class Build extends BaseCommand {
     },
   ]
   static override flags = {
-    ...chainFlags,
+    ...localChainFlags,
     timestamp: timestampFlag({description: 'block time in unix seconds (still verified)'}),
   }
 

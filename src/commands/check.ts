@@ -1,7 +1,7 @@
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
 import type {CheckReport} from '../chain/chain.js'
-import {chainFlags, chainOptions} from '../flags.js'
+import {chainOptions, localChainFlags} from '../flags.js'
 import {ok, problemLines} from '../output.js'
 import {TsvmError} from '../vm/errors.js'
 
@@ -14,7 +14,7 @@ export default class Check extends BaseCommand {
       description: 'A healthy chain:\n  ok: 3 blocks, last accepted height 1',
     },
   ]
-  static override flags = {...chainFlags}
+  static override flags = {...localChainFlags}
 
   async run(): Promise<CheckReport> {
     const {flags} = await this.parse(Check)

@@ -25,7 +25,6 @@ export default class Decode extends BaseCommand {
   }
   static override flags = {
     encoding: Flags.option({
-      char: 'e',
       options: BYTE_ENCODINGS,
       description: 'the encoding (default: detect from the 0x prefix)',
     })(),

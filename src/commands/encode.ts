@@ -29,7 +29,6 @@ export default class Encode extends BaseCommand {
   }
   static override flags = {
     encoding: Flags.option({
-      char: 'e',
       options: BYTE_ENCODINGS,
       default: 'hex' as const,
       description: 'output encoding',

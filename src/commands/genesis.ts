@@ -23,7 +23,7 @@ export default class Genesis extends BaseCommand {
     },
   ]
   static override args = {
-    data: Args.string({description: 'the genesis: text, hex with --hex, or - for stdin'}),
+    data: Args.string({description: 'the genesis: text, hex with --hex, or - for stdin', ignoreStdin: true}),
   }
   static override flags = {
     hex: Flags.boolean({char: 'x', description: 'the data is hex (with or without 0x)', exclusive: ['file']}),

@@ -24,7 +24,7 @@ export default class GetBlock extends BaseCommand {
     },
   ]
   static override args = {
-    id: Args.string({description: 'the block ID (CB58); default: the last accepted block'}),
+    id: Args.string({description: 'the block ID (CB58); default: the last accepted block', ignoreStdin: true}),
   }
   static override flags = {
     ...chainFlags,

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {initChain} from '../chain/open.js'
 import {type BlockJson, blockJson} from '../chain/view.js'
-import {chainFlags, chainOptions} from '../flags.js'
+import {chainOptions, localChainFlags} from '../flags.js'
 import {parsePlainHex, readInputFile} from '../input.js'
 import {id, table} from '../output.js'
 import {Status} from '../vm/block.js'
@@ -20,36 +20,43 @@ Running init again with the same genesis does nothing; a different genesis on an
         'The genesis of the timestampvm e2e test:\n  created    true\n  genesisID  SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ\n  data       6532650000000000000000000000000000000000000000000000000000000000\n  dataDir    /tmp/chain',
     },
     {
-      command: '<%= config.bin %> <%= command.id %> --genesis-file genesis.bin',
+      command: '<%= config.bin %> <%= command.id %> --file genesis.bin',
       description: 'Genesis bytes from a file (as avalanchego takes them).',
     },
   ]
   static override flags = {
-    ...chainFlags,
+    ...localChainFlags,
     genesis: Flags.string({
       char: 'g',
-      description: 'genesis as UTF-8 text (at most 32 bytes)',
-      exclusive: ['genesis-hex', 'genesis-file'],
+      description: 'the genesis: UTF-8 text (at most 32 bytes), or hex with --hex',
+      exclusive: ['file', 'genesis-hex'],
     }),
-    'genesis-hex': Flags.string({
-      description: 'genesis as hex (with or without 0x)',
-      exclusive: ['genesis', 'genesis-file'],
+    hex: Flags.boolean({
+      char: 'x',
+      description: 'the --genesis value is hex (with or without 0x)',
+      dependsOn: ['genesis'],
     }),
-    'genesis-file': Flags.string({
+    // was --genesis-file (an alias until the next minor version), as genesis --file
+    file: Flags.string({
+      char: 'f',
+      aliases: ['genesis-file'],
       description: 'read the genesis bytes from this file',
       exclusive: ['genesis', 'genesis-hex'],
     }),
+    // was --genesis-hex HEX: now --genesis HEX --hex, as genesis --hex; hidden until the next minor version
+    'genesis-hex': Flags.string({hidden: true, exclusive: ['genesis', 'file']}),
   }
 
   async run(): Promise<{created: boolean; dataDir: string; genesisID: string; genesis: BlockJson}> {
     const {flags} = await this.parse(Init)
+    const hex = flags['genesis-hex'] ?? (flags.hex ? flags.genesis : undefined)
     const bytes =
-      flags.genesis !== undefined
-        ? new TextEncoder().encode(flags.genesis)
-        : flags['genesis-hex'] !== undefined
-          ? parsePlainHex(flags['genesis-hex'])
-          : flags['genesis-file'] !== undefined
-            ? await readInputFile(flags['genesis-file'])
+      hex !== undefined
+        ? parsePlainHex(hex)
+        : flags.genesis !== undefined
+          ? new TextEncoder().encode(flags.genesis)
+          : flags.file !== undefined
+            ? await readInputFile(flags.file)
             : new Uint8Array(0)
     const {genesis, created, location} = await initChain(chainOptions(flags, this.config), bytes)
     const view = blockJson(genesis, Status.Accepted)

@@ -1,13 +1,13 @@
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
-import {chainFlags, chainOptions} from '../flags.js'
+import {chainOptions, localChainFlags} from '../flags.js'
 import {type BlockJson, blockJson} from '../chain/view.js'
 import {blockLines, columns} from '../output.js'
 import {hexEncode, toHex} from '../vm/encoding.js'
 
 export default class Mempool extends BaseCommand {
   static override summary = 'List the queued payloads, oldest first, and the processing blocks'
-  static override description = `Payloads proposed with --no-accept wait here, in the order tsvm build takes them. Each row is the position, the payload hex and its checksummed hex (the form getBlock prints). Blocks already built from queued payloads but not yet accepted or rejected are listed after them. The mempool is kept on disk with the chain. Like the Go VM (v1.3), it refuses new payloads once it holds more than 4096.`
+  static override description = `Payloads proposed with --no-wait wait here, in the order tsvm build takes them. Each row is the position, the payload hex and its checksummed hex (the form getBlock prints). Blocks already built from queued payloads but not yet accepted or rejected are listed after them. The mempool is kept on disk with the chain. Like the Go VM (v1.3), it refuses new payloads once it holds more than 4096.`
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %>',
@@ -15,7 +15,7 @@ export default class Mempool extends BaseCommand {
         'One queued payload:\n  0  3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d  0x3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d90b08db9',
     },
   ]
-  static override flags = {...chainFlags}
+  static override flags = {...localChainFlags}
 
   async run(): Promise<{
     count: number

@@ -4,18 +4,16 @@ import {BaseCommand} from '../base-command.js'
 import type {StoredBlock} from '../chain/chain.js'
 import {withChain} from '../chain/open.js'
 import {type BlockJson, blockJson, blockRow} from '../chain/view.js'
-import {chainFlags, chainOptions, timestampFlag} from '../flags.js'
-import {parsePayloadLines, readStdin} from '../input.js'
+import {chainFlags, chainOptions, timestampFlag, waitTimeoutFlag} from '../flags.js'
+import {proposalPayloads} from '../input.js'
 import {interruptSummary, ok, storedBlockLines, warn} from '../output.js'
-import {hashFile} from '../proof/hash.js'
-import {parsePayload, toHex} from '../vm/encoding.js'
-import {TsvmError} from '../vm/errors.js'
+import {toHex} from '../vm/encoding.js'
 
 export default class Propose extends BaseCommand {
   static override summary = 'Propose 32-byte payloads: queue them, then build and accept a block for each'
   static override description = `A payload is 64 hex digits (with or without 0x), checksummed hex (0x + 72 digits, what the v1.3 API prints) or CB58; --file proposes the SHA-256 of a file; - reads many payloads from stdin, one per line (blank lines skipped; a bad line fails the whole input with its line number before anything is queued).
 
-By default the payloads are queued and then built and accepted at once, one block per payload in mempool order, each verified as the Go VM verifies it; thousands of payloads are written in a few synced batches. With --no-accept they are only queued (see tsvm build and tsvm accept).`
+By default the payloads are queued and then built and accepted at once, one block per payload in mempool order, each verified as the Go VM verifies it; thousands of payloads are written in a few synced batches. With --no-wait they are only queued (see tsvm build and tsvm accept).`
   static override examples = [
     {
       command:
@@ -30,34 +28,34 @@ By default the payloads are queued and then built and accepted at once, one bloc
     },
     {
       command:
-        '<%= config.bin %> <%= command.id %> 0x3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d --no-accept',
+        '<%= config.bin %> <%= command.id %> 0x3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d --no-wait',
       description: 'Only queue it:\n  queued 1 payload',
     },
   ]
   static override args = {
-    payload: Args.string({description: 'the payload (hex, checksummed hex or CB58), or - for one per line on stdin'}),
+    payload: Args.string({
+      description: 'the payload (hex, checksummed hex or CB58), or - for one per line on stdin',
+      ignoreStdin: true,
+    }),
   }
   static override flags = {
     ...chainFlags,
     file: Flags.string({char: 'f', description: 'propose the SHA-256 of this file (repeatable)', multiple: true}),
-    accept: Flags.boolean({
+    // was --accept/--no-accept (an alias until the next minor version), as stamp --wait
+    wait: Flags.boolean({
       default: true,
       allowNo: true,
-      aliases: ['wait'],
+      aliases: ['accept'],
       description:
-        'build and accept blocks at once; on a node (--endpoint), wait until each payload is in an accepted block (--no-accept only queues)',
+        'build and accept blocks at once; on a node (--endpoint), wait until each payload is in an accepted block (--no-wait only queues)',
     }),
-    timeout: Flags.integer({
-      min: 1,
-      default: 60,
-      description: 'on a node, seconds to wait for acceptance before WAIT_TIMEOUT (exit 3)',
-    }),
+    timeout: waitTimeoutFlag,
     timestamp: timestampFlag({description: 'block time in unix seconds for the blocks built (still verified)'}),
   }
 
   async run(): Promise<{queued: number; accepted: BlockJson[]; interrupted?: boolean; notProposed?: string[]}> {
     const {args, flags} = await this.parse(Propose)
-    const payloads = await this.payloads(args.payload, flags.file)
+    const payloads = await proposalPayloads(args.payload, flags.file)
     const json = this.jsonEnabled()
     // The table is printed group by group as blocks are accepted (there may be 100,000 of them);
     // --json needs them all at the end, as full views. On a terminal the table is the progress.
@@ -73,7 +71,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
     const result = await withChain(chainOptions(flags, this.config), (chain) =>
       chain.propose(payloads, {
         signal: interrupt.signal,
-        accept: flags.accept,
+        accept: flags.wait,
         timestamp: flags.timestamp,
         timeoutMs: flags.timeout * 1000,
         onProgress: (done, total) => (progress?.update(done, total), this.trace(`accepted ${done}/${total}`)),
@@ -108,15 +106,5 @@ By default the payloads are queued and then built and accepted at once, one bloc
       interrupted: true,
       notProposed: payloads.slice(result.queued).map((p) => toHex(p)),
     }
-  }
-
-  private async payloads(arg: string | undefined, files: string[] | undefined): Promise<Uint8Array[]> {
-    if (files !== undefined && arg !== undefined)
-      throw new TsvmError('USAGE', 'pass payloads either as an argument or with --file, not both')
-    if (files !== undefined) return Promise.all(files.map((f) => hashFile(f)))
-    if (arg === undefined)
-      throw new TsvmError('USAGE', 'missing payload: pass one as an argument, - for stdin, or --file FILE')
-    if (arg === '-') return parsePayloadLines(await readStdin())
-    return [parsePayload(arg).data]
   }
 }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {serveDataDir} from '../node/serve.js'
+import {serveDataDir, stopSignal} from '../node/serve.js'
 import {BaseCommand} from '../base-command.js'
 import {dataDirFlag, embeddedDataDir} from '../flags.js'
 import {serveLines, warn} from '../output.js'
@@ -87,11 +87,7 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
     const {flags} = await this.parse(Serve)
     // Serving always needs a data dir: a TSVM_ENDPOINT in the environment does not apply here.
     const dataDir = embeddedDataDir(flags['data-dir'], this.config)
-    // Listen for the stop signal before anything is printed: a supervisor may send it right after the start line.
-    const stop = new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'))
-      process.once('SIGTERM', () => resolve('SIGTERM'))
-    })
+    const stop = stopSignal() // listened for before anything is printed
     const serving = await serveDataDir(dataDir!, {
       host: flags.host,
       port: flags.port,
@@ -112,8 +108,6 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
     for (const warning of serving.info.warnings) this.note(warn(warning))
     this.note('Press Ctrl-C to stop.')
     const signal = await stop
-    // A second signal while draining ends the process at once.
-    process.once(signal, () => process.exit(130))
     this.note(`${signal}: finishing requests in flight and closing ${serving.dataDir}`)
     await serving.close()
   }

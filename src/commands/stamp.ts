@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {openChain, withChain} from '../chain/open.js'
-import {chainFlags, chainOptions} from '../flags.js'
+import {chainFlags, chainOptions, waitTimeoutFlag} from '../flags.js'
 import {resumeText, stampText} from '../proof/format.js'
 import {listRecords, pendingDir} from '../proof/pending.js'
 import {writeProgress} from '../proof/progress.js'
@@ -15,13 +15,13 @@ export default class Stamp extends BaseCommand {
     'Prove files existed: put their hash (or a Merkle root of many) in one block and write receipts'
   static override description = `Hashes each file (directories recursively; - reads hashes from stdin, one per line), proposes one
 32-byte payload (the hash itself for one item, the Merkle root for several), waits until it is
-accepted, and writes a receipt per item: <file>.tsvm next to the file, or under --out-dir mirroring
+accepted, and writes a receipt per item: <file>.tsvm next to the file, or under --out mirroring
 relative paths. A receipt is verified later with \`tsvm verify\` against this chain or a checkpoint. Symlinks, special files and
 names that are not valid UTF-8 inside directories are skipped and reported; existing receipts are
 never overwritten without --force.
 
 Nothing is proposed unless every receipt can be written (RECEIPT_UNWRITABLE otherwise: pass
---out-dir). Receipts are written atomically and durably (temp file, sync, rename). Until they all
+--out). Receipts are written atomically and durably (temp file, sync, rename). Until they all
 are, a record of the run is kept in $XDG_DATA_HOME/tsvm/pending-receipts (~/.local/share/tsvm/...):
 if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is killed,
 \`tsvm stamp --resume\` writes the missing receipts from it, with the same block.`
@@ -43,7 +43,7 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
       description: 'Queue only; the receipt is pending until `tsvm upgrade` completes it.',
     },
     {
-      command: 'sha256sum *.log | cut -c1-64 | <%= config.bin %> <%= command.id %> - --out-dir proofs',
+      command: 'sha256sum *.log | cut -c1-64 | <%= config.bin %> <%= command.id %> - --out proofs',
       description: 'Hashes from stdin; receipts are proofs/<hex>.tsvm.',
     },
     {
@@ -53,18 +53,20 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
   ]
   static override strict = false
   static override args = {
-    paths: Args.string({description: 'files or directories to stamp, or - for hashes on stdin'}),
+    paths: Args.string({description: 'files or directories to stamp, or - for hashes on stdin', ignoreStdin: true}),
   }
   static override flags = {
     ...chainFlags,
     glob: Flags.string({
-      char: 'g',
       multiple: true,
       multipleNonGreedy: true,
       description: 'only files in directories matching this glob (*, ?, **); repeatable',
     }),
-    'out-dir': Flags.string({
+    // was --out-dir (an alias until the next minor version): -o/--out as genesis --out
+    out: Flags.string({
       char: 'o',
+      aliases: ['out-dir'],
+      helpValue: '<dir>',
       description: 'write receipts under this directory instead of next to each file',
     }),
     wait: Flags.boolean({
@@ -72,12 +74,12 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
       allowNo: true,
       description: 'wait until the payload is accepted; --no-wait writes pending receipts',
     }),
-    timeout: Flags.integer({min: 1, default: 120, description: 'seconds to wait for acceptance'}),
-    force: Flags.boolean({char: 'f', description: 'replace existing receipts'}),
+    timeout: waitTimeoutFlag,
+    force: Flags.boolean({description: 'replace existing receipts'}),
     resume: Flags.boolean({
       description:
         'finish the receipts of interrupted stamp runs, on the chain each was stamped on, with the block it got',
-      exclusive: ['glob', 'out-dir'],
+      exclusive: ['glob', 'out'],
     }),
   }
 
@@ -125,7 +127,7 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
     const result = await withChain(chainOptions(flags, this.config), (chain) =>
       stamp(chain, argv as string[], {
         globs: flags.glob ?? [],
-        outDir: flags['out-dir'],
+        outDir: flags.out,
         wait: flags.wait,
         timeoutMs: flags.timeout * 1000,
         force: flags.force,

@@ -27,7 +27,7 @@ With --reverse, the argument is a VM ID and the name it was made from is printed
       description: 'use sha256(name) instead of the zero-padded name (any length)',
       exclusive: ['reverse'],
     }),
-    reverse: Flags.boolean({char: 'r', description: 'the argument is a VM ID: print the name it was made from'}),
+    reverse: Flags.boolean({description: 'the argument is a VM ID: print the name it was made from'}),
   }
 
   async run(): Promise<{name: string; vmID: string; hex: string; hashed: boolean}> {

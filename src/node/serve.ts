@@ -252,3 +252,19 @@ export async function serveDataDir(
   const serving = await serveChain({...options, vm: engineVm(chain.vm), genesisId, dataDir: chain.location})
   return {...serving, dataDir: chain.location}
 }
+
+/**
+ * The first SIGINT or SIGTERM, listened for from the call on (a supervisor may send one right
+ * after the start line). A second signal while draining ends the process at once (exit 130).
+ */
+export function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.once(signal, () => process.exit(130))
+      resolve(signal)
+    }
+
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
+}

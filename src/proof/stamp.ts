@@ -262,7 +262,7 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
     if (j !== undefined) {
       throw new TsvmError(
         'INVALID_ARGUMENT',
-        `two items would share the receipt ${p} (items ${j + 1} and ${i + 1}): stamp them in separate runs or drop --out-dir`,
+        `two items would share the receipt ${p} (items ${j + 1} and ${i + 1}): stamp them in separate runs or drop --out`,
       )
     }
 
@@ -294,7 +294,7 @@ export async function checkTargets(paths: readonly string[], force: boolean): Pr
   if (found.length > 0) {
     throw new TsvmError(
       'RECEIPT_EXISTS',
-      `${found.length} receipt${found.length === 1 ? '' : 's'} already exist${found.length === 1 ? 's' : ''} (first: ${found[0]}): pass --force to replace, or --out-dir to write elsewhere`,
+      `${found.length} receipt${found.length === 1 ? '' : 's'} already exist${found.length === 1 ? 's' : ''} (first: ${found[0]}): pass --force to replace, or --out DIR to write elsewhere`,
       {details: {existing: found.slice(0, 20)}},
     )
   }

@@ -266,7 +266,7 @@ export function stagingPath(dir: string, pid = process.pid): string {
  * RECEIPT_UNWRITABLE names the first that fails.
  */
 export function checkWritable(targets: readonly string[], say: {hint?: string; what?: string} = {}): Destinations {
-  const hint = say.hint ?? 'nothing was proposed: pass --out-dir to write the receipts somewhere writable'
+  const hint = say.hint ?? 'nothing was proposed: pass --out DIR to write the receipts somewhere writable'
   const what = say.what ?? 'receipts'
   const existing = new Map<string, string>()
   const nearest = (dir: string): string => {

@@ -29,7 +29,7 @@ describe('tsvm decode', () => {
       tsvmJson(['decode', '-'], {input: '  1c7hwa\n'}),
       tsvmJson(['decode', '0x74657374', '--encoding', 'hexnc']),
       tsvm(['decode', '1c7hwa']),
-      tsvm(['decode', '0x610a62', '-e', 'hexnc']),
+      tsvm(['decode', '0x610a62', '--encoding', 'hexnc']),
     ])
     assert.equal(human.code, 0)
     assert.deepEqual(
@@ -65,7 +65,10 @@ describe('tsvm decode', () => {
 
   it('reads the plain hex tsvm prints (dataHex, hash), with or without -e hexnc', async () => {
     const hash = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
-    const [auto, nc] = await Promise.all([tsvmJson(['decode', hash]), tsvmJson(['decode', hash, '-e', 'hexnc'])])
+    const [auto, nc] = await Promise.all([
+      tsvmJson(['decode', hash]),
+      tsvmJson(['decode', hash, '--encoding', 'hexnc']),
+    ])
     for (const r of [auto, nc]) {
       assert.equal(r.code, 0, r.stderr)
       assert.deepEqual([r.json.hex, r.json.length, r.json.encoding], [hash, 32, 'hexnc'])

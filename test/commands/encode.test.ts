@@ -8,12 +8,12 @@ const ONE_TO_32 = Array.from({length: 32}, (_, i) => (i + 1).toString(16).padSta
 describe('tsvm encode', () => {
   it('encodes the spec §2.4 vectors (hex input)', async () => {
     const runs = await Promise.all([
-      tsvm(['encode', '--hex', '00', '-e', 'cb58']),
+      tsvm(['encode', '--hex', '00', '--encoding', 'cb58']),
       tsvm(['encode', '--hex', '0x00010203040506070809ff']),
       tsvm(['encode', '--hex', '00010203040506070809ff', '--encoding', 'cb58']),
-      tsvm(['encode', '--hex', ONE_TO_32, '-e', 'cb58']),
-      tsvm(['encode', '--hex', ONE_TO_32, '-e', 'hexc']),
-      tsvm(['encode', '', '-e', 'cb58']),
+      tsvm(['encode', '--hex', ONE_TO_32, '--encoding', 'cb58']),
+      tsvm(['encode', '--hex', ONE_TO_32, '--encoding', 'hexc']),
+      tsvm(['encode', '', '--encoding', 'cb58']),
     ])
     assert.deepEqual(
       runs.map((r) => [r.code, r.stdout]),
@@ -32,8 +32,8 @@ describe('tsvm encode', () => {
     const [text, stdin, stdinHex, hexnc] = await Promise.all([
       tsvmJson(['encode', 'e2e']),
       tsvmJson(['encode', '-'], {input: Uint8Array.of(0)}),
-      tsvm(['encode', '-', '--hex', '-e', 'cb58'], {input: '0x00\n'}),
-      tsvm(['encode', 'test', '-e', 'hexnc']),
+      tsvm(['encode', '-', '--hex', '--encoding', 'cb58'], {input: '0x00\n'}),
+      tsvm(['encode', 'test', '--encoding', 'hexnc']),
     ])
     assert.deepEqual(text.json, {bytes: '0x6532655e975cba', encoding: 'hex', length: 3, hex: '653265'})
     assert.deepEqual(stdin.json, {bytes: '0x0017afa01d', encoding: 'hex', length: 1, hex: '00'})
@@ -43,9 +43,9 @@ describe('tsvm encode', () => {
 
   it('--length pads and truncates like the static API', async () => {
     const [pad, cut, keep] = await Promise.all([
-      tsvmJson(['encode', '--hex', '01020304', '--length', '32', '-e', 'cb58']),
-      tsvmJson(['encode', 'abcdef', '--length', '2', '-e', 'hexnc']),
-      tsvmJson(['encode', 'abc', '--length', '0', '-e', 'hexnc']),
+      tsvmJson(['encode', '--hex', '01020304', '--length', '32', '--encoding', 'cb58']),
+      tsvmJson(['encode', 'abcdef', '--length', '2', '--encoding', 'hexnc']),
+      tsvmJson(['encode', 'abc', '--length', '0', '--encoding', 'hexnc']),
     ])
     assert.deepEqual(pad.json, {
       bytes: 'SkB92DD9M2yeCadw22VbnxfV6b7W5YEnnLRs6fKivk6wh2Zy',
@@ -61,7 +61,7 @@ describe('tsvm encode', () => {
     const [odd, digit, enc] = await Promise.all([
       tsvmJson(['encode', '--hex', '123']),
       tsvm(['encode', '--hex', 'zz']),
-      tsvm(['encode', 'x', '-e', 'json']),
+      tsvm(['encode', 'x', '--encoding', 'json']),
     ])
     assert.deepEqual([odd.code, odd.json.error.code], [4, 'HEX_INVALID'])
     assert.equal(digit.code, 4)

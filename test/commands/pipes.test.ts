@@ -170,3 +170,15 @@ describe('Ctrl-C during stamp', () => {
     assert.deepEqual([resumed.code, resumed.stdout], [0, 'no interrupted stamp run to finish\n'])
   })
 })
+
+describe('stdin is read only where - asks for it', () => {
+  it('proposes the SHA-256 of stdin, as its not-found hint says (once: - twice is a usage error)', async () => {
+    const d = ['--data-dir', newDir()]
+    const r = await tsvm(['propose', '--file', '-', '--json', ...d], {input: 'hello\n'})
+    assert.equal(r.code, 0, r.stdout)
+    // sha256("hello\n"), whatever the JSON field is named
+    assert.match(r.stdout, /"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"/)
+    const twice = await tsvm(['propose', '--file', '-', '--file', '-', ...d], {input: 'x'})
+    assert.equal(twice.code, 2)
+  })
+})

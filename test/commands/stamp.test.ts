@@ -90,7 +90,7 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
     mkdirSync(join(dir, 'docs', 'sub'), {recursive: true})
     writeFileSync(join(dir, 'docs', 'sub', 'keep.pdf'), 'pdf')
     writeFileSync(join(dir, 'docs', 'drop.txt'), 'txt')
-    const s = await tsvmJson(['stamp', '-g', '*.pdf', 'docs', '-o', 'globbed'], env())
+    const s = await tsvmJson(['stamp', '--glob', '*.pdf', 'docs', '-o', 'globbed'], env())
     assert.equal(s.code, 0, s.stderr)
     assert.deepEqual(
       s.json.receipts.map((r: {name: string}) => r.name),

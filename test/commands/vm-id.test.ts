@@ -40,9 +40,9 @@ describe('tsvm vm-id', () => {
   it('--reverse gives the name back, or says it was not made from one', async () => {
     const [name, json, none, bad] = await Promise.all([
       tsvm(['vm-id', '--reverse', 'tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc']),
-      tsvmJson(['vm-id', '-r', 'srEXiWaHuhNyGwPUi444Tu47ZEDwxTWrbQiuD7FmgSAQ6X7Dy']),
-      tsvmJson(['vm-id', '-r', 'inBxtZcnZp684WLyCifWbCTF4jt8ntSfURdjJXis33UmgL1Zf']),
-      tsvmJson(['vm-id', '-r', 'srEXiWaHuhNyGwPUi444Tu47ZEDwxTWrbQiuD7FmgSAQ6X7Dz']),
+      tsvmJson(['vm-id', '--reverse', 'srEXiWaHuhNyGwPUi444Tu47ZEDwxTWrbQiuD7FmgSAQ6X7Dy']),
+      tsvmJson(['vm-id', '--reverse', 'inBxtZcnZp684WLyCifWbCTF4jt8ntSfURdjJXis33UmgL1Zf']),
+      tsvmJson(['vm-id', '--reverse', 'srEXiWaHuhNyGwPUi444Tu47ZEDwxTWrbQiuD7FmgSAQ6X7Dz']),
     ])
     assert.deepEqual([name.code, name.stdout], [0, 'timestampvm\n'])
     assert.equal(json.json.name, 'subnetevm')

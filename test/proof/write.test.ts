@@ -132,7 +132,7 @@ describe('receipt writes', () => {
       () => checkWritable([join(base, 'file', 'x', 'a.tsvm')]),
       (e: unknown) =>
         isCode('RECEIPT_UNWRITABLE')(e) &&
-        /--out-dir/.test((e as Error).message) &&
+        /--out DIR/.test((e as Error).message) &&
         (e as TsvmError).details?.errno === 'ENOTDIR',
     )
   })

@@ -29,11 +29,14 @@ The default VM ID is the one of the name "${DEFAULT_VM_NAME}", the ID the Go tim
   static override flags = {
     'plugin-dir': Flags.string({
       description: "the node's plugin dir (its --plugin-dir; default there ~/.avalanchego/plugins)",
-      exactlyOne: ['plugin-dir', 'output'],
+      exactlyOne: ['plugin-dir', 'out'],
     }),
-    output: Flags.string({
+    // was --output (an alias until the next minor version): -o/--out as genesis --out
+    out: Flags.string({
+      char: 'o',
+      aliases: ['output'],
       description: 'write the launcher at exactly this path instead (what a build script is asked for)',
-      exactlyOne: ['plugin-dir', 'output'],
+      exactlyOne: ['plugin-dir', 'out'],
     }),
     name: Flags.string({
       description: `the VM name whose VM ID names the file (default ${DEFAULT_VM_NAME})`,
@@ -52,7 +55,7 @@ The default VM ID is the one of the name "${DEFAULT_VM_NAME}", the ID the Go tim
     const {flags} = await this.parse(PluginInstall)
     const result = await installPlugin({
       pluginDir: flags['plugin-dir'],
-      output: flags.output,
+      output: flags.out,
       name: flags.name,
       vmId: flags['vm-id'],
       avalanchego: flags.avalanchego,
