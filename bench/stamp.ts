@@ -13,7 +13,7 @@ import {type Figure, type Sizes, childEnv, median, now, progress, run, throughpu
 export const STAMP_FILE_BYTES = 16_384
 
 /** Writes `n` files of random bytes in subdirectories of 100; returns their paths relative to `dir`. */
-function makeTree(dir: string, n: number): string[] {
+export function makeTree(dir: string, n: number): string[] {
   const names: string[] = []
   for (let i = 0; i < n; i++) {
     const sub = `d${String(Math.floor(i / 100)).padStart(3, '0')}`

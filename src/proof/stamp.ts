@@ -66,14 +66,14 @@ export interface CollectOptions {
 }
 
 /** The relative, '/'-separated name of a file: relative to cwd when inside it, else to the input's parent. */
-function nameFor(abs: string, inputAbs: string, cwd: string): string {
+export function nameFor(abs: string, inputAbs: string, cwd: string): string {
   let rel = relative(cwd, abs)
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) rel = relative(dirname(inputAbs), abs)
   return rel.split(sep).join('/')
 }
 
 /** What nameFor puts before a file's path below the directory `dirAbs`: '' or a name ending in '/'. */
-function dirPrefix(dirAbs: string, cwd: string): string {
+export function dirPrefix(dirAbs: string, cwd: string): string {
   let rel = relative(cwd, dirAbs)
   if (rel.startsWith('..') || isAbsolute(rel)) rel = relative(dirname(dirAbs), dirAbs)
   return rel === '' ? '' : rel.split(sep).join('/') + '/'
