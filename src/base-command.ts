@@ -90,11 +90,14 @@ export abstract class BaseCommand extends Command {
 
   /**
    * Ctrl-C for work that is safe to stop anywhere (it keeps its own record to finish from): say
-   * what to do next, then exit 130 at once. Returns the function that removes the handler.
+   * what to do next (and, under --json, print the state as the final JSON object), then exit 130
+   * at once. Returns the function that removes the handler.
    */
-  protected exitOnInterrupt(message: () => string): () => void {
+  protected exitOnInterrupt(report: () => string | {message: string; json: unknown}): () => void {
     const onInt = (): void => {
-      writeSync(2, message() + '\n')
+      const r = report()
+      if (typeof r !== 'string' && this.jsonEnabled()) writeSync(1, JSON.stringify(r.json, null, 2) + '\n')
+      writeSync(2, (typeof r === 'string' ? r : r.message) + '\n')
       process.exit(130)
     }
 

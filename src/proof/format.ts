@@ -125,6 +125,11 @@ export function receiptText(r: Receipt, check: VerifyResult): string {
   ])
 }
 
+/** A line per skipped path worth one: receipts inside a stamped tree are skipped as expected. */
+export function skippedNotes(skipped: StampResult['skipped']): string[] {
+  return skipped.filter((s) => s.reason !== 'receipt').map((s) => `skipped ${printable(s.path)}: ${s.reason}`)
+}
+
 /** What `stamp --resume` did, one entry per recorded run. */
 export function resumeText(results: ResumeResult[]): string {
   if (results.length === 0) return 'no interrupted stamp run to finish'

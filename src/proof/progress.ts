@@ -25,3 +25,36 @@ export function writeProgress(
     }
   }
 }
+
+/**
+ * Test hook (no effect unless set): TSVM_TEST_PAUSE_STAMP=proposed makes a stamp run wait, with
+ * its event loop free, once its payload is proposed and before any receipt is written, after
+ * saying so on stderr: a test sends SIGINT at that known point instead of racing the run.
+ */
+export function pauseAfterPropose(env: Record<string, string | undefined>): (() => Promise<void>) | undefined {
+  if (env.TSVM_TEST_PAUSE_STAMP !== 'proposed') return undefined
+  return () => {
+    writeSync(2, 'paused after the proposal\n')
+    setInterval(() => {}, 1 << 30) // keeps the process alive while it waits for the signal
+    return new Promise<void>(() => {})
+  }
+}
+
+/** A progress reporter as the CLI makes one (undefined when silent). */
+type Reporter = {update: (done: number, total: number) => void; end: () => void} | undefined
+
+/** The progress of a stamp run from the CLI's two reporters: the options to pass (with the test hook), and the end of the line. */
+export function stampProgress(
+  hashing: Reporter,
+  writing: Reporter,
+): {options: Pick<StampOptions, 'onProgress' | 'afterPropose'>; end: () => void} {
+  return {
+    options: {
+      onProgress: writeProgress(writing?.update, hashing?.update),
+      afterPropose: pauseAfterPropose(process.env),
+    },
+    end() {
+      writing?.end()
+    },
+  }
+}

@@ -22,7 +22,7 @@ import {bytesEqual} from '../vm/hash.js'
 import {compileGlobs} from './glob.js'
 import {hashFile} from './hash.js'
 import {MerkleTree} from './merkle.js'
-import {describeChain as chainRecord} from './receipt.js'
+import {describeChain as chainRecord, isoTime} from './receipt.js'
 import {deliverReceipts} from './deliver.js'
 import {doneCount, Helpers, isDone, newBoard} from './threads.js'
 import {receiptBlock} from './verify.js'
@@ -333,6 +333,10 @@ export interface StampOptions extends CollectOptions {
   onProgress?: (phase: 'hash' | 'write' | 'commit', done: number, total: number) => void
   /** Clock for createdAt (tests). */
   now?: () => Date
+  /** The block time in unix seconds (embedded chain only; still verified): the chain's clock otherwise. */
+  timestamp?: bigint
+  /** Awaited once the payload is proposed (and the record notes the block), before any receipt is written (a test hook). */
+  afterPropose?: () => Promise<void>
 }
 
 /** What a stamp run did. */
@@ -350,6 +354,8 @@ export interface StampResult {
 /** Stamps `inputs` on `chain`: one payload, one propose, one receipt per item. */
 export async function stamp(chain: Chain, inputs: readonly string[], options: StampOptions = {}): Promise<StampResult> {
   const cwd = options.cwd ?? process.cwd()
+  if (options.timestamp !== undefined && chain.kind === 'remote')
+    throw new TsvmError('USAGE', 'a node sets its own block times: --timestamp applies to the embedded chain only')
   const {items, skipped} = await collectItems(inputs, options)
   if (items.length === 0)
     throw new TsvmError(
@@ -395,6 +401,8 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
           dest,
           tree,
           timeoutMs: options.timeoutMs,
+          timestamp: options.timestamp,
+          afterPropose: options.afterPropose,
           onProgress: options.onProgress,
         })),
         skipped,
@@ -430,6 +438,9 @@ export interface SettleOptions {
   /** Where the receipts go (checkWritable); without it, their directories are taken to exist. */
   dest?: Destinations
   timeoutMs?: number | undefined
+  /** The block time (embedded chain), as StampOptions.timestamp. */
+  timestamp?: bigint | undefined
+  afterPropose?: (() => Promise<void>) | undefined
   /** Finishing an interrupted run: look for the accepted block (the recorded one, else by payload) before proposing. */
   resume?: boolean
   /** The run's Merkle tree when already built (several items); built from the items otherwise. */
@@ -461,11 +472,13 @@ export async function settle(
       const r = await chain.propose([payload], {
         accept: run.wait,
         ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
+        ...(options.timestamp === undefined ? {} : {timestamp: options.timestamp}),
       })
       if (run.wait) stored = await findAccepted(chain, payload, r.accepted)
       if (record && stored) noteBlock(record, idToString(stored.block.id), stored.block.height.toString())
     } catch (error) {
-      if (!isTsvmError(error, 'WAIT_TIMEOUT')) throw await afterFailedPropose(chain, payload, record, error)
+      if (!isTsvmError(error, 'WAIT_TIMEOUT'))
+        throw await afterFailedPropose(chain, payload, record, await timestampAdvice(chain, error))
       timedOut = error
     }
   }
@@ -489,6 +502,7 @@ export async function settle(
     replace: run.replace || Boolean(options.force),
     ...(options.resume ? {resume: true} : {}),
   }
+  await options.afterPropose?.()
   try {
     await deliverReceipts(job, options.helpers ?? Helpers.none(), options.dest, options.onProgress)
   } catch (error) {
@@ -547,6 +561,27 @@ async function acceptedBlock(chain: Chain, run: PendingRun): Promise<StoredBlock
   }
 
   return findAccepted(chain, run.payload)
+}
+
+/**
+ * A BLOCK_TIMESTAMP_EARLY with what to pass instead: --timestamp at or after the last accepted
+ * block's time, or no --timestamp (the chain then takes the later of its clock and that time).
+ * CHAIN_AHEAD_OF_CLOCK already says from when blocks can be built again.
+ */
+async function timestampAdvice(chain: Chain, error: unknown): Promise<unknown> {
+  if (!isTsvmError(error, 'BLOCK_TIMESTAMP_EARLY')) return error
+  let tip
+  try {
+    tip = (await chain.lastAccepted()).block
+  } catch {
+    return error
+  }
+
+  return new TsvmError(
+    error.code,
+    `${error.message}: the last accepted block (height ${tip.height}) is timestamped ${tip.timestamp} (${isoTime(tip.timestamp)}); pass --timestamp ${tip.timestamp} or later, or leave --timestamp out`,
+    {cause: error, details: {...error.details, tipTimestamp: tip.timestamp.toString()}},
+  )
 }
 
 /**
