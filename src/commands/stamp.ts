@@ -87,7 +87,7 @@ a second block for the same run. Ctrl-C stops at once (exit 130) and says how fa
   async run(): Promise<StampResult | {resumed: ResumeResult[]}> {
     const {argv, flags} = await this.parse(Stamp)
     const pending = pendingDir(process.env, this.config.home)
-    const progress = stampProgress(this.progress('hashing'), this.progress('writing receipts'))
+    const progress = stampProgress((label, unit) => this.progress(label, unit))
     const common = {...progress.options, force: flags.force, timeoutMs: flags.timeout * 1000, pendingDir: pending}
     if (flags.resume) {
       const open = (where: {dataDir?: string; endpoint?: string}) => openChain({...where, autoInit: false})

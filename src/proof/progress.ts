@@ -8,6 +8,7 @@ import type {StampOptions} from './stamp.js'
 export function writeProgress(
   write?: (done: number, total: number) => void,
   hash?: (done: number, total: number) => void,
+  bytes?: (done: number, total: number) => void,
 ): StampOptions['onProgress'] {
   // Test hook (no effect unless set): TSVM_TEST_HALT_STAMP=<write|commit>:<n> stops the process
   // for good once n items of that phase are done, after saying so on stderr, so a test can kill a
@@ -17,6 +18,7 @@ export function writeProgress(
   return (phase, n, total) => {
     if (process.env.TSVM_DEBUG) process.stderr.write(`stamp: ${phase} ${n}/${total}\n`)
     if (phase === 'hash') return hash?.(n, total)
+    if (phase === 'bytes') return bytes?.(n, total)
     done[phase] = n
     write?.(Math.floor((done.write + done.commit) / 2), total)
     if (phase === haltPhase && n >= Number(haltAt)) {
@@ -43,16 +45,22 @@ export function pauseAfterPropose(env: Record<string, string | undefined>): (() 
 /** A progress reporter as the CLI makes one (undefined when silent). */
 type Reporter = {update: (done: number, total: number) => void; end: () => void} | undefined
 
-/** The progress of a stamp run from the CLI's two reporters: the options to pass (with the test hook), and the end of the line. */
-export function stampProgress(
-  hashing: Reporter,
-  writing: Reporter,
-): {options: Pick<StampOptions, 'onProgress' | 'afterPropose'>; end: () => void} {
+/**
+ * The progress of a stamp run from the CLI's reporters (`make`): files hashed, bytes of large
+ * files hashed, receipts written. Returns the options to pass (with the test hook) and the end.
+ */
+export function stampProgress(make: (label: string, unit?: 'items' | 'bytes') => Reporter): {
+  options: Pick<StampOptions, 'onProgress' | 'afterPropose'>
+  end: () => void
+} {
+  const writing = make('writing receipts')
+  const bytes = make('hashing large files', 'bytes')
+  const onProgress = writeProgress(writing?.update, make('hashing files')?.update, (d, t) => {
+    bytes?.update(d, t)
+    if (d >= t) bytes?.end()
+  })
   return {
-    options: {
-      onProgress: writeProgress(writing?.update, hashing?.update),
-      afterPropose: pauseAfterPropose(process.env),
-    },
+    options: {onProgress, afterPropose: pauseAfterPropose(process.env)},
     end() {
       writing?.end()
     },

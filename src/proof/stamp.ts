@@ -218,6 +218,7 @@ export async function hashItems(
   items: StampItem[],
   onProgress?: (done: number, total: number) => void,
   helpers = Helpers.none(),
+  onBytes?: (done: number, total: number) => void,
 ): Promise<void> {
   const todo = items.filter((item) => item.hash === undefined)
   const paths = todo.map((item) => item.path!)
@@ -239,13 +240,27 @@ export async function hashItems(
     onProgress?.(done, todo.length),
   )
   let done = doneCount(board)
+  const large = todo.flatMap((_, i) => (isDone(board, i) ? [] : [i]))
+  // the files left are large (or unreadable): their progress is in bytes
+  const sizes = onBytes && large.length > 0 ? await Promise.all(large.map((i) => fileSize(paths[i]!))) : []
+  const totalBytes = sizes.reduce((a, b) => a + b, 0)
+  let bytes = 0
+  const counted = onBytes && ((n: number) => onBytes((bytes += n), Math.max(totalBytes, bytes)))
   for (let i = 0; i < todo.length; i++) {
     if (isDone(board, i)) todo[i]!.hash = digests.slice(i * 32, (i + 1) * 32)
     else {
-      todo[i]!.hash = await hashFile(paths[i]!)
+      todo[i]!.hash = await hashFile(paths[i]!, counted)
       onProgress?.(++done, todo.length)
     }
   }
+}
+
+/** A file's size, 0 when it cannot be read (hashFile then reports why). */
+async function fileSize(path: string): Promise<number> {
+  return stat(path).then(
+    (s) => s.size,
+    () => 0,
+  )
 }
 
 /** Where each item's receipt goes: next to the file, or under outDir mirroring names; hashes by hex. */
@@ -329,8 +344,8 @@ export interface StampOptions extends CollectOptions {
    * kill or a write failure after acceptance loses nothing; without it, no record is kept.
    */
   pendingDir?: string
-  /** Progress per phase: hashing, writing the receipts' temp files, moving them to their names. */
-  onProgress?: (phase: 'hash' | 'write' | 'commit', done: number, total: number) => void
+  /** Progress per phase: hashing (files; bytes of large files), writing the receipts' temp files, moving them to their names. */
+  onProgress?: (phase: 'hash' | 'bytes' | 'write' | 'commit', done: number, total: number) => void
   /** Clock for createdAt (tests). */
   now?: () => Date
   /** The block time in unix seconds (embedded chain only; still verified): the chain's clock otherwise. */
@@ -377,7 +392,12 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
   // Started now, the helpers load while this thread starts hashing.
   const helpers = Helpers.forItems(items.length)
   try {
-    await hashItems(items, (d, t) => options.onProgress?.('hash', d, t), helpers)
+    await hashItems(
+      items,
+      (d, t) => options.onProgress?.('hash', d, t),
+      helpers,
+      (d, t) => options.onProgress?.('bytes', d, t),
+    )
     const hashes = items.map((i) => i.hash!)
     const tree = hashes.length > 1 ? new MerkleTree(hashes) : undefined
     const run: PendingRun = {
