@@ -1,4 +1,4 @@
-// The benchmark runner: `npm run bench [-- --quick] [-- --only startup,serve,plugin,adopt]`.
+// The benchmark runner: `npm run bench [-- --quick] [-- --only startup,serve,plugin,adopt,verify]`.
 // Runs every figure group, prints the table on stdout and writes bench/results.json. Each
 // figure is the median of several repeats, next to a baseline measured in the same run on the
 // same machine; the ratio is what to compare across machines, not the absolute numbers.
@@ -14,6 +14,7 @@ import {pluginFigures} from './plugin.js'
 import {serveFigures} from './serve.js'
 import {stampFigure} from './stamp.js'
 import {startupGetBlock, startupVmId} from './startup.js'
+import {verifyFigure} from './verify.js'
 
 /** The figure groups, in running order; each gets its own scratch directory. `--only startup` picks both start-up groups. */
 export const GROUPS: Record<string, (sizes: Sizes, dir: string) => Promise<Figure | Figure[]>> = {
@@ -22,6 +23,7 @@ export const GROUPS: Record<string, (sizes: Sizes, dir: string) => Promise<Figur
   accept: durableAccept,
   propose: proposeGroup,
   stamp: stampFigure,
+  verify: verifyFigure,
   serve: serveFigures,
   plugin: pluginFigures,
   adopt: adoptFigure,

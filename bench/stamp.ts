@@ -13,7 +13,7 @@ import {type Figure, type Sizes, childEnv, median, now, progress, run, throughpu
 export const STAMP_FILE_BYTES = 16_384
 
 /** Writes `n` files of random bytes in subdirectories of 100; returns their paths relative to `dir`. */
-function makeTree(dir: string, n: number): string[] {
+export function makeTree(dir: string, n: number): string[] {
   const names: string[] = []
   for (let i = 0; i < n; i++) {
     const sub = `d${String(Math.floor(i / 100)).padStart(3, '0')}`
@@ -60,7 +60,7 @@ export async function stampFigure(sizes: Sizes, workDir: string): Promise<Figure
   for (let r = 0; r < sizes.repeats; r++) {
     progress(`stamp: run ${r + 1}/${sizes.repeats}`)
     creates.push(createCost(join(workDir, `probe-${r}`), 1000))
-    const a = await tsvm(['stamp', tree, '--out-dir', join(workDir, `receipts-${r}`), '--json'], {env})
+    const a = await tsvm(['stamp', tree, '--out', join(workDir, `receipts-${r}`), '--json'], {env})
     if (a.code !== 0) throw new Error(`tsvm stamp exited ${a.code}: ${a.stderr}`)
     const b = await run('sha256sum', names, {cwd: tree})
     if (b.code !== 0) throw new Error(`sha256sum exited ${b.code}: ${b.stderr}`)

@@ -6,6 +6,7 @@ import {writeSync} from 'node:fs'
 import {adoptionSettings} from './chain/adopt-hooks.js'
 import {errorJson, exitCodeFor, toTsvmError} from './errors.js'
 import {adoptionText, formatError, setColor} from './output.js'
+import {progressText} from './progress-line.js'
 import {usageMessage} from './usage.js'
 import {TsvmError} from './vm/errors.js'
 
@@ -56,19 +57,32 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
-   * A progress reporter for long runs: rewrites one stderr line, or undefined (silent) under
-   * --json or when stderr is not a terminal. Call the returned `end` when done.
+   * A progress reporter for long runs: rewrites one stderr line with the count, the rate and the
+   * time left (at most ten times a second), or undefined (silent) under --json or when stderr is
+   * not a terminal. Call the returned `end` when done.
    */
-  protected progress(label: string): {update: (done: number, total: number) => void; end: () => void} | undefined {
+  protected progress(
+    label: string,
+    unit: 'items' | 'bytes' = 'items',
+  ): {update: (done: number, total: number) => void; end: () => void} | undefined {
     if (this.jsonEnabled() || !process.stderr.isTTY) return undefined
-    let shown = false
+    const start = Date.now()
+    let last: {done: number; total: number} | undefined
+    let shownAt = 0
+    const show = () =>
+      process.stderr.write(`\r${progressText(label, last!.done, last!.total, Date.now() - start, unit)}\u001B[K`)
     return {
-      update: (done, total) => {
-        shown = true
-        process.stderr.write(`\r${label} ${total > 0 ? `${done}/${total}` : done}`)
+      update(done, total) {
+        last = {done, total}
+        if (Date.now() - shownAt < 100 && done < total) return
+        shownAt = Date.now()
+        show()
       },
-      end: () => {
-        if (shown) process.stderr.write('\n')
+      end() {
+        if (last === undefined) return
+        show()
+        process.stderr.write('\n')
+        last = undefined
       },
     }
   }
@@ -90,11 +104,14 @@ export abstract class BaseCommand extends Command {
 
   /**
    * Ctrl-C for work that is safe to stop anywhere (it keeps its own record to finish from): say
-   * what to do next, then exit 130 at once. Returns the function that removes the handler.
+   * what to do next (and, under --json, print the state as the final JSON object), then exit 130
+   * at once. Returns the function that removes the handler.
    */
-  protected exitOnInterrupt(message: () => string): () => void {
+  protected exitOnInterrupt(report: () => string | {message: string; json: unknown}): () => void {
     const onInt = (): void => {
-      writeSync(2, message() + '\n')
+      const r = report()
+      if (typeof r !== 'string' && this.jsonEnabled()) writeSync(1, JSON.stringify(r.json, null, 2) + '\n')
+      writeSync(2, (typeof r === 'string' ? r : r.message) + '\n')
       process.exit(130)
     }
 

@@ -91,7 +91,7 @@ export interface Chain {
   /** Blocks built or verified but not yet accepted or rejected (embedded only; optional). */
   processing?(): Promise<StoredBlock[]>
   /** Re-verifies the whole stored chain (embedded only). */
-  check(): Promise<CheckReport>
+  check(options?: {onProgress?: (done: number, total: number) => void}): Promise<CheckReport>
 
   /** What identifies this chain, as far as the backend can tell cheaply (optional). */
   identity?(): Promise<ChainIdentity>

@@ -185,8 +185,8 @@ export class EmbeddedChain implements Chain {
     return this.vm.processingBlocks().map((block) => ({block, status: Status.Processing}))
   }
 
-  check(): Promise<CheckReport> {
-    return this.vm.check()
+  check(options: {onProgress?: (done: number, total: number) => void} = {}): Promise<CheckReport> {
+    return this.vm.check(options)
   }
 
   /** The genesis block ID (none for a data dir without a chain yet). */

@@ -18,7 +18,11 @@ export default class Check extends BaseCommand {
 
   async run(): Promise<CheckReport> {
     const {flags} = await this.parse(Check)
-    const report = await withChain({...chainOptions(flags, this.config), create: false}, (chain) => chain.check())
+    const progress = this.progress('checking')
+    const report = await withChain({...chainOptions(flags, this.config), create: false}, (chain) =>
+      chain.check({onProgress: progress?.update}),
+    )
+    progress?.end()
     if (!report.ok) {
       if (!this.jsonEnabled()) this.log(problemLines(report.problems))
       const clockOnly = report.problems.every((p) => p.kind === 'tip-in-future')

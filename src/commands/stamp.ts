@@ -2,13 +2,13 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {openChain, withChain} from '../chain/open.js'
-import {chainFlags, chainOptions, waitTimeoutFlag} from '../flags.js'
-import {resumeText, stampText} from '../proof/format.js'
-import {listRecords, pendingDir} from '../proof/pending.js'
-import {writeProgress} from '../proof/progress.js'
+import {chainFlags, chainOptions, timestampFlag, waitTimeoutFlag} from '../flags.js'
+import {resumeText, skippedNotes, stampText} from '../proof/format.js'
+import {stampInterrupted, startNotes} from '../proof/interrupt.js'
+import {pendingDir} from '../proof/pending.js'
+import {stampProgress} from '../proof/progress.js'
 import {resumeStamps, type ResumeResult} from '../proof/resume.js'
 import {stamp, type StampResult} from '../proof/stamp.js'
-import {TsvmError} from '../vm/errors.js'
 
 export default class Stamp extends BaseCommand {
   static override summary =
@@ -23,8 +23,10 @@ never overwritten without --force.
 Nothing is proposed unless every receipt can be written (RECEIPT_UNWRITABLE otherwise: pass
 --out). Receipts are written atomically and durably (temp file, sync, rename). Until they all
 are, a record of the run is kept in $XDG_DATA_HOME/tsvm/pending-receipts (~/.local/share/tsvm/...):
-if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is killed,
-\`tsvm stamp --resume\` writes the missing receipts from it, with the same block.`
+if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is killed or
+interrupted, \`tsvm stamp --resume\` writes the missing receipts from it, with the same block: never
+a second block for the same run. Ctrl-C stops at once (exit 130) and says how far the run got
+(with --json, an object listing the receipts written and those not).`
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> report.pdf',
@@ -81,65 +83,34 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
         'finish the receipts of interrupted stamp runs, on the chain each was stamped on, with the block it got',
       exclusive: ['glob', 'out'],
     }),
+    timestamp: timestampFlag({description: 'block time in unix seconds (embedded chain; still verified)'}),
   }
 
   async run(): Promise<StampResult | {resumed: ResumeResult[]}> {
     const {argv, flags} = await this.parse(Stamp)
     const pending = pendingDir(process.env, this.config.home)
-    const writing = this.progress('writing receipts')
-    const onProgress = writeProgress(writing?.update, this.progress('hashing')?.update)
+    const progress = stampProgress((label, unit) => this.progress(label, unit))
+    const common = {...progress.options, force: flags.force, timeoutMs: flags.timeout * 1000, pendingDir: pending}
     if (flags.resume) {
-      if (argv.length > 0)
-        throw new TsvmError(
-          'USAGE',
-          '--resume finishes recorded runs and takes no paths: run `tsvm stamp --resume` alone',
-        )
-      const resumed = await resumeStamps(pending, (where) => openChain({...where, autoInit: false}), {
-        force: flags.force,
-        timeoutMs: flags.timeout * 1000,
-        onProgress,
-      })
-      writing?.end()
+      const open = (where: {dataDir?: string; endpoint?: string}) => openChain({...where, autoInit: false})
+      const resumed = await resumeStamps(pending, open, {...common, paths: argv as string[]})
+      progress.end()
       this.log(resumeText(resumed))
       return {resumed}
     }
 
-    if (argv.length === 0)
-      throw new TsvmError(
-        'USAGE',
-        'nothing to stamp: pass files or directories, - for hashes on stdin, or --resume\nSee --help for usage.',
-      )
-    const waiting = listRecords(pending).filter((r) => !r.running).length
-    if (waiting > 0)
-      this.note(
-        `${waiting} interrupted stamp run${waiting === 1 ? ' has' : 's have'} receipts still to write: run \`tsvm stamp --resume\``,
-      )
-    // Kept to the end: receipts are written synchronously, so a Ctrl-C there is seen once they are done.
+    for (const note of startNotes(argv, pending)) this.note(note)
     let finished = false
-    this.exitOnInterrupt(() =>
-      listRecords(pending).some((r) => r.pid === process.pid)
-        ? 'interrupted: run `tsvm stamp --resume` to finish the receipts, with the block this run proposed (no second block)'
-        : finished
-          ? 'interrupted after the run finished: every receipt is written'
-          : 'interrupted before anything was proposed: nothing was spent; run the same command again',
-    )
+    // Kept to the end: receipts are written synchronously, so a Ctrl-C there is seen once they are done.
+    this.exitOnInterrupt(() => stampInterrupted(pending, finished))
     this.trace('started')
+    const {glob, out: outDir, wait, timestamp} = flags
     const result = await withChain(chainOptions(flags, this.config), (chain) =>
-      stamp(chain, argv as string[], {
-        globs: flags.glob ?? [],
-        outDir: flags.out,
-        wait: flags.wait,
-        timeoutMs: flags.timeout * 1000,
-        force: flags.force,
-        stdin: process.stdin,
-        pendingDir: pending,
-        onProgress,
-      }),
+      stamp(chain, argv as string[], {...common, globs: glob ?? [], outDir, wait, timestamp, stdin: process.stdin}),
     )
     finished = true
-    writing?.end()
-    // Receipts inside a stamped tree are skipped as expected; only the other skips are worth a line each.
-    for (const s of result.skipped) if (s.reason !== 'receipt') this.note(`skipped ${s.path}: ${s.reason}`)
+    progress.end()
+    for (const note of skippedNotes(result.skipped)) this.note(note)
     this.log(stampText(result))
     return result
   }

@@ -3,10 +3,12 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {openChain} from '../chain/open.js'
 import {chainFlags, chainOptions} from '../flags.js'
-import {verifyText} from '../proof/format.js'
-import {existingChain} from '../proof/upgrade.js'
-import {assertVerified, loadReceipt, verifyReceipt, verifyTarget, type VerifyResult} from '../proof/verify.js'
+import {EXIT_CODES} from '../errors.js'
+import {type BatchResult, isBatch, namedChain, verifyBatch, verifyOne} from '../proof/batch.js'
+import {batchLines, batchSummaryText, verifyText} from '../proof/format.js'
+import {assertVerified, type VerifyResult} from '../proof/verify.js'
 import {idFromString} from '../vm/encoding.js'
+import {TsvmError} from '../vm/errors.js'
 
 export default class Verify extends BaseCommand {
   static override summary =
@@ -17,6 +19,8 @@ export default class Verify extends BaseCommand {
   --trust ID (repeatable): the block, or one of the headers \`tsvm upgrade --checkpoint\` added above it, has that ID (trust: anchored-checkpoint).
 
 Without either, verify says "consistent with itself; NOT checked against any chain" and exits 3 (UNANCHORED). A chain named that does not exist is an error (NOT_INITIALIZED), never a silent fall back to offline. The receipt's item.name, chain location and createdAt are not covered by the proof; the file is named as you gave it.
+
+Several items, a directory (walked as stamp walks it, with --glob) or - (a list of files and hashes on stdin, one per line) are verified in one run against the chain opened once: one line per item (with --json, {"results": [...], "summary": {...}}), and the exit code is the highest of the items' (4 when any item is invalid). Receipts are looked for beside each file, or under --out at the path stamp --out gave them (run verify from the directory stamp ran in, with the same paths). A file of a directory without a receipt, and a receipt whose file is gone, are each reported as missing (exit 3).
 Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (file or receipt changed) or another chain, 5 node unreachable.`
   static override examples = [
     {
@@ -37,17 +41,40 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
         'No anchor (exit 3):\n  Error: report.pdf: consistent with itself; NOT checked against any chain: pass --endpoint, --data-dir or --trust [UNANCHORED]',
     },
     {
+      command: '<%= config.bin %> <%= command.id %> build --out proofs --data-dir ./chain',
+      description:
+        'Every file stamped with tsvm stamp build --out proofs, in one run (exit 3 here: one file has no receipt):\n  verified  build/app.js  2026-11-26T13:11:15.000Z  (block 2tweWctna4NB6outkn2wC6LFKdA6ry9QhA9CFXvxA1U5zYzb15, height 2)\n  MISSING  build/new.js: build/new.js has no receipt (proofs/build/new.js.tsvm): it was added or renamed after stamping; stamp it, or pass the --out it was stamped with [FILE_NOT_FOUND]\n  2 items: 1 verified (accepted on ./chain), 1 missing (no receipt, or no file)',
+    },
+    {
       command:
         '<%= config.bin %> <%= command.id %> 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 --receipt report.pdf.tsvm --data-dir ./chain',
       description: 'A bare hash and its receipt, on a local chain.',
     },
   ]
+  static override strict = false
   static override args = {
-    item: Args.string({description: 'the stamped file, or its 32-byte hash (hex or CB58)', required: true}),
+    item: Args.string({
+      description: 'stamped files, directories or 32-byte hashes (hex or CB58), or - for a list of them on stdin',
+    }),
   }
   static override flags = {
     ...chainFlags,
-    receipt: Flags.string({char: 'r', description: 'the receipt (default: <file>.tsvm, or <hex>.tsvm for a hash)'}),
+    receipt: Flags.string({
+      char: 'r',
+      description: 'the receipt of a single item (default: <file>.tsvm, or <hex>.tsvm for a hash)',
+      exclusive: ['out'],
+    }),
+    out: Flags.string({
+      char: 'o',
+      aliases: ['out-dir'],
+      helpValue: '<dir>',
+      description: 'the directory stamp --out wrote the receipts under',
+    }),
+    glob: Flags.string({
+      multiple: true,
+      multipleNonGreedy: true,
+      description: 'only files in directories matching this glob (*, ?, **), as stamp --glob; repeatable',
+    }),
     trust: Flags.custom<Uint8Array>({
       description: 'a block ID you trust as accepted (a published checkpoint); repeatable',
       multiple: true,
@@ -56,33 +83,38 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
     })(),
   }
 
-  async run(): Promise<VerifyResult> {
-    const {args, flags} = await this.parse(Verify)
-    const target = await verifyTarget(args.item, flags.receipt)
-    const receipt = await loadReceipt(target.receipt, 'stamp the item first, or pass --receipt')
-    const named = this.namedChain(flags)
-    const result = named
-      ? await openChain({...named, autoInit: false}).then(async (chain) =>
-          verifyReceipt(receipt, {...target, chain}).finally(() => chain.close()),
-        )
-      : await verifyReceipt(receipt, {...target, trust: flags.trust ?? []})
-    // not verified: the error (its message is the reason) goes to stderr with its exit code
-    assertVerified(result)
-    this.log(verifyText(result))
-    return result
-  }
+  async run(): Promise<VerifyResult | BatchResult> {
+    const {argv, flags} = await this.parse(Verify)
+    const items = argv as string[]
+    if (items.length === 0)
+      throw new TsvmError('USAGE', 'nothing to verify: pass files, directories, hashes, or - for a list on stdin')
+    const named = namedChain(flags, process.env, () => chainOptions(flags, this.config))
+    const open = named && (() => openChain({...named, autoInit: false}))
+    const outDir = flags.out
+    if (!isBatch(items, flags.glob)) {
+      const result = await verifyOne(items[0]!, {receipt: flags.receipt, outDir, open, trust: flags.trust})
+      // not verified: the error (its message is the reason) goes to stderr with its exit code
+      assertVerified(result)
+      this.log(verifyText(result))
+      return result
+    }
 
-  /**
-   * The chain the user named: a flag, else (without --trust) TSVM_DATA_DIR or TSVM_ENDPOINT. A
-   * named data dir that does not exist is NOT_INITIALIZED, never a fall-back to offline.
-   */
-  private namedChain(flags: {'data-dir'?: string; endpoint?: string; trust?: Uint8Array[]}) {
-    const explicit = flags['data-dir'] !== undefined || flags.endpoint !== undefined
-    if (!explicit && (flags.trust !== undefined || (!process.env.TSVM_DATA_DIR && !process.env.TSVM_ENDPOINT)))
-      return undefined
-    return existingChain(
-      chainOptions(flags, this.config),
-      explicit ? 'the data dir' : 'the data dir TSVM_DATA_DIR names',
-    )
+    if (flags.receipt !== undefined)
+      throw new TsvmError('USAGE', '--receipt names the receipt of one item: for several, use --out or none')
+    const [hashing, checking] = [this.progress('hashing'), this.progress('verifying')]
+    const result = await verifyBatch(items, {
+      outDir,
+      globs: flags.glob,
+      stdin: process.stdin,
+      open,
+      trust: flags.trust,
+      exitFor: (code) => EXIT_CODES[code],
+      onProgress: (phase, done, total) => (phase === 'hash' ? hashing : checking)?.update(done, total),
+    })
+    checking?.end()
+    this.log(batchLines(result.results))
+    this.note(batchSummaryText(result.summary, named?.endpoint ?? named?.dataDir))
+    process.exitCode = result.summary.exitCode
+    return result
   }
 }

@@ -4,6 +4,7 @@
 import {bad, id, ok, table, warn} from '../output.js'
 import {idToString, toHex} from '../vm/encoding.js'
 import {printable, RECEIPT_VERSION, type Receipt} from './receipt.js'
+import type {BatchEntry, BatchSummary} from './batch.js'
 import type {ResumeResult} from './resume.js'
 import type {StampResult} from './stamp.js'
 import type {UpgradeResult} from './upgrade.js'
@@ -124,6 +125,11 @@ export function receiptText(r: Receipt, check: VerifyResult): string {
   ])
 }
 
+/** A line per skipped path worth one: receipts inside a stamped tree are skipped as expected. */
+export function skippedNotes(skipped: StampResult['skipped']): string[] {
+  return skipped.filter((s) => s.reason !== 'receipt').map((s) => `skipped ${printable(s.path)}: ${s.reason}`)
+}
+
 /** What `stamp --resume` did, one entry per recorded run. */
 export function resumeText(results: ResumeResult[]): string {
   if (results.length === 0) return 'no interrupted stamp run to finish'
@@ -134,4 +140,41 @@ export function resumeText(results: ResumeResult[]): string {
         : `finished ${r.record}\n${stampText({...r, skipped: []})}`,
     )
     .join('\n')
+}
+
+/** One line per item of a batch verify: status, the file (or hash), and the time or the reason. */
+export function batchLines(results: readonly BatchEntry[]): string {
+  return results
+    .map((r) => {
+      const what = printable(r.path ?? r.item)
+      if (r.status === 'verified')
+        return `${ok('verified')}  ${what}  ${r.existedBy}  (block ${id(r.blockID!)}, height ${r.height})`
+      const label =
+        r.status === 'invalid'
+          ? bad('INVALID')
+          : warn(
+              r.status === 'consistent' ? 'NOT ANCHORED' : r.status === 'missing' ? 'MISSING' : r.status.toUpperCase(),
+            )
+      return `${label}  ${what}: ${r.reason}${r.code ? ` [${r.code}]` : ''}`
+    })
+    .join('\n')
+}
+
+/** The closing line of a batch verify: counts per status, and what the verified items are anchored on. */
+export function batchSummaryText(s: BatchSummary, chain?: string): string {
+  const anchor = chain === undefined ? 'linked to a trusted block' : `accepted on ${printable(chain)}`
+  const parts: Array<[number, string]> = [
+    [s.verified, `${s.verified} verified${s.verified > 0 ? ` (${anchor})` : ''}`],
+    [s.consistent, `${s.consistent} not anchored`],
+    [s.pending, `${s.pending} pending`],
+    [s.notFound, `${s.notFound} block not found`],
+    [s.invalid, `${s.invalid} INVALID`],
+    [s.missing, `${s.missing} missing (no receipt, or no file)`],
+    [s.error, `${s.error} could not be checked`],
+  ]
+  const text = `${s.items} item${s.items === 1 ? '' : 's'}: ${parts
+    .filter(([n]) => n > 0)
+    .map(([, t]) => t)
+    .join(', ')}`
+  return s.exitCode === 0 ? ok(text) : s.invalid > 0 ? bad(text) : warn(text)
 }

@@ -7,14 +7,24 @@ import {stat} from 'node:fs/promises'
 import {fileError, TsvmError} from '../vm/errors.js'
 
 /** SHA-256 of everything a stream yields (a Readable, process.stdin, or any async iterable of bytes). */
-export async function hashStream(stream: AsyncIterable<Uint8Array | string>): Promise<Uint8Array> {
+export async function hashStream(
+  stream: AsyncIterable<Uint8Array | string>,
+  onBytes?: (n: number) => void,
+): Promise<Uint8Array> {
   const hash = createHash('sha256')
-  for await (const chunk of stream) hash.update(chunk)
+  for await (const chunk of stream) {
+    hash.update(chunk)
+    onBytes?.(chunk.length)
+  }
+
   return new Uint8Array(hash.digest())
 }
 
-/** SHA-256 of a file's bytes; FILE_NOT_FOUND when it does not exist, INVALID_ARGUMENT for a directory. */
-export async function hashFile(path: string): Promise<Uint8Array> {
+/**
+ * SHA-256 of a file's bytes; FILE_NOT_FOUND when it does not exist, INVALID_ARGUMENT for a
+ * directory. `onBytes` hears of each chunk read (progress on large files).
+ */
+export async function hashFile(path: string, onBytes?: (n: number) => void): Promise<Uint8Array> {
   let info
   try {
     info = await stat(path)
@@ -40,7 +50,7 @@ export async function hashFile(path: string): Promise<Uint8Array> {
   }
 
   try {
-    return await hashStream(createReadStream(path))
+    return await hashStream(createReadStream(path), onBytes)
   } catch (error) {
     throw fileError(error, path)
   }

@@ -18,10 +18,11 @@
 //   {side: 'R', hash}  the sibling is on the right: acc = inner(acc, hash)
 // The sides are fixed by (index, leaves); verifiers check them (expectedSides) so an index
 // cannot be changed without the proof failing.
-import {createHash, hash} from 'node:crypto'
+import {hash} from 'node:crypto'
 
 import {toHex} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
+import {sha256} from '../vm/hash.js'
 
 /** Domain separation prefix of a leaf (as in RFC 6962). */
 export const LEAF_PREFIX = 0x00
@@ -43,9 +44,13 @@ export interface HexStep {
 const HASH = 32
 
 function digest(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array {
-  const h = createHash('sha256').update(Uint8Array.of(prefix)).update(a)
-  if (b) h.update(b)
-  return new Uint8Array(h.digest())
+  // One buffer and a one-shot hash: a streaming hash object per node costs several times the
+  // hash of 65 bytes, and a batch verify folds a path of ~14 nodes per receipt.
+  const input = new Uint8Array(1 + a.length + (b === undefined ? 0 : b.length))
+  input[0] = prefix
+  input.set(a, 1)
+  if (b) input.set(b, 1 + a.length)
+  return sha256(input)
 }
 
 /** A receipt version's tree rules: 1 (leaf = item only) or 2 (leaf binds count and index). */

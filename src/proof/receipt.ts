@@ -139,6 +139,23 @@ function get(o: Obj, k: string): unknown {
   return Object.hasOwn(o, k) ? o[k] : undefined
 }
 
+/**
+ * The long field values decoded last (block bytes and ID, headers): the receipts of one stamp run
+ * share them, and a batch verify reads thousands in a row. Each caller gets its own copy.
+ */
+const decoded = new Map<string, Uint8Array>()
+
+function remembered(text: string, decode: () => Uint8Array): Uint8Array {
+  let bytes = decoded.get(text)
+  if (bytes === undefined) {
+    if (decoded.size >= 16) decoded.clear()
+    bytes = decode()
+    decoded.set(text, bytes)
+  }
+
+  return bytes.slice()
+}
+
 function hex(value: unknown, field: string, bytes: number): Uint8Array {
   if (typeof value !== 'string') fail(field, `expected a string of ${bytes * 2} lower-case hex digits`)
   if (value.length !== bytes * 2 || !/^[0-9a-f]*$/.test(value)) {
@@ -148,13 +165,13 @@ function hex(value: unknown, field: string, bytes: number): Uint8Array {
     )
   }
 
-  return fromHex(value)
+  return bytes > 32 ? remembered(value, () => fromHex(value)) : fromHex(value)
 }
 
 function cb58Id(value: unknown, field: string): Uint8Array {
   if (typeof value !== 'string') fail(field, 'expected a CB58 ID string')
   try {
-    return idFromString(value, field)
+    return remembered(value, () => idFromString(value, field))
   } catch (error) {
     fail(field, (error as Error).message)
   }
@@ -207,21 +224,33 @@ export function duplicateKey(json: string): string | undefined {
   const stack: Frame[] = []
   const where = (f: Frame | undefined): string =>
     f === undefined ? '' : f.keys ? (f.path === '' ? f.key : `${f.path}.${f.key}`) : `${f.path}[${f.index}]`
-  for (let i = 0; i < json.length; i++) {
+  // Jumps from one structural character to the next, and over a string to its closing quote (a
+  // receipt is mostly long hex strings; a batch verify reads thousands of receipts).
+  const structural = /["{}[\],]/g
+  for (let m = structural.exec(json); m !== null; m = structural.exec(json)) {
+    const i = m.index
     const c = json[i]
     if (c === '"') {
-      let j = i + 1
-      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1
+      let j = json.indexOf('"', i + 1)
+      for (;;) {
+        if (j < 0) return undefined // unterminated: JSON.parse has refused it already
+        let slashes = 0
+        while (json[j - 1 - slashes] === '\\') slashes++
+        if (slashes % 2 === 0) break
+        j = json.indexOf('"', j + 1)
+      }
+
       const top = stack.at(-1)
       if (top?.keys && top.expectKey) {
-        const key = JSON.parse(json.slice(i, j + 1)) as string
+        const raw = json.slice(i, j + 1)
+        const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1)
         if (top.keys.has(key)) return top.path === '' ? key : `${top.path}.${key}`
         top.keys.add(key)
         top.key = key
         top.expectKey = false
       }
 
-      i = j
+      structural.lastIndex = j + 1
     } else if (c === '{' || c === '[') {
       stack.push({
         keys: c === '{' ? new Set() : null,
@@ -232,7 +261,7 @@ export function duplicateKey(json: string): string | undefined {
       })
     } else if (c === '}' || c === ']') {
       stack.pop()
-    } else if (c === ',') {
+    } else {
       const top = stack.at(-1)
       if (top?.keys) top.expectKey = true
       else if (top) top.index++

@@ -24,8 +24,10 @@ export type OpenRecordedChain = (where: {dataDir?: string; endpoint?: string}) =
 export async function resumeStamps(
   dir: string,
   open: OpenRecordedChain,
-  options: Pick<SettleOptions, 'force' | 'timeoutMs' | 'onProgress'> = {},
+  options: Pick<SettleOptions, 'force' | 'timeoutMs' | 'onProgress'> & {paths?: readonly string[]} = {},
 ): Promise<ResumeResult[]> {
+  if (options.paths !== undefined && options.paths.length > 0)
+    throw new TsvmError('USAGE', '--resume finishes recorded runs and takes no paths: run `tsvm stamp --resume` alone')
   const results: ResumeResult[] = []
   for (const entry of listRecords(dir)) {
     if (entry.running) {

@@ -1,15 +1,28 @@
 // A helper thread of a big stamp run (see threads.ts): takes chunks of the job it is sent,
-// hashing files, writing receipts' temp files or moving them to their names, with the same code
+// hashing files, writing receipts' temp files or moving them to their names, or (batch verify)
+// hashing files and checking their receipts offline, with the same code
 // as the main thread, and answers once no chunk is left or a thread has failed.
 import {parentPort} from 'node:worker_threads'
 
 import {boardFrom, drain, errorShape, type JobMessage, type JobReply} from './threads.js'
+import {itemChecker, type ItemCheck} from './check-work.js'
 import {hashSmallFile, readBuffer, receiptCommitter, receiptWriter} from './work.js'
 
 let buf: Buffer | undefined
 
-function runJob(message: JobMessage): void {
+function runJob(message: JobMessage): unknown[] | undefined {
   const board = boardFrom(message)
+  if (message.kind === 'check') {
+    const out: ItemCheck[] = []
+    const check = itemChecker(message.paths, message.receipts, new Uint8Array(message.digests))
+    drain(board, (i) => {
+      const r = check(i)
+      if (r !== undefined) out.push(r)
+      return r !== undefined
+    })
+    return out
+  }
+
   if (message.kind === 'hash') {
     const digests = new Uint8Array(message.digests)
     const b = (buf ??= readBuffer())
@@ -31,13 +44,15 @@ function runJob(message: JobMessage): void {
       return true
     })
   }
+
+  return undefined
 }
 
 parentPort?.on('message', (message: JobMessage) => {
   let reply: JobReply
   try {
-    runJob(message)
-    reply = {ok: true}
+    const out = runJob(message)
+    reply = out === undefined ? {ok: true} : {ok: true, out}
   } catch (error) {
     reply = {ok: false, error: errorShape(error)}
   }

@@ -22,7 +22,7 @@ import {bytesEqual} from '../vm/hash.js'
 import {compileGlobs} from './glob.js'
 import {hashFile} from './hash.js'
 import {MerkleTree} from './merkle.js'
-import {describeChain as chainRecord} from './receipt.js'
+import {describeChain as chainRecord, isoTime} from './receipt.js'
 import {deliverReceipts} from './deliver.js'
 import {doneCount, Helpers, isDone, newBoard} from './threads.js'
 import {receiptBlock} from './verify.js'
@@ -66,14 +66,14 @@ export interface CollectOptions {
 }
 
 /** The relative, '/'-separated name of a file: relative to cwd when inside it, else to the input's parent. */
-function nameFor(abs: string, inputAbs: string, cwd: string): string {
+export function nameFor(abs: string, inputAbs: string, cwd: string): string {
   let rel = relative(cwd, abs)
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) rel = relative(dirname(inputAbs), abs)
   return rel.split(sep).join('/')
 }
 
 /** What nameFor puts before a file's path below the directory `dirAbs`: '' or a name ending in '/'. */
-function dirPrefix(dirAbs: string, cwd: string): string {
+export function dirPrefix(dirAbs: string, cwd: string): string {
   let rel = relative(cwd, dirAbs)
   if (rel.startsWith('..') || isAbsolute(rel)) rel = relative(dirname(dirAbs), dirAbs)
   return rel === '' ? '' : rel.split(sep).join('/') + '/'
@@ -218,6 +218,7 @@ export async function hashItems(
   items: StampItem[],
   onProgress?: (done: number, total: number) => void,
   helpers = Helpers.none(),
+  onBytes?: (done: number, total: number) => void,
 ): Promise<void> {
   const todo = items.filter((item) => item.hash === undefined)
   const paths = todo.map((item) => item.path!)
@@ -239,13 +240,27 @@ export async function hashItems(
     onProgress?.(done, todo.length),
   )
   let done = doneCount(board)
+  const large = todo.flatMap((_, i) => (isDone(board, i) ? [] : [i]))
+  // the files left are large (or unreadable): their progress is in bytes
+  const sizes = onBytes && large.length > 0 ? await Promise.all(large.map((i) => fileSize(paths[i]!))) : []
+  const totalBytes = sizes.reduce((a, b) => a + b, 0)
+  let bytes = 0
+  const counted = onBytes && ((n: number) => onBytes((bytes += n), Math.max(totalBytes, bytes)))
   for (let i = 0; i < todo.length; i++) {
     if (isDone(board, i)) todo[i]!.hash = digests.slice(i * 32, (i + 1) * 32)
     else {
-      todo[i]!.hash = await hashFile(paths[i]!)
+      todo[i]!.hash = await hashFile(paths[i]!, counted)
       onProgress?.(++done, todo.length)
     }
   }
+}
+
+/** A file's size, 0 when it cannot be read (hashFile then reports why). */
+async function fileSize(path: string): Promise<number> {
+  return stat(path).then(
+    (s) => s.size,
+    () => 0,
+  )
 }
 
 /** Where each item's receipt goes: next to the file, or under outDir mirroring names; hashes by hex. */
@@ -329,10 +344,14 @@ export interface StampOptions extends CollectOptions {
    * kill or a write failure after acceptance loses nothing; without it, no record is kept.
    */
   pendingDir?: string
-  /** Progress per phase: hashing, writing the receipts' temp files, moving them to their names. */
-  onProgress?: (phase: 'hash' | 'write' | 'commit', done: number, total: number) => void
+  /** Progress per phase: hashing (files; bytes of large files), writing the receipts' temp files, moving them to their names. */
+  onProgress?: (phase: 'hash' | 'bytes' | 'write' | 'commit', done: number, total: number) => void
   /** Clock for createdAt (tests). */
   now?: () => Date
+  /** The block time in unix seconds (embedded chain only; still verified): the chain's clock otherwise. */
+  timestamp?: bigint
+  /** Awaited once the payload is proposed (and the record notes the block), before any receipt is written (a test hook). */
+  afterPropose?: () => Promise<void>
 }
 
 /** What a stamp run did. */
@@ -350,6 +369,8 @@ export interface StampResult {
 /** Stamps `inputs` on `chain`: one payload, one propose, one receipt per item. */
 export async function stamp(chain: Chain, inputs: readonly string[], options: StampOptions = {}): Promise<StampResult> {
   const cwd = options.cwd ?? process.cwd()
+  if (options.timestamp !== undefined && chain.kind === 'remote')
+    throw new TsvmError('USAGE', 'a node sets its own block times: --timestamp applies to the embedded chain only')
   const {items, skipped} = await collectItems(inputs, options)
   if (items.length === 0)
     throw new TsvmError(
@@ -371,7 +392,12 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
   // Started now, the helpers load while this thread starts hashing.
   const helpers = Helpers.forItems(items.length)
   try {
-    await hashItems(items, (d, t) => options.onProgress?.('hash', d, t), helpers)
+    await hashItems(
+      items,
+      (d, t) => options.onProgress?.('hash', d, t),
+      helpers,
+      (d, t) => options.onProgress?.('bytes', d, t),
+    )
     const hashes = items.map((i) => i.hash!)
     const tree = hashes.length > 1 ? new MerkleTree(hashes) : undefined
     const run: PendingRun = {
@@ -395,6 +421,8 @@ export async function stamp(chain: Chain, inputs: readonly string[], options: St
           dest,
           tree,
           timeoutMs: options.timeoutMs,
+          timestamp: options.timestamp,
+          afterPropose: options.afterPropose,
           onProgress: options.onProgress,
         })),
         skipped,
@@ -430,6 +458,9 @@ export interface SettleOptions {
   /** Where the receipts go (checkWritable); without it, their directories are taken to exist. */
   dest?: Destinations
   timeoutMs?: number | undefined
+  /** The block time (embedded chain), as StampOptions.timestamp. */
+  timestamp?: bigint | undefined
+  afterPropose?: (() => Promise<void>) | undefined
   /** Finishing an interrupted run: look for the accepted block (the recorded one, else by payload) before proposing. */
   resume?: boolean
   /** The run's Merkle tree when already built (several items); built from the items otherwise. */
@@ -461,11 +492,13 @@ export async function settle(
       const r = await chain.propose([payload], {
         accept: run.wait,
         ...(options.timeoutMs === undefined ? {} : {timeoutMs: options.timeoutMs}),
+        ...(options.timestamp === undefined ? {} : {timestamp: options.timestamp}),
       })
       if (run.wait) stored = await findAccepted(chain, payload, r.accepted)
       if (record && stored) noteBlock(record, idToString(stored.block.id), stored.block.height.toString())
     } catch (error) {
-      if (!isTsvmError(error, 'WAIT_TIMEOUT')) throw await afterFailedPropose(chain, payload, record, error)
+      if (!isTsvmError(error, 'WAIT_TIMEOUT'))
+        throw await afterFailedPropose(chain, payload, record, await timestampAdvice(chain, error))
       timedOut = error
     }
   }
@@ -489,6 +522,7 @@ export async function settle(
     replace: run.replace || Boolean(options.force),
     ...(options.resume ? {resume: true} : {}),
   }
+  await options.afterPropose?.()
   try {
     await deliverReceipts(job, options.helpers ?? Helpers.none(), options.dest, options.onProgress)
   } catch (error) {
@@ -547,6 +581,27 @@ async function acceptedBlock(chain: Chain, run: PendingRun): Promise<StoredBlock
   }
 
   return findAccepted(chain, run.payload)
+}
+
+/**
+ * A BLOCK_TIMESTAMP_EARLY with what to pass instead: --timestamp at or after the last accepted
+ * block's time, or no --timestamp (the chain then takes the later of its clock and that time).
+ * CHAIN_AHEAD_OF_CLOCK already says from when blocks can be built again.
+ */
+async function timestampAdvice(chain: Chain, error: unknown): Promise<unknown> {
+  if (!isTsvmError(error, 'BLOCK_TIMESTAMP_EARLY')) return error
+  let tip
+  try {
+    tip = (await chain.lastAccepted()).block
+  } catch {
+    return error
+  }
+
+  return new TsvmError(
+    error.code,
+    `${error.message}: the last accepted block (height ${tip.height}) is timestamped ${tip.timestamp} (${isoTime(tip.timestamp)}); pass --timestamp ${tip.timestamp} or later, or leave --timestamp out`,
+    {cause: error, details: {...error.details, tipTimestamp: tip.timestamp.toString()}},
+  )
 }
 
 /**

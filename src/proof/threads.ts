@@ -44,13 +44,15 @@ export function newBoard(n: number): Board {
 
 /** A job: hash these files (digests go to shared memory), write these receipts' temp files, or move them to their names. */
 export type Job =
-  {kind: 'hash'; paths: readonly string[]; digests: SharedArrayBuffer} | {kind: 'write' | 'commit'; job: WriteJob}
+  | {kind: 'hash'; paths: readonly string[]; digests: SharedArrayBuffer}
+  | {kind: 'write' | 'commit'; job: WriteJob}
+  | {kind: 'check'; paths: readonly string[]; receipts: readonly string[]; digests: SharedArrayBuffer}
 
 /** What a helper is sent: the job and its board's shared memory. */
 export type JobMessage = Job & {ctl: SharedArrayBuffer; state: SharedArrayBuffer; n: number}
 
 /** A helper's answer to a job: done, or the error that stopped it. */
-export type JobReply = {ok: true} | {ok: false; error: ErrorShape}
+export type JobReply = {ok: true; out?: unknown[]} | {ok: false; error: ErrorShape}
 
 /** An error as it crosses threads: a TsvmError's code, or an fs error's errno code. */
 export interface ErrorShape {
@@ -184,8 +186,14 @@ export class Helpers {
    * Runs a job over the board on every helper and on this thread; resolves once every helper has
    * answered. A helper that fails to start or dies is dropped (its unfinished items stay not
    * done, for the caller to finish). The first error, of this thread or a helper, is thrown.
+   * Returns what the helpers sent back with their answers (the check job's results).
    */
-  async run(job: Job, board: Board, fn: (i: number) => boolean, afterChunk?: (done: number) => void): Promise<void> {
+  async run(
+    job: Job,
+    board: Board,
+    fn: (i: number) => boolean,
+    afterChunk?: (done: number) => void,
+  ): Promise<unknown[]> {
     const message: JobMessage = {
       ...job,
       ctl: board.ctl.buffer as SharedArrayBuffer,
@@ -205,6 +213,7 @@ export class Helpers {
     if (failure !== undefined) throw failure
     const failed = answers.find((a): a is {ok: false; error: ErrorShape} => a !== undefined && !a.ok)
     if (failed) throw errorFromShape(failed.error)
+    return answers.flatMap((a) => (a?.ok && a.out ? a.out : []))
   }
 
   /** The helper's answer to the job just posted; undefined (and the helper dropped) if it failed or exited. */

@@ -36,6 +36,9 @@ import {
 /** What anchors a verified receipt's time, or that nothing does. */
 export type Trust = 'anchored-chain' | 'anchored-checkpoint' | 'unanchored'
 
+/** The part of a chain a verification reads. */
+export type ChainReader = Pick<Chain, 'kind' | 'location' | 'identity' | 'getBlock' | 'getBlockAtHeight' | 'findByData'>
+
 /** The outcome of a verification; `code` is the error code the CLI exits with when not verified. */
 export interface VerifyResult {
   /** verified: consistent and anchored; consistent: agrees with itself, but no anchor was checked. */
@@ -325,14 +328,14 @@ function checkTrusted(receipt: Receipt, consistent: VerifyResult, trusted: reado
   return {...consistent, check: 'anchor', reason}
 }
 
-function acceptedOn(chain: Chain, stored: StoredBlock): boolean {
+function acceptedOn(chain: ChainReader, stored: StoredBlock): boolean {
   // A remote node does not report status (Unknown); what it serves is taken as accepted and
   // the height index is checked below instead.
   return stored.status === Status.Accepted || (chain.kind === 'remote' && stored.status === Status.Unknown)
 }
 
 /** Why the chain is not the one the receipt names (genesis or chain ID differ), or undefined. */
-export async function identityMismatch(receipt: Receipt, chain: Chain): Promise<string | undefined> {
+export async function identityMismatch(receipt: Receipt, chain: ChainReader): Promise<string | undefined> {
   const id = (await chain.identity?.()) ?? {}
   const where = printable(chain.location)
   const named = receipt.chain
@@ -347,7 +350,7 @@ export async function identityMismatch(receipt: Receipt, chain: Chain): Promise<
   return undefined
 }
 
-async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chain): Promise<VerifyResult> {
+async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: ChainReader): Promise<VerifyResult> {
   const on = {checkedOn: chain.location}
   const mismatch = await identityMismatch(receipt, chain)
   if (mismatch !== undefined)
@@ -469,7 +472,7 @@ export interface VerifyOptions {
   file?: string
   hash?: Uint8Array
   /** Check the block on this chain (anchored-chain). */
-  chain?: Chain
+  chain?: ChainReader
   /** Block IDs trusted as accepted (anchored-checkpoint), when no chain is given. */
   trust?: readonly Uint8Array[]
 }
@@ -479,6 +482,18 @@ export async function verifyReceipt(receipt: Receipt, options: VerifyOptions = {
   const item = options.file === undefined ? options.hash : await hashFile(options.file)
   const checked = checkReceipt(receipt, item)
   const offline = options.file === undefined ? checked : {...checked, path: options.file}
+  return anchorReceipt(receipt, offline, options)
+}
+
+/**
+ * The second half of verifyReceipt: given what checkReceipt found, checks the anchor (the chain
+ * when given, else the trusted IDs); an invalid or unanchored result stays as it is.
+ */
+export async function anchorReceipt(
+  receipt: Receipt,
+  offline: VerifyResult,
+  options: Pick<VerifyOptions, 'chain' | 'trust'>,
+): Promise<VerifyResult> {
   if (offline.status === 'invalid') return offline
   if (options.chain !== undefined) return checkOnChain(receipt, offline, options.chain)
   if (offline.status === 'consistent' && options.trust !== undefined && options.trust.length > 0)

@@ -57,6 +57,10 @@ interface Seen {
 export interface CheckOptions {
   /** The clock in unix seconds: a last accepted block an hour or more ahead of it is reported. */
   nowSeconds?: bigint
+  /** The blocks the chain is expected to hold (for progress; the check does not rely on it). */
+  expectedBlocks?: number
+  /** Entries read so far of the three big spaces (blocks, heights, data index), of about 3 × expectedBlocks. */
+  onProgress?: (done: number, total: number) => void
 }
 
 /** Checks every space of a chain's state; see the file comment for what is checked. */
@@ -66,6 +70,11 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
   const report = (p: CheckProblem) => (problems.length < MAX_PROBLEMS ? problems.push(p) : dropped++)
   const blocks = new Map<string, Seen>()
   let lastAccepted: Uint8Array | undefined
+  const total = 3 * (options.expectedBlocks ?? 0)
+  let read = 0
+  const step = () => {
+    if (++read % 4096 === 0) options.onProgress?.(read, Math.max(total, read))
+  }
 
   if ((await state.db.get(INITIALIZED_KEY)) === undefined) {
     report({
@@ -84,6 +93,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
 
   // Go's block space: blkWrappers under 32-byte IDs, the last accepted ID under 00.
   for await (const [key, value] of state.scan(BLOCK_PREFIX)) {
+    step()
     const rest = key.subarray(BLOCK_PREFIX.length)
     if (rest.length === 1 && rest[0] === 0) {
       if (value.length === ID_LENGTH) lastAccepted = value
@@ -171,6 +181,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
   let below: {id: string; seen: Seen} | undefined
   let topId: string | undefined
   for await (const [key, value] of state.scan(HEIGHT_PREFIX)) {
+    step()
     const height = readU64(key, HEIGHT_PREFIX.length)
     const h = height.toString()
     if (height !== expected) {
@@ -280,6 +291,7 @@ export async function checkState(state: ChainState, options: CheckOptions = {}):
   // The data index: payload ‖ ID for exactly the known blocks.
   const dataIndexed = new Set<string>()
   for await (const [key] of state.scan(DATA_PREFIX)) {
+    step()
     const rest = key.subarray(DATA_PREFIX.length)
     if (rest.length !== 2 * ID_LENGTH) {
       report({kind: 'data-index', message: `unexpected key ${toHex(key)} in the data index`})

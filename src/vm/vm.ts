@@ -831,8 +831,9 @@ export class TimestampVM {
   }
 
   /** Re-checks the whole stored chain (like git fsck): reports problems, never throws for them. */
-  check(): Promise<CheckReport> {
-    return this.exclusive(() => checkState(this.state, {nowSeconds: this.nowSeconds()}))
+  check(options: {onProgress?: (done: number, total: number) => void} = {}): Promise<CheckReport> {
+    const expectedBlocks = this.last === undefined ? 0 : Number(this.last.height) + 1
+    return this.exclusive(() => checkState(this.state, {nowSeconds: this.nowSeconds(), expectedBlocks, ...options}))
   }
 
   /** Closes the database and frees the data dir. */

@@ -2,6 +2,7 @@
 // long propose/stamp cleanly with a summary.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
+import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
@@ -181,4 +182,62 @@ describe('stdin is read only where - asks for it', () => {
     const twice = await tsvm(['propose', '--file', '-', '--file', '-', ...d], {input: 'x'})
     assert.equal(twice.code, 2)
   })
+})
+
+describe('Ctrl-C during stamp, once the block is accepted', () => {
+  for (const json of [false, true]) {
+    it(`${json ? '--json: one JSON object with' : 'says'} what was written and what was not, exit 130; --resume finishes with the same block; check passes`, async () => {
+      const home = join(root, `home-${n++}`)
+      const d = newDir()
+      const e = {HOME: home, XDG_DATA_HOME: join(home, 'share')}
+      const files = join(root, `files-${n++}`)
+      await mkdir(files)
+      for (let i = 0; i < 20; i++) await writeFile(join(files, `f${i}.txt`), `file ${i}\n`)
+      // the run pauses (event loop free) once its payload is proposed; the signal goes then
+      const r = await new Promise<{code: number | null; stdout: string; stderr: string}>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [BIN, 'stamp', files, '--out', join(files, 'proofs'), '-d', d, ...(json ? ['--json'] : [])],
+          {cwd: ROOT, env: {...env(), ...e, TSVM_TEST_PAUSE_STAMP: 'proposed'}, stdio: ['ignore', 'pipe', 'pipe']},
+        )
+        let out = ''
+        let err = ''
+        let sent = false
+        child.stdout.on('data', (b: Buffer) => (out += b.toString()))
+        child.stderr.on('data', (b: Buffer) => {
+          err += b.toString()
+          if (!sent && /paused after the proposal/.test(err)) {
+            sent = true
+            child.kill('SIGINT')
+          }
+        })
+        child.on('error', reject)
+        child.on('close', (code) => resolve({code, stdout: out, stderr: err}))
+      })
+      assert.equal(r.code, 130, r.stderr)
+      const summary =
+        /interrupted: block (\S+) holds its payload; 0 of 20 receipts are written, 20 are not: run `tsvm stamp --resume`/.exec(
+          r.stderr,
+        )
+      assert.ok(summary, r.stderr)
+      if (json) {
+        const state = JSON.parse(r.stdout)
+        assert.deepEqual(
+          [state.interrupted, state.stage, state.blockID, state.height, state.written.length, state.notWritten.length],
+          [true, 'proposed', summary[1], '1', 0, 20],
+        )
+      } else assert.equal(r.stdout, '')
+
+      const resumed = await tsvm(['stamp', '--resume', '--json'], {env: e})
+      assert.equal(resumed.code, 0, resumed.stderr)
+      const [run] = JSON.parse(resumed.stdout).resumed
+      assert.deepEqual([run.status, run.blockID, run.items], ['complete', summary[1], 20])
+      const last = await tsvm(['last-accepted', '-d', d, '--json'])
+      assert.equal(JSON.parse(last.stdout).height, '1', 'no second block')
+      const check = await tsvm(['check', '-d', d])
+      assert.equal(check.code, 0, check.stderr)
+      const verified = await tsvm(['verify', files, '--out', join(files, 'proofs'), '-d', d])
+      assert.equal(verified.code, 0, verified.stderr)
+    })
+  }
 })

@@ -130,3 +130,44 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
     }
   })
 })
+
+describe('tsvm stamp --timestamp', () => {
+  it('pins the block time; one earlier than the last block is refused with what to pass, and nothing is spent', async () => {
+    const {dir: d, cleanup: done} = await tempDir('tsvm-stamp-ts-')
+    try {
+      const chain = join(d, 'chain')
+      await writeFile(join(d, 'a.txt'), 'a\n')
+      await writeFile(join(d, 'b.txt'), 'b\n')
+      const a = await tsvmJson(['stamp', 'a.txt', '-d', chain, '--timestamp', '1700000000'], {cwd: d})
+      assert.equal(a.code, 0, a.stderr)
+      assert.equal(a.json.existedBy, '2023-11-14T22:13:20.000Z')
+      const b = await tsvmJson(['stamp', 'b.txt', '-d', chain, '--timestamp', '1600000000'], {cwd: d})
+      assert.deepEqual([b.code, b.json.error.code], [4, 'BLOCK_TIMESTAMP_EARLY'])
+      assert.match(
+        b.json.error.message,
+        /timestamped 1700000000 .*pass --timestamp 1700000000 or later, or leave --timestamp out/,
+      )
+      assert.equal(existsSync(join(d, 'b.txt.tsvm')), false)
+      const last = await tsvmJson(['last-accepted', '-d', chain])
+      assert.equal(last.json.height, '1')
+    } finally {
+      await done()
+    }
+  })
+
+  it('a tip up to an hour ahead of the clock does not stop stamp: the block takes the tip time', async () => {
+    const {dir: d, cleanup: done} = await tempDir('tsvm-stamp-ahead-')
+    try {
+      const chain = join(d, 'chain')
+      const ahead = Math.floor(Date.now() / 1000) + 3000
+      const p = await tsvm(['propose', 'ab'.repeat(32), '-d', chain, '--timestamp', String(ahead)], {cwd: d})
+      assert.equal(p.code, 0, p.stderr)
+      await writeFile(join(d, 'r.txt'), 'report\n')
+      const s = await tsvmJson(['stamp', 'r.txt', '-d', chain], {cwd: d})
+      assert.equal(s.code, 0, s.stderr)
+      assert.equal(s.json.existedBy, new Date(ahead * 1000).toISOString())
+    } finally {
+      await done()
+    }
+  })
+})
