@@ -10,8 +10,7 @@ import {join} from 'node:path'
 
 import {ClassicLevel} from 'classic-level'
 
-import {adoptState} from '../src/vm/adopt.js'
-import {ADOPT_BATCH_SIZE} from '../src/vm/adopt.js'
+import {adoptState, ADOPT_BATCH_SIZE} from '../src/vm/adopt.js'
 import {BLOCK_PREFIX, ChainState, dataKey, heightKey, prefixEnd, readU64, SINGLETON_PREFIX} from '../src/vm/state.js'
 import {TimestampVM} from '../src/vm/vm.js'
 import {type Figure, median, progress, type Sizes, throughputFigure} from './lib.js'

@@ -45,7 +45,7 @@ class Connection {
 
   private parse(): void {
     const end = this.pending.indexOf(HEADER_END)
-    if (end < 0 || !this.waiter) return
+    if (end === -1 || !this.waiter) return
     const head = this.pending.toString('latin1', 0, end)
     const status = Number(head.slice(9, 12))
     const m = /\r\ncontent-length:\s*(\d+)/i.exec(head)

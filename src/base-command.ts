@@ -63,11 +63,11 @@ export abstract class BaseCommand extends Command {
     if (this.jsonEnabled() || !process.stderr.isTTY) return undefined
     let shown = false
     return {
-      update: (done, total) => {
+      update(done, total) {
         shown = true
         process.stderr.write(`\r${label} ${total > 0 ? `${done}/${total}` : done}`)
       },
-      end: () => {
+      end() {
         if (shown) process.stderr.write('\n')
       },
     }

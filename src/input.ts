@@ -13,7 +13,7 @@ export async function readStdin(): Promise<Uint8Array> {
 
 /** Plain hex, with or without "0x", spaces and newlines ignored; HEX_INVALID otherwise. */
 export function parsePlainHex(text: string): Uint8Array {
-  const t = text.replace(/\s+/g, '')
+  const t = text.replaceAll(/\s+/g, '')
   return fromHex(t.startsWith('0x') || t.startsWith('0X') ? t.slice(2) : t)
 }
 

@@ -17,7 +17,7 @@ function distance(a: string, b: string): number {
   return prev[b.length]!
 }
 
-const bare = (s: string): string => s.toLowerCase().replace(/[-_:\s]/g, '')
+const bare = (s: string): string => s.toLowerCase().replaceAll(/[-_:\s]/g, '')
 
 /** The candidate closest to `typed`, or undefined when none is close enough to be a plausible typo. */
 export function nearest(typed: string, candidates: Iterable<string>): string | undefined {
@@ -52,7 +52,7 @@ export function usageMessage(
 ): string {
   const unknown = Array.isArray(err.flags) ? (err.flags as string[]) : undefined
   const missing =
-    Array.isArray(err.args) && /^Missing/.test(err.message ?? '')
+    Array.isArray(err.args) && (err.message ?? '').startsWith('Missing')
       ? (err.args as {name?: string; description?: string}[])
       : undefined
   let text: string
@@ -72,14 +72,14 @@ export function usageMessage(
       .join('; ')
   } else {
     text = (err.message ?? '')
-      .replace(ANSI, '')
+      .replaceAll(ANSI, '')
       .replace(/\n*See (more help with --help|--help for usage\.)\s*$/, '')
       .replace(/^Parsing (--\S+)\s*\n\s*Expected/, '$1: expected')
       .replace(/^The following errors? occurred:\s*\n\s*/, '')
       .replace(/^Nonexistent flags?: /, 'unknown flag ')
       .replace(/^Unexpected arguments?: /, 'unexpected argument ')
       .split('\n')
-      .map((line) => line.trim().replace(/\s{2,}/g, ' '))
+      .map((line) => line.trim().replaceAll(/\s{2,}/g, ' '))
       .filter(Boolean)
       .join('; ')
   }

@@ -433,7 +433,7 @@ export class RemoteChain implements Chain {
         for (let h = lastTip.height + 1n; h <= tip.height; h++) fresh.push(await this.accepted(h))
         for (const b of fresh) {
           const i = wanted.findIndex((w) => bytesEqual(w, b.data))
-          if (i >= 0) {
+          if (i !== -1) {
             wanted.splice(i, 1)
             accepted.push(b)
             options.onProgress?.(accepted.length, payloads.length)

@@ -48,7 +48,7 @@ export interface RepairResult {
 export function defaultBackup(dir: string, now: Date): string {
   return `${dir}.backup-${now
     .toISOString()
-    .replace(/[-:]/g, '')
+    .replaceAll(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}`
 }
 

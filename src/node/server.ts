@@ -370,7 +370,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = req.url ?? '/'
     let path = url
     const q = url.indexOf('?')
-    if (q >= 0) path = url.slice(0, q)
+    if (q !== -1) path = url.slice(0, q)
     if (path.includes('%') || !path.startsWith('/')) {
       const target = targetPath(url)
       if (target === undefined) {
@@ -385,7 +385,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     } else if (mayNeedCleaning(path) && req.method !== 'CONNECT') {
       const clean = cleanPath(path)
-      if (clean !== path) return redirect(res, clean + (q >= 0 ? url.slice(q) : ''), headers)
+      if (clean !== path) return redirect(res, clean + (q !== -1 ? url.slice(q) : ''), headers)
     }
 
     let target: ServiceTarget

@@ -153,7 +153,7 @@ export class PluginChain implements ChainBackend {
 
   private notify(): void {
     if (this.vm.mempool().length === 0) return
-    for (const w of [...this.waiters]) w(true)
+    for (const w of this.waiters) w(true)
   }
 
   /**
@@ -272,7 +272,7 @@ export class PluginChain implements ChainBackend {
     if (this.closed) return
     this.closed = true
     while (this.flushing || this.pending.length > 0) await new Promise((r) => setImmediate(r))
-    for (const w of [...this.waiters]) w(false)
+    for (const w of this.waiters) w(false)
     await this.vm.close()
   }
 }

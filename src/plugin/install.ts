@@ -108,7 +108,7 @@ export function chooseProtocol(options: {avalanchego?: string; protocol?: number
 
 /** A word for /bin/sh in single quotes (a quote inside becomes '\''). */
 export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`
+  return `'${s.replaceAll("'", `'\\''`)}'`
 }
 
 /** The launcher's text. */
@@ -140,7 +140,7 @@ async function otherFiles(dir: string, except: string): Promise<string[]> {
   for (const entry of await readdir(dir, {withFileTypes: true})) {
     if (entry.isDirectory() || entry.name === except) continue
     const dot = entry.name.lastIndexOf('.')
-    const base = dot >= 0 ? entry.name.slice(0, dot) : entry.name
+    const base = dot !== -1 ? entry.name.slice(0, dot) : entry.name
     if (base === '') continue
     let isId = false
     try {

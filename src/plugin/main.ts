@@ -84,7 +84,7 @@ async function main(): Promise<void> {
 
   server = await startPluginServer({
     log,
-    onShutdown: () => {
+    onShutdown() {
       shutdown = true
     },
   })

@@ -4,7 +4,7 @@
 // field numbers and types go over the wire; names are ours.
 import {type Codec, Empty, field, message} from './pb.js'
 
-export {Empty}
+export {Empty} from './pb.js'
 
 // ---------------------------------------------------------------- google.protobuf
 

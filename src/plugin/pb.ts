@@ -191,20 +191,25 @@ class Reader {
 
   skip(wireType: number): void {
     switch (wireType) {
-      case 0:
+      case 0: {
         this.varint32()
         return
-      case 1:
+      }
+      case 1: {
         this.advance(8)
         return
-      case 2:
+      }
+      case 2: {
         this.delimited()
         return
-      case 5:
+      }
+      case 5: {
         this.advance(4)
         return
-      default:
+      }
+      default: {
         throw malformed(`unsupported wire type ${wireType}`)
+      }
     }
   }
 
@@ -220,17 +225,22 @@ function wireTypeOf(kind: ScalarKind | Codec<any, any>): number {
 
 function isDefault(kind: ScalarKind, v: unknown): boolean {
   switch (kind) {
-    case 'bytes':
+    case 'bytes': {
       return (v as Uint8Array).length === 0
-    case 'string':
+    }
+    case 'string': {
       return v === ''
-    case 'bool':
+    }
+    case 'bool': {
       return v === false
+    }
     case 'uint64':
-    case 'int64':
+    case 'int64': {
       return v === 0n
-    default:
+    }
+    default: {
       return v === 0
+    }
   }
 }
 
@@ -241,28 +251,33 @@ function writeValue(w: Writer, kind: ScalarKind | Codec<any, any>, v: unknown): 
   }
 
   switch (kind) {
-    case 'bytes':
+    case 'bytes': {
       w.bytes(v as Uint8Array)
       return
-    case 'string':
+    }
+    case 'string': {
       w.bytes(utf8Encoder.encode(v as string))
       return
-    case 'bool':
+    }
+    case 'bool': {
       w.uvarint(v ? 1 : 0)
       return
+    }
     case 'uint64':
-    case 'int64':
+    case 'int64': {
       w.varint64(v as bigint)
       return
+    }
     case 'sint32': {
       const n = v as number
       w.uvarint(((n << 1) ^ (n >> 31)) >>> 0)
       return
     }
 
-    case 'uint32':
+    case 'uint32': {
       w.uvarint((v as number) >>> 0)
       return
+    }
     default: {
       // int32 and enum: a negative value is sign-extended to 64 bits.
       const n = v as number
@@ -275,25 +290,32 @@ function writeValue(w: Writer, kind: ScalarKind | Codec<any, any>, v: unknown): 
 function readValue(r: Reader, kind: ScalarKind | Codec<any, any>): unknown {
   if (typeof kind !== 'string') return kind.decode(r.delimited())
   switch (kind) {
-    case 'bytes':
+    case 'bytes': {
       return new Uint8Array(r.delimited()) // a copy, and a plain Uint8Array even when the input is a Buffer
-    case 'string':
+    }
+    case 'string': {
       return utf8Decoder.decode(r.delimited())
-    case 'bool':
+    }
+    case 'bool': {
       return r.varint64() !== 0n
-    case 'uint64':
+    }
+    case 'uint64': {
       return r.varint64()
-    case 'int64':
+    }
+    case 'int64': {
       return BigInt.asIntN(64, r.varint64())
-    case 'uint32':
+    }
+    case 'uint32': {
       return r.varint32()
+    }
     case 'sint32': {
       const z = r.varint32()
       return (z >>> 1) ^ -(z & 1)
     }
 
-    default:
+    default: {
       return r.varint32() | 0
+    }
   }
 }
 
@@ -301,17 +323,22 @@ function defaultOf(spec: FieldSpec): unknown {
   if (spec.label === 'repeated') return []
   if (spec.label === 'optional' || typeof spec.kind !== 'string') return undefined
   switch (spec.kind) {
-    case 'bytes':
+    case 'bytes': {
       return EMPTY
-    case 'string':
+    }
+    case 'string': {
       return ''
-    case 'bool':
+    }
+    case 'bool': {
       return false
+    }
     case 'uint64':
-    case 'int64':
+    case 'int64': {
       return 0n
-    default:
+    }
+    default: {
       return 0
+    }
   }
 }
 

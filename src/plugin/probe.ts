@@ -157,7 +157,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
   let started = 0n
   const runtime = new grpc.Server(CHANNEL_OPTIONS)
   addService(runtime, RuntimeService, {
-    Initialize: (request) => {
+    Initialize(request) {
       announced!({
         protocol: request.protocolVersion,
         addr: request.addr,

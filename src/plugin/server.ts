@@ -73,7 +73,7 @@ const utf8 = new TextEncoder()
 
 /** Go's http.CanonicalHeaderKey for the keys we look up and set. */
 function canonical(key: string): string {
-  return key.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase())
+  return key.toLowerCase().replaceAll(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase())
 }
 
 function headerValue(headers: Element[], key: string): string | undefined {
@@ -89,7 +89,7 @@ function mergeHeaders(base: Element[], ours: Array<[string, string]>): Element[]
   for (const h of base) out.set(h.key, {key: h.key, values: [...h.values]})
   for (const [key, value] of ours) {
     const k = canonical(key)
-    for (const existing of [...out.keys()]) if (existing.toLowerCase() === k.toLowerCase()) out.delete(existing)
+    for (const existing of out.keys()) if (existing.toLowerCase() === k.toLowerCase()) out.delete(existing)
     out.set(k, {key: k, values: [value]})
   }
 

@@ -97,7 +97,7 @@ export function createRecord(dir: string, run: PendingRun): string {
     names: run.items.map((it) => it.name ?? null),
     targets: run.items.map((it) => it.target),
   }
-  const stamp = run.createdAt.replace(/[^0-9]/g, '').slice(0, 17)
+  const stamp = run.createdAt.replaceAll(/[^0-9]/g, '').slice(0, 17)
   const path = join(dir, `${stamp}-${payload.slice(0, 16)}.${process.pid}.pending`)
   writeFileAtomic(path, JSON.stringify(head) + '\n')
   active.add(path)

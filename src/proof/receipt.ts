@@ -103,7 +103,7 @@ const UNPRINTABLE =
  * or reorder what a terminal shows.
  */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => {
+  return text.replaceAll(UNPRINTABLE, (c) => {
     const cp = c.codePointAt(0)!
     return cp <= 0xff ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u{${cp.toString(16)}}`
   })

@@ -198,7 +198,7 @@ export function checkReceipt(receipt: Receipt, item?: Uint8Array): VerifyResult 
     }
 
     const at = sides.findIndex((s, i) => path[i]!.side !== s)
-    if (at >= 0)
+    if (at !== -1)
       return invalid(
         receipt,
         'merkle.shape',

@@ -20,23 +20,30 @@ const HEX = '0123456789abcdef'
 
 function escapeAscii(c: number): string | undefined {
   switch (c) {
-    case 0x22:
-      return '\\"'
-    case 0x5c:
+    case 0x22: {
+      return String.raw`\"`
+    }
+    case 0x5c: {
       return '\\\\'
-    case 0x0a:
-      return '\\n'
-    case 0x0d:
-      return '\\r'
-    case 0x09:
-      return '\\t'
+    }
+    case 0x0a: {
+      return String.raw`\n`
+    }
+    case 0x0d: {
+      return String.raw`\r`
+    }
+    case 0x09: {
+      return String.raw`\t`
+    }
     case 0x3c:
     case 0x3e:
-    case 0x26:
-      return '\\u00' + HEX[c >> 4]! + HEX[c & 15]!
-    default:
-      if (c < 0x20) return '\\u00' + HEX[c >> 4]! + HEX[c & 15]!
+    case 0x26: {
+      return String.raw`\u00` + HEX[c >> 4]! + HEX[c & 15]!
+    }
+    default: {
+      if (c < 0x20) return String.raw`\u00` + HEX[c >> 4]! + HEX[c & 15]!
       return undefined
+    }
   }
 }
 
@@ -94,8 +101,8 @@ export function goJsonBytes(b: Uint8Array): string {
     }
 
     const {cp, size} = goDecodeRune(b, i)
-    if (cp < 0) out += '\\ufffd'
-    else if (cp === 0x2028 || cp === 0x2029) out += '\\u202' + HEX[cp & 15]!
+    if (cp < 0) out += String.raw`\ufffd`
+    else if (cp === 0x2028 || cp === 0x2029) out += String.raw`\u202` + HEX[cp & 15]!
     else out += String.fromCodePoint(cp)
     i += size
   }
@@ -160,7 +167,7 @@ export function goEncodeRaw(s: string): Buffer {
 /** A string as Go's JSON encoder writes it (lone surrogates count as U+FFFD, as Go would hold them). */
 export function goJsonString(s: string): string {
   // Fast path: printable ASCII with nothing to escape.
-  if (/^[\x20-\x7E]*$/.test(s) && !/["\\<>&]/.test(s)) return '"' + s + '"'
+  if (/^[\u0020-\u007E]*$/.test(s) && !/["\\<>&]/.test(s)) return '"' + s + '"'
   return goJsonBytes(encoder.encode(s))
 }
 
@@ -188,8 +195,8 @@ export function goCompact(raw: string): string {
       continue
     }
 
-    if (c === 0x3c || c === 0x3e || c === 0x26) out += '\\u00' + HEX[c >> 4]! + HEX[c & 15]!
-    else if (c === 0x2028 || c === 0x2029) out += '\\u202' + HEX[c & 15]!
+    if (c === 0x3c || c === 0x3e || c === 0x26) out += String.raw`\u00` + HEX[c >> 4]! + HEX[c & 15]!
+    else if (c === 0x2028 || c === 0x2029) out += String.raw`\u202` + HEX[c & 15]!
     else out += ch
   }
 
@@ -234,17 +241,17 @@ export function goQuote(s: string): string {
     const cp = ch.codePointAt(0)!
     if (ch === '"' || ch === '\\') out += '\\' + ch
     else if (goIsPrint(cp) && !(cp >= 0xd800 && cp <= 0xdfff)) out += ch
-    else if (cp === 7) out += '\\a'
-    else if (cp === 8) out += '\\b'
-    else if (cp === 12) out += '\\f'
-    else if (cp === 10) out += '\\n'
-    else if (cp === 13) out += '\\r'
-    else if (cp === 9) out += '\\t'
-    else if (cp === 11) out += '\\v'
-    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + HEX[cp >> 4]! + HEX[cp & 15]!
-    else if (cp >= 0xd800 && cp <= 0xdfff) out += '\\ufffd'
-    else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0')
-    else out += '\\U' + cp.toString(16).padStart(8, '0')
+    else if (cp === 7) out += String.raw`\a`
+    else if (cp === 8) out += String.raw`\b`
+    else if (cp === 12) out += String.raw`\f`
+    else if (cp === 10) out += String.raw`\n`
+    else if (cp === 13) out += String.raw`\r`
+    else if (cp === 9) out += String.raw`\t`
+    else if (cp === 11) out += String.raw`\v`
+    else if (cp < 0x20 || cp === 0x7f) out += String.raw`\x` + HEX[cp >> 4]! + HEX[cp & 15]!
+    else if (cp >= 0xd800 && cp <= 0xdfff) out += String.raw`\ufffd`
+    else if (cp < 0x10000) out += String.raw`\u` + cp.toString(16).padStart(4, '0')
+    else out += String.raw`\U` + cp.toString(16).padStart(8, '0')
   }
 
   return out + '"'
@@ -425,7 +432,7 @@ class Reader {
       let c = s.charCodeAt(run)
       while (c >= 0x20 && c !== 0x22 && c !== 0x5c) c = s.charCodeAt(++this.i)
       // Bytes kept by goDecodeUtf8Raw become U+FFFD here, while unquoting, as in Go.
-      if (this.i > run) out += s.slice(run, this.i).replace(RAW_BYTE, '\uFFFD')
+      if (this.i > run) out += s.slice(run, this.i).replaceAll(RAW_BYTE, '\uFFFD')
       if (this.i >= s.length) this.fail('')
       const ch = s[this.i]!
       if (ch === '"') {
@@ -476,7 +483,7 @@ class Reader {
       const ch = this.s[this.i]
       if (ch === undefined) this.fail('')
       const d = parseInt(ch!, 16)
-      if (Number.isNaN(d) || !/[0-9a-fA-F]/.test(ch!)) this.fail('in \\u hexadecimal character escape')
+      if (Number.isNaN(d) || !/[0-9a-fA-F]/.test(ch!)) this.fail(String.raw`in \u hexadecimal character escape`)
       v = v * 16 + d
       this.i++
     }
@@ -516,11 +523,7 @@ export function goKindName(node: JsonNode): string {
  */
 export function fieldMatches(key: string, field: string): boolean {
   if (key === field) return true
-  const fold = (s: string): string =>
-    s
-      .replace(/\u017F/g, 's')
-      .replace(/\u212A/g, 'k')
-      .toLowerCase()
+  const fold = (s: string): string => s.replaceAll('\u017F', 's').replaceAll('\u212A', 'k').toLowerCase()
   return fold(key) === fold(field)
 }
 

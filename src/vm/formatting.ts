@@ -31,15 +31,19 @@ function unsupported(): never {
 /** Encodes bytes; every encoding but hexnc appends the 4-byte checksum. */
 export function encodeWith(encoding: Encoding, bytes: Uint8Array): string {
   switch (encoding) {
-    case 'cb58':
+    case 'cb58': {
       return cb58Encode(bytes)
+    }
     case 'hex':
-    case 'hexc':
+    case 'hexc': {
       return hexEncode(bytes)
-    case 'hexnc':
+    }
+    case 'hexnc': {
       return hexNCEncode(bytes)
-    case 'json':
+    }
+    case 'json': {
       return unsupported()
+    }
   }
 }
 
@@ -47,15 +51,19 @@ export function encodeWith(encoding: Encoding, bytes: Uint8Array): string {
 export function decodeWith(encoding: Encoding, text: string): Uint8Array {
   if (text === '') return new Uint8Array(0)
   switch (encoding) {
-    case 'cb58':
+    case 'cb58': {
       return cb58Decode(text)
+    }
     case 'hex':
-    case 'hexc':
+    case 'hexc': {
       return hexDecode(text)
-    case 'hexnc':
+    }
+    case 'hexnc': {
       return hexDecode(text, {checksum: false})
-    case 'json':
+    }
+    case 'json': {
       return unsupported()
+    }
   }
 }
 

@@ -551,7 +551,7 @@ export class ChainState {
    */
   prepare(batch: StateBatch): PreparedWrite {
     this.refuseIfFailed()
-    if (batch.size === 0 && !batch.sink) return {write: async () => {}, discard: async () => {}}
+    if (batch.size === 0 && !batch.sink) return {async write() {}, async discard() {}}
     let chained: ChainedBatch
     if (batch.sink) {
       chained = batch.sink as ChainedBatch

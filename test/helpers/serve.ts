@@ -55,7 +55,7 @@ export function startServe(
     child.stdout!.on('data', (b: Buffer) => {
       out += b.toString('utf8')
       const nl = out.indexOf('\n')
-      if (nl < 0) return
+      if (nl === -1) return
       clearTimeout(timer)
       let info: ServeInfo
       try {

@@ -40,7 +40,7 @@ async function serve(extra: Partial<ServerOptions> = {}): Promise<{s: RunningSer
   })
   return {
     s,
-    stop: async () => {
+    async stop() {
       await s.close()
       await engine.close()
       await t.close()
@@ -62,7 +62,7 @@ function rawSocket(port: number, bytes: string, halfClose: boolean): Promise<str
       const text = Buffer.concat(got).toString('latin1')
       const end = text.indexOf('\r\n\r\n')
       const length = /content-length: (\d+)/i.exec(text)
-      if (!halfClose && end >= 0 && length && text.length >= end + 4 + Number(length[1])) s.destroy()
+      if (!halfClose && end !== -1 && length && text.length >= end + 4 + Number(length[1])) s.destroy()
     })
     s.on('close', () => resolve(Buffer.concat(got).toString('latin1')))
     s.on('error', reject)
@@ -348,7 +348,7 @@ describe('serve answers the node APIs: health', () => {
 
   it("answers 503 with the failing check's error as a string when unhealthy", async () => {
     const sick = await serve({
-      health: async () => {
+      async health() {
         throw new Error('writes failed')
       },
     })

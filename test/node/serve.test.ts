@@ -49,7 +49,7 @@ describe('serveChain', () => {
       answers.forEach((ok, i) => {
         if (ok) assert.ok(inBlocks.has(toHex(payloads[i]!)), `payload ${i} answered true but is in no block`)
       })
-      assert.ok(answers.some((ok) => ok))
+      assert.ok(answers.some(Boolean))
     } finally {
       await t.close()
     }

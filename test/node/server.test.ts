@@ -215,7 +215,7 @@ describe('server v1.3 wire rules', () => {
       bytes(
         `{"jsonrpc":"2.0","error":{"code":-32000,"message":"rpc: can't find method \\"timestampvm.Nope\\"","data":null},"id":"\\u003c`,
         [0xff],
-        '\\u2028',
+        String.raw`\u2028`,
         [0xf0, 0x90, 0x82, 0x80, 0xc3],
         '"}\n',
       ),
@@ -248,7 +248,7 @@ describe('server v1.3 wire rules', () => {
       ).toString(),
       parseError("'\u00FF'"),
     )
-    assert.equal(Buffer.from(await post([0x80]), 'latin1').toString(), parseError("'\\u0080'"))
+    assert.equal(Buffer.from(await post([0x80]), 'latin1').toString(), parseError(String.raw`'\u0080'`))
     assert.equal(Buffer.from(await post('{"id":', [0xc3, 0xa9], '}'), 'latin1').toString(), parseError("'\u00C3'"))
   })
 
@@ -290,7 +290,7 @@ describe('server v1.3 wire rules', () => {
       ['1.0', '1.0'],
       ['-0', '-0'],
       ['1e400', '1e400'],
-      ['"a<b>&c"', '"a\\u003cb\\u003e\\u0026c"'],
+      ['"a<b>&c"', String.raw`"a\u003cb\u003e\u0026c"`],
       ['{ "x" : [ 1 ] }', '{"x":[1]}'],
     ]) {
       const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":${sent}}`)
@@ -402,7 +402,7 @@ describe('server v1.3 wire rules', () => {
       '{"data":"x","length":"1"}',
       '{"data":"x","length":2147483648}',
       '{"data":"x","encoding":"cb58"}',
-      '{"data":"x","encoding":"h\\u0065x"}',
+      String.raw`{"data":"x","encoding":"h\u0065x"}`,
     ]) {
       assert.equal(await enc(bad), err(-32_000, BAD_ARGS, '1'), bad)
     }
@@ -416,7 +416,7 @@ describe('server v1.3 wire rules', () => {
     const bytes = Uint8Array.from([0x3c, 0x61, 0x3e, 0x26, 0x00, 0x08, 0x0c, 0x0a, 0xff, 0xe2, 0x80, 0xa8, 0x7f])
     assert.equal(
       await dec(`{"bytes":"${hexEncode(bytes)}"}`),
-      '{"jsonrpc":"2.0","result":{"data":"\\u003ca\\u003e\\u0026\\u0000\\u0008\\u000c\\n\\ufffd\\u2028\x7F","encoding":"hex"},"id":1}\n',
+      '{"jsonrpc":"2.0","result":{"data":"\\u003ca\\u003e\\u0026\\u0000\\u0008\\u000c\\n\\ufffd\\u2028\u007F","encoding":"hex"},"id":1}\n',
     )
     assert.equal(await dec('{"bytes":""}'), '{"jsonrpc":"2.0","result":{"data":"","encoding":"hex"},"id":1}\n')
     assert.equal(
@@ -428,7 +428,7 @@ describe('server v1.3 wire rules', () => {
       ['{"bytes":"0x0017afa0Zd"}', "encoding/hex: invalid byte: U+005A 'Z'"],
       ['{"bytes":"0x012"}', 'encoding/hex: odd length hex string'],
       ['{"bytes":"0x01g"}', "encoding/hex: invalid byte: U+0067 'g'"],
-      ['{"bytes":"0x00\\u0000"}', 'encoding/hex: invalid byte: U+0000'],
+      [String.raw`{"bytes":"0x00\u0000"}`, 'encoding/hex: invalid byte: U+0000'],
       ['{"bytes":"0xafafafafaf"}', 'invalid input checksum'],
       ['{"bytes":"0xaf"}', 'input string is smaller than the checksum size'],
       ['{"bytes":"0X00"}', 'missing 0x prefix to hex encoding'],
@@ -639,7 +639,7 @@ async function keepAliveRequest(
     const text = c.received().slice(before)
     const end = text.indexOf('\r\n\r\n')
     const length = /content-length: (\d+)/i.exec(text)
-    if (end >= 0 && length && text.length >= end + 4 + Number(length[1])) return text
+    if (end !== -1 && length && text.length >= end + 4 + Number(length[1])) return text
     await new Promise((r) => c.socket.once('data', r))
   }
 }

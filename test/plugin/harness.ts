@@ -64,8 +64,11 @@ export async function serve(
         .then(() => fn(call.request, call))
         .then(
           (r) => cb(null, r),
-          (e: unknown) =>
-            cb({code: (e as {grpcCode?: number}).grpcCode ?? grpc.status.UNKNOWN, details: (e as Error).message}),
+          (error: unknown) =>
+            cb({
+              code: (error as {grpcCode?: number}).grpcCode ?? grpc.status.UNKNOWN,
+              details: (error as Error).message,
+            }),
         )
     }
   }
@@ -424,7 +427,7 @@ export class PluginProcess {
 
 /** Writes the launcher the plugin dir holds: /bin/sh, absolute paths, exec. */
 export async function writeLauncher(dir: string, protocol?: number, extraArgs: string[] = []): Promise<string> {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
   const args = [...(protocol === undefined ? [] : ['--protocol', String(protocol)]), ...extraArgs].map(q).join(' ')
   const path = join(dir, 'launcher')
   await writeFile(path, `#!/bin/sh\nexec ${q(process.execPath)} ${q(PLUGIN_ENTRY)} ${args}\n`)

@@ -111,7 +111,7 @@ describe('registration (spawn, handshake, Version, Shutdown, SIGTERM; no Initial
   it('a node of another protocol refuses the handshake, and the plugin says why on stderr', async () => {
     const error = (await spawnPlugin({protocol: 44, nodeProtocol: 45}).then(
       () => assert.fail('handshake succeeded'),
-      (e: unknown) => e,
+      (error_: unknown) => error_,
     )) as {message: string; handshake?: {protocolVersion: number}}
     assert.match(error.message, /handshake failed/)
     assert.equal(error.handshake?.protocolVersion, 44)
@@ -165,7 +165,7 @@ describe('registration (spawn, handshake, Version, Shutdown, SIGTERM; no Initial
   it('refuses a protocol outside 42-46 before any handshake, with a clear reason', async () => {
     const error = (await spawnPlugin({protocol: 41}).then(
       () => assert.fail('handshake succeeded'),
-      (e: unknown) => e,
+      (error_: unknown) => error_,
     )) as {message: string; stderr: string}
     assert.match(error.message, /handshake failed: vm process not found \(exited\)/)
     assert.match(error.stderr, /--protocol 41 is not supported: use one of 42 \(v1\.13\.3\)/)

@@ -164,15 +164,18 @@ describe('receipt format', () => {
     }
 
     // the same key in different objects, and keys inside string values, are fine
-    assert.equal(duplicateKey('{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}], "c": "\\"a\\": 1, \\"a\\""}'), undefined)
+    assert.equal(
+      duplicateKey(String.raw`{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}], "c": "\"a\": 1, \"a\""}`),
+      undefined,
+    )
   })
 
   it('field names and values from the file are shown printable', () => {
-    assert.equal(printable('a\u001B[2Jb\u009B\u202Ec\u200Bd\n'), 'a\\x1b[2Jb\\x9b\\u{202e}c\\u{200b}d\\x0a')
+    assert.equal(printable('a\u001B[2Jb\u009B\u202Ec\u200Bd\n'), String.raw`a\x1b[2Jb\x9b\u{202e}c\u{200b}d\x0a`)
     assert.equal(printable('plain/é/日本.txt'), 'plain/é/日本.txt')
     const j = json()
     j['\u001B[31mevil'] = 1
-    assert.equal(field(JSON.stringify(j)), '\\x1b[31mevil')
+    assert.equal(field(JSON.stringify(j)), String.raw`\x1b[31mevil`)
   })
 
   it('records a data dir under home with ~, and an endpoint without credentials', () => {
@@ -205,7 +208,7 @@ describe('receipt format', () => {
       ['merkle.path', (j) => (j.merkle.path = [])],
       ['merkle.path[0].side', (j) => (j.merkle.path[0].side = 'l')],
       ['merkle.path[1].hash', (j) => (j.merkle.path[1].hash = 'zz' + j.merkle.path[1].hash.slice(2))],
-      ['payload', (j) => (j.payload = j.payload + '00')],
+      ['payload', (j) => (j.payload += '00')],
       ['block', (j) => (j.block = null)],
       ['block', (j) => (j.status = 'pending')],
       ['status', (j) => (j.status = 'done')],

@@ -111,8 +111,8 @@ describe('stamp', () => {
       ['odd/ok.txt', 'odd/real\uFFFD.txt', 'odd/sub/ok2.txt'],
     )
     assert.deepEqual(got.skipped.map((s) => [s.path.slice(root.length + 1), s.reason]).sort(), [
-      ['caf\\xe9', 'name not UTF-8'],
-      ['dir\\xff', 'name not UTF-8'],
+      [String.raw`caf\xe9`, 'name not UTF-8'],
+      [String.raw`dir\xff`, 'name not UTF-8'],
     ])
   })
 
@@ -212,7 +212,7 @@ describe('stamp', () => {
       outDir: out,
       pendingDir: pending,
       onProgress: (phase) => phase === 'hash' && block(),
-    }).catch((e: unknown) => e)
+    }).catch((error: unknown) => error)
     assert.ok(failed instanceof TsvmError && failed.code === 'RECEIPTS_INCOMPLETE', String(failed))
     assert.match(failed.message, /tsvm stamp --resume/)
     const record = failed.details!.record as string
@@ -228,9 +228,7 @@ describe('stamp', () => {
     )
 
     await rm(join(out, 'late-failure', 'sub'))
-    const resumed = await resumeStamps(pending, async () =>
-      Object.assign(Object.create(chain), {close: async () => {}}),
-    )
+    const resumed = await resumeStamps(pending, async () => Object.assign(Object.create(chain), {async close() {}}))
     assert.equal(resumed.length, 1)
     const r = resumed[0]!
     assert.ok(!('pid' in r))
@@ -267,7 +265,7 @@ describe('stamp', () => {
     }
     // the record as a killed run leaves it: written, its process gone
     releaseRecord(createRecord(pending, run))
-    const open = async () => Object.assign(Object.create(chain), {close: async () => {}})
+    const open = async () => Object.assign(Object.create(chain), {async close() {}})
     const [r] = await resumeStamps(pending, open)
     assert.ok(r && !('pid' in r) && r.status === 'complete')
     assert.equal(chain.proposals, 1)

@@ -61,18 +61,24 @@ function mutateString(base: fc.Arbitrary<string>): fc.Arbitrary<string> {
   return fc.tuple(base, fc.nat(), fc.constantFrom(...NEAR), fc.integer({min: 0, max: 5})).map(([s, at, ch, op]) => {
     const i = s.length === 0 ? 0 : at % s.length
     switch (op) {
-      case 0:
+      case 0: {
         return s.slice(0, i) + ch + s.slice(i + 1) // substitute
-      case 1:
+      }
+      case 1: {
         return s.slice(0, i) + s.slice(i + 1) // delete
-      case 2:
+      }
+      case 2: {
         return s.slice(0, i) + ch + s.slice(i) // insert
-      case 3:
+      }
+      case 3: {
         return s.slice(0, i) // truncate
-      case 4:
+      }
+      case 4: {
         return s + ch // append
-      default:
+      }
+      default: {
         return ch + s // prepend
+      }
     }
   })
 }
@@ -112,16 +118,20 @@ function mutateBytes(base: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
       const i = b.length === 0 ? 0 : at % b.length
       const out = Uint8Array.from(b)
       switch (op) {
-        case 0:
+        case 0: {
           if (out.length > 0) out[i] = v
           return out
-        case 1:
+        }
+        case 1: {
           return out.slice(0, i)
-        case 2:
+        }
+        case 2: {
           return Uint8Array.from([...out, v])
-        default:
+        }
+        default: {
           if (out.length > 0) out[i] ^= 1 << (v % 8)
           return out
+        }
       }
     })
 }

@@ -191,7 +191,7 @@ export function attacks(n: number): Attack[] {
           ],
           [
             '100k-element array',
-            JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.getBlock', params: Array(100_000).fill(0), id: 1}),
+            JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.getBlock', params: new Array(100_000).fill(0), id: 1}),
           ],
           [
             'a 500,000-digit id',
@@ -199,7 +199,7 @@ export function attacks(n: number): Attack[] {
           ],
           [
             'a 300,000-char string id',
-            `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":"${'\\u00e9'.repeat(50_000)}"}`,
+            `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":"${String.raw`\u00e9`.repeat(50_000)}"}`,
           ],
           ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0xc0, 0x80, 0xed, 0xa0, 0x80, 0x7d])],
           ['50k keys', '{' + Array.from({length: 50_000}, (_, i) => `"k${i}":${i}`).join(',') + '}'],
@@ -329,7 +329,7 @@ export function attacks(n: number): Attack[] {
             [
               post(
                 '/ext/info',
-                '[' + Array(100).fill('{"jsonrpc":"2.0","method":"info.getVMs","id":1}').join(',') + ']',
+                '[' + new Array(100).fill('{"jsonrpc":"2.0","method":"info.getVMs","id":1}').join(',') + ']',
               ),
             ],
             [200],
@@ -364,9 +364,13 @@ export function attacks(n: number): Attack[] {
           Buffer.from(getBlock),
         ])
         const count = 50 * n
-        const r = await send(port, [Buffer.concat([...Array<Buffer>(count - 1).fill(one), post(CHAIN, getBlock)])], {
-          waitMs: 20_000,
-        })
+        const r = await send(
+          port,
+          [Buffer.concat([...new Array<Buffer>(count - 1).fill(one), post(CHAIN, getBlock)])],
+          {
+            waitMs: 20_000,
+          },
+        )
         const answered = r.text.split('HTTP/1.1 200').length - 1
         assert.equal(answered, count, `${answered} of ${count} pipelined requests answered`)
         return count
@@ -492,7 +496,7 @@ async function heldConnection(port: number): Promise<Socket> {
       got += b.toString('latin1')
       const end = got.indexOf('\r\n\r\n')
       const length = /content-length: (\d+)/i.exec(got)
-      if (end >= 0 && length && got.length >= end + 4 + Number(length[1])) resolve()
+      if (end !== -1 && length && got.length >= end + 4 + Number(length[1])) resolve()
     })
     s.once('close', () => reject(new Error(`a held connection was closed before its answer: ${got.slice(0, 120)}`)))
   })

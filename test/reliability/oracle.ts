@@ -24,7 +24,7 @@ export function base58Raw(text: string): Uint8Array | undefined {
   let leading = true
   for (const c of text) {
     const v = ALPHABET.indexOf(c)
-    if (v < 0) return undefined
+    if (v === -1) return undefined
     if (leading && v === 0) zeros++
     else leading = false
     n = n * 58n + BigInt(v)

@@ -93,7 +93,7 @@ const breakers: Array<[string, (o: Json) => void]> = [
   [
     'merkle.path too long',
     (o) =>
-      (o.merkle = {leaves: 2, index: 0, path: Array(MAX_PATH_LENGTH + 1).fill({side: 'L', hash: '00'.repeat(32)})}),
+      (o.merkle = {leaves: 2, index: 0, path: new Array(MAX_PATH_LENGTH + 1).fill({side: 'L', hash: '00'.repeat(32)})}),
   ],
   ['merkle.path side "X"', (o) => (o.merkle = {leaves: 2, index: 0, path: [{side: 'X', hash: '00'.repeat(32)}]})],
   [
@@ -150,7 +150,7 @@ const anyReceiptText = fc.oneof(
     '{"format":"tsvm-receipt"' + ' '.repeat(70_000) + '}',
     'null',
     '1e999',
-    '"\\ud800"',
+    String.raw`"\ud800"`,
   ),
 )
 

@@ -108,7 +108,7 @@ describe('storage guarantees (classic-level)', () => {
       const db = new ClassicLevel(path)
       const error = (await db.open().then(
         () => undefined,
-        (e: unknown) => e,
+        (error_: unknown) => error_,
       )) as {code?: string; cause?: {code?: string}} | undefined
       assert.ok(error, 'a second open of a locked database succeeded')
       assert.equal(error.cause?.code ?? error.code, 'LEVEL_LOCKED')
@@ -186,7 +186,7 @@ describe('storage guarantees (classic-level)', () => {
       const prepared = original.call(this, batch)
       return {
         ...prepared,
-        write: (options = {}) => {
+        write(options = {}) {
           writes.push({ops: batch.size, sync: options.sync === true})
           return prepared.write(options)
         },
@@ -206,7 +206,7 @@ describe('storage guarantees (classic-level)', () => {
       await vm.acceptPayloads([new Uint8Array(32).fill(4)])
       await vm.acceptPayloadGroups(
         [5, 6, 7].map((b) => new Uint8Array(32).fill(b)),
-        {groupSize: 1, onGroup: () => {}},
+        {groupSize: 1, onGroup() {}},
       )
     } finally {
       await vm?.close()

@@ -59,7 +59,7 @@ export function startServeChild(dir: string, args: string[] = []): Promise<Serve
     child.stdout!.on('data', (b: Buffer) => {
       out += b.toString()
       const nl = out.indexOf('\n')
-      if (nl < 0) return
+      if (nl === -1) return
       const info = JSON.parse(out.slice(0, nl)) as {port: number; address: string; maxConnections: number}
       resolve({port: info.port, address: info.address, maxConnections: info.maxConnections, child, exited})
     })

@@ -76,7 +76,7 @@ const fuzzPhase: Phase = {
     }
 
     summary['fuzz cases'] = total
-    summary['targets'] = targets.length
+    summary.targets = targets.length
   },
 }
 

@@ -113,7 +113,7 @@ describe('adopting a Go state', () => {
         await assert.rejects(
           adoptState(state, {
             batchSize,
-            onBatch: (b) => {
+            onBatch(b) {
               if (b === stop) throw halted
             },
           }),
@@ -155,7 +155,7 @@ describe('adopting a Go state', () => {
     const before = await dump(dir)
     const error = await TimestampVM.open(dir).then(
       () => assert.fail('opened'),
-      (e) => e,
+      (error_) => error_,
     )
     assert.equal(error.code, 'ADOPT_FAILED')
     assert.deepEqual(error.details, {height: '501', id: idToString(at501.id)})
@@ -178,7 +178,7 @@ describe('adopting a Go state', () => {
     const before = await dump(dir)
     const error = await TimestampVM.open(dir).then(
       () => assert.fail('opened'),
-      (e) => e,
+      (error_) => error_,
     )
     assert.equal(error.code, 'ADOPT_FAILED')
     assert.deepEqual(error.details, {height: String(victim.height), id: idToString(victim.id)})
@@ -203,7 +203,7 @@ describe('adopting a Go state', () => {
       const before = await dump(dir)
       const error = await TimestampVM.open(dir).then(
         () => assert.fail('opened'),
-        (e) => e,
+        (error_) => error_,
       )
       assert.equal(error.code, 'ADOPT_FAILED')
       assert.deepEqual(error.details, {height: String(victim.height), id: idToString(victim.id)})

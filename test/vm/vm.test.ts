@@ -473,7 +473,7 @@ describe('accept and reject', () => {
       assert.equal(vm.lastAccepted().height, 2n)
       const fails = vm.acceptPayloadGroups([numbered(6), numbered(7), numbered(8)], {
         groupSize: 1,
-        onGroup: () => {
+        onGroup() {
           throw new Error('stdout closed')
         },
       })
