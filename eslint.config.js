@@ -40,6 +40,11 @@ export default [
       'unicorn/relative-url-style': 'off',
       // Heights and timestamps are bigints, which Math.min and Math.max reject.
       'unicorn/prefer-math-min-max': 'off',
+      // Index loops stay where the index is used beside the element in hot paths (block listings,
+      // batches): entries() would allocate a pair per step.
+      'unicorn/no-for-loop': 'off',
+      // Byte copies use Uint8Array#slice(); spreading would turn them into number[].
+      'unicorn/prefer-spread': 'off',
     },
   },
   {

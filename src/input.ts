@@ -22,7 +22,7 @@ export async function readInputFile(path: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path))
   } catch (error) {
-    const code = (error as {code?: string}).code
+    const {code} = error as {code?: string}
     if (code === 'ENOENT')
       throw new TsvmError('FILE_NOT_FOUND', `no such file: ${path}`, {cause: error, details: {path}})
     if (code === 'EISDIR')

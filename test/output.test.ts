@@ -44,7 +44,7 @@ describe('storedBlockLines', () => {
         .map((b) => b as unknown as Block),
       status: fc.constantFrom(Status.Accepted, Status.Accepted, Status.Rejected, Status.Processing),
     })
-    const level = chalk.level
+    const {level} = chalk
     try {
       fc.assert(
         fc.property(

@@ -239,7 +239,7 @@ function putInPlace(work: string, dir: string): void {
   try {
     renameSync(work, dir)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
+    const {code} = error as NodeJS.ErrnoException
     if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !readdirSync(dir).every(isOpenerTrace)) throw error
     rmSync(dir, {recursive: true, force: true})
     renameSync(work, dir)

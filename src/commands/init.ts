@@ -44,13 +44,13 @@ Running init again with the same genesis does nothing; a different genesis on an
   async run(): Promise<{created: boolean; dataDir: string; genesisID: string; genesis: BlockJson}> {
     const {flags} = await this.parse(Init)
     const bytes =
-      flags.genesis !== undefined
-        ? new TextEncoder().encode(flags.genesis)
-        : flags['genesis-hex'] !== undefined
-          ? parsePlainHex(flags['genesis-hex'])
-          : flags['genesis-file'] !== undefined
-            ? await readInputFile(flags['genesis-file'])
-            : new Uint8Array(0)
+      flags.genesis === undefined
+        ? flags['genesis-hex'] === undefined
+          ? flags['genesis-file'] === undefined
+            ? new Uint8Array(0)
+            : await readInputFile(flags['genesis-file'])
+          : parsePlainHex(flags['genesis-hex'])
+        : new TextEncoder().encode(flags.genesis)
     const {genesis, created, location} = await initChain(chainOptions(flags, this.config), bytes)
     const view = blockJson(genesis, Status.Accepted)
     this.log(

@@ -78,8 +78,7 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
    */
   private namedChain(flags: {'data-dir'?: string; endpoint?: string; trust?: Uint8Array[]}) {
     const explicit = flags['data-dir'] !== undefined || flags.endpoint !== undefined
-    if (!explicit && (flags.trust !== undefined || (!process.env.TSVM_DATA_DIR && !process.env.TSVM_ENDPOINT)))
-      return undefined
+    if (!explicit && (flags.trust !== undefined || (!process.env.TSVM_DATA_DIR && !process.env.TSVM_ENDPOINT))) return
     return existingChain(
       chainOptions(flags, this.config),
       explicit ? 'the data dir' : 'the data dir TSVM_DATA_DIR names',

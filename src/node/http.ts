@@ -175,7 +175,7 @@ export function targetPath(url: string): {path: string; raw: string; query: stri
   } catch {
     // Not UTF-8 once decoded: Go keeps the bytes, which match no route.
     return {
-      path: raw.replaceAll(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+      path: raw.replaceAll(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16))),
       raw,
       query,
     }

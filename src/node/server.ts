@@ -260,7 +260,7 @@ function send(
 
 /** The host a request is for: an absolute-form target's authority (as Go's net/http takes it), else the Host header. */
 function requestHost(req: IncomingMessage): string | undefined {
-  const url = req.url
+  const {url} = req
   if (url === undefined || url.startsWith('/')) return req.headers.host
   const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/.exec(url)
   return m && m[1] !== '' ? m[1] : req.headers.host
@@ -385,7 +385,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     } else if (mayNeedCleaning(path) && req.method !== 'CONNECT') {
       const clean = cleanPath(path)
-      if (clean !== path) return redirect(res, clean + (q !== -1 ? url.slice(q) : ''), headers)
+      if (clean !== path) return redirect(res, clean + (q === -1 ? '' : url.slice(q)), headers)
     }
 
     let target: ServiceTarget
@@ -464,8 +464,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       inFlight++
       handle(req, res)
         .catch((error: unknown) => {
-          if (!res.headersSent) text(res, 500, `internal error: ${redact((error as Error).message)}\n`)
-          else res.destroy()
+          if (res.headersSent) {
+            res.destroy()
+          } else {
+            text(res, 500, `internal error: ${redact((error as Error).message)}\n`)
+          }
         })
         .finally(() => {
           inFlight--
@@ -545,7 +548,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     })
   })
   const bound = server.address() as AddressInfo
-  const port = bound.port
+  const {port} = bound
   const loopback = isLoopbackAddress(bound.address)
   const url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`
   return {

@@ -141,7 +141,7 @@ export class PluginChain implements ChainBackend {
       const batch = this.pending.splice(0)
       try {
         const taken = await this.vm.proposeMany(batch.map((p) => p.data))
-        batch.forEach((p, i) => p.resolve(taken[i] === true))
+        for (const [i, p] of batch.entries()) p.resolve(taken[i] === true)
         if (taken.some(Boolean)) this.notify()
       } catch (error) {
         for (const p of batch) p.reject(error)

@@ -43,7 +43,7 @@ function protocolFromArgs(args: string[]): number {
   }
 
   if (value === undefined) return DEFAULT_PROTOCOL
-  const n = /^\d+$/.test(value) ? Number(value) : NaN
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN
   if (!isSupportedProtocol(n)) {
     const known = Object.entries(PROTOCOL_RELEASES).map(([p, r]) => `${p} (${r.join(', ')})`)
     fail(`--protocol ${value} is not supported: use one of ${known.join(', ')}`)

@@ -47,7 +47,7 @@ export async function deliverReceipts(
         s.moved = true
       } catch (error) {
         // the name was taken meanwhile: its receipts are committed one by one below
-        const code = (error as {code?: string}).code
+        const {code} = error as {code?: string}
         if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'ENOTDIR') throw error
       }
     }

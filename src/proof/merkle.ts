@@ -103,13 +103,13 @@ export class MerkleTree {
     view.setBigUint64(1, BigInt(items.length))
     const at = version === 2 ? 17 : 1
     const leafInput = leafScratch.subarray(0, at + HASH)
-    items.forEach((item, i) => {
+    for (const [i, item] of items.entries()) {
       if (item.length !== HASH)
         throw new TsvmError('BAD_LENGTH', `item ${i} is ${item.length} bytes: item hashes are 32 bytes`)
       if (version === 2) view.setBigUint64(9, BigInt(i))
       leafInput.set(item, at)
       first.set(hash('sha256', leafInput, 'buffer'), i * HASH)
-    })
+    }
     this.levels = [first]
     scratch[0] = INNER_PREFIX
     let level = first

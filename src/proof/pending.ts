@@ -77,7 +77,7 @@ export function preparePendingDir(dir: string): void {
 
 function joined(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.length * 32)
-  parts.forEach((p, i) => out.set(p, i * 32))
+  for (const [i, p] of parts.entries()) out.set(p, i * 32)
   return out
 }
 

@@ -209,33 +209,49 @@ export function duplicateKey(json: string): string | undefined {
     f === undefined ? '' : f.keys ? (f.path === '' ? f.key : `${f.path}.${f.key}`) : `${f.path}[${f.index}]`
   for (let i = 0; i < json.length; i++) {
     const c = json[i]
-    if (c === '"') {
-      let j = i + 1
-      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1
-      const top = stack.at(-1)
-      if (top?.keys && top.expectKey) {
-        const key = JSON.parse(json.slice(i, j + 1)) as string
-        if (top.keys.has(key)) return top.path === '' ? key : `${top.path}.${key}`
-        top.keys.add(key)
-        top.key = key
-        top.expectKey = false
-      }
+    switch (c) {
+      case '"': {
+        let j = i + 1
+        while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1
+        const top = stack.at(-1)
+        if (top?.keys && top.expectKey) {
+          const key = JSON.parse(json.slice(i, j + 1)) as string
+          if (top.keys.has(key)) return top.path === '' ? key : `${top.path}.${key}`
+          top.keys.add(key)
+          top.key = key
+          top.expectKey = false
+        }
 
-      i = j
-    } else if (c === '{' || c === '[') {
-      stack.push({
-        keys: c === '{' ? new Set() : null,
-        path: where(stack.at(-1)),
-        key: '',
-        index: 0,
-        expectKey: c === '{',
-      })
-    } else if (c === '}' || c === ']') {
-      stack.pop()
-    } else if (c === ',') {
-      const top = stack.at(-1)
-      if (top?.keys) top.expectKey = true
-      else if (top) top.index++
+        i = j
+
+        break
+      }
+      case '{':
+      case '[': {
+        stack.push({
+          keys: c === '{' ? new Set() : null,
+          path: where(stack.at(-1)),
+          key: '',
+          index: 0,
+          expectKey: c === '{',
+        })
+
+        break
+      }
+      case '}':
+      case ']': {
+        stack.pop()
+
+        break
+      }
+      case ',': {
+        const top = stack.at(-1)
+        if (top?.keys) top.expectKey = true
+        else if (top) top.index++
+
+        break
+      }
+      // No default
     }
   }
 

@@ -197,11 +197,23 @@ export async function collectItems(
       // (relative to cwd, or its base name when outside cwd) and the path below it.
       const prefix = dirPrefix(abs, cwd)
       for (const e of walk(abs, '', [])) {
-        if (e.kind === 'bad name') skipped.push({path: e.abs, reason: 'name not UTF-8'})
-        else if (e.kind === 'symlink') skipped.push({path: e.abs, reason: 'symlink'})
-        else if (e.kind === 'special') skipped.push({path: e.abs, reason: 'special file'})
-        else if (e.abs.endsWith(RECEIPT_EXT)) skipped.push({path: e.abs, reason: 'receipt'})
-        else if (match(e.rel)) addFile(e.abs, prefix + e.rel)
+        switch (e.kind) {
+          case 'bad name': {
+            skipped.push({path: e.abs, reason: 'name not UTF-8'})
+            break
+          }
+          case 'symlink': {
+            skipped.push({path: e.abs, reason: 'symlink'})
+            break
+          }
+          case 'special': {
+            skipped.push({path: e.abs, reason: 'special file'})
+            break
+          }
+          default:
+            if (e.abs.endsWith(RECEIPT_EXT)) skipped.push({path: e.abs, reason: 'receipt'})
+            else if (match(e.rel)) addFile(e.abs, prefix + e.rel)
+        }
       }
     } else skipped.push({path: abs, reason: 'special file'})
   }
@@ -257,7 +269,7 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
     return join(out, ...(item.name ?? basename(item.path)).split('/')) + RECEIPT_EXT
   })
   const seen = new Map<string, number>()
-  paths.forEach((p, i) => {
+  for (const [i, p] of paths.entries()) {
     const j = seen.get(p)
     if (j !== undefined) {
       throw new TsvmError(
@@ -267,7 +279,7 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
     }
 
     seen.set(p, i)
-  })
+  }
   return paths
 }
 
@@ -450,7 +462,7 @@ export async function settle(
   options: SettleOptions = {},
 ): Promise<Omit<StampResult, 'skipped'>> {
   const {record} = options
-  const payload = run.payload
+  const {payload} = run
   let stored: StoredBlock | undefined
   if (options.resume) stored = await acceptedBlock(chain, run)
   let timedOut: TsvmError | undefined
@@ -473,7 +485,7 @@ export async function settle(
   const block = stored ? receiptBlock(stored.block) : null
   const n = run.items.length
   const hashes = new Uint8Array(n * 32)
-  run.items.forEach((it, i) => hashes.set(it.hash, i * 32))
+  for (const [i, it] of run.items.entries()) hashes.set(it.hash, i * 32)
   const job: WriteJob = {
     shared: {
       payload,
@@ -563,7 +575,7 @@ async function afterFailedPropose(
   if (!record) return error
   const accepted = await findAccepted(chain, payload).then(
     (b) => b !== undefined,
-    () => undefined,
+    () => {},
   )
   if (accepted === false && chain.kind === 'embedded') {
     removeRecord(record)

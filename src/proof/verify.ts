@@ -491,7 +491,7 @@ export async function verifyTarget(
   arg: string,
   receipt?: string,
 ): Promise<{file?: string; hash?: Uint8Array; receipt: string}> {
-  const s = await stat(arg).catch(() => undefined)
+  const s = await stat(arg).catch(() => {})
   if (s?.isFile()) {
     if (receipt === undefined && arg.endsWith('.tsvm') && !existsSync(arg + '.tsvm')) {
       const item = printable(arg.slice(0, -'.tsvm'.length))

@@ -241,17 +241,42 @@ export function goQuote(s: string): string {
     const cp = ch.codePointAt(0)!
     if (ch === '"' || ch === '\\') out += '\\' + ch
     else if (goIsPrint(cp) && !(cp >= 0xd800 && cp <= 0xdfff)) out += ch
-    else if (cp === 7) out += String.raw`\a`
-    else if (cp === 8) out += String.raw`\b`
-    else if (cp === 12) out += String.raw`\f`
-    else if (cp === 10) out += String.raw`\n`
-    else if (cp === 13) out += String.raw`\r`
-    else if (cp === 9) out += String.raw`\t`
-    else if (cp === 11) out += String.raw`\v`
-    else if (cp < 0x20 || cp === 0x7f) out += String.raw`\x` + HEX[cp >> 4]! + HEX[cp & 15]!
-    else if (cp >= 0xd800 && cp <= 0xdfff) out += String.raw`\ufffd`
-    else if (cp < 0x10000) out += String.raw`\u` + cp.toString(16).padStart(4, '0')
-    else out += String.raw`\U` + cp.toString(16).padStart(8, '0')
+    else
+      switch (cp) {
+        case 7: {
+          out += String.raw`\a`
+          break
+        }
+        case 8: {
+          out += String.raw`\b`
+          break
+        }
+        case 12: {
+          out += String.raw`\f`
+          break
+        }
+        case 10: {
+          out += String.raw`\n`
+          break
+        }
+        case 13: {
+          out += String.raw`\r`
+          break
+        }
+        case 9: {
+          out += String.raw`\t`
+          break
+        }
+        case 11: {
+          out += String.raw`\v`
+          break
+        }
+        default:
+          if (cp < 0x20 || cp === 0x7f) out += String.raw`\x` + HEX[cp >> 4]! + HEX[cp & 15]!
+          else if (cp >= 0xd800 && cp <= 0xdfff) out += String.raw`\ufffd`
+          else if (cp < 0x10000) out += String.raw`\u` + cp.toString(16).padStart(4, '0')
+          else out += String.raw`\U` + cp.toString(16).padStart(8, '0')
+      }
   }
 
   return out + '"'
@@ -330,7 +355,7 @@ class Reader {
 
       // Attach the finished value to its container, closing containers as they end.
       for (;;) {
-        const top = stack[stack.length - 1]
+        const top = stack.at(-1)
         if (top === undefined) return node
         if (top.kind === 'array') top.items.push(node)
         else top.entries.push([top.key, node])
@@ -396,7 +421,7 @@ class Reader {
   }
 
   number(start: number): JsonNode {
-    const s = this.s
+    const {s} = this
     const digit = (): boolean => this.i < s.length && s[this.i]! >= '0' && s[this.i]! <= '9'
     if (s[this.i] === '-') {
       this.i++
@@ -423,7 +448,7 @@ class Reader {
 
   /** Reads a string literal at `i` and returns its value (bad surrogate escapes become U+FFFD, as in Go). */
   string(): string {
-    const s = this.s
+    const {s} = this
     this.i++ // opening quote
     let out = ''
     for (;;) {
@@ -482,7 +507,7 @@ class Reader {
     for (let k = 0; k < 4; k++) {
       const ch = this.s[this.i]
       if (ch === undefined) this.fail('')
-      const d = parseInt(ch!, 16)
+      const d = Number.parseInt(ch!, 16)
       if (Number.isNaN(d) || !/[0-9a-fA-F]/.test(ch!)) this.fail(String.raw`in \u hexadecimal character escape`)
       v = v * 16 + d
       this.i++

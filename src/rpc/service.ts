@@ -406,7 +406,7 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
     return {body: errorBody(RPC_CODES.PARSE, error, requestAsData(request), request.id), ran: false}
   }
 
-  const id = request.id
+  const {id} = request
   const reply = (text: string, ran: boolean): RpcReply => ({body: id === undefined ? undefined : text, ran})
   if (request.jsonrpc !== '2.0') {
     return reply(errorBody(RPC_CODES.INVALID_REQUEST, MESSAGES.jsonrpc, requestAsData(request), id), false)

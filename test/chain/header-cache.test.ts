@@ -112,7 +112,7 @@ function tamperings(good: Uint8Array): Array<[string, Uint8Array]> {
     ['a flipped payload byte', flipped],
     ['a flipped byte in the top block', topFlipped],
     ['another chain ID', chain],
-    ['a cut file', good.slice(0, good.length - 7)],
+    ['a cut file', good.slice(0, -7)],
     ['a wrong magic', Uint8Array.from([0x7b, ...good.slice(1)])],
   ]
 }

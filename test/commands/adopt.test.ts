@@ -161,7 +161,7 @@ describe('tsvm adopt', () => {
     const dir = await copy()
     const gone = await withDb(dir, async (db) => {
       const tip = (await db.get(LAST_ACCEPTED_KEY))!
-      const block = decodeWrapper((await db.get(blockKey(tip)))!).block
+      const {block} = decodeWrapper((await db.get(blockKey(tip)))!)
       await db.del(blockKey(block.parentId))
       return block
     })

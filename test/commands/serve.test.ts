@@ -118,13 +118,13 @@ describe('tsvm serve lifecycle', () => {
       const stored = new Set<string>()
       for await (const b of chain.blocks({limit: 1000})) stored.add(toHex(b.block.data))
       for (const p of await chain.mempool()) stored.add(toHex(p))
-      results.forEach((ok, i) => {
+      for (const [i, ok] of results.entries()) {
         if (ok)
           assert.ok(
             stored.has(toHex(payloads[i]!)),
             `payload ${i} got Success:true but is neither in a block nor queued`,
           )
-      })
+      }
     } finally {
       await chain.close()
     }
@@ -339,7 +339,7 @@ describe('tsvm serve on a port that is taken', () => {
     const {createServer} = await import('node:net')
     const holder = createServer()
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
-    const port = (holder.address() as {port: number}).port
+    const {port} = holder.address() as {port: number}
     try {
       const r = await tsvmJson(['serve', '--port', String(port), '--data-dir', newDir()])
       assert.deepEqual([r.code, r.json.error.code, r.json.error.exitCode], [2, 'PORT_UNAVAILABLE', 2])

@@ -121,7 +121,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     for (const args of [['ro/r.txt'], ['ro/r.txt', '--out-dir', 'closed/receipts']]) {
       const r = await asNobody(['stamp', ...args, '--json'], {cwd: dir, env})!
       assert.equal(r.code, 4, r.stdout + r.stderr)
-      const error = JSON.parse(r.stdout).error
+      const {error} = JSON.parse(r.stdout)
       assert.equal(error.code, 'RECEIPT_UNWRITABLE')
       assert.match(error.message, /--out-dir/)
       assert.match(error.message, new RegExp(args.length === 1 ? '/ro' : '/closed'))

@@ -77,7 +77,7 @@ describe('tsvm verify: the trust model', () => {
   })
 
   it('a self-consistent forged receipt is not verified offline, and is refused against the chain', async () => {
-    const genesisID = (await readJson('a.txt.tsvm')).chain.genesisID
+    const {genesisID} = (await readJson('a.txt.tsvm')).chain
     await writeJson('forged.tsvm', await forge('a.txt', genesisID))
     const offline = await tsvmJson(['verify', 'a.txt', '--receipt', 'forged.tsvm'], plain())
     assert.equal(offline.code, 3)

@@ -74,8 +74,11 @@ export function tsvm(args: string[], options: RunOptions = {}): Promise<RunResul
       })
     })
     child.stdin.on('error', () => {})
-    if (options.input !== undefined) child.stdin.end(options.input)
-    else child.stdin.end()
+    if (options.input === undefined) {
+      child.stdin.end()
+    } else {
+      child.stdin.end(options.input)
+    }
   })
 }
 

@@ -94,7 +94,7 @@ export async function countingNode(
         server.closeAllConnections()
         await new Promise<void>((r) => server.close(() => r()))
       })
-      const port = (server.address() as AddressInfo).port
+      const {port} = server.address() as AddressInfo
       return {url: `http://127.0.0.1:${port}/ext/bc/${asChainId}`, count: () => n, reset: () => void (n = 0)}
     },
     async close() {

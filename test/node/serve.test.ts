@@ -46,9 +46,9 @@ describe('serveChain', () => {
       const inBlocks = new Set<string>()
       for await (const b of reopened.acceptedBlocks()) inBlocks.add(toHex(b.block.data))
       await reopened.close()
-      answers.forEach((ok, i) => {
+      for (const [i, ok] of answers.entries()) {
         if (ok) assert.ok(inBlocks.has(toHex(payloads[i]!)), `payload ${i} answered true but is in no block`)
-      })
+      }
       assert.ok(answers.some(Boolean))
     } finally {
       await t.close()
@@ -87,7 +87,7 @@ describe('serveChain', () => {
       redact('IO error: /srv/tsvm/chain/000004.log: x; again /srv/tsvm/chain'),
       'IO error: [data dir]/000004.log: x; again [data dir]',
     )
-    assert.equal(defaultMaxConnections(undefined), 1000)
+    assert.equal(defaultMaxConnections(), 1000)
     assert.equal(defaultMaxConnections(1_048_576), 1000)
     assert.equal(defaultMaxConnections(1024), 512)
     assert.equal(defaultMaxConnections(1), 1)

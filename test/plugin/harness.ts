@@ -483,7 +483,7 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
   if (result === 'timeout' || result === 'exited') {
     child.kill('SIGKILL')
     await plugin.exited
-    const stderr = plugin.stderr
+    const {stderr} = plugin
     await rm(dir, {recursive: true, force: true})
     throw Object.assign(new Error(`handshake failed: vm process not found (${result}); stderr: ${stderr}`), {stderr})
   }
@@ -494,7 +494,7 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
     await new Promise((r) => setTimeout(r, 100))
     child.kill('SIGKILL')
     await plugin.exited
-    const stderr = plugin.stderr
+    const {stderr} = plugin
     await rm(dir, {recursive: true, force: true})
     throw Object.assign(new Error(`handshake failed: protocol ${result.protocolVersion}, node ${nodeProtocol}`), {
       stderr,

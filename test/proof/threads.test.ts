@@ -61,7 +61,7 @@ describe('stamp helper threads', () => {
     ;({dir, cleanup} = await tempDir('tsvm-threads-'))
     mkdirSync(join(dir, 'files'))
     paths = Array.from({length: N}, (_, i) => join(dir, 'files', `f${i}`))
-    paths.forEach((p, i) => writeFileSync(p, `file ${i}\n`))
+    for (const [i, p] of paths.entries()) writeFileSync(p, `file ${i}\n`)
     // one file too large to read at once: left to the main thread by every thread
     writeFileSync(paths[7]!, Buffer.alloc(SMALL_FILE + 10, 1))
   })
@@ -111,7 +111,7 @@ describe('stamp helper threads', () => {
     const hashes = Array.from({length: n}, (_, i) => sha(Uint8Array.of(i & 255, i >> 8)))
     const tree = new MerkleTree(hashes)
     const all = new Uint8Array(n * 32)
-    hashes.forEach((h, i) => all.set(h, i * 32))
+    for (const [i, h] of hashes.entries()) all.set(h, i * 32)
     return {
       shared: {
         payload: tree.root,

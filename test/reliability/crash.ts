@@ -179,7 +179,7 @@ export function propose(agent: Agent, port: number, data: Uint8Array, id: number
         res.on('end', () => {
           try {
             const reply = JSON.parse(text) as {result?: {Success?: boolean}; error?: unknown}
-            resolve(reply.result?.Success === true ? 'ok' : reply.error !== undefined ? 'error' : 'refused')
+            resolve(reply.result?.Success === true ? 'ok' : reply.error === undefined ? 'refused' : 'error')
           } catch {
             resolve('unreachable')
           }

@@ -125,16 +125,27 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
     for (let k = 0; !stop; k++) {
       const data = payloadOf(`${options.tag}/${w}`, k)
       const answer = await propose(agent, server.port, data, ++sent)
-      if (answer === 'ok') {
-        acked.push(toHex(data))
-        stats.acknowledged++
-        if (stage === 'full') stats.ackedWhileFull++
-        if (stage === 'freed') stats.ackedAfterFreed++
-      } else if (answer === 'error') {
-        stats.failed++
-      } else if (answer === 'unreachable') {
-        // The server went away: the stages below notice through their bounds.
-        await new Promise((r) => setTimeout(r, 10))
+      switch (answer) {
+        case 'ok': {
+          acked.push(toHex(data))
+          stats.acknowledged++
+          if (stage === 'full') stats.ackedWhileFull++
+          if (stage === 'freed') stats.ackedAfterFreed++
+
+          break
+        }
+        case 'error': {
+          stats.failed++
+
+          break
+        }
+        case 'unreachable': {
+          // The server went away: the stages below notice through their bounds.
+          await new Promise((r) => setTimeout(r, 10))
+
+          break
+        }
+        // No default
       }
     }
   }

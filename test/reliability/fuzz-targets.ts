@@ -264,6 +264,7 @@ export const PARSER_TARGETS: FuzzTarget[] = [
     property: () =>
       fc.property(
         anyText,
+        // eslint-disable-next-line unicorn/no-useless-undefined -- undefined is one of the drawn values (auto-detect)
         fc.constantFrom<Encoding | undefined>('cb58', 'hex', 'hexc', 'hexnc', 'json', undefined),
         (t, enc) => {
           const got = outcome(() => (enc === undefined ? decodeDetect(t).bytes : decodeWith(enc, t)))

@@ -87,7 +87,7 @@ export async function repairRaceRound(
   const repair = async (): Promise<void> => {
     // Until a repair succeeds: one may be refused (DB_LOCKED: an opener had the dir at that
     // moment) and is run again; a killed one is finished (or redone) by the next.
-    let kill = options.kill
+    let {kill} = options
     for (;;) {
       const args = [
         'repair',

@@ -59,8 +59,11 @@ function writeThenKill(dir: string, from: number, acks: number, extraMs: number)
     })
     child.on('error', reject)
     child.on('close', (_code, signal) => {
-      if (signal !== 'SIGKILL') reject(new Error(`writer exited without being killed: ${stderr}`))
-      else resolve(acked)
+      if (signal === 'SIGKILL') {
+        resolve(acked)
+      } else {
+        reject(new Error(`writer exited without being killed: ${stderr}`))
+      }
     })
   })
 }
@@ -107,7 +110,7 @@ describe('storage guarantees (classic-level)', () => {
     try {
       const db = new ClassicLevel(path)
       const error = (await db.open().then(
-        () => undefined,
+        () => {},
         (error_: unknown) => error_,
       )) as {code?: string; cause?: {code?: string}} | undefined
       assert.ok(error, 'a second open of a locked database succeeded')
