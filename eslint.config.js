@@ -73,6 +73,11 @@ export default [
     rules: {'n/no-process-exit': 'off', 'unicorn/no-process-exit': 'off'},
   },
   {
+    // The entry points load the build output, which exists after `npm run build` (npm ci runs it).
+    files: ['bin/*.js'],
+    rules: {'import/no-unresolved': ['error', {ignore: ['^\\.\\./dist/']}]},
+  },
+  {
     // classic-level's native binding names its functions in snake_case; the recorder wraps them.
     files: ['bench/record.ts'],
     rules: {camelcase: 'off'},
