@@ -75,7 +75,7 @@ export default [
   {
     // The entry points load the build output, which exists after `npm run build` (npm ci runs it).
     files: ['bin/*.js'],
-    rules: {'import/no-unresolved': ['error', {ignore: ['^\\.\\./dist/']}]},
+    rules: {'import/no-unresolved': ['error', {ignore: [String.raw`^\.\./dist/`]}]},
   },
   {
     // classic-level's native binding names its functions in snake_case; the recorder wraps them.

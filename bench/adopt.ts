@@ -32,7 +32,12 @@ const within = (key: Uint8Array, prefix: Uint8Array) =>
 /** A tsvm chain of `blocks` accepted blocks (and a few rejected), with every tsvm-only key removed. */
 async function goState(dir: string, blocks: number): Promise<void> {
   let t = 1_700_000_000_000
-  const vm = await TimestampVM.open(dir, {now: () => (t += 1000)})
+  const vm = await TimestampVM.open(dir, {
+    now() {
+      t += 1000
+      return t
+    },
+  })
   try {
     await vm.initialize(new Uint8Array(0))
     for (let done = 0; done < blocks;) {

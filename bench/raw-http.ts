@@ -88,7 +88,11 @@ export class RawPool {
     const request = Buffer.from(
       `POST ${this.path} HTTP/1.1\r\nHost: 127.0.0.1:${this.port}\r\nContent-Type: application/json\r\nContent-Length: ${bytes}\r\n\r\n${body}`,
     )
-    const c = this.free.pop() ?? (await new Promise<Connection>((resolve) => this.queue.push(resolve)))
+    const c =
+      this.free.pop() ??
+      (await new Promise<Connection>((resolve) => {
+        this.queue.push(resolve)
+      }))
     try {
       return await c.send(request)
     } finally {

@@ -51,7 +51,11 @@ export function startServer(args: string[], env: Record<string, string>): Promis
     }, 30_000)
     const stop = () =>
       new Promise<void>((done) => {
-        if (child.exitCode !== null || child.signalCode !== null) return done()
+        if (child.exitCode !== null || child.signalCode !== null) {
+          done()
+          return
+        }
+
         child.once('close', () => done())
         child.kill('SIGTERM')
         setTimeout(() => child.kill('SIGKILL'), 10_000).unref()

@@ -37,7 +37,6 @@ export function nearest(typed: string, candidates: Iterable<string>): string | u
   return undefined
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001B\[[0-9;]*m/g
 
 /**

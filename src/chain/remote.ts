@@ -63,7 +63,10 @@ const WALK_PROGRESS_AFTER = 200
 
 const NOT_FOUND = "couldn't get block from database. Does it exist?"
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+const sleep = (ms: number): Promise<void> =>
+  new Promise((r) => {
+    setTimeout(r, ms)
+  })
 
 /** The fields of a getBlock reply, decoded; the height only when the node sent one (v1.3). */
 interface WireFields {

@@ -64,7 +64,9 @@ export function repairDatabase(dir: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', script, dir], {stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')))
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString('utf8')
+    })
     child.on('error', (error) =>
       reject(new TsvmError('INTERNAL', `cannot start the repair: ${error.message}`, {cause: error})),
     )
@@ -88,7 +90,10 @@ async function pausePoint(point: 'locked' | 'repaired' | 'swap'): Promise<void> 
   if (!hook?.startsWith(`${point}:`)) return
   const file = hook.slice(point.length + 1)
   writeFileSync(`${file}.reached`, String(process.pid))
-  while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 10))
+  while (!existsSync(file))
+    await new Promise((resolve) => {
+      setTimeout(resolve, 10)
+    })
 }
 
 /** Runs `tsvm check` on the chain in `dir` (which must hold a database; no genesis is made). */

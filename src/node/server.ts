@@ -570,12 +570,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     async close(): Promise<void> {
       closing = true
       for (const socket of refusing) socket.destroy()
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      const stopped = new Promise<void>((resolve) => {
+        server.close(() => resolve())
+      })
       server.closeIdleConnections()
       // Bound the whole wait, the in-flight part too: server.close() stops node:http's timeout
       // checks, so a request whose head or body never completes would hold close() forever.
       const timer = setTimeout(() => server.closeAllConnections(), 5000)
-      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve))
+      if (inFlight > 0)
+        await new Promise<void>((resolve) => {
+          drained = resolve
+        })
       server.closeIdleConnections()
       await stopped
       clearTimeout(timer)

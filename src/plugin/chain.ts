@@ -271,7 +271,10 @@ export class PluginChain implements ChainBackend {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    while (this.flushing || this.pending.length > 0) await new Promise((r) => setImmediate(r))
+    while (this.flushing || this.pending.length > 0)
+      await new Promise((r) => {
+        setImmediate(r)
+      })
     for (const w of this.waiters) w(false)
     await this.vm.close()
   }

@@ -54,7 +54,10 @@ export interface PluginServer {
 
 /** The VM side, loaded on first use (see the top of this file). */
 let vmSide: Promise<typeof import('./chain.js')> | undefined
-const loadVm = (): Promise<typeof import('./chain.js')> => (vmSide ??= import('./chain.js'))
+const loadVm = (): Promise<typeof import('./chain.js')> => {
+  vmSide ??= import('./chain.js')
+  return vmSide
+}
 
 /** A block's time as the node wants it: always present, nanos 0. */
 const wireTime = (b: Block) => ({seconds: b.timestamp, nanos: 0})

@@ -91,8 +91,21 @@ async function runAll(
   progress: (done: number) => void,
 ): Promise<void> {
   const board = newBoard(n)
-  await helpers.run(job, board, (i) => (fn(i), true), progress)
+  await helpers.run(
+    job,
+    board,
+    (i) => {
+      fn(i)
+      return true
+    },
+    progress,
+  )
   let missed = 0
-  for (let i = 0; i < n; i++) if (!isDone(board, i)) (fn(i), missed++)
+  for (let i = 0; i < n; i++)
+    if (!isDone(board, i)) {
+      fn(i)
+      missed++
+    }
+
   if (missed > 0) progress(n)
 }

@@ -110,6 +110,7 @@ export class MerkleTree {
       leafInput.set(item, at)
       first.set(hash('sha256', leafInput, 'buffer'), i * HASH)
     }
+
     this.levels = [first]
     scratch[0] = INNER_PREFIX
     let level = first
@@ -157,10 +158,10 @@ export class MerkleTree {
   /** The same path with siblings as hex; each node's hex is computed once per tree. */
   pathHex(index: number): HexStep[] {
     const cache = (this.hexCache ??= this.levels.map(() => []))
-    return this.walk(index, (side, l, p) => ({
-      side,
-      hex: (cache[l]![p] ??= toHex(this.levels[l]!.subarray(p * HASH, (p + 1) * HASH))),
-    }))
+    return this.walk(index, (side, l, p) => {
+      cache[l]![p] ??= toHex(this.levels[l]!.subarray(p * HASH, (p + 1) * HASH))
+      return {side, hex: cache[l]![p]!}
+    })
   }
 
   /** Calls `step` with the side, level and position of each sibling on the way up from `index`. */

@@ -34,13 +34,16 @@ export function encodeWith(encoding: Encoding, bytes: Uint8Array): string {
     case 'cb58': {
       return cb58Encode(bytes)
     }
+
     case 'hex':
     case 'hexc': {
       return hexEncode(bytes)
     }
+
     case 'hexnc': {
       return hexNCEncode(bytes)
     }
+
     case 'json': {
       return unsupported()
     }
@@ -54,13 +57,16 @@ export function decodeWith(encoding: Encoding, text: string): Uint8Array {
     case 'cb58': {
       return cb58Decode(text)
     }
+
     case 'hex':
     case 'hexc': {
       return hexDecode(text)
     }
+
     case 'hexnc': {
       return hexDecode(text, {checksum: false})
     }
+
     case 'json': {
       return unsupported()
     }
@@ -117,7 +123,6 @@ export function printableText(bytes: Uint8Array): string | undefined {
     return undefined
   }
 
-  // eslint-disable-next-line no-control-regex
   return /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/.test(text) ? undefined : text
 }
 

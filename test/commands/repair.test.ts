@@ -20,13 +20,19 @@ async function pausedRepair(args: string[], point: 'locked' | 'repaired' | 'swap
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
-  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()))
+  child.stdout!.on('data', (b: Buffer) => {
+    stdout += b.toString()
+  })
   child.stderr!.resume()
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('close', (code) => resolve(code))
+  })
   // Wait for the repair to reach its point: it writes <gate>.reached there (no timing involved).
   while (!existsSync(`${gate}.reached`)) {
     if (child.exitCode !== null) throw new Error(`the repair ended before ${point}: ${stdout}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await new Promise((resolve) => {
+      setTimeout(resolve, 10)
+    })
   }
 
   return {
@@ -47,7 +53,9 @@ async function pausedRepair(args: string[], point: 'locked' | 'repaired' | 'swap
 describe('tsvm repair', () => {
   let root: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir: root, cleanup} = await tempDir('tsvm-repair-')))
+  before(async () => {
+    ;({dir: root, cleanup} = await tempDir('tsvm-repair-'))
+  })
   after(() => cleanup())
 
   /** A chain of 1 + n blocks in a new data dir. */

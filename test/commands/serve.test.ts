@@ -307,7 +307,9 @@ describe('tsvm serve --host', () => {
       await started
       assert.match(err, /listening on 0\.0\.0\.0 \(not loopback\): anyone who can reach port \d+ can read the chain/)
     } finally {
-      const exited = new Promise((resolve) => human.once('exit', resolve))
+      const exited = new Promise((resolve) => {
+        human.once('exit', resolve)
+      })
       human.kill('SIGTERM')
       await exited
     }
@@ -338,14 +340,18 @@ describe('tsvm serve on a port that is taken', () => {
   it('is a usage error (exit 2, PORT_UNAVAILABLE) that names the port, not exit 1', async () => {
     const {createServer} = await import('node:net')
     const holder = createServer()
-    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    await new Promise<void>((resolve) => {
+      holder.listen(0, '127.0.0.1', resolve)
+    })
     const {port} = holder.address() as {port: number}
     try {
       const r = await tsvmJson(['serve', '--port', String(port), '--data-dir', newDir()])
       assert.deepEqual([r.code, r.json.error.code, r.json.error.exitCode], [2, 'PORT_UNAVAILABLE', 2])
       assert.match(r.json.error.message, new RegExp(`port ${port} .*already in use`))
     } finally {
-      await new Promise((resolve) => holder.close(resolve))
+      await new Promise((resolve) => {
+        holder.close(resolve)
+      })
     }
   })
 })

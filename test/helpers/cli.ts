@@ -109,8 +109,12 @@ export function tsvmUnprivileged(args: string[], options: RunOptions & {cwd: str
     )
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString()
+    })
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString()
+    })
     child.on('error', reject)
     child.on('close', (code) => resolvePromise({code: code ?? 1, stdout, stderr}))
   })

@@ -41,8 +41,12 @@ export function startServe(
   })
   let out = ''
   let err = ''
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString('utf8')))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  child.stderr!.on('data', (b: Buffer) => {
+    err += b.toString('utf8')
+  })
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => resolve(code))
+  })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')

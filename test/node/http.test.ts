@@ -91,7 +91,9 @@ function rawBytes(
 describe('serve HTTP like a node: CORS', () => {
   let s: RunningServer
   let stop: () => Promise<void>
-  before(async () => ({s, stop} = await serve()))
+  before(async () => {
+    ;({s, stop} = await serve())
+  })
   after(() => stop())
 
   it('answers a browser preflight with 200 and the CORS headers (default origins "*", credentials)', async () => {
@@ -168,7 +170,9 @@ describe('serve HTTP like a node: CORS', () => {
 describe('serve HTTP like a node: Host, paths, sockets, encoding', () => {
   let s: RunningServer
   let stop: () => Promise<void>
-  before(async () => ({s, stop} = await serve()))
+  before(async () => {
+    ;({s, stop} = await serve())
+  })
   after(() => stop())
 
   it("answers an empty Host and refuses an unlisted name with the node's 403", async () => {
@@ -291,7 +295,9 @@ describe('serve HTTP like a node: Host, paths, sockets, encoding', () => {
 describe('serve answers the node APIs: health', () => {
   let s: RunningServer
   let stop: () => Promise<void>
-  before(async () => ({s, stop} = await serve({health: async () => ({lastAcceptedHeight: '0'})})))
+  before(async () => {
+    ;({s, stop} = await serve({health: async () => ({lastAcceptedHeight: '0'})}))
+  })
   after(() => stop())
 
   const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/
@@ -372,7 +378,9 @@ describe('serve answers the node APIs: health', () => {
 describe('serve answers the node APIs: info', () => {
   let s: RunningServer
   let stop: () => Promise<void>
-  before(async () => ({s, stop} = await serve()))
+  before(async () => {
+    ;({s, stop} = await serve())
+  })
   after(() => stop())
 
   const info = async (method: string, params = '{}'): Promise<string> =>

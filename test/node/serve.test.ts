@@ -22,7 +22,13 @@ describe('serveChain', () => {
     const t = await openTestVm()
     try {
       let closed = false
-      const vm = {...t.engine, close: async () => ((closed = true), t.engine.close())}
+      const vm = {
+        ...t.engine,
+        async close() {
+          closed = true
+          return t.engine.close()
+        },
+      }
       const genesisId = t.vm.lastAccepted().id
       const serving = await serveChain({vm, genesisId, port: 0})
       assert.equal(serving.info.chainID, localChainId(genesisId))
@@ -49,6 +55,7 @@ describe('serveChain', () => {
       for (const [i, ok] of answers.entries()) {
         if (ok) assert.ok(inBlocks.has(toHex(payloads[i]!)), `payload ${i} answered true but is in no block`)
       }
+
       assert.ok(answers.some(Boolean))
     } finally {
       await t.close()

@@ -609,18 +609,22 @@ async function rawSocket(port: number): Promise<{socket: Socket; received(): str
     socket.once('error', reject)
   })
   let got = ''
-  socket.on('data', (b: Buffer) => (got += b.toString('latin1')))
+  socket.on('data', (b: Buffer) => {
+    got += b.toString('latin1')
+  })
   socket.on('error', () => {})
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  const closed = new Promise<void>((resolve) => {
+    socket.once('close', () => resolve())
+  })
   return {socket, received: () => got, closed}
 }
 
 /** Resolves when `p` does; rejects after `ms` (a generous bound, not a measurement). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
-  )
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
   return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }
 
@@ -640,7 +644,9 @@ async function keepAliveRequest(
     const end = text.indexOf('\r\n\r\n')
     const length = /content-length: (\d+)/i.exec(text)
     if (end !== -1 && length && text.length >= end + 4 + Number(length[1])) return text
-    await new Promise((r) => c.socket.once('data', r))
+    await new Promise((r) => {
+      c.socket.once('data', r)
+    })
   }
 }
 
@@ -710,7 +716,9 @@ describe('server connection cap and timeouts', () => {
     const {s, stop} = await serve('v1.3', undefined, {headersTimeoutMs: 60_000, requestTimeoutMs: 60_000})
     let closing: Promise<void> | undefined
     try {
-      const started = new Promise((resolve) => s.server.once('request', resolve))
+      const started = new Promise((resolve) => {
+        s.server.once('request', resolve)
+      })
       const stalled = await rawSocket(s.port)
       stalled.socket.write(
         'POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc"',
@@ -794,7 +802,10 @@ describe('server connection cap and timeouts', () => {
       assert.equal(report.checks.timestampvm.message.refusedConnections, 2)
       // One held connection goes: a new one is served.
       held.pop()!.socket.destroy()
-      while (s.connections().open >= 3) await new Promise((r) => setTimeout(r, 10))
+      while (s.connections().open >= 3)
+        await new Promise((r) => {
+          setTimeout(r, 10)
+        })
       const ok = await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')
       assert.equal(ok.status, 200)
     } finally {

@@ -74,9 +74,9 @@ export async function serve(
   }
 
   server.addService(definition, impl)
-  const port = await new Promise<number>((res, rej) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
-  )
+  const port = await new Promise<number>((res, rej) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p)))
+  })
   return {address: `127.0.0.1:${port}`, server}
 }
 
@@ -384,7 +384,9 @@ export class PluginProcess {
   ) {
     child.stdout!.on('data', (b: Buffer) => this.out.push(b))
     child.stderr!.on('data', (b: Buffer) => this.err.push(b))
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({code, signal})))
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => resolve({code, signal}))
+    })
   }
 
   get stderr(): string {
@@ -445,7 +447,9 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
   const dir = await mkdtemp(join(tmpdir(), 'tsvm-node-'))
   const launcher = await writeLauncher(dir, options.protocol, options.extraArgs)
   let arrived: ((h: Handshake) => void) | undefined
-  const got = new Promise<Handshake>((resolve) => (arrived = resolve))
+  const got = new Promise<Handshake>((resolve) => {
+    arrived = resolve
+  })
   let started = 0n
   const runtime = await serve({
     Initialize: [
@@ -475,7 +479,9 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
   })
   const plugin = new PluginProcess(child, dir)
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), HANDSHAKE_MS)))
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), HANDSHAKE_MS)
+  })
   const result = await Promise.race([got, timeout, plugin.exited.then(() => 'exited' as const)])
   clearTimeout(timer)
   // The node shuts its Runtime server down right after the handshake (gracefully: the reply goes out).
@@ -491,7 +497,9 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
   plugin.handshake = result
   if (result.protocolVersion !== nodeProtocol) {
     // The node kills the plugin on a mismatch.
-    await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => {
+      setTimeout(r, 100)
+    })
     child.kill('SIGKILL')
     await plugin.exited
     const {stderr} = plugin

@@ -196,31 +196,156 @@ describe('receipt format', () => {
   it('names the field that is missing, unknown or malformed', () => {
     const cases: Array<[string, (j: any) => void]> = [
       ['payload', (j) => delete j.payload],
-      ['extra', (j) => (j.extra = 1)],
-      ['item.hash', (j) => (j.item.hash = j.item.hash.slice(2))],
-      ['item.hash', (j) => (j.item.hash = j.item.hash.toUpperCase())],
-      ['item.hash', (j) => (j.item.hash = '0x' + j.item.hash.slice(2))],
-      ['item.name', (j) => (j.item.name = '')],
-      ['merkle.leaves', (j) => (j.merkle.leaves = 1)],
-      ['merkle.leaves', (j) => (j.merkle.leaves = '3')],
-      ['merkle.index', (j) => (j.merkle.index = 3)],
-      ['merkle.index', (j) => (j.merkle.index = -1)],
-      ['merkle.path', (j) => (j.merkle.path = [])],
-      ['merkle.path[0].side', (j) => (j.merkle.path[0].side = 'l')],
-      ['merkle.path[1].hash', (j) => (j.merkle.path[1].hash = 'zz' + j.merkle.path[1].hash.slice(2))],
-      ['payload', (j) => (j.payload += '00')],
-      ['block', (j) => (j.block = null)],
-      ['block', (j) => (j.status = 'pending')],
-      ['status', (j) => (j.status = 'done')],
-      ['block.id', (j) => (j.block.id = j.block.id.slice(0, -1) + (j.block.id.endsWith('1') ? '2' : '1'))],
-      ['block.bytes', (j) => (j.block.bytes = j.block.bytes.slice(2))],
-      ['block.height', (j) => (j.block.height = 7)],
-      ['block.height', (j) => (j.block.height = '07')],
-      ['block.height', (j) => (j.block.height = '18446744073709551616')],
-      ['block.timestamp', (j) => (j.block.timestamp = '1.5')],
-      ['chain.kind', (j) => (j.chain.kind = 'local')],
-      ['chain.genesisID', (j) => (j.chain.genesisID = 'abc')],
-      ['createdAt', (j) => (j.createdAt = 'yesterday')],
+      [
+        'extra',
+        (j) => {
+          j.extra = 1
+        },
+      ],
+      [
+        'item.hash',
+        (j) => {
+          j.item.hash = j.item.hash.slice(2)
+        },
+      ],
+      [
+        'item.hash',
+        (j) => {
+          j.item.hash = j.item.hash.toUpperCase()
+        },
+      ],
+      [
+        'item.hash',
+        (j) => {
+          j.item.hash = '0x' + j.item.hash.slice(2)
+        },
+      ],
+      [
+        'item.name',
+        (j) => {
+          j.item.name = ''
+        },
+      ],
+      [
+        'merkle.leaves',
+        (j) => {
+          j.merkle.leaves = 1
+        },
+      ],
+      [
+        'merkle.leaves',
+        (j) => {
+          j.merkle.leaves = '3'
+        },
+      ],
+      [
+        'merkle.index',
+        (j) => {
+          j.merkle.index = 3
+        },
+      ],
+      [
+        'merkle.index',
+        (j) => {
+          j.merkle.index = -1
+        },
+      ],
+      [
+        'merkle.path',
+        (j) => {
+          j.merkle.path = []
+        },
+      ],
+      [
+        'merkle.path[0].side',
+        (j) => {
+          j.merkle.path[0].side = 'l'
+        },
+      ],
+      [
+        'merkle.path[1].hash',
+        (j) => {
+          j.merkle.path[1].hash = 'zz' + j.merkle.path[1].hash.slice(2)
+        },
+      ],
+      [
+        'payload',
+        (j) => {
+          j.payload += '00'
+        },
+      ],
+      [
+        'block',
+        (j) => {
+          j.block = null
+        },
+      ],
+      [
+        'block',
+        (j) => {
+          j.status = 'pending'
+        },
+      ],
+      [
+        'status',
+        (j) => {
+          j.status = 'done'
+        },
+      ],
+      [
+        'block.id',
+        (j) => {
+          j.block.id = j.block.id.slice(0, -1) + (j.block.id.endsWith('1') ? '2' : '1')
+        },
+      ],
+      [
+        'block.bytes',
+        (j) => {
+          j.block.bytes = j.block.bytes.slice(2)
+        },
+      ],
+      [
+        'block.height',
+        (j) => {
+          j.block.height = 7
+        },
+      ],
+      [
+        'block.height',
+        (j) => {
+          j.block.height = '07'
+        },
+      ],
+      [
+        'block.height',
+        (j) => {
+          j.block.height = '18446744073709551616'
+        },
+      ],
+      [
+        'block.timestamp',
+        (j) => {
+          j.block.timestamp = '1.5'
+        },
+      ],
+      [
+        'chain.kind',
+        (j) => {
+          j.chain.kind = 'local'
+        },
+      ],
+      [
+        'chain.genesisID',
+        (j) => {
+          j.chain.genesisID = 'abc'
+        },
+      ],
+      [
+        'createdAt',
+        (j) => {
+          j.createdAt = 'yesterday'
+        },
+      ],
       ['(file)', () => {}],
     ]
     for (const [name, mutate] of cases) {

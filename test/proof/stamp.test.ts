@@ -26,14 +26,20 @@ import {rejectionCode} from '../helpers/errors.js'
 
 let dir: string
 let cleanup: () => Promise<void>
-before(async () => ({dir, cleanup} = await tempDir('tsvm-stamp-')))
+before(async () => {
+  ;({dir, cleanup} = await tempDir('tsvm-stamp-'))
+})
 after(() => cleanup())
 
 /** A real embedded chain on a fresh dir whose propose calls are counted. */
 async function countingChain(): Promise<Awaited<ReturnType<typeof openTestChain>> & {proposals: number}> {
   const chain = Object.assign(await openTestChain(), {proposals: 0})
   const propose = chain.propose.bind(chain)
-  chain.propose = (...args: Parameters<Chain['propose']>) => (chain.proposals++, propose(...args))
+  chain.propose = (...args: Parameters<Chain['propose']>) => {
+    chain.proposals++
+    return propose(...args)
+  }
+
   chains.push(chain)
   return chain
 }

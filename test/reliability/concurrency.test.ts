@@ -13,7 +13,9 @@ import {startServeChild} from './target.js'
 describe('concurrency on one data dir', () => {
   let root: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir: root, cleanup} = await tempDir('tsvm-conc-')))
+  before(async () => {
+    ;({dir: root, cleanup} = await tempDir('tsvm-conc-'))
+  })
   after(() => cleanup())
 
   it('a second process gets DB_LOCKED (exit 6) while a server holds the dir, and changes nothing', async () => {

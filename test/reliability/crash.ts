@@ -101,7 +101,9 @@ export async function proposeRound(
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let out = ''
-    child.stdout!.on('data', (b: Buffer) => (out += b.toString()))
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString()
+    })
     child.stdin!.on('error', () => {})
     child.stdin!.end(payloads.join('\n') + '\n')
     const wait = killAt - Date.now()
@@ -175,7 +177,9 @@ export function propose(agent: Agent, port: number, data: Uint8Array, id: number
       },
       (res) => {
         let text = ''
-        res.on('data', (b: Buffer) => (text += b.toString()))
+        res.on('data', (b: Buffer) => {
+          text += b.toString()
+        })
         res.on('end', () => {
           try {
             const reply = JSON.parse(text) as {result?: {Success?: boolean}; error?: unknown}
@@ -226,7 +230,9 @@ export async function serveRound(
   }
 
   const workers = Array.from({length: clients}, (_, w) => worker(w))
-  await new Promise((r) => setTimeout(r, between(next, 50, maxMs)))
+  await new Promise((r) => {
+    setTimeout(r, between(next, 50, maxMs))
+  })
   server.child.kill('SIGKILL')
   await server.exited
   stop = true

@@ -134,14 +134,18 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
 
           break
         }
+
         case 'error': {
           stats.failed++
 
           break
         }
+
         case 'unreachable': {
           // The server went away: the stages below notice through their bounds.
-          await new Promise((r) => setTimeout(r, 10))
+          await new Promise((r) => {
+            setTimeout(r, 10)
+          })
 
           break
         }
@@ -159,7 +163,9 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
         )
       }
 
-      await new Promise((r) => setTimeout(r, 20))
+      await new Promise((r) => {
+        setTimeout(r, 20)
+      })
     }
   }
 
@@ -179,7 +185,10 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
     const healthLimit = Date.now() + stageMs
     while (stats.unhealthy === 0 && Date.now() < healthLimit && server.child.exitCode === null) {
       if ((await healthStatus(server.port)) === 503) stats.unhealthy++
-      else await new Promise((r) => setTimeout(r, 20))
+      else
+        await new Promise((r) => {
+          setTimeout(r, 20)
+        })
     }
 
     await rm(filler)

@@ -48,10 +48,15 @@ export async function send(
   for (const c of chunks) {
     if (s.destroyed) break
     s.write(c)
-    if (options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs))
+    if (options.gapMs)
+      await new Promise((r) => {
+        setTimeout(r, options.gapMs)
+      })
   }
 
-  const timer = new Promise<void>((r) => setTimeout(r, options.waitMs ?? 5000).unref())
+  const timer = new Promise<void>((r) => {
+    setTimeout(r, options.waitMs ?? 5000).unref()
+  })
   await Promise.race([done, timer])
   s.destroy()
   const text = Buffer.concat(got).toString('latin1')
@@ -191,7 +196,12 @@ export function attacks(n: number): Attack[] {
           ],
           [
             '100k-element array',
-            JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.getBlock', params: new Array(100_000).fill(0), id: 1}),
+            JSON.stringify({
+              jsonrpc: '2.0',
+              method: 'timestampvm.getBlock',
+              params: Array.from({length: 100_000}).fill(0),
+              id: 1,
+            }),
           ],
           [
             'a 500,000-digit id',
@@ -329,7 +339,7 @@ export function attacks(n: number): Attack[] {
             [
               post(
                 '/ext/info',
-                '[' + new Array(100).fill('{"jsonrpc":"2.0","method":"info.getVMs","id":1}').join(',') + ']',
+                '[' + Array.from({length: 100}).fill('{"jsonrpc":"2.0","method":"info.getVMs","id":1}').join(',') + ']',
               ),
             ],
             [200],
@@ -366,7 +376,7 @@ export function attacks(n: number): Attack[] {
         const count = 50 * n
         const r = await send(
           port,
-          [Buffer.concat([...new Array<Buffer>(count - 1).fill(one), post(CHAIN, getBlock)])],
+          [Buffer.concat([...Array.from<Buffer>({length: count - 1}).fill(one), post(CHAIN, getBlock)])],
           {
             waitMs: 20_000,
           },
@@ -533,7 +543,9 @@ export async function overCap(port: number, cap: number, extra: number): Promise
     const r = await send(port, [post(CHAIN, getBlock)], {waitMs: 15_000})
     if (r.status === 200) break
     assert.ok(attempt < 100 && r.status === 503, `after the held connections closed: ${r.status || 'no reply'}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => {
+      setTimeout(resolve, 50)
+    })
   }
 
   return cap + extra

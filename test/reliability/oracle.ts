@@ -36,7 +36,7 @@ export function base58Raw(text: string): Uint8Array | undefined {
     n >>= 8n
   }
 
-  return Uint8Array.from([...new Array<number>(zeros).fill(0), ...bytes])
+  return Uint8Array.from([...Array.from<number>({length: zeros}).fill(0), ...bytes])
 }
 
 /** CB58: base58 of payload || last 4 bytes of sha256(payload). Empty text is invalid. */

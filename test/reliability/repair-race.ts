@@ -102,7 +102,9 @@ export async function repairRaceRound(
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       let out = ''
-      child.stdout!.on('data', (b: Buffer) => (out += b.toString()))
+      child.stdout!.on('data', (b: Buffer) => {
+        out += b.toString()
+      })
       child.stderr!.resume()
       stats.repairs++
       await ended(child, kill ? between(next, 50, 1200) : undefined)

@@ -123,10 +123,14 @@ export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
     return {vm: t.vm, engine: new Engine(t.engine), close: () => t.close()}
   }
 
-  const ready = (): ReturnType<typeof open> => (opened ??= open())
+  const ready = (): ReturnType<typeof open> => {
+    opened ??= open()
+    return opened
+  }
+
   let server: Promise<RunningServer> | undefined
-  const serve = (): Promise<RunningServer> =>
-    (server ??= ready().then(({engine}) =>
+  const serve = (): Promise<RunningServer> => {
+    server ??= ready().then(({engine}) =>
       startServer({
         chain: engine,
         chainId: '2oYMBNV4eNHyqk2fjjV5nVQLDbtmNJzq5s3qs3Lo6ftnC6FByM',
@@ -134,7 +138,10 @@ export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
         dialect: 'v1.3',
         bodyLimit: 64 * 1024,
       }),
-    ))
+    )
+    return server
+  }
+
   const rpcChain = async () => ({kind: 'chain' as const, chain: (await ready()).engine})
 
   const targets: FuzzTarget[] = [

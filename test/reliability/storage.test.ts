@@ -42,7 +42,9 @@ function writeThenKill(dir: string, from: number, acks: number, extraMs: number)
     let buf = ''
     let stderr = ''
     let armed = false
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString()
+    })
     child.stdout.on('data', (b: Buffer) => {
       buf += b.toString()
       let nl
@@ -71,7 +73,9 @@ function writeThenKill(dir: string, from: number, acks: number, extraMs: number)
 describe('storage guarantees (classic-level)', () => {
   let dir: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir, cleanup} = await tempDir('tsvm-storage-')))
+  before(async () => {
+    ;({dir, cleanup} = await tempDir('tsvm-storage-'))
+  })
   after(() => cleanup())
 
   it('keeps every acknowledged batch and never half a batch across SIGKILLs', async () => {
@@ -106,7 +110,9 @@ describe('storage guarantees (classic-level)', () => {
   it('refuses a second process while one holds the database (LEVEL_LOCKED)', async () => {
     const path = join(dir, 'locked')
     const child = spawn(process.execPath, [WRITER, path, '0'], {stdio: ['ignore', 'pipe', 'ignore']})
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()))
+    await new Promise<void>((resolve) => {
+      child.stdout.once('data', () => resolve())
+    })
     try {
       const db = new ClassicLevel(path)
       const error = (await db.open().then(
@@ -117,7 +123,9 @@ describe('storage guarantees (classic-level)', () => {
       assert.equal(error.cause?.code ?? error.code, 'LEVEL_LOCKED')
     } finally {
       child.kill('SIGKILL')
-      await new Promise((r) => child.once('close', r))
+      await new Promise((r) => {
+        child.once('close', r)
+      })
     }
   })
 

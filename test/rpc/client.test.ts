@@ -13,13 +13,17 @@ const code = (c: string) => (e: {code?: string}) => e.code === c
 
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<{server: Server; port: number}> {
   const server = createServer(handler)
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  await new Promise<void>((r) => {
+    server.listen(0, '127.0.0.1', r)
+  })
   return {server, port: (server.address() as AddressInfo).port}
 }
 
 async function stop(server: Server): Promise<void> {
   server.closeAllConnections()
-  await new Promise<void>((r) => server.close(() => r()))
+  await new Promise<void>((r) => {
+    server.close(() => r())
+  })
 }
 
 describe('RpcClient', () => {

@@ -13,7 +13,9 @@ import {tempDir, tsvmJson} from '../helpers/cli.js'
 
 let root: string
 let cleanup: () => Promise<void>
-before(async () => ({dir: root, cleanup} = await tempDir('tsvm-datadir-vm-')))
+before(async () => {
+  ;({dir: root, cleanup} = await tempDir('tsvm-datadir-vm-'))
+})
 after(() => cleanup())
 
 async function codeOf(p: Promise<unknown>): Promise<string> {

@@ -392,7 +392,11 @@ describe('accept and reject', () => {
       db.batch = () => {
         const chained = batch()
         const write = chained.write.bind(chained)
-        chained.write = (o) => (writes.push(o), write(o))
+        chained.write = (o) => {
+          writes.push(o)
+          return write(o)
+        }
+
         return chained
       }
 
