@@ -17,6 +17,7 @@ export interface Write {
 
 export type Op = {type: 'put'; key: Uint8Array; value: Uint8Array} | {type: 'del'; key: Uint8Array}
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the native binding's functions, untyped, wrapped and called through
 type AnyFn = (...args: any[]) => any
 
 const bytes = (x: unknown): Uint8Array => (typeof x === 'string' ? Buffer.from(x) : (x as Uint8Array).slice())

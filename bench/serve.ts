@@ -96,13 +96,13 @@ export async function rpc(
   path: string,
   method: string,
   params: unknown,
-): Promise<{result?: any; error?: any}> {
+): Promise<{result?: Record<string, string>; error?: unknown}> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method: 'POST',
     headers: {'content-type': 'application/json'},
     body: JSON.stringify({jsonrpc: '2.0', method, params, id: 1}),
   })
-  return (await res.json()) as {result?: any; error?: any}
+  return (await res.json()) as {result?: Record<string, string>; error?: unknown}
 }
 
 /** Block IDs to read: walk back from the tip (at most 256), so lookups are spread over the chain. */

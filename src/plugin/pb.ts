@@ -30,7 +30,7 @@ export interface Codec<T, I = Partial<T>> {
 /** One field: number, type and label. */
 export interface FieldSpec {
   readonly no: number
-  readonly kind: ScalarKind | Codec<any, any>
+  readonly kind: ScalarKind | Codec<unknown, unknown>
   readonly label?: 'optional' | 'repeated' | undefined
 }
 
@@ -42,17 +42,17 @@ type ScalarType<K> = K extends 'uint64' | 'int64'
       ? Uint8Array
       : K extends 'string'
         ? string
-        : K extends Codec<infer M, any>
+        : K extends Codec<infer M, unknown>
           ? M
           : number
 
-type InputType<K> = K extends Codec<any, infer I> ? I : ScalarType<K>
+type InputType<K> = K extends Codec<unknown, infer I> ? I : ScalarType<K>
 
 type FieldType<F extends FieldSpec> = F['label'] extends 'repeated'
   ? Array<ScalarType<F['kind']>>
   : F['label'] extends 'optional'
     ? ScalarType<F['kind']> | undefined
-    : F['kind'] extends Codec<infer M, any>
+    : F['kind'] extends Codec<infer M, unknown>
       ? M | undefined
       : ScalarType<F['kind']>
 
@@ -67,16 +67,20 @@ export type MessageOf<F extends Record<string, FieldSpec>> = {-readonly [K in ke
 export type MessageInput<F extends Record<string, FieldSpec>> = {-readonly [K in keyof F]?: FieldInput<F[K]>}
 
 /** A field spec (number, type, label). */
-export function field<const K extends ScalarKind | Codec<any, any>>(
+export function field<const K extends ScalarKind | Codec<unknown, unknown>>(
   no: number,
   kind: K,
 ): {no: number; kind: K; label?: undefined}
-export function field<const K extends ScalarKind | Codec<any, any>, const L extends 'optional' | 'repeated'>(
+export function field<const K extends ScalarKind | Codec<unknown, unknown>, const L extends 'optional' | 'repeated'>(
   no: number,
   kind: K,
   label: L,
 ): {no: number; kind: K; label: L}
-export function field(no: number, kind: ScalarKind | Codec<any, any>, label?: 'optional' | 'repeated'): FieldSpec {
+export function field(
+  no: number,
+  kind: ScalarKind | Codec<unknown, unknown>,
+  label?: 'optional' | 'repeated',
+): FieldSpec {
   return label === undefined ? {no, kind} : {no, kind, label}
 }
 
@@ -219,7 +223,7 @@ class Reader {
   }
 }
 
-function wireTypeOf(kind: ScalarKind | Codec<any, any>): number {
+function wireTypeOf(kind: ScalarKind | Codec<unknown, unknown>): number {
   return kind === 'bytes' || kind === 'string' || typeof kind !== 'string' ? 2 : 0
 }
 
@@ -244,7 +248,7 @@ function isDefault(kind: ScalarKind, v: unknown): boolean {
   }
 }
 
-function writeValue(w: Writer, kind: ScalarKind | Codec<any, any>, v: unknown): void {
+function writeValue(w: Writer, kind: ScalarKind | Codec<unknown, unknown>, v: unknown): void {
   if (typeof kind !== 'string') {
     w.bytes(kind.encode(v as never))
     return
@@ -287,7 +291,7 @@ function writeValue(w: Writer, kind: ScalarKind | Codec<any, any>, v: unknown): 
   }
 }
 
-function readValue(r: Reader, kind: ScalarKind | Codec<any, any>): unknown {
+function readValue(r: Reader, kind: ScalarKind | Codec<unknown, unknown>): unknown {
   if (typeof kind !== 'string') return kind.decode(r.delimited())
   switch (kind) {
     case 'bytes': {

@@ -175,6 +175,7 @@ export function claimRecord(entry: RecordEntry): string | undefined {
 /** Reads a record; RECEIPT_INVALID when it is not one. */
 export function readRecord(path: string): PendingRun {
   const lines = readFileSync(path, 'utf8').split('\n')
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON: the check below establishes its shape
   let head: any
   try {
     head = JSON.parse(lines[0]!)
