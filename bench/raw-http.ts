@@ -24,6 +24,7 @@ class Connection {
       this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
       this.parse()
     })
+    // eslint-disable-next-line unicorn/consistent-function-scoping -- it uses this connection's `this`
     const fail = (error: Error) => {
       this.failed ??= error
       const w = this.waiter

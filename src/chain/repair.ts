@@ -117,6 +117,8 @@ function copyDir(from: string, to: string): void {
   cpSync(from, to, {recursive: true, errorOnExist: true, force: false, filter: (src) => !skip.has(src)})
 }
 
+const has = (p: string | null): p is string => p !== null && p !== '?' && existsSync(p)
+
 /**
  * Finishes a repair that was killed (its marker is there, its process is not). Killed while its
  * copy (already repaired and checked) was taking the dir's place: the swap is completed and its
@@ -124,7 +126,6 @@ function copyDir(from: string, to: string): void {
  * the dir afresh. A state it cannot read for certain is left alone, with what to do.
  */
 async function finishInterrupted(dir: string, m: RepairMarker): Promise<RepairResult | undefined> {
-  const has = (p: string | null): p is string => p !== null && p !== '?' && existsSync(p)
   const original = m.backup ?? m.aside
   const finish = async (): Promise<RepairResult> => {
     removeMarker(dir)

@@ -273,6 +273,11 @@ const CLIENT_ERROR_STATUS: Record<string, string> = {
   HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
 }
 
+function redirect(res: ServerResponse, location: string, headers: Record<string, string>): void {
+  res.writeHead(301, {...headers, Location: location, 'Content-Length': '0'})
+  res.end()
+}
+
 /** Starts the JSON-RPC server; resolves once it listens. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1'
@@ -442,11 +447,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
 
     send(req, res, 200, {...headers, 'Content-Type': JSON_TYPE}, goEncodeRaw(reply.body))
-  }
-
-  function redirect(res: ServerResponse, location: string, headers: Record<string, string>): void {
-    res.writeHead(301, {...headers, Location: location, 'Content-Length': '0'})
-    res.end()
   }
 
   // node:http checks headersTimeout and requestTimeout only on a timer that runs every

@@ -99,6 +99,8 @@ function mergeHeaders(base: Element[], ours: Array<[string, string]>): Element[]
   return [...out.values()]
 }
 
+const idText = async (id: Uint8Array) => (id.length === 32 ? (await loadVm()).idToString(id) : '?')
+
 /** Starts the plugin's gRPC server on 127.0.0.1:0. */
 export async function startPluginServer(options: PluginServerOptions = {}): Promise<PluginServer> {
   const log = options.log ?? (() => {})
@@ -124,8 +126,6 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
 
     return (await loadVm()).answerRpcHttp(request, {kind: 'chain', chain}, 'v1.3')
   }
-
-  const idText = async (id: Uint8Array) => (id.length === 32 ? (await loadVm()).idToString(id) : '?')
 
   addService(
     server,

@@ -283,6 +283,8 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
   return paths
 }
 
+const exists = (p: string): boolean => lstatSync(p, {throwIfNoEntry: false}) !== undefined
+
 /**
  * Fails with RECEIPT_EXISTS when a target exists (unless force). A target whose directory does
  * not exist cannot exist either, so a fresh --out-dir costs one lstat per directory, not per file.
@@ -290,7 +292,6 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
 export async function checkTargets(paths: readonly string[], force: boolean): Promise<void> {
   if (force) return
   const dirExists = new Map<string, boolean>()
-  const exists = (p: string): boolean => lstatSync(p, {throwIfNoEntry: false}) !== undefined
   const parentExists = (dir: string): boolean => {
     let known = dirExists.get(dir)
     if (known === undefined) {

@@ -542,13 +542,14 @@ export function goKindName(node: JsonNode): string {
   return node.kind === 'bool' ? 'bool' : node.kind
 }
 
+const fold = (s: string): string => s.replaceAll('\u017F', 's').replaceAll('\u212A', 'k').toLowerCase()
+
 /**
  * Finds the entry for a struct field as encoding/json does: an exact key match wins, then a
  * case-insensitive one (with Go's extra folds ſ→s and K→k); the last matching key wins.
  */
 export function fieldMatches(key: string, field: string): boolean {
   if (key === field) return true
-  const fold = (s: string): string => s.replaceAll('\u017F', 's').replaceAll('\u212A', 'k').toLowerCase()
   return fold(key) === fold(field)
 }
 
@@ -611,8 +612,9 @@ export function readRpcRequest(body: string): ReadRequestResult {
   return {request, error}
 }
 
+const raw = (text: string | undefined): string => (text === undefined ? 'null' : goCompact(text))
+
 /** The request object as json2 echoes it in -32700/-32600 error data. */
 export function requestAsData(req: RpcRequest): string {
-  const raw = (text: string | undefined): string => (text === undefined ? 'null' : goCompact(text))
   return `{"jsonrpc":${goJsonString(req.jsonrpc)},"method":${goJsonString(req.method)},"params":${raw(req.params?.raw)},"id":${raw(req.id)}}`
 }

@@ -232,11 +232,11 @@ function goHashU(cp: number): string {
   return goIsPrint(cp) ? `${u} '${String.fromCodePoint(cp)}'` : u
 }
 
+const bad = (c: number): boolean => !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))
+
 /** The error Go's hex.DecodeString gives for `hex`, in its order, or undefined when valid. */
 export function goHexError(hex: string): string | undefined {
   const b = utf8.encode(hex)
-  const bad = (c: number): boolean =>
-    !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))
   let j = 1
   for (; j < b.length; j += 2) {
     if (bad(b[j - 1]!)) return `encoding/hex: invalid byte: ${goHashU(b[j - 1]!)}`

@@ -50,6 +50,13 @@ async function pausedRepair(args: string[], point: 'locked' | 'repaired' | 'swap
   }
 }
 
+const payloads = (n: number) => Array.from({length: n}, (_, i) => (i + 1).toString(16).padStart(64, '0'))
+
+const accepted = async (dir: string) =>
+  ((await tsvmJson(['blocks', '--data-dir', dir, '--limit', '1000'])).json as Array<{dataHex: string}>)
+    .map((b) => b.dataHex)
+    .reverse()
+
 describe('tsvm repair', () => {
   let root: string
   let cleanup: () => Promise<void>
@@ -144,12 +151,6 @@ describe('tsvm repair', () => {
   })
 
   describe('against other openers', () => {
-    const payloads = (n: number) => Array.from({length: n}, (_, i) => (i + 1).toString(16).padStart(64, '0'))
-    const accepted = async (dir: string) =>
-      ((await tsvmJson(['blocks', '--data-dir', dir, '--limit', '1000'])).json as Array<{dataHex: string}>)
-        .map((b) => b.dataHex)
-        .reverse()
-
     for (const point of ['locked', 'repaired'] as const) {
       it(`while it holds the dir (${point === 'locked' ? 'lock taken' : 'copy repaired, marker written'}), every other command is refused; afterwards the chain is whole`, async () => {
         const dir = await chain(`race-${point}`, 5)

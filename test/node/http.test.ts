@@ -375,6 +375,11 @@ describe('serve answers the node APIs: health', () => {
   })
 })
 
+const fail = (message: string): string =>
+  `{"jsonrpc":"2.0","error":{"code":-32000,"message":${JSON.stringify(message)},"data":null},"id":1}\n`
+
+const ok = (result: string): string => `{"jsonrpc":"2.0","result":${result},"id":1}\n`
+
 describe('serve answers the node APIs: info', () => {
   let s: RunningServer
   let stop: () => Promise<void>
@@ -385,9 +390,6 @@ describe('serve answers the node APIs: info', () => {
 
   const info = async (method: string, params = '{}'): Promise<string> =>
     (await rpc(s.port, '/ext/info', `{"jsonrpc":"2.0","method":"info.${method}","params":${params},"id":1}`)).body
-  const ok = (result: string): string => `{"jsonrpc":"2.0","result":${result},"id":1}\n`
-  const fail = (message: string): string =>
-    `{"jsonrpc":"2.0","error":{"code":-32000,"message":${JSON.stringify(message)},"data":null},"id":1}\n`
 
   it("answers isBootstrapped for the chain ID and its alias, and the node's errors otherwise", async () => {
     assert.equal(await info('isBootstrapped', `{"chain":"${CHAIN_ID}"}`), ok('{"isBootstrapped":true}'))

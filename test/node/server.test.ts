@@ -49,6 +49,15 @@ async function serve(
   return {s, vm: {tip: () => t.vm.lastAccepted()}, engine, stop}
 }
 
+// Outside a string Go's scanner reports the byte itself: 0xff is U+00FF, 0x80 is U+0080.
+const parseError = (what: string): string =>
+  err(
+    -32_700,
+    `invalid character ${what} looking for beginning of value`,
+    'null',
+    '{"jsonrpc":"","method":"","params":null,"id":null}',
+  )
+
 describe('server v1.3 wire rules', () => {
   let s: RunningServer
   let vm: Served['vm']
@@ -233,14 +242,6 @@ describe('server v1.3 wire rules', () => {
         '"}\n',
       ),
     )
-    // Outside a string Go's scanner reports the byte itself: 0xff is U+00FF, 0x80 is U+0080.
-    const parseError = (what: string): string =>
-      err(
-        -32_700,
-        `invalid character ${what} looking for beginning of value`,
-        'null',
-        '{"jsonrpc":"","method":"","params":null,"id":null}',
-      )
     assert.equal(
       Buffer.from(
         await post('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":', [0xff], '}'),
@@ -375,11 +376,12 @@ describe('server v1.3 wire rules', () => {
     assert.equal(onStatic.body, err(-32_000, 'rpc: can\'t find method "timestampvm.GetBlock"', '1'))
   })
 
+  const enc = (params: string): Promise<string> =>
+    call(`{"jsonrpc":"2.0","method":"timestampvm.encode","params":${params},"id":1}`, '/ext/vm/timestampvm').then(
+      (r) => r.body,
+    )
+
   it('encode pads, truncates, refuses empty data and the json encoding', async () => {
-    const enc = (params: string): Promise<string> =>
-      call(`{"jsonrpc":"2.0","method":"timestampvm.encode","params":${params},"id":1}`, '/ext/vm/timestampvm').then(
-        (r) => r.body,
-      )
     assert.equal(
       await enc('{"data":"abcdef","length":2,"encoding":"HexNC"}'),
       '{"jsonrpc":"2.0","result":{"bytes":"0x6162","encoding":"hexnc"},"id":1}\n',
@@ -408,11 +410,12 @@ describe('server v1.3 wire rules', () => {
     }
   })
 
+  const dec = (params: string): Promise<string> =>
+    call(`{"jsonrpc":"2.0","method":"timestampvm.decode","params":${params},"id":1}`, '/ext/vm/timestampvm').then(
+      (r) => r.body,
+    )
+
   it('decode escapes HTML, control bytes and invalid UTF-8 as Go does', async () => {
-    const dec = (params: string): Promise<string> =>
-      call(`{"jsonrpc":"2.0","method":"timestampvm.decode","params":${params},"id":1}`, '/ext/vm/timestampvm').then(
-        (r) => r.body,
-      )
     const bytes = Uint8Array.from([0x3c, 0x61, 0x3e, 0x26, 0x00, 0x08, 0x0c, 0x0a, 0xff, 0xe2, 0x80, 0xa8, 0x7f])
     assert.equal(
       await dec(`{"bytes":"${hexEncode(bytes)}"}`),

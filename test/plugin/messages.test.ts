@@ -292,6 +292,8 @@ function hasProtoc(): boolean {
   }
 }
 
+const firstVector = (name: string) => VECTORS.find((v) => v[0] === name || v[0].startsWith(`${name} (`))!
+
 describe(
   'against protoc --encode',
   {skip: hasProtoc() ? false : 'protoc is not installed (apt-get install protobuf-compiler)'},
@@ -314,7 +316,6 @@ describe(
       http: 'http/http.proto',
       'vm.runtime': 'vm/runtime/runtime.proto',
     }
-    const firstVector = (name: string) => VECTORS.find((v) => v[0] === name || v[0].startsWith(`${name} (`))!
     for (const [type, input] of Object.entries(text)) {
       it(`${type} is byte-identical to protoc's`, () => {
         const pkg = type.slice(0, type.lastIndexOf('.'))

@@ -53,6 +53,27 @@ const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).dig
 
 const N = PARALLEL_MIN_ITEMS + 100
 
+function writeJob(out: string, n: number): WriteJob {
+  const hashes = Array.from({length: n}, (_, i) => sha(Uint8Array.of(i & 255, i >> 8)))
+  const tree = new MerkleTree(hashes)
+  const all = new Uint8Array(n * 32)
+  for (const [i, h] of hashes.entries()) all.set(h, i * 32)
+  return {
+    shared: {
+      payload: tree.root,
+      block: null,
+      chain: {kind: 'embedded', location: out},
+      status: 'pending',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    },
+    levels: tree.toLevels(),
+    hashes: all,
+    names: hashes.map((_, i) => `d${i % 7}/r${i}`),
+    targets: hashes.map((_, i) => join(out, `d${i % 7}`, `r${i}.tsvm`)),
+    replace: false,
+  }
+}
+
 describe('stamp helper threads', () => {
   let dir: string
   let cleanup: () => Promise<void>
@@ -110,27 +131,6 @@ describe('stamp helper threads', () => {
     assert.equal(hashSmallFile(paths[7]!, buf), undefined)
     assert.throws(() => hashSmallFile(join(dir, 'missing'), buf), {code: 'ENOENT'})
   })
-
-  function writeJob(out: string, n: number): WriteJob {
-    const hashes = Array.from({length: n}, (_, i) => sha(Uint8Array.of(i & 255, i >> 8)))
-    const tree = new MerkleTree(hashes)
-    const all = new Uint8Array(n * 32)
-    for (const [i, h] of hashes.entries()) all.set(h, i * 32)
-    return {
-      shared: {
-        payload: tree.root,
-        block: null,
-        chain: {kind: 'embedded', location: out},
-        status: 'pending',
-        createdAt: '2026-01-01T00:00:00.000Z',
-      },
-      levels: tree.toLevels(),
-      hashes: all,
-      names: hashes.map((_, i) => `d${i % 7}/r${i}`),
-      targets: hashes.map((_, i) => join(out, `d${i % 7}`, `r${i}.tsvm`)),
-      replace: false,
-    }
-  }
 
   it('write and commit jobs: receipts written and moved to their names by either thread are the same text', async () => {
     const job = writeJob(join(dir, 'w1'), N)

@@ -53,6 +53,8 @@ const reparse = (r: Receipt, mutate: (j: any) => void): Receipt => {
   return receiptFromJson(j)
 }
 
+const flip = (hex: string) => (hex[0] === '0' ? '1' : '0') + hex.slice(1)
+
 describe('verify', () => {
   it('verifies a single stamped file; its payload is the file hash itself', async () => {
     const d = await files('one', 1)
@@ -105,7 +107,6 @@ describe('verify', () => {
       r.merkle!.path.map((s) => s.side),
       ['L', 'R', 'R'],
     )
-    const flip = (hex: string) => (hex[0] === '0' ? '1' : '0') + hex.slice(1)
     const other = makeBlock({parentId: EMPTY_ID, height: 9n, timestamp: 5n, data: new Uint8Array(32)})
     const cases: Array<[string, string, (j: any) => void]> = [
       [

@@ -114,14 +114,15 @@ export function assertRpcShape(body: string): void {
   }
 }
 
+const open = async () => {
+  const t = await openTestVm()
+  return {vm: t.vm, engine: new Engine(t.engine), close: () => t.close()}
+}
+
 /** The handler and server targets; `serve` lazily starts one in-process server shared by them. */
 export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
   // Opened once, on the first call (the target list itself is built synchronously).
   let opened: ReturnType<typeof open> | undefined
-  const open = async () => {
-    const t = await openTestVm()
-    return {vm: t.vm, engine: new Engine(t.engine), close: () => t.close()}
-  }
 
   const ready = (): ReturnType<typeof open> => {
     opened ??= open()

@@ -76,10 +76,11 @@ describe('ChainState', () => {
   })
 })
 
+const put = (i: number) => new StateBatch().putMempool(BigInt(i), sha256(text(`p${i}`)))
+
 describe('a failed write poisons the handle', () => {
   it('refuses every later write, even once the database works again, until reopen() reads a test write back', async () => {
     const state = await ChainState.open(join(dir, 'poison'))
-    const put = (i: number) => new StateBatch().putMempool(BigInt(i), sha256(text(`p${i}`)))
     try {
       await state.write(put(0), {sync: true})
       // A real failed write: the batch is handed to LevelDB, then the database closes under it.
