@@ -28,7 +28,11 @@ const prefix = (name: string) => createHash('sha256').update(name).digest()
 async function groupCommit(dir: string): Promise<Commit> {
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view'})
   await db.open()
-  const [blockPrefix, heightPrefix, dataPrefix] = ['block', 'height', 'data'].map(prefix) as [Buffer, Buffer, Buffer]
+  const [blockPrefix, heightPrefix, dataPrefix] = ['block', 'height', 'data'].map((name) => prefix(name)) as [
+    Buffer,
+    Buffer,
+    Buffer,
+  ]
   const [lastKey, preferredKey] = [prefix('last').subarray(0, 33), prefix('preferred').subarray(0, 33)]
   let pending: Array<{request: Buffer; done: () => void; failed: (e: unknown) => void}> = []
   let writing = false

@@ -115,7 +115,7 @@ export class EmbeddedChain implements Chain {
       onGroup(blocks, taken) {
         result.queued += taken
         done += blocks.length
-        if (options.onAccepted) options.onAccepted(blocks.map(accepted))
+        if (options.onAccepted) options.onAccepted(blocks.map((b) => accepted(b)))
         else for (const b of blocks) result.accepted.push(accepted(b))
         options.onProgress?.(done, total)
       },

@@ -135,7 +135,7 @@ async function finishInterrupted(dir: string, m: RepairMarker): Promise<RepairRe
 
   if (m.step === 'swap') {
     // A dir holding only LevelDB's LOCK and LOG is a late opener's trace (see putInPlace), not a chain.
-    const dirThere = has(dir) && !readdirSync(dir).every(isOpenerTrace)
+    const dirThere = has(dir) && !readdirSync(dir).every((name) => isOpenerTrace(name))
     if (!dirThere && has(m.work)) {
       putInPlace(m.work, dir)
       return finish()
@@ -246,7 +246,8 @@ function putInPlace(work: string, dir: string): void {
     renameSync(work, dir)
   } catch (error) {
     const {code} = error as NodeJS.ErrnoException
-    if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !readdirSync(dir).every(isOpenerTrace)) throw error
+    if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !readdirSync(dir).every((name) => isOpenerTrace(name)))
+      throw error
     rmSync(dir, {recursive: true, force: true})
     renameSync(work, dir)
   }

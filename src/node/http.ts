@@ -98,7 +98,7 @@ export function preflightHeaders(
     .split(',')
     .map((h) => h.trim())
     .filter((h) => h !== '')
-    .map(canonicalHeader)
+    .map((name) => canonicalHeader(name))
   if (!asked.every((h) => CORS_HEADERS.has(h.toLowerCase()))) return out
   out['Access-Control-Allow-Origin'] = policy.all ? '*' : origin
   out['Access-Control-Allow-Methods'] = method

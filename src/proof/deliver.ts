@@ -58,7 +58,9 @@ export async function deliverReceipts(
       await runAll(helpers, {kind: 'commit', job}, receiptCommitter(job), n, (d) => onProgress?.('commit', d, n))
     } else onProgress?.('commit', n, n)
     for (const s of staged) if (!s.moved) rmSync(s.temp, {recursive: true, force: true})
-    syncWritten(parents, () => (dest?.syncDirs ?? dirs).forEach(syncDir))
+    syncWritten(parents, () => {
+      for (const d of dest?.syncDirs ?? dirs) syncDir(d)
+    })
   } catch (error) {
     try {
       for (const s of staged) if (!s.moved) rmSync(s.temp, {recursive: true, force: true})

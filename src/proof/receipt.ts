@@ -386,7 +386,7 @@ export function receiptToJson(r: Receipt): Record<string, unknown> {
       time: r.block.time,
     },
   }
-  if (r.headers !== undefined && r.headers.length > 0) json.headers = r.headers.map(toHex)
+  if (r.headers !== undefined && r.headers.length > 0) json.headers = r.headers.map((b) => toHex(b))
   return Object.assign(json, {chain, status: r.status, createdAt: r.createdAt})
 }
 

@@ -326,7 +326,7 @@ export async function findAccepted(
     b.status === Status.Accepted || (chain.kind === 'remote' && b.status === Status.Unknown)
   const fromHint = hint.find((b) => ok(b) && bytesEqual(b.block.data, payload))
   if (fromHint) return fromHint
-  const found = (await chain.findByData(payload)).filter(ok)
+  const found = (await chain.findByData(payload)).filter((b) => ok(b))
   return found.length === 0 ? undefined : found.reduce((a, c) => (c.block.height < a.block.height ? c : a))
 }
 

@@ -431,7 +431,9 @@ const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
 
 /** Writes the launcher the plugin dir holds: /bin/sh, absolute paths, exec. */
 export async function writeLauncher(dir: string, protocol?: number, extraArgs: string[] = []): Promise<string> {
-  const args = [...(protocol === undefined ? [] : ['--protocol', String(protocol)]), ...extraArgs].map(q).join(' ')
+  const args = [...(protocol === undefined ? [] : ['--protocol', String(protocol)]), ...extraArgs]
+    .map((s) => q(s))
+    .join(' ')
   const path = join(dir, 'launcher')
   await writeFile(path, `#!/bin/sh\nexec ${q(process.execPath)} ${q(PLUGIN_ENTRY)} ${args}\n`)
   await chmod(path, 0o755)

@@ -263,7 +263,7 @@ function checkCodec(
   assert.ok(proto, `no message ${full} in the .proto files`)
   const pkg = full.slice(0, full.lastIndexOf('.'))
   const names = Object.keys(codec.fields)
-  assert.deepEqual(names.sort(), [...proto.keys()].map(camel).sort(), `fields of ${full}`)
+  assert.deepEqual(names.sort(), [...proto.keys()].map((s) => camel(s)).sort(), `fields of ${full}`)
   for (const [snake, entry] of proto) {
     const spec = codec.fields[camel(snake)]!
     const protoType = entry.split(' ').at(-2)!

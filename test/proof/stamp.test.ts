@@ -148,7 +148,7 @@ describe('stamp', () => {
     const res = await stamp(await countingChain(), ['-'], {
       cwd: dir,
       outDir: 'by-hash',
-      stdin: Readable.from([h.map(toHex).join('\n')]),
+      stdin: Readable.from([h.map((b) => toHex(b)).join('\n')]),
     })
     assert.equal(res.items, 2)
     for (const x of h) {

@@ -117,9 +117,9 @@ describe('receipt writes', () => {
     const plain = syncWritten(
       [dir],
       () => {
-        files.forEach(syncFile)
+        for (const f of files) syncFile(f)
         syncDir(dir)
-        return each++
+        each++
       },
       'each',
     )

@@ -44,7 +44,7 @@ export async function inspect(dir: string): Promise<Contents> {
     const accepted: string[] = []
     for await (const r of vm.acceptedBlocks()) if (r.block.height > 0n) accepted.push(toHex(r.block.data))
     accepted.reverse()
-    return {accepted, mempool: vm.mempool().map(toHex)}
+    return {accepted, mempool: vm.mempool().map((b) => toHex(b))}
   } finally {
     await vm.close()
   }

@@ -85,8 +85,8 @@ function mutateString(base: fc.Arbitrary<string>): fc.Arbitrary<string> {
 
 const b58String = fc.stringOf(fc.constantFrom(...B58), {maxLength: 60})
 const hexString = fc.stringOf(fc.constantFrom(...'0123456789abcdefABCDEF'), {maxLength: 80})
-const validCb58 = fc.uint8Array({maxLength: 40}).map(cb58Encode)
-const validHex = fc.uint8Array({maxLength: 40}).map(hexEncode)
+const validCb58 = fc.uint8Array({maxLength: 40}).map((b) => cb58Encode(b))
+const validHex = fc.uint8Array({maxLength: 40}).map((b) => hexEncode(b))
 
 /** Strings that hit every branch of the text decoders: random, near-valid and valid. */
 const anyText = fc.oneof(
@@ -99,10 +99,10 @@ const anyText = fc.oneof(
   validHex,
   mutateString(validCb58),
   mutateString(validHex),
-  bytes32.map(toHex),
-  bytes32.map(hexNCEncode),
-  bytes32.map(hexEncode),
-  bytes32.map(cb58Encode),
+  bytes32.map((b) => toHex(b)),
+  bytes32.map((b) => hexNCEncode(b)),
+  bytes32.map((b) => hexEncode(b)),
+  bytes32.map((b) => cb58Encode(b)),
   mutateString(bytes32.chain((b) => fc.constantFrom(toHex(b), hexEncode(b), cb58Encode(b), '0X' + toHex(b)))),
 )
 

@@ -231,7 +231,7 @@ const anyReceiptText = fc.oneof(
   fc.string({maxLength: 200}),
   fc.json({maxDepth: 4}),
   validReceipt
-    .map(serializeReceipt)
+    .map((r) => serializeReceipt(r))
     .chain((t) =>
       fc
         .tuple(fc.nat(t.length), fc.nat(40), fc.string({maxLength: 8}))

@@ -165,7 +165,12 @@ export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
       cost: 4,
       property: () =>
         fc.asyncProperty(
-          fc.oneof(bytes32.map(hexEncode), bytes32.map(toHex), bytes32.map(cb58Encode), fc.string({maxLength: 80})),
+          fc.oneof(
+            bytes32.map((b) => hexEncode(b)),
+            bytes32.map((b) => toHex(b)),
+            bytes32.map((b) => cb58Encode(b)),
+            fc.string({maxLength: 80}),
+          ),
           async (data) => {
             const {vm} = await ready()
             const seen = (): number => vm.mempool().length + Number(vm.lastAccepted().height)

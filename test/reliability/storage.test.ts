@@ -169,9 +169,17 @@ describe('storage guarantees (classic-level)', () => {
             await db.put(Uint8Array.of(0x69), new Uint8Array(0))
             const sorted = [...heights].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
             const range = {gte: Uint8Array.of(0x68), lt: Uint8Array.of(0x69)}
-            assert.deepEqual((await db.values(range).all()).map(readU64), sorted)
-            assert.deepEqual((await db.values({...range, reverse: true}).all()).map(readU64), [...sorted].reverse())
-            const fromPivot = (await db.values({gte: prefixed(pivot), lt: Uint8Array.of(0x69)}).all()).map(readU64)
+            assert.deepEqual(
+              (await db.values(range).all()).map((b) => readU64(b)),
+              sorted,
+            )
+            assert.deepEqual(
+              (await db.values({...range, reverse: true}).all()).map((b) => readU64(b)),
+              [...sorted].reverse(),
+            )
+            const fromPivot = (await db.values({gte: prefixed(pivot), lt: Uint8Array.of(0x69)}).all()).map((b) =>
+              readU64(b),
+            )
             assert.deepEqual(
               fromPivot,
               sorted.filter((h) => h >= pivot),

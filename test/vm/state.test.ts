@@ -64,7 +64,7 @@ describe('ChainState', () => {
       batch.storeBlock(blocks[0]!, Status.Accepted).storeBlock(blocks[1]!, Status.Rejected).putProcessing(blocks[2]!)
       batch.putProcessing(stranger)
       await state.write(batch, {sync: true})
-      const ids = (await state.idsByData(data)).map(toHex).sort()
+      const ids = (await state.idsByData(data)).map((b) => toHex(b)).sort()
       assert.deepEqual(ids, blocks.map((b) => toHex(b.id)).sort())
       assert.equal((await state.getStored(blocks[1]!.id))?.status, Status.Rejected)
       assert.equal(await state.getStored(blocks[2]!.id), undefined, 'processing blocks are not under the Go block key')
