@@ -52,6 +52,8 @@ export default [
       'no-control-regex': 'off',
       // `void promise` marks a promise deliberately left to run (its errors are handled inside).
       'no-void': ['error', {allowAsStatement: true}],
+      // Leaving keys out of an object with a rest destructuring names them without using them.
+      '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', ignoreRestSiblings: true}],
       // Supported on the engines floor (Node 20.19, what CI runs): the rule flags them for the
       // end-of-life odd line 21, or as experimental on 20 where they work unflagged.
       'n/no-unsupported-features/node-builtins': [

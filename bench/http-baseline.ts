@@ -73,7 +73,10 @@ async function groupCommit(dir: string): Promise<Commit> {
   return (request) =>
     new Promise<void>((done, failed) => {
       pending.push({request, done, failed})
-      if (!writing && pending.length === 1) setImmediate(() => void flush())
+      if (!writing && pending.length === 1)
+        setImmediate(() => {
+          void flush()
+        })
     })
 }
 

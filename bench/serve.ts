@@ -255,9 +255,7 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
       },
     })
     if (getErrors > 0) get.met = false
-    figures.push(get)
-
-    figures.push({
+    figures.push(get, {
       id: 'serve.rss',
       name: 'tsvm serve peak RSS under load',
       value: (readHwmKb(server.child.pid) ?? 0) / 1024,

@@ -1,6 +1,7 @@
 // Human formatting of result objects. The only module that imports chalk. Colour: chalk detects
 // the terminal (off when the stream is not a TTY or TERM=dumb, FORCE_COLOR forces it either way),
 // but chalk 5 does not read NO_COLOR: setColor() adds NO_COLOR and --color/--no-color on top.
+// eslint-disable-next-line unicorn/import-style -- chalkStderr and the supportsColor objects are chalk's named exports only
 import chalk, {type ColorSupportLevel, chalkStderr, supportsColor, supportsColorStderr} from 'chalk'
 
 import {type BlockJson, blockRow} from './chain/view.js'

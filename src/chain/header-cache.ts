@@ -98,8 +98,8 @@ export class BlockRun {
     if (this.empty) {
       this.loValue = block.height
       this.bottom = block
-    } else {
-      if (block.height !== this.hiValue + 1n || !bytesEqual(block.parentId, this.top!.id)) return false
+    } else if (block.height !== this.hiValue + 1n || !bytesEqual(block.parentId, this.top!.id)) {
+      return false
     }
 
     this.put(block)

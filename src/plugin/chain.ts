@@ -131,7 +131,9 @@ export class PluginChain implements ChainBackend {
       this.pending.push({data: data.slice(), resolve, reject})
       if (!this.flushing) {
         this.flushing = true
-        setImmediate(() => void this.flush())
+        setImmediate(() => {
+          void this.flush()
+        })
       }
     })
   }

@@ -63,6 +63,7 @@ async function main(): Promise<void> {
 
   const parent = process.ppid
   let shutdown = false
+  // eslint-disable-next-line prefer-const -- the signal handlers above read it before it is assigned
   let server: PluginServer | undefined
   process.on('SIGINT', () => {})
   process.on('SIGTERM', () => {
@@ -104,4 +105,5 @@ async function main(): Promise<void> {
   }
 }
 
+// eslint-disable-next-line unicorn/prefer-top-level-await -- the entry only starts main: module evaluation is not held for the plugin's life
 main().catch((error: unknown) => fail(`failed: ${(error as Error).stack ?? String(error)}`, 1))

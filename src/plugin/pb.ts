@@ -199,18 +199,22 @@ class Reader {
         this.varint32()
         return
       }
+
       case 1: {
         this.advance(8)
         return
       }
+
       case 2: {
         this.delimited()
         return
       }
+
       case 5: {
         this.advance(4)
         return
       }
+
       default: {
         throw malformed(`unsupported wire type ${wireType}`)
       }
@@ -232,16 +236,20 @@ function isDefault(kind: ScalarKind, v: unknown): boolean {
     case 'bytes': {
       return (v as Uint8Array).length === 0
     }
+
     case 'string': {
       return v === ''
     }
+
     case 'bool': {
       return v === false
     }
+
     case 'uint64':
     case 'int64': {
       return v === 0n
     }
+
     default: {
       return v === 0
     }
@@ -259,19 +267,23 @@ function writeValue(w: Writer, kind: ScalarKind | Codec<unknown, unknown>, v: un
       w.bytes(v as Uint8Array)
       return
     }
+
     case 'string': {
       w.bytes(utf8Encoder.encode(v as string))
       return
     }
+
     case 'bool': {
       w.uvarint(v ? 1 : 0)
       return
     }
+
     case 'uint64':
     case 'int64': {
       w.varint64(v as bigint)
       return
     }
+
     case 'sint32': {
       const n = v as number
       w.uvarint(((n << 1) ^ (n >> 31)) >>> 0)
@@ -282,6 +294,7 @@ function writeValue(w: Writer, kind: ScalarKind | Codec<unknown, unknown>, v: un
       w.uvarint((v as number) >>> 0)
       return
     }
+
     default: {
       // int32 and enum: a negative value is sign-extended to 64 bits.
       const n = v as number
@@ -297,27 +310,34 @@ function readValue(r: Reader, kind: ScalarKind | Codec<unknown, unknown>): unkno
     case 'bytes': {
       return new Uint8Array(r.delimited()) // a copy, and a plain Uint8Array even when the input is a Buffer
     }
+
     case 'string': {
       return utf8Decoder.decode(r.delimited())
     }
+
     case 'bool': {
       return r.varint64() !== 0n
     }
+
     case 'uint64': {
       return r.varint64()
     }
+
     case 'int64': {
       return BigInt.asIntN(64, r.varint64())
     }
+
     case 'uint32': {
       return r.varint32()
     }
+
     case 'sint32': {
       const z = r.varint32()
       return (z >>> 1) ^ -(z & 1)
     }
 
     default: {
+      // eslint-disable-next-line unicorn/prefer-math-trunc -- the two's-complement wrap to int32 is the point, not truncation
       return r.varint32() | 0
     }
   }
@@ -330,16 +350,20 @@ function defaultOf(spec: FieldSpec): unknown {
     case 'bytes': {
       return EMPTY
     }
+
     case 'string': {
       return ''
     }
+
     case 'bool': {
       return false
     }
+
     case 'uint64':
     case 'int64': {
       return 0n
     }
+
     default: {
       return 0
     }

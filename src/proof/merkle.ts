@@ -157,7 +157,8 @@ export class MerkleTree {
 
   /** The same path with siblings as hex; each node's hex is computed once per tree. */
   pathHex(index: number): HexStep[] {
-    const cache = (this.hexCache ??= this.levels.map(() => []))
+    this.hexCache ??= this.levels.map(() => [])
+    const cache = this.hexCache
     return this.walk(index, (side, l, p) => {
       cache[l]![p] ??= toHex(this.levels[l]!.subarray(p * HASH, (p + 1) * HASH))
       return {side, hex: cache[l]![p]!}

@@ -215,7 +215,10 @@ export function readRecord(path: string): PendingRun {
   for (const line of lines.slice(1)) {
     try {
       const note = JSON.parse(line)
-      if (typeof note?.blockID === 'string') ((run.blockID = note.blockID), (run.height = String(note.height)))
+      if (typeof note?.blockID === 'string') {
+        run.blockID = note.blockID
+        run.height = String(note.height)
+      }
     } catch {
       // a torn last line: the block is looked up by payload instead
     }

@@ -226,6 +226,7 @@ export function duplicateKey(json: string): string | undefined {
 
         break
       }
+
       case '{':
       case '[': {
         stack.push({
@@ -238,12 +239,14 @@ export function duplicateKey(json: string): string | undefined {
 
         break
       }
+
       case '}':
       case ']': {
         stack.pop()
 
         break
       }
+
       case ',': {
         const top = stack.at(-1)
         if (top?.keys) top.expectKey = true

@@ -12,7 +12,8 @@ function runJob(message: JobMessage): void {
   const board = boardFrom(message)
   if (message.kind === 'hash') {
     const digests = new Uint8Array(message.digests)
-    const b = (buf ??= readBuffer())
+    buf ??= readBuffer()
+    const b = buf
     drain(board, (i) => {
       try {
         const digest = hashSmallFile(message.paths[i]!, b)

@@ -179,7 +179,10 @@ export async function collectItems(
       for (const h of await readHashes(options.stdin)) {
         const hex = toHex(h)
         if (seenHashes.has(hex)) skipped.push({path: hex, reason: 'duplicate'})
-        else (seenHashes.add(hex), items.push({hash: h}))
+        else {
+          seenHashes.add(hex)
+          items.push({hash: h})
+        }
       }
 
       continue
@@ -197,23 +200,12 @@ export async function collectItems(
       // (relative to cwd, or its base name when outside cwd) and the path below it.
       const prefix = dirPrefix(abs, cwd)
       for (const e of walk(abs, '', [])) {
-        switch (e.kind) {
-          case 'bad name': {
-            skipped.push({path: e.abs, reason: 'name not UTF-8'})
-            break
-          }
-          case 'symlink': {
-            skipped.push({path: e.abs, reason: 'symlink'})
-            break
-          }
-          case 'special': {
-            skipped.push({path: e.abs, reason: 'special file'})
-            break
-          }
-          default:
-            if (e.abs.endsWith(RECEIPT_EXT)) skipped.push({path: e.abs, reason: 'receipt'})
-            else if (match(e.rel)) addFile(e.abs, prefix + e.rel)
-        }
+        // eslint-disable-next-line unicorn/prefer-switch -- one chain: the kind, then the name; a switch nests the last two a level deeper
+        if (e.kind === 'bad name') skipped.push({path: e.abs, reason: 'name not UTF-8'})
+        else if (e.kind === 'symlink') skipped.push({path: e.abs, reason: 'symlink'})
+        else if (e.kind === 'special') skipped.push({path: e.abs, reason: 'special file'})
+        else if (e.abs.endsWith(RECEIPT_EXT)) skipped.push({path: e.abs, reason: 'receipt'})
+        else if (match(e.rel)) addFile(e.abs, prefix + e.rel)
       }
     } else skipped.push({path: abs, reason: 'special file'})
   }
@@ -280,6 +272,7 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
 
     seen.set(p, i)
   }
+
   return paths
 }
 
@@ -327,7 +320,10 @@ export async function findAccepted(
   const fromHint = hint.find((b) => ok(b) && bytesEqual(b.block.data, payload))
   if (fromHint) return fromHint
   const found = (await chain.findByData(payload)).filter((b) => ok(b))
-  return found.length === 0 ? undefined : found.reduce((a, c) => (c.block.height < a.block.height ? c : a))
+  if (found.length === 0) return undefined
+  let lowest = found[0]!
+  for (const c of found) if (c.block.height < lowest.block.height) lowest = c
+  return lowest
 }
 
 /** How a stamp run collects, proposes and writes. */

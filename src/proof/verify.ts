@@ -363,7 +363,8 @@ async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chai
   if (receipt.block === null) {
     const found = (await chain.findByData(receipt.payload)).filter((b) => acceptedOn(chain, b))
     if (found.length === 0) return {...offline, ...on}
-    const b = found.reduce((a, c) => (c.block.height < a.block.height ? c : a))
+    let b = found[0]!
+    for (const c of found) if (c.block.height < b.block.height) b = c
     return {
       ...offline,
       ...on,

@@ -287,6 +287,7 @@ export function checkWritable(targets: readonly string[], say: {hint?: string; w
     } else {
       throw unwritable(dir, dir, Object.assign(new Error('not a directory'), {code: 'ENOTDIR'}), what, hint)
     }
+
     existing.set(dir, found)
     return found
   }

@@ -23,23 +23,29 @@ function escapeAscii(c: number): string | undefined {
     case 0x22: {
       return String.raw`\"`
     }
+
     case 0x5c: {
       return '\\\\'
     }
+
     case 0x0a: {
       return String.raw`\n`
     }
+
     case 0x0d: {
       return String.raw`\r`
     }
+
     case 0x09: {
       return String.raw`\t`
     }
+
     case 0x3c:
     case 0x3e:
     case 0x26: {
       return String.raw`\u00` + HEX[c >> 4]! + HEX[c & 15]!
     }
+
     default: {
       if (c < 0x20) return String.raw`\u00` + HEX[c >> 4]! + HEX[c & 15]!
       return undefined
@@ -247,35 +253,43 @@ export function goQuote(s: string): string {
           out += String.raw`\a`
           break
         }
+
         case 8: {
           out += String.raw`\b`
           break
         }
+
         case 12: {
           out += String.raw`\f`
           break
         }
+
         case 10: {
           out += String.raw`\n`
           break
         }
+
         case 13: {
           out += String.raw`\r`
           break
         }
+
         case 9: {
           out += String.raw`\t`
           break
         }
+
         case 11: {
           out += String.raw`\v`
           break
         }
-        default:
+
+        default: {
           if (cp < 0x20 || cp === 0x7f) out += String.raw`\x` + HEX[cp >> 4]! + HEX[cp & 15]!
           else if (cp >= 0xd800 && cp <= 0xdfff) out += String.raw`\ufffd`
           else if (cp < 0x10000) out += String.raw`\u` + cp.toString(16).padStart(4, '0')
           else out += String.raw`\U` + cp.toString(16).padStart(8, '0')
+        }
       }
   }
 

@@ -156,6 +156,7 @@ function decodeField(
       if (node.kind !== 'string') throw new ArgsError()
       return node.value
     }
+
     case 'id': {
       // ids.ID.UnmarshalJSON takes the raw text between the quotes, escapes and all.
       if (node.kind !== 'string') throw new ArgsError()
@@ -290,16 +291,20 @@ export function goFormattingDecode(encoding: Encoding, text: string, dialect: Di
       case 'HEX_TOO_SHORT': {
         return 'input string is smaller than the checksum size'
       }
+
       case 'CB58_BAD_CHECKSUM':
       case 'HEX_BAD_CHECKSUM': {
         return 'invalid input checksum'
       }
+
       case 'HEX_MISSING_PREFIX': {
         return 'missing 0x prefix to hex encoding'
       }
+
       case 'BAD_ENCODING': {
         return 'unsupported encoding in method'
       }
+
       default: {
         return error.message
       }

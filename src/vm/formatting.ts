@@ -118,7 +118,7 @@ export function decodeDetect(text: string, encoding?: Encoding): {encoding: Enco
 export function printableText(bytes: Uint8Array): string | undefined {
   let text: string
   try {
-    text = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true}).decode(bytes)
+    text = new TextDecoder('utf8', {fatal: true, ignoreBOM: true}).decode(bytes)
   } catch {
     return undefined
   }

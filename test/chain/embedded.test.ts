@@ -62,6 +62,7 @@ describe('EmbeddedChain', () => {
         assert.equal(b.block.height, BigInt(i + 1))
         assert.equal(b.status, Status.Accepted)
       }
+
       assert.deepEqual(result.accepted[0]!.block.data, numbered(1000))
       assert.deepEqual(result.accepted[10]!.block.data, numbered(9))
       assert.ok(progress.length >= 3, `progress reported per group: ${progress}`)

@@ -152,6 +152,7 @@ describe('chain commands, one process per step', () => {
       assert.equal(b.height, String(i + 1))
       assert.equal(b.dataHex, lines[i])
     }
+
     const top = await tsvmJson(['blocks', '--limit', '3', '--from-height', '4000', ...d])
     assert.deepEqual(
       top.json.map((b: {height: string}) => b.height),

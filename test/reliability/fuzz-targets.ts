@@ -64,18 +64,23 @@ function mutateString(base: fc.Arbitrary<string>): fc.Arbitrary<string> {
       case 0: {
         return s.slice(0, i) + ch + s.slice(i + 1) // substitute
       }
+
       case 1: {
         return s.slice(0, i) + s.slice(i + 1) // delete
       }
+
       case 2: {
         return s.slice(0, i) + ch + s.slice(i) // insert
       }
+
       case 3: {
         return s.slice(0, i) // truncate
       }
+
       case 4: {
         return s + ch // append
       }
+
       default: {
         return ch + s // prepend
       }
@@ -122,12 +127,15 @@ function mutateBytes(base: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
           if (out.length > 0) out[i] = v
           return out
         }
+
         case 1: {
           return out.slice(0, i)
         }
+
         case 2: {
           return Uint8Array.from([...out, v])
         }
+
         default: {
           if (out.length > 0) out[i] ^= 1 << (v % 8)
           return out
