@@ -26,9 +26,11 @@ async function answers(dir: string): Promise<unknown> {
   const out: unknown[] = []
   for (const h of [0, 1, 1500, BLOCKS])
     out.push((await tsvmJson(['get-block', '--height', String(h), '--data-dir', dir])).json)
-  out.push((await tsvmJson(['blocks', '--limit', '50', '--from-height', '2000', '--data-dir', dir])).json)
-  out.push((await tsvmJson(['get-block', '--data', toHex(payload(0, 'rejected')), '--data-dir', dir])).json)
-  out.push((await tsvmJson(['check', '--data-dir', dir])).json)
+  out.push(
+    (await tsvmJson(['blocks', '--limit', '50', '--from-height', '2000', '--data-dir', dir])).json,
+    (await tsvmJson(['get-block', '--data', toHex(payload(0, 'rejected')), '--data-dir', dir])).json,
+    (await tsvmJson(['check', '--data-dir', dir])).json,
+  )
   return out
 }
 

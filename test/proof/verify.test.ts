@@ -408,7 +408,13 @@ describe('upgradeReceipts', () => {
     let opened = 0
     let closed = 0
     // The real chain, with close counted (it is closed for real after the tests).
-    const counted: Chain = Object.create(chain, {close: {value: async () => void closed++}})
+    const counted: Chain = Object.create(chain, {
+      close: {
+        async value() {
+          closed++
+        },
+      },
+    })
     const {upgradeReceipts, chainOptionsFor} = await import('../../src/proof/upgrade.js')
     const res = await upgradeReceipts(
       ['f0.txt', 'f1.txt', 'f2.txt'].map((f) => join(d, f + '.tsvm')),

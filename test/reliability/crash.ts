@@ -222,6 +222,7 @@ export async function serveRound(
   let sent = 0
   let stop = false
   const worker = async (w: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- set by the side that stops the run while this loop awaits
     for (let k = 0; !stop; k++) {
       const data = payloadOf(`${tag}/${w}`, k)
       sent++

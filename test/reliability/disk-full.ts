@@ -122,6 +122,7 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
   let stop = false
   let sent = 0
   const worker = async (w: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- set by the side that stops the run while this loop awaits
     for (let k = 0; !stop; k++) {
       const data = payloadOf(`${options.tag}/${w}`, k)
       const answer = await propose(agent, server.port, data, ++sent)

@@ -32,6 +32,7 @@ export function outcome<T>(fn: () => T): Outcome<T> {
     return {ok: true, value: fn()}
   } catch (error) {
     if (!(error instanceof TsvmError)) {
+      // eslint-disable-next-line unicorn/prefer-type-error -- a failed property, not a type check
       throw new Error(`threw ${(error as Error)?.name ?? typeof error} instead of a TsvmError: ${String(error)}`, {
         cause: error,
       })

@@ -57,6 +57,7 @@ export async function repairRaceRound(
   let n = 0
   const acknowledged: string[] = []
   const opener = async (id: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- cleared when the repair ends, while this loop awaits
     while (repairing) {
       const which = between(next, 0, 3)
       const payload = toHex(payloadOf(`${tag}/${id}`, n++))
