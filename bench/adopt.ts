@@ -10,8 +10,7 @@ import {join} from 'node:path'
 
 import {ClassicLevel} from 'classic-level'
 
-import {adoptState} from '../src/vm/adopt.js'
-import {ADOPT_BATCH_SIZE} from '../src/vm/adopt.js'
+import {adoptState, ADOPT_BATCH_SIZE} from '../src/vm/adopt.js'
 import {BLOCK_PREFIX, ChainState, dataKey, heightKey, prefixEnd, readU64, SINGLETON_PREFIX} from '../src/vm/state.js'
 import {TimestampVM} from '../src/vm/vm.js'
 import {type Figure, median, progress, type Sizes, throughputFigure} from './lib.js'
@@ -33,7 +32,12 @@ const within = (key: Uint8Array, prefix: Uint8Array) =>
 /** A tsvm chain of `blocks` accepted blocks (and a few rejected), with every tsvm-only key removed. */
 async function goState(dir: string, blocks: number): Promise<void> {
   let t = 1_700_000_000_000
-  const vm = await TimestampVM.open(dir, {now: () => (t += 1000)})
+  const vm = await TimestampVM.open(dir, {
+    now() {
+      t += 1000
+      return t
+    },
+  })
   try {
     await vm.initialize(new Uint8Array(0))
     for (let done = 0; done < blocks;) {

@@ -22,12 +22,17 @@ const dir = process.argv[3]
 
 type Commit = (request: Buffer) => Promise<void>
 
+const prefix = (name: string) => createHash('sha256').update(name).digest()
+
 /** The durable floor's group commit over a fresh database in `dir`. */
 async function groupCommit(dir: string): Promise<Commit> {
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view'})
   await db.open()
-  const prefix = (name: string) => createHash('sha256').update(name).digest()
-  const [blockPrefix, heightPrefix, dataPrefix] = ['block', 'height', 'data'].map(prefix) as [Buffer, Buffer, Buffer]
+  const [blockPrefix, heightPrefix, dataPrefix] = ['block', 'height', 'data'].map((name) => prefix(name)) as [
+    Buffer,
+    Buffer,
+    Buffer,
+  ]
   const [lastKey, preferredKey] = [prefix('last').subarray(0, 33), prefix('preferred').subarray(0, 33)]
   let pending: Array<{request: Buffer; done: () => void; failed: (e: unknown) => void}> = []
   let writing = false
@@ -68,7 +73,10 @@ async function groupCommit(dir: string): Promise<Commit> {
   return (request) =>
     new Promise<void>((done, failed) => {
       pending.push({request, done, failed})
-      if (!writing && pending.length === 1) setImmediate(() => void flush())
+      if (!writing && pending.length === 1)
+        setImmediate(() => {
+          void flush()
+        })
     })
 }
 
@@ -79,12 +87,12 @@ const server = createServer((req, res) => {
   req.on('data', (chunk: Buffer) => {
     if (commit) parts.push(chunk)
   })
-  req.on('end', () => {
-    const answer = () => {
-      res.writeHead(200, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length})
-      res.end(body)
-    }
+  const answer = () => {
+    res.writeHead(200, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length})
+    res.end(body)
+  }
 
+  req.on('end', () => {
     if (!commit) return answer()
     commit(Buffer.concat(parts)).then(answer, (error: unknown) => {
       res.writeHead(500).end(String(error))

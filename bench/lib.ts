@@ -190,8 +190,11 @@ export function run(
       })
     })
     child.stdin.on('error', () => {})
-    if (options.input !== undefined) child.stdin.end(options.input)
-    else child.stdin.end()
+    if (options.input === undefined) {
+      child.stdin.end()
+    } else {
+      child.stdin.end(options.input)
+    }
   })
 }
 

@@ -24,6 +24,7 @@ class Connection {
       this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
       this.parse()
     })
+    // eslint-disable-next-line unicorn/consistent-function-scoping -- it uses this connection's `this`
     const fail = (error: Error) => {
       this.failed ??= error
       const w = this.waiter
@@ -45,7 +46,7 @@ class Connection {
 
   private parse(): void {
     const end = this.pending.indexOf(HEADER_END)
-    if (end < 0 || !this.waiter) return
+    if (end === -1 || !this.waiter) return
     const head = this.pending.toString('latin1', 0, end)
     const status = Number(head.slice(9, 12))
     const m = /\r\ncontent-length:\s*(\d+)/i.exec(head)
@@ -88,7 +89,11 @@ export class RawPool {
     const request = Buffer.from(
       `POST ${this.path} HTTP/1.1\r\nHost: 127.0.0.1:${this.port}\r\nContent-Type: application/json\r\nContent-Length: ${bytes}\r\n\r\n${body}`,
     )
-    const c = this.free.pop() ?? (await new Promise<Connection>((resolve) => this.queue.push(resolve)))
+    const c =
+      this.free.pop() ??
+      (await new Promise<Connection>((resolve) => {
+        this.queue.push(resolve)
+      }))
     try {
       return await c.send(request)
     } finally {

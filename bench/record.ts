@@ -17,6 +17,7 @@ export interface Write {
 
 export type Op = {type: 'put'; key: Uint8Array; value: Uint8Array} | {type: 'del'; key: Uint8Array}
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the native binding's functions, untyped, wrapped and called through
 type AnyFn = (...args: any[]) => any
 
 const bytes = (x: unknown): Uint8Array => (typeof x === 'string' ? Buffer.from(x) : (x as Uint8Array).slice())
@@ -28,6 +29,8 @@ function addon(): Record<string, AnyFn> {
   return createRequire(pkg)('node-gyp-build')(dirname(pkg)) as Record<string, AnyFn>
 }
 
+const sync = (options: unknown) => (options as {sync?: boolean} | undefined)?.sync === true
+
 /** Starts recording; stop() restores the original functions. */
 export function startRecording(): {writes: Write[]; stop(): void} {
   const writes: Write[] = []
@@ -35,7 +38,6 @@ export function startRecording(): {writes: Write[]; stop(): void} {
   const saved = {...binding}
   const pending = new WeakMap<object, Op[]>()
   const opsOf = (ctx: object) => pending.get(ctx) ?? (pending.set(ctx, []), pending.get(ctx)!)
-  const sync = (options: unknown) => (options as {sync?: boolean} | undefined)?.sync === true
   binding.db_put = (ctx, key, value, options) => {
     writes.push({sync: sync(options), ops: [{type: 'put', key: bytes(key), value: bytes(value)}]})
     return saved.db_put!(ctx, key, value, options)

@@ -90,9 +90,9 @@ export function formatTable(figures: Figure[], failures: Record<string, string> 
 async function main(argv: string[]): Promise<void> {
   const quick = argv.includes('--quick')
   const onlyAt = argv.indexOf('--only')
-  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',').filter(Boolean) : undefined
+  const only = onlyAt === -1 ? undefined : (argv[onlyAt + 1] ?? '').split(',').filter(Boolean)
   const outAt = argv.indexOf('--out')
-  const out = outAt >= 0 ? argv[outAt + 1]! : join(ROOT, 'bench', 'results.json')
+  const out = outAt === -1 ? join(ROOT, 'bench', 'results.json') : argv[outAt + 1]!
   const sizes = quick ? QUICK : FULL
   const started = new Date().toISOString()
   const {figures, failures} = await runBench(sizes, only)

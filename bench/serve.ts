@@ -51,7 +51,11 @@ export function startServer(args: string[], env: Record<string, string>): Promis
     }, 30_000)
     const stop = () =>
       new Promise<void>((done) => {
-        if (child.exitCode !== null || child.signalCode !== null) return done()
+        if (child.exitCode !== null || child.signalCode !== null) {
+          done()
+          return
+        }
+
         child.once('close', () => done())
         child.kill('SIGTERM')
         setTimeout(() => child.kill('SIGKILL'), 10_000).unref()
@@ -92,13 +96,13 @@ export async function rpc(
   path: string,
   method: string,
   params: unknown,
-): Promise<{result?: any; error?: any}> {
+): Promise<{result?: Record<string, string>; error?: unknown}> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method: 'POST',
     headers: {'content-type': 'application/json'},
     body: JSON.stringify({jsonrpc: '2.0', method, params, id: 1}),
   })
-  return (await res.json()) as {result?: any; error?: any}
+  return (await res.json()) as {result?: Record<string, string>; error?: unknown}
 }
 
 /** Block IDs to read: walk back from the tip (at most 256), so lookups are spread over the chain. */
@@ -251,9 +255,7 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
       },
     })
     if (getErrors > 0) get.met = false
-    figures.push(get)
-
-    figures.push({
+    figures.push(get, {
       id: 'serve.rss',
       name: 'tsvm serve peak RSS under load',
       value: (readHwmKb(server.child.pid) ?? 0) / 1024,

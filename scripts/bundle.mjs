@@ -15,8 +15,17 @@ import * as esbuild from 'esbuild'
 // Bundled, they were ~40% of the code every command parsed and ran at start-up. Each becomes a
 // stub that requires the real package (resolved from @oclif/core, as oclif would) on first use.
 const LAZY = [
-  ...['semver', 'ejs', 'tinyglobby', 'minimatch', 'cli-spinners', 'lilconfig'],
-  ...['clean-stack', 'indent-string', 'wrap-ansi', 'string-width', 'widest-line'],
+  'semver',
+  'ejs',
+  'tinyglobby',
+  'minimatch',
+  'cli-spinners',
+  'lilconfig',
+  'clean-stack',
+  'indent-string',
+  'wrap-ansi',
+  'string-width',
+  'widest-line',
 ]
 // classic-level finds its addon next to its own files (`node-gyp-build(__dirname)`), which a
 // bundle has moved away from: look the folder up through `level`, a direct dependency.

@@ -126,7 +126,7 @@ export function toTsvmError(err: unknown): TsvmError {
   }
 
   if (typeof e?.code === 'string' && typeof e.path === 'string' && /^E[A-Z]+$/.test(e.code)) {
-    const syscall = (err as {syscall?: string}).syscall
+    const {syscall} = err as {syscall?: string}
     const action =
       syscall === 'open'
         ? 'open'

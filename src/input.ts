@@ -14,7 +14,7 @@ export async function readStdin(): Promise<Uint8Array> {
 
 /** Plain hex, with or without "0x", spaces and newlines ignored; HEX_INVALID otherwise. */
 export function parsePlainHex(text: string): Uint8Array {
-  const t = text.replace(/\s+/g, '')
+  const t = text.replaceAll(/\s+/g, '')
   return fromHex(t.startsWith('0x') || t.startsWith('0X') ? t.slice(2) : t)
 }
 
@@ -23,7 +23,7 @@ export async function readInputFile(path: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path))
   } catch (error) {
-    const code = (error as {code?: string}).code
+    const {code} = error as {code?: string}
     if (code === 'ENOENT')
       throw new TsvmError('FILE_NOT_FOUND', `no such file: ${path}`, {cause: error, details: {path}})
     if (code === 'EISDIR')

@@ -1,6 +1,7 @@
 // Human formatting of result objects. The only module that imports chalk. Colour: chalk detects
 // the terminal (off when the stream is not a TTY or TERM=dumb, FORCE_COLOR forces it either way),
 // but chalk 5 does not read NO_COLOR: setColor() adds NO_COLOR and --color/--no-color on top.
+// eslint-disable-next-line unicorn/import-style -- chalkStderr and the supportsColor objects are chalk's named exports only
 import chalk, {type ColorSupportLevel, chalkStderr, supportsColor, supportsColorStderr} from 'chalk'
 
 import {type BlockJson, blockRow} from './chain/view.js'
@@ -83,7 +84,7 @@ export function blockTable(view: Omit<BlockJson, 'bytes'> & {bytes?: string}): s
 /** Rows of columns separated by two spaces, each column padded to its widest cell (the last one is not). */
 export function columns(rows: string[][]): string {
   const widths: number[] = []
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
+  for (const row of rows) for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length)
   return rows
     .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
     .join('\n')
@@ -139,7 +140,7 @@ const HEX_CODES = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0))
  */
 export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: Status}>): string {
   if (blocks.length === 0) return ''
-  const status = blocks[0]!.status
+  const {status} = blocks[0]!
   if (blocks.some((b) => b.status !== status)) return blockLines(blocks.map((b) => blockRow(b.block, b.status)))
   const statusText = STATUS_NAMES[status]
   // The ID cell is coloured as id() colours it: the same escapes around every ID, so the widest
@@ -177,7 +178,7 @@ export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: St
     for (let k = 0, from = 50 * i; k < n; k++) out[row + idAt + k] = ids[from + k]!
     copy(close, row + idAt + n)
     copy(statusText, row + statusAt)
-    const data = blocks[i]!.block.data
+    const {data} = blocks[i]!.block
     for (let j = 0, at = row + hexAt; j < data.length; j++, at += 2) {
       out[at] = HEX_CODES[data[j]! >> 4]!
       out[at + 1] = HEX_CODES[data[j]! & 15]!

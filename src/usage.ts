@@ -17,7 +17,7 @@ function distance(a: string, b: string): number {
   return prev[b.length]!
 }
 
-const bare = (s: string): string => s.toLowerCase().replace(/[-_:\s]/g, '')
+const bare = (s: string): string => s.toLowerCase().replaceAll(/[-_:\s]/g, '')
 
 /** The candidate closest to `typed`, or undefined when none is close enough to be a plausible typo. */
 export function nearest(typed: string, candidates: Iterable<string>): string | undefined {
@@ -37,7 +37,6 @@ export function nearest(typed: string, candidates: Iterable<string>): string | u
   return undefined
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001B\[[0-9;]*m/g
 
 /**
@@ -57,7 +56,7 @@ export function usageMessage(
     : (flags as Readonly<Record<string, string>>)
   const unknown = Array.isArray(err.flags) ? (err.flags as string[]) : undefined
   const missing =
-    Array.isArray(err.args) && /^Missing/.test(err.message ?? '')
+    Array.isArray(err.args) && (err.message ?? '').startsWith('Missing')
       ? (err.args as {name?: string; description?: string}[])
       : undefined
   let text: string
@@ -77,14 +76,14 @@ export function usageMessage(
       .join('; ')
   } else {
     text = (err.message ?? '')
-      .replace(ANSI, '')
+      .replaceAll(ANSI, '')
       .replace(/\n*See (more help with --help|--help for usage\.)\s*$/, '')
       .replace(/^Parsing (--\S+)\s*\n\s*Expected/, '$1: expected')
       .replace(/^The following errors? occurred:\s*\n\s*/, '')
       .replace(/^Nonexistent flags?: /, 'unknown flag ')
       .replace(/^Unexpected arguments?: /, 'unexpected argument ')
       .split('\n')
-      .map((line) => line.trim().replace(/\s{2,}/g, ' '))
+      .map((line) => line.trim().replaceAll(/\s{2,}/g, ' '))
       .filter(Boolean)
       .join('; ')
   }

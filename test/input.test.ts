@@ -8,7 +8,7 @@ import {cb58Encode, hexEncode, parsePayload, toHex} from '../src/vm/encoding.js'
 import {TsvmError} from '../src/vm/errors.js'
 
 describe('parsePayloadLines', () => {
-  it('reads every form parsePayload takes, one per line, with \\n or \\r\\n, skipping blank lines', () => {
+  it(String.raw`reads every form parsePayload takes, one per line, with \n or \r\n, skipping blank lines`, () => {
     const forms = fc.tuple(
       fc.uint8Array({minLength: 32, maxLength: 32}),
       fc.constantFrom('hex', 'HEX', '0xhex', 'checked', 'cb58', 'padded'),

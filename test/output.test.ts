@@ -35,16 +35,17 @@ describe('blockLines', () => {
 describe('storedBlockLines', () => {
   it('prints what blockLines prints for the same blocks, coloured or not, one status or mixed', () => {
     // IDs with leading zero bytes have shorter CB58, so the ID column is padded.
-    const bytes32 = fc
-      .tuple(fc.nat(3), fc.uint8Array({minLength: 32, maxLength: 32}))
-      .map(([zeros, b]) => (b.fill(0, 0, zeros), b))
+    const bytes32 = fc.tuple(fc.nat(3), fc.uint8Array({minLength: 32, maxLength: 32})).map(([zeros, b]) => {
+      b.fill(0, 0, zeros)
+      return b
+    })
     const stored = fc.record({
       block: fc
         .record({id: bytes32, data: bytes32, height: fc.bigUint({max: 2n ** 64n - 1n})})
         .map((b) => b as unknown as Block),
       status: fc.constantFrom(Status.Accepted, Status.Accepted, Status.Rejected, Status.Processing),
     })
-    const level = chalk.level
+    const {level} = chalk
     try {
       fc.assert(
         fc.property(

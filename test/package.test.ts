@@ -140,7 +140,7 @@ describe('the npm package', () => {
       })
     const version = await cli(['--version'])
     assert.equal(version.code, 0, version.stderr)
-    assert.match(version.stdout, new RegExp(`^tsvm/${pkg.version.replaceAll('.', '\\.')} `))
+    assert.match(version.stdout, new RegExp(`^tsvm/${pkg.version.replaceAll('.', String.raw`\.`)} `))
     const vmID = await cli(['vm-id', 'timestampvm'])
     assert.deepEqual(
       [vmID.code, vmID.stdout, vmID.stderr],

@@ -16,7 +16,7 @@ export interface AdoptResult {
 
 /** Adopts the Go state in `dataDir` if it holds one, then checks the chain. NOT_INITIALIZED when there is no chain. */
 export async function adoptDataDir(dataDir: string): Promise<AdoptResult> {
-  const chain = await EmbeddedChain.open(dataDir, {autoInit: false, onAdopted: () => {}})
+  const chain = await EmbeddedChain.open(dataDir, {autoInit: false, onAdopted() {}})
   try {
     if (!chain.vm.isInitialized()) {
       throw new TsvmError(

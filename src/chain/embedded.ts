@@ -112,10 +112,10 @@ export class EmbeddedChain implements Chain {
       groupSize: this.vm.mempoolLimit + 1,
       timestamp: options.timestamp,
       stop: () => options.signal?.aborted === true,
-      onGroup: (blocks, taken) => {
+      onGroup(blocks, taken) {
         result.queued += taken
         done += blocks.length
-        if (options.onAccepted) options.onAccepted(blocks.map(accepted))
+        if (options.onAccepted) options.onAccepted(blocks.map((b) => accepted(b)))
         else for (const b of blocks) result.accepted.push(accepted(b))
         options.onProgress?.(done, total)
       },

@@ -95,11 +95,11 @@ export class BlockRun {
 
   /** Adds the block right above hi (or the first block); false when it does not link. */
   pushTop(block: Block): boolean {
-    if (!this.empty) {
-      if (block.height !== this.hiValue + 1n || !bytesEqual(block.parentId, this.top!.id)) return false
-    } else {
+    if (this.empty) {
       this.loValue = block.height
       this.bottom = block
+    } else if (block.height !== this.hiValue + 1n || !bytesEqual(block.parentId, this.top!.id)) {
+      return false
     }
 
     this.put(block)

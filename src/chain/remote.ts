@@ -63,7 +63,10 @@ const WALK_PROGRESS_AFTER = 200
 
 const NOT_FOUND = "couldn't get block from database. Does it exist?"
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+const sleep = (ms: number): Promise<void> =>
+  new Promise((r) => {
+    setTimeout(r, ms)
+  })
 
 /** The fields of a getBlock reply, decoded; the height only when the node sent one (v1.3). */
 interface WireFields {
@@ -255,7 +258,7 @@ export class RemoteChain implements Chain {
    */
   private async sync(first?: WireBlock): Promise<Block> {
     await this.loadCache()
-    const run = this.run
+    const {run} = this
     const tip = this.decode(first ?? (await this.getWire()))
     const held = run.heightOf(tip.id)
     if (held !== undefined) {
@@ -319,7 +322,7 @@ export class RemoteChain implements Chain {
 
   /** Walks down from the run's lowest block to `height`, checking and keeping every block. */
   private async extendDown(height: bigint): Promise<void> {
-    const run = this.run
+    const {run} = this
     const total = Number(run.lo - height)
     const progress = this.walkProgress(`reading blocks from ${this.location}`)
     try {
@@ -433,7 +436,7 @@ export class RemoteChain implements Chain {
         for (let h = lastTip.height + 1n; h <= tip.height; h++) fresh.push(await this.accepted(h))
         for (const b of fresh) {
           const i = wanted.findIndex((w) => bytesEqual(w, b.data))
-          if (i >= 0) {
+          if (i !== -1) {
             wanted.splice(i, 1)
             accepted.push(b)
             options.onProgress?.(accepted.length, payloads.length)
@@ -557,7 +560,7 @@ class PendingBlocks {
   push(w: WireFields): void {
     const per = PendingBlocks.PER_CHUNK
     if (this.count % per === 0) this.chunks.push(new Uint8Array(per * PendingBlocks.SIZE))
-    const chunk = this.chunks[this.chunks.length - 1]!
+    const chunk = this.chunks.at(-1)!
     const off = (this.count % per) * PendingBlocks.SIZE
     chunk.set(w.id, off)
     chunk.set(w.parentId, off + 32)
@@ -572,7 +575,7 @@ class PendingBlocks {
   /** The parent ID of the lowest block pushed. */
   lowestParent(): Uint8Array {
     const off = ((this.count - 1) % PendingBlocks.PER_CHUNK) * PendingBlocks.SIZE
-    return this.chunks[this.chunks.length - 1]!.slice(off + 32, off + 64)
+    return this.chunks.at(-1)!.slice(off + 32, off + 64)
   }
 
   /** Takes the lowest block pushed. */
@@ -580,7 +583,7 @@ class PendingBlocks {
     if (this.count === 0) return undefined
     this.count--
     const per = PendingBlocks.PER_CHUNK
-    const chunk = this.chunks[this.chunks.length - 1]!
+    const chunk = this.chunks.at(-1)!
     const off = (this.count % per) * PendingBlocks.SIZE
     const id = chunk.slice(off, off + 32)
     const parentId = chunk.slice(off + 32, off + 64)

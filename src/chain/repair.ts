@@ -48,7 +48,7 @@ export interface RepairResult {
 export function defaultBackup(dir: string, now: Date): string {
   return `${dir}.backup-${now
     .toISOString()
-    .replace(/[-:]/g, '')
+    .replaceAll(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}`
 }
 
@@ -64,7 +64,9 @@ export function repairDatabase(dir: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', script, dir], {stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')))
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString('utf8')
+    })
     child.on('error', (error) =>
       reject(new TsvmError('INTERNAL', `cannot start the repair: ${error.message}`, {cause: error})),
     )
@@ -88,7 +90,10 @@ async function pausePoint(point: 'locked' | 'repaired' | 'swap'): Promise<void> 
   if (!hook?.startsWith(`${point}:`)) return
   const file = hook.slice(point.length + 1)
   writeFileSync(`${file}.reached`, String(process.pid))
-  while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 10))
+  while (!existsSync(file))
+    await new Promise((resolve) => {
+      setTimeout(resolve, 10)
+    })
 }
 
 /** Runs `tsvm check` on the chain in `dir` (which must hold a database; no genesis is made). */
@@ -112,6 +117,8 @@ function copyDir(from: string, to: string): void {
   cpSync(from, to, {recursive: true, errorOnExist: true, force: false, filter: (src) => !skip.has(src)})
 }
 
+const has = (p: string | null): p is string => p !== null && p !== '?' && existsSync(p)
+
 /**
  * Finishes a repair that was killed (its marker is there, its process is not). Killed while its
  * copy (already repaired and checked) was taking the dir's place: the swap is completed and its
@@ -119,7 +126,6 @@ function copyDir(from: string, to: string): void {
  * the dir afresh. A state it cannot read for certain is left alone, with what to do.
  */
 async function finishInterrupted(dir: string, m: RepairMarker): Promise<RepairResult | undefined> {
-  const has = (p: string | null): p is string => p !== null && p !== '?' && existsSync(p)
   const original = m.backup ?? m.aside
   const finish = async (): Promise<RepairResult> => {
     removeMarker(dir)
@@ -129,7 +135,7 @@ async function finishInterrupted(dir: string, m: RepairMarker): Promise<RepairRe
 
   if (m.step === 'swap') {
     // A dir holding only LevelDB's LOCK and LOG is a late opener's trace (see putInPlace), not a chain.
-    const dirThere = has(dir) && !readdirSync(dir).every(isOpenerTrace)
+    const dirThere = has(dir) && !readdirSync(dir).every((name) => isOpenerTrace(name))
     if (!dirThere && has(m.work)) {
       putInPlace(m.work, dir)
       return finish()
@@ -239,8 +245,9 @@ function putInPlace(work: string, dir: string): void {
   try {
     renameSync(work, dir)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !readdirSync(dir).every(isOpenerTrace)) throw error
+    const {code} = error as NodeJS.ErrnoException
+    if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !readdirSync(dir).every((name) => isOpenerTrace(name)))
+      throw error
     rmSync(dir, {recursive: true, force: true})
     renameSync(work, dir)
   }

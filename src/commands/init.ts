@@ -51,13 +51,13 @@ Running init again with the same genesis does nothing; a different genesis on an
     const {flags} = await this.parse(Init)
     const hex = flags['genesis-hex'] ?? (flags.hex ? flags.genesis : undefined)
     const bytes =
-      hex !== undefined
-        ? parsePlainHex(hex)
-        : flags.genesis !== undefined
-          ? new TextEncoder().encode(flags.genesis)
-          : flags.file !== undefined
-            ? await readInputFile(flags.file)
-            : new Uint8Array(0)
+      hex === undefined
+        ? flags.genesis === undefined
+          ? flags.file === undefined
+            ? new Uint8Array(0)
+            : await readInputFile(flags.file)
+          : new TextEncoder().encode(flags.genesis)
+        : parsePlainHex(hex)
     const {genesis, created, location} = await initChain(chainOptions(flags, this.config), bytes)
     const view = blockJson(genesis, Status.Accepted)
     this.log(

@@ -74,7 +74,10 @@ By default the payloads are queued and then built and accepted at once, one bloc
         accept: flags.wait,
         timestamp: flags.timestamp,
         timeoutMs: flags.timeout * 1000,
-        onProgress: (done, total) => (progress?.update(done, total), this.trace(`accepted ${done}/${total}`)),
+        onProgress: (done, total) => {
+          progress?.update(done, total)
+          this.trace(`accepted ${done}/${total}`)
+        },
         onAccepted: json ? undefined : show,
       }),
     ).finally(interrupt.done)

@@ -48,10 +48,11 @@ The chain is --data-dir/--endpoint (or TSVM_DATA_DIR/TSVM_ENDPOINT), else the da
     let shared: ReturnType<typeof openChain> | undefined
     const receipts = await upgradeReceipts(
       argv as string[],
-      (r, path) =>
-        given === undefined
-          ? openChain({...chainOptionsFor(r.chain, path), autoInit: false})
-          : (shared ??= openChain({...existingChain(chainOptions(flags, this.config)), autoInit: false})),
+      (r, path) => {
+        if (given === undefined) return openChain({...chainOptionsFor(r.chain, path), autoInit: false})
+        shared ??= openChain({...existingChain(chainOptions(flags, this.config)), autoInit: false})
+        return shared
+      },
       {checkpoint: flags.checkpoint},
     )
     this.log(upgradeText(receipts))

@@ -163,7 +163,7 @@ export class Engine implements ChainBackend {
     }
 
     if (this.timer === undefined) await this.build()
-    batch.forEach((w, i) => w.resolve(taken[i] === true))
+    for (const [i, w] of batch.entries()) w.resolve(taken[i] === true)
   }
 
   private async build(): Promise<void> {

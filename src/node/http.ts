@@ -32,7 +32,7 @@ export function allowedHost(header: string | undefined, filter: HostFilter): boo
     if (end > 0 && (end === host.length - 1 || host[end + 1] === ':')) host = host.slice(1, end)
   } else {
     const colon = host.indexOf(':')
-    if (colon >= 0 && colon === host.lastIndexOf(':')) host = host.slice(0, colon)
+    if (colon !== -1 && colon === host.lastIndexOf(':')) host = host.slice(0, colon)
   }
 
   if (isIP(host) !== 0 && !host.includes('%')) return true
@@ -98,7 +98,7 @@ export function preflightHeaders(
     .split(',')
     .map((h) => h.trim())
     .filter((h) => h !== '')
-    .map(canonicalHeader)
+    .map((name) => canonicalHeader(name))
   if (!asked.every((h) => CORS_HEADERS.has(h.toLowerCase()))) return out
   out['Access-Control-Allow-Origin'] = policy.all ? '*' : origin
   out['Access-Control-Allow-Methods'] = method
@@ -124,7 +124,7 @@ export function actualCorsHeaders(
 /** Go's http.CanonicalHeaderKey: content-type -> Content-Type. */
 function canonicalHeader(name: string): string {
   if (!/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(name)) return name
-  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())
+  return name.toLowerCase().replaceAll(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())
 }
 
 // ------------------------------------------------------------------------------------------
@@ -166,8 +166,8 @@ export function targetPath(url: string): {path: string; raw: string; query: stri
   }
 
   const q = target.indexOf('?')
-  const raw = q < 0 ? target : target.slice(0, q)
-  const query = q < 0 ? '' : target.slice(q)
+  const raw = q === -1 ? target : target.slice(0, q)
+  const query = q === -1 ? '' : target.slice(q)
   if (!raw.includes('%')) return {path: raw, raw, query}
   if (/%(?![0-9A-Fa-f]{2})/.test(raw)) return undefined
   try {
@@ -175,7 +175,7 @@ export function targetPath(url: string): {path: string; raw: string; query: stri
   } catch {
     // Not UTF-8 once decoded: Go keeps the bytes, which match no route.
     return {
-      path: raw.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+      path: raw.replaceAll(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16))),
       raw,
       query,
     }

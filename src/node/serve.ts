@@ -114,7 +114,7 @@ export async function serveChain(options: ServeOptions): Promise<Serving> {
       headersTimeoutMs: options.headersTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs,
       redact: options.dataDir === undefined ? undefined : redactPaths(options.dataDir),
-      health: async () => {
+      async health() {
         // Unhealthy while proposals are refused: writes failed (until the database is reopened),
         // or the tip is an hour or more ahead of the clock (until the clock catches up).
         const problem = engine.problem()

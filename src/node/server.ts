@@ -260,7 +260,7 @@ function send(
 
 /** The host a request is for: an absolute-form target's authority (as Go's net/http takes it), else the Host header. */
 function requestHost(req: IncomingMessage): string | undefined {
-  const url = req.url
+  const {url} = req
   if (url === undefined || url.startsWith('/')) return req.headers.host
   const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/.exec(url)
   return m && m[1] !== '' ? m[1] : req.headers.host
@@ -271,6 +271,11 @@ const CLIENT_ERROR_STATUS: Record<string, string> = {
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
   HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+}
+
+function redirect(res: ServerResponse, location: string, headers: Record<string, string>): void {
+  res.writeHead(301, {...headers, Location: location, 'Content-Length': '0'})
+  res.end()
 }
 
 /** Starts the JSON-RPC server; resolves once it listens. */
@@ -370,7 +375,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = req.url ?? '/'
     let path = url
     const q = url.indexOf('?')
-    if (q >= 0) path = url.slice(0, q)
+    if (q !== -1) path = url.slice(0, q)
     if (path.includes('%') || !path.startsWith('/')) {
       const target = targetPath(url)
       if (target === undefined) {
@@ -385,7 +390,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     } else if (mayNeedCleaning(path) && req.method !== 'CONNECT') {
       const clean = cleanPath(path)
-      if (clean !== path) return redirect(res, clean + (q >= 0 ? url.slice(q) : ''), headers)
+      if (clean !== path) return redirect(res, clean + (q === -1 ? '' : url.slice(q)), headers)
     }
 
     let target: ServiceTarget
@@ -444,11 +449,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     send(req, res, 200, {...headers, 'Content-Type': JSON_TYPE}, goEncodeRaw(reply.body))
   }
 
-  function redirect(res: ServerResponse, location: string, headers: Record<string, string>): void {
-    res.writeHead(301, {...headers, Location: location, 'Content-Length': '0'})
-    res.end()
-  }
-
   // node:http checks headersTimeout and requestTimeout only on a timer that runs every
   // connectionsCheckingInterval (30 s by default), so a 10 s timeout acted after up to 40 s. Here
   // the timer runs every tenth of the header timeout (at most every second): no timeout acts later
@@ -464,8 +464,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       inFlight++
       handle(req, res)
         .catch((error: unknown) => {
-          if (!res.headersSent) text(res, 500, `internal error: ${redact((error as Error).message)}\n`)
-          else res.destroy()
+          if (res.headersSent) {
+            res.destroy()
+          } else {
+            text(res, 500, `internal error: ${redact((error as Error).message)}\n`)
+          }
         })
         .finally(() => {
           inFlight--
@@ -545,7 +548,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     })
   })
   const bound = server.address() as AddressInfo
-  const port = bound.port
+  const {port} = bound
   const loopback = isLoopbackAddress(bound.address)
   const url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`
   return {
@@ -567,12 +570,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     async close(): Promise<void> {
       closing = true
       for (const socket of refusing) socket.destroy()
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      const stopped = new Promise<void>((resolve) => {
+        server.close(() => resolve())
+      })
       server.closeIdleConnections()
       // Bound the whole wait, the in-flight part too: server.close() stops node:http's timeout
       // checks, so a request whose head or body never completes would hold close() forever.
       const timer = setTimeout(() => server.closeAllConnections(), 5000)
-      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve))
+      if (inFlight > 0)
+        await new Promise<void>((resolve) => {
+          drained = resolve
+        })
       server.closeIdleConnections()
       await stopped
       clearTimeout(timer)

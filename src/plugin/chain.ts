@@ -131,7 +131,9 @@ export class PluginChain implements ChainBackend {
       this.pending.push({data: data.slice(), resolve, reject})
       if (!this.flushing) {
         this.flushing = true
-        setImmediate(() => void this.flush())
+        setImmediate(() => {
+          void this.flush()
+        })
       }
     })
   }
@@ -141,7 +143,7 @@ export class PluginChain implements ChainBackend {
       const batch = this.pending.splice(0)
       try {
         const taken = await this.vm.proposeMany(batch.map((p) => p.data))
-        batch.forEach((p, i) => p.resolve(taken[i] === true))
+        for (const [i, p] of batch.entries()) p.resolve(taken[i] === true)
         if (taken.some(Boolean)) this.notify()
       } catch (error) {
         for (const p of batch) p.reject(error)
@@ -153,7 +155,7 @@ export class PluginChain implements ChainBackend {
 
   private notify(): void {
     if (this.vm.mempool().length === 0) return
-    for (const w of [...this.waiters]) w(true)
+    for (const w of this.waiters) w(true)
   }
 
   /**
@@ -271,8 +273,11 @@ export class PluginChain implements ChainBackend {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    while (this.flushing || this.pending.length > 0) await new Promise((r) => setImmediate(r))
-    for (const w of [...this.waiters]) w(false)
+    while (this.flushing || this.pending.length > 0)
+      await new Promise((r) => {
+        setImmediate(r)
+      })
+    for (const w of this.waiters) w(false)
     await this.vm.close()
   }
 }

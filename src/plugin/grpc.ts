@@ -21,8 +21,8 @@ const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, 
 export type UnaryHandler<Req, ResIn> = (request: Req, call: grpc.ServerUnaryCall<Req, ResIn>) => Promise<ResIn> | ResIn
 
 /** The handlers of a whole service, one per method. */
-export type Handlers<S extends Record<string, Method<any, any, any, any>>> = {
-  [K in keyof S]: S[K] extends Method<infer Req, any, any, infer ResIn> ? UnaryHandler<Req, ResIn> : never
+export type Handlers<S extends Record<string, Method<unknown, unknown, unknown, unknown>>> = {
+  [K in keyof S]: S[K] extends Method<infer Req, unknown, unknown, infer ResIn> ? UnaryHandler<Req, ResIn> : never
 }
 
 /** A service's gRPC status error: what the node receives as a non-OK status. */
@@ -39,7 +39,7 @@ export class StatusError extends Error {
  * Adds a service to a server. A handler's error becomes status UNKNOWN with the error's message
  * (as a Go server's plain error does), or the status of a StatusError.
  */
-export function addService<S extends Record<string, Method<any, any, any, any>>>(
+export function addService<S extends Record<string, Method<unknown, unknown, unknown, unknown>>>(
   server: grpc.Server,
   service: S,
   handlers: Handlers<S>,
@@ -98,7 +98,7 @@ export class UnaryClient {
 
   /** Calls a unary method; waits for the connection to be ready (WaitForReady, as the node does). */
   call<Req, Res, ReqIn>(
-    method: Method<Req, Res, ReqIn, any>,
+    method: Method<Req, Res, ReqIn, unknown>,
     request: ReqIn,
     options: {signal?: AbortSignal; deadline?: number} = {},
   ): Promise<Res> {

@@ -108,7 +108,7 @@ export function chooseProtocol(options: {avalanchego?: string; protocol?: number
 
 /** A word for /bin/sh in single quotes (a quote inside becomes '\''). */
 export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`
+  return `'${s.replaceAll("'", `'\\''`)}'`
 }
 
 /** The launcher's text. */
@@ -140,7 +140,7 @@ async function otherFiles(dir: string, except: string): Promise<string[]> {
   for (const entry of await readdir(dir, {withFileTypes: true})) {
     if (entry.isDirectory() || entry.name === except) continue
     const dot = entry.name.lastIndexOf('.')
-    const base = dot >= 0 ? entry.name.slice(0, dot) : entry.name
+    const base = dot === -1 ? entry.name : entry.name.slice(0, dot)
     if (base === '') continue
     let isId = false
     try {
@@ -181,7 +181,7 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
 
   let written = true
   const existing = await stat(launcher).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined
+    if (error.code === 'ENOENT') return
     throw error
   })
   if (existing?.isDirectory()) {
@@ -191,7 +191,7 @@ export async function installPlugin(options: InstallOptions): Promise<InstallRes
   }
 
   if (existing) {
-    const same = (await readFile(launcher, 'utf8').catch(() => undefined)) === text
+    const same = (await readFile(launcher, 'utf8').catch(() => {})) === text
     if (same) written = false
     else if (!options.force) {
       throw new TsvmError(

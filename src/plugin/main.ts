@@ -43,7 +43,7 @@ function protocolFromArgs(args: string[]): number {
   }
 
   if (value === undefined) return DEFAULT_PROTOCOL
-  const n = /^\d+$/.test(value) ? Number(value) : NaN
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN
   if (!isSupportedProtocol(n)) {
     const known = Object.entries(PROTOCOL_RELEASES).map(([p, r]) => `${p} (${r.join(', ')})`)
     fail(`--protocol ${value} is not supported: use one of ${known.join(', ')}`)
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
 
   const parent = process.ppid
   let shutdown = false
+  // eslint-disable-next-line prefer-const -- the signal handlers above read it before it is assigned
   let server: PluginServer | undefined
   process.on('SIGINT', () => {})
   process.on('SIGTERM', () => {
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
 
   server = await startPluginServer({
     log,
-    onShutdown: () => {
+    onShutdown() {
       shutdown = true
     },
   })
@@ -104,4 +105,5 @@ async function main(): Promise<void> {
   }
 }
 
+// eslint-disable-next-line unicorn/prefer-top-level-await -- the entry only starts main: module evaluation is not held for the plugin's life
 main().catch((error: unknown) => fail(`failed: ${(error as Error).stack ?? String(error)}`, 1))

@@ -4,7 +4,7 @@
 // field numbers and types go over the wire; names are ours.
 import {type Codec, Empty, field, message} from './pb.js'
 
-export {Empty}
+export {Empty} from './pb.js'
 
 // ---------------------------------------------------------------- google.protobuf
 
@@ -302,9 +302,9 @@ export interface Method<Req, Res, ReqIn = Partial<Req>, ResIn = Partial<Res>> {
   readonly response: Codec<Res, ResIn>
 }
 
-type Methods = Record<string, Method<any, any, any, any>>
+type Methods = Record<string, Method<unknown, unknown, unknown, unknown>>
 
-function service<const M extends Record<string, readonly [Codec<any, any>, Codec<any, any>]>>(
+function service<const M extends Record<string, readonly [Codec<unknown, unknown>, Codec<unknown, unknown>]>>(
   name: string,
   methods: M,
 ): {

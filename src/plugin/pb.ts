@@ -30,7 +30,7 @@ export interface Codec<T, I = Partial<T>> {
 /** One field: number, type and label. */
 export interface FieldSpec {
   readonly no: number
-  readonly kind: ScalarKind | Codec<any, any>
+  readonly kind: ScalarKind | Codec<unknown, unknown>
   readonly label?: 'optional' | 'repeated' | undefined
 }
 
@@ -42,17 +42,17 @@ type ScalarType<K> = K extends 'uint64' | 'int64'
       ? Uint8Array
       : K extends 'string'
         ? string
-        : K extends Codec<infer M, any>
+        : K extends Codec<infer M, unknown>
           ? M
           : number
 
-type InputType<K> = K extends Codec<any, infer I> ? I : ScalarType<K>
+type InputType<K> = K extends Codec<unknown, infer I> ? I : ScalarType<K>
 
 type FieldType<F extends FieldSpec> = F['label'] extends 'repeated'
   ? Array<ScalarType<F['kind']>>
   : F['label'] extends 'optional'
     ? ScalarType<F['kind']> | undefined
-    : F['kind'] extends Codec<infer M, any>
+    : F['kind'] extends Codec<infer M, unknown>
       ? M | undefined
       : ScalarType<F['kind']>
 
@@ -67,16 +67,20 @@ export type MessageOf<F extends Record<string, FieldSpec>> = {-readonly [K in ke
 export type MessageInput<F extends Record<string, FieldSpec>> = {-readonly [K in keyof F]?: FieldInput<F[K]>}
 
 /** A field spec (number, type, label). */
-export function field<const K extends ScalarKind | Codec<any, any>>(
+export function field<const K extends ScalarKind | Codec<unknown, unknown>>(
   no: number,
   kind: K,
 ): {no: number; kind: K; label?: undefined}
-export function field<const K extends ScalarKind | Codec<any, any>, const L extends 'optional' | 'repeated'>(
+export function field<const K extends ScalarKind | Codec<unknown, unknown>, const L extends 'optional' | 'repeated'>(
   no: number,
   kind: K,
   label: L,
 ): {no: number; kind: K; label: L}
-export function field(no: number, kind: ScalarKind | Codec<any, any>, label?: 'optional' | 'repeated'): FieldSpec {
+export function field(
+  no: number,
+  kind: ScalarKind | Codec<unknown, unknown>,
+  label?: 'optional' | 'repeated',
+): FieldSpec {
   return label === undefined ? {no, kind} : {no, kind, label}
 }
 
@@ -191,20 +195,29 @@ class Reader {
 
   skip(wireType: number): void {
     switch (wireType) {
-      case 0:
+      case 0: {
         this.varint32()
         return
-      case 1:
+      }
+
+      case 1: {
         this.advance(8)
         return
-      case 2:
+      }
+
+      case 2: {
         this.delimited()
         return
-      case 5:
+      }
+
+      case 5: {
         this.advance(4)
         return
-      default:
+      }
+
+      default: {
         throw malformed(`unsupported wire type ${wireType}`)
+      }
     }
   }
 
@@ -214,55 +227,74 @@ class Reader {
   }
 }
 
-function wireTypeOf(kind: ScalarKind | Codec<any, any>): number {
+function wireTypeOf(kind: ScalarKind | Codec<unknown, unknown>): number {
   return kind === 'bytes' || kind === 'string' || typeof kind !== 'string' ? 2 : 0
 }
 
 function isDefault(kind: ScalarKind, v: unknown): boolean {
   switch (kind) {
-    case 'bytes':
+    case 'bytes': {
       return (v as Uint8Array).length === 0
-    case 'string':
+    }
+
+    case 'string': {
       return v === ''
-    case 'bool':
+    }
+
+    case 'bool': {
       return v === false
+    }
+
     case 'uint64':
-    case 'int64':
+    case 'int64': {
       return v === 0n
-    default:
+    }
+
+    default: {
       return v === 0
+    }
   }
 }
 
-function writeValue(w: Writer, kind: ScalarKind | Codec<any, any>, v: unknown): void {
+function writeValue(w: Writer, kind: ScalarKind | Codec<unknown, unknown>, v: unknown): void {
   if (typeof kind !== 'string') {
     w.bytes(kind.encode(v as never))
     return
   }
 
   switch (kind) {
-    case 'bytes':
+    case 'bytes': {
       w.bytes(v as Uint8Array)
       return
-    case 'string':
+    }
+
+    case 'string': {
       w.bytes(utf8Encoder.encode(v as string))
       return
-    case 'bool':
+    }
+
+    case 'bool': {
       w.uvarint(v ? 1 : 0)
       return
+    }
+
     case 'uint64':
-    case 'int64':
+    case 'int64': {
       w.varint64(v as bigint)
       return
+    }
+
     case 'sint32': {
       const n = v as number
       w.uvarint(((n << 1) ^ (n >> 31)) >>> 0)
       return
     }
 
-    case 'uint32':
+    case 'uint32': {
       w.uvarint((v as number) >>> 0)
       return
+    }
+
     default: {
       // int32 and enum: a negative value is sign-extended to 64 bits.
       const n = v as number
@@ -272,28 +304,42 @@ function writeValue(w: Writer, kind: ScalarKind | Codec<any, any>, v: unknown): 
   }
 }
 
-function readValue(r: Reader, kind: ScalarKind | Codec<any, any>): unknown {
+function readValue(r: Reader, kind: ScalarKind | Codec<unknown, unknown>): unknown {
   if (typeof kind !== 'string') return kind.decode(r.delimited())
   switch (kind) {
-    case 'bytes':
+    case 'bytes': {
       return new Uint8Array(r.delimited()) // a copy, and a plain Uint8Array even when the input is a Buffer
-    case 'string':
+    }
+
+    case 'string': {
       return utf8Decoder.decode(r.delimited())
-    case 'bool':
+    }
+
+    case 'bool': {
       return r.varint64() !== 0n
-    case 'uint64':
+    }
+
+    case 'uint64': {
       return r.varint64()
-    case 'int64':
+    }
+
+    case 'int64': {
       return BigInt.asIntN(64, r.varint64())
-    case 'uint32':
+    }
+
+    case 'uint32': {
       return r.varint32()
+    }
+
     case 'sint32': {
       const z = r.varint32()
       return (z >>> 1) ^ -(z & 1)
     }
 
-    default:
+    default: {
+      // eslint-disable-next-line unicorn/prefer-math-trunc -- the two's-complement wrap to int32 is the point, not truncation
       return r.varint32() | 0
+    }
   }
 }
 
@@ -301,17 +347,26 @@ function defaultOf(spec: FieldSpec): unknown {
   if (spec.label === 'repeated') return []
   if (spec.label === 'optional' || typeof spec.kind !== 'string') return undefined
   switch (spec.kind) {
-    case 'bytes':
+    case 'bytes': {
       return EMPTY
-    case 'string':
+    }
+
+    case 'string': {
       return ''
-    case 'bool':
+    }
+
+    case 'bool': {
       return false
+    }
+
     case 'uint64':
-    case 'int64':
+    case 'int64': {
       return 0n
-    default:
+    }
+
+    default: {
       return 0
+    }
   }
 }
 

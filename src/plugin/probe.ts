@@ -120,7 +120,9 @@ function fault(
 /** Resolves with a value, or with `onTimeout()` after `ms`. */
 function within<T, U>(p: Promise<T>, ms: number, onTimeout: () => U): Promise<T | U> {
   let timer: NodeJS.Timeout | undefined
-  const t = new Promise<U>((res) => (timer = setTimeout(() => res(onTimeout()), ms)))
+  const t = new Promise<U>((res) => {
+    timer = setTimeout(() => res(onTimeout()), ms)
+  })
   return Promise.race([p, t]).finally(() => clearTimeout(timer))
 }
 
@@ -153,11 +155,13 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
 
   // The node's Runtime server: records the announced protocol and answers a mismatch as it does.
   let announced: ((a: {protocol: number; addr: string; ms: number}) => void) | undefined
-  const handshake = new Promise<{protocol: number; addr: string; ms: number}>((res) => (announced = res))
+  const handshake = new Promise<{protocol: number; addr: string; ms: number}>((res) => {
+    announced = res
+  })
   let started = 0n
   const runtime = new grpc.Server(CHANNEL_OPTIONS)
   addService(runtime, RuntimeService, {
-    Initialize: (request) => {
+    Initialize(request) {
       announced!({
         protocol: request.protocolVersion,
         addr: request.addr,

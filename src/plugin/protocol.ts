@@ -47,6 +47,6 @@ export function protocolOfRelease(version: string): number | 'older' | 'unknown'
 
   const oldest = parseRelease(OLDEST_RELEASE)!.numbers
   const [a, b, c] = release.numbers
-  const older = a !== oldest[0] ? a < oldest[0] : b !== oldest[1] ? b < oldest[1] : c < oldest[2]
+  const older = a === oldest[0] ? (b === oldest[1] ? c < oldest[2] : b < oldest[1]) : a < oldest[0]
   return older ? 'older' : 'unknown'
 }

@@ -191,7 +191,7 @@ class RpcIterator extends AbstractIterator<RpcLevel, Uint8Array, Uint8Array> {
   private async finish(): Promise<void> {
     if (this.ended) return
     this.ended = true
-    const id = this.id
+    const {id} = this
     this.id = undefined
     if (id === undefined) return
     try {

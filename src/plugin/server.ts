@@ -54,7 +54,10 @@ export interface PluginServer {
 
 /** The VM side, loaded on first use (see the top of this file). */
 let vmSide: Promise<typeof import('./chain.js')> | undefined
-const loadVm = (): Promise<typeof import('./chain.js')> => (vmSide ??= import('./chain.js'))
+const loadVm = (): Promise<typeof import('./chain.js')> => {
+  vmSide ??= import('./chain.js')
+  return vmSide
+}
 
 /** A block's time as the node wants it: always present, nanos 0. */
 const wireTime = (b: Block) => ({seconds: b.timestamp, nanos: 0})
@@ -73,7 +76,7 @@ const utf8 = new TextEncoder()
 
 /** Go's http.CanonicalHeaderKey for the keys we look up and set. */
 function canonical(key: string): string {
-  return key.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase())
+  return key.toLowerCase().replaceAll(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase())
 }
 
 function headerValue(headers: Element[], key: string): string | undefined {
@@ -89,12 +92,14 @@ function mergeHeaders(base: Element[], ours: Array<[string, string]>): Element[]
   for (const h of base) out.set(h.key, {key: h.key, values: [...h.values]})
   for (const [key, value] of ours) {
     const k = canonical(key)
-    for (const existing of [...out.keys()]) if (existing.toLowerCase() === k.toLowerCase()) out.delete(existing)
+    for (const existing of out.keys()) if (existing.toLowerCase() === k.toLowerCase()) out.delete(existing)
     out.set(k, {key: k, values: [value]})
   }
 
   return [...out.values()]
 }
+
+const idText = async (id: Uint8Array) => (id.length === 32 ? (await loadVm()).idToString(id) : '?')
 
 /** Starts the plugin's gRPC server on 127.0.0.1:0. */
 export async function startPluginServer(options: PluginServerOptions = {}): Promise<PluginServer> {
@@ -121,8 +126,6 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
 
     return (await loadVm()).answerRpcHttp(request, {kind: 'chain', chain}, 'v1.3')
   }
-
-  const idText = async (id: Uint8Array) => (id.length === 32 ? (await loadVm()).idToString(id) : '?')
 
   addService(
     server,

@@ -47,7 +47,7 @@ export async function deliverReceipts(
         s.moved = true
       } catch (error) {
         // the name was taken meanwhile: its receipts are committed one by one below
-        const code = (error as {code?: string}).code
+        const {code} = error as {code?: string}
         if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'ENOTDIR') throw error
       }
     }
@@ -58,7 +58,9 @@ export async function deliverReceipts(
       await runAll(helpers, {kind: 'commit', job}, receiptCommitter(job), n, (d) => onProgress?.('commit', d, n))
     } else onProgress?.('commit', n, n)
     for (const s of staged) if (!s.moved) rmSync(s.temp, {recursive: true, force: true})
-    syncWritten(parents, () => (dest?.syncDirs ?? dirs).forEach(syncDir))
+    syncWritten(parents, () => {
+      for (const d of dest?.syncDirs ?? dirs) syncDir(d)
+    })
   } catch (error) {
     try {
       for (const s of staged) if (!s.moved) rmSync(s.temp, {recursive: true, force: true})
@@ -91,8 +93,21 @@ async function runAll(
   progress: (done: number) => void,
 ): Promise<void> {
   const board = newBoard(n)
-  await helpers.run(job, board, (i) => (fn(i), true), progress)
+  await helpers.run(
+    job,
+    board,
+    (i) => {
+      fn(i)
+      return true
+    },
+    progress,
+  )
   let missed = 0
-  for (let i = 0; i < n; i++) if (!isDone(board, i)) (fn(i), missed++)
+  for (let i = 0; i < n; i++)
+    if (!isDone(board, i)) {
+      fn(i)
+      missed++
+    }
+
   if (missed > 0) progress(n)
 }

@@ -50,6 +50,6 @@ export function compileGlob(pattern: string): (relPath: string) => boolean {
 
 /** One predicate for several globs: a path matches when any of them matches (all, with none). */
 export function compileGlobs(patterns: readonly string[]): (relPath: string) => boolean {
-  const fns = patterns.map(compileGlob)
+  const fns = patterns.map((p) => compileGlob(p))
   return (p) => fns.length === 0 || fns.some((f) => f(p))
 }

@@ -108,13 +108,14 @@ export class MerkleTree {
     view.setBigUint64(1, BigInt(items.length))
     const at = version === 2 ? 17 : 1
     const leafInput = leafScratch.subarray(0, at + HASH)
-    items.forEach((item, i) => {
+    for (const [i, item] of items.entries()) {
       if (item.length !== HASH)
         throw new TsvmError('BAD_LENGTH', `item ${i} is ${item.length} bytes: item hashes are 32 bytes`)
       if (version === 2) view.setBigUint64(9, BigInt(i))
       leafInput.set(item, at)
       first.set(hash('sha256', leafInput, 'buffer'), i * HASH)
-    })
+    }
+
     this.levels = [first]
     scratch[0] = INNER_PREFIX
     let level = first
@@ -161,11 +162,12 @@ export class MerkleTree {
 
   /** The same path with siblings as hex; each node's hex is computed once per tree. */
   pathHex(index: number): HexStep[] {
-    const cache = (this.hexCache ??= this.levels.map(() => []))
-    return this.walk(index, (side, l, p) => ({
-      side,
-      hex: (cache[l]![p] ??= toHex(this.levels[l]!.subarray(p * HASH, (p + 1) * HASH))),
-    }))
+    this.hexCache ??= this.levels.map(() => [])
+    const cache = this.hexCache
+    return this.walk(index, (side, l, p) => {
+      cache[l]![p] ??= toHex(this.levels[l]!.subarray(p * HASH, (p + 1) * HASH))
+      return {side, hex: cache[l]![p]!}
+    })
   }
 
   /** Calls `step` with the side, level and position of each sibling on the way up from `index`. */

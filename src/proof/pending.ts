@@ -77,7 +77,7 @@ export function preparePendingDir(dir: string): void {
 
 function joined(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.length * 32)
-  parts.forEach((p, i) => out.set(p, i * 32))
+  for (const [i, p] of parts.entries()) out.set(p, i * 32)
   return out
 }
 
@@ -97,7 +97,7 @@ export function createRecord(dir: string, run: PendingRun): string {
     names: run.items.map((it) => it.name ?? null),
     targets: run.items.map((it) => it.target),
   }
-  const stamp = run.createdAt.replace(/[^0-9]/g, '').slice(0, 17)
+  const stamp = run.createdAt.replaceAll(/[^0-9]/g, '').slice(0, 17)
   const path = join(dir, `${stamp}-${payload.slice(0, 16)}.${process.pid}.pending`)
   writeFileAtomic(path, JSON.stringify(head) + '\n')
   active.add(path)
@@ -175,6 +175,7 @@ export function claimRecord(entry: RecordEntry): string | undefined {
 /** Reads a record; RECEIPT_INVALID when it is not one. */
 export function readRecord(path: string): PendingRun {
   const lines = readFileSync(path, 'utf8').split('\n')
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON: the check below establishes its shape
   let head: any
   try {
     head = JSON.parse(lines[0]!)
@@ -214,7 +215,10 @@ export function readRecord(path: string): PendingRun {
   for (const line of lines.slice(1)) {
     try {
       const note = JSON.parse(line)
-      if (typeof note?.blockID === 'string') ((run.blockID = note.blockID), (run.height = String(note.height)))
+      if (typeof note?.blockID === 'string') {
+        run.blockID = note.blockID
+        run.height = String(note.height)
+      }
     } catch {
       // a torn last line: the block is looked up by payload instead
     }

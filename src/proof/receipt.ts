@@ -103,7 +103,7 @@ const UNPRINTABLE =
  * or reorder what a terminal shows.
  */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => {
+  return text.replaceAll(UNPRINTABLE, (c) => {
     const cp = c.codePointAt(0)!
     return cp <= 0xff ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u{${cp.toString(16)}}`
   })
@@ -230,41 +230,55 @@ export function duplicateKey(json: string): string | undefined {
   for (let m = structural.exec(json); m !== null; m = structural.exec(json)) {
     const i = m.index
     const c = json[i]
-    if (c === '"') {
-      let j = json.indexOf('"', i + 1)
-      for (;;) {
-        if (j < 0) return undefined // unterminated: JSON.parse has refused it already
-        let slashes = 0
-        while (json[j - 1 - slashes] === '\\') slashes++
-        if (slashes % 2 === 0) break
-        j = json.indexOf('"', j + 1)
+    switch (c) {
+      case '"': {
+        let j = json.indexOf('"', i + 1)
+        for (;;) {
+          if (j < 0) return undefined // unterminated: JSON.parse has refused it already
+          let slashes = 0
+          while (json[j - 1 - slashes] === '\\') slashes++
+          if (slashes % 2 === 0) break
+          j = json.indexOf('"', j + 1)
+        }
+
+        const top = stack.at(-1)
+        if (top?.keys && top.expectKey) {
+          const raw = json.slice(i, j + 1)
+          const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1)
+          if (top.keys.has(key)) return top.path === '' ? key : `${top.path}.${key}`
+          top.keys.add(key)
+          top.key = key
+          top.expectKey = false
+        }
+
+        structural.lastIndex = j + 1
+        break
       }
 
-      const top = stack.at(-1)
-      if (top?.keys && top.expectKey) {
-        const raw = json.slice(i, j + 1)
-        const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1)
-        if (top.keys.has(key)) return top.path === '' ? key : `${top.path}.${key}`
-        top.keys.add(key)
-        top.key = key
-        top.expectKey = false
+      case '{':
+      case '[': {
+        stack.push({
+          keys: c === '{' ? new Set() : null,
+          path: where(stack.at(-1)),
+          key: '',
+          index: 0,
+          expectKey: c === '{',
+        })
+        break
       }
 
-      structural.lastIndex = j + 1
-    } else if (c === '{' || c === '[') {
-      stack.push({
-        keys: c === '{' ? new Set() : null,
-        path: where(stack.at(-1)),
-        key: '',
-        index: 0,
-        expectKey: c === '{',
-      })
-    } else if (c === '}' || c === ']') {
-      stack.pop()
-    } else {
-      const top = stack.at(-1)
-      if (top?.keys) top.expectKey = true
-      else if (top) top.index++
+      case '}':
+      case ']': {
+        stack.pop()
+        break
+      }
+
+      default: {
+        // ','
+        const top = stack.at(-1)
+        if (top?.keys) top.expectKey = true
+        else if (top) top.index++
+      }
     }
   }
 
@@ -399,7 +413,7 @@ export function receiptToJson(r: Receipt): Record<string, unknown> {
       time: r.block.time,
     },
   }
-  if (r.headers !== undefined && r.headers.length > 0) json.headers = r.headers.map(toHex)
+  if (r.headers !== undefined && r.headers.length > 0) json.headers = r.headers.map((b) => toHex(b))
   return Object.assign(json, {chain, status: r.status, createdAt: r.createdAt})
 }
 

@@ -25,7 +25,8 @@ function runJob(message: JobMessage): unknown[] | undefined {
 
   if (message.kind === 'hash') {
     const digests = new Uint8Array(message.digests)
-    const b = (buf ??= readBuffer())
+    buf ??= readBuffer()
+    const b = buf
     drain(board, (i) => {
       try {
         const digest = hashSmallFile(message.paths[i]!, b)

@@ -179,7 +179,10 @@ export async function collectItems(
       for (const h of await readHashes(options.stdin)) {
         const hex = toHex(h)
         if (seenHashes.has(hex)) skipped.push({path: hex, reason: 'duplicate'})
-        else (seenHashes.add(hex), items.push({hash: h}))
+        else {
+          seenHashes.add(hex)
+          items.push({hash: h})
+        }
       }
 
       continue
@@ -197,6 +200,7 @@ export async function collectItems(
       // (relative to cwd, or its base name when outside cwd) and the path below it.
       const prefix = dirPrefix(abs, cwd)
       for (const e of walk(abs, '', [])) {
+        // eslint-disable-next-line unicorn/prefer-switch -- one chain: the kind, then the name; a switch nests the last two a level deeper
         if (e.kind === 'bad name') skipped.push({path: e.abs, reason: 'name not UTF-8'})
         else if (e.kind === 'symlink') skipped.push({path: e.abs, reason: 'symlink'})
         else if (e.kind === 'special') skipped.push({path: e.abs, reason: 'special file'})
@@ -272,7 +276,7 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
     return join(out, ...(item.name ?? basename(item.path)).split('/')) + RECEIPT_EXT
   })
   const seen = new Map<string, number>()
-  paths.forEach((p, i) => {
+  for (const [i, p] of paths.entries()) {
     const j = seen.get(p)
     if (j !== undefined) {
       throw new TsvmError(
@@ -282,9 +286,12 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
     }
 
     seen.set(p, i)
-  })
+  }
+
   return paths
 }
+
+const exists = (p: string): boolean => lstatSync(p, {throwIfNoEntry: false}) !== undefined
 
 /**
  * Fails with RECEIPT_EXISTS when a target exists (unless force). A target whose directory does
@@ -293,7 +300,6 @@ export function receiptPaths(items: readonly StampItem[], outDir: string | undef
 export async function checkTargets(paths: readonly string[], force: boolean): Promise<void> {
   if (force) return
   const dirExists = new Map<string, boolean>()
-  const exists = (p: string): boolean => lstatSync(p, {throwIfNoEntry: false}) !== undefined
   const parentExists = (dir: string): boolean => {
     let known = dirExists.get(dir)
     if (known === undefined) {
@@ -328,8 +334,11 @@ export async function findAccepted(
     b.status === Status.Accepted || (chain.kind === 'remote' && b.status === Status.Unknown)
   const fromHint = hint.find((b) => ok(b) && bytesEqual(b.block.data, payload))
   if (fromHint) return fromHint
-  const found = (await chain.findByData(payload)).filter(ok)
-  return found.length === 0 ? undefined : found.reduce((a, c) => (c.block.height < a.block.height ? c : a))
+  const found = (await chain.findByData(payload)).filter((b) => ok(b))
+  if (found.length === 0) return undefined
+  let lowest = found[0]!
+  for (const c of found) if (c.block.height < lowest.block.height) lowest = c
+  return lowest
 }
 
 /** How a stamp run collects, proposes and writes. */
@@ -481,7 +490,7 @@ export async function settle(
   options: SettleOptions = {},
 ): Promise<Omit<StampResult, 'skipped'>> {
   const {record} = options
-  const payload = run.payload
+  const {payload} = run
   let stored: StoredBlock | undefined
   if (options.resume) stored = await acceptedBlock(chain, run)
   let timedOut: TsvmError | undefined
@@ -506,7 +515,7 @@ export async function settle(
   const block = stored ? receiptBlock(stored.block) : null
   const n = run.items.length
   const hashes = new Uint8Array(n * 32)
-  run.items.forEach((it, i) => hashes.set(it.hash, i * 32))
+  for (const [i, it] of run.items.entries()) hashes.set(it.hash, i * 32)
   const job: WriteJob = {
     shared: {
       payload,
@@ -618,7 +627,7 @@ async function afterFailedPropose(
   if (!record) return error
   const accepted = await findAccepted(chain, payload).then(
     (b) => b !== undefined,
-    () => undefined,
+    () => {},
   )
   if (accepted === false && chain.kind === 'embedded') {
     removeRecord(record)

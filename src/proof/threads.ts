@@ -227,6 +227,7 @@ export class Helpers {
       }
 
       const onMessage = (answer: JobReply) => done(answer)
+      // eslint-disable-next-line unicorn/no-useless-undefined -- done's one argument is the error: none here
       const onGone = () => done(undefined)
       w.on('message', onMessage)
       w.once('error', onGone)
@@ -236,7 +237,7 @@ export class Helpers {
 
   /** Stops every helper. */
   async close(): Promise<void> {
-    const workers = this.workers
+    const {workers} = this
     this.workers = []
     await Promise.all(workers.map((w) => w.terminate()))
   }

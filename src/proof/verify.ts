@@ -201,7 +201,7 @@ export function checkReceipt(receipt: Receipt, item?: Uint8Array): VerifyResult 
     }
 
     const at = sides.findIndex((s, i) => path[i]!.side !== s)
-    if (at >= 0)
+    if (at !== -1)
       return invalid(
         receipt,
         'merkle.shape',
@@ -366,7 +366,8 @@ async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chai
   if (receipt.block === null) {
     const found = (await chain.findByData(receipt.payload)).filter((b) => acceptedOn(chain, b))
     if (found.length === 0) return {...offline, ...on}
-    const b = found.reduce((a, c) => (c.block.height < a.block.height ? c : a))
+    let b = found[0]!
+    for (const c of found) if (c.block.height < b.block.height) b = c
     return {
       ...offline,
       ...on,
@@ -506,7 +507,7 @@ export async function verifyTarget(
   arg: string,
   receipt?: string,
 ): Promise<{file?: string; hash?: Uint8Array; receipt: string}> {
-  const s = await stat(arg).catch(() => undefined)
+  const s = await stat(arg).catch(() => {})
   if (s?.isFile()) {
     if (receipt === undefined && arg.endsWith('.tsvm') && !existsSync(arg + '.tsvm')) {
       const item = printable(arg.slice(0, -'.tsvm'.length))

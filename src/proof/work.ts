@@ -132,7 +132,7 @@ export function receiptWriter(job: WriteJob): (i: number) => void {
 /** A function that moves receipt `i`'s temp file (made durable before) to the receipt's name; nothing for a receipt of a staged directory already moved. */
 export function receiptCommitter(job: WriteJob): (i: number) => void {
   const render = job.resume ? receiptRenderer(job) : undefined
-  const payload = job.shared.payload
+  const {payload} = job.shared
   const adopt = (i: number) => (target: string) => {
     if (!render) return 'foreign'
     const mine = render(i)

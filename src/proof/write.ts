@@ -282,9 +282,12 @@ export function checkWritable(targets: readonly string[], say: {hint?: string; w
     if (s === undefined) {
       const up = dirname(dir)
       found = up === dir ? dir : nearest(up)
-    } else if (!s.isDirectory()) {
+    } else if (s.isDirectory()) {
+      found = dir
+    } else {
       throw unwritable(dir, dir, Object.assign(new Error('not a directory'), {code: 'ENOTDIR'}), what, hint)
-    } else found = dir
+    }
+
     existing.set(dir, found)
     return found
   }

@@ -63,22 +63,35 @@ function explainStatus(status: number, url: string, body: string): string {
   })()
   const chainHint = `use ${origin}/ext/bc/<chainID> (or ${origin}/ext/bc/timestampvm for a local tsvm serve)`
   switch (status) {
-    case 404:
+    case 404: {
       return `this URL is not a chain endpoint: ${chainHint}`
-    case 405:
+    }
+
+    case 405: {
       return `the server refused the POST: this URL is not a JSON-RPC endpoint; ${chainHint}`
-    case 415:
+    }
+
+    case 415: {
       return 'the server does not take application/json here: this URL is not a timestampvm JSON-RPC endpoint'
-    case 403:
+    }
+
+    case 403: {
       return 'the server refused the request (Host check or access rule): connect through localhost or 127.0.0.1'
-    case 413:
+    }
+
+    case 413: {
       return 'the request was larger than the server accepts'
-    case 503:
+    }
+
+    case 503: {
       return body.includes('bootstrapping')
         ? 'the chain is not done bootstrapping on this node: wait and try again'
         : 'the node is unavailable right now: wait and try again'
-    default:
+    }
+
+    default: {
       return 'the endpoint did not answer as a timestampvm JSON-RPC node'
+    }
   }
 }
 

@@ -20,23 +20,36 @@ const HEX = '0123456789abcdef'
 
 function escapeAscii(c: number): string | undefined {
   switch (c) {
-    case 0x22:
-      return '\\"'
-    case 0x5c:
+    case 0x22: {
+      return String.raw`\"`
+    }
+
+    case 0x5c: {
       return '\\\\'
-    case 0x0a:
-      return '\\n'
-    case 0x0d:
-      return '\\r'
-    case 0x09:
-      return '\\t'
+    }
+
+    case 0x0a: {
+      return String.raw`\n`
+    }
+
+    case 0x0d: {
+      return String.raw`\r`
+    }
+
+    case 0x09: {
+      return String.raw`\t`
+    }
+
     case 0x3c:
     case 0x3e:
-    case 0x26:
-      return '\\u00' + HEX[c >> 4]! + HEX[c & 15]!
-    default:
-      if (c < 0x20) return '\\u00' + HEX[c >> 4]! + HEX[c & 15]!
+    case 0x26: {
+      return String.raw`\u00` + HEX[c >> 4]! + HEX[c & 15]!
+    }
+
+    default: {
+      if (c < 0x20) return String.raw`\u00` + HEX[c >> 4]! + HEX[c & 15]!
       return undefined
+    }
   }
 }
 
@@ -94,8 +107,8 @@ export function goJsonBytes(b: Uint8Array): string {
     }
 
     const {cp, size} = goDecodeRune(b, i)
-    if (cp < 0) out += '\\ufffd'
-    else if (cp === 0x2028 || cp === 0x2029) out += '\\u202' + HEX[cp & 15]!
+    if (cp < 0) out += String.raw`\ufffd`
+    else if (cp === 0x2028 || cp === 0x2029) out += String.raw`\u202` + HEX[cp & 15]!
     else out += String.fromCodePoint(cp)
     i += size
   }
@@ -160,7 +173,7 @@ export function goEncodeRaw(s: string): Buffer {
 /** A string as Go's JSON encoder writes it (lone surrogates count as U+FFFD, as Go would hold them). */
 export function goJsonString(s: string): string {
   // Fast path: printable ASCII with nothing to escape.
-  if (/^[\x20-\x7E]*$/.test(s) && !/["\\<>&]/.test(s)) return '"' + s + '"'
+  if (/^[\u0020-\u007E]*$/.test(s) && !/["\\<>&]/.test(s)) return '"' + s + '"'
   return goJsonBytes(encoder.encode(s))
 }
 
@@ -188,8 +201,8 @@ export function goCompact(raw: string): string {
       continue
     }
 
-    if (c === 0x3c || c === 0x3e || c === 0x26) out += '\\u00' + HEX[c >> 4]! + HEX[c & 15]!
-    else if (c === 0x2028 || c === 0x2029) out += '\\u202' + HEX[c & 15]!
+    if (c === 0x3c || c === 0x3e || c === 0x26) out += String.raw`\u00` + HEX[c >> 4]! + HEX[c & 15]!
+    else if (c === 0x2028 || c === 0x2029) out += String.raw`\u202` + HEX[c & 15]!
     else out += ch
   }
 
@@ -234,17 +247,50 @@ export function goQuote(s: string): string {
     const cp = ch.codePointAt(0)!
     if (ch === '"' || ch === '\\') out += '\\' + ch
     else if (goIsPrint(cp) && !(cp >= 0xd800 && cp <= 0xdfff)) out += ch
-    else if (cp === 7) out += '\\a'
-    else if (cp === 8) out += '\\b'
-    else if (cp === 12) out += '\\f'
-    else if (cp === 10) out += '\\n'
-    else if (cp === 13) out += '\\r'
-    else if (cp === 9) out += '\\t'
-    else if (cp === 11) out += '\\v'
-    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + HEX[cp >> 4]! + HEX[cp & 15]!
-    else if (cp >= 0xd800 && cp <= 0xdfff) out += '\\ufffd'
-    else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0')
-    else out += '\\U' + cp.toString(16).padStart(8, '0')
+    else
+      switch (cp) {
+        case 7: {
+          out += String.raw`\a`
+          break
+        }
+
+        case 8: {
+          out += String.raw`\b`
+          break
+        }
+
+        case 12: {
+          out += String.raw`\f`
+          break
+        }
+
+        case 10: {
+          out += String.raw`\n`
+          break
+        }
+
+        case 13: {
+          out += String.raw`\r`
+          break
+        }
+
+        case 9: {
+          out += String.raw`\t`
+          break
+        }
+
+        case 11: {
+          out += String.raw`\v`
+          break
+        }
+
+        default: {
+          if (cp < 0x20 || cp === 0x7f) out += String.raw`\x` + HEX[cp >> 4]! + HEX[cp & 15]!
+          else if (cp >= 0xd800 && cp <= 0xdfff) out += String.raw`\ufffd`
+          else if (cp < 0x10000) out += String.raw`\u` + cp.toString(16).padStart(4, '0')
+          else out += String.raw`\U` + cp.toString(16).padStart(8, '0')
+        }
+      }
   }
 
   return out + '"'
@@ -323,7 +369,7 @@ class Reader {
 
       // Attach the finished value to its container, closing containers as they end.
       for (;;) {
-        const top = stack[stack.length - 1]
+        const top = stack.at(-1)
         if (top === undefined) return node
         if (top.kind === 'array') top.items.push(node)
         else top.entries.push([top.key, node])
@@ -389,7 +435,7 @@ class Reader {
   }
 
   number(start: number): JsonNode {
-    const s = this.s
+    const {s} = this
     const digit = (): boolean => this.i < s.length && s[this.i]! >= '0' && s[this.i]! <= '9'
     if (s[this.i] === '-') {
       this.i++
@@ -416,7 +462,7 @@ class Reader {
 
   /** Reads a string literal at `i` and returns its value (bad surrogate escapes become U+FFFD, as in Go). */
   string(): string {
-    const s = this.s
+    const {s} = this
     this.i++ // opening quote
     let out = ''
     for (;;) {
@@ -425,7 +471,7 @@ class Reader {
       let c = s.charCodeAt(run)
       while (c >= 0x20 && c !== 0x22 && c !== 0x5c) c = s.charCodeAt(++this.i)
       // Bytes kept by goDecodeUtf8Raw become U+FFFD here, while unquoting, as in Go.
-      if (this.i > run) out += s.slice(run, this.i).replace(RAW_BYTE, '\uFFFD')
+      if (this.i > run) out += s.slice(run, this.i).replaceAll(RAW_BYTE, '\uFFFD')
       if (this.i >= s.length) this.fail('')
       const ch = s[this.i]!
       if (ch === '"') {
@@ -475,8 +521,8 @@ class Reader {
     for (let k = 0; k < 4; k++) {
       const ch = this.s[this.i]
       if (ch === undefined) this.fail('')
-      const d = parseInt(ch!, 16)
-      if (Number.isNaN(d) || !/[0-9a-fA-F]/.test(ch!)) this.fail('in \\u hexadecimal character escape')
+      const d = Number.parseInt(ch!, 16)
+      if (Number.isNaN(d) || !/[0-9a-fA-F]/.test(ch!)) this.fail(String.raw`in \u hexadecimal character escape`)
       v = v * 16 + d
       this.i++
     }
@@ -510,17 +556,14 @@ export function goKindName(node: JsonNode): string {
   return node.kind === 'bool' ? 'bool' : node.kind
 }
 
+const fold = (s: string): string => s.replaceAll('\u017F', 's').replaceAll('\u212A', 'k').toLowerCase()
+
 /**
  * Finds the entry for a struct field as encoding/json does: an exact key match wins, then a
  * case-insensitive one (with Go's extra folds ſ→s and K→k); the last matching key wins.
  */
 export function fieldMatches(key: string, field: string): boolean {
   if (key === field) return true
-  const fold = (s: string): string =>
-    s
-      .replace(/\u017F/g, 's')
-      .replace(/\u212A/g, 'k')
-      .toLowerCase()
   return fold(key) === fold(field)
 }
 
@@ -583,8 +626,9 @@ export function readRpcRequest(body: string): ReadRequestResult {
   return {request, error}
 }
 
+const raw = (text: string | undefined): string => (text === undefined ? 'null' : goCompact(text))
+
 /** The request object as json2 echoes it in -32700/-32600 error data. */
 export function requestAsData(req: RpcRequest): string {
-  const raw = (text: string | undefined): string => (text === undefined ? 'null' : goCompact(text))
   return `{"jsonrpc":${goJsonString(req.jsonrpc)},"method":${goJsonString(req.method)},"params":${raw(req.params?.raw)},"id":${raw(req.id)}}`
 }

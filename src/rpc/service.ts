@@ -104,7 +104,7 @@ function idText(id: string | undefined): string {
 /** avalanchego's codec wrapper: rejects an upper-case first letter, then capitalises it (spec §3.1). */
 export function capitaliseMethod(method: string): string {
   const dot = method.indexOf('.')
-  if (dot < 0) return method
+  if (dot === -1) return method
   const fn = method.slice(dot + 1)
   const first = String.fromCodePoint(fn.codePointAt(0) ?? 0xfffd)
   if (fn === '' || first === '\uFFFD') return method
@@ -152,9 +152,11 @@ function decodeField(
   // null leaves the Go field as it was (a *ids.ID pointer becomes nil).
   if (node.kind === 'null') return kind === 'id' ? undefined : null
   switch (kind) {
-    case 'string':
+    case 'string': {
       if (node.kind !== 'string') throw new ArgsError()
       return node.value
+    }
+
     case 'id': {
       // ids.ID.UnmarshalJSON takes the raw text between the quotes, escapes and all.
       if (node.kind !== 'string') throw new ArgsError()
@@ -231,11 +233,11 @@ function goHashU(cp: number): string {
   return goIsPrint(cp) ? `${u} '${String.fromCodePoint(cp)}'` : u
 }
 
+const bad = (c: number): boolean => !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))
+
 /** The error Go's hex.DecodeString gives for `hex`, in its order, or undefined when valid. */
 export function goHexError(hex: string): string | undefined {
   const b = utf8.encode(hex)
-  const bad = (c: number): boolean =>
-    !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))
   let j = 1
   for (; j < b.length; j += 2) {
     if (bad(b[j - 1]!)) return `encoding/hex: invalid byte: ${goHashU(b[j - 1]!)}`
@@ -260,7 +262,7 @@ function base58Error(text: string, dialect: Dialect): string | undefined {
     const cp = ch.codePointAt(0)!
     if (cp > 127) return v12 ? 'High-bit set on invalid digit' : 'high-bit set on invalid digit'
     if (!B58.includes(ch)) {
-      const q = ch === "'" ? "\\'" : ch === '"' ? '"' : goQuote(ch).slice(1, -1)
+      const q = ch === "'" ? String.raw`\'` : ch === '"' ? '"' : goQuote(ch).slice(1, -1)
       return `${v12 ? 'Invalid' : 'invalid'} base58 digit ('${q}')`
     }
   }
@@ -286,17 +288,26 @@ export function goFormattingDecode(encoding: Encoding, text: string, dialect: Di
     if (!isTsvmError(error)) throw error
     switch (error.code) {
       case 'CB58_TOO_SHORT':
-      case 'HEX_TOO_SHORT':
+      case 'HEX_TOO_SHORT': {
         return 'input string is smaller than the checksum size'
+      }
+
       case 'CB58_BAD_CHECKSUM':
-      case 'HEX_BAD_CHECKSUM':
+      case 'HEX_BAD_CHECKSUM': {
         return 'invalid input checksum'
-      case 'HEX_MISSING_PREFIX':
+      }
+
+      case 'HEX_MISSING_PREFIX': {
         return 'missing 0x prefix to hex encoding'
-      case 'BAD_ENCODING':
+      }
+
+      case 'BAD_ENCODING': {
         return 'unsupported encoding in method'
-      default:
+      }
+
+      default: {
         return error.message
+      }
     }
   }
 }
@@ -400,7 +411,7 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
     return {body: errorBody(RPC_CODES.PARSE, error, requestAsData(request), request.id), ran: false}
   }
 
-  const id = request.id
+  const {id} = request
   const reply = (text: string, ran: boolean): RpcReply => ({body: id === undefined ? undefined : text, ran})
   if (request.jsonrpc !== '2.0') {
     return reply(errorBody(RPC_CODES.INVALID_REQUEST, MESSAGES.jsonrpc, requestAsData(request), id), false)
@@ -409,13 +420,11 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
   let method: string
   let args: ArgValues
   try {
-    if (target.kind === 'node') {
-      method = lookup(capitaliseMethod(request.method), target.service.name, target.service.methods)
-    } else {
-      method =
-        KNOWN[target.kind].get(request.method) ??
-        lookup(capitaliseMethod(request.method), 'timestampvm', METHODS[target.kind])
-    }
+    method =
+      target.kind === 'node'
+        ? lookup(capitaliseMethod(request.method), target.service.name, target.service.methods)
+        : (KNOWN[target.kind].get(request.method) ??
+          lookup(capitaliseMethod(request.method), 'timestampvm', METHODS[target.kind]))
 
     try {
       args = decodeParams(
@@ -423,13 +432,13 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
         target.kind === 'node' ? target.service.methods.get(method)!.fields : FIELDS[method]!,
         dialect,
       )
-    } catch (e) {
-      if (e instanceof ArgsError) throw new MethodError(MESSAGES.badArgs)
-      throw e
+    } catch (error_) {
+      if (error_ instanceof ArgsError) throw new MethodError(MESSAGES.badArgs)
+      throw error_
     }
-  } catch (e) {
-    if (e instanceof MethodError) return reply(errorBody(RPC_CODES.SERVER, e.message, 'null', id), false)
-    throw e
+  } catch (error_) {
+    if (error_ instanceof MethodError) return reply(errorBody(RPC_CODES.SERVER, error_.message, 'null', id), false)
+    throw error_
   }
 
   try {
@@ -446,9 +455,9 @@ export async function serveRpc(body: string, target: ServiceTarget, dialect: Dia
     }
 
     return reply(`{"jsonrpc":"2.0","result":${result},"id":${idText(id)}}\n`, true)
-  } catch (e) {
+  } catch (error_) {
     // A failure inside the method (a storage error, say) is an application error to gorilla too.
-    const message = e instanceof Error ? e.message : String(e)
+    const message = error_ instanceof Error ? error_.message : String(error_)
     return reply(errorBody(RPC_CODES.SERVER, message, 'null', id), true)
   }
 }

@@ -266,7 +266,7 @@ export async function adoptState(state: ChainState, options: AdoptOptions = {}):
   const batchSize = Math.max(1, options.batchSize ?? ADOPT_BATCH_SIZE)
   const {chain, rejected} = await readGoState(state)
   const genesis = chain[0]!
-  const tip = chain[chain.length - 1]!
+  const tip = chain.at(-1)!
   const total = 2 + Math.ceil((chain.length + rejected.length) / batchSize)
   let batches = 0
   const landed = () => {

@@ -70,7 +70,7 @@ export function readMarker(dir: string): RepairMarker | undefined {
   try {
     text = readFileSync(path, 'utf8')
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
+    const {code} = error as NodeJS.ErrnoException
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
     text = '' // there, but unreadable: still a repair's
   }

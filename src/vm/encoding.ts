@@ -119,7 +119,7 @@ function base58Digits(data: Uint8Array): number {
 
     while (start < limbCount && limbs[start] === 0) start++
     for (let k = 0; k < 5; k++) {
-      const q = (rem / 58) | 0
+      const q = Math.trunc(rem / 58)
       out[--pos] = BASE58_CODES[rem - q * 58]!
       rem = q
     }

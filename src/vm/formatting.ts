@@ -31,15 +31,22 @@ function unsupported(): never {
 /** Encodes bytes; every encoding but hexnc appends the 4-byte checksum. */
 export function encodeWith(encoding: Encoding, bytes: Uint8Array): string {
   switch (encoding) {
-    case 'cb58':
+    case 'cb58': {
       return cb58Encode(bytes)
+    }
+
     case 'hex':
-    case 'hexc':
+    case 'hexc': {
       return hexEncode(bytes)
-    case 'hexnc':
+    }
+
+    case 'hexnc': {
       return hexNCEncode(bytes)
-    case 'json':
+    }
+
+    case 'json': {
       return unsupported()
+    }
   }
 }
 
@@ -47,15 +54,22 @@ export function encodeWith(encoding: Encoding, bytes: Uint8Array): string {
 export function decodeWith(encoding: Encoding, text: string): Uint8Array {
   if (text === '') return new Uint8Array(0)
   switch (encoding) {
-    case 'cb58':
+    case 'cb58': {
       return cb58Decode(text)
+    }
+
     case 'hex':
-    case 'hexc':
+    case 'hexc': {
       return hexDecode(text)
-    case 'hexnc':
+    }
+
+    case 'hexnc': {
       return hexDecode(text, {checksum: false})
-    case 'json':
+    }
+
+    case 'json': {
       return unsupported()
+    }
   }
 }
 
@@ -104,12 +118,11 @@ export function decodeDetect(text: string, encoding?: Encoding): {encoding: Enco
 export function printableText(bytes: Uint8Array): string | undefined {
   let text: string
   try {
-    text = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true}).decode(bytes)
+    text = new TextDecoder('utf8', {fatal: true, ignoreBOM: true}).decode(bytes)
   } catch {
     return undefined
   }
 
-  // eslint-disable-next-line no-control-regex
   return /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/.test(text) ? undefined : text
 }
 

@@ -138,6 +138,7 @@ const EMPTY = new Uint8Array(0)
  */
 // classic-level reads `sync` from the options of put and del; abstract-level's types do not name it.
 const SYNCED = {sync: true}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- abstract-level's format parameter is invariant: a classic-level Level and the plugin's RPC-backed level differ there
 export type StateDb = AbstractLevel<any, Uint8Array, Uint8Array>
 type Db = StateDb
 /** A chained batch on our database. */
@@ -551,7 +552,7 @@ export class ChainState {
    */
   prepare(batch: StateBatch): PreparedWrite {
     this.refuseIfFailed()
-    if (batch.size === 0 && !batch.sink) return {write: async () => {}, discard: async () => {}}
+    if (batch.size === 0 && !batch.sink) return {async write() {}, async discard() {}}
     let chained: ChainedBatch
     if (batch.sink) {
       chained = batch.sink as ChainedBatch

@@ -184,7 +184,7 @@ export class TimestampVM {
 
     this.last = last.block
     this.pool = await this.state.loadMempool()
-    this.nextSeq = this.pool.length > 0 ? this.pool[this.pool.length - 1]!.seq + 1n : 0n
+    this.nextSeq = this.pool.length > 0 ? this.pool.at(-1)!.seq + 1n : 0n
     for (const b of await this.state.loadProcessing()) this.processing.set(toHex(b.id), b)
     const pref = await this.state.preferredId()
     this.preferred =
@@ -539,7 +539,7 @@ export class TimestampVM {
     processing: ReadonlyMap<string, Block> = this.processing,
     preferredNow: Uint8Array | undefined = this.preferred,
   ): AcceptPlan {
-    const tip = chain[chain.length - 1]!
+    const tip = chain.at(-1)!
     // With nothing processing (every automine group commit), skip the per-block hex lookups.
     const accepted = new Set(processing.size === 0 ? [] : chain.map((b) => toHex(b.id)))
     for (const b of chain) {
@@ -562,7 +562,7 @@ export class TimestampVM {
   private applyAccepted(plan: AcceptPlan): void {
     for (const k of plan.accepted) this.processing.delete(k)
     for (const b of plan.rejected) this.processing.delete(toHex(b.id))
-    this.last = plan.chain[plan.chain.length - 1]!
+    this.last = plan.chain.at(-1)!
     this.preferred = plan.preferred
     this.lastFresh = true
     this.noteRejected(plan.rejected)
@@ -721,8 +721,8 @@ export class TimestampVM {
 
             // While the group before is in flight, this plan meets the state it leaves behind: no
             // block processing (so nothing to reject) and the preference on its tip.
-            plan = inflight ? this.planAccepted(chain, batch, new Map(), undefined) : this.planAccepted(chain, batch)
-            parent = chain[chain.length - 1]!
+            plan = inflight ? this.planAccepted(chain, batch, new Map()) : this.planAccepted(chain, batch)
+            parent = chain.at(-1)!
           }
 
           const before = inflight

@@ -35,7 +35,7 @@ export function vmNameFromId(id: Uint8Array): string | undefined {
   while (end > 0 && id[end - 1] === 0) end--
   for (let i = 0; i < end; i++) if (id[i] === 0) return undefined
   try {
-    return new TextDecoder('utf-8', {fatal: true}).decode(id.subarray(0, end))
+    return new TextDecoder('utf8', {fatal: true}).decode(id.subarray(0, end))
   } catch {
     return undefined
   }

@@ -130,10 +130,12 @@ describe('bench', () => {
           fetch(`http://127.0.0.1:${port}/`, {method: 'POST', body: `request ${i}`}).then((r) => r.text()),
         ),
       )
-      assert.deepEqual(answers, Array(20).fill('{"ok":true}\n'))
+      assert.deepEqual(answers, Array.from({length: 20}).fill('{"ok":true}\n'))
     } finally {
       child.kill('SIGTERM')
-      await new Promise((resolve) => child.once('close', resolve))
+      await new Promise((resolve) => {
+        child.once('close', resolve)
+      })
     }
 
     const level = new ClassicLevel(db, {keyEncoding: 'view', valueEncoding: 'view'})

@@ -58,14 +58,15 @@ describe('EmbeddedChain', () => {
       )
       assert.equal(result.queued, 10)
       assert.equal(result.accepted.length, 11, 'the payload queued before is mined first')
-      result.accepted.forEach((b, i) => {
+      for (const [i, b] of result.accepted.entries()) {
         assert.equal(b.block.height, BigInt(i + 1))
         assert.equal(b.status, Status.Accepted)
-      })
+      }
+
       assert.deepEqual(result.accepted[0]!.block.data, numbered(1000))
       assert.deepEqual(result.accepted[10]!.block.data, numbered(9))
       assert.ok(progress.length >= 3, `progress reported per group: ${progress}`)
-      assert.equal(progress[progress.length - 1], 11)
+      assert.equal(progress.at(-1), 11)
       assert.deepEqual(await chain.mempool(), [])
       assert.equal((await chain.check()).ok, true)
     } finally {

@@ -112,7 +112,7 @@ function tamperings(good: Uint8Array): Array<[string, Uint8Array]> {
     ['a flipped payload byte', flipped],
     ['a flipped byte in the top block', topFlipped],
     ['another chain ID', chain],
-    ['a cut file', good.slice(0, good.length - 7)],
+    ['a cut file', good.slice(0, -7)],
     ['a wrong magic', Uint8Array.from([0x7b, ...good.slice(1)])],
   ]
 }
@@ -184,24 +184,24 @@ describe('block cache keys', () => {
   })
 })
 
-describe('BlockRun', () => {
-  const chainOf = (n: number, salt: number): Block[] => {
-    const out: Block[] = []
-    let parentId: Uint8Array = new Uint8Array(32)
-    for (let h = 0; h < n; h++) {
-      const b = makeBlock({
-        parentId,
-        height: BigInt(h),
-        timestamp: BigInt(h),
-        data: sha256(Uint8Array.of(salt, h & 255, h >> 8)),
-      })
-      out.push(b)
-      parentId = b.id
-    }
-
-    return out
+const chainOf = (n: number, salt: number): Block[] => {
+  const out: Block[] = []
+  let parentId: Uint8Array = new Uint8Array(32)
+  for (let h = 0; h < n; h++) {
+    const b = makeBlock({
+      parentId,
+      height: BigInt(h),
+      timestamp: BigInt(h),
+      data: sha256(Uint8Array.of(salt, h & 255, h >> 8)),
+    })
+    out.push(b)
+    parentId = b.id
   }
 
+  return out
+}
+
+describe('BlockRun', () => {
   it('finds every block by ID across table growth, grows at both ends, and forgets what it drops', () => {
     const blocks = chainOf(5000, 1)
     const run = new BlockRun()

@@ -155,21 +155,27 @@ describe('RemoteChain limits', () => {
     }
     const server = createServer((req, res) => {
       let body = ''
-      req.on('data', (c: Buffer) => (body += c))
+      req.on('data', (c: Buffer) => {
+        body += c
+      })
       req.on('end', () => {
         const {id} = JSON.parse(body) as {id: number}
         res.writeHead(200, {'Content-Type': 'application/json'})
         res.end(JSON.stringify({jsonrpc: '2.0', result: lie, id}))
       })
     })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    await new Promise<void>((r) => {
+      server.listen(0, '127.0.0.1', r)
+    })
     const chain = new RemoteChain(`http://127.0.0.1:${(server.address() as AddressInfo).port}/ext/bc/x`)
     try {
       await assert.rejects(chain.lastAccepted(), code('RPC_BAD_RESPONSE'))
     } finally {
       await chain.close()
       server.closeAllConnections()
-      await new Promise<void>((r) => server.close(() => r()))
+      await new Promise<void>((r) => {
+        server.close(() => r())
+      })
     }
   })
 })

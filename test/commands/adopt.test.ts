@@ -22,6 +22,18 @@ const REJECTED = 5
 const BATCH = 500
 const TOTAL_BATCHES = 2 + Math.ceil((BLOCKS + 1 + REJECTED) / BATCH)
 
+async function answers(dir: string): Promise<unknown> {
+  const out: unknown[] = []
+  for (const h of [0, 1, 1500, BLOCKS])
+    out.push((await tsvmJson(['get-block', '--height', String(h), '--data-dir', dir])).json)
+  out.push(
+    (await tsvmJson(['blocks', '--limit', '50', '--from-height', '2000', '--data-dir', dir])).json,
+    (await tsvmJson(['get-block', '--data', toHex(payload(0, 'rejected')), '--data-dir', dir])).json,
+    (await tsvmJson(['check', '--data-dir', dir])).json,
+  )
+  return out
+}
+
 describe('tsvm adopt', () => {
   let root: string
   let cleanup: () => Promise<void>
@@ -48,15 +60,6 @@ describe('tsvm adopt', () => {
   after(() => cleanup())
 
   /** What the CLI answers about a data dir. */
-  async function answers(dir: string): Promise<unknown> {
-    const out: unknown[] = []
-    for (const h of [0, 1, 1500, BLOCKS])
-      out.push((await tsvmJson(['get-block', '--height', String(h), '--data-dir', dir])).json)
-    out.push((await tsvmJson(['blocks', '--limit', '50', '--from-height', '2000', '--data-dir', dir])).json)
-    out.push((await tsvmJson(['get-block', '--data', toHex(payload(0, 'rejected')), '--data-dir', dir])).json)
-    out.push((await tsvmJson(['check', '--data-dir', dir])).json)
-    return out
-  }
 
   it('an adopted Go state answers as the tsvm original; the report goes to stderr', async () => {
     const dir = await copy()
@@ -161,7 +164,7 @@ describe('tsvm adopt', () => {
     const dir = await copy()
     const gone = await withDb(dir, async (db) => {
       const tip = (await db.get(LAST_ACCEPTED_KEY))!
-      const block = decodeWrapper((await db.get(blockKey(tip)))!).block
+      const {block} = decodeWrapper((await db.get(blockKey(tip)))!)
       await db.del(blockKey(block.parentId))
       return block
     })

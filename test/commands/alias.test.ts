@@ -12,7 +12,9 @@ const HASHED = 'inBxtZcnZp684WLyCifWbCTF4jt8ntSfURdjJXis33UmgL1Zf'
 describe('tsvm alias', () => {
   let dir: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir, cleanup} = await tempDir()))
+  before(async () => {
+    ;({dir, cleanup} = await tempDir())
+  })
   after(() => cleanup())
 
   it('creates the default file under AVALANCHEGO_DATA_DIR, then merges by ID and by name', async () => {

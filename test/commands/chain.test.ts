@@ -148,10 +148,11 @@ describe('chain commands, one process per step', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.queued, 5000)
     assert.equal(r.json.accepted.length, 5000)
-    r.json.accepted.forEach((b: {height: string; dataHex: string}, i: number) => {
+    for (const [i, b] of (r.json.accepted as Array<{height: string; dataHex: string}>).entries()) {
       assert.equal(b.height, String(i + 1))
       assert.equal(b.dataHex, lines[i])
-    })
+    }
+
     const top = await tsvmJson(['blocks', '--limit', '3', '--from-height', '4000', ...d])
     assert.deepEqual(
       top.json.map((b: {height: string}) => b.height),

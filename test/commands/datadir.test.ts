@@ -37,7 +37,9 @@ const tsvmAsNobody = (args: string[], cwd: string): Promise<RunResult> =>
 describe('data dir diagnosis', () => {
   let root: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir: root, cleanup} = await tempDir('tsvm-datadir-')))
+  before(async () => {
+    ;({dir: root, cleanup} = await tempDir('tsvm-datadir-'))
+  })
   after(() => cleanup())
 
   for (const args of READERS) {

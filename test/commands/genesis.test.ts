@@ -11,7 +11,9 @@ const EMPTY_ID = '8Q5UN3Q7BfeyBouX6LNKJY5DSWdZMmWXkPE7han6CeNVcmgvD'
 describe('tsvm genesis', () => {
   let dir: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir, cleanup} = await tempDir()))
+  before(async () => {
+    ;({dir, cleanup} = await tempDir())
+  })
   after(() => cleanup())
 
   it('the e2e genesis: --out file, raw stdout, --json', async () => {

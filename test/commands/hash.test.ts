@@ -16,7 +16,9 @@ const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 describe('tsvm hash', () => {
   let dir: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir, cleanup} = await tempDir()))
+  before(async () => {
+    ;({dir, cleanup} = await tempDir())
+  })
   after(() => cleanup())
 
   it('hashes files and stdin: one row each, --json', async () => {

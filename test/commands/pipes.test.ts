@@ -49,8 +49,12 @@ describe('blocks | head -1', () => {
       child.stdout.destroy()
     })
     let err = ''
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()))
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString()
+    })
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('close', resolve)
+    })
     assert.equal(code, 0, err)
     assert.match(first, /^3000 {2}\S+ {2}Accepted/)
     const stopped = /blocks: stdout closed, stopped before height (\d+)/.exec(err)
@@ -74,7 +78,9 @@ function interruptAt(
     let out = ''
     let err = ''
     let sent = false
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString()
+    })
     child.stderr.on('data', (b: Buffer) => {
       err += b.toString()
       if (!sent && trigger.test(err)) {

@@ -20,13 +20,19 @@ async function pausedRepair(args: string[], point: 'locked' | 'repaired' | 'swap
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
-  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()))
+  child.stdout!.on('data', (b: Buffer) => {
+    stdout += b.toString()
+  })
   child.stderr!.resume()
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('close', (code) => resolve(code))
+  })
   // Wait for the repair to reach its point: it writes <gate>.reached there (no timing involved).
   while (!existsSync(`${gate}.reached`)) {
     if (child.exitCode !== null) throw new Error(`the repair ended before ${point}: ${stdout}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await new Promise((resolve) => {
+      setTimeout(resolve, 10)
+    })
   }
 
   return {
@@ -44,10 +50,19 @@ async function pausedRepair(args: string[], point: 'locked' | 'repaired' | 'swap
   }
 }
 
+const payloads = (n: number) => Array.from({length: n}, (_, i) => (i + 1).toString(16).padStart(64, '0'))
+
+const accepted = async (dir: string) =>
+  ((await tsvmJson(['blocks', '--data-dir', dir, '--limit', '1000'])).json as Array<{dataHex: string}>)
+    .map((b) => b.dataHex)
+    .reverse()
+
 describe('tsvm repair', () => {
   let root: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir: root, cleanup} = await tempDir('tsvm-repair-')))
+  before(async () => {
+    ;({dir: root, cleanup} = await tempDir('tsvm-repair-'))
+  })
   after(() => cleanup())
 
   /** A chain of 1 + n blocks in a new data dir. */
@@ -136,12 +151,6 @@ describe('tsvm repair', () => {
   })
 
   describe('against other openers', () => {
-    const payloads = (n: number) => Array.from({length: n}, (_, i) => (i + 1).toString(16).padStart(64, '0'))
-    const accepted = async (dir: string) =>
-      ((await tsvmJson(['blocks', '--data-dir', dir, '--limit', '1000'])).json as Array<{dataHex: string}>)
-        .map((b) => b.dataHex)
-        .reverse()
-
     for (const point of ['locked', 'repaired'] as const) {
       it(`while it holds the dir (${point === 'locked' ? 'lock taken' : 'copy repaired, marker written'}), every other command is refused; afterwards the chain is whole`, async () => {
         const dir = await chain(`race-${point}`, 5)

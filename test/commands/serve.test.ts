@@ -118,13 +118,13 @@ describe('tsvm serve lifecycle', () => {
       const stored = new Set<string>()
       for await (const b of chain.blocks({limit: 1000})) stored.add(toHex(b.block.data))
       for (const p of await chain.mempool()) stored.add(toHex(p))
-      results.forEach((ok, i) => {
+      for (const [i, ok] of results.entries()) {
         if (ok)
           assert.ok(
             stored.has(toHex(payloads[i]!)),
             `payload ${i} got Success:true but is neither in a block nor queued`,
           )
-      })
+      }
     } finally {
       await chain.close()
     }
@@ -307,7 +307,9 @@ describe('tsvm serve --host', () => {
       await started
       assert.match(err, /listening on 0\.0\.0\.0 \(not loopback\): anyone who can reach port \d+ can read the chain/)
     } finally {
-      const exited = new Promise((resolve) => human.once('exit', resolve))
+      const exited = new Promise((resolve) => {
+        human.once('exit', resolve)
+      })
       human.kill('SIGTERM')
       await exited
     }
@@ -338,14 +340,18 @@ describe('tsvm serve on a port that is taken', () => {
   it('is a usage error (exit 2, PORT_UNAVAILABLE) that names the port, not exit 1', async () => {
     const {createServer} = await import('node:net')
     const holder = createServer()
-    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
-    const port = (holder.address() as {port: number}).port
+    await new Promise<void>((resolve) => {
+      holder.listen(0, '127.0.0.1', resolve)
+    })
+    const {port} = holder.address() as {port: number}
     try {
       const r = await tsvmJson(['serve', '--port', String(port), '--data-dir', newDir()])
       assert.deepEqual([r.code, r.json.error.code, r.json.error.exitCode], [2, 'PORT_UNAVAILABLE', 2])
       assert.match(r.json.error.message, new RegExp(`port ${port} .*already in use`))
     } finally {
-      await new Promise((resolve) => holder.close(resolve))
+      await new Promise((resolve) => {
+        holder.close(resolve)
+      })
     }
   })
 })

@@ -121,7 +121,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     for (const args of [['ro/r.txt'], ['ro/r.txt', '--out-dir', 'closed/receipts']]) {
       const r = await asNobody(['stamp', ...args, '--json'], {cwd: dir, env})!
       assert.equal(r.code, 4, r.stdout + r.stderr)
-      const error = JSON.parse(r.stdout).error
+      const {error} = JSON.parse(r.stdout)
       assert.equal(error.code, 'RECEIPT_UNWRITABLE')
       assert.match(error.message, /--out\b/)
       assert.match(error.message, new RegExp(args.length === 1 ? '/ro' : '/closed'))
@@ -274,7 +274,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     const r = await tsvmJson(['stamp', 'mixed'], {cwd: dir, env})
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.items, 1)
-    assert.deepEqual(r.json.skipped, [{path: join(dir, 'mixed', 'bad\\xff.txt'), reason: 'name not UTF-8'}])
+    assert.deepEqual(r.json.skipped, [{path: join(dir, 'mixed', String.raw`bad\xff.txt`), reason: 'name not UTF-8'}])
     const human = await tsvm(['stamp', 'mixed', '--out-dir', 'again'], {cwd: dir, env})
     assert.equal(human.code, 0)
     assert.match(human.stderr, /skipped .*bad\\xff\.txt: name not UTF-8/)

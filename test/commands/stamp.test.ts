@@ -43,7 +43,7 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
     assert.match(
       online.stdout,
       new RegExp(
-        `existed no later than ${receipt.block!.time.replace(/\./g, '\\.')} \\(block ${s.json.blockID}, height ${s.json.height}; accepted on `,
+        `existed no later than ${receipt.block!.time.replaceAll('.', String.raw`\.`)} \\(block ${s.json.blockID}, height ${s.json.height}; accepted on `,
       ),
     )
     const json = await tsvmJson(['verify', 'report.txt'], env())

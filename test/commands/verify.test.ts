@@ -77,7 +77,7 @@ describe('tsvm verify: the trust model', () => {
   })
 
   it('a self-consistent forged receipt is not verified offline, and is refused against the chain', async () => {
-    const genesisID = (await readJson('a.txt.tsvm')).chain.genesisID
+    const {genesisID} = (await readJson('a.txt.tsvm')).chain
     await writeJson('forged.tsvm', await forge('a.txt', genesisID))
     const offline = await tsvmJson(['verify', 'a.txt', '--receipt', 'forged.tsvm'], plain())
     assert.equal(offline.code, 3)
@@ -280,7 +280,9 @@ describe('tsvm upgrade: an endpoint from a receipt is not contacted on its own',
       requests++
       res.writeHead(404).end()
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    await new Promise<void>((resolve) => {
+      server.listen(0, '127.0.0.1', resolve)
+    })
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ext/bc/timestampvm`
       const pending = await readJson('pending/c.txt.tsvm')
@@ -295,7 +297,9 @@ describe('tsvm upgrade: an endpoint from a receipt is not contacted on its own',
       assert.equal(asked.code, 5)
       assert.ok(requests > 0)
     } finally {
-      await new Promise((resolve) => server.close(resolve))
+      await new Promise((resolve) => {
+        server.close(resolve)
+      })
     }
   })
 })

@@ -74,8 +74,11 @@ export function tsvm(args: string[], options: RunOptions = {}): Promise<RunResul
       })
     })
     child.stdin.on('error', () => {})
-    if (options.input !== undefined) child.stdin.end(options.input)
-    else child.stdin.end()
+    if (options.input === undefined) {
+      child.stdin.end()
+    } else {
+      child.stdin.end(options.input)
+    }
   })
 }
 
@@ -106,8 +109,12 @@ export function tsvmUnprivileged(args: string[], options: RunOptions & {cwd: str
     )
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString()
+    })
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString()
+    })
     child.on('error', reject)
     child.on('close', (code) => resolvePromise({code: code ?? 1, stdout, stderr}))
   })

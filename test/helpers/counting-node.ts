@@ -89,13 +89,23 @@ export async function countingNode(
           fwd.end(body)
         })
       })
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+      await new Promise<void>((r) => {
+        server.listen(0, '127.0.0.1', r)
+      })
       proxies.push(async () => {
         server.closeAllConnections()
-        await new Promise<void>((r) => server.close(() => r()))
+        await new Promise<void>((r) => {
+          server.close(() => r())
+        })
       })
-      const port = (server.address() as AddressInfo).port
-      return {url: `http://127.0.0.1:${port}/ext/bc/${asChainId}`, count: () => n, reset: () => void (n = 0)}
+      const {port} = server.address() as AddressInfo
+      return {
+        url: `http://127.0.0.1:${port}/ext/bc/${asChainId}`,
+        count: () => n,
+        reset() {
+          n = 0
+        },
+      }
     },
     async close() {
       for (const p of proxies) await p()

@@ -19,7 +19,12 @@ export function payload(i: number, tag = 'p'): Uint8Array {
  */
 export async function buildChain(dir: string, blocks: number, rejected: number): Promise<void> {
   let t = 1_700_000_000_000
-  const vm = await TimestampVM.open(dir, {now: () => (t += 1000)})
+  const vm = await TimestampVM.open(dir, {
+    now() {
+      t += 1000
+      return t
+    },
+  })
   try {
     await vm.initialize(new TextEncoder().encode('e2e'))
     const step = Math.max(1, Math.floor(blocks / (rejected + 1)))

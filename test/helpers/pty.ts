@@ -21,7 +21,7 @@ export function tsvmOnTty(args: string[], env: Record<string, string> = {}): Pro
       base[k] = v
   }
 
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ')
+  const command = [process.execPath, BIN, ...args].map((s) => quote(s)).join(' ')
   return new Promise((resolve, reject) => {
     // -e: exit with the command's code; -q: no start/end banner; /dev/null: no typescript file.
     const child = spawn('script', ['-qec', command, '/dev/null'], {

@@ -41,8 +41,12 @@ export function startServe(
   })
   let out = ''
   let err = ''
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString('utf8')))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  child.stderr!.on('data', (b: Buffer) => {
+    err += b.toString('utf8')
+  })
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => resolve(code))
+  })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
@@ -55,7 +59,7 @@ export function startServe(
     child.stdout!.on('data', (b: Buffer) => {
       out += b.toString('utf8')
       const nl = out.indexOf('\n')
-      if (nl < 0) return
+      if (nl === -1) return
       clearTimeout(timer)
       let info: ServeInfo
       try {

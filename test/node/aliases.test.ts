@@ -68,7 +68,9 @@ describe('aliases.json (spec §6.2)', () => {
   describe('files', () => {
     let dir: string
     let cleanup: () => Promise<void>
-    before(async () => ({dir, cleanup} = await tempDir()))
+    before(async () => {
+      ;({dir, cleanup} = await tempDir())
+    })
     after(() => cleanup())
 
     it('creates parent dirs, then merges, leaving no temporary file behind', async () => {

@@ -19,13 +19,24 @@ function counting(vm: EngineVm, options: {acceptPayloads: boolean}) {
     lastAcceptedId: () => vm.lastAcceptedId(),
     getBlock: (id) => vm.getBlock(id),
     mempoolSize: () => vm.mempoolSize(),
-    proposeMany: (p) => (counts.propose++, vm.proposeMany(p)),
-    buildAndAccept: (o) => (counts.build++, vm.buildAndAccept(o)),
+    proposeMany(p) {
+      counts.propose++
+      return vm.proposeMany(p)
+    },
+    buildAndAccept(o) {
+      counts.build++
+      return vm.buildAndAccept(o)
+    },
     failure: () => vm.failure?.(),
     recover: () => vm.recover!(),
     buildProblem: () => vm.buildProblem?.(),
   }
-  if (options.acceptPayloads) wrapped.acceptPayloads = (p) => (counts.accept++, vm.acceptPayloads!(p))
+  if (options.acceptPayloads)
+    wrapped.acceptPayloads = (p) => {
+      counts.accept++
+      return vm.acceptPayloads!(p)
+    }
+
   return {vm: wrapped, counts}
 }
 
@@ -36,7 +47,7 @@ describe('Engine', () => {
       const {vm, counts} = counting(t.engine, {acceptPayloads: false})
       const engine = new Engine(vm)
       const results = await Promise.all(Array.from({length: 20}, (_, i) => engine.proposeBlock(payload(i))))
-      assert.deepEqual(results, Array(20).fill(true))
+      assert.deepEqual(results, Array.from({length: 20}).fill(true))
       assert.equal(counts.propose, 1)
       assert.equal(counts.build, 1)
       assert.equal(t.vm.lastAccepted().height, 20n)
@@ -53,7 +64,7 @@ describe('Engine', () => {
       const {vm, counts} = counting(t.engine, {acceptPayloads: true})
       const engine = new Engine(vm)
       const results = await Promise.all(Array.from({length: 20}, (_, i) => engine.proposeBlock(payload(i))))
-      assert.deepEqual(results, Array(20).fill(true))
+      assert.deepEqual(results, Array.from({length: 20}).fill(true))
       assert.deepEqual(counts, {propose: 0, build: 0, accept: 1})
       assert.equal(t.vm.lastAccepted().height, 20n)
       assert.deepEqual(t.vm.lastAccepted().data, payload(19))
@@ -171,11 +182,16 @@ describe('Engine', () => {
 
       const events: string[] = []
       let taking: () => void = () => {}
-      const took = new Promise<void>((resolve) => (taking = resolve))
+      const took = new Promise<void>((resolve) => {
+        taking = resolve
+      })
       const engine = new Engine(vm, {
         recoverMs: 1,
         onRefusing: (e) => events.push(`refusing ${(e as TsvmError).code}`),
-        onTaking: () => (events.push('taking'), taking()),
+        onTaking() {
+          events.push('taking')
+          return taking()
+        },
       })
       assert.equal(await rejectionCode(engine.proposeBlock(payload(1))), 'DB_WRITE_FAILED')
       const writesAfterFailure = counts.accept

@@ -40,7 +40,7 @@ async function serve(extra: Partial<ServerOptions> = {}): Promise<{s: RunningSer
   })
   return {
     s,
-    stop: async () => {
+    async stop() {
       await s.close()
       await engine.close()
       await t.close()
@@ -62,7 +62,7 @@ function rawSocket(port: number, bytes: string, halfClose: boolean): Promise<str
       const text = Buffer.concat(got).toString('latin1')
       const end = text.indexOf('\r\n\r\n')
       const length = /content-length: (\d+)/i.exec(text)
-      if (!halfClose && end >= 0 && length && text.length >= end + 4 + Number(length[1])) s.destroy()
+      if (!halfClose && end !== -1 && length && text.length >= end + 4 + Number(length[1])) s.destroy()
     })
     s.on('close', () => resolve(Buffer.concat(got).toString('latin1')))
     s.on('error', reject)
@@ -91,7 +91,9 @@ function rawBytes(
 describe('serve HTTP like a node: CORS', () => {
   let s: RunningServer
   let stop: () => Promise<void>
-  before(async () => ({s, stop} = await serve()))
+  before(async () => {
+    ;({s, stop} = await serve())
+  })
   after(() => stop())
 
   it('answers a browser preflight with 200 and the CORS headers (default origins "*", credentials)', async () => {
@@ -168,7 +170,9 @@ describe('serve HTTP like a node: CORS', () => {
 describe('serve HTTP like a node: Host, paths, sockets, encoding', () => {
   let s: RunningServer
   let stop: () => Promise<void>
-  before(async () => ({s, stop} = await serve()))
+  before(async () => {
+    ;({s, stop} = await serve())
+  })
   after(() => stop())
 
   it("answers an empty Host and refuses an unlisted name with the node's 403", async () => {
@@ -291,7 +295,9 @@ describe('serve HTTP like a node: Host, paths, sockets, encoding', () => {
 describe('serve answers the node APIs: health', () => {
   let s: RunningServer
   let stop: () => Promise<void>
-  before(async () => ({s, stop} = await serve({health: async () => ({lastAcceptedHeight: '0'})})))
+  before(async () => {
+    ;({s, stop} = await serve({health: async () => ({lastAcceptedHeight: '0'})}))
+  })
   after(() => stop())
 
   const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/
@@ -348,7 +354,7 @@ describe('serve answers the node APIs: health', () => {
 
   it("answers 503 with the failing check's error as a string when unhealthy", async () => {
     const sick = await serve({
-      health: async () => {
+      async health() {
         throw new Error('writes failed')
       },
     })
@@ -369,17 +375,21 @@ describe('serve answers the node APIs: health', () => {
   })
 })
 
+const fail = (message: string): string =>
+  `{"jsonrpc":"2.0","error":{"code":-32000,"message":${JSON.stringify(message)},"data":null},"id":1}\n`
+
+const ok = (result: string): string => `{"jsonrpc":"2.0","result":${result},"id":1}\n`
+
 describe('serve answers the node APIs: info', () => {
   let s: RunningServer
   let stop: () => Promise<void>
-  before(async () => ({s, stop} = await serve()))
+  before(async () => {
+    ;({s, stop} = await serve())
+  })
   after(() => stop())
 
   const info = async (method: string, params = '{}'): Promise<string> =>
     (await rpc(s.port, '/ext/info', `{"jsonrpc":"2.0","method":"info.${method}","params":${params},"id":1}`)).body
-  const ok = (result: string): string => `{"jsonrpc":"2.0","result":${result},"id":1}\n`
-  const fail = (message: string): string =>
-    `{"jsonrpc":"2.0","error":{"code":-32000,"message":${JSON.stringify(message)},"data":null},"id":1}\n`
 
   it("answers isBootstrapped for the chain ID and its alias, and the node's errors otherwise", async () => {
     assert.equal(await info('isBootstrapped', `{"chain":"${CHAIN_ID}"}`), ok('{"isBootstrapped":true}'))

@@ -22,7 +22,13 @@ describe('serveChain', () => {
     const t = await openTestVm()
     try {
       let closed = false
-      const vm = {...t.engine, close: async () => ((closed = true), t.engine.close())}
+      const vm = {
+        ...t.engine,
+        async close() {
+          closed = true
+          return t.engine.close()
+        },
+      }
       const genesisId = t.vm.lastAccepted().id
       const serving = await serveChain({vm, genesisId, port: 0})
       assert.equal(serving.info.chainID, localChainId(genesisId))
@@ -46,10 +52,11 @@ describe('serveChain', () => {
       const inBlocks = new Set<string>()
       for await (const b of reopened.acceptedBlocks()) inBlocks.add(toHex(b.block.data))
       await reopened.close()
-      answers.forEach((ok, i) => {
+      for (const [i, ok] of answers.entries()) {
         if (ok) assert.ok(inBlocks.has(toHex(payloads[i]!)), `payload ${i} answered true but is in no block`)
-      })
-      assert.ok(answers.some((ok) => ok))
+      }
+
+      assert.ok(answers.some(Boolean))
     } finally {
       await t.close()
     }
@@ -87,7 +94,7 @@ describe('serveChain', () => {
       redact('IO error: /srv/tsvm/chain/000004.log: x; again /srv/tsvm/chain'),
       'IO error: [data dir]/000004.log: x; again [data dir]',
     )
-    assert.equal(defaultMaxConnections(undefined), 1000)
+    assert.equal(defaultMaxConnections(), 1000)
     assert.equal(defaultMaxConnections(1_048_576), 1000)
     assert.equal(defaultMaxConnections(1024), 512)
     assert.equal(defaultMaxConnections(1), 1)

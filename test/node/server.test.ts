@@ -49,6 +49,15 @@ async function serve(
   return {s, vm: {tip: () => t.vm.lastAccepted()}, engine, stop}
 }
 
+// Outside a string Go's scanner reports the byte itself: 0xff is U+00FF, 0x80 is U+0080.
+const parseError = (what: string): string =>
+  err(
+    -32_700,
+    `invalid character ${what} looking for beginning of value`,
+    'null',
+    '{"jsonrpc":"","method":"","params":null,"id":null}',
+  )
+
 describe('server v1.3 wire rules', () => {
   let s: RunningServer
   let vm: Served['vm']
@@ -215,7 +224,7 @@ describe('server v1.3 wire rules', () => {
       bytes(
         `{"jsonrpc":"2.0","error":{"code":-32000,"message":"rpc: can't find method \\"timestampvm.Nope\\"","data":null},"id":"\\u003c`,
         [0xff],
-        '\\u2028',
+        String.raw`\u2028`,
         [0xf0, 0x90, 0x82, 0x80, 0xc3],
         '"}\n',
       ),
@@ -233,14 +242,6 @@ describe('server v1.3 wire rules', () => {
         '"}\n',
       ),
     )
-    // Outside a string Go's scanner reports the byte itself: 0xff is U+00FF, 0x80 is U+0080.
-    const parseError = (what: string): string =>
-      err(
-        -32_700,
-        `invalid character ${what} looking for beginning of value`,
-        'null',
-        '{"jsonrpc":"","method":"","params":null,"id":null}',
-      )
     assert.equal(
       Buffer.from(
         await post('{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":', [0xff], '}'),
@@ -248,7 +249,7 @@ describe('server v1.3 wire rules', () => {
       ).toString(),
       parseError("'\u00FF'"),
     )
-    assert.equal(Buffer.from(await post([0x80]), 'latin1').toString(), parseError("'\\u0080'"))
+    assert.equal(Buffer.from(await post([0x80]), 'latin1').toString(), parseError(String.raw`'\u0080'`))
     assert.equal(Buffer.from(await post('{"id":', [0xc3, 0xa9], '}'), 'latin1').toString(), parseError("'\u00C3'"))
   })
 
@@ -290,7 +291,7 @@ describe('server v1.3 wire rules', () => {
       ['1.0', '1.0'],
       ['-0', '-0'],
       ['1e400', '1e400'],
-      ['"a<b>&c"', '"a\\u003cb\\u003e\\u0026c"'],
+      ['"a<b>&c"', String.raw`"a\u003cb\u003e\u0026c"`],
       ['{ "x" : [ 1 ] }', '{"x":[1]}'],
     ]) {
       const r = await call(`{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":${sent}}`)
@@ -375,11 +376,12 @@ describe('server v1.3 wire rules', () => {
     assert.equal(onStatic.body, err(-32_000, 'rpc: can\'t find method "timestampvm.GetBlock"', '1'))
   })
 
+  const enc = (params: string): Promise<string> =>
+    call(`{"jsonrpc":"2.0","method":"timestampvm.encode","params":${params},"id":1}`, '/ext/vm/timestampvm').then(
+      (r) => r.body,
+    )
+
   it('encode pads, truncates, refuses empty data and the json encoding', async () => {
-    const enc = (params: string): Promise<string> =>
-      call(`{"jsonrpc":"2.0","method":"timestampvm.encode","params":${params},"id":1}`, '/ext/vm/timestampvm').then(
-        (r) => r.body,
-      )
     assert.equal(
       await enc('{"data":"abcdef","length":2,"encoding":"HexNC"}'),
       '{"jsonrpc":"2.0","result":{"bytes":"0x6162","encoding":"hexnc"},"id":1}\n',
@@ -402,21 +404,22 @@ describe('server v1.3 wire rules', () => {
       '{"data":"x","length":"1"}',
       '{"data":"x","length":2147483648}',
       '{"data":"x","encoding":"cb58"}',
-      '{"data":"x","encoding":"h\\u0065x"}',
+      String.raw`{"data":"x","encoding":"h\u0065x"}`,
     ]) {
       assert.equal(await enc(bad), err(-32_000, BAD_ARGS, '1'), bad)
     }
   })
 
+  const dec = (params: string): Promise<string> =>
+    call(`{"jsonrpc":"2.0","method":"timestampvm.decode","params":${params},"id":1}`, '/ext/vm/timestampvm').then(
+      (r) => r.body,
+    )
+
   it('decode escapes HTML, control bytes and invalid UTF-8 as Go does', async () => {
-    const dec = (params: string): Promise<string> =>
-      call(`{"jsonrpc":"2.0","method":"timestampvm.decode","params":${params},"id":1}`, '/ext/vm/timestampvm').then(
-        (r) => r.body,
-      )
     const bytes = Uint8Array.from([0x3c, 0x61, 0x3e, 0x26, 0x00, 0x08, 0x0c, 0x0a, 0xff, 0xe2, 0x80, 0xa8, 0x7f])
     assert.equal(
       await dec(`{"bytes":"${hexEncode(bytes)}"}`),
-      '{"jsonrpc":"2.0","result":{"data":"\\u003ca\\u003e\\u0026\\u0000\\u0008\\u000c\\n\\ufffd\\u2028\x7F","encoding":"hex"},"id":1}\n',
+      '{"jsonrpc":"2.0","result":{"data":"\\u003ca\\u003e\\u0026\\u0000\\u0008\\u000c\\n\\ufffd\\u2028\u007F","encoding":"hex"},"id":1}\n',
     )
     assert.equal(await dec('{"bytes":""}'), '{"jsonrpc":"2.0","result":{"data":"","encoding":"hex"},"id":1}\n')
     assert.equal(
@@ -428,7 +431,7 @@ describe('server v1.3 wire rules', () => {
       ['{"bytes":"0x0017afa0Zd"}', "encoding/hex: invalid byte: U+005A 'Z'"],
       ['{"bytes":"0x012"}', 'encoding/hex: odd length hex string'],
       ['{"bytes":"0x01g"}', "encoding/hex: invalid byte: U+0067 'g'"],
-      ['{"bytes":"0x00\\u0000"}', 'encoding/hex: invalid byte: U+0000'],
+      [String.raw`{"bytes":"0x00\u0000"}`, 'encoding/hex: invalid byte: U+0000'],
       ['{"bytes":"0xafafafafaf"}', 'invalid input checksum'],
       ['{"bytes":"0xaf"}', 'input string is smaller than the checksum size'],
       ['{"bytes":"0X00"}', 'missing 0x prefix to hex encoding'],
@@ -609,18 +612,22 @@ async function rawSocket(port: number): Promise<{socket: Socket; received(): str
     socket.once('error', reject)
   })
   let got = ''
-  socket.on('data', (b: Buffer) => (got += b.toString('latin1')))
+  socket.on('data', (b: Buffer) => {
+    got += b.toString('latin1')
+  })
   socket.on('error', () => {})
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  const closed = new Promise<void>((resolve) => {
+    socket.once('close', () => resolve())
+  })
   return {socket, received: () => got, closed}
 }
 
 /** Resolves when `p` does; rejects after `ms` (a generous bound, not a measurement). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
-  )
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
   return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }
 
@@ -639,8 +646,10 @@ async function keepAliveRequest(
     const text = c.received().slice(before)
     const end = text.indexOf('\r\n\r\n')
     const length = /content-length: (\d+)/i.exec(text)
-    if (end >= 0 && length && text.length >= end + 4 + Number(length[1])) return text
-    await new Promise((r) => c.socket.once('data', r))
+    if (end !== -1 && length && text.length >= end + 4 + Number(length[1])) return text
+    await new Promise((r) => {
+      c.socket.once('data', r)
+    })
   }
 }
 
@@ -710,7 +719,9 @@ describe('server connection cap and timeouts', () => {
     const {s, stop} = await serve('v1.3', undefined, {headersTimeoutMs: 60_000, requestTimeoutMs: 60_000})
     let closing: Promise<void> | undefined
     try {
-      const started = new Promise((resolve) => s.server.once('request', resolve))
+      const started = new Promise((resolve) => {
+        s.server.once('request', resolve)
+      })
       const stalled = await rawSocket(s.port)
       stalled.socket.write(
         'POST /ext/bc/timestampvm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc"',
@@ -794,7 +805,10 @@ describe('server connection cap and timeouts', () => {
       assert.equal(report.checks.timestampvm.message.refusedConnections, 2)
       // One held connection goes: a new one is served.
       held.pop()!.socket.destroy()
-      while (s.connections().open >= 3) await new Promise((r) => setTimeout(r, 10))
+      while (s.connections().open >= 3)
+        await new Promise((r) => {
+          setTimeout(r, 10)
+        })
       const ok = await rpc(s.port, '/ext/bc/timestampvm', '{"jsonrpc":"2.0","method":"timestampvm.getBlock","id":1}')
       assert.equal(ok.status, 200)
     } finally {

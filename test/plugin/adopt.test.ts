@@ -72,9 +72,8 @@ describe('the plugin on an rpcdb the Go VM wrote', () => {
       maxBlocksRetrivalTime: 60_000_000_000n,
     })
     assert.equal(r.blksBytes.length, BLOCKS + 1)
-    r.blksBytes.forEach((bytes: Uint8Array, i: number) =>
-      assert.equal(hex(sha256(bytes)), heights.get(BigInt(BLOCKS - i)), `ancestor ${i}`),
-    )
+    for (const [i, bytes] of r.blksBytes.entries())
+      assert.equal(hex(sha256(bytes)), heights.get(BigInt(BLOCKS - i)), `ancestor ${i}`)
   })
 
   it('leaves the store holding what tsvm itself would have written (genesis bytes padded)', () => {

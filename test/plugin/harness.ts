@@ -64,16 +64,19 @@ export async function serve(
         .then(() => fn(call.request, call))
         .then(
           (r) => cb(null, r),
-          (e: unknown) =>
-            cb({code: (e as {grpcCode?: number}).grpcCode ?? grpc.status.UNKNOWN, details: (e as Error).message}),
+          (error: unknown) =>
+            cb({
+              code: (error as {grpcCode?: number}).grpcCode ?? grpc.status.UNKNOWN,
+              details: (error as Error).message,
+            }),
         )
     }
   }
 
   server.addService(definition, impl)
-  const port = await new Promise<number>((res, rej) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
-  )
+  const port = await new Promise<number>((res, rej) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p)))
+  })
   return {address: `127.0.0.1:${port}`, server}
 }
 
@@ -381,7 +384,9 @@ export class PluginProcess {
   ) {
     child.stdout!.on('data', (b: Buffer) => this.out.push(b))
     child.stderr!.on('data', (b: Buffer) => this.err.push(b))
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({code, signal})))
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => resolve({code, signal}))
+    })
   }
 
   get stderr(): string {
@@ -422,10 +427,13 @@ export class PluginProcess {
   }
 }
 
+const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
+
 /** Writes the launcher the plugin dir holds: /bin/sh, absolute paths, exec. */
 export async function writeLauncher(dir: string, protocol?: number, extraArgs: string[] = []): Promise<string> {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-  const args = [...(protocol === undefined ? [] : ['--protocol', String(protocol)]), ...extraArgs].map(q).join(' ')
+  const args = [...(protocol === undefined ? [] : ['--protocol', String(protocol)]), ...extraArgs]
+    .map((s) => q(s))
+    .join(' ')
   const path = join(dir, 'launcher')
   await writeFile(path, `#!/bin/sh\nexec ${q(process.execPath)} ${q(PLUGIN_ENTRY)} ${args}\n`)
   await chmod(path, 0o755)
@@ -442,7 +450,9 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
   const dir = await mkdtemp(join(tmpdir(), 'tsvm-node-'))
   const launcher = await writeLauncher(dir, options.protocol, options.extraArgs)
   let arrived: ((h: Handshake) => void) | undefined
-  const got = new Promise<Handshake>((resolve) => (arrived = resolve))
+  const got = new Promise<Handshake>((resolve) => {
+    arrived = resolve
+  })
   let started = 0n
   const runtime = await serve({
     Initialize: [
@@ -472,7 +482,9 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
   })
   const plugin = new PluginProcess(child, dir)
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), HANDSHAKE_MS)))
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), HANDSHAKE_MS)
+  })
   const result = await Promise.race([got, timeout, plugin.exited.then(() => 'exited' as const)])
   clearTimeout(timer)
   // The node shuts its Runtime server down right after the handshake (gracefully: the reply goes out).
@@ -480,7 +492,7 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
   if (result === 'timeout' || result === 'exited') {
     child.kill('SIGKILL')
     await plugin.exited
-    const stderr = plugin.stderr
+    const {stderr} = plugin
     await rm(dir, {recursive: true, force: true})
     throw Object.assign(new Error(`handshake failed: vm process not found (${result}); stderr: ${stderr}`), {stderr})
   }
@@ -488,10 +500,12 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
   plugin.handshake = result
   if (result.protocolVersion !== nodeProtocol) {
     // The node kills the plugin on a mismatch.
-    await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => {
+      setTimeout(r, 100)
+    })
     child.kill('SIGKILL')
     await plugin.exited
-    const stderr = plugin.stderr
+    const {stderr} = plugin
     await rm(dir, {recursive: true, force: true})
     throw Object.assign(new Error(`handshake failed: protocol ${result.protocolVersion}, node ${nodeProtocol}`), {
       stderr,

@@ -190,8 +190,12 @@ describe('tsvm plugin install and probe', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       let out = ''
-      child.stdout.on('data', (b: Buffer) => (out += b.toString()))
-      child.stderr.on('data', (b: Buffer) => (out += b.toString()))
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString()
+      })
+      child.stderr.on('data', (b: Buffer) => {
+        out += b.toString()
+      })
       child.on('close', (code) => resolve({code, out}))
     })
     assert.equal(r.code, 0, r.out)

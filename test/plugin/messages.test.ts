@@ -12,7 +12,7 @@ import {PLUGIN_VERSION} from '../../src/plugin/protocol.js'
 import {ROOT} from '../helpers/cli.js'
 
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex')
-const unhex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'))
+const unhex = (s: string) => new Uint8Array(Buffer.from(s.replaceAll(/\s+/g, ''), 'hex'))
 const ID = new Uint8Array(32).fill(0xaa)
 const PARENT = new Uint8Array(32).fill(0xbb)
 const Z32 = new Uint8Array(32)
@@ -92,7 +92,7 @@ describe('encoding vectors', () => {
   for (const [name, codec, value, expected] of VECTORS) {
     it(`${name} encodes as the notes say and decodes back`, () => {
       const bytes = codec.encode(value)
-      assert.equal(hex(bytes), expected.replace(/\s+/g, ''))
+      assert.equal(hex(bytes), expected.replaceAll(/\s+/g, ''))
       const back = codec.decode(bytes) as Record<string, unknown>
       for (const [k, v] of Object.entries(value)) {
         if (v instanceof Uint8Array) assert.equal(hex(back[k] as Uint8Array), hex(v), k)
@@ -162,10 +162,10 @@ const PROTO_DIR = join(ROOT, 'src', 'plugin', 'proto')
 /** message name → field name → "label type number", from a .proto file (our small subset). */
 function parseProto(text: string): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>()
-  const clean = text.replace(/\/\/.*$/gm, '')
+  const clean = text.replaceAll(/\/\/.*$/gm, '')
   for (const m of clean.matchAll(/message\s+(\w+)\s*\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}/g)) {
     const fields = new Map<string, string>()
-    const body = m[2]!.replace(/enum\s+\w+\s*\{[^}]*\}/g, '')
+    const body = m[2]!.replaceAll(/enum\s+\w+\s*\{[^}]*\}/g, '')
     for (const f of body.matchAll(/(optional|repeated)?\s*([\w.]+)\s+(\w+)\s*=\s*(\d+)\s*;/g)) {
       fields.set(f[3]!, `${f[1] ?? ''} ${f[2]} ${f[4]}`.trim())
     }
@@ -180,7 +180,7 @@ function protoFiles(dir: string): string[] {
   return readdirSync(dir, {recursive: true, encoding: 'utf8'}).filter((f) => f.endsWith('.proto'))
 }
 
-const camel = (snake: string) => snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())
+const camel = (snake: string) => snake.replaceAll(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())
 
 /** A codec's field as the .proto spells it ("label type number"), given the proto's type name. */
 function tableEntry(spec: {no: number; kind: unknown; label?: string}, protoType: string): string {
@@ -208,7 +208,7 @@ describe('field tables match the .proto files', () => {
   for (const [file, service] of services) {
     it(`every method of ${file} is in the table with its path, and the tables' fields are the .proto's`, () => {
       const path = protoFiles(PROTO_DIR).find((f) => f.endsWith(file))!
-      const text = readFileSync(join(PROTO_DIR, path), 'utf8').replace(/\/\/.*$/gm, '')
+      const text = readFileSync(join(PROTO_DIR, path), 'utf8').replaceAll(/\/\/.*$/gm, '')
       const pkg = /package\s+([\w.]+);/.exec(text)![1]!
       const svc = /service\s+(\w+)/.exec(text)![1]!
       const rpcs = [...text.matchAll(/rpc\s+(\w+)\(([\w.]+)\)\s+returns\s+\(([\w.]+)\)/g)]
@@ -263,7 +263,7 @@ function checkCodec(
   assert.ok(proto, `no message ${full} in the .proto files`)
   const pkg = full.slice(0, full.lastIndexOf('.'))
   const names = Object.keys(codec.fields)
-  assert.deepEqual(names.sort(), [...proto.keys()].map(camel).sort(), `fields of ${full}`)
+  assert.deepEqual(names.sort(), [...proto.keys()].map((s) => camel(s)).sort(), `fields of ${full}`)
   for (const [snake, entry] of proto) {
     const spec = codec.fields[camel(snake)]!
     const protoType = entry.split(' ').at(-2)!
@@ -292,18 +292,20 @@ function hasProtoc(): boolean {
   }
 }
 
+const firstVector = (name: string) => VECTORS.find((v) => v[0] === name || v[0].startsWith(`${name} (`))!
+
 describe(
   'against protoc --encode',
   {skip: hasProtoc() ? false : 'protoc is not installed (apt-get install protobuf-compiler)'},
   () => {
     const text: Record<string, string> = {
-      'vm.InitializeResponse': `last_accepted_id: "${'\\xaa'.repeat(32)}" last_accepted_parent_id: "${'\\000'.repeat(32)}" bytes: "${'\\xcc'.repeat(82)}" timestamp {}`,
-      'vm.BuildBlockResponse': `id: "${'\\xaa'.repeat(32)}" parent_id: "${'\\xbb'.repeat(32)}" bytes: "${'\\xcc'.repeat(82)}" height: 1 timestamp { seconds: 1700000000 }`,
-      'vm.GetBlockResponse': `parent_id: "${'\\xbb'.repeat(32)}" bytes: "${'\\xcc'.repeat(82)}" height: 1 timestamp { seconds: 1700000000 }`,
+      'vm.InitializeResponse': `last_accepted_id: "${String.raw`\xaa`.repeat(32)}" last_accepted_parent_id: "${String.raw`\000`.repeat(32)}" bytes: "${String.raw`\xcc`.repeat(82)}" timestamp {}`,
+      'vm.BuildBlockResponse': `id: "${String.raw`\xaa`.repeat(32)}" parent_id: "${String.raw`\xbb`.repeat(32)}" bytes: "${String.raw`\xcc`.repeat(82)}" height: 1 timestamp { seconds: 1700000000 }`,
+      'vm.GetBlockResponse': `parent_id: "${String.raw`\xbb`.repeat(32)}" bytes: "${String.raw`\xcc`.repeat(82)}" height: 1 timestamp { seconds: 1700000000 }`,
       'vm.BuildBlockRequest': 'p_chain_height: 0',
       'vm.AppRequestFailedMsg': 'request_id: 7 error_code: -1',
       'vm.GetAncestorsRequest': 'max_blocks_num: -1',
-      'rpcdb.WriteBatchRequest': 'puts { key: "\\001" value: "\\002" } deletes { key: "\\003" }',
+      'rpcdb.WriteBatchRequest': String.raw`puts { key: "\001" value: "\002" } deletes { key: "\003" }`,
       'http.HandleSimpleHTTPResponse':
         'code: 200 headers { key: "Content-Type" values: "application/json" } body: "{}"',
       'vm.runtime.InitializeRequest': 'protocol_version: 45 addr: "127.0.0.1:40000"',
@@ -314,7 +316,6 @@ describe(
       http: 'http/http.proto',
       'vm.runtime': 'vm/runtime/runtime.proto',
     }
-    const firstVector = (name: string) => VECTORS.find((v) => v[0] === name || v[0].startsWith(`${name} (`))!
     for (const [type, input] of Object.entries(text)) {
       it(`${type} is byte-identical to protoc's`, () => {
         const pkg = type.slice(0, type.lastIndexOf('.'))

@@ -111,7 +111,7 @@ describe('registration (spawn, handshake, Version, Shutdown, SIGTERM; no Initial
   it('a node of another protocol refuses the handshake, and the plugin says why on stderr', async () => {
     const error = (await spawnPlugin({protocol: 44, nodeProtocol: 45}).then(
       () => assert.fail('handshake succeeded'),
-      (e: unknown) => e,
+      (error_: unknown) => error_,
     )) as {message: string; handshake?: {protocolVersion: number}}
     assert.match(error.message, /handshake failed/)
     assert.equal(error.handshake?.protocolVersion, 44)
@@ -122,8 +122,18 @@ describe('registration (spawn, handshake, Version, Shutdown, SIGTERM; no Initial
     try {
       const launcher = await writeLauncher(dir)
       let arrived: (() => void) | undefined
-      const handshake = new Promise<void>((r) => (arrived = r))
-      const runtime = await serve({Initialize: [RuntimeService.Initialize, () => (arrived!(), {})]})
+      const handshake = new Promise<void>((r) => {
+        arrived = r
+      })
+      const runtime = await serve({
+        Initialize: [
+          RuntimeService.Initialize,
+          () => {
+            arrived!()
+            return {}
+          },
+        ],
+      })
       // The "node" (sh) starts the plugin, waits for its handshake, then exits: no Shutdown, no
       // SIGTERM, no Pdeathsig. (It must outlive the plugin's start, or the plugin sees no change.)
       const sh = spawn('/bin/sh', ['-c', `'${launcher}' & echo $!; read line`], {
@@ -132,10 +142,14 @@ describe('registration (spawn, handshake, Version, Shutdown, SIGTERM; no Initial
         stdio: ['pipe', 'pipe', 'ignore'],
       })
       let out = ''
-      sh.stdout.on('data', (b: Buffer) => (out += b.toString()))
+      sh.stdout.on('data', (b: Buffer) => {
+        out += b.toString()
+      })
       await handshake
       sh.stdin.end('go\n')
-      await new Promise((r) => sh.on('exit', r))
+      await new Promise((r) => {
+        sh.on('exit', r)
+      })
       const pid = Number(out.trim())
       assert.ok(pid > 0, out)
       const alive = () => {
@@ -153,7 +167,9 @@ describe('registration (spawn, handshake, Version, Shutdown, SIGTERM; no Initial
           assert.fail('the orphaned plugin did not exit')
         }
 
-        await new Promise((r) => setTimeout(r, 100))
+        await new Promise((r) => {
+          setTimeout(r, 100)
+        })
       }
 
       runtime.server.forceShutdown()
@@ -165,7 +181,7 @@ describe('registration (spawn, handshake, Version, Shutdown, SIGTERM; no Initial
   it('refuses a protocol outside 42-46 before any handshake, with a clear reason', async () => {
     const error = (await spawnPlugin({protocol: 41}).then(
       () => assert.fail('handshake succeeded'),
-      (e: unknown) => e,
+      (error_: unknown) => error_,
     )) as {message: string; stderr: string}
     assert.match(error.message, /handshake failed: vm process not found \(exited\)/)
     assert.match(error.stderr, /--protocol 41 is not supported: use one of 42 \(v1\.13\.3\)/)
@@ -267,14 +283,18 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
     // The call is held open; Health shows it waiting once it has reached the plugin.
     for (let i = 0; (await health(chain)).waitingForEvent !== 1; i++) {
       assert.ok(i < 200, 'WaitForEvent never reached the plugin')
-      await new Promise((r) => setTimeout(r, 10))
+      await new Promise((r) => {
+        setTimeout(r, 10)
+      })
     }
 
     pending.cancel()
     await rejectsWithStatus(pending.result, grpc.status.CANCELLED)
     for (let i = 0; (await health(chain)).waitingForEvent !== 0; i++) {
       assert.ok(i < 200, 'the cancelled WaitForEvent was not released')
-      await new Promise((r) => setTimeout(r, 10))
+      await new Promise((r) => {
+        setTimeout(r, 10)
+      })
     }
   })
 
@@ -513,7 +533,9 @@ describe('a chain through its life: creation, normal operation, fixed replies, A
     })
     try {
       await pinger.call(VmService.Version, {})
-      await new Promise((r) => setTimeout(r, 3500))
+      await new Promise((r) => {
+        setTimeout(r, 3500)
+      })
       assert.match((await pinger.call(VmService.Version, {})).version, /^tsvm\//)
     } finally {
       pinger.close()

@@ -80,6 +80,7 @@ describe('RpcLevel', () => {
       ['400bb7', '400bb6', '400bb5'],
     )
     let n = 0
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- counts the keys
     for await (const _ of level.keys({gte: b(0x40), lt: b(0x41), limit: 5})) n++
     assert.equal(n, 5)
     assert.equal(db.openIterators, 0)

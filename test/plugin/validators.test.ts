@@ -110,13 +110,7 @@ describe('three validators driven as consensus', () => {
     for (let round = 1; round <= ROUNDS; round++) {
       const live = validators.filter((v) => v.live)
       const proposer = live[round % live.length]!
-      if (round % FORK_EVERY !== 0) {
-        const blk = await build(proposer, payload(round, 0))
-        for (const v of live) if (v !== proposer) await receive(v, blk)
-        for (const v of live) await decide(v, [blk], [])
-        accepted.push(blk)
-        tip = blk
-      } else {
+      if (round % FORK_EVERY === 0) {
         // Two proposers build at the same height; the second builds a branch of two.
         const other = live[(round + 1) % live.length]!
         const x = await build(proposer, payload(round, 1))
@@ -146,6 +140,12 @@ describe('three validators driven as consensus', () => {
         accepted.push(...win)
         rejected.push(...lose)
         tip = win.at(-1)!
+      } else {
+        const blk = await build(proposer, payload(round, 0))
+        for (const v of live) if (v !== proposer) await receive(v, blk)
+        for (const v of live) await decide(v, [blk], [])
+        accepted.push(blk)
+        tip = blk
       }
 
       if (round === RESTART_AT) {

@@ -15,7 +15,9 @@ const SHA256_TEST = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f
 describe('hashFile / hashStream', () => {
   let dir: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir, cleanup} = await tempDir()))
+  before(async () => {
+    ;({dir, cleanup} = await tempDir())
+  })
   after(() => cleanup())
 
   it('sha256("test") (spec §2.4)', async () => {

@@ -39,6 +39,8 @@ function rfcNode(leaves: Uint8Array[]): Uint8Array {
 const rfcRoot = (items: Uint8Array[]) => rfcNode(items.map((it) => H([0x00], it)))
 const v2Root = (items: Uint8Array[]) => rfcNode(items.map((it, i) => L2(i, items.length, it)))
 
+const items = (n: number) => Array.from({length: n}, (_, i) => item(i))
+
 describe('Merkle tree, version 1 (receipts of version 1)', () => {
   it('hashes leaves and inner nodes with domain separation', () => {
     assert.deepEqual(leafHash(item(0)), L(0))
@@ -47,7 +49,6 @@ describe('Merkle tree, version 1 (receipts of version 1)', () => {
   })
 
   it('known answers for 1, 2, 3 and 5 leaves', () => {
-    const items = (n: number) => Array.from({length: n}, (_, i) => item(i))
     assert.deepEqual(merkleRoot(items(1), 1), L(0))
     assert.deepEqual(merkleRoot(items(2), 1), N(L(0), L(1)))
     // 3: the odd leaf is promoted, never duplicated
@@ -161,6 +162,9 @@ describe('Merkle tree, version 2 (the leaf binds count and index)', () => {
   })
 })
 
+const code = (fn: () => unknown) =>
+  assert.throws(fn, (e: unknown) => e instanceof TsvmError && /INVALID_ARGUMENT|BAD_LENGTH/.test(e.code))
+
 describe('Merkle tree, both versions', () => {
   it('builds 20,000 leaves and reads every path', () => {
     const items = Array.from({length: 20_000}, (_, i) => H([i & 255, i >> 8]))
@@ -185,8 +189,6 @@ describe('Merkle tree, both versions', () => {
   })
 
   it('refuses no items, bad item lengths and out-of-range indexes', () => {
-    const code = (fn: () => unknown) =>
-      assert.throws(fn, (e: unknown) => e instanceof TsvmError && /INVALID_ARGUMENT|BAD_LENGTH/.test(e.code))
     code(() => new MerkleTree([]))
     code(() => new MerkleTree([new Uint8Array(31)]))
     code(() => new MerkleTree([item(0), item(1)]).path(2))

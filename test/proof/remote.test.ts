@@ -20,7 +20,9 @@ import {openTestVm} from '../helpers/real-vm.js'
 
 let dir: string
 let cleanup: () => Promise<void>
-before(async () => ({dir, cleanup} = await tempDir('tsvm-proof-remote-')))
+before(async () => {
+  ;({dir, cleanup} = await tempDir('tsvm-proof-remote-'))
+})
 after(() => cleanup())
 
 describe('proofs on a remote chain', () => {
@@ -46,7 +48,9 @@ describe('proofs on a remote chain', () => {
       // the node builds on its own; poll until the payload is in an accepted block
       let up = await upgradeReceipt(pending, chain)
       for (let i = 0; i < 200 && up.status === 'pending'; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 25))
+        await new Promise((resolve) => {
+          setTimeout(resolve, 25)
+        })
         up = await upgradeReceipt(pending, chain)
       }
 
@@ -68,7 +72,9 @@ describe('proofs on a remote chain', () => {
     const asked: unknown[] = []
     const info = createServer((req, res) => {
       let body = ''
-      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('data', (c: Buffer) => {
+        body += c.toString()
+      })
       req.on('end', () => {
         const call = JSON.parse(body)
         asked.push([req.url, call.method, call.params])
@@ -76,7 +82,9 @@ describe('proofs on a remote chain', () => {
         res.end(JSON.stringify({jsonrpc: '2.0', id: call.id, result: {blockchainID: chainID}}))
       })
     })
-    await new Promise<void>((resolve) => info.listen(0, '127.0.0.1', resolve))
+    await new Promise<void>((resolve) => {
+      info.listen(0, '127.0.0.1', resolve)
+    })
     const origin = `http://127.0.0.1:${(info.address() as AddressInfo).port}`
     const byId = new RemoteChain(`${origin}/ext/bc/${chainID}`)
     const byAlias = new RemoteChain(`${origin}/ext/bc/mychain`)
@@ -88,15 +96,21 @@ describe('proofs on a remote chain', () => {
     } finally {
       await byId.close()
       await byAlias.close()
-      await new Promise((resolve) => info.close(resolve))
+      await new Promise((resolve) => {
+        info.close(resolve)
+      })
     }
   })
 
   it('an unreachable node is an RPC error, never a verdict on the receipt', async () => {
     const probe = createServer()
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-    const port = (probe.address() as AddressInfo).port
-    await new Promise((resolve) => probe.close(resolve))
+    await new Promise<void>((resolve) => {
+      probe.listen(0, '127.0.0.1', resolve)
+    })
+    const {port} = probe.address() as AddressInfo
+    await new Promise((resolve) => {
+      probe.close(resolve)
+    })
     const r = await loadReceipt(join(dir, 'a.txt.tsvm'))
     const chain = new RemoteChain(`http://127.0.0.1:${port}/ext/bc/timestampvm`, {timeoutMs: 2000})
     try {

@@ -26,14 +26,20 @@ import {rejectionCode} from '../helpers/errors.js'
 
 let dir: string
 let cleanup: () => Promise<void>
-before(async () => ({dir, cleanup} = await tempDir('tsvm-stamp-')))
+before(async () => {
+  ;({dir, cleanup} = await tempDir('tsvm-stamp-'))
+})
 after(() => cleanup())
 
 /** A real embedded chain on a fresh dir whose propose calls are counted. */
 async function countingChain(): Promise<Awaited<ReturnType<typeof openTestChain>> & {proposals: number}> {
   const chain = Object.assign(await openTestChain(), {proposals: 0})
   const propose = chain.propose.bind(chain)
-  chain.propose = (...args: Parameters<Chain['propose']>) => (chain.proposals++, propose(...args))
+  chain.propose = (...args: Parameters<Chain['propose']>) => {
+    chain.proposals++
+    return propose(...args)
+  }
+
   chains.push(chain)
   return chain
 }
@@ -111,8 +117,8 @@ describe('stamp', () => {
       ['odd/ok.txt', 'odd/real\uFFFD.txt', 'odd/sub/ok2.txt'],
     )
     assert.deepEqual(got.skipped.map((s) => [s.path.slice(root.length + 1), s.reason]).sort(), [
-      ['caf\\xe9', 'name not UTF-8'],
-      ['dir\\xff', 'name not UTF-8'],
+      [String.raw`caf\xe9`, 'name not UTF-8'],
+      [String.raw`dir\xff`, 'name not UTF-8'],
     ])
   })
 
@@ -142,7 +148,7 @@ describe('stamp', () => {
     const res = await stamp(await countingChain(), ['-'], {
       cwd: dir,
       outDir: 'by-hash',
-      stdin: Readable.from([h.map(toHex).join('\n')]),
+      stdin: Readable.from([h.map((b) => toHex(b)).join('\n')]),
     })
     assert.equal(res.items, 2)
     for (const x of h) {
@@ -212,7 +218,7 @@ describe('stamp', () => {
       outDir: out,
       pendingDir: pending,
       onProgress: (phase) => phase === 'hash' && block(),
-    }).catch((e: unknown) => e)
+    }).catch((error: unknown) => error)
     assert.ok(failed instanceof TsvmError && failed.code === 'RECEIPTS_INCOMPLETE', String(failed))
     assert.match(failed.message, /tsvm stamp --resume/)
     const record = failed.details!.record as string
@@ -228,9 +234,7 @@ describe('stamp', () => {
     )
 
     await rm(join(out, 'late-failure', 'sub'))
-    const resumed = await resumeStamps(pending, async () =>
-      Object.assign(Object.create(chain), {close: async () => {}}),
-    )
+    const resumed = await resumeStamps(pending, async () => Object.assign(Object.create(chain), {async close() {}}))
     assert.equal(resumed.length, 1)
     const r = resumed[0]!
     assert.ok(!('pid' in r))
@@ -267,7 +271,7 @@ describe('stamp', () => {
     }
     // the record as a killed run leaves it: written, its process gone
     releaseRecord(createRecord(pending, run))
-    const open = async () => Object.assign(Object.create(chain), {close: async () => {}})
+    const open = async () => Object.assign(Object.create(chain), {async close() {}})
     const [r] = await resumeStamps(pending, open)
     assert.ok(r && !('pid' in r) && r.status === 'complete')
     assert.equal(chain.proposals, 1)

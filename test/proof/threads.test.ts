@@ -53,6 +53,27 @@ const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).dig
 
 const N = PARALLEL_MIN_ITEMS + 100
 
+function writeJob(out: string, n: number): WriteJob {
+  const hashes = Array.from({length: n}, (_, i) => sha(Uint8Array.of(i & 255, i >> 8)))
+  const tree = new MerkleTree(hashes)
+  const all = new Uint8Array(n * 32)
+  for (const [i, h] of hashes.entries()) all.set(h, i * 32)
+  return {
+    shared: {
+      payload: tree.root,
+      block: null,
+      chain: {kind: 'embedded', location: out},
+      status: 'pending',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    },
+    levels: tree.toLevels(),
+    hashes: all,
+    names: hashes.map((_, i) => `d${i % 7}/r${i}`),
+    targets: hashes.map((_, i) => join(out, `d${i % 7}`, `r${i}.tsvm`)),
+    replace: false,
+  }
+}
+
 describe('stamp helper threads', () => {
   let dir: string
   let cleanup: () => Promise<void>
@@ -61,7 +82,7 @@ describe('stamp helper threads', () => {
     ;({dir, cleanup} = await tempDir('tsvm-threads-'))
     mkdirSync(join(dir, 'files'))
     paths = Array.from({length: N}, (_, i) => join(dir, 'files', `f${i}`))
-    paths.forEach((p, i) => writeFileSync(p, `file ${i}\n`))
+    for (const [i, p] of paths.entries()) writeFileSync(p, `file ${i}\n`)
     // one file too large to read at once: left to the main thread by every thread
     writeFileSync(paths[7]!, Buffer.alloc(SMALL_FILE + 10, 1))
   })
@@ -87,7 +108,11 @@ describe('stamp helper threads', () => {
       const mine = new Set<number>()
       const message = {kind: 'hash' as const, paths, digests: digests.buffer as SharedArrayBuffer}
       // This thread takes chunks but does nothing with them (returns false) and is slow about it.
-      await helpers.run(message, board, (i) => (shareWithHelper(board, i), mine.add(i), false))
+      await helpers.run(message, board, (i) => {
+        shareWithHelper(board, i)
+        mine.add(i)
+        return false
+      })
       const byHelper = Array.from({length: N}, (_, i) => i).filter((i) => isDone(board, i))
       assert.ok(byHelper.length > 0, 'the helper did no item')
       assert.equal(isDone(board, 7), false, 'the large file is left to the main thread')
@@ -107,27 +132,6 @@ describe('stamp helper threads', () => {
     assert.throws(() => hashSmallFile(join(dir, 'missing'), buf), {code: 'ENOENT'})
   })
 
-  function writeJob(out: string, n: number): WriteJob {
-    const hashes = Array.from({length: n}, (_, i) => sha(Uint8Array.of(i & 255, i >> 8)))
-    const tree = new MerkleTree(hashes)
-    const all = new Uint8Array(n * 32)
-    hashes.forEach((h, i) => all.set(h, i * 32))
-    return {
-      shared: {
-        payload: tree.root,
-        block: null,
-        chain: {kind: 'embedded', location: out},
-        status: 'pending',
-        createdAt: '2026-01-01T00:00:00.000Z',
-      },
-      levels: tree.toLevels(),
-      hashes: all,
-      names: hashes.map((_, i) => `d${i % 7}/r${i}`),
-      targets: hashes.map((_, i) => join(out, `d${i % 7}`, `r${i}.tsvm`)),
-      replace: false,
-    }
-  }
-
   it('write and commit jobs: receipts written and moved to their names by either thread are the same text', async () => {
     const job = writeJob(join(dir, 'w1'), N)
     const helpers = Helpers.forItems(N)
@@ -136,7 +140,12 @@ describe('stamp helper threads', () => {
         const board = newBoard(N)
         const fn = kind === 'write' ? receiptWriter(job) : receiptCommitter(job)
         const here = new Set<number>()
-        await helpers.run({kind, job}, board, (i) => (shareWithHelper(board, i), fn(i), here.add(i), true))
+        await helpers.run({kind, job}, board, (i) => {
+          shareWithHelper(board, i)
+          fn(i)
+          here.add(i)
+          return true
+        })
         assert.ok(here.size < N, `the helper did no ${kind} item`)
         for (let i = 0; i < N; i++) assert.ok(isDone(board, i))
       }
@@ -164,7 +173,10 @@ describe('stamp helper threads', () => {
     assert.ok(helpers.count >= 1, 'this test needs a machine with 2 cores or more')
     try {
       const write = receiptWriter(job)
-      await helpers.run({kind: 'write', job}, newBoard(N), (i) => (write(i), true))
+      await helpers.run({kind: 'write', job}, newBoard(N), (i) => {
+        write(i)
+        return true
+      })
       // A receipt that is not ours appears at one item of every chunk, so whichever chunk the
       // helper takes, it meets one when moving its receipts into place.
       const clashes = Array.from({length: N}, (_, i) => i).filter((i) => i % CHUNK === 3)
@@ -173,11 +185,11 @@ describe('stamp helper threads', () => {
       const commit = receiptCommitter(job)
       // This thread skips the clashes, so only the helper can meet one.
       await assert.rejects(
-        helpers.run(
-          {kind: 'commit', job},
-          board,
-          (i) => (shareWithHelper(board, i), i % CHUNK !== 3 && commit(i), true),
-        ),
+        helpers.run({kind: 'commit', job}, board, (i) => {
+          shareWithHelper(board, i)
+          if (i % CHUNK !== 3) commit(i)
+          return true
+        }),
         (e: unknown) => e instanceof TsvmError && e.code === 'RECEIPT_EXISTS',
       )
       for (const i of clashes) assert.equal(readFileSync(job.targets[i]!, 'utf8'), 'not mine', `item ${i}`)
@@ -194,7 +206,9 @@ describe('stamp helper threads', () => {
       const digests = new Uint8Array(new SharedArrayBuffer(N * 32))
       const message = {kind: 'hash' as const, paths, digests: digests.buffer as SharedArrayBuffer}
       const worker = (helpers as unknown as {workers: Worker[]}).workers[0]!
-      const exited = new Promise((resolve) => worker.once('exit', resolve))
+      const exited = new Promise((resolve) => {
+        worker.once('exit', resolve)
+      })
       let calls = 0
       // Some way into the job, this thread stops the helper; the run still ends.
       await helpers.run(message, board, () => {
@@ -221,7 +235,10 @@ describe('stamp helper threads', () => {
       }),
     )
     let more = 0
-    drain(board, () => (more++, true))
+    drain(board, () => {
+      more++
+      return true
+    })
     assert.equal(more, 0, 'no chunk is taken after a stop')
   })
 

@@ -25,7 +25,9 @@ const STAMP_TIME_MS = 1_700_000_010_000
 let dir: string
 let cleanup: () => Promise<void>
 const chains: Chain[] = []
-before(async () => ({dir, cleanup} = await tempDir('tsvm-verify-')))
+before(async () => {
+  ;({dir, cleanup} = await tempDir('tsvm-verify-'))
+})
 after(async () => {
   for (const c of chains) await c.close()
   await cleanup()
@@ -50,6 +52,8 @@ const reparse = (r: Receipt, mutate: (j: any) => void): Receipt => {
   mutate(j)
   return receiptFromJson(j)
 }
+
+const flip = (hex: string) => (hex[0] === '0' ? '1' : '0') + hex.slice(1)
 
 describe('verify', () => {
   it('verifies a single stamped file; its payload is the file hash itself', async () => {
@@ -103,41 +107,115 @@ describe('verify', () => {
       r.merkle!.path.map((s) => s.side),
       ['L', 'R', 'R'],
     )
-    const flip = (hex: string) => (hex[0] === '0' ? '1' : '0') + hex.slice(1)
     const other = makeBlock({parentId: EMPTY_ID, height: 9n, timestamp: 5n, data: new Uint8Array(32)})
     const cases: Array<[string, string, (j: any) => void]> = [
-      ['item.hash (against the file)', 'item', (j) => (j.item.hash = flip(j.item.hash))],
-      ['merkle.leaves', 'merkle.shape', (j) => (j.merkle.leaves = 2)],
-      ['merkle.index', 'merkle.shape', (j) => (j.merkle.index = 0)],
-      ['merkle.path[0].side', 'merkle.shape', (j) => (j.merkle.path[0].side = 'R')],
-      ['merkle.path[2].hash', 'merkle.path', (j) => (j.merkle.path[2].hash = flip(j.merkle.path[2].hash))],
+      [
+        'item.hash (against the file)',
+        'item',
+        (j) => {
+          j.item.hash = flip(j.item.hash)
+        },
+      ],
+      [
+        'merkle.leaves',
+        'merkle.shape',
+        (j) => {
+          j.merkle.leaves = 2
+        },
+      ],
+      [
+        'merkle.index',
+        'merkle.shape',
+        (j) => {
+          j.merkle.index = 0
+        },
+      ],
+      [
+        'merkle.path[0].side',
+        'merkle.shape',
+        (j) => {
+          j.merkle.path[0].side = 'R'
+        },
+      ],
+      [
+        'merkle.path[2].hash',
+        'merkle.path',
+        (j) => {
+          j.merkle.path[2].hash = flip(j.merkle.path[2].hash)
+        },
+      ],
       [
         'merkle.path reordered',
         'merkle.path',
-        (j) => ([j.merkle.path[1], j.merkle.path[2]] = [j.merkle.path[2], j.merkle.path[1]]),
+        (j) => {
+          ;[j.merkle.path[1], j.merkle.path[2]] = [j.merkle.path[2], j.merkle.path[1]]
+        },
       ],
       [
         'merkle.path reordered across sides',
         'merkle.shape',
-        (j) => ([j.merkle.path[0], j.merkle.path[1]] = [j.merkle.path[1], j.merkle.path[0]]),
+        (j) => {
+          ;[j.merkle.path[0], j.merkle.path[1]] = [j.merkle.path[1], j.merkle.path[0]]
+        },
       ],
       ['merkle.path shortened', 'merkle.shape', (j) => j.merkle.path.pop()],
-      ['payload', 'merkle.path', (j) => (j.payload = flip(j.payload))],
-      ['block.id', 'block.id', (j) => (j.block.id = idToString(sha256(Uint8Array.of(1))))],
+      [
+        'payload',
+        'merkle.path',
+        (j) => {
+          j.payload = flip(j.payload)
+        },
+      ],
+      [
+        'block.id',
+        'block.id',
+        (j) => {
+          j.block.id = idToString(sha256(Uint8Array.of(1)))
+        },
+      ],
       [
         'block.bytes (data)',
         'block.id',
-        (j) => (j.block.bytes = j.block.bytes.slice(0, 100) + flip(j.block.bytes.slice(100))),
+        (j) => {
+          j.block.bytes = j.block.bytes.slice(0, 100) + flip(j.block.bytes.slice(100))
+        },
       ],
-      ['block.bytes (version)', 'block.bytes', (j) => (j.block.bytes = '0001' + j.block.bytes.slice(4))],
+      [
+        'block.bytes (version)',
+        'block.bytes',
+        (j) => {
+          j.block.bytes = '0001' + j.block.bytes.slice(4)
+        },
+      ],
       [
         'block (another, self-consistent)',
         'block.data',
-        (j) => ((j.block.bytes = toHex(other.bytes)), (j.block.id = idToString(other.id))),
+        (j) => {
+          j.block.bytes = toHex(other.bytes)
+          j.block.id = idToString(other.id)
+        },
       ],
-      ['block.height', 'block.height', (j) => (j.block.height = '2')],
-      ['block.timestamp', 'block.timestamp', (j) => (j.block.timestamp = '1700000011')],
-      ['block.time', 'block.time', (j) => (j.block.time = '2023-11-14T22:13:31.000Z')],
+      [
+        'block.height',
+        'block.height',
+        (j) => {
+          j.block.height = '2'
+        },
+      ],
+      [
+        'block.timestamp',
+        'block.timestamp',
+        (j) => {
+          j.block.timestamp = '1700000011'
+        },
+      ],
+      [
+        'block.time',
+        'block.time',
+        (j) => {
+          j.block.time = '2023-11-14T22:13:31.000Z'
+        },
+      ],
     ]
     for (const [name, check, mutate] of cases) {
       const v = await verifyReceipt(reparse(r, mutate), {file})
@@ -147,12 +225,25 @@ describe('verify', () => {
     }
 
     // without the file, a changed item hash no longer folds to the payload
-    assert.equal(checkReceipt(reparse(r, (j) => (j.item.hash = flip(j.item.hash)))).check, 'merkle.path')
+    assert.equal(
+      checkReceipt(
+        reparse(r, (j) => {
+          j.item.hash = flip(j.item.hash)
+        }),
+      ).check,
+      'merkle.path',
+    )
     // metadata is not committed: changing it leaves the proof intact
     for (const mutate of [
-      (j: any) => (j.item.name = 'x'),
-      (j: any) => (j.createdAt = '2000-01-01T00:00:00.000Z'),
-      (j: any) => (j.chain.location = 'elsewhere'),
+      (j: any) => {
+        j.item.name = 'x'
+      },
+      (j: any) => {
+        j.createdAt = '2000-01-01T00:00:00.000Z'
+      },
+      (j: any) => {
+        j.chain.location = 'elsewhere'
+      },
     ]) {
       assert.equal((await verifyReceipt(reparse(r, mutate), {file})).status, 'consistent')
     }
@@ -162,7 +253,11 @@ describe('verify', () => {
     const d = await files('single', 1)
     await stamp(await newChain(), [join(d, 'f0.txt')], {cwd: dir})
     const r = await loadReceipt(join(d, 'f0.txt.tsvm'))
-    const v = checkReceipt(reparse(r, (j) => (j.payload = toHex(sha256(Uint8Array.of(9))))))
+    const v = checkReceipt(
+      reparse(r, (j) => {
+        j.payload = toHex(sha256(Uint8Array.of(9)))
+      }),
+    )
     assert.equal(v.check, 'payload')
   })
 
@@ -313,11 +408,20 @@ describe('upgradeReceipts', () => {
     let opened = 0
     let closed = 0
     // The real chain, with close counted (it is closed for real after the tests).
-    const counted: Chain = Object.create(chain, {close: {value: async () => void closed++}})
+    const counted: Chain = Object.create(chain, {
+      close: {
+        async value() {
+          closed++
+        },
+      },
+    })
     const {upgradeReceipts, chainOptionsFor} = await import('../../src/proof/upgrade.js')
     const res = await upgradeReceipts(
       ['f0.txt', 'f1.txt', 'f2.txt'].map((f) => join(d, f + '.tsvm')),
-      async () => (opened++, counted),
+      async () => {
+        opened++
+        return counted
+      },
     )
     assert.deepEqual(
       res.map((r) => r.status),

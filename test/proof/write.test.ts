@@ -39,7 +39,9 @@ const isCode = (code: string) => (e: unknown) => e instanceof TsvmError && e.cod
 
 let dir: string
 let cleanup: () => Promise<void>
-before(async () => ({dir, cleanup} = await tempDir('tsvm-write-')))
+before(async () => {
+  ;({dir, cleanup} = await tempDir('tsvm-write-'))
+})
 after(() => cleanup())
 
 describe('receipt writes', () => {
@@ -112,7 +114,15 @@ describe('receipt writes', () => {
   it('syncs by file system, or path by path (the plain version) when asked or when syncfs is not available', () => {
     const files = [join(dir, 'single.tsvm'), join(dir, 'adopt.tsvm')]
     let each = 0
-    const plain = syncWritten([dir], () => (files.forEach(syncFile), syncDir(dir), each++), 'each')
+    const plain = syncWritten(
+      [dir],
+      () => {
+        for (const f of files) syncFile(f)
+        syncDir(dir)
+        each++
+      },
+      'each',
+    )
     assert.equal(plain, 'each')
     assert.equal(each, 1)
     const fast = syncWritten([dir], () => each++)

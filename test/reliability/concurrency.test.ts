@@ -13,7 +13,9 @@ import {startServeChild} from './target.js'
 describe('concurrency on one data dir', () => {
   let root: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir: root, cleanup} = await tempDir('tsvm-conc-')))
+  before(async () => {
+    ;({dir: root, cleanup} = await tempDir('tsvm-conc-'))
+  })
   after(() => cleanup())
 
   it('a second process gets DB_LOCKED (exit 6) while a server holds the dir, and changes nothing', async () => {
@@ -34,7 +36,7 @@ describe('concurrency on one data dir', () => {
       const results = await Promise.all(attempts.map((a) => tsvm([a[0]!, '--data-dir', dir, ...a.slice(1), '--json'])))
       for (const [i, r] of results.entries()) {
         assert.equal(r.code, 6, `tsvm ${attempts[i]![0]} exited ${r.code}: ${r.stdout}`)
-        const error = (JSON.parse(r.stdout) as {error: {code: string; message: string}}).error
+        const {error} = JSON.parse(r.stdout) as {error: {code: string; message: string}}
         assert.equal(error.code, 'DB_LOCKED')
         assert.match(error.message, /another tsvm process/)
       }

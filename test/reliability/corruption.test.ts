@@ -106,7 +106,7 @@ describe('damaged data dirs', () => {
 
   for (const [what, damage] of [...atOpen, ...atRead]) {
     it(`${what}: DB_CORRUPT, exit 6, a repair hint, the damage left untouched`, async () => {
-      const copy = join(root, what.replace(/\W+/g, '-'))
+      const copy = join(root, what.replaceAll(/\W+/g, '-'))
       const readTime = atRead.some(([w]) => w === what)
       await cp(readTime ? settled : original, copy, {recursive: true})
       await damage(copy)
@@ -129,11 +129,11 @@ describe('damaged data dirs', () => {
       }
 
       const afterwards = await hashes(copy)
-      if (!readTime) {
-        assert.deepEqual(afterwards, before, 'files changed although the database never opened')
-      } else {
+      if (readTime) {
         for (const [name, hash] of before)
           if (name.endsWith('.ldb')) assert.equal(afterwards.get(name), hash, `${name} changed or vanished`)
+      } else {
+        assert.deepEqual(afterwards, before, 'files changed although the database never opened')
       }
 
       await rm(copy, {recursive: true, force: true})
@@ -159,7 +159,7 @@ describe('damaged data dirs', () => {
   }
   for (const [what, damage] of [...atOpen, ...atRead]) {
     it(`${what}: tsvm repair keeps a backup, then ${repaired[what]}`, async () => {
-      const copy = join(root, `repair-${what.replace(/\W+/g, '-')}`)
+      const copy = join(root, `repair-${what.replaceAll(/\W+/g, '-')}`)
       const readTime = atRead.some(([w]) => w === what)
       await cp(readTime ? settled : original, copy, {recursive: true})
       await damage(copy)

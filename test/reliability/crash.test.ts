@@ -12,7 +12,9 @@ import {rng} from './random.js'
 describe('crash consistency (seeded SIGKILLs)', () => {
   let dir: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir, cleanup} = await tempDir('tsvm-crash-')))
+  before(async () => {
+    ;({dir, cleanup} = await tempDir('tsvm-crash-'))
+  })
   after(() => cleanup())
 
   it('bulk propose: 3 kills, every printed result kept, the killed run leaves a prefix', async () => {

@@ -44,7 +44,7 @@ export async function inspect(dir: string): Promise<Contents> {
     const accepted: string[] = []
     for await (const r of vm.acceptedBlocks()) if (r.block.height > 0n) accepted.push(toHex(r.block.data))
     accepted.reverse()
-    return {accepted, mempool: vm.mempool().map(toHex)}
+    return {accepted, mempool: vm.mempool().map((b) => toHex(b))}
   } finally {
     await vm.close()
   }
@@ -101,7 +101,9 @@ export async function proposeRound(
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let out = ''
-    child.stdout!.on('data', (b: Buffer) => (out += b.toString()))
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString()
+    })
     child.stdin!.on('error', () => {})
     child.stdin!.end(payloads.join('\n') + '\n')
     const wait = killAt - Date.now()
@@ -175,11 +177,13 @@ export function propose(agent: Agent, port: number, data: Uint8Array, id: number
       },
       (res) => {
         let text = ''
-        res.on('data', (b: Buffer) => (text += b.toString()))
+        res.on('data', (b: Buffer) => {
+          text += b.toString()
+        })
         res.on('end', () => {
           try {
             const reply = JSON.parse(text) as {result?: {Success?: boolean}; error?: unknown}
-            resolve(reply.result?.Success === true ? 'ok' : reply.error !== undefined ? 'error' : 'refused')
+            resolve(reply.result?.Success === true ? 'ok' : reply.error === undefined ? 'refused' : 'error')
           } catch {
             resolve('unreachable')
           }
@@ -218,6 +222,7 @@ export async function serveRound(
   let sent = 0
   let stop = false
   const worker = async (w: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- set by the side that stops the run while this loop awaits
     for (let k = 0; !stop; k++) {
       const data = payloadOf(`${tag}/${w}`, k)
       sent++
@@ -226,7 +231,9 @@ export async function serveRound(
   }
 
   const workers = Array.from({length: clients}, (_, w) => worker(w))
-  await new Promise((r) => setTimeout(r, between(next, 50, maxMs)))
+  await new Promise((r) => {
+    setTimeout(r, between(next, 50, maxMs))
+  })
   server.child.kill('SIGKILL')
   await server.exited
   stop = true

@@ -122,19 +122,35 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
   let stop = false
   let sent = 0
   const worker = async (w: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- set by the side that stops the run while this loop awaits
     for (let k = 0; !stop; k++) {
       const data = payloadOf(`${options.tag}/${w}`, k)
       const answer = await propose(agent, server.port, data, ++sent)
-      if (answer === 'ok') {
-        acked.push(toHex(data))
-        stats.acknowledged++
-        if (stage === 'full') stats.ackedWhileFull++
-        if (stage === 'freed') stats.ackedAfterFreed++
-      } else if (answer === 'error') {
-        stats.failed++
-      } else if (answer === 'unreachable') {
-        // The server went away: the stages below notice through their bounds.
-        await new Promise((r) => setTimeout(r, 10))
+      switch (answer) {
+        case 'ok': {
+          acked.push(toHex(data))
+          stats.acknowledged++
+          if (stage === 'full') stats.ackedWhileFull++
+          if (stage === 'freed') stats.ackedAfterFreed++
+
+          break
+        }
+
+        case 'error': {
+          stats.failed++
+
+          break
+        }
+
+        case 'unreachable': {
+          // The server went away: the stages below notice through their bounds.
+          await new Promise((r) => {
+            setTimeout(r, 10)
+          })
+
+          break
+        }
+        // No default
       }
     }
   }
@@ -148,7 +164,9 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
         )
       }
 
-      await new Promise((r) => setTimeout(r, 20))
+      await new Promise((r) => {
+        setTimeout(r, 20)
+      })
     }
   }
 
@@ -168,7 +186,10 @@ export async function diskFullEpisode(disk: SmallDisk, options: DiskFullOptions,
     const healthLimit = Date.now() + stageMs
     while (stats.unhealthy === 0 && Date.now() < healthLimit && server.child.exitCode === null) {
       if ((await healthStatus(server.port)) === 503) stats.unhealthy++
-      else await new Promise((r) => setTimeout(r, 20))
+      else
+        await new Promise((r) => {
+          setTimeout(r, 20)
+        })
     }
 
     await rm(filler)

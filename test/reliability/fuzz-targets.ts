@@ -32,6 +32,7 @@ export function outcome<T>(fn: () => T): Outcome<T> {
     return {ok: true, value: fn()}
   } catch (error) {
     if (!(error instanceof TsvmError)) {
+      // eslint-disable-next-line unicorn/prefer-type-error -- a failed property, not a type check
       throw new Error(`threw ${(error as Error)?.name ?? typeof error} instead of a TsvmError: ${String(error)}`, {
         cause: error,
       })
@@ -61,26 +62,37 @@ function mutateString(base: fc.Arbitrary<string>): fc.Arbitrary<string> {
   return fc.tuple(base, fc.nat(), fc.constantFrom(...NEAR), fc.integer({min: 0, max: 5})).map(([s, at, ch, op]) => {
     const i = s.length === 0 ? 0 : at % s.length
     switch (op) {
-      case 0:
+      case 0: {
         return s.slice(0, i) + ch + s.slice(i + 1) // substitute
-      case 1:
+      }
+
+      case 1: {
         return s.slice(0, i) + s.slice(i + 1) // delete
-      case 2:
+      }
+
+      case 2: {
         return s.slice(0, i) + ch + s.slice(i) // insert
-      case 3:
+      }
+
+      case 3: {
         return s.slice(0, i) // truncate
-      case 4:
+      }
+
+      case 4: {
         return s + ch // append
-      default:
+      }
+
+      default: {
         return ch + s // prepend
+      }
     }
   })
 }
 
 const b58String = fc.stringOf(fc.constantFrom(...B58), {maxLength: 60})
 const hexString = fc.stringOf(fc.constantFrom(...'0123456789abcdefABCDEF'), {maxLength: 80})
-const validCb58 = fc.uint8Array({maxLength: 40}).map(cb58Encode)
-const validHex = fc.uint8Array({maxLength: 40}).map(hexEncode)
+const validCb58 = fc.uint8Array({maxLength: 40}).map((b) => cb58Encode(b))
+const validHex = fc.uint8Array({maxLength: 40}).map((b) => hexEncode(b))
 
 /** Strings that hit every branch of the text decoders: random, near-valid and valid. */
 const anyText = fc.oneof(
@@ -93,10 +105,10 @@ const anyText = fc.oneof(
   validHex,
   mutateString(validCb58),
   mutateString(validHex),
-  bytes32.map(toHex),
-  bytes32.map(hexNCEncode),
-  bytes32.map(hexEncode),
-  bytes32.map(cb58Encode),
+  bytes32.map((b) => toHex(b)),
+  bytes32.map((b) => hexNCEncode(b)),
+  bytes32.map((b) => hexEncode(b)),
+  bytes32.map((b) => cb58Encode(b)),
   mutateString(bytes32.chain((b) => fc.constantFrom(toHex(b), hexEncode(b), cb58Encode(b), '0X' + toHex(b)))),
 )
 
@@ -112,16 +124,23 @@ function mutateBytes(base: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
       const i = b.length === 0 ? 0 : at % b.length
       const out = Uint8Array.from(b)
       switch (op) {
-        case 0:
+        case 0: {
           if (out.length > 0) out[i] = v
           return out
-        case 1:
+        }
+
+        case 1: {
           return out.slice(0, i)
-        case 2:
+        }
+
+        case 2: {
           return Uint8Array.from([...out, v])
-        default:
+        }
+
+        default: {
           if (out.length > 0) out[i] ^= 1 << (v % 8)
           return out
+        }
       }
     })
 }
@@ -254,6 +273,7 @@ export const PARSER_TARGETS: FuzzTarget[] = [
     property: () =>
       fc.property(
         anyText,
+        // eslint-disable-next-line unicorn/no-useless-undefined -- undefined is one of the drawn values (auto-detect)
         fc.constantFrom<Encoding | undefined>('cb58', 'hex', 'hexc', 'hexnc', 'json', undefined),
         (t, enc) => {
           const got = outcome(() => (enc === undefined ? decodeDetect(t).bytes : decodeWith(enc, t)))

@@ -77,7 +77,10 @@ describe('hostile HTTP against tsvm serve with its limits set low', () => {
     try {
       // 2 s configured; 20 s is a generous bound that node:http's 30 s checking timer alone misses.
       const limit = Date.now() + 20_000
-      while (slow.open() > 0 && Date.now() < limit) await new Promise((r) => setTimeout(r, 100))
+      while (slow.open() > 0 && Date.now() < limit)
+        await new Promise((r) => {
+          setTimeout(r, 100)
+        })
       assert.equal(slow.open(), 0, `${slow.open()} of ${slow.sockets.length} slow connections still open after 20 s`)
     } finally {
       slow.stop()

@@ -48,10 +48,15 @@ export async function send(
   for (const c of chunks) {
     if (s.destroyed) break
     s.write(c)
-    if (options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs))
+    if (options.gapMs)
+      await new Promise((r) => {
+        setTimeout(r, options.gapMs)
+      })
   }
 
-  const timer = new Promise<void>((r) => setTimeout(r, options.waitMs ?? 5000).unref())
+  const timer = new Promise<void>((r) => {
+    setTimeout(r, options.waitMs ?? 5000).unref()
+  })
   await Promise.race([done, timer])
   s.destroy()
   const text = Buffer.concat(got).toString('latin1')
@@ -191,7 +196,12 @@ export function attacks(n: number): Attack[] {
           ],
           [
             '100k-element array',
-            JSON.stringify({jsonrpc: '2.0', method: 'timestampvm.getBlock', params: Array(100_000).fill(0), id: 1}),
+            JSON.stringify({
+              jsonrpc: '2.0',
+              method: 'timestampvm.getBlock',
+              params: Array.from({length: 100_000}).fill(0),
+              id: 1,
+            }),
           ],
           [
             'a 500,000-digit id',
@@ -199,7 +209,7 @@ export function attacks(n: number): Attack[] {
           ],
           [
             'a 300,000-char string id',
-            `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":"${'\\u00e9'.repeat(50_000)}"}`,
+            `{"jsonrpc":"2.0","method":"timestampvm.getBlock","params":{},"id":"${String.raw`\u00e9`.repeat(50_000)}"}`,
           ],
           ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0xc0, 0x80, 0xed, 0xa0, 0x80, 0x7d])],
           ['50k keys', '{' + Array.from({length: 50_000}, (_, i) => `"k${i}":${i}`).join(',') + '}'],
@@ -329,7 +339,7 @@ export function attacks(n: number): Attack[] {
             [
               post(
                 '/ext/info',
-                '[' + Array(100).fill('{"jsonrpc":"2.0","method":"info.getVMs","id":1}').join(',') + ']',
+                '[' + Array.from({length: 100}).fill('{"jsonrpc":"2.0","method":"info.getVMs","id":1}').join(',') + ']',
               ),
             ],
             [200],
@@ -364,9 +374,13 @@ export function attacks(n: number): Attack[] {
           Buffer.from(getBlock),
         ])
         const count = 50 * n
-        const r = await send(port, [Buffer.concat([...Array<Buffer>(count - 1).fill(one), post(CHAIN, getBlock)])], {
-          waitMs: 20_000,
-        })
+        const r = await send(
+          port,
+          [Buffer.concat([...Array.from<Buffer>({length: count - 1}).fill(one), post(CHAIN, getBlock)])],
+          {
+            waitMs: 20_000,
+          },
+        )
         const answered = r.text.split('HTTP/1.1 200').length - 1
         assert.equal(answered, count, `${answered} of ${count} pipelined requests answered`)
         return count
@@ -492,7 +506,7 @@ async function heldConnection(port: number): Promise<Socket> {
       got += b.toString('latin1')
       const end = got.indexOf('\r\n\r\n')
       const length = /content-length: (\d+)/i.exec(got)
-      if (end >= 0 && length && got.length >= end + 4 + Number(length[1])) resolve()
+      if (end !== -1 && length && got.length >= end + 4 + Number(length[1])) resolve()
     })
     s.once('close', () => reject(new Error(`a held connection was closed before its answer: ${got.slice(0, 120)}`)))
   })
@@ -529,7 +543,9 @@ export async function overCap(port: number, cap: number, extra: number): Promise
     const r = await send(port, [post(CHAIN, getBlock)], {waitMs: 15_000})
     if (r.status === 200) break
     assert.ok(attempt < 100 && r.status === 503, `after the held connections closed: ${r.status || 'no reply'}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => {
+      setTimeout(resolve, 50)
+    })
   }
 
   return cap + extra

@@ -11,7 +11,7 @@ function sha256(b: Uint8Array): Uint8Array {
 
 function checked(raw: Uint8Array): Uint8Array | undefined {
   if (raw.length < 4) return undefined
-  const payload = raw.slice(0, raw.length - 4)
+  const payload = raw.slice(0, -4)
   const sum = sha256(payload).subarray(28)
   for (let i = 0; i < 4; i++) if (raw[raw.length - 4 + i] !== sum[i]) return undefined
   return payload
@@ -24,7 +24,7 @@ export function base58Raw(text: string): Uint8Array | undefined {
   let leading = true
   for (const c of text) {
     const v = ALPHABET.indexOf(c)
-    if (v < 0) return undefined
+    if (v === -1) return undefined
     if (leading && v === 0) zeros++
     else leading = false
     n = n * 58n + BigInt(v)
@@ -36,7 +36,7 @@ export function base58Raw(text: string): Uint8Array | undefined {
     n >>= 8n
   }
 
-  return Uint8Array.from([...new Array<number>(zeros).fill(0), ...bytes])
+  return Uint8Array.from([...Array.from<number>({length: zeros}).fill(0), ...bytes])
 }
 
 /** CB58: base58 of payload || last 4 bytes of sha256(payload). Empty text is invalid. */
@@ -49,7 +49,7 @@ export function cb58(text: string): Uint8Array | undefined {
 /** Hex digits (either case, even count) to bytes. */
 export function hexRaw(text: string): Uint8Array | undefined {
   if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) return undefined
-  return Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16))
+  return Uint8Array.from(text.match(/../g) ?? [], (h) => Number.parseInt(h, 16))
 }
 
 /** Checksummed hex: "0x" + hex of payload || checksum. */

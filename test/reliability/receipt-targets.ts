@@ -65,72 +65,164 @@ type Json = Record<string, unknown>
 /** Edits that make any valid receipt invalid, each at one field. */
 const breakers: Array<[string, (o: Json) => void]> = [
   ['drop format', (o) => delete o.format],
-  ['version 3', (o) => (o.version = 3)],
+  [
+    'version 3',
+    (o) => {
+      o.version = 3
+    },
+  ],
   [
     'headers on a pending or version 1 receipt, or empty',
-    (o) => (o.headers = o.version === 1 || o.block === null ? ['00'.repeat(82)] : []),
+    (o) => {
+      o.headers = o.version === 1 || o.block === null ? ['00'.repeat(82)] : []
+    },
   ],
-  ['version "1"', (o) => (o.version = '1')],
-  ['unknown top-level field', (o) => (o.extra = 1)],
+  [
+    'version "1"',
+    (o) => {
+      o.version = '1'
+    },
+  ],
+  [
+    'unknown top-level field',
+    (o) => {
+      o.extra = 1
+    },
+  ],
   ['__proto__ key', (o) => Object.defineProperty(o, '__proto__', {value: {polluted: true}, enumerable: true})],
   [
     'item.hash upper-case',
-    (o) => ((o.item as Json).hash = ((o.item as Json).hash as string).toUpperCase().replace(/^[0-9]*/, 'A')),
+    (o) => {
+      ;(o.item as Json).hash = ((o.item as Json).hash as string).toUpperCase().replace(/^[0-9]*/, 'A')
+    },
   ],
-  ['item.hash 0x-prefixed', (o) => ((o.item as Json).hash = '0x' + ((o.item as Json).hash as string))],
-  ['item.hash one digit short', (o) => ((o.item as Json).hash = ((o.item as Json).hash as string).slice(1))],
-  ['item.name empty', (o) => ((o.item as Json).name = '')],
-  ['payload a number', (o) => (o.payload = 1)],
-  ['status unknown', (o) => (o.status = 'done')],
-  ['status flipped', (o) => (o.status = o.status === 'pending' ? 'complete' : 'pending')],
-  ['chain.kind unknown', (o) => ((o.chain as Json).kind = 'node')],
+  [
+    'item.hash 0x-prefixed',
+    (o) => {
+      ;(o.item as Json).hash = '0x' + ((o.item as Json).hash as string)
+    },
+  ],
+  [
+    'item.hash one digit short',
+    (o) => {
+      ;(o.item as Json).hash = ((o.item as Json).hash as string).slice(1)
+    },
+  ],
+  [
+    'item.name empty',
+    (o) => {
+      ;(o.item as Json).name = ''
+    },
+  ],
+  [
+    'payload a number',
+    (o) => {
+      o.payload = 1
+    },
+  ],
+  [
+    'status unknown',
+    (o) => {
+      o.status = 'done'
+    },
+  ],
+  [
+    'status flipped',
+    (o) => {
+      o.status = o.status === 'pending' ? 'complete' : 'pending'
+    },
+  ],
+  [
+    'chain.kind unknown',
+    (o) => {
+      ;(o.chain as Json).kind = 'node'
+    },
+  ],
   ['chain.location missing', (o) => delete (o.chain as Json).location],
-  ['chain.genesisID bad checksum', (o) => ((o.chain as Json).genesisID = '11111111111111111111111111111111LpoYZ')],
-  ['createdAt not ISO', (o) => (o.createdAt = 'yesterday')],
-  ['merkle an array', (o) => (o.merkle = [])],
-  ['merkle.leaves 1', (o) => (o.merkle = {leaves: 1, index: 0, path: [{side: 'L', hash: '00'.repeat(32)}]})],
-  ['merkle.index out of range', (o) => (o.merkle = {leaves: 2, index: 2, path: [{side: 'L', hash: '00'.repeat(32)}]})],
+  [
+    'chain.genesisID bad checksum',
+    (o) => {
+      ;(o.chain as Json).genesisID = '11111111111111111111111111111111LpoYZ'
+    },
+  ],
+  [
+    'createdAt not ISO',
+    (o) => {
+      o.createdAt = 'yesterday'
+    },
+  ],
+  [
+    'merkle an array',
+    (o) => {
+      o.merkle = []
+    },
+  ],
+  [
+    'merkle.leaves 1',
+    (o) => {
+      o.merkle = {leaves: 1, index: 0, path: [{side: 'L', hash: '00'.repeat(32)}]}
+    },
+  ],
+  [
+    'merkle.index out of range',
+    (o) => {
+      o.merkle = {leaves: 2, index: 2, path: [{side: 'L', hash: '00'.repeat(32)}]}
+    },
+  ],
   [
     'merkle.path too long',
-    (o) =>
-      (o.merkle = {leaves: 2, index: 0, path: Array(MAX_PATH_LENGTH + 1).fill({side: 'L', hash: '00'.repeat(32)})}),
+    (o) => {
+      o.merkle = {
+        leaves: 2,
+        index: 0,
+        path: Array.from({length: MAX_PATH_LENGTH + 1}).fill({side: 'L', hash: '00'.repeat(32)}),
+      }
+    },
   ],
-  ['merkle.path side "X"', (o) => (o.merkle = {leaves: 2, index: 0, path: [{side: 'X', hash: '00'.repeat(32)}]})],
+  [
+    'merkle.path side "X"',
+    (o) => {
+      o.merkle = {leaves: 2, index: 0, path: [{side: 'X', hash: '00'.repeat(32)}]}
+    },
+  ],
   [
     'block.height 2^64',
-    (o) =>
-      (o.status = 'complete') &&
-      (o.block = {
+    (o) => {
+      o.status = 'complete'
+      o.block = {
         id: '11111111111111111111111111111111LpoYY',
         bytes: '00'.repeat(82),
         height: '18446744073709551616',
         timestamp: '0',
         time: 't',
-      }),
+      }
+    },
   ],
   [
     'block.timestamp -2^63-1',
-    (o) =>
-      (o.status = 'complete') &&
-      (o.block = {
+    (o) => {
+      o.status = 'complete'
+      o.block = {
         id: '11111111111111111111111111111111LpoYY',
         bytes: '00'.repeat(82),
         height: '1',
         timestamp: '-9223372036854775809',
         time: 't',
-      }),
+      }
+    },
   ],
   [
     'block.height with a leading zero',
-    (o) =>
-      (o.status = 'complete') &&
-      (o.block = {
+    (o) => {
+      o.status = 'complete'
+      o.block = {
         id: '11111111111111111111111111111111LpoYY',
         bytes: '00'.repeat(82),
         height: '01',
         timestamp: '0',
         time: 't',
-      }),
+      }
+    },
   ],
 ]
 
@@ -139,7 +231,7 @@ const anyReceiptText = fc.oneof(
   fc.string({maxLength: 200}),
   fc.json({maxDepth: 4}),
   validReceipt
-    .map(serializeReceipt)
+    .map((r) => serializeReceipt(r))
     .chain((t) =>
       fc
         .tuple(fc.nat(t.length), fc.nat(40), fc.string({maxLength: 8}))
@@ -150,7 +242,7 @@ const anyReceiptText = fc.oneof(
     '{"format":"tsvm-receipt"' + ' '.repeat(70_000) + '}',
     'null',
     '1e999',
-    '"\\ud800"',
+    String.raw`"\ud800"`,
   ),
 )
 
@@ -162,8 +254,11 @@ export const RECEIPT_TARGETS: FuzzTarget[] = [
     property: () =>
       fc.property(anyReceiptText, (t) => {
         const got = outcome(() => parseReceipt(t))
-        if (!got.ok) assert.equal(got.error.code, 'RECEIPT_INVALID')
-        else assert.equal(serializeReceipt(got.value), serializeReceipt(parseReceipt(serializeReceipt(got.value))))
+        if (got.ok) {
+          assert.equal(serializeReceipt(got.value), serializeReceipt(parseReceipt(serializeReceipt(got.value))))
+        } else {
+          assert.equal(got.error.code, 'RECEIPT_INVALID')
+        }
       }),
   },
   {

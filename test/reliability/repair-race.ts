@@ -57,6 +57,7 @@ export async function repairRaceRound(
   let n = 0
   const acknowledged: string[] = []
   const opener = async (id: number): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- cleared when the repair ends, while this loop awaits
     while (repairing) {
       const which = between(next, 0, 3)
       const payload = toHex(payloadOf(`${tag}/${id}`, n++))
@@ -87,7 +88,7 @@ export async function repairRaceRound(
   const repair = async (): Promise<void> => {
     // Until a repair succeeds: one may be refused (DB_LOCKED: an opener had the dir at that
     // moment) and is run again; a killed one is finished (or redone) by the next.
-    let kill = options.kill
+    let {kill} = options
     for (;;) {
       const args = [
         'repair',
@@ -102,7 +103,9 @@ export async function repairRaceRound(
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       let out = ''
-      child.stdout!.on('data', (b: Buffer) => (out += b.toString()))
+      child.stdout!.on('data', (b: Buffer) => {
+        out += b.toString()
+      })
       child.stderr!.resume()
       stats.repairs++
       await ended(child, kill ? between(next, 50, 1200) : undefined)

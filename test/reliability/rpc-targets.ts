@@ -114,19 +114,24 @@ export function assertRpcShape(body: string): void {
   }
 }
 
+const open = async () => {
+  const t = await openTestVm()
+  return {vm: t.vm, engine: new Engine(t.engine), close: () => t.close()}
+}
+
 /** The handler and server targets; `serve` lazily starts one in-process server shared by them. */
 export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
   // Opened once, on the first call (the target list itself is built synchronously).
   let opened: ReturnType<typeof open> | undefined
-  const open = async () => {
-    const t = await openTestVm()
-    return {vm: t.vm, engine: new Engine(t.engine), close: () => t.close()}
+
+  const ready = (): ReturnType<typeof open> => {
+    opened ??= open()
+    return opened
   }
 
-  const ready = (): ReturnType<typeof open> => (opened ??= open())
   let server: Promise<RunningServer> | undefined
-  const serve = (): Promise<RunningServer> =>
-    (server ??= ready().then(({engine}) =>
+  const serve = (): Promise<RunningServer> => {
+    server ??= ready().then(({engine}) =>
       startServer({
         chain: engine,
         chainId: '2oYMBNV4eNHyqk2fjjV5nVQLDbtmNJzq5s3qs3Lo6ftnC6FByM',
@@ -134,7 +139,10 @@ export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
         dialect: 'v1.3',
         bodyLimit: 64 * 1024,
       }),
-    ))
+    )
+    return server
+  }
+
   const rpcChain = async () => ({kind: 'chain' as const, chain: (await ready()).engine})
 
   const targets: FuzzTarget[] = [
@@ -157,7 +165,12 @@ export function rpcTargets(): {targets: FuzzTarget[]; close(): Promise<void>} {
       cost: 4,
       property: () =>
         fc.asyncProperty(
-          fc.oneof(bytes32.map(hexEncode), bytes32.map(toHex), bytes32.map(cb58Encode), fc.string({maxLength: 80})),
+          fc.oneof(
+            bytes32.map((b) => hexEncode(b)),
+            bytes32.map((b) => toHex(b)),
+            bytes32.map((b) => cb58Encode(b)),
+            fc.string({maxLength: 80}),
+          ),
           async (data) => {
             const {vm} = await ready()
             const seen = (): number => vm.mempool().length + Number(vm.lastAccepted().height)

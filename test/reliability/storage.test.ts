@@ -42,7 +42,9 @@ function writeThenKill(dir: string, from: number, acks: number, extraMs: number)
     let buf = ''
     let stderr = ''
     let armed = false
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString()
+    })
     child.stdout.on('data', (b: Buffer) => {
       buf += b.toString()
       let nl
@@ -59,8 +61,11 @@ function writeThenKill(dir: string, from: number, acks: number, extraMs: number)
     })
     child.on('error', reject)
     child.on('close', (_code, signal) => {
-      if (signal !== 'SIGKILL') reject(new Error(`writer exited without being killed: ${stderr}`))
-      else resolve(acked)
+      if (signal === 'SIGKILL') {
+        resolve(acked)
+      } else {
+        reject(new Error(`writer exited without being killed: ${stderr}`))
+      }
     })
   })
 }
@@ -68,7 +73,9 @@ function writeThenKill(dir: string, from: number, acks: number, extraMs: number)
 describe('storage guarantees (classic-level)', () => {
   let dir: string
   let cleanup: () => Promise<void>
-  before(async () => ({dir, cleanup} = await tempDir('tsvm-storage-')))
+  before(async () => {
+    ;({dir, cleanup} = await tempDir('tsvm-storage-'))
+  })
   after(() => cleanup())
 
   it('keeps every acknowledged batch and never half a batch across SIGKILLs', async () => {
@@ -103,18 +110,22 @@ describe('storage guarantees (classic-level)', () => {
   it('refuses a second process while one holds the database (LEVEL_LOCKED)', async () => {
     const path = join(dir, 'locked')
     const child = spawn(process.execPath, [WRITER, path, '0'], {stdio: ['ignore', 'pipe', 'ignore']})
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()))
+    await new Promise<void>((resolve) => {
+      child.stdout.once('data', () => resolve())
+    })
     try {
       const db = new ClassicLevel(path)
       const error = (await db.open().then(
-        () => undefined,
-        (e: unknown) => e,
+        () => {},
+        (error_: unknown) => error_,
       )) as {code?: string; cause?: {code?: string}} | undefined
       assert.ok(error, 'a second open of a locked database succeeded')
       assert.equal(error.cause?.code ?? error.code, 'LEVEL_LOCKED')
     } finally {
       child.kill('SIGKILL')
-      await new Promise((r) => child.once('close', r))
+      await new Promise((r) => {
+        child.once('close', r)
+      })
     }
   })
 
@@ -158,9 +169,17 @@ describe('storage guarantees (classic-level)', () => {
             await db.put(Uint8Array.of(0x69), new Uint8Array(0))
             const sorted = [...heights].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
             const range = {gte: Uint8Array.of(0x68), lt: Uint8Array.of(0x69)}
-            assert.deepEqual((await db.values(range).all()).map(readU64), sorted)
-            assert.deepEqual((await db.values({...range, reverse: true}).all()).map(readU64), [...sorted].reverse())
-            const fromPivot = (await db.values({gte: prefixed(pivot), lt: Uint8Array.of(0x69)}).all()).map(readU64)
+            assert.deepEqual(
+              (await db.values(range).all()).map((b) => readU64(b)),
+              sorted,
+            )
+            assert.deepEqual(
+              (await db.values({...range, reverse: true}).all()).map((b) => readU64(b)),
+              [...sorted].reverse(),
+            )
+            const fromPivot = (await db.values({gte: prefixed(pivot), lt: Uint8Array.of(0x69)}).all()).map((b) =>
+              readU64(b),
+            )
             assert.deepEqual(
               fromPivot,
               sorted.filter((h) => h >= pivot),
@@ -186,7 +205,7 @@ describe('storage guarantees (classic-level)', () => {
       const prepared = original.call(this, batch)
       return {
         ...prepared,
-        write: (options = {}) => {
+        write(options = {}) {
           writes.push({ops: batch.size, sync: options.sync === true})
           return prepared.write(options)
         },
@@ -206,7 +225,7 @@ describe('storage guarantees (classic-level)', () => {
       await vm.acceptPayloads([new Uint8Array(32).fill(4)])
       await vm.acceptPayloadGroups(
         [5, 6, 7].map((b) => new Uint8Array(32).fill(b)),
-        {groupSize: 1, onGroup: () => {}},
+        {groupSize: 1, onGroup() {}},
       )
     } finally {
       await vm?.close()

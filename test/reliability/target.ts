@@ -51,15 +51,19 @@ export function startServeChild(dir: string, args: string[] = []): Promise<Serve
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
+  const exited = new Promise<void>((resolve) => {
+    child.once('close', () => resolve())
+  })
   return new Promise((resolve, reject) => {
     let out = ''
     let err = ''
-    child.stderr!.on('data', (b: Buffer) => (err += b.toString()))
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString()
+    })
     child.stdout!.on('data', (b: Buffer) => {
       out += b.toString()
       const nl = out.indexOf('\n')
-      if (nl < 0) return
+      if (nl === -1) return
       const info = JSON.parse(out.slice(0, nl)) as {port: number; address: string; maxConnections: number}
       resolve({port: info.port, address: info.address, maxConnections: info.maxConnections, child, exited})
     })

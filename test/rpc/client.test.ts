@@ -13,13 +13,17 @@ const code = (c: string) => (e: {code?: string}) => e.code === c
 
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<{server: Server; port: number}> {
   const server = createServer(handler)
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  await new Promise<void>((r) => {
+    server.listen(0, '127.0.0.1', r)
+  })
   return {server, port: (server.address() as AddressInfo).port}
 }
 
 async function stop(server: Server): Promise<void> {
   server.closeAllConnections()
-  await new Promise<void>((r) => server.close(() => r()))
+  await new Promise<void>((r) => {
+    server.close(() => r())
+  })
 }
 
 describe('RpcClient', () => {
@@ -47,9 +51,11 @@ describe('RpcClient', () => {
 
   it('reports a JSON-RPC error as RPC_ERROR with the server message', async () => {
     const c = new RpcClient(s.endpoints.chainAlias)
-    await assert.rejects(c.call('timestampvm.nope', {}), (e: {code?: string; details?: {rpcMessage?: string}}) => {
-      return e.code === 'RPC_ERROR' && e.details?.rpcMessage === 'rpc: can\'t find method "timestampvm.Nope"'
-    })
+    await assert.rejects(
+      c.call('timestampvm.nope', {}),
+      (e: {code?: string; details?: {rpcMessage?: string}}) =>
+        e.code === 'RPC_ERROR' && e.details?.rpcMessage === 'rpc: can\'t find method "timestampvm.Nope"',
+    )
     await c.close()
   })
 
@@ -57,9 +63,8 @@ describe('RpcClient', () => {
     const c = new RpcClient(`${s.url}/ext/bc/nope`)
     await assert.rejects(
       c.call('timestampvm.getBlock', {}),
-      (e: {code?: string; details?: {status?: number}; message: string}) => {
-        return e.code === 'RPC_HTTP_ERROR' && e.details?.status === 404 && e.message.includes('/ext/bc/<chainID>')
-      },
+      (e: {code?: string; details?: {status?: number}; message: string}) =>
+        e.code === 'RPC_HTTP_ERROR' && e.details?.status === 404 && e.message.includes('/ext/bc/<chainID>'),
     )
     await c.close()
   })

@@ -19,20 +19,20 @@ import {
 
 describe('Go JSON string encoding (spec §3.5)', () => {
   it('escapes HTML characters, U+2028/9 and control bytes like Go <= 1.21', () => {
-    assert.equal(goJsonString('<a href="x">&</a>'), '"\\u003ca href=\\"x\\"\\u003e\\u0026\\u003c/a\\u003e"')
-    assert.equal(goJsonString('\u2028\u2029'), '"\\u2028\\u2029"')
-    assert.equal(goJsonString('\b\f\n\r\t\u0000\u001F\\'), '"\\u0008\\u000c\\n\\r\\t\\u0000\\u001f\\\\"')
+    assert.equal(goJsonString('<a href="x">&</a>'), String.raw`"\u003ca href=\"x\"\u003e\u0026\u003c/a\u003e"`)
+    assert.equal(goJsonString('\u2028\u2029'), String.raw`"\u2028\u2029"`)
+    assert.equal(goJsonString('\b\f\n\r\t\u0000\u001F\\'), String.raw`"\u0008\u000c\n\r\t\u0000\u001f\\"`)
     assert.equal(goJsonString('\u007F é 😀'), '"\u007F é 😀"')
   })
 
-  it('turns each invalid UTF-8 byte into \\ufffd and keeps a real U+FFFD raw', () => {
-    assert.equal(goJsonBytes(Uint8Array.from([0xff])), '"\\ufffd"')
+  it(String.raw`turns each invalid UTF-8 byte into \ufffd and keeps a real U+FFFD raw`, () => {
+    assert.equal(goJsonBytes(Uint8Array.from([0xff])), String.raw`"\ufffd"`)
     // A truncated 3-byte sequence: Go steps one byte at a time, so two replacements, then 'A'.
-    assert.equal(goJsonBytes(Uint8Array.from([0xe2, 0x82, 0x41])), '"\\ufffd\\ufffdA"')
+    assert.equal(goJsonBytes(Uint8Array.from([0xe2, 0x82, 0x41])), String.raw`"\ufffd\ufffdA"`)
     // Overlong, surrogate and out-of-range encodings are invalid too.
-    assert.equal(goJsonBytes(Uint8Array.from([0xc0, 0xaf])), '"\\ufffd\\ufffd"')
-    assert.equal(goJsonBytes(Uint8Array.from([0xed, 0xa0, 0x80])), '"\\ufffd\\ufffd\\ufffd"')
-    assert.equal(goJsonBytes(Uint8Array.from([0xf4, 0x90, 0x80, 0x80])), '"\\ufffd\\ufffd\\ufffd\\ufffd"')
+    assert.equal(goJsonBytes(Uint8Array.from([0xc0, 0xaf])), String.raw`"\ufffd\ufffd"`)
+    assert.equal(goJsonBytes(Uint8Array.from([0xed, 0xa0, 0x80])), String.raw`"\ufffd\ufffd\ufffd"`)
+    assert.equal(goJsonBytes(Uint8Array.from([0xf4, 0x90, 0x80, 0x80])), String.raw`"\ufffd\ufffd\ufffd\ufffd"`)
     assert.equal(goJsonBytes(Uint8Array.from([0xef, 0xbf, 0xbd])), '"\uFFFD"')
   })
 
@@ -48,14 +48,14 @@ describe('Go JSON string encoding (spec §3.5)', () => {
   it('compacts raw JSON like Go: whitespace out, HTML escaped, numbers untouched', () => {
     assert.equal(
       goCompact(' { "a" : [ 1.0 , 18446744073709551615 ] , "b" : "x y<" } '),
-      '{"a":[1.0,18446744073709551615],"b":"x y\\u003c"}',
+      String.raw`{"a":[1.0,18446744073709551615],"b":"x y\u003c"}`,
     )
-    assert.equal(goCompact('"a\\" <"'), '"a\\" \\u003c"')
+    assert.equal(goCompact(String.raw`"a\" <"`), String.raw`"a\" \u003c"`)
   })
 
   it('quotes like strconv.Quote', () => {
-    assert.equal(goQuote('a"b\\c'), '"a\\"b\\\\c"')
-    assert.equal(goQuote('\u0000\u0007\n\u007F\u00A0é'), '"\\x00\\a\\n\\x7f\\u00a0é"')
+    assert.equal(goQuote(String.raw`a"b\c`), String.raw`"a\"b\\c"`)
+    assert.equal(goQuote('\u0000\u0007\n\u007F\u00A0é'), String.raw`"\x00\a\n\x7f\u00a0é"`)
   })
 })
 
@@ -76,9 +76,9 @@ describe('Go JSON reading', () => {
       ['nul!', "invalid character '!' in literal null (expecting 'l')"],
       ['-a', "invalid character 'a' in numeric literal"],
       ['1.e', "invalid character 'e' after decimal point in numeric literal"],
-      ['"\\q"', "invalid character 'q' in string escape code"],
-      ['"\u0001"', "invalid character '\\x01' in string literal"],
-      ["'", "invalid character '\\'' looking for beginning of value"],
+      [String.raw`"\q"`, "invalid character 'q' in string escape code"],
+      ['"\u0001"', String.raw`invalid character '\x01' in string literal`],
+      ["'", String.raw`invalid character '\'' looking for beginning of value`],
       ['é', "invalid character 'Ã' looking for beginning of value"],
     ]
     for (const [text, message] of cases) {
@@ -98,7 +98,7 @@ describe('Go JSON reading', () => {
   })
 
   it('decodes escapes, replacing lone surrogates with U+FFFD as Go does', () => {
-    const v = readFirstValue('"a\\u00e9\\ud83d\\ude00\\ud800x\\/"')
+    const v = readFirstValue(String.raw`"a\u00e9\ud83d\ude00\ud800x\/"`)
     assert.equal(v.kind === 'string' && v.value, 'aé😀\uFFFDx/')
   })
 
@@ -148,7 +148,7 @@ describe('request bodies with invalid UTF-8 (goDecodeUtf8Raw)', () => {
       message: "invalid character '\u00FF' looking for beginning of value",
     })
     assert.throws(() => parseJson(goDecodeUtf8Raw(Buffer.from([0x5b, 0x80, 0x5d]))), {
-      message: "invalid character '\\u0080' looking for beginning of value",
+      message: String.raw`invalid character '\u0080' looking for beginning of value`,
     })
   })
 })

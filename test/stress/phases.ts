@@ -76,7 +76,7 @@ const fuzzPhase: Phase = {
     }
 
     summary['fuzz cases'] = total
-    summary['targets'] = targets.length
+    summary.targets = targets.length
   },
 }
 
@@ -87,7 +87,10 @@ const hostilePhase: Phase = {
     const target = await startTarget()
     let requests = 0
     let peak = rssOf(target.pid)
-    const sample = () => (peak = Math.max(peak, rssOf(target.pid)))
+    const sample = () => {
+      peak = Math.max(peak, rssOf(target.pid))
+    }
+
     try {
       for (const attack of attacks(5)) {
         requests += await attack.run(target.port)
@@ -122,7 +125,9 @@ const hostilePhase: Phase = {
         for (let i = 0; i < 5; i++) await assertAlive(target.port)
         const limit = Date.now() + Math.min(90_000, budgetMs)
         while (slow.open() > 0 && Date.now() < limit) {
-          await new Promise((r) => setTimeout(r, 1000))
+          await new Promise((r) => {
+            setTimeout(r, 1000)
+          })
         }
 
         const open = slow.open()

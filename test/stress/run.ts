@@ -13,7 +13,7 @@ import {phases, type Phase, type Summary} from './phases.js'
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1] : undefined
+  return i === -1 ? undefined : process.argv[i + 1]
 }
 
 async function main(): Promise<void> {

@@ -113,7 +113,7 @@ describe('adopting a Go state', () => {
         await assert.rejects(
           adoptState(state, {
             batchSize,
-            onBatch: (b) => {
+            onBatch(b) {
               if (b === stop) throw halted
             },
           }),
@@ -143,7 +143,7 @@ describe('adopting a Go state', () => {
     // Remove the block at height 500: the walk from the tip stops at 501.
     const {at501} = await withDb(dir, async (db) => {
       let cur = await db.get(LAST_ACCEPTED_KEY)
-      let block = decodeWrapper((await db.get(blockKey(cur!)))!).block
+      let {block} = decodeWrapper((await db.get(blockKey(cur!)))!)
       while (block.height > 501n) {
         cur = block.parentId
         block = decodeWrapper((await db.get(blockKey(cur)))!).block
@@ -155,7 +155,7 @@ describe('adopting a Go state', () => {
     const before = await dump(dir)
     const error = await TimestampVM.open(dir).then(
       () => assert.fail('opened'),
-      (e) => e,
+      (error_) => error_,
     )
     assert.equal(error.code, 'ADOPT_FAILED')
     assert.deepEqual(error.details, {height: '501', id: idToString(at501.id)})
@@ -171,6 +171,7 @@ describe('adopting a Go state', () => {
       const parentKey = blockKey(tipBlock.parentId)
       const parent = decodeWrapper((await db.get(parentKey))!).block
       const bytes = parent.bytes.slice()
+      // eslint-disable-next-line unicorn/prefer-at -- an assignment target: .at() cannot be assigned to
       bytes[bytes.length - 1]! ^= 1 // one bit of the payload
       await db.put(parentKey, encodeWrapper(bytes, Status.Accepted))
       return parent
@@ -178,7 +179,7 @@ describe('adopting a Go state', () => {
     const before = await dump(dir)
     const error = await TimestampVM.open(dir).then(
       () => assert.fail('opened'),
-      (e) => e,
+      (error_) => error_,
     )
     assert.equal(error.code, 'ADOPT_FAILED')
     assert.deepEqual(error.details, {height: String(victim.height), id: idToString(victim.id)})
@@ -203,7 +204,7 @@ describe('adopting a Go state', () => {
       const before = await dump(dir)
       const error = await TimestampVM.open(dir).then(
         () => assert.fail('opened'),
-        (e) => e,
+        (error_) => error_,
       )
       assert.equal(error.code, 'ADOPT_FAILED')
       assert.deepEqual(error.details, {height: String(victim.height), id: idToString(victim.id)})

@@ -13,7 +13,9 @@ import {tempDir, tsvmJson} from '../helpers/cli.js'
 
 let root: string
 let cleanup: () => Promise<void>
-before(async () => ({dir: root, cleanup} = await tempDir('tsvm-datadir-vm-')))
+before(async () => {
+  ;({dir: root, cleanup} = await tempDir('tsvm-datadir-vm-'))
+})
 after(() => cleanup())
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -49,18 +51,18 @@ describe('ChainState.open on a dir without a database', () => {
   })
 })
 
-describe('the repair marker', () => {
-  const marker = (dir: string, pid: number, step: 'repair' | 'swap') =>
-    writeMarker({
-      dataDir: dir,
-      pid,
-      started: '2026-11-26T00:00:00.000Z',
-      step,
-      work: `${dir}.repair-copy`,
-      backup: `${dir}.backup-x`,
-      aside: `${dir}.repair-old`,
-    })
+const marker = (dir: string, pid: number, step: 'repair' | 'swap') =>
+  writeMarker({
+    dataDir: dir,
+    pid,
+    started: '2026-11-26T00:00:00.000Z',
+    step,
+    work: `${dir}.repair-copy`,
+    backup: `${dir}.backup-x`,
+    aside: `${dir}.repair-old`,
+  })
 
+describe('the repair marker', () => {
   it('a repair that still runs: DB_LOCKED; one that died: REPAIR_INCOMPLETE naming the backup; none: opens', async () => {
     const dir = join(root, 'marked')
     await (await ChainState.open(dir)).close()
@@ -86,12 +88,13 @@ describe('the repair marker', () => {
   })
 })
 
+// Only this process's lock carriers: repairs in other test files come and go in the same tmpdir.
+const holders = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`tsvm-repair-lock-${process.pid}-`)).length
+
 describe("the repair's lock", () => {
   it('keeps other processes and this one out while held, holds nothing after release, and leaves no file', async () => {
     const dir = join(root, 'locked')
     await (await ChainState.open(dir)).close()
-    // Only this process's lock carriers: repairs in other test files come and go in the same tmpdir.
-    const holders = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`tsvm-repair-lock-${process.pid}-`)).length
     const before = holders()
     const lock = await lockDataDir(dir)
     try {

@@ -64,7 +64,7 @@ describe('ChainState', () => {
       batch.storeBlock(blocks[0]!, Status.Accepted).storeBlock(blocks[1]!, Status.Rejected).putProcessing(blocks[2]!)
       batch.putProcessing(stranger)
       await state.write(batch, {sync: true})
-      const ids = (await state.idsByData(data)).map(toHex).sort()
+      const ids = (await state.idsByData(data)).map((b) => toHex(b)).sort()
       assert.deepEqual(ids, blocks.map((b) => toHex(b.id)).sort())
       assert.equal((await state.getStored(blocks[1]!.id))?.status, Status.Rejected)
       assert.equal(await state.getStored(blocks[2]!.id), undefined, 'processing blocks are not under the Go block key')
@@ -76,10 +76,11 @@ describe('ChainState', () => {
   })
 })
 
+const put = (i: number) => new StateBatch().putMempool(BigInt(i), sha256(text(`p${i}`)))
+
 describe('a failed write poisons the handle', () => {
   it('refuses every later write, even once the database works again, until reopen() reads a test write back', async () => {
     const state = await ChainState.open(join(dir, 'poison'))
-    const put = (i: number) => new StateBatch().putMempool(BigInt(i), sha256(text(`p${i}`)))
     try {
       await state.write(put(0), {sync: true})
       // A real failed write: the batch is handed to LevelDB, then the database closes under it.

@@ -356,7 +356,7 @@ describe('accept and reject', () => {
       await vm.proposeMany(Array.from({length: 50}, (_, i) => numbered(i)))
       const blocks = await vm.buildAndAccept({max: 40})
       assert.equal(blocks.length, 40)
-      blocks.forEach((b, i) => assert.equal(b.height, BigInt(i + 1)))
+      for (const [i, b] of blocks.entries()) assert.equal(b.height, BigInt(i + 1))
       assert.equal(vm.mempool().length, 10)
       assert.equal((await vm.getBlock(pending.id))?.status, Status.Rejected)
       const listed = []
@@ -387,12 +387,16 @@ describe('accept and reject', () => {
       const viaMempool = await a.vm.buildAndAccept()
       await b.vm.proposeMany(queued)
       const writes: Array<{sync?: boolean}> = []
-      const db = (b.vm as unknown as {state: {db: {batch(): {write(o: {sync?: boolean}): Promise<void>}}}}).state.db
+      const {db} = (b.vm as unknown as {state: {db: {batch(): {write(o: {sync?: boolean}): Promise<void>}}}}).state
       const batch = db.batch.bind(db)
       db.batch = () => {
         const chained = batch()
         const write = chained.write.bind(chained)
-        chained.write = (o) => (writes.push(o), write(o))
+        chained.write = (o) => {
+          writes.push(o)
+          return write(o)
+        }
+
         return chained
       }
 
@@ -425,7 +429,7 @@ describe('accept and reject', () => {
       expected.push(...(await a.vm.acceptPayloads(fresh.slice(7))))
       await b.vm.proposeMany([payload(7)])
       const landed: number[] = []
-      const db = (b.vm as unknown as {state: {db: {batch(): {write(o: {sync?: boolean}): Promise<void>}}}}).state.db
+      const {db} = (b.vm as unknown as {state: {db: {batch(): {write(o: {sync?: boolean}): Promise<void>}}}}).state
       const batch = db.batch.bind(db)
       let writes = 0
       db.batch = () => {
@@ -450,7 +454,7 @@ describe('accept and reject', () => {
         {heights: [5n, 6n, 7n, 8n], taken: 4, landed: 2},
         {heights: [9n, 10n, 11n], taken: 3, landed: 3},
       ])
-      assert.deepEqual(toHex(b.vm.lastAccepted().id), toHex(expected[expected.length - 1]!.id))
+      assert.deepEqual(toHex(b.vm.lastAccepted().id), toHex(expected.at(-1)!.id))
       assert.deepEqual(b.vm.mempool(), [])
       assert.deepEqual((await b.vm.check()).problems, [])
     } finally {
@@ -473,7 +477,7 @@ describe('accept and reject', () => {
       assert.equal(vm.lastAccepted().height, 2n)
       const fails = vm.acceptPayloadGroups([numbered(6), numbered(7), numbered(8)], {
         groupSize: 1,
-        onGroup: () => {
+        onGroup() {
           throw new Error('stdout closed')
         },
       })
