@@ -3,11 +3,12 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {openChain, withChain} from '../chain/open.js'
 import {chainFlags, chainOptions} from '../flags.js'
+import {resumeJson, type ResumedJson, stampJson, type StampJson} from '../output/json.js'
 import {resumeText, stampText} from '../proof/format.js'
 import {listRecords, pendingDir} from '../proof/pending.js'
 import {writeProgress} from '../proof/progress.js'
-import {resumeStamps, type ResumeResult} from '../proof/resume.js'
-import {stamp, type StampResult} from '../proof/stamp.js'
+import {resumeStamps} from '../proof/resume.js'
+import {stamp} from '../proof/stamp.js'
 import {TsvmError} from '../vm/errors.js'
 
 export default class Stamp extends BaseCommand {
@@ -81,7 +82,7 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
     }),
   }
 
-  async run(): Promise<StampResult | {resumed: ResumeResult[]}> {
+  async run(): Promise<StampJson | {runs: ResumedJson[]}> {
     const {argv, flags} = await this.parse(Stamp)
     const pending = pendingDir(process.env, this.config.home)
     const writing = this.progress('writing receipts')
@@ -99,7 +100,7 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
       })
       writing?.end()
       this.log(resumeText(resumed))
-      return {resumed}
+      return resumeJson(resumed)
     }
 
     if (argv.length === 0)
@@ -139,6 +140,6 @@ if writing fails after the block is accepted (RECEIPTS_INCOMPLETE) or the run is
     // Receipts inside a stamped tree are skipped as expected; only the other skips are worth a line each.
     for (const s of result.skipped) if (s.reason !== 'receipt') this.note(`skipped ${s.path}: ${s.reason}`)
     this.log(stampText(result))
-    return result
+    return stampJson(result)
   }
 }

@@ -3,10 +3,12 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {openChain} from '../chain/open.js'
 import {chainFlags, chainOptions} from '../flags.js'
+import {verificationJson, type VerificationJson} from '../output/json.js'
 import {verifyText} from '../proof/format.js'
 import {existingChain} from '../proof/upgrade.js'
-import {assertVerified, loadReceipt, verifyReceipt, verifyTarget, type VerifyResult} from '../proof/verify.js'
+import {loadReceipt, verifyError, verifyReceipt, verifyTarget} from '../proof/verify.js'
 import {idFromString} from '../vm/encoding.js'
+import {TsvmError} from '../vm/errors.js'
 
 export default class Verify extends BaseCommand {
   static override summary =
@@ -56,7 +58,7 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
     })(),
   }
 
-  async run(): Promise<VerifyResult> {
+  async run(): Promise<VerificationJson> {
     const {args, flags} = await this.parse(Verify)
     const target = await verifyTarget(args.item, flags.receipt)
     const receipt = await loadReceipt(target.receipt, 'stamp the item first, or pass --receipt')
@@ -66,10 +68,12 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
           verifyReceipt(receipt, {...target, chain}).finally(() => chain.close()),
         )
       : await verifyReceipt(receipt, {...target, trust: flags.trust ?? []})
+    const error = verifyError(result)
+    const json = verificationJson(result, receipt, target.receipt, error)
     // not verified: the error (its message is the reason) goes to stderr with its exit code
-    assertVerified(result)
+    if (error) throw new TsvmError(error.code, error.message, {details: {result: json}})
     this.log(verifyText(result))
-    return result
+    return json
   }
 
   /**
