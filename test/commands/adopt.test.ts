@@ -79,11 +79,11 @@ describe('tsvm adopt', () => {
     const dir = await copy()
     const r = await tsvmJson(['adopt', '--data-dir', dir])
     assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.json.adopted.blocks, BLOCKS + 1)
-    assert.equal(r.json.adopted.rejected, REJECTED)
+    assert.equal(r.json.adopted.blockCount, BLOCKS + 1)
+    assert.equal(r.json.adopted.rejectedCount, REJECTED)
     assert.equal(r.json.adopted.resumed, false)
     assert.deepEqual(
-      {ok: r.json.ok, blocks: r.json.blocks, lastAcceptedHeight: r.json.lastAcceptedHeight},
+      {ok: r.json.ok, blocks: r.json.blockCount, lastAcceptedHeight: r.json.lastAcceptedHeight},
       {ok: true, blocks: BLOCKS + 1 + REJECTED, lastAcceptedHeight: String(BLOCKS)},
     )
     const human = await tsvm(['adopt', '--data-dir', dir])
