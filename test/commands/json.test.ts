@@ -1,12 +1,13 @@
 // Every command's --json, through the real binary, against the schema docs/json.md writes down:
 // a missing, extra or wrongly typed field fails, and so does a command the page does not list.
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {ROOT, tempDir, tsvmJson} from '../helpers/cli.js'
+import {BIN, ROOT, tempDir, tsvmJson} from '../helpers/cli.js'
 import {assertShape, check, contract, parseContract} from '../helpers/json-schema.js'
 import {startServe} from '../helpers/serve.js'
 
@@ -20,6 +21,28 @@ function typeNames(expr: string): string[] {
     .split('|')
     .map((t) => t.trim().replace(/\[\]$/, ''))
     .filter((t) => !t.startsWith('"') && t !== 'any')
+}
+
+/** Runs tsvm until it says it halted (TSVM_TEST_HALT_STAMP), then SIGKILLs it: a stamp killed after its block was accepted. */
+function runUntilHalted(args: string[], cwd: string, env: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const inherited: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TSVM_')) inherited[k] = v
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: {...inherited, ...env},
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let err = ''
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString()
+      if (err.includes('halted in the')) child.kill('SIGKILL')
+    })
+    child.on('error', reject)
+    child.on('close', (code, signal) =>
+      signal === 'SIGKILL' ? resolve() : reject(new Error(`tsvm ended with ${code} before halting:\n${err}`)),
+    )
+  })
 }
 
 /** The result types docs/json.md lists for a command. */
@@ -103,9 +126,16 @@ describe('--json output matches docs/json.md', () => {
     assert.equal(one.block.dataHex, one.payload.dataHex)
     const two = await run(['stamp', 'b.txt', 'c.txt', '--out-dir', 'proofs', ...d], 'Stamp')
     assert.equal(two.receipts.length, 2)
+    await mkdir(join(dir, 'many'))
+    for (let i = 0; i < 70; i++) await writeFile(join(dir, 'many', `f${i}`), `${i}\n`)
+    await runUntilHalted(['stamp', 'many', '--data-dir', chain], dir, {...env(), TSVM_TEST_HALT_STAMP: 'write:64'})
+    const resumed = await run(['stamp', '--resume'], 'Resume')
+    assert.equal(resumed.runs.length, 1)
+    assert.equal(resumed.runs[0].status, 'complete')
+    assert.equal(resumed.runs[0].receipts.length, 70)
+    assert.equal(resumed.runs[0].block.dataHex, resumed.runs[0].payload.dataHex)
     const pending = await run(['stamp', 'd.txt', '--no-wait', ...d], 'Stamp')
     assert.equal(pending.block, null)
-    await run(['stamp', '--resume'], 'Resume')
 
     const verified = await run(['verify', 'a.txt', ...d], 'Verification')
     assert.equal(verified.status, 'verified')
