@@ -198,14 +198,15 @@ export interface VerificationJson {
   /** The file or hash as the user named it; null when the item was not read (info). */
   path: string | null
   receipt: string
-  status: VerifyResult['status']
+  /** error: the item or its receipt could not be read (the receipt is missing, not a receipt, ...): see `error`. */
+  status: VerifyResult['status'] | 'error'
   trust: VerifyResult['trust']
-  item: ItemJson
+  item: ItemJson | null
   existedBy: string | null
   block: BlockJson | null
   checkedOn: string
   checkpoint: BlockJson | null
-  version: number
+  version: number | null
   uncommitted: string[]
   limits: string[]
   /** The check that failed (verify's stable names: item, payload, merkle.path, block.id, ...), else null. */
@@ -263,6 +264,29 @@ export function verificationJson(
     limits: r.limits ?? [],
     check: r.check ?? null,
     error: error ? errorJson(error).error : null,
+  }
+}
+
+/**
+ * The entry for an item that could not be checked at all: its receipt is missing or is not a
+ * receipt, or the item cannot be read (a batch reports it and goes on; `error` says why).
+ */
+export function unverifiedJson(path: string | null, receiptPath: string, error: TsvmError): VerificationJson {
+  return {
+    path,
+    receipt: receiptPath,
+    status: 'error',
+    trust: 'unanchored',
+    item: null,
+    existedBy: null,
+    block: null,
+    checkedOn: 'offline',
+    checkpoint: null,
+    version: null,
+    uncommitted: [],
+    limits: [],
+    check: null,
+    error: errorJson(error).error,
   }
 }
 

@@ -7,6 +7,8 @@ import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
+import {unverifiedJson} from '../../src/output/json.js'
+import {TsvmError} from '../../src/vm/errors.js'
 import {BIN, ROOT, tempDir, tsvmJson} from '../helpers/cli.js'
 import {assertShape, check, contract, parseContract} from '../helpers/json-schema.js'
 import {startServe} from '../helpers/serve.js'
@@ -224,6 +226,13 @@ describe('docs/json.md', () => {
         for (const t of typeNames(field.type))
           assert.ok(c.scalars.has(t) || c.types.has(t), `${name}.${field.name}: ${t} is not defined`)
     for (const types of c.commands.values()) for (const t of types) assert.ok(c.types.has(t), `${t} is not defined`)
+  })
+
+  it('an item whose receipt cannot be read is a Verification too (a batch reports it and goes on)', () => {
+    const missing = new TsvmError('FILE_NOT_FOUND', 'receipt x.pdf.tsvm not found: stamp the item first')
+    const entry = unverifiedJson('x.pdf', 'x.pdf.tsvm', missing)
+    assertShape(entry, 'Verification')
+    assert.deepEqual([entry.status, entry.error?.code, entry.error?.exitCode], ['error', 'FILE_NOT_FOUND', 3])
   })
 
   it('the validator fails on a missing, an extra and a wrongly typed field', () => {
