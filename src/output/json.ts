@@ -18,6 +18,7 @@ import type {ResumeResult} from '../proof/resume.js'
 import type {StampResult} from '../proof/stamp.js'
 import type {UpgradeResult} from '../proof/upgrade.js'
 import type {VerifyResult} from '../proof/verify.js'
+import type {AdoptReport} from '../vm/adopt.js'
 import {type Block, parseBlock, Status} from '../vm/block.js'
 import type {CheckProblem, CheckReport} from '../vm/check.js'
 import {cb58Encode, fromHex, hexEncode, idToString, toHex} from '../vm/encoding.js'
@@ -359,15 +360,20 @@ export function checkJson(report: CheckReport): CheckJson {
 /** adopt's result. */
 export interface AdoptJson extends CheckJson {
   dataDir: string
-  adopted: {blockCount: number; rejectedCount: number; lastAcceptedHeight: string; resumed: boolean; ms: number} | null
+  adopted: {
+    blockCount: number
+    rejectedCount: number
+    lastAcceptedHeight: string
+    lastAcceptedID: string
+    genesis: string
+    batchCount: number
+    resumed: boolean
+    ms: number
+  } | null
 }
 
 /** adopt's result: what was adopted (null when nothing was), then the check. */
-export function adoptJson(
-  dataDir: string,
-  adopted: {blocks: number; rejected: number; lastAcceptedHeight: string; resumed: boolean; ms: number} | undefined,
-  check: CheckReport,
-): AdoptJson {
+export function adoptJson(dataDir: string, adopted: AdoptReport | undefined, check: CheckReport): AdoptJson {
   return {
     dataDir,
     adopted: adopted
@@ -375,6 +381,9 @@ export function adoptJson(
           blockCount: adopted.blocks,
           rejectedCount: adopted.rejected,
           lastAcceptedHeight: adopted.lastAcceptedHeight,
+          lastAcceptedID: adopted.lastAcceptedID,
+          genesis: adopted.genesisData,
+          batchCount: adopted.batches,
           resumed: adopted.resumed,
           ms: adopted.ms,
         }

@@ -13,6 +13,7 @@ import {idToString, toHex} from '../../src/vm/encoding.js'
 import {genesisData} from '../../src/vm/genesis.js'
 import {ADOPTING_KEY, blockKey, GENESIS_KEY, LAST_ACCEPTED_KEY} from '../../src/vm/state.js'
 import {tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
+import {assertShape} from '../helpers/json-schema.js'
 import {buildChain, dump, payload, stripToGo, withDb} from '../helpers/go-state.js'
 import {rpc} from '../helpers/http.js'
 import {startServe} from '../helpers/serve.js'
@@ -79,6 +80,7 @@ describe('tsvm adopt', () => {
     const dir = await copy()
     const r = await tsvmJson(['adopt', '--data-dir', dir])
     assert.equal(r.code, 0, r.stderr)
+    assertShape(r.json, 'Adopt', 'tsvm adopt --json')
     assert.equal(r.json.adopted.blockCount, BLOCKS + 1)
     assert.equal(r.json.adopted.rejectedCount, REJECTED)
     assert.equal(r.json.adopted.resumed, false)
