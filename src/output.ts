@@ -70,7 +70,7 @@ export function formatError(err: TsvmError): string {
 export function blockTable(view: Omit<BlockJson, 'bytes'> & {bytes?: string}): string {
   return table([
     ['id', chalk.cyan(view.id)],
-    ['status', view.status],
+    ['status', view.status ?? undefined],
     ['parentID', view.parentID],
     ['height', view.height],
     ['timestamp', `${view.timestamp} (${view.time ?? 'outside the representable date range'})`],
@@ -96,7 +96,9 @@ export function textCell(text: string): string {
 }
 
 /** One line per block: height, ID, status (when known) and payload hex, in aligned columns. */
-export function blockLines(views: Array<{id: string; height: string; dataHex: string; status?: string}>): string {
+export function blockLines(
+  views: Array<{id: string; height: string; dataHex: string; status?: string | null}>,
+): string {
   const withStatus = views.every((v) => v.status)
   if (!withStatus && views.some((v) => v.status)) {
     return columns(views.map((v) => [v.height, chalk.cyan(v.id), ...(v.status ? [v.status] : []), v.dataHex]))

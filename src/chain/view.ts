@@ -1,6 +1,7 @@
-// The JSON view of a block shared by every command that shows one. Field names follow the
-// JSON-RPC getBlock reply where they overlap (id, parentID, height, timestamp, data as
-// checksummed hex like v1.3, decimal strings for uint64s); the rest are extras for humans.
+// The JSON view of a block shared by every command that shows one (docs/json.md, type Block).
+// Field names follow the JSON-RPC getBlock reply where they overlap (id, parentID, height,
+// timestamp, data as checksummed hex like v1.3, decimal strings for uint64s); the rest are
+// extras. Every field is always present: status is null when the command does not know it.
 import {type Block, type Status, STATUS_NAMES} from '../vm/block.js'
 import {cb58Encode, hexEncode, idToString, toHex} from '../vm/encoding.js'
 import {bytesEqual} from '../vm/hash.js'
@@ -17,7 +18,8 @@ export interface BlockJson {
   data: string
   dataHex: string
   dataCB58: string
-  status?: string
+  /** Accepted, Processing or Rejected (Go's choices.Status names); null when not known (a parsed or receipt block). */
+  status: string | null
   /** The 82 block bytes in plain hex. */
   bytes: string
 }
@@ -56,11 +58,10 @@ export function blockJson(block: Block, status?: Status): BlockJson {
     data: hexEncode(block.data),
     dataHex: toHex(block.data),
     dataCB58: cb58Encode(block.data),
+    status: status === undefined ? null : STATUS_NAMES[status],
     bytes: toHex(block.bytes),
   }
-  if (status === undefined) return view
-  const {bytes, ...rest} = view
-  return {...rest, status: STATUS_NAMES[status], bytes}
+  return view
 }
 
 /** The few fields a block table shows (height, ID, status, payload): what human output needs. */

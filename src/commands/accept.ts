@@ -2,9 +2,9 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
-import {type BlockJson, blockJson} from '../chain/view.js'
 import {chainOptions, localChainFlags} from '../flags.js'
 import {blockTable} from '../output.js'
+import {type BlockJson, blockJson} from '../output/json.js'
 import {idFromString} from '../vm/encoding.js'
 
 export default class Accept extends BaseCommand {

@@ -2,8 +2,7 @@ import {BaseCommand} from '../base-command.js'
 import {adoptDataDir} from '../chain/adopt.js'
 import {dataDirFlag, embeddedDataDir} from '../flags.js'
 import {adoptionText, ok, problemLines} from '../output.js'
-import type {AdoptReport} from '../vm/adopt.js'
-import type {CheckProblem} from '../vm/check.js'
+import {adoptJson, type AdoptJson} from '../output/json.js'
 import {TsvmError} from '../vm/errors.js'
 
 export default class Adopt extends BaseCommand {
@@ -20,14 +19,7 @@ Any command that opens the data dir adopts it the same way; this command lets yo
   ]
   static override flags = {'data-dir': dataDirFlag}
 
-  async run(): Promise<{
-    dataDir: string
-    adopted: AdoptReport | null
-    ok: boolean
-    blocks: number
-    lastAcceptedHeight: string
-    problems: CheckProblem[]
-  }> {
+  async run(): Promise<AdoptJson> {
     const {flags} = await this.parse(Adopt)
     const {dataDir, adopted, check} = await adoptDataDir(embeddedDataDir(flags['data-dir'], this.config))
     this.log(adopted ? adoptionText(adopted, dataDir) : `nothing to adopt: ${dataDir} already holds tsvm's indexes`)
@@ -36,18 +28,11 @@ Any command that opens the data dir adopts it the same way; this command lets yo
       throw new TsvmError(
         'CHAIN_CHECK_FAILED',
         `the chain has ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} after adoption: restore the data dir from a backup or resync the chain`,
-        {
-          details: {
-            dataDir,
-            blocks: check.blocks,
-            lastAcceptedHeight: check.lastAcceptedHeight,
-            problems: check.problems,
-          },
-        },
+        {details: {...adoptJson(dataDir, adopted, check)}},
       )
     }
 
     this.log(ok(`ok: ${check.blocks} blocks, last accepted height ${check.lastAcceptedHeight}`))
-    return {dataDir, adopted: adopted ?? null, ...check}
+    return adoptJson(dataDir, adopted, check)
   }
 }

@@ -2,13 +2,13 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
-import {type BlockJson, blockJson} from '../chain/view.js'
 import {chainFlags, chainOptions} from '../flags.js'
 import {blockLines} from '../output.js'
+import {type BlockJson, blockJson, type BlockListJson} from '../output/json.js'
 
 export default class Blocks extends BaseCommand {
   static override summary = 'List accepted blocks, newest first'
-  static override description = `One line per block: height, ID and payload hex. Blocks are read from the height index as they are printed, so a long chain starts printing at once; --json prints an array of block objects.`
+  static override description = `One line per block: height, ID and payload hex. Blocks are read from the height index as they are printed, so a long chain starts printing at once; --json prints {"blocks": [...]} (see docs/json.md).`
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> --limit 2',
@@ -26,7 +26,7 @@ export default class Blocks extends BaseCommand {
     'from-height': Flags.integer({min: 0, description: 'start at this height (default: the last accepted)'}),
   }
 
-  async run(): Promise<BlockJson[]> {
+  async run(): Promise<BlockListJson> {
     const {flags} = await this.parse(Blocks)
     const from = flags['from-height'] === undefined ? undefined : BigInt(flags['from-height'])
     const json = this.jsonEnabled()
@@ -46,6 +46,6 @@ export default class Blocks extends BaseCommand {
         }
       },
     )
-    return views
+    return {blocks: views}
   }
 }

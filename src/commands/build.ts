@@ -1,8 +1,8 @@
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
-import {type BlockJson, blockJson} from '../chain/view.js'
 import {chainOptions, localChainFlags, timestampFlag} from '../flags.js'
 import {blockTable} from '../output.js'
+import {type BlockJson, blockJson} from '../output/json.js'
 
 export default class Build extends BaseCommand {
   static override summary = 'Build one block from the oldest queued payload and leave it processing'

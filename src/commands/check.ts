@@ -1,8 +1,8 @@
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
-import type {CheckReport} from '../chain/chain.js'
 import {chainOptions, localChainFlags} from '../flags.js'
 import {ok, problemLines} from '../output.js'
+import {checkJson, type CheckJson} from '../output/json.js'
 import {TsvmError} from '../vm/errors.js'
 
 export default class Check extends BaseCommand {
@@ -16,7 +16,7 @@ export default class Check extends BaseCommand {
   ]
   static override flags = {...localChainFlags}
 
-  async run(): Promise<CheckReport> {
+  async run(): Promise<CheckJson> {
     const {flags} = await this.parse(Check)
     const progress = this.progress('checking')
     const report = await withChain({...chainOptions(flags, this.config), create: false}, (chain) =>
@@ -31,11 +31,11 @@ export default class Check extends BaseCommand {
         clockOnly
           ? 'the stored chain is intact, but no block can be built on it until the clock reaches its last block: set the clock right, or wait'
           : `the chain has ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}: restore the data dir from a backup or rebuild the chain`,
-        {details: {blocks: report.blocks, lastAcceptedHeight: report.lastAcceptedHeight, problems: report.problems}},
+        {details: {...checkJson(report)}},
       )
     }
 
     this.log(ok(`ok: ${report.blocks} blocks, last accepted height ${report.lastAcceptedHeight}`))
-    return report
+    return checkJson(report)
   }
 }

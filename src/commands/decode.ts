@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {readStdin} from '../input.js'
 import {table, textCell} from '../output.js'
-import {toHex} from '../vm/encoding.js'
+import {decodedJson, type DecodedJson} from '../output/json.js'
 import {BYTE_ENCODINGS, decodeDetect, paddedText, printableText} from '../vm/formatting.js'
 
 export default class Decode extends BaseCommand {
@@ -30,7 +30,7 @@ export default class Decode extends BaseCommand {
     })(),
   }
 
-  async run(): Promise<{encoding: string; hex: string; length: number; text: string | null; zeroPadding?: number}> {
+  async run(): Promise<DecodedJson> {
     const {args, flags} = await this.parse(Decode)
     const text =
       args.value === '-'
@@ -40,13 +40,7 @@ export default class Decode extends BaseCommand {
         : args.value
     const {encoding, bytes} = decodeDetect(text, flags.encoding)
     const padded = paddedText(bytes)
-    const result = {
-      encoding,
-      hex: toHex(bytes),
-      length: bytes.length,
-      text: printableText(bytes) ?? padded?.text ?? null,
-      ...(padded && {zeroPadding: padded.zeros}),
-    }
+    const result = decodedJson(encoding, bytes, printableText(bytes) ?? padded?.text ?? null, padded?.zeros)
     this.log(
       table([
         ['hex', result.hex],

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {inputBytes} from '../input.js'
 import {id, table} from '../output.js'
-import {toHex} from '../vm/encoding.js'
+import {encodedJson, type EncodedJson} from '../output/json.js'
 import {BYTE_ENCODINGS, encodeWith, fitLength} from '../vm/formatting.js'
 
 export default class Encode extends BaseCommand {
@@ -42,16 +42,11 @@ export default class Encode extends BaseCommand {
     }),
   }
 
-  async run(): Promise<{bytes: string; encoding: string; length: number; hex: string}> {
+  async run(): Promise<EncodedJson> {
     const {args, flags} = await this.parse(Encode)
     const raw = fitLength(await inputBytes(args.data, {hex: flags.hex}), flags.length ?? 0)
-    const result = {
-      bytes: encodeWith(flags.encoding, raw),
-      encoding: flags.encoding,
-      length: raw.length,
-      hex: toHex(raw),
-    }
-    this.log(id(result.bytes))
+    const result = encodedJson(encodeWith(flags.encoding, raw), flags.encoding, raw)
+    this.log(id(result.encoded))
     if (process.stdout.isTTY)
       this.log(
         table([

@@ -4,7 +4,7 @@ import {writeFile} from 'node:fs/promises'
 import {BaseCommand} from '../base-command.js'
 import {inputBytes} from '../input.js'
 import {id, table} from '../output.js'
-import {idToString, toHex} from '../vm/encoding.js'
+import {genesisJson, type GenesisJson} from '../output/json.js'
 import {genesisBlock} from '../vm/genesis.js'
 
 export default class Genesis extends BaseCommand {
@@ -31,21 +31,16 @@ export default class Genesis extends BaseCommand {
     out: Flags.string({char: 'o', description: 'write the genesis bytes to this file'}),
   }
 
-  async run(): Promise<{genesisID: string; data: string; bytes: string; out: string | null}> {
+  async run(): Promise<GenesisJson> {
     const {args, flags} = await this.parse(Genesis)
     const bytes = await inputBytes(args.data, {hex: flags.hex, file: flags.file})
     const block = genesisBlock(bytes)
     const toStdout = flags.out === undefined && !this.jsonEnabled() && !process.stdout.isTTY
     if (flags.out !== undefined) await writeFile(flags.out, bytes)
-    const result = {
-      genesisID: idToString(block.id),
-      data: toHex(block.data),
-      bytes: toHex(bytes),
-      out: flags.out ?? (toStdout ? '-' : null),
-    }
+    const result = genesisJson(bytes, block, flags.out ?? (toStdout ? '-' : null))
     const summary = table([
-      ['genesisID', id(result.genesisID)],
-      ['data', result.data],
+      ['genesisID', id(result.block.id)],
+      ['data', result.block.dataHex],
       ['out', result.out ?? undefined],
     ])
     if (toStdout) {

@@ -2,9 +2,9 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
-import {type BlockJson, blockJson} from '../chain/view.js'
 import {chainFlags, chainOptions} from '../flags.js'
 import {blockLines, blockTable} from '../output.js'
+import {type BlockJson, blockJson, blockListJson, type BlockListJson} from '../output/json.js'
 import {idFromString, parsePayload} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 
@@ -35,7 +35,7 @@ export default class GetBlock extends BaseCommand {
     }),
   }
 
-  async run(): Promise<BlockJson | {blocks: BlockJson[]}> {
+  async run(): Promise<BlockJson | BlockListJson> {
     const {args, flags} = await this.parse(GetBlock)
     if (args.id !== undefined && (flags.height !== undefined || flags.data !== undefined)) {
       throw new TsvmError('USAGE', 'pass a block ID, --height or --data, not several')
@@ -53,8 +53,8 @@ export default class GetBlock extends BaseCommand {
       },
     )
     if (Array.isArray(found)) {
-      const blocks = found.map((b) => blockJson(b.block, b.status))
-      if (blocks.length === 0) {
+      const list = blockListJson(found)
+      if (list.blocks.length === 0) {
         // exit 3 as an unknown block ID does, so `get-block --data H` answers "is H on the chain?"
         throw new TsvmError(
           'BLOCK_NOT_FOUND',
@@ -65,8 +65,8 @@ export default class GetBlock extends BaseCommand {
         )
       }
 
-      this.log(blockLines(blocks))
-      return {blocks}
+      this.log(blockLines(list.blocks))
+      return list
     }
 
     const view = blockJson(found.block, found.status)

@@ -1,18 +1,11 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {errorJson, type ErrorJson, exitCodeFor, toTsvmError} from '../errors.js'
+import {exitCodeFor, toTsvmError} from '../errors.js'
 import {columns, formatError} from '../output.js'
+import {hashJson, type HashJson} from '../output/json.js'
 import {hashFile, hashStream} from '../proof/hash.js'
-import {cb58Encode, hexEncode, toHex} from '../vm/encoding.js'
 import type {TsvmError} from '../vm/errors.js'
-
-interface HashRow {
-  file: string
-  hex: string
-  cb58: string
-  data: string
-}
 
 export default class Hash extends BaseCommand {
   static override summary = 'SHA-256 of files, in every form a payload may be proposed in'
@@ -30,16 +23,16 @@ export default class Hash extends BaseCommand {
     file: Args.string({description: 'files to hash, or - for stdin', required: true}),
   }
 
-  async run(): Promise<{files: HashRow[]; errors?: ErrorJson['error'][]}> {
+  async run(): Promise<HashJson> {
     const {argv} = await this.parse(Hash)
-    const files: HashRow[] = []
+    const files: Array<{path: string; digest: Uint8Array}> = []
     const errors: TsvmError[] = []
     // As sha256sum does: a file that cannot be read is reported and the others are still hashed;
     // the exit code is that of the worst failure.
     for (const file of argv as string[]) {
       try {
         const digest = file === '-' ? await hashStream(process.stdin) : await hashFile(file)
-        files.push({file, hex: toHex(digest), cb58: cb58Encode(digest), data: hexEncode(digest)})
+        files.push({path: file, digest})
       } catch (error) {
         if (argv.length === 1) throw error // one file: the usual {"error": ...}
         const e = toTsvmError(error)
@@ -48,9 +41,9 @@ export default class Hash extends BaseCommand {
       }
     }
 
-    if (files.length > 0) this.log(columns(files.map((r) => [r.hex, r.cb58, r.data, r.file])))
-    if (errors.length === 0) return {files}
-    process.exitCode = Math.max(...errors.map((e) => exitCodeFor(e)))
-    return {files, errors: errors.map((e) => errorJson(e).error)}
+    const result = hashJson(files, errors)
+    if (files.length > 0) this.log(columns(result.files.map((r) => [r.dataHex, r.dataCB58, r.data, r.path])))
+    if (errors.length > 0) process.exitCode = Math.max(...errors.map((e) => exitCodeFor(e)))
+    return result
   }
 }

@@ -1,13 +1,13 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {receiptInfoJson, type ReceiptInfoJson} from '../output/json.js'
 import {receiptText} from '../proof/format.js'
-import {receiptToJson} from '../proof/receipt.js'
-import {checkReceipt, loadReceipt, type VerifyResult} from '../proof/verify.js'
+import {checkReceipt, loadReceipt, verifyError} from '../proof/verify.js'
 
 export default class Info extends BaseCommand {
   static override summary = 'Show what a receipt claims, and whether it agrees with itself'
-  static override description = `Reads a .tsvm receipt and shows its item, Merkle position, payload, block, headers and chain; the fields the proof does not cover (name, chain, createdAt) are marked as the receipt's word. The "check" row says only whether the receipt agrees with itself: info neither reads the item nor asks any chain, so it never says verified (use tsvm verify with --endpoint, --data-dir or --trust for that). With --json, the receipt itself is printed with the check added (status "consistent", trust "unanchored").`
+  static override description = `Reads a .tsvm receipt and shows its item, Merkle position, payload, block, headers and chain; the fields the proof does not cover (name, chain, createdAt) are marked as the receipt's word. The "check" row says only whether the receipt agrees with itself: info neither reads the item nor asks any chain, so it never says verified (use tsvm verify with --endpoint, --data-dir or --trust for that). With --json: the receipt path, the receipt as stored (contents) and the check (status "consistent", trust "unanchored"), as docs/json.md describes.`
   static override examples = [
     {
       command: '<%= config.bin %> <%= command.id %> contracts/2026/nda.pdf.tsvm',
@@ -29,11 +29,11 @@ export default class Info extends BaseCommand {
     receipt: Args.string({description: 'a .tsvm receipt file', required: true}),
   }
 
-  async run(): Promise<Record<string, unknown> & {check: VerifyResult}> {
+  async run(): Promise<ReceiptInfoJson> {
     const {args} = await this.parse(Info)
     const receipt = await loadReceipt(args.receipt, 'pass the .tsvm file written by tsvm stamp')
     const check = checkReceipt(receipt)
     this.log(receiptText(receipt, check))
-    return {...receiptToJson(receipt), check}
+    return receiptInfoJson(args.receipt, receipt, check, verifyError(check))
   }
 }

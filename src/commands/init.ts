@@ -2,11 +2,10 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {initChain} from '../chain/open.js'
-import {type BlockJson, blockJson} from '../chain/view.js'
 import {chainOptions, localChainFlags} from '../flags.js'
 import {parsePlainHex, readInputFile} from '../input.js'
 import {id, table} from '../output.js'
-import {Status} from '../vm/block.js'
+import {initJson, type InitJson} from '../output/json.js'
 
 export default class Init extends BaseCommand {
   static override summary = 'Create the embedded chain in a data dir from genesis bytes'
@@ -47,7 +46,7 @@ Running init again with the same genesis does nothing; a different genesis on an
     'genesis-hex': Flags.string({hidden: true, exclusive: ['genesis', 'file']}),
   }
 
-  async run(): Promise<{created: boolean; dataDir: string; genesisID: string; genesis: BlockJson}> {
+  async run(): Promise<InitJson> {
     const {flags} = await this.parse(Init)
     const hex = flags['genesis-hex'] ?? (flags.hex ? flags.genesis : undefined)
     const bytes =
@@ -59,15 +58,15 @@ Running init again with the same genesis does nothing; a different genesis on an
           : new TextEncoder().encode(flags.genesis)
         : parsePlainHex(hex)
     const {genesis, created, location} = await initChain(chainOptions(flags, this.config), bytes)
-    const view = blockJson(genesis, Status.Accepted)
+    const result = initJson(created, location, bytes, genesis)
     this.log(
       table([
         ['created', String(created)],
-        ['genesisID', id(view.id)],
-        ['data', view.dataHex],
+        ['genesisID', id(result.block.id)],
+        ['data', result.block.dataHex],
         ['dataDir', location],
       ]),
     )
-    return {created, dataDir: location, genesisID: view.id, genesis: view}
+    return result
   }
 }

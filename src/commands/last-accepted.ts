@@ -1,8 +1,8 @@
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
-import {type BlockJson, blockJson} from '../chain/view.js'
 import {chainFlags, chainOptions} from '../flags.js'
 import {blockTable} from '../output.js'
+import {type BlockJson, blockJson} from '../output/json.js'
 
 export default class LastAccepted extends BaseCommand {
   static override summary = 'Show the last accepted block (the tip of the chain)'

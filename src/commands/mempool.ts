@@ -1,9 +1,8 @@
 import {BaseCommand} from '../base-command.js'
 import {withChain} from '../chain/open.js'
 import {chainOptions, localChainFlags} from '../flags.js'
-import {type BlockJson, blockJson} from '../chain/view.js'
 import {blockLines, columns} from '../output.js'
-import {hexEncode, toHex} from '../vm/encoding.js'
+import {mempoolJson, type MempoolJson} from '../output/json.js'
 
 export default class Mempool extends BaseCommand {
   static override summary = 'List the queued payloads, oldest first, and the processing blocks'
@@ -17,22 +16,16 @@ export default class Mempool extends BaseCommand {
   ]
   static override flags = {...localChainFlags}
 
-  async run(): Promise<{
-    count: number
-    payloads: Array<{index: number; dataHex: string; data: string}>
-    processing: BlockJson[]
-  }> {
+  async run(): Promise<MempoolJson> {
     const {flags} = await this.parse(Mempool)
     const [queued, building] = await withChain({...chainOptions(flags, this.config), create: false}, async (chain) =>
       Promise.all([chain.mempool(), chain.processing?.() ?? []]),
     )
-    const payloads = queued.map((d, index) => ({index, dataHex: toHex(d), data: hexEncode(d)}))
-    const processing = building
-      .map((b) => blockJson(b.block, b.status))
-      .sort((a, b) => Number(BigInt(a.height) - BigInt(b.height)))
-    if (payloads.length === 0) this.note('(the mempool is empty)')
-    else this.log(columns(payloads.map((p) => [String(p.index), p.dataHex, p.data])))
-    if (processing.length > 0) this.log(`processing blocks (tsvm accept / tsvm reject):\n${blockLines(processing)}`)
-    return {count: payloads.length, payloads, processing}
+    const result = mempoolJson(queued, building)
+    if (result.payloads.length === 0) this.note('(the mempool is empty)')
+    else this.log(columns(result.payloads.map((p) => [String(p.index), p.dataHex, p.data])))
+    if (result.blocks.length > 0)
+      this.log(`processing blocks (tsvm accept / tsvm reject):\n${blockLines(result.blocks)}`)
+    return result
   }
 }

@@ -1,9 +1,9 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {type BlockJson, blockJson} from '../chain/view.js'
 import {parsePlainHex, readStdin} from '../input.js'
 import {blockTable} from '../output.js'
+import {type BlockJson, blockJson} from '../output/json.js'
 import {parseBlock} from '../vm/block.js'
 
 export default class ParseBlock extends BaseCommand {

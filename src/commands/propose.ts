@@ -3,11 +3,11 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import type {StoredBlock} from '../chain/chain.js'
 import {withChain} from '../chain/open.js'
-import {type BlockJson, blockJson, blockRow} from '../chain/view.js'
+import {blockRow} from '../chain/view.js'
 import {chainFlags, chainOptions, timestampFlag, waitTimeoutFlag} from '../flags.js'
 import {proposalPayloads} from '../input.js'
 import {interruptSummary, ok, storedBlockLines, warn} from '../output.js'
-import {toHex} from '../vm/encoding.js'
+import {proposeJson, type ProposeJson} from '../output/json.js'
 
 export default class Propose extends BaseCommand {
   static override summary = 'Propose 32-byte payloads: queue them, then build and accept a block for each'
@@ -53,7 +53,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
     timestamp: timestampFlag({description: 'block time in unix seconds for the blocks built (still verified)'}),
   }
 
-  async run(): Promise<{queued: number; accepted: BlockJson[]; interrupted?: boolean; notProposed?: string[]}> {
+  async run(): Promise<ProposeJson> {
     const {args, flags} = await this.parse(Propose)
     const payloads = await proposalPayloads(args.payload, flags.file)
     const json = this.jsonEnabled()
@@ -85,10 +85,10 @@ By default the payloads are queued and then built and accepted at once, one bloc
     if (interrupt.signal.aborted && result.queued < payloads.length) return this.interrupted(result, payloads)
     for (const r of result.rejected ?? [])
       this.note(warn(`rejected processing block ${blockRow(r.block).id}: it conflicts with the accepted blocks`))
-    if (json) return {queued: result.queued, accepted: result.accepted.map((b) => blockJson(b.block, b.status))}
+    if (json) return proposeJson(result.queued, result.accepted)
     show(result.accepted) // a backend that does not stream returns them here
     if (shown === 0) this.log(ok(`queued ${result.queued} payload${result.queued === 1 ? '' : 's'}`))
-    return {queued: result.queued, accepted: []}
+    return proposeJson(result.queued, [])
   }
 
   /**
@@ -102,12 +102,6 @@ By default the payloads are queued and then built and accepted at once, one bloc
       process.stderr.write(warn(interruptSummary(result.queued, payloads.length)) + '\n')
     }
 
-    const accepted = result.accepted.map((b) => blockJson(b.block, b.status))
-    return {
-      queued: result.queued,
-      accepted,
-      interrupted: true,
-      notProposed: payloads.slice(result.queued).map((p) => toHex(p)),
-    }
+    return proposeJson(result.queued, result.accepted, payloads.slice(result.queued), true)
   }
 }

@@ -3,8 +3,8 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {dataDirFlag, embeddedDataDir} from '../flags.js'
 import {ok, problemLines, table} from '../output.js'
+import {repairJson, type RepairJson} from '../output/json.js'
 import {repairDataDir} from '../chain/repair.js'
-import type {CheckProblem} from '../vm/check.js'
 import {TsvmError} from '../vm/errors.js'
 
 export default class Repair extends BaseCommand {
@@ -35,14 +35,7 @@ Exits 0 when the repaired chain passes the check. When it does not (blocks were 
     }),
   }
 
-  async run(): Promise<{
-    dataDir: string
-    backup: string | null
-    ok: boolean
-    blocks: number
-    lastAcceptedHeight: string
-    problems: CheckProblem[]
-  }> {
+  async run(): Promise<RepairJson> {
     const {flags} = await this.parse(Repair)
     // Always the embedded chain, as serve: a node's database is repaired on the node.
     const where = embeddedDataDir(flags['data-dir'], this.config)
@@ -59,19 +52,11 @@ Exits 0 when the repaired chain passes the check. When it does not (blocks were 
         'CHAIN_CHECK_FAILED',
         `the repaired chain has ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'}: ` +
           (backup ? `restore ${backup} or rebuild the chain` : 'rebuild the chain'),
-        {
-          details: {
-            dataDir,
-            backup,
-            blocks: check.blocks,
-            lastAcceptedHeight: check.lastAcceptedHeight,
-            problems: check.problems,
-          },
-        },
+        {details: {...repairJson(dataDir, backup, check)}},
       )
     }
 
     this.log(ok(`ok: ${check.blocks} blocks, last accepted height ${check.lastAcceptedHeight}`))
-    return {dataDir, backup, ...check}
+    return repairJson(dataDir, backup, check)
   }
 }

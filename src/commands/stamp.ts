@@ -7,8 +7,9 @@ import {resumeText, skippedNotes, stampText} from '../proof/format.js'
 import {stampInterrupted, startNotes} from '../proof/interrupt.js'
 import {pendingDir} from '../proof/pending.js'
 import {stampProgress} from '../proof/progress.js'
-import {resumeStamps, type ResumeResult} from '../proof/resume.js'
-import {stamp, type StampResult} from '../proof/stamp.js'
+import {resumeStamps} from '../proof/resume.js'
+import {stamp} from '../proof/stamp.js'
+import {resumeJson, type ResumedJson, stampJson, type StampJson} from '../output/json.js'
 
 export default class Stamp extends BaseCommand {
   static override summary =
@@ -86,7 +87,7 @@ a second block for the same run. Ctrl-C stops at once (exit 130) and says how fa
     timestamp: timestampFlag({description: 'block time in unix seconds (embedded chain; still verified)'}),
   }
 
-  async run(): Promise<StampResult | {resumed: ResumeResult[]}> {
+  async run(): Promise<StampJson | {runs: ResumedJson[]}> {
     const {argv, flags} = await this.parse(Stamp)
     const pending = pendingDir(process.env, this.config.home)
     const progress = stampProgress((label, unit) => this.progress(label, unit))
@@ -96,7 +97,7 @@ a second block for the same run. Ctrl-C stops at once (exit 130) and says how fa
       const resumed = await resumeStamps(pending, open, {...common, paths: argv as string[]})
       progress.end()
       this.log(resumeText(resumed))
-      return {resumed}
+      return resumeJson(resumed)
     }
 
     for (const note of startNotes(argv, pending)) this.note(note)
@@ -112,6 +113,6 @@ a second block for the same run. Ctrl-C stops at once (exit 130) and says how fa
     progress.end()
     for (const note of skippedNotes(result.skipped)) this.note(note)
     this.log(stampText(result))
-    return result
+    return stampJson(result)
   }
 }

@@ -3,8 +3,9 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {openChain} from '../chain/open.js'
 import {chainFlags, chainOptions} from '../flags.js'
+import {upgradeJson, type UpgradedJson} from '../output/json.js'
 import {upgradeText} from '../proof/format.js'
-import {chainOptionsFor, type Checkpoint, existingChain, upgradeReceipts, type UpgradeResult} from '../proof/upgrade.js'
+import {chainOptionsFor, type Checkpoint, existingChain, upgradeReceipts} from '../proof/upgrade.js'
 import {idFromString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 
@@ -41,7 +42,7 @@ The chain is --data-dir/--endpoint (or TSVM_DATA_DIR/TSVM_ENDPOINT), else the da
     })(),
   }
 
-  async run(): Promise<{receipts: UpgradeResult[]}> {
+  async run(): Promise<{receipts: UpgradedJson[]}> {
     const {argv, flags} = await this.parse(Upgrade)
     // the chain given (flag or environment), else the data dir each receipt names; never create a chain
     const given = flags['data-dir'] ?? flags.endpoint ?? (process.env.TSVM_DATA_DIR || process.env.TSVM_ENDPOINT)
@@ -61,8 +62,8 @@ The chain is --data-dir/--endpoint (or TSVM_DATA_DIR/TSVM_ENDPOINT), else the da
       throw new TsvmError(
         'PENDING',
         `${pending} receipt(s) still pending: their payload is not in an accepted block yet; try again later`,
-        {details: {receipts}},
+        {details: upgradeJson(receipts)},
       )
-    return {receipts}
+    return upgradeJson(receipts)
   }
 }

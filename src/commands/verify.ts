@@ -6,7 +6,8 @@ import {chainFlags, chainOptions} from '../flags.js'
 import {EXIT_CODES} from '../errors.js'
 import {type BatchResult, isBatch, namedChain, verifyBatch, verifyOne} from '../proof/batch.js'
 import {batchLines, batchSummaryText, verifyText} from '../proof/format.js'
-import {assertVerified, type VerifyResult} from '../proof/verify.js'
+import {verifyError} from '../proof/verify.js'
+import {verificationJson, type VerificationJson} from '../output/json.js'
 import {idFromString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 
@@ -83,7 +84,7 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
     })(),
   }
 
-  async run(): Promise<VerifyResult | BatchResult> {
+  async run(): Promise<VerificationJson | BatchResult> {
     const {argv, flags} = await this.parse(Verify)
     const items = argv as string[]
     if (items.length === 0)
@@ -92,11 +93,13 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
     const open = named && (() => openChain({...named, autoInit: false}))
     const outDir = flags.out
     if (!isBatch(items, flags.glob)) {
-      const result = await verifyOne(items[0]!, {receipt: flags.receipt, outDir, open, trust: flags.trust})
+      const one = await verifyOne(items[0]!, {receipt: flags.receipt, outDir, open, trust: flags.trust})
+      const error = verifyError(one.result)
+      const json = verificationJson(one.result, one.receipt, one.receiptPath, error)
       // not verified: the error (its message is the reason) goes to stderr with its exit code
-      assertVerified(result)
-      this.log(verifyText(result))
-      return result
+      if (error) throw new TsvmError(error.code, error.message, {details: {result: json}})
+      this.log(verifyText(one.result))
+      return json
     }
 
     if (flags.receipt !== undefined)

@@ -358,14 +358,18 @@ export function namedChain<T extends {dataDir?: string; endpoint?: string}>(
 export async function verifyOne(
   input: string,
   options: {receipt?: string; outDir?: string; open?: () => Promise<Chain>; trust?: readonly Uint8Array[]},
-): Promise<VerifyResult> {
+): Promise<{result: VerifyResult; receipt: Receipt; receiptPath: string}> {
   const given = options.receipt ?? (options.outDir === undefined ? undefined : receiptUnder(options.outDir, input))
   const target = await verifyTarget(input, given)
   const receipt = await loadReceipt(target.receipt, 'stamp the item first, or pass --receipt')
-  if (options.open === undefined) return verifyReceipt(receipt, {...target, trust: options.trust ?? []})
+  if (options.open === undefined) {
+    const result = await verifyReceipt(receipt, {...target, trust: options.trust ?? []})
+    return {result, receipt, receiptPath: target.receipt}
+  }
+
   const chain = await options.open()
   try {
-    return await verifyReceipt(receipt, {...target, chain})
+    return {result: await verifyReceipt(receipt, {...target, chain}), receipt, receiptPath: target.receipt}
   } finally {
     await chain.close()
   }

@@ -371,6 +371,8 @@ export interface StampResult {
   blockID: string | null
   height: string | null
   existedBy: string | null
+  /** The block holding the payload, when accepted (what --json shows). */
+  stored: StoredBlock | null
   receipts: Array<{name?: string; hash: string; receipt: string}>
   skipped: Skipped[]
 }
@@ -562,6 +564,7 @@ export async function settle(
     blockID: stored ? idToString(stored.block.id) : null,
     height: stored ? stored.block.height.toString() : null,
     existedBy: block ? block.time : null,
+    stored: stored ?? null,
     receipts: run.items.map((it, i) => {
       const hash = toHex(it.hash)
       return it.name === undefined ? {hash, receipt: job.targets[i]!} : {name: it.name, hash, receipt: job.targets[i]!}

@@ -9,7 +9,7 @@
 import {existsSync} from 'node:fs'
 
 import type {Chain} from '../chain/chain.js'
-import type {Block} from '../vm/block.js'
+import {type Block, parseBlock} from '../vm/block.js'
 import {idToString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 import {bytesEqual} from '../vm/hash.js'
@@ -42,6 +42,8 @@ export interface UpgradeResult {
   headers?: number
   /** The checkpoint the headers reach: pass its ID to `verify --trust`. */
   checkpoint?: {id: string; height: string}
+  /** The receipt's block (accepted: checked on the chain by this upgrade) and the checkpoint block, for --json. */
+  parsed?: {block: Block; accepted: boolean; checkpoint?: Block}
 }
 
 /** What an upgrade does besides completing pending receipts. */
@@ -118,6 +120,7 @@ export async function upgradeReceipt(
       blockID: before.blockID!,
       height: before.height!,
       existedBy: before.blockTime!,
+      parsed: {block: parseBlock(receipt.block!.bytes), accepted: false},
     }
   }
 
@@ -137,6 +140,7 @@ export async function upgradeReceipt(
   }
 
   const extra: Pick<UpgradeResult, 'headers' | 'checkpoint'> = {}
+  let checkpointBlock: Block | undefined
   if (options.checkpoint !== undefined) {
     if ((receipt.version ?? RECEIPT_VERSION) === 1) {
       throw new TsvmError(
@@ -153,6 +157,7 @@ export async function upgradeReceipt(
     const {headers: _old, ...rest} = upgraded
     upgraded = headers.length === 0 ? rest : {...rest, headers}
     Object.assign(extra, {headers: headers.length, checkpoint: {id: idToString(top.id), height: top.height.toString()}})
+    checkpointBlock = top
   }
 
   const after = checkReceipt(upgraded)
@@ -168,6 +173,11 @@ export async function upgradeReceipt(
     height: after.height!,
     existedBy: after.blockTime!,
     ...extra,
+    parsed: {
+      block: parseBlock(upgraded.block!.bytes),
+      accepted: true,
+      ...(checkpointBlock ? {checkpoint: checkpointBlock} : {}),
+    },
   }
 }
 

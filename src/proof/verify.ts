@@ -539,13 +539,20 @@ export async function verifyTarget(
   return {hash, receipt: receipt ?? toHex(hash) + '.tsvm'}
 }
 
-/** Throws the result's error (PROOF_INVALID, PENDING, BLOCK_NOT_FOUND, UNANCHORED, CHAIN_MISMATCH) unless it is verified. */
-export function assertVerified(r: VerifyResult): VerifyResult {
-  if (r.status === 'verified') return r
+/** The error a result that is not verified exits with (PROOF_INVALID, PENDING, BLOCK_NOT_FOUND, UNANCHORED, CHAIN_MISMATCH), or undefined when verified. */
+export function verifyError(r: VerifyResult, details?: Record<string, unknown>): TsvmError | undefined {
+  if (r.status === 'verified') return undefined
   const what = r.path === undefined ? r.item : printable(r.path)
   const message =
     r.status === 'consistent'
       ? `${what}: ${r.reason ?? `consistent with itself; ${UNANCHORED_ADVICE}`}`
       : (r.reason ?? `verification ${r.status}`)
-  throw new TsvmError(r.code ?? 'PROOF_INVALID', message, {details: {trust: r.trust, result: r}})
+  return new TsvmError(r.code ?? 'PROOF_INVALID', message, details ? {details} : {})
+}
+
+/** Throws the result's error (verifyError) unless it is verified; `details` go with the error (default: the result). */
+export function assertVerified(r: VerifyResult, details?: Record<string, unknown>): VerifyResult {
+  const error = verifyError(r, details ?? {trust: r.trust, result: r})
+  if (error) throw error
+  return r
 }

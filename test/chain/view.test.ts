@@ -24,8 +24,10 @@ describe('blockJson', () => {
       'data',
       'dataHex',
       'dataCB58',
+      'status',
       'bytes',
     ])
+    assert.equal(v.status, null, 'always present: null when not known')
     assert.equal(v.parentID, '11111111111111111111111111111111LpoYY')
     assert.equal(v.height, '1')
     assert.equal(v.timestamp, '1700000000')
@@ -35,7 +37,7 @@ describe('blockJson', () => {
     assert.equal(v.bytes.length, 164)
   })
 
-  it('puts the status before the bytes when known', () => {
+  it('puts the status before the bytes', () => {
     const v = blockJson(block, Status.Accepted)
     assert.equal(v.status, 'Accepted')
     assert.deepEqual(Object.keys(v).slice(-2), ['status', 'bytes'])

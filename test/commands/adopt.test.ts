@@ -13,6 +13,7 @@ import {idToString, toHex} from '../../src/vm/encoding.js'
 import {genesisData} from '../../src/vm/genesis.js'
 import {ADOPTING_KEY, blockKey, GENESIS_KEY, LAST_ACCEPTED_KEY} from '../../src/vm/state.js'
 import {tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
+import {assertShape} from '../helpers/json-schema.js'
 import {buildChain, dump, payload, stripToGo, withDb} from '../helpers/go-state.js'
 import {rpc} from '../helpers/http.js'
 import {startServe} from '../helpers/serve.js'
@@ -82,11 +83,12 @@ describe('tsvm adopt', () => {
     const dir = await copy()
     const r = await tsvmJson(['adopt', '--data-dir', dir])
     assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.json.adopted.blocks, BLOCKS + 1)
-    assert.equal(r.json.adopted.rejected, REJECTED)
+    assertShape(r.json, 'Adopt', 'tsvm adopt --json')
+    assert.equal(r.json.adopted.blockCount, BLOCKS + 1)
+    assert.equal(r.json.adopted.rejectedCount, REJECTED)
     assert.equal(r.json.adopted.resumed, false)
     assert.deepEqual(
-      {ok: r.json.ok, blocks: r.json.blocks, lastAcceptedHeight: r.json.lastAcceptedHeight},
+      {ok: r.json.ok, blocks: r.json.blockCount, lastAcceptedHeight: r.json.lastAcceptedHeight},
       {ok: true, blocks: BLOCKS + 1 + REJECTED, lastAcceptedHeight: String(BLOCKS)},
     )
     const human = await tsvm(['adopt', '--data-dir', dir])

@@ -31,16 +31,16 @@ describe('chain commands, one process per step', () => {
     const init = await tsvmJson(['init', '--genesis', 'e2e', ...d])
     assert.equal(init.code, 0)
     const e2e = genesisBlock(new TextEncoder().encode('e2e'))
-    assert.equal(init.json.genesisID, 'SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ')
+    assert.equal(init.json.block.id, 'SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ')
     assert.equal(
-      init.json.genesis.bytes,
+      init.json.block.bytes,
       toHex(makeBlock({parentId: EMPTY_ID, height: 0n, timestamp: 0n, data: e2e.data}).bytes),
     )
     assert.equal(init.json.created, true)
     assert.equal((await tsvmJson(['init', '--genesis-hex', '0x65326500', ...d])).json.created, false)
 
     const queued = await tsvmJson(['propose', TEST_HASH, '--no-accept', ...d])
-    assert.deepEqual([queued.code, queued.json], [0, {queued: 1, accepted: []}])
+    assert.deepEqual([queued.code, queued.json], [0, {queued: 1, blocks: [], interrupted: false, notProposed: []}])
     assert.equal((await tsvmJson(['propose', '0x' + sha('b'), '--no-accept', ...d])).code, 0)
     const pool = await tsvmJson(['mempool', ...d])
     assert.deepEqual(
@@ -57,7 +57,7 @@ describe('chain commands, one process per step', () => {
 
     const listed = await tsvmJson(['mempool', ...d])
     assert.deepEqual(
-      [listed.json.count, listed.json.processing.map((x: {id: string}) => x.id).sort()],
+      [listed.json.payloads.length, listed.json.blocks.map((x: {id: string}) => x.id).sort()],
       [0, [a.json.id, b.json.id].sort()],
     )
     const rejected = await tsvmJson(['reject', b.json.id, ...d])
@@ -72,7 +72,7 @@ describe('chain commands, one process per step', () => {
     assert.equal(last.json.time, '2023-11-14T22:13:20.000Z')
     assert.equal(last.json.data, hexEncode(fromHex(TEST_HASH)))
     assert.equal((await tsvmJson(['get-block', b.json.id, ...d])).json.status, 'Rejected')
-    assert.equal((await tsvmJson(['get-block', '--height', '0', ...d])).json.id, init.json.genesisID)
+    assert.equal((await tsvmJson(['get-block', '--height', '0', ...d])).json.id, init.json.block.id)
     const byData = await tsvmJson(['get-block', '--data', TEST_HASH, ...d])
     assert.deepEqual(
       byData.json.blocks.map((x: {id: string}) => x.id),
@@ -82,7 +82,7 @@ describe('chain commands, one process per step', () => {
 
     const blocks = await tsvmJson(['blocks', ...d])
     assert.deepEqual(
-      blocks.json.map((x: {height: string}) => x.height),
+      blocks.json.blocks.map((x: {height: string}) => x.height),
       ['1', '0'],
     )
     const human = await tsvm(['blocks', ...d])
@@ -126,8 +126,8 @@ describe('chain commands, one process per step', () => {
     await writeFile(file, 'test')
     const r = await tsvmJson(['propose', '--file', file], {env: {TSVM_DATA_DIR: dir}})
     assert.equal(r.code, 0)
-    assert.equal(r.json.accepted[0].dataHex, TEST_HASH)
-    assert.equal(r.json.accepted[0].height, '1')
+    assert.equal(r.json.blocks[0].dataHex, TEST_HASH)
+    assert.equal(r.json.blocks[0].height, '1')
   })
 
   it('propose - rejects a bad line with its number and queues nothing', async () => {
@@ -138,7 +138,7 @@ describe('chain commands, one process per step', () => {
     assert.equal(r.code, 4)
     assert.equal(r.json.error.line, 4)
     assert.match(r.json.error.message, /^line 4: /)
-    assert.equal((await tsvmJson(['mempool', ...d])).json.count, 0)
+    assert.equal((await tsvmJson(['mempool', ...d])).json.payloads.length, 0)
   })
 
   it('propose - with 5,000 payloads makes 5,000 accepted blocks, heights contiguous, check passes', async () => {
@@ -147,20 +147,20 @@ describe('chain commands, one process per step', () => {
     const r = await tsvmJson(['propose', '-', ...d], {input: lines.join('\n') + '\n'})
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.queued, 5000)
-    assert.equal(r.json.accepted.length, 5000)
-    for (const [i, b] of (r.json.accepted as Array<{height: string; dataHex: string}>).entries()) {
+    assert.equal(r.json.blocks.length, 5000)
+    for (const [i, b] of (r.json.blocks as Array<{height: string; dataHex: string}>).entries()) {
       assert.equal(b.height, String(i + 1))
       assert.equal(b.dataHex, lines[i])
     }
 
     const top = await tsvmJson(['blocks', '--limit', '3', '--from-height', '4000', ...d])
     assert.deepEqual(
-      top.json.map((b: {height: string}) => b.height),
+      top.json.blocks.map((b: {height: string}) => b.height),
       ['4000', '3999', '3998'],
     )
     const check = await tsvmJson(['check', ...d])
     assert.deepEqual(
-      [check.code, check.json.ok, check.json.blocks, check.json.lastAcceptedHeight],
+      [check.code, check.json.ok, check.json.blockCount, check.json.lastAcceptedHeight],
       [0, true, 5001, '5000'],
     )
   })
@@ -173,7 +173,9 @@ describe('chain commands, one process per step', () => {
     const rows = r.stdout.trimEnd().split('\n')
     assert.equal(rows.length, 10_000)
     const stored = await tsvmJson(['blocks', '--limit', '10000', ...d])
-    const oldestFirst = (stored.json as Array<{height: string; id: string; status: string; dataHex: string}>).reverse()
+    const oldestFirst = (
+      stored.json.blocks as Array<{height: string; id: string; status: string; dataHex: string}>
+    ).reverse()
     assert.deepEqual(
       rows.map((row) => row.split(/ +/)),
       oldestFirst.map((b) => [b.height, b.id, b.status, b.dataHex]),

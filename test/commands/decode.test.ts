@@ -36,9 +36,9 @@ describe('tsvm decode', () => {
       human.stdout.split('\n').map((l) => l.split(/\s+/)),
       [['hex', '653265'], ['text', 'e2e'], ['length', '3'], ['encoding', 'hex'], ['']],
     )
-    assert.deepEqual(json.json, {encoding: 'hex', hex: '653265', length: 3, text: 'e2e'})
-    assert.deepEqual(stdin.json, {encoding: 'cb58', hex: '00', length: 1, text: null})
-    assert.deepEqual(hexnc.json, {encoding: 'hexnc', hex: '74657374', length: 4, text: 'test'})
+    assert.deepEqual(json.json, {encoding: 'hex', hex: '653265', length: 3, text: 'e2e', zeroPadding: 0})
+    assert.deepEqual(stdin.json, {encoding: 'cb58', hex: '00', length: 1, text: null, zeroPadding: 0})
+    assert.deepEqual(hexnc.json, {encoding: 'hexnc', hex: '74657374', length: 4, text: 'test', zeroPadding: 0})
     assert.doesNotMatch(binary.stdout, /text/)
     assert.match(lines.stdout, /^text +"a\\nb"$/m)
   })

@@ -35,8 +35,8 @@ describe('tsvm encode', () => {
       tsvm(['encode', '-', '--hex', '--encoding', 'cb58'], {input: '0x00\n'}),
       tsvm(['encode', 'test', '--encoding', 'hexnc']),
     ])
-    assert.deepEqual(text.json, {bytes: '0x6532655e975cba', encoding: 'hex', length: 3, hex: '653265'})
-    assert.deepEqual(stdin.json, {bytes: '0x0017afa01d', encoding: 'hex', length: 1, hex: '00'})
+    assert.deepEqual(text.json, {encoded: '0x6532655e975cba', encoding: 'hex', hex: '653265', length: 3})
+    assert.deepEqual(stdin.json, {encoded: '0x0017afa01d', encoding: 'hex', hex: '00', length: 1})
     assert.equal(stdinHex.stdout, '1c7hwa\n')
     assert.equal(hexnc.stdout, '0x74657374\n')
   })
@@ -48,13 +48,13 @@ describe('tsvm encode', () => {
       tsvmJson(['encode', 'abc', '--length', '0', '--encoding', 'hexnc']),
     ])
     assert.deepEqual(pad.json, {
-      bytes: 'SkB92DD9M2yeCadw22VbnxfV6b7W5YEnnLRs6fKivk6wh2Zy',
+      encoded: 'SkB92DD9M2yeCadw22VbnxfV6b7W5YEnnLRs6fKivk6wh2Zy',
       encoding: 'cb58',
       length: 32,
       hex: '01020304' + '00'.repeat(28),
     })
-    assert.equal(cut.json.bytes, '0x6162')
-    assert.equal(keep.json.bytes, '0x616263')
+    assert.equal(cut.json.encoded, '0x6162')
+    assert.equal(keep.json.encoded, '0x616263')
   })
 
   it('bad hex is HEX_INVALID (exit 4); an unknown encoding is a usage error', async () => {

@@ -28,7 +28,10 @@ describe('tsvm genesis', () => {
     assert.equal(await readFile(out, 'utf8'), 'e2e')
     assert.deepEqual([piped.code, piped.stdout], [0, 'e2e'])
     assert.match(piped.stderr, new RegExp(E2E_ID))
-    assert.deepEqual(json.json, {genesisID: E2E_ID, data: '653265' + '00'.repeat(29), bytes: '653265', out: null})
+    assert.deepEqual(
+      [json.json.block.id, json.json.block.dataHex, json.json.genesis, json.json.out],
+      [E2E_ID, '653265' + '00'.repeat(29), '653265', null],
+    )
   })
 
   it('an empty genesis, --file input, and --file errors', async () => {
@@ -42,8 +45,11 @@ describe('tsvm genesis', () => {
     ])
     assert.deepEqual([both.code, both.json.error.code], [2, 'USAGE'])
     assert.deepEqual([missing.code, missing.json.error.code], [3, 'FILE_NOT_FOUND'])
-    assert.deepEqual(empty.json, {genesisID: EMPTY_ID, data: '00'.repeat(32), bytes: '', out: null})
-    assert.deepEqual([fromFile.json.genesisID, fromFile.json.bytes], [EMPTY_ID, '0000000000'])
+    assert.deepEqual(
+      [empty.json.block.id, empty.json.block.dataHex, empty.json.genesis, empty.json.out],
+      [EMPTY_ID, '00'.repeat(32), '', null],
+    )
+    assert.deepEqual([fromFile.json.block.id, fromFile.json.genesis], [EMPTY_ID, '0000000000'])
   })
 
   it('more than 32 bytes is GENESIS_TOO_LONG (exit 4), and nothing is written', async () => {

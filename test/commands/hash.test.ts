@@ -7,9 +7,9 @@ import {tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
 
 // spec §2.4: sha256("test") and its checksummed hex
 const TEST = {
-  hex: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
-  cb58: '2DFtpKRbW2nfrzgAgE25onW3vwCQwM7S1iHk34LW9cwH2qBuVV',
   data: '0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08e82209f4',
+  dataHex: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+  dataCB58: '2DFtpKRbW2nfrzgAgE25onW3vwCQwM7S1iHk34LW9cwH2qBuVV',
 }
 const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 
@@ -38,13 +38,13 @@ describe('tsvm hash', () => {
         .split('\n')
         .map((l) => l.split(/\s+/)),
       [
-        [TEST.hex, TEST.cb58, TEST.data, test],
-        [EMPTY, json.json.files[1].cb58, json.json.files[1].data, empty],
+        [TEST.dataHex, TEST.dataCB58, TEST.data, test],
+        [EMPTY, json.json.files[1].dataCB58, json.json.files[1].data, empty],
       ],
     )
-    assert.deepEqual(json.json.files[0], {file: test, ...TEST})
-    assert.equal(json.json.files[1].hex, EMPTY)
-    assert.deepEqual(stdin.json, {files: [{file: '-', ...TEST}]})
+    assert.deepEqual(json.json.files[0], {path: test, ...TEST})
+    assert.equal(json.json.files[1].dataHex, EMPTY)
+    assert.deepEqual(stdin.json, {files: [{path: '-', ...TEST}], errors: []})
   })
 
   it('a missing file is FILE_NOT_FOUND (exit 3) naming it; a directory is refused (exit 4)', async () => {
@@ -73,14 +73,14 @@ describe('tsvm hash', () => {
         .split('\n')
         .map((l) => [l.split(/ +/)[0], l.split(/ +/).at(-1)]),
       [
-        [TEST.hex, a],
+        [TEST.dataHex, a],
         [EMPTY, b],
       ],
     )
     assert.match(human.stderr, new RegExp(`no such file.*${missing}.*\\[FILE_NOT_FOUND\\]`))
     assert.equal(json.code, 3)
     assert.deepEqual(
-      json.json.files.map((f: {file: string}) => f.file),
+      json.json.files.map((f: {path: string}) => f.path),
       [a, b],
     )
     assert.deepEqual(

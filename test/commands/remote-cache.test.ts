@@ -89,7 +89,7 @@ for (const dialect of ['v1.2', 'v1.3'] as const) {
           ],
         )
         for (const [i, top] of [LONG, LONG, LONG + NEW].entries()) {
-          const list = by['blocks --limit 5'][i] as Array<{height: string; status: string}>
+          const list = by['blocks --limit 5'][i].blocks as Array<{height: string; status: string}>
           assert.deepEqual(
             list.map((b) => [b.height, b.status]),
             [0, 1, 2, 3, 4].map((k) => [String(top - k), 'Accepted']),
@@ -125,7 +125,7 @@ describe('the block cache shared by processes', () => {
       assert.equal(a.code, 0, a.stderr)
       assert.equal(b.code, 0, b.stderr)
       assert.deepEqual(
-        a.json.map((x: {height: string}) => x.height),
+        a.json.blocks.map((x: {height: string}) => x.height),
         ['300', '299', '298'],
       )
       assert.equal(b.json.id, idToString((await node.blockAt(0)).id))

@@ -53,7 +53,7 @@ async function pausedRepair(args: string[], point: 'locked' | 'repaired' | 'swap
 const payloads = (n: number) => Array.from({length: n}, (_, i) => (i + 1).toString(16).padStart(64, '0'))
 
 const accepted = async (dir: string) =>
-  ((await tsvmJson(['blocks', '--data-dir', dir, '--limit', '1000'])).json as Array<{dataHex: string}>)
+  ((await tsvmJson(['blocks', '--data-dir', dir, '--limit', '1000'])).json.blocks as Array<{dataHex: string}>)
     .map((b) => b.dataHex)
     .reverse()
 
@@ -78,7 +78,7 @@ describe('tsvm repair', () => {
     const r = await tsvmJson(['repair', '--data-dir', dir, '--json'])
     assert.equal(r.code, 0, r.stderr)
     assert.deepEqual(
-      {ok: r.json.ok, blocks: r.json.blocks, lastAcceptedHeight: r.json.lastAcceptedHeight},
+      {ok: r.json.ok, blocks: r.json.blockCount, lastAcceptedHeight: r.json.lastAcceptedHeight},
       {ok: true, blocks: 4, lastAcceptedHeight: '3'},
     )
     assert.equal(dirname(r.json.backup), dirname(r.json.dataDir))

@@ -39,7 +39,7 @@ for (const api of ['v1.3', 'v1.2'] as const) {
         const proposed = await tsvmJson(['propose', TEST_HASH, '--wait', ...e])
         assert.equal(proposed.code, 0, proposed.stderr)
         assert.equal(proposed.json.queued, 1)
-        const block = proposed.json.accepted[0]
+        const block = proposed.json.blocks[0]
         assert.equal(block.height, '1')
         assert.equal(block.dataHex, TEST_HASH)
         assert.equal(block.status, 'Accepted')
@@ -55,10 +55,10 @@ for (const api of ['v1.3', 'v1.2'] as const) {
         assert.equal(last.json.id, block.id)
 
         const second = await tsvmJson(['propose', sha256Hex('second'), ...e, '--api', api])
-        assert.equal(second.json.accepted[0].height, '2')
+        assert.equal(second.json.blocks[0].height, '2')
         const list = await tsvmJson(['blocks', ...e])
         assert.deepEqual(
-          list.json.map((b: {height: string}) => b.height),
+          list.json.blocks.map((b: {height: string}) => b.height),
           ['2', '1', '0'],
         )
 

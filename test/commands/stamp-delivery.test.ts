@@ -199,9 +199,12 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
 
       const resumed = await tsvmJson(['stamp', '--resume'], {cwd: dir, env})
       assert.equal(resumed.code, 0, resumed.stderr)
-      assert.equal(resumed.json.resumed.length, 2)
+      assert.equal(resumed.json.runs.length, 2)
       assert.deepEqual(
-        resumed.json.resumed.map((r: {height: string; items: number}) => [r.height, r.items]),
+        resumed.json.runs.map((r: {block: {height: string}; receipts: unknown[]}) => [
+          r.block.height,
+          r.receipts.length,
+        ]),
         [
           ['1', 300],
           ['1', 300],
@@ -209,10 +212,10 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
       )
       const afterwards = checkReceipts(dir, names)
       assert.equal(afterwards.count, 300)
-      assert.deepEqual([...afterwards.blockIDs], [resumed.json.resumed[0].blockID])
+      assert.deepEqual([...afterwards.blockIDs], [resumed.json.runs[0].block.id])
       const inFresh = checkReceipts(join(dir, 'receipts'), names, dir)
       assert.equal(inFresh.count, 300)
-      assert.deepEqual([...inFresh.blockIDs], [resumed.json.resumed[1].blockID])
+      assert.deepEqual([...inFresh.blockIDs], [resumed.json.runs[1].block.id])
       assert.deepEqual(
         readdirSync(dir).filter((n) => n.includes('.tmp-')),
         [],
@@ -258,7 +261,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     execFileSync('mount', ['-o', 'remount,size=4m', out])
     const resumed = await tsvmJson(['stamp', '--resume'], {cwd: dir, env})
     assert.equal(resumed.code, 0, resumed.stderr)
-    assert.equal(resumed.json.resumed[0].blockID, r.json.error.blockID)
+    assert.equal(resumed.json.runs[0].block.id, r.json.error.blockID)
     const done = checkReceipts(out, names, dir)
     assert.equal(done.count, 100)
     assert.deepEqual([...done.blockIDs], [r.json.error.blockID])
@@ -273,7 +276,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     writeFileSync(Buffer.from([...Buffer.from(join(dir, 'mixed', 'bad')), 0xff, ...Buffer.from('.txt')]), 'bad name\n')
     const r = await tsvmJson(['stamp', 'mixed'], {cwd: dir, env})
     assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.json.items, 1)
+    assert.equal(r.json.receipts.length, 1)
     assert.deepEqual(r.json.skipped, [{path: join(dir, 'mixed', String.raw`bad\xff.txt`), reason: 'name not UTF-8'}])
     const human = await tsvm(['stamp', 'mixed', '--out-dir', 'again'], {cwd: dir, env})
     assert.equal(human.code, 0)

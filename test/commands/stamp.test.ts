@@ -29,10 +29,10 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
     const s = await tsvmJson(['stamp', 'report.txt'], env())
     assert.equal(s.code, 0, s.stderr)
     assert.equal(s.json.status, 'complete')
-    assert.equal(s.json.items, 1)
+    assert.equal(s.json.receipts.length, 1)
     const receipt = parseReceipt(await readFile(join(dir, 'report.txt.tsvm'), 'utf8'))
     assert.equal(receipt.chain.kind, 'embedded')
-    assert.equal(receipt.block!.height.toString(), s.json.height)
+    assert.equal(receipt.block!.height.toString(), s.json.block.height)
 
     const offline = await tsvm(['verify', 'report.txt'], {cwd: dir})
     assert.equal(offline.code, 3, 'no chain named: consistent, not verified')
@@ -43,7 +43,7 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
     assert.match(
       online.stdout,
       new RegExp(
-        `existed no later than ${receipt.block!.time.replaceAll('.', String.raw`\.`)} \\(block ${s.json.blockID}, height ${s.json.height}; accepted on `,
+        `existed no later than ${receipt.block!.time.replaceAll('.', String.raw`\.`)} \\(block ${s.json.block.id}, height ${s.json.block.height}; accepted on `,
       ),
     )
     const json = await tsvmJson(['verify', 'report.txt'], env())
@@ -93,7 +93,7 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
     const s = await tsvmJson(['stamp', '--glob', '*.pdf', 'docs', '-o', 'globbed'], env())
     assert.equal(s.code, 0, s.stderr)
     assert.deepEqual(
-      s.json.receipts.map((r: {name: string}) => r.name),
+      s.json.receipts.map((r: {item: {name: string}}) => r.item.name),
       ['docs/sub/keep.pdf'],
     )
     assert.equal(existsSync(join(dir, 'globbed', 'docs', 'sub', 'keep.pdf.tsvm')), true)
@@ -109,9 +109,12 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
 
       const s = await tsvmJson(['stamp', 'tree', '--out-dir', 'receipts', '--data-dir', join(big, 'data')], {cwd: big})
       assert.equal(s.code, 0, s.stderr)
-      assert.equal(s.json.items, 10_000)
+      assert.equal(s.json.receipts.length, 10_000)
       const heights = new Set<string>()
-      for (const {receipt, name} of s.json.receipts as Array<{receipt: string; name: string}>) {
+      for (const {
+        receipt,
+        item: {name},
+      } of s.json.receipts as Array<{receipt: string; item: {name: string}}>) {
         const r = parseReceipt(readFileSync(receipt, 'utf8'))
         const [, d, i] = /^tree\/d(\d+)\/f(\d+)$/.exec(name)!
         assert.equal(checkReceipt(r, sha256(new TextEncoder().encode(`${d}/${i}`))).status, 'consistent', name)

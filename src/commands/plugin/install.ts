@@ -4,7 +4,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {id, table, warn} from '../../output.js'
-import {DEFAULT_VM_NAME, type InstallResult, installPlugin} from '../../plugin/install.js'
+import {pluginInstallJson, type PluginInstallJson} from '../../output/json.js'
+import {DEFAULT_VM_NAME, installPlugin} from '../../plugin/install.js'
 
 export default class PluginInstall extends BaseCommand {
   static override summary = 'Install tsvm as an AvalancheGo VM plugin: one launcher file in the node’s plugin dir'
@@ -51,7 +52,7 @@ The default VM ID is the one of the name "${DEFAULT_VM_NAME}", the ID the Go tim
     force: Flags.boolean({description: 'replace a different file of the same name'}),
   }
 
-  async run(): Promise<InstallResult> {
+  async run(): Promise<PluginInstallJson> {
     const {flags} = await this.parse(PluginInstall)
     const result = await installPlugin({
       pluginDir: flags['plugin-dir'],
@@ -79,6 +80,6 @@ The default VM ID is the one of the name "${DEFAULT_VM_NAME}", the ID the Go tim
       )
     }
 
-    return result
+    return pluginInstallJson(result)
   }
 }
