@@ -11,10 +11,8 @@ import {access, mkdtemp, rm, stat} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import * as grpc from '@grpc/grpc-js'
-
 import {TsvmError} from '../vm/errors.js'
-import {CHANNEL_OPTIONS, StatusError, UnaryClient, addService, bindLoopback} from './grpc.js'
+import {GrpcServer, Status, StatusError, UnaryClient} from './h2grpc.js'
 import {RuntimeService, VmService} from './messages.js'
 import {DEFAULT_PROTOCOL, PROTOCOL_RELEASES} from './protocol.js'
 
@@ -155,8 +153,8 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
   let announced: ((a: {protocol: number; addr: string; ms: number}) => void) | undefined
   const handshake = new Promise<{protocol: number; addr: string; ms: number}>((res) => (announced = res))
   let started = 0n
-  const runtime = new grpc.Server(CHANNEL_OPTIONS)
-  addService(runtime, RuntimeService, {
+  const runtime = new GrpcServer()
+  runtime.addService(RuntimeService, {
     Initialize: (request) => {
       announced!({
         protocol: request.protocolVersion,
@@ -165,7 +163,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
       })
       if (request.protocolVersion !== expected) {
         throw new StatusError(
-          grpc.status.UNKNOWN,
+          Status.UNKNOWN,
           `RPCChainVM protocol version mismatch between AvalancheGo and Virtual Machine plugin: the node implements protocol ${expected}, the VM located at ${launcher} implements protocol ${request.protocolVersion}`,
         )
       }
@@ -173,7 +171,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
       return {}
     },
   })
-  const runtimeAddress = await bindLoopback(runtime)
+  const runtimeAddress = await runtime.listen()
   const cwd = await mkdtemp(join(tmpdir(), 'tsvm-probe-'))
   let probed: Probed | undefined
   let vm: UnaryClient | undefined
@@ -193,7 +191,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
       () => 'timeout' as const,
     )
     // The node closes its Runtime server right after the handshake: the plugin must live on.
-    runtime.tryShutdown(() => {})
+    runtime.close()
     if (first === 'timeout') {
       throw fault(
         'no-handshake',
@@ -295,7 +293,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
     }
   } finally {
     vm?.close()
-    runtime.forceShutdown()
+    runtime.destroy()
     await probed?.kill()
     await rm(cwd, {recursive: true, force: true})
   }
