@@ -13,7 +13,8 @@
 //
 // With `grpc`, the same requests go to an AvalancheGo plugin as http.HTTP/HandleSimple calls
 // (what the node makes of a request to /ext/bc/<chainID>), over one gRPC connection as the node
-// keeps one per chain; `url` is then the plugin's 127.0.0.1 address.
+// keeps one per chain, with the harness's plain node:http2 client (test/plugin/h2node.ts); `url`
+// is then the plugin's 127.0.0.1 address.
 //
 //   node dist/bench/load.js '{"url":"http://127.0.0.1:9650","path":"/ext/bc/timestampvm","kind":"getBlock",...}'
 import {createHash} from 'node:crypto'
@@ -21,8 +22,8 @@ import {pathToFileURL} from 'node:url'
 
 import {Pool} from 'undici'
 
-import {UnaryClient} from '../src/plugin/grpc.js'
 import {HttpService} from '../src/plugin/messages.js'
+import {H2NodeClient} from '../test/plugin/h2node.js'
 import {RawPool} from './raw-http.js'
 
 /** What the load generator is told (argv[2], JSON). */
@@ -86,7 +87,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   if (url.hostname !== '127.0.0.1') throw new Error(`the load generator only talks to 127.0.0.1 (got ${url.hostname})`)
   // Closed load goes through undici, open load through the raw client, a plugin through gRPC; only one is made.
   if (spec.grpc && spec.rate !== undefined) throw new Error('gRPC load is closed load only')
-  const plugin = spec.grpc ? new UnaryClient(url.host) : undefined
+  const plugin = spec.grpc ? new H2NodeClient(url.host) : undefined
   const raw = spec.rate === undefined || plugin ? undefined : new RawPool(Number(url.port), spec.path, spec.concurrency)
   const pool =
     raw || plugin

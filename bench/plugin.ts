@@ -1,5 +1,8 @@
 // The AvalancheGo plugin, driven as the node drives it (the test suite's node-side harness: its
-// own gRPC client, Runtime server and an in-memory rpcdb with the node's semantics):
+// own gRPC client, Runtime server and an in-memory rpcdb with the node's semantics). The node is
+// Go, and grpc-go's per-call cost is far below grpc-js's, so here the harness plays it with plain
+// node:http2 (test/plugin/h2node.ts, `lean`) rather than grpc-js, which would mostly time the
+// harness itself; one run with grpc-js on the node's side is kept in the accept figure's detail.
 //   - handshake: spawn of the installed launcher → Runtime/Initialize received, measured by
 //     `tsvm plugin probe`'s code, against `node -e 0` from spawn to exit, spawned alternately;
 //   - accept: ParseBlock + BlockVerify + BlockAccept per block over gRPC, the VM's writes going to
@@ -126,6 +129,50 @@ async function embeddedAccept(dir: string, blocks: Block[], plugin: boolean): Pr
   }
 }
 
+/** Per-block means of ParseBlock, BlockVerify and BlockAccept through a fresh plugin chain, and the total. */
+async function pluginAccept(
+  blocks: Block[],
+  lean: boolean,
+): Promise<{
+  ms: number
+  split: {parse: number; verify: number; accept: number}
+  rpcdb: {batches: number; gets: number}
+  started: Awaited<ReturnType<typeof startChain>>
+}> {
+  const n = blocks.length
+  const db = new MemoryDb()
+  let gets = 0
+  const get = db.get.bind(db)
+  db.get = (key) => (gets++, get(key))
+  const started = await startChain({db, genesis: GENESIS, spawn: {lean}})
+  const {chain} = started
+  await chain.setState(State.BOOTSTRAPPING)
+  const batchesBefore = db.batches.length
+  const getsBefore = gets
+  const t = {parse: 0, verify: 0, accept: 0}
+  const start = now()
+  for (const b of blocks) {
+    const t0 = now()
+    await chain.parseBlock(b.bytes)
+    const t1 = now()
+    await chain.verify(b.bytes)
+    const t2 = now()
+    await chain.accept(b.id)
+    t.parse += t1 - t0
+    t.verify += t2 - t1
+    t.accept += now() - t2
+  }
+
+  const ms = now() - start
+  await chain.setState(State.NORMAL_OP)
+  return {
+    ms,
+    split: {parse: t.parse / n, verify: t.verify / n, accept: t.accept / n},
+    rpcdb: {batches: (db.batches.length - batchesBefore) / n, gets: (gets - getsBefore) / n},
+    started,
+  }
+}
+
 /** Accept throughput through the plugin against the embedded VM; then getBlock through HandleSimple against tsvm serve. */
 export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]> {
   const figures: Figure[] = [await handshake(sizes, dir)]
@@ -142,39 +189,13 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
   try {
     for (let r = 0; r < sizes.repeats; r++) {
       progress(`plugin: accept run ${r + 1}/${sizes.repeats}, ${n} blocks through the plugin and embedded`)
-      const db = new MemoryDb()
-      let gets = 0
-      const get = db.get.bind(db)
-      db.get = (key) => {
-        gets++
-        return get(key)
-      }
-
-      const started = await startChain({db, genesis: GENESIS})
-      const {chain} = started
-      await chain.setState(State.BOOTSTRAPPING)
-      const batchesBefore = db.batches.length
-      const getsBefore = gets
-      const t = {parse: 0, verify: 0, accept: 0}
-      const start = now()
-      for (const b of blocks) {
-        const t0 = now()
-        await chain.parseBlock(b.bytes)
-        const t1 = now()
-        await chain.verify(b.bytes)
-        const t2 = now()
-        await chain.accept(b.id)
-        t.parse += t1 - t0
-        t.verify += t2 - t1
-        t.accept += now() - t2
-      }
-
-      ours.push(now() - start)
-      split.parse.push(t.parse / n)
-      split.verify.push(t.verify / n)
-      split.accept.push(t.accept / n)
-      rpcdb = {batches: (db.batches.length - batchesBefore) / n, gets: (gets - getsBefore) / n}
-      await chain.setState(State.NORMAL_OP)
+      const run = await pluginAccept(blocks, true)
+      const {started} = run
+      ours.push(run.ms)
+      split.parse.push(run.split.parse)
+      split.verify.push(run.split.verify)
+      split.accept.push(run.split.accept)
+      rpcdb = run.rpcdb
       // The last run's chain stays up for the getBlock load.
       if (last) await last.chain.stop()
       last = started
@@ -182,6 +203,11 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
       fast.push(await embeddedAccept(join(base, `embedded-${r}`), blocks, true))
       cli.push(await embeddedAccept(join(base, `embedded-cli-${r}`), blocks, false))
     }
+
+    // The same through grpc-js on the node's side (an independent gRPC implementation, as in the tests).
+    progress(`plugin: accept through grpc-js on the node's side, ${n} blocks`)
+    const viaGrpcJs = await pluginAccept(blocks, false)
+    await viaGrpcJs.started.chain.stop()
 
     // The floor of each of those calls on this machine now: a bare Version round trip.
     const roundTrips: number[] = []
@@ -219,6 +245,8 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
             blockAccept: median(split.accept),
           },
           rpcdbPerBlock: rpcdb,
+          // One run with grpc-js playing the node (client and rpcdb server) instead of node:http2.
+          nodeSideGrpcJs: {blocksPerSecond: (n * 1000) / viaGrpcJs.ms, perBlockMeanMs: viaGrpcJs.split},
           // Each block costs 3 calls from the node plus the rpcdb calls back, each a round trip
           // between two processes; on a busy machine each waits for both to be scheduled.
           grpcRoundTripMs: {

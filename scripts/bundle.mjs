@@ -97,10 +97,8 @@ await esbuild.build({
   platform: 'node',
   target: 'node20',
   outdir: 'dist/bundle',
-  // Optional loaders oclif probes for TypeScript sources, which a built CLI never uses; and the
-  // .proto loader grpc-js requires only for its channelz and ORCA services, which the plugin
-  // never starts (bundled, its ~400 KB of protobufjs were parsed at every plugin start).
-  external: ['typescript', 'ts-node', 'tsx', '@grpc/proto-loader'],
+  // Optional loaders oclif probes for TypeScript sources, which a built CLI never uses.
+  external: ['typescript', 'ts-node', 'tsx'],
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',

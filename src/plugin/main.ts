@@ -18,7 +18,7 @@
 // A plugin whose parent changed exits by itself within 2 s.
 // Logs go to stderr, which the node copies into its log; stdout and stderr are never closed
 // (EOF on either makes the node stop the plugin).
-import {UnaryClient} from './grpc.js'
+import {UnaryClient} from './h2grpc.js'
 import {RuntimeService} from './messages.js'
 import {DEFAULT_PROTOCOL, PROTOCOL_RELEASES, isSupportedProtocol} from './protocol.js'
 import {type PluginServer, startPluginServer} from './server.js'

@@ -11,10 +11,8 @@ import {access, mkdtemp, rm, stat} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import * as grpc from '@grpc/grpc-js'
-
 import {TsvmError} from '../vm/errors.js'
-import {CHANNEL_OPTIONS, StatusError, UnaryClient, addService, bindLoopback} from './grpc.js'
+import {GrpcServer, Status, StatusError, UnaryClient} from './h2grpc.js'
 import {RuntimeService, VmService} from './messages.js'
 import {DEFAULT_PROTOCOL, PROTOCOL_RELEASES} from './protocol.js'
 
@@ -159,9 +157,9 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
     announced = res
   })
   let started = 0n
-  const runtime = new grpc.Server(CHANNEL_OPTIONS)
-  addService(runtime, RuntimeService, {
-    Initialize(request) {
+  const runtime = new GrpcServer()
+  runtime.addService(RuntimeService, {
+    Initialize: (request) => {
       announced!({
         protocol: request.protocolVersion,
         addr: request.addr,
@@ -169,7 +167,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
       })
       if (request.protocolVersion !== expected) {
         throw new StatusError(
-          grpc.status.UNKNOWN,
+          Status.UNKNOWN,
           `RPCChainVM protocol version mismatch between AvalancheGo and Virtual Machine plugin: the node implements protocol ${expected}, the VM located at ${launcher} implements protocol ${request.protocolVersion}`,
         )
       }
@@ -177,7 +175,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
       return {}
     },
   })
-  const runtimeAddress = await bindLoopback(runtime)
+  const runtimeAddress = await runtime.listen()
   const cwd = await mkdtemp(join(tmpdir(), 'tsvm-probe-'))
   let probed: Probed | undefined
   let vm: UnaryClient | undefined
@@ -197,7 +195,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
       () => 'timeout' as const,
     )
     // The node closes its Runtime server right after the handshake: the plugin must live on.
-    runtime.tryShutdown(() => {})
+    runtime.close()
     if (first === 'timeout') {
       throw fault(
         'no-handshake',
@@ -299,7 +297,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
     }
   } finally {
     vm?.close()
-    runtime.forceShutdown()
+    runtime.destroy()
     await probed?.kill()
     await rm(cwd, {recursive: true, force: true})
   }

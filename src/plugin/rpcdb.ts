@@ -20,7 +20,7 @@ import {AbstractIterator, AbstractLevel} from 'abstract-level'
 
 import {toHex} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
-import {UnaryClient} from './grpc.js'
+import {UnaryClient} from './h2grpc.js'
 import {DatabaseService, DbError} from './messages.js'
 
 type Entry = [Uint8Array, Uint8Array]

@@ -7,15 +7,13 @@
 // non-OK status (UNIMPLEMENTED included) on App*, Connected or Disconnected halts the chain.
 //
 // Start-up: the node allows 5 s from spawn to the handshake, and several nodes on one host spawn
-// their plugins together. So this module loads only grpc-js and the codecs; the VM, LevelDB's
+// their plugins together. So this module loads only the gRPC transport (./h2grpc.js) and the codecs; the VM, LevelDB's
 // JavaScript and the JSON-RPC service (./chain.js and what it imports) load on Initialize, which
 // has no deadline.
-import * as grpc from '@grpc/grpc-js'
-
 import type {Block} from '../vm/block.js'
 import {TsvmError} from '../vm/errors.js'
 import type {PluginChain, PluginChainOptions} from './chain.js'
-import {CHANNEL_OPTIONS, StatusError, UnaryClient, addService, bindLoopback} from './grpc.js'
+import {GrpcServer, Status, StatusError, UnaryClient} from './h2grpc.js'
 import {
   HttpService,
   ReaderErrorCode,
@@ -104,7 +102,7 @@ const idText = async (id: Uint8Array) => (id.length === 32 ? (await loadVm()).id
 /** Starts the plugin's gRPC server on 127.0.0.1:0. */
 export async function startPluginServer(options: PluginServerOptions = {}): Promise<PluginServer> {
   const log = options.log ?? (() => {})
-  const server = new grpc.Server(CHANNEL_OPTIONS)
+  const server = new GrpcServer()
   let address = ''
   let chain: PluginChain | undefined
   let initializeCalled = false
@@ -112,7 +110,7 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
 
   const requireChain = (): PluginChain => {
     if (chain) return chain
-    throw new StatusError(grpc.status.FAILED_PRECONDITION, 'the VM is not initialized: Initialize must come first')
+    throw new StatusError(Status.FAILED_PRECONDITION, 'the VM is not initialized: Initialize must come first')
   }
 
   const service = async (request: {method: string; contentType: string | undefined; body: Uint8Array}) => {
@@ -127,8 +125,8 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
     return (await loadVm()).answerRpcHttp(request, {kind: 'chain', chain}, 'v1.3')
   }
 
-  addService(
-    server,
+
+  server.addService(
     VmService,
     {
       async Initialize(req) {
@@ -161,10 +159,8 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
       NewHTTPHandler: () => ({}),
       async WaitForEvent(_req, call) {
         const c = requireChain()
-        const abort = new AbortController()
-        call.on('cancelled', () => abort.abort())
-        if (await c.waitForBuild(abort.signal)) return {message: VmMessage.BUILD_BLOCK}
-        throw new StatusError(grpc.status.CANCELLED, 'WaitForEvent was cancelled')
+        if (await c.waitForBuild(call.signal)) return {message: VmMessage.BUILD_BLOCK}
+        throw new StatusError(Status.CANCELLED, 'WaitForEvent was cancelled')
       },
       Connected: () => ({}),
       Disconnected: () => ({}),
@@ -239,13 +235,12 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
       StateSummaryAccept: () => ({mode: SummaryMode.SKIPPED, err: VmError.STATE_SYNC_NOT_IMPLEMENTED}),
     },
     (method, error) => {
-      if (!(error instanceof StatusError && error.code === grpc.status.CANCELLED))
+      if (!(error instanceof StatusError && error.code === Status.CANCELLED))
         log(`${method} failed: ${(error as Error).message}`)
     },
   )
 
-  addService(
-    server,
+  server.addService(
     HttpService,
     {
       // HTTP/1.1 without Upgrade: the whole request inline. The node clears its response headers
@@ -264,12 +259,10 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
         const rw = req.responseWriter
         if (!rw || !req.request) throw new TsvmError('INVALID_ARGUMENT', 'Handle needs response_writer and request')
         const node = new UnaryClient(rw.serverAddr)
-        const abort = new AbortController()
-        call.on('cancelled', () => abort.abort())
         try {
           const parts: Uint8Array[] = []
           for (;;) {
-            const r = await node.call(ReaderService.Read, {length: 64 * 1024}, {signal: abort.signal})
+            const r = await node.call(ReaderService.Read, {length: 64 * 1024}, {signal: call.signal})
             if (r.read.length > 0) parts.push(r.read)
             if (r.error) {
               if (r.error.errorCode === ReaderErrorCode.EOF) break
@@ -284,9 +277,9 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
             body,
           })
           const headers = mergeHeaders(rw.header, reply.headers)
-          await node.call(WriterService.WriteHeader, {headers, statusCode: reply.status}, {signal: abort.signal})
+          await node.call(WriterService.WriteHeader, {headers, statusCode: reply.status}, {signal: call.signal})
           if (reply.body.length > 0)
-            await node.call(WriterService.Write, {headers, payload: reply.body}, {signal: abort.signal})
+            await node.call(WriterService.Write, {headers, payload: reply.body}, {signal: call.signal})
           return {header: headers}
         } finally {
           node.close()
@@ -296,11 +289,11 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
     (method, error) => log(`${method} failed: ${(error as Error).message}`),
   )
 
-  address = await bindLoopback(server)
+  address = await server.listen()
   return {
     address,
     chain: () => chain,
     isShutdown: () => shutdown,
-    stop: () => server.forceShutdown(),
+    stop: () => server.destroy(),
   }
 }

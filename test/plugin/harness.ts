@@ -9,6 +9,9 @@
 //   - checks what the node checks on replies (32-byte IDs, present and valid Timestamps);
 //   - drives a chain: Initialize, consensus calls, HandleSimple, Shutdown + SIGTERM.
 // Several plugins can run at once, each with its own database (a multi-validator test).
+// The tests play the node with grpc-js, an implementation independent of the plugin's transport;
+// the benchmark can play it with plain node:http2 instead (`lean`, ./h2node.ts), whose per-call
+// cost is closer to the real node's grpc-go.
 import {type ChildProcess, spawn} from 'node:child_process'
 import {chmod, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -29,6 +32,7 @@ import {
   WriterService,
 } from '../../src/plugin/messages.js'
 import {ROOT} from '../helpers/cli.js'
+import {H2NodeClient, serveH2} from './h2node.js'
 
 /** The plugin's entry bundle. */
 export const PLUGIN_ENTRY = join(ROOT, 'dist', 'bundle', 'plugin.js')
@@ -86,8 +90,15 @@ export interface CallError extends Error {
   details: string
 }
 
+/** What the harness calls the plugin with: grpc-js (NodeClient) or plain node:http2 (H2NodeClient). */
+export interface VmClient {
+  start<Req, Res, ReqIn>(m: Method<Req, Res, ReqIn, never>, request: ReqIn): {result: Promise<Res>; cancel(): void}
+  call<Req, Res, ReqIn>(m: Method<Req, Res, ReqIn, never>, request: ReqIn): Promise<Res>
+  close(): void
+}
+
 /** The node's client of one plugin address: unlimited messages, WaitForReady, no deadline. */
-export class NodeClient {
+export class NodeClient implements VmClient {
   private readonly client: grpc.Client
 
   constructor(
@@ -212,8 +223,8 @@ function grpcError(code: grpc.status, message: string): Error {
   return Object.assign(new Error(message), {grpcCode: code})
 }
 
-/** Serves a MemoryDb as rpcdb.Database on 127.0.0.1. */
-export async function serveMemoryDb(db: MemoryDb): Promise<{address: string; stop(): void}> {
+/** Serves a MemoryDb as rpcdb.Database on 127.0.0.1 (with grpc-js, or plain node:http2 if `lean`). */
+export async function serveMemoryDb(db: MemoryDb, lean = false): Promise<{address: string; stop(): void}> {
   const closedErr = {err: DbError.CLOSED}
   const s = DatabaseService
   const methods: Record<string, [AnyMethod, Impl]> = {
@@ -292,6 +303,7 @@ export async function serveMemoryDb(db: MemoryDb): Promise<{address: string; sto
     }
   }
 
+  if (lean) return serveH2(methods)
   const {address, server} = await serve(methods)
   return {address, stop: () => server.forceShutdown()}
 }
@@ -368,6 +380,8 @@ export interface SpawnOptions {
   nodeProtocol?: number
   /** Extra launcher arguments (to test refusals). */
   extraArgs?: string[]
+  /** Play the node with plain node:http2 (./h2node.ts) instead of grpc-js: the benchmark's choice. */
+  lean?: boolean
 }
 
 /** A spawned plugin process as the node holds it. */
@@ -376,7 +390,9 @@ export class PluginProcess {
   readonly err: Buffer[] = []
   readonly exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>
   handshake: Handshake | undefined
-  vm: NodeClient | undefined
+  vm: VmClient | undefined
+  /** Played with plain node:http2 rather than grpc-js (SpawnOptions.lean); so is its rpcdb. */
+  lean = false
 
   constructor(
     readonly child: ChildProcess,
@@ -513,7 +529,8 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
     })
   }
 
-  plugin.vm = new NodeClient(result.addr)
+  plugin.lean = options.lean ?? false
+  plugin.vm = plugin.lean ? new H2NodeClient(result.addr) : new NodeClient(result.addr)
   return plugin
 }
 
@@ -553,7 +570,7 @@ export class NodeChain {
     readonly dbServer: {address: string; stop(): void},
   ) {}
 
-  get vm(): NodeClient {
+  get vm(): VmClient {
     return this.plugin.vm!
   }
 
@@ -564,7 +581,7 @@ export class NodeChain {
     genesis: Uint8Array,
     chainId = new Uint8Array(32).fill(7),
   ): Promise<{chain: NodeChain; last: NodeBlock}> {
-    const dbServer = await serveMemoryDb(db)
+    const dbServer = await serveMemoryDb(db, plugin.lean)
     const chain = new NodeChain(plugin, db, dbServer)
     const r = await plugin.vm!.call(VmService.Initialize, {
       networkId: 12_345,
