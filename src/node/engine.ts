@@ -69,6 +69,8 @@ interface Waiter {
 interface Building {
   group: PayloadGroup
   waiters: Waiter[]
+  /** Opened while a write was in flight: each proposal is built as it comes (else all at once when it starts). */
+  eager: boolean
 }
 
 /** What kind of refusal an error is: its code (the clock's message changes every second). */
@@ -139,11 +141,12 @@ export class Engine implements ChainBackend {
   }
 
   /**
-   * Pipelined group commit. A proposal is built into a block of the open group at once. While
-   * no write is in flight, the open group is written on the next turn of the event loop (what is
-   * proposed meanwhile joins it); while one is, the group waits and grows, and is written the
-   * moment the one before lands, before that one's proposals are answered: the disk starts on
-   * the next write while the replies are made. Each group's write starts only after the one
+   * Pipelined group commit. While a write is in flight, a proposal is built into a block of the
+   * open group at once (the main thread is otherwise idle then); the group grows and is written
+   * the moment the write before lands, before that one's proposals are answered: the disk starts on
+   * the next write while the replies are made. While no write is in flight, the open group takes
+   * what is proposed until the next turn of the event loop, then is built in one pass and written.
+   * Each group's write starts only after the one
    * before it landed (one synced LevelDB write at a time, in order), and a proposal resolves true
    * only once the write holding its block has landed, so every earlier write has landed too.
    */
@@ -159,7 +162,7 @@ export class Engine implements ChainBackend {
         }
 
         try {
-          open = {group: this.vm.openGroup!(this.writing?.group), waiters: []}
+          open = {group: this.vm.openGroup!(this.writing?.group), waiters: [], eager: this.writing !== undefined}
         } catch (error) {
           this.watchStorage()
           reject(error)
@@ -168,6 +171,11 @@ export class Engine implements ChainBackend {
 
         this.open = open
         if (this.writing === undefined) setImmediate(() => this.startGroup())
+      }
+
+      if (!open.eager) {
+        open.waiters.push({data: new Uint8Array(data), resolve, reject})
+        return
       }
 
       try {
@@ -186,6 +194,21 @@ export class Engine implements ChainBackend {
     const building = this.open
     if (building === undefined || this.writing !== undefined) return
     this.open = undefined
+    if (!building.eager) {
+      // Taken while nothing was being written: built now, in one pass, as they came.
+      const built: Waiter[] = []
+      for (const w of building.waiters) {
+        try {
+          building.group.add(w.data)
+          built.push(w)
+        } catch (error) {
+          w.reject(error)
+        }
+      }
+
+      building.waiters = built
+    }
+
     this.writing = building
     this.landing = this.vm.acceptGroup!(building.group).then(
       (blocks) => {

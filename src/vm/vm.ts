@@ -117,6 +117,9 @@ interface BuildingGroup extends PayloadGroup {
   used: boolean
 }
 
+/** Payload copies per shared buffer in openGroup's groups. */
+const SLAB_PAYLOADS = 256
+
 /** CHAIN_AHEAD_OF_CLOCK when `parent` is an hour or more ahead of `now`: no child of it can pass Verify. */
 function aheadOfClock(parent: Block, now: bigint): TsvmError | undefined {
   if (parent.timestamp < now + MAX_FUTURE_SECONDS) return undefined
@@ -716,6 +719,22 @@ export class TimestampVM {
     // Every block of the group gets the time of its opening: it is not before any parent's.
     const time = this.buildTimestamp(base, now)
     const chain: Block[] = []
+    // Payload copies are carved from shared slabs rather than one small ArrayBuffer each (V8
+    // makes those costly to allocate and collect, and these live as long as their blocks).
+    let slab = new Uint8Array(0)
+    let used = 0
+    const copy = (payload: Uint8Array): Uint8Array => {
+      if (used + payload.length > slab.length) {
+        slab = new Uint8Array(SLAB_PAYLOADS * 32)
+        used = 0
+      }
+
+      const data = slab.subarray(used, used + payload.length)
+      data.set(payload)
+      used += payload.length
+      return data
+    }
+
     const build = (data: Uint8Array): Block => {
       const block = makeBlock({parentId: tip.id, height: tip.height + 1n, timestamp: time, data})
       verifyBlock(block, tip, now)
@@ -750,7 +769,7 @@ export class TimestampVM {
       },
       add(payload) {
         if (payload.length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${payload.length}`)
-        store(build(new Uint8Array(payload)))
+        store(build(copy(payload)))
       },
       async discard() {
         if (group.used) return
