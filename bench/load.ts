@@ -51,8 +51,13 @@ export interface LoadResult {
   p50Ms: number
   p99Ms: number
   maxMs: number
+  /** The latency at each of CDF_POINTS, ms: the distribution the report draws. */
+  cdf?: number[]
   firstError?: string
 }
+
+/** The fractions of requests at which load() reports the latency (LoadResult.cdf): every 1% and the far tail. */
+export const CDF_POINTS: readonly number[] = [...Array.from({length: 99}, (_, i) => (i + 1) / 100), 0.995, 0.999, 1]
 
 function body(spec: LoadSpec, i: number): string {
   if (spec.kind === 'getBlock') {
@@ -195,6 +200,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
     p50Ms: q(0.5),
     p99Ms: q(0.99),
     maxMs: lat.at(-1) ?? 0,
+    cdf: CDF_POINTS.map((p) => q(p)),
     firstError,
   }
 }

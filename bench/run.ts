@@ -11,6 +11,7 @@ import {adoptFigure} from './adopt.js'
 import {durableAccept, proposeGroup} from './chain.js'
 import {type Figure, FULL, QUICK, ROOT, type Sizes, progress, tempDir} from './lib.js'
 import {pluginFigures} from './plugin.js'
+import {renderReport} from './report.js'
 import {serveFigures} from './serve.js'
 import {stampFigure} from './stamp.js'
 import {startupGetBlock, startupVmId} from './startup.js'
@@ -96,7 +97,8 @@ async function main(argv: string[]): Promise<void> {
   const sizes = quick ? QUICK : FULL
   const started = new Date().toISOString()
   const {figures, failures} = await runBench(sizes, only)
-  process.stdout.write(formatTable(figures, failures) + '\n')
+  const table = formatTable(figures, failures)
+  process.stdout.write(table + '\n')
   const machine = {
     node: process.version,
     cpus: cpus().length,
@@ -109,6 +111,10 @@ async function main(argv: string[]): Promise<void> {
       '\n',
   )
   progress(`results written to ${out}`)
+  // The page goes beside the results: bench/report.html, or <out>.html for --out <out>.json.
+  const page = outAt >= 0 ? out.replace(/(\.json)?$/, '.html') : join(ROOT, 'bench', 'report.html')
+  writeFileSync(page, renderReport({figures, failures, started, quick, machine, table}))
+  progress(`report written to ${page}`)
   if (Object.keys(failures).length > 0) process.exitCode = 1
 }
 

@@ -15,6 +15,7 @@
 //     is not taken (Go would queue it and fail every build until its clock catches up).
 // problem() says which holds, for /ext/health.
 import type {Block} from '../vm/block.js'
+import type {PayloadGroup} from '../vm/vm.js'
 import {TsvmError} from '../vm/errors.js'
 import type {ChainBackend} from '../rpc/service.js'
 
@@ -32,6 +33,10 @@ export interface EngineVm {
   buildAndAccept(options?: {max?: number}): Promise<Block[]>
   /** Builds and accepts the queued payloads, then these, in one synced write (optional: saves a write per batch). */
   acceptPayloads?(payloads: Uint8Array[]): Promise<Block[]>
+  /** Starts a group of blocks built as proposals come, on `after` or the last accepted block (optional, with acceptGroup). */
+  openGroup?(after?: PayloadGroup): PayloadGroup
+  /** Accepts a group in one synced write, after the group it was built on (optional, with openGroup). */
+  acceptGroup?(group: PayloadGroup): Promise<Block[]>
   /** Why writes are refused since one failed, or undefined (optional). */
   failure?(): Error | undefined
   /** Reopens the database after a failed write; throws while it cannot (optional, with failure). */
@@ -60,6 +65,14 @@ interface Waiter {
   reject: (error: unknown) => void
 }
 
+/** A group of blocks being built from proposals, and the proposals waiting on it. */
+interface Building {
+  group: PayloadGroup
+  waiters: Waiter[]
+  /** Opened while a write was in flight: each proposal is built as it comes (else all at once when it starts). */
+  eager: boolean
+}
+
 /** What kind of refusal an error is: its code (the clock's message changes every second). */
 const kind = (error: Error): string => String((error as {code?: unknown}).code ?? error.message)
 
@@ -74,6 +87,11 @@ export class Engine implements ChainBackend {
   private recovery: NodeJS.Timeout | undefined
   /** The reason proposals are refused, as last reported through onRefusing. */
   private refusing: Error | undefined
+  /** Pipelined mode (at once, with openGroup): the group taking proposals, and the one being written. */
+  private open: Building | undefined
+  private writing: Building | undefined
+  /** Settles when the group being written has landed and the group after it (if any) is started. */
+  private landing: Promise<void> | undefined
 
   constructor(
     private readonly vm: EngineVm,
@@ -87,7 +105,17 @@ export class Engine implements ChainBackend {
 
   /** Payloads accepted by proposeBlock but not yet written. */
   get unwritten(): number {
-    return this.pending.length
+    return this.pending.length + (this.open?.waiters.length ?? 0)
+  }
+
+  /** Pipelined mode: proposals in the group being written, and in the group being built behind it. */
+  groups(): {writing: number; building: number} {
+    return {writing: this.writing?.waiters.length ?? 0, building: this.open?.waiters.length ?? 0}
+  }
+
+  /** Whether proposals go through openGroup/acceptGroup (blocks built at once, by a VM that has them). */
+  private get pipelined(): boolean {
+    return this.timer === undefined && this.vm.openGroup !== undefined && this.vm.acceptGroup !== undefined
   }
 
   async lastAcceptedId(): Promise<Uint8Array> {
@@ -101,6 +129,7 @@ export class Engine implements ChainBackend {
   async proposeBlock(data: Uint8Array): Promise<boolean> {
     if (this.closed)
       throw new TsvmError('SERVE_FAILED', 'the server is shutting down: proposal not taken, send it again later')
+    if (this.pipelined) return this.proposeInGroup(data)
     return new Promise<boolean>((resolve, reject) => {
       this.pending.push({data: data.slice(), resolve, reject})
       if (!this.flushScheduled) {
@@ -109,6 +138,96 @@ export class Engine implements ChainBackend {
         setImmediate(() => this.enqueue(() => this.flush()))
       }
     })
+  }
+
+  /**
+   * Pipelined group commit. While a write is in flight, a proposal is built into a block of the
+   * open group at once (the main thread is otherwise idle then); the group grows and is written
+   * the moment the write before lands, before that one's proposals are answered: the disk starts on
+   * the next write while the replies are made. While no write is in flight, the open group takes
+   * what is proposed until the next turn of the event loop, then is built in one pass and written.
+   * Each group's write starts only after the one
+   * before it landed (one synced LevelDB write at a time, in order), and a proposal resolves true
+   * only once the write holding its block has landed, so every earlier write has landed too.
+   */
+  private proposeInGroup(data: Uint8Array): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      let {open} = this
+      if (open === undefined) {
+        const refused = this.noteProblem()
+        if (refused) {
+          this.watchStorage()
+          reject(refused)
+          return
+        }
+
+        try {
+          open = {group: this.vm.openGroup!(this.writing?.group), waiters: [], eager: this.writing !== undefined}
+        } catch (error) {
+          this.watchStorage()
+          reject(error)
+          return
+        }
+
+        this.open = open
+        if (this.writing === undefined) setImmediate(() => this.startGroup())
+      }
+
+      if (!open.eager) {
+        open.waiters.push({data: new Uint8Array(data), resolve, reject})
+        return
+      }
+
+      try {
+        open.group.add(data)
+      } catch (error) {
+        reject(error)
+        return
+      }
+
+      open.waiters.push({data, resolve, reject})
+    })
+  }
+
+  /** Writes the open group, unless one is being written (then it follows that one). */
+  private startGroup(): void {
+    const building = this.open
+    if (building === undefined || this.writing !== undefined) return
+    this.open = undefined
+    if (!building.eager) {
+      // Taken while nothing was being written: built now, in one pass, as they came.
+      const built: Waiter[] = []
+      for (const w of building.waiters) {
+        try {
+          building.group.add(w.data)
+          built.push(w)
+        } catch (error) {
+          w.reject(error)
+        }
+      }
+
+      building.waiters = built
+    }
+
+    this.writing = building
+    this.landing = this.vm.acceptGroup!(building.group).then(
+      (blocks) => {
+        this.writing = undefined
+        // The next group's write first: it goes to disk while these proposals are answered.
+        this.startGroup()
+        if (blocks.length > 0) this.options.onAccepted?.(blocks)
+        for (const w of building.waiters) w.resolve(true)
+      },
+      async (error: unknown) => {
+        this.writing = undefined
+        // The open group was built on blocks that are not written: it goes too, with the same answer.
+        const next = this.open
+        this.open = undefined
+        await next?.group.discard().catch(() => {})
+        if (!this.watchStorage()) this.options.onError?.(error)
+        for (const w of [...building.waiters, ...(next?.waiters ?? [])]) w.reject(error)
+      },
+    )
   }
 
   private enqueue(job: () => Promise<void>): Promise<void> {
@@ -219,6 +338,12 @@ export class Engine implements ChainBackend {
     this.timer = undefined
     if (this.recovery) clearTimeout(this.recovery)
     this.recovery = undefined
+    // Pipelined: the group being written lands, then the open one (started as it lands).
+    while (this.writing !== undefined || this.open !== undefined) {
+      if (this.writing === undefined) this.startGroup()
+      await this.landing
+    }
+
     // Bounded: each round writes what is pending; no new proposals are taken once closed.
     for (let round = 0; round < 3; round++) {
       await this.enqueue(() => this.flush())

@@ -16,6 +16,7 @@ import type {Dialect} from '../vm/formatting.js'
 import {concatBytes, sha256} from '../vm/hash.js'
 import {vmIdStringFromName} from '../vm/vmid.js'
 import {Engine, type EngineVm} from './engine.js'
+import {haltHook} from './halt.js'
 import {localNodeId} from './nodeapi.js'
 import {DEFAULT_LIMITS, REFUSE_BACKLOG, type RunningServer, SHORT_ALIAS, startServer} from './server.js'
 
@@ -85,20 +86,23 @@ export interface Serving {
 export async function serveChain(options: ServeOptions): Promise<Serving> {
   const dialect = options.dialect ?? 'v1.3'
   const blockTime = options.blockTime ?? 0
+  let {onAccepted} = options
   const engine = new Engine(options.vm, {
     blockTimeMs: blockTime * 1000,
-    onAccepted: options.onAccepted,
+    onAccepted: (blocks) => onAccepted?.(blocks),
     onError: options.onError,
     onRefusing: options.onRefusing,
     onTaking: options.onTaking,
   })
+  const hooked = haltHook(engine, options.onAccepted, process.env.TSVM_TEST_HALT_SERVE)
+  onAccepted = hooked.onAccepted
   const chainID = localChainId(options.genesisId)
   const vmID = vmIdStringFromName('timestampvm')
   const nodeID = localNodeId(options.genesisId)
   let server: RunningServer
   try {
     server = await startServer({
-      chain: engine,
+      chain: hooked.chain,
       chainId: chainID,
       vmId: vmID,
       dialect,
@@ -220,6 +224,8 @@ export function engineVm(vm: TimestampVM): EngineVm & {close(): Promise<void>} {
     proposeMany: (payloads) => vm.proposeMany(payloads),
     buildAndAccept: (options) => vm.buildAndAccept(options ?? {}),
     acceptPayloads: (payloads) => vm.acceptPayloads(payloads),
+    openGroup: (after) => vm.openGroup(after),
+    acceptGroup: (group) => vm.acceptGroup(group),
     failure: () => vm.failure,
     recover: () => vm.recover(),
     buildProblem: () => vm.buildProblem(),

@@ -24,7 +24,7 @@ import {gzipSync} from 'node:zlib'
 
 import type {Dialect} from '../vm/formatting.js'
 import {TsvmError} from '../vm/errors.js'
-import {goDecodeUtf8Raw, goEncodeRaw} from '../rpc/json.js'
+import {goDecodeUtf8Raw, goEncodeRawText} from '../rpc/json.js'
 import {type ChainBackend, type ServiceTarget, serveRpc} from '../rpc/service.js'
 import {
   INVALID_HOST_BODY,
@@ -238,7 +238,11 @@ function acceptsGzip(header: string | undefined): boolean {
   return false
 }
 
-/** Writes a reply, gzipped when the client accepts it and it is at least GZIP_MIN_SIZE bytes. */
+/**
+ * Writes a reply, gzipped when the client accepts it and it is at least GZIP_MIN_SIZE bytes. A
+ * text body is written as UTF-8: node:http then sends it in the same write as the head (a Buffer
+ * body goes as a second buffer of a writev).
+ */
 function send(
   req: IncomingMessage,
   res: ServerResponse,
@@ -246,15 +250,19 @@ function send(
   headers: Record<string, string | number>,
   body: string | Buffer,
 ): void {
+  // `headers` is the caller's own object for this reply: completed in place, not copied.
   const length = Buffer.byteLength(body)
   if (length >= GZIP_MIN_SIZE && acceptsGzip(req.headers['accept-encoding'])) {
     const zipped = gzipSync(body)
-    res.writeHead(status, {...headers, 'Content-Encoding': 'gzip', 'Content-Length': zipped.length})
+    headers['Content-Encoding'] = 'gzip'
+    headers['Content-Length'] = zipped.length
+    res.writeHead(status, headers)
     res.end(zipped)
     return
   }
 
-  res.writeHead(status, {...headers, 'Content-Length': length})
+  headers['Content-Length'] = length
+  res.writeHead(status, headers)
   res.end(body)
 }
 
@@ -446,7 +454,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return
     }
 
-    send(req, res, 200, {...headers, 'Content-Type': JSON_TYPE}, goEncodeRaw(reply.body))
+    const replyHeaders: Record<string, string | number> = headers
+    replyHeaders['Content-Type'] = JSON_TYPE
+    send(req, res, 200, replyHeaders, goEncodeRawText(reply.body))
   }
 
   // node:http checks headersTimeout and requestTimeout only on a timer that runs every
@@ -462,18 +472,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     (req, res) => {
       inFlight++
-      handle(req, res)
-        .catch((error: unknown) => {
-          if (res.headersSent) {
-            res.destroy()
-          } else {
-            text(res, 500, `internal error: ${redact((error as Error).message)}\n`)
-          }
-        })
-        .finally(() => {
-          inFlight--
-          if (inFlight === 0) drained?.()
-        })
+      const done = (): void => {
+        inFlight--
+        if (inFlight === 0) drained?.()
+      }
+
+      handle(req, res).then(done, (error: unknown) => {
+        try {
+          if (res.headersSent) res.destroy()
+          else text(res, 500, `internal error: ${redact((error as Error).message)}\n`)
+        } finally {
+          done()
+        }
+      })
     },
   )
   server.maxHeadersCount = 100

@@ -170,6 +170,15 @@ export function goEncodeRaw(s: string): Buffer {
   return Buffer.concat(parts)
 }
 
+/**
+ * goEncodeRaw for a writer that takes text: the text itself when it holds no kept raw byte (it
+ * is then written as UTF-8 as it is), else goEncodeRaw's bytes. Lets node:http send a reply's
+ * head and body in one write instead of two.
+ */
+export function goEncodeRawText(s: string): string | Buffer {
+  return HAS_RAW_BYTE.test(s) ? goEncodeRaw(s) : s
+}
+
 /** A string as Go's JSON encoder writes it (lone surrogates count as U+FFFD, as Go would hold them). */
 export function goJsonString(s: string): string {
   // Fast path: printable ASCII with nothing to escape.

@@ -90,6 +90,36 @@ interface InflightGroup {
   settled: boolean
 }
 
+/**
+ * A group of blocks built as its payloads come, for acceptGroup (see openGroup): each payload
+ * becomes a verified block on the one before at once, and its writes go to LevelDB's batch at
+ * once, so when the write before it lands only the group's own write is left to start.
+ */
+export interface PayloadGroup {
+  /** Builds one block for `payload` (32 bytes) on the group's tip; on BAD_LENGTH or a failed Verify the group stays as it was. */
+  add(payload: Uint8Array): void
+  /** Blocks in the group: the queued payloads it took, then one per add. */
+  readonly size: number
+  /** Drops the group unwritten (when the group it was built on failed). */
+  discard(): Promise<void>
+}
+
+/** openGroup's group, as the VM sees it. */
+interface BuildingGroup extends PayloadGroup {
+  /** The block it builds on: the last accepted one, or the tip of the group before it. */
+  readonly base: Block
+  readonly chain: Block[]
+  readonly batch: StateBatch
+  readonly write: PreparedWrite
+  /** Queued payloads it took (the first ones of the mempool). */
+  readonly queued: number
+  /** Set once acceptGroup or discard took it: a group is written at most once. */
+  used: boolean
+}
+
+/** Payload copies per shared buffer in openGroup's groups. */
+const SLAB_PAYLOADS = 256
+
 /** CHAIN_AHEAD_OF_CLOCK when `parent` is an hour or more ahead of `now`: no child of it can pass Verify. */
 function aheadOfClock(parent: Block, now: bigint): TsvmError | undefined {
   if (parent.timestamp < now + MAX_FUTURE_SECONDS) return undefined
@@ -217,7 +247,7 @@ export class TimestampVM {
    * the parent's time when the clock reads earlier (Go takes the clock and fails Verify then).
    * CHAIN_AHEAD_OF_CLOCK when no timestamp can pass Verify: the parent is an hour or more ahead.
    */
-  private buildTimestamp(parent: Block, now: bigint, timestamp: bigint | undefined): bigint {
+  private buildTimestamp(parent: Block, now: bigint, timestamp?: bigint): bigint {
     const problem = aheadOfClock(parent, now)
     if (problem) throw problem
     if (timestamp !== undefined) return timestamp
@@ -538,12 +568,14 @@ export class TimestampVM {
     batch: StateBatch,
     processing: ReadonlyMap<string, Block> = this.processing,
     preferredNow: Uint8Array | undefined = this.preferred,
+    stored = false,
   ): AcceptPlan {
     const tip = chain.at(-1)!
     // With nothing processing (every automine group commit), skip the per-block hex lookups.
     const accepted = new Set(processing.size === 0 ? [] : chain.map((b) => toHex(b.id)))
     for (const b of chain) {
-      batch.storeBlock(b, Status.Accepted).putHeight(b)
+      // `stored`: the blocks and heights are in the batch already (openGroup's add)
+      if (!stored) batch.storeBlock(b, Status.Accepted).putHeight(b)
       if (processing.size > 0 && processing.has(toHex(b.id))) batch.delProcessing(b.id)
     }
 
@@ -666,6 +698,118 @@ export class TimestampVM {
       const chain = await this.acceptEntries(entries, options.timestamp)
       this.pool.splice(0, queued)
       return chain
+    })
+  }
+
+  /**
+   * Starts a group of blocks to accept with acceptGroup: on the tip of `after`, a group whose
+   * write may still be in flight, or else on the last accepted block with the queued payloads
+   * first. Payloads are built into verified blocks as they are added (PayloadGroup.add), so the
+   * building of one group overlaps the synced write of the one before. Changes nothing until
+   * acceptGroup; DB_WRITE_FAILED while writes are refused.
+   */
+  openGroup(after?: PayloadGroup): PayloadGroup {
+    const previous = after as BuildingGroup | undefined
+    let tip = previous ? (previous.chain.at(-1) ?? previous.base) : this.requireLast()
+    const base = tip
+    const queued = previous ? [] : [...this.pool]
+    const batch = this.state.directBatch()
+    const write = this.state.prepare(batch)
+    const now = this.nowSeconds()
+    // Every block of the group gets the time of its opening: it is not before any parent's.
+    const time = this.buildTimestamp(base, now)
+    const chain: Block[] = []
+    // Payload copies are carved from shared slabs rather than one small ArrayBuffer each (V8
+    // makes those costly to allocate and collect, and these live as long as their blocks).
+    let slab = new Uint8Array(0)
+    let used = 0
+    const copy = (payload: Uint8Array): Uint8Array => {
+      if (used + payload.length > slab.length) {
+        slab = new Uint8Array(SLAB_PAYLOADS * 32)
+        used = 0
+      }
+
+      const data = slab.subarray(used, used + payload.length)
+      data.set(payload)
+      used += payload.length
+      return data
+    }
+
+    const build = (data: Uint8Array): Block => {
+      const block = makeBlock({parentId: tip.id, height: tip.height + 1n, timestamp: time, data})
+      verifyBlock(block, tip, now)
+      return block
+    }
+
+    const store = (block: Block): void => {
+      batch.storeBlock(block, Status.Accepted).putHeight(block)
+      chain.push(block)
+      tip = block
+    }
+
+    try {
+      for (const entry of queued) {
+        store(build(entry.data))
+        batch.delMempool(entry.seq)
+      }
+    } catch (error) {
+      write.discard().catch(() => {})
+      throw error
+    }
+
+    const group: BuildingGroup = {
+      base,
+      chain,
+      batch,
+      write,
+      queued: queued.length,
+      used: false,
+      get size() {
+        return chain.length
+      },
+      add(payload) {
+        if (payload.length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${payload.length}`)
+        store(build(copy(payload)))
+      },
+      async discard() {
+        if (group.used) return
+        group.used = true
+        await write.discard()
+      },
+    }
+    return group
+  }
+
+  /**
+   * Accepts a group from openGroup in one synced batch and returns its blocks once they are on
+   * disk: the group it was built on must have been accepted first (ACCEPT_OUT_OF_ORDER
+   * otherwise, writing nothing). Writes land in the order they are made (ChainState.prepare
+   * starts one only after the one before it has landed), so a group never lands before its parent.
+   */
+  acceptGroup(group: PayloadGroup): Promise<Block[]> {
+    const g = group as BuildingGroup
+    return this.exclusive(async () => {
+      const last = this.requireLast()
+      if (g.used) throw new TsvmError('INTERNAL', 'this block group was already written or dropped')
+      g.used = true
+      if (!bytesEqual(g.base.id, last.id)) {
+        await g.write.discard()
+        throw new TsvmError(
+          'ACCEPT_OUT_OF_ORDER',
+          `a group of ${g.chain.length} blocks was built on block ${idToString(g.base.id)} (height ${g.base.height}), which is not the last accepted block ${idToString(last.id)} (height ${last.height}): nothing was written`,
+        )
+      }
+
+      if (g.chain.length === 0) {
+        await g.write.discard()
+        return []
+      }
+
+      const plan = this.planAccepted(g.chain, g.batch, this.processing, this.preferred, true)
+      await g.write.write({sync: true})
+      this.applyAccepted(plan)
+      this.pool.splice(0, g.queued)
+      return g.chain
     })
   }
 

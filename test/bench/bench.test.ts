@@ -11,6 +11,8 @@ import {ClassicLevel} from 'classic-level'
 
 import {BENCH_DIST, TINY, type Figure} from '../../bench/lib.js'
 import {decodeWrites, describeWrites, encodeWrites, replay, type Write} from '../../bench/record.js'
+import {CDF_POINTS} from '../../bench/load.js'
+import {renderReport} from '../../bench/report.js'
 import {GROUPS, formatTable, runBench} from '../../bench/run.js'
 
 function assertFigure(f: Figure): void {
@@ -107,6 +109,28 @@ describe('bench', () => {
     assert.equal(table.length, 2 + figures.length + 1)
     assert.match(table[0]!, /^\| figure \| value \| baseline/)
     assert.match(table.at(-1)!, /^\| stamp \| failed \|/)
+    // The page: the three latency distributions and a pair of bars per figure with a baseline,
+    // self-contained (nothing it would fetch, no script).
+    const page = renderReport({
+      figures,
+      failures,
+      started: 'now',
+      quick: true,
+      machine: {cpus: 2},
+      table: table.join('\n'),
+    })
+    for (const name of ['tsvm serve', 'durable floor', 'bare node:http'])
+      assert.match(page, new RegExp(`>${name}</text>`))
+    assert.equal(page.match(/<polyline /g)?.length, 3)
+    assert.equal(
+      page.match(/<h3>/g)?.length,
+      figures.filter((f) => f.baseline !== undefined && f.ratio !== undefined).length,
+    )
+    assert.doesNotMatch(page, /<script|<link|<img|\ssrc=|\shref=|url\(|@import/i)
+    assert.equal(
+      (figures.find((f) => f.id === 'serve.proposeBlock.p99')!.detail.runs as Array<{cdf: number[]}>)[0]!.cdf.length,
+      CDF_POINTS.length,
+    )
   })
 
   it('the durable floor writes each request to LevelDB, synced, before answering it', async () => {

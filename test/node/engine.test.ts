@@ -40,7 +40,111 @@ function counting(vm: EngineVm, options: {acceptPayloads: boolean}) {
   return {vm: wrapped, counts}
 }
 
+/**
+ * serve's adapter with its group writes logged, and the first held until `release` (a fake: the
+ * only way to hold a synced write in flight at a known point), or failed with `fail`.
+ */
+function gated(vm: EngineVm, options: {fail?: Error} = {}) {
+  const log: string[] = []
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  let calls = 0
+  const wrapped: EngineVm = {
+    ...vm,
+    async acceptGroup(group) {
+      const n = ++calls
+      log.push(`write ${n} asked (${group.size})`)
+      if (n === 1) {
+        await gate
+        if (options.fail) {
+          await group.discard()
+          throw options.fail
+        }
+      }
+
+      const blocks = await vm.acceptGroup!(group)
+      log.push(`write ${n} landed`)
+      return blocks
+    },
+  }
+  return {vm: wrapped, log, release}
+}
+
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) => {
+    setImmediate(resolve)
+  })
+
 describe('Engine', () => {
+  it('pipelines: the group built during a write is written as soon as that write lands, before its proposals are answered', async () => {
+    const t = await openTestVm()
+    try {
+      const {vm, log, release} = gated(t.engine)
+      const engine = new Engine(vm)
+      const propose = async (i: number) => {
+        const ok = await engine.proposeBlock(payload(i))
+        log.push(`answer ${i}`)
+        return ok
+      }
+
+      const first = [0, 1, 2].map((i) => propose(i))
+      await nextTurn()
+      assert.deepEqual(engine.groups(), {writing: 3, building: 0})
+      const second = [3, 4].map((i) => propose(i))
+      assert.deepEqual(engine.groups(), {writing: 3, building: 2})
+      await nextTurn()
+      assert.equal(t.vm.lastAccepted().height, 0n, 'nothing lands while the first write is held')
+      assert.deepEqual(log, ['write 1 asked (3)'])
+      release()
+      assert.deepEqual(
+        await Promise.all([...first, ...second]),
+        Array.from({length: 5}, () => true),
+      )
+      assert.deepEqual(log, [
+        'write 1 asked (3)',
+        'write 1 landed',
+        'write 2 asked (2)',
+        'answer 0',
+        'answer 1',
+        'answer 2',
+        'write 2 landed',
+        'answer 3',
+        'answer 4',
+      ])
+      for (let h = 1; h <= 5; h++)
+        assert.deepEqual((await t.vm.getBlockAtHeight(BigInt(h)))?.block.data, payload(h - 1))
+      await engine.close()
+      assert.deepEqual((await t.vm.check()).problems, [])
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('pipelines: when a write fails, the group built on it is dropped and its proposals get the error too', async () => {
+    const t = await openTestVm()
+    try {
+      const errors: unknown[] = []
+      const {vm, log, release} = gated(t.engine, {fail: new Error('disk gone')})
+      const engine = new Engine(vm, {onError: (e) => errors.push(e)})
+      const first = [0, 1].map((i) => engine.proposeBlock(payload(i)))
+      await nextTurn()
+      const second = [2, 3].map((i) => engine.proposeBlock(payload(i)))
+      release()
+      for (const p of [...first, ...second]) await assert.rejects(p, /disk gone/)
+      assert.deepEqual(log, ['write 1 asked (2)'], 'the group built on the failed one is never written')
+      assert.equal(t.vm.lastAccepted().height, 0n)
+      assert.equal(errors.length, 1)
+      assert.equal(await engine.proposeBlock(payload(9)), true)
+      assert.deepEqual(t.vm.lastAccepted().data, payload(9))
+      assert.equal(t.vm.lastAccepted().height, 1n)
+      await engine.close()
+    } finally {
+      await t.close()
+    }
+  })
+
   it('group-commits concurrent proposals: one write, one build, every payload accepted in order', async () => {
     const t = await openTestVm()
     try {

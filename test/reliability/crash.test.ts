@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {tempDir} from '../helpers/cli.js'
-import {type CrashStats, proposeRound, serveRound} from './crash.js'
+import {type CrashStats, HALT_MOMENTS, proposeRound, serveRound} from './crash.js'
 import {rng} from './random.js'
 
 describe('crash consistency (seeded SIGKILLs)', () => {
@@ -33,6 +33,16 @@ describe('crash consistency (seeded SIGKILLs)', () => {
     for (let i = 0; i < 3; i++) known = await serveRound(join(dir, 'serve'), `s${i}`, next, stats, 800, known)
     assert.equal(stats.kills, 3)
     assert.ok(stats.acknowledged > 0, 'the load generator got no Success:true at all')
+    assert.equal(stats.lost, 0)
+  })
+
+  it('serve halted while two groups are in flight, at each moment of the pipeline: every Success:true payload kept, the chain a prefix', async () => {
+    const next = rng(303)
+    const stats: CrashStats = {kills: 0, acknowledged: 0, lost: 0}
+    let known
+    for (const [i, moment] of HALT_MOMENTS.entries())
+      known = await serveRound(join(dir, 'in-flight'), `h${i}`, next, stats, 0, known, `${moment}:${5 + i}`)
+    assert.equal(stats.kills, HALT_MOMENTS.length)
     assert.equal(stats.lost, 0)
   })
 })

@@ -159,6 +159,26 @@ export async function proposeRound(
   return after
 }
 
+/** The moments of the pipelined group commit the server can be halted at (src/node/halt.ts). */
+export const HALT_MOMENTS = ['joined', 'landed', 'started'] as const
+
+/**
+ * serveRound with the server killing itself while two groups are in flight: at a seeded moment
+ * of HALT_MOMENTS, the seeded n-th time it comes (see src/node/halt.ts). Same checks.
+ */
+export function serveInFlightRound(
+  dir: string,
+  tag: string,
+  next: () => number,
+  stats: CrashStats,
+  maxMs = 2000,
+  known?: Contents,
+): Promise<Contents> {
+  const moment = HALT_MOMENTS[Math.floor(next() * HALT_MOMENTS.length)]!
+  const halt = `${moment}:${between(next, 1, Math.max(2, Math.round(maxMs / 10)))}`
+  return serveRound(dir, tag, next, stats, maxMs, known, halt)
+}
+
 /** How one proposeBlock came back. */
 export type Answer = 'ok' | 'refused' | 'error' | 'unreachable'
 
@@ -213,10 +233,11 @@ export async function serveRound(
   stats: CrashStats,
   maxMs = 2000,
   known?: Contents,
+  halt?: string,
 ): Promise<Contents> {
   const clients = 16
   const before = known ?? (await inspect(dir))
-  const server = await startServeChild(dir)
+  const server = await startServeChild(dir, [], halt ? {TSVM_TEST_HALT_SERVE: halt} : {})
   const agent = new Agent({keepAlive: true, maxSockets: clients})
   const acked: string[] = []
   let sent = 0
@@ -231,11 +252,20 @@ export async function serveRound(
   }
 
   const workers = Array.from({length: clients}, (_, w) => worker(w))
-  await new Promise((r) => {
-    setTimeout(r, between(next, 50, maxMs))
-  })
-  server.child.kill('SIGKILL')
-  await server.exited
+  if (halt === undefined) {
+    await new Promise((r) => {
+      setTimeout(r, between(next, 50, maxMs))
+    })
+    server.child.kill('SIGKILL')
+    await server.exited
+  } else {
+    // The server kills itself at the hook's moment; a bound in case the load never reaches it.
+    const bound = setTimeout(() => server.child.kill('SIGTERM'), 60_000)
+    await server.exited
+    clearTimeout(bound)
+    assert.equal(server.child.signalCode, 'SIGKILL', `the server was not halted at ${halt}`)
+  }
+
   stop = true
   await Promise.all(workers)
   agent.destroy()

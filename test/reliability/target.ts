@@ -42,10 +42,15 @@ export interface ServeChild {
   exited: Promise<void>
 }
 
-/** Starts the real `tsvm serve` on `dir` (a free port on 127.0.0.1, plus `args`) and waits for its --json start line. */
-export function startServeChild(dir: string, args: string[] = []): Promise<ServeChild> {
+/** Starts the real `tsvm serve` on `dir` (a free port on 127.0.0.1, plus `args`, with `extraEnv`) and waits for its --json start line. */
+export function startServeChild(
+  dir: string,
+  args: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<ServeChild> {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TSVM_')) env[k] = v
+  Object.assign(env, extraEnv)
   const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dir, '--port', '0', '--json', ...args], {
     cwd: ROOT,
     env,

@@ -8,6 +8,7 @@ import {
   goCompact,
   goDecodeUtf8Raw,
   goEncodeRaw,
+  goEncodeRawText,
   goJsonBytes,
   goJsonString,
   goQuote,
@@ -123,6 +124,20 @@ describe('request bodies with invalid UTF-8 (goDecodeUtf8Raw)', () => {
     fc.assert(
       fc.property(fc.uint8Array({maxLength: 64}), (b) => {
         assert.deepEqual(goEncodeRaw(goDecodeUtf8Raw(b)), Buffer.from(b))
+      }),
+    )
+  })
+
+  it('goEncodeRawText writes the same bytes as goEncodeRaw: the text itself when no byte was kept', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({maxLength: 64}), (b) => {
+        const text = goDecodeUtf8Raw(b)
+        const fast = goEncodeRawText(text)
+        assert.deepEqual(Buffer.from(fast), goEncodeRaw(text))
+        assert.equal(
+          typeof fast === 'string',
+          !/[\uDC80-\uDCFF]/.test(text.replaceAll(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '')),
+        )
       }),
     )
   })

@@ -13,7 +13,7 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {concurrentProposals, racingProposers} from '../reliability/concurrency.js'
-import {type Contents, type CrashStats, proposeRound, serveRound} from '../reliability/crash.js'
+import {type Contents, type CrashStats, proposeRound, serveInFlightRound, serveRound} from '../reliability/crash.js'
 import {rng} from '../reliability/random.js'
 import {diskFullEpisode, type DiskFullStats, diskFullSupport, mountSmallDisk} from '../reliability/disk-full.js'
 import {repairRaceRound, type RepairRaceStats} from '../reliability/repair-race.js'
@@ -362,6 +362,8 @@ export const phases: Phase[] = [
   fuzzPhase,
   crashPhase('crash-propose', proposeRound, 30, 200, 2000),
   crashPhase('crash-serve', serveRound, 30, 200, 2000),
+  // Killed by the server itself while one group's write is in flight and the next is built or asked for.
+  crashPhase('crash-serve-in-flight', serveInFlightRound, 30, 200, 2000),
   concurrencyPhase,
   hostilePhase,
   diskFullPhase,

@@ -5,8 +5,8 @@
 //
 //   --minutes <m>   overall budget (phases share it in fixed proportions)
 //   --seed <n>      base seed (default: time-based, printed)
-//   --only <phase>  run one phase: fuzz, crash-propose, crash-serve, hostile, concurrency, disk-full,
-//                   repair-race
+//   --only <phase>  run one phase: fuzz, crash-propose, crash-serve, crash-serve-in-flight, hostile,
+//                   concurrency, disk-full, repair-race
 //
 // Loaded without --run (as `node --test dist/test/` does with every file under test/) it does nothing.
 import {phases, type Phase, type Summary} from './phases.js'

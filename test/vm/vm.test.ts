@@ -463,6 +463,47 @@ describe('accept and reject', () => {
     }
   })
 
+  it('openGroup/acceptGroup: a group built on one not yet accepted is refused, writing nothing; the same blocks as acceptPayloads', async () => {
+    const a = await freshVm()
+    const b = await freshVm()
+    try {
+      await a.vm.proposeMany([payload(7)])
+      const expected = [
+        ...(await a.vm.acceptPayloads([numbered(1), numbered(2)])),
+        ...(await a.vm.acceptPayloads([numbered(3)])),
+      ]
+      await b.vm.proposeMany([payload(7)])
+      const first = b.vm.openGroup()
+      first.add(numbered(1))
+      first.add(numbered(2))
+      assert.throws(
+        () => first.add(new Uint8Array(31)),
+        (e: {code?: string}) => e.code === 'BAD_LENGTH',
+      )
+      const second = b.vm.openGroup(first)
+      second.add(numbered(3))
+      assert.deepEqual([first.size, second.size], [3, 1])
+      assert.equal(await rejectionCode(b.vm.acceptGroup(second)), 'ACCEPT_OUT_OF_ORDER')
+      assert.equal(b.vm.lastAccepted().height, 0n)
+      assert.equal(b.vm.mempool().length, 1)
+      const landed = await b.vm.acceptGroup(first)
+      assert.deepEqual(
+        landed.map((x) => x.height),
+        [1n, 2n, 3n],
+      )
+      assert.deepEqual(b.vm.mempool(), [])
+      assert.equal(await rejectionCode(b.vm.acceptGroup(second)), 'INTERNAL', 'a refused group is not written later')
+      const third = b.vm.openGroup(first)
+      third.add(numbered(3))
+      await b.vm.acceptGroup(third)
+      assert.deepEqual(toHex(b.vm.lastAccepted().id), toHex(expected.at(-1)!.id))
+      assert.deepEqual((await b.vm.check()).problems, [])
+    } finally {
+      await a.vm.close()
+      await b.vm.close()
+    }
+  })
+
   it('acceptPayloadGroups: a failing group or report stops the run after the group in flight has landed', async () => {
     const {vm} = await freshVm()
     try {
