@@ -148,7 +148,7 @@ function checkStored(key: Uint8Array, value: Uint8Array): void {
   }
 
   // One char per byte: compared with the key in place, no Buffer made for the digest.
-  const digest = hash('sha256', v.subarray(6, 6 + BLOCK_SIZE), 'binary')
+  const digest = hash('sha256', new Uint8Array(v.buffer, v.byteOffset + 6, BLOCK_SIZE), 'binary')
   for (let j = 0; j < ID_LENGTH; j++) {
     if (digest.codePointAt(j) !== key[BLOCK_PREFIX.length + j]) {
       const id = key.slice(BLOCK_PREFIX.length)
