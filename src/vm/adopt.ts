@@ -9,24 +9,23 @@
 //      height 0, time 0) with heights +1 and timestamps never decreasing, and every accepted
 //      block lies on that walk. A failure is ADOPT_FAILED with the height and ID where it stopped;
 //   2. write the adoption marker (synced);
-//   3. write the height and payload indexes in batches of `batchSize` blocks (rejected blocks keep
-//      their status and get their payload entries, as tsvm writes them when it rejects);
+//   3. write the height and payload indexes in key order, in synced batches of at most
+//      2 x `batchSize` writes (rejected blocks keep their status and get their payload entries,
+//      as tsvm writes them when it rejects);
 //   4. write the genesis bytes (the genesis block's padded data: Go keeps no other copy) and the
 //      preference (the last accepted block), and remove the marker, in one synced batch.
 // A marker found on open means steps 3-4 did not finish: everything is verified and written
 // again (the writes are idempotent). The mempool and processing blocks start empty, as Go's do.
+// Reading and checking the blocks is in adopt-scan.ts.
 //
 // Only ChainState's database handle (get, iterator) and batches are used, so the same code runs
 // on a LevelDB directory and on any other store that ChainState is given.
-import {Buffer} from 'node:buffer'
-import {hash} from 'node:crypto'
-
-import {BLOCK_SIZE, decodeWrapper, Status, WRAPPER_SIZE} from './block.js'
-import {EMPTY_ID, ID_LENGTH, idToString, toHex} from './encoding.js'
-import {TsvmError} from './errors.js'
+import {adoptFailed, byPayload, type GoBlocks, scanBlockSpace, walk} from './adopt-scan.js'
+import {WRAPPER_SIZE} from './block.js'
+import {ID_LENGTH, idToString, toHex} from './encoding.js'
 import {
   ADOPTING_KEY,
-  BLOCK_PREFIX,
+  blockKey,
   type ChainState,
   DATA_PREFIX,
   GENESIS_KEY,
@@ -38,15 +37,16 @@ import {
   PROCESSING_PREFIX,
   prefixEnd,
   type PreparedWrite,
+  readU64,
   StateBatch,
 } from './state.js'
 
-/** Blocks per index batch by default: about 20,000 writes, a few MB. */
+/** Blocks per index batch by default: at most 20,000 writes, about 2 MB. */
 export const ADOPT_BATCH_SIZE = 10_000
 
 /** Options of adoptState. */
 export interface AdoptOptions {
-  /** Blocks per index batch (default ADOPT_BATCH_SIZE). */
+  /** Blocks per index batch (default ADOPT_BATCH_SIZE): a batch holds at most twice as many writes. */
   batchSize?: number
   /** Called after each batch has been written: 1 is the marker, then the index batches, then the final one. */
   onBatch?: (batch: number, total: number) => void
@@ -96,164 +96,6 @@ export async function adoptionNeed(state: ChainState): Promise<AdoptionNeed> {
   return 'adopt'
 }
 
-function failed(message: string, at?: {height?: bigint; id?: Uint8Array}): TsvmError {
-  const details: Record<string, unknown> = {}
-  if (at?.height !== undefined) details.height = at.height.toString()
-  if (at?.id) details.id = idToString(at.id)
-  return new TsvmError(
-    'ADOPT_FAILED',
-    `cannot adopt the chain the Go VM left: ${message}; nothing was written: restore the data dir from a backup of the Go node, or resync the chain`,
-    {details},
-  )
-}
-
-/** What the walk needs of a stored block; the bytes are views into the values read. */
-interface Scanned {
-  id: Uint8Array
-  /** The parent ID as a one-char-per-byte string, the key of the map the walk follows. */
-  parent: string
-  height: bigint
-  timestamp: bigint
-  data: Uint8Array
-}
-
-/** An ID as a string of one char per byte: a cheap, exact map key (hex costs twice as much). */
-const idKey = (bytes: Uint8Array, start = 0): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset + start, ID_LENGTH).toString('latin1')
-
-/**
- * Decodes a stored blkWrapper and checks that its block hashes to `id`, without building a Block:
- * on the 100,000 blocks of a large chain, decodeWrapper's copies and objects cost three times the
- * read itself. Anything but the one valid layout (92 bytes: codec 00 00, length 82, block codec
- * 00 00, status 2 or 3) goes to decodeWrapper, which says what is wrong; the adoption tests check
- * that the indexes written from these views are the ones tsvm writes from Blocks.
- */
-function scanBlock(id: Uint8Array, value: Uint8Array): {block: Scanned; status: Status} {
-  const v = value
-  const layout =
-    v.length === WRAPPER_SIZE &&
-    v[0] === 0 &&
-    v[1] === 0 &&
-    v[2] === 0 &&
-    v[3] === 0 &&
-    v[4] === 0 &&
-    v[5] === BLOCK_SIZE &&
-    v[6] === 0 &&
-    v[7] === 0 &&
-    v[88] === 0 &&
-    v[89] === 0 &&
-    v[90] === 0 &&
-    (v[91] === Status.Accepted || v[91] === Status.Rejected)
-  if (!layout) {
-    let record
-    try {
-      record = decodeWrapper(value)
-    } catch (error) {
-      throw failed(`the block stored under ${idToString(id)} does not decode (${(error as Error).message})`, {id})
-    }
-
-    throw failed(
-      `the block at height ${record.block.height} (${idToString(id)}) is stored with status ${record.status}`,
-      {height: record.block.height, id},
-    )
-  }
-
-  const view = new DataView(v.buffer, v.byteOffset, v.byteLength)
-  const height = view.getBigUint64(40)
-  const digest = hash('sha256', v.subarray(6, 6 + BLOCK_SIZE), 'binary')
-  if (digest !== idKey(id)) {
-    const actual = Uint8Array.from(digest, (c) => c.charCodeAt(0))
-    throw failed(`the block at height ${height} stored under ${idToString(id)} hashes to ${idToString(actual)}`, {
-      height,
-      id,
-    })
-  }
-
-  return {
-    block: {id, parent: idKey(v, 8), height, timestamp: view.getBigInt64(48), data: v.subarray(56, 56 + ID_LENGTH)},
-    status: v[91] as Status,
-  }
-}
-
-/** Reads and checks every stored block; returns the accepted chain from genesis up and the rejected blocks. */
-async function readGoState(state: ChainState): Promise<{chain: Scanned[]; rejected: Scanned[]}> {
-  const lastId = await state.db.get(LAST_ACCEPTED_KEY)
-  if (!lastId || lastId.length !== ID_LENGTH)
-    throw failed(`the last accepted ID is ${lastId ? `${lastId.length} bytes, not ${ID_LENGTH}` : 'missing'}`)
-  const accepted = new Map<string, Scanned>()
-  const rejected: Scanned[] = []
-  // One pass over the block space in key order (nextv: a thousand entries per call), instead of a
-  // random read per block; the walk below then follows parent IDs in memory.
-  const it = state.db.iterator({gte: BLOCK_PREFIX, lt: prefixEnd(BLOCK_PREFIX)})
-  try {
-    for (;;) {
-      const entries = await it.nextv(1000)
-      if (entries.length === 0) break
-      for (const [key, value] of entries) {
-        const id = key.subarray(BLOCK_PREFIX.length)
-        if (id.length === 1 && id[0] === 0) continue // the last accepted ID
-        if (id.length !== ID_LENGTH) throw failed(`unexpected key of ${key.length} bytes in the block space`)
-        const {block, status} = scanBlock(id, value)
-        if (status === Status.Accepted) accepted.set(idKey(id), block)
-        else rejected.push(block)
-      }
-    }
-  } finally {
-    await it.close()
-  }
-
-  // The walk from the last accepted block down to genesis by parent IDs.
-  let block = accepted.get(idKey(lastId))
-  if (!block) throw failed(`the last accepted block ${idToString(lastId)} is not stored as accepted`, {id: lastId})
-  const chain: Scanned[] = [block]
-  while (block.height > 0n) {
-    const parent = accepted.get(block.parent)
-    if (!parent) {
-      const parentId = Uint8Array.from(block.parent, (c) => c.charCodeAt(0))
-      throw failed(
-        `the walk from the last accepted block stopped at height ${block.height} (${idToString(block.id)}): its parent ${idToString(parentId)} is not stored as accepted`,
-        {height: block.height, id: block.id},
-      )
-    }
-
-    if (parent.height + 1n !== block.height) {
-      throw failed(
-        `the block at height ${block.height} (${idToString(block.id)}) has a parent of height ${parent.height}`,
-        {height: block.height, id: block.id},
-      )
-    }
-
-    if (block.timestamp < parent.timestamp) {
-      throw failed(`the block at height ${block.height} (${idToString(block.id)}) is timestamped before its parent`, {
-        height: block.height,
-        id: block.id,
-      })
-    }
-
-    chain.push(parent)
-    block = parent
-  }
-
-  if (block.parent !== idKey(EMPTY_ID) || block.timestamp !== 0n) {
-    throw failed(
-      `the block at height 0 (${idToString(block.id)}) is not a genesis block (parent ids.Empty, timestamp 0)`,
-      {height: 0n, id: block.id},
-    )
-  }
-
-  if (chain.length !== accepted.size) {
-    const on = new Set(chain.map((b) => idKey(b.id)))
-    const off = [...accepted.values()].find((b) => !on.has(idKey(b.id)))!
-    throw failed(
-      `the accepted block at height ${off.height} (${idToString(off.id)}) is not on the chain of the last accepted block`,
-      {height: off.height, id: off.id},
-    )
-  }
-
-  chain.reverse()
-  return {chain, rejected}
-}
-
 /**
  * Adopts a state the Go VM wrote, or finishes an interrupted adoption (see the file comment).
  * Undefined when there is nothing to adopt; ADOPT_FAILED, nothing written, for a damaged state.
@@ -264,63 +106,111 @@ export async function adoptState(state: ChainState, options: AdoptOptions = {}):
   const clock = options.clock ?? (() => performance.now())
   const start = clock()
   const batchSize = Math.max(1, options.batchSize ?? ADOPT_BATCH_SIZE)
-  const {chain, rejected} = await readGoState(state)
-  const genesis = chain[0]!
+  const lastId = await state.db.get(LAST_ACCEPTED_KEY)
+  if (!lastId || lastId.length !== ID_LENGTH)
+    throw adoptFailed(`the last accepted ID is ${lastId ? `${lastId.length} bytes, not ${ID_LENGTH}` : 'missing'}`)
+  // The last accepted block's height says how many blocks to expect (its value is checked with
+  // the others during the scan; here it only sizes the tables).
+  const tipValue = await state.db.get(blockKey(lastId))
+  const tipHeight = tipValue?.length === WRAPPER_SIZE ? readU64(tipValue, 40) : 0n
+  const blocks = await scanBlockSpace(state.db, Number(tipHeight < 1n << 24n ? tipHeight : 0n) + 1024)
+  const chain = walk(blocks, lastId)
   const tip = chain.at(-1)!
-  const total = 2 + Math.ceil((chain.length + rejected.length) / batchSize)
+  const genesis = chain[0]!
+  const tipId = new Uint8Array(blocks.id(tip))
+  const writes = new IndexWrites(blocks, chain)
+  // The marker, the index batches, then the genesis bytes and preference with the marker's
+  // removal. Pipelined: each batch is filled while LevelDB writes the one before, and handed over
+  // only once that one is written and reported, so a halt after batch N leaves exactly the batches
+  // up to N on disk. Each is synced: LevelDB does not sync a log file when it moves on to a new
+  // one, so the final synced write alone would not make index batches in an earlier log durable,
+  // and a power cut could keep that write (no marker) and lose some of them.
+  const fills: Array<(batch: StateBatch) => void> = [(b) => b.setAdopting(tipId)]
+  for (let from = 0; from < writes.length; from += 2 * batchSize)
+    fills.push((b) => writes.fill(b, from, Math.min(writes.length, from + 2 * batchSize)))
+  fills.push((b) =>
+    b
+      .setGenesisBytes(new Uint8Array(blocks.data(genesis)))
+      .setPreferred(tipId)
+      .clearAdopting(),
+  )
   let batches = 0
   const landed = () => {
     batches++
-    options.onBatch?.(batches, total)
+    options.onBatch?.(batches, fills.length)
   }
 
-  await state.write(new StateBatch().setAdopting(tip.id), {sync: true})
-  landed()
-  // Pipelined: the next batch is filled while LevelDB writes the one before. A batch is reported
-  // once written, before the next one is handed over, so a halt after batch N leaves exactly the
-  // batches up to N on disk.
-  const all = [...chain, ...rejected]
   let inflight: Promise<void> | undefined
   let next: PreparedWrite | undefined
   try {
-    for (let i = 0; i < all.length; i += batchSize) {
+    for (const fill of fills) {
       const batch = state.directBatch()
       next = state.prepare(batch)
-      const end = Math.min(all.length, i + batchSize)
-      for (let j = i; j < end; j++) {
-        const b = all[j]!
-        batch.putData(b)
-        if (j < chain.length) batch.putHeight(b)
-      }
-
+      fill(batch)
       if (inflight) {
         await inflight
         landed()
       }
 
-      inflight = next.write()
+      inflight = next.write({sync: true})
       next = undefined
     }
 
-    if (inflight) {
-      await inflight
-      landed()
-    }
+    await inflight
+    landed()
   } catch (error) {
     await next?.discard()
     throw error
   }
 
-  await state.write(new StateBatch().setGenesisBytes(genesis.data).setPreferred(tip.id).clearAdopting(), {sync: true})
-  landed()
   return {
     blocks: chain.length,
-    rejected: rejected.length,
-    lastAcceptedHeight: tip.height.toString(),
-    lastAcceptedID: idToString(tip.id),
-    genesisData: toHex(genesis.data),
+    rejected: blocks.count - chain.length,
+    lastAcceptedHeight: String(chain.length - 1),
+    lastAcceptedID: idToString(tipId),
+    genesisData: toHex(blocks.data(genesis)),
     batches,
     resumed: need === 'resume',
     ms: clock() - start,
   }
+}
+
+/**
+ * The index writes of an adoption as one sequence in key order: the height index (height to
+ * block ID, ascending), and the payload index (payload ‖ block ID, every block, rejected ones
+ * included, as tsvm writes them when it rejects) in the order byPayload gives; whichever prefix
+ * is lower first. Only the speed depends on that order: LevelDB stores the same keys either way.
+ */
+class IndexWrites {
+  readonly length: number
+  private readonly heightsFirst: boolean
+  private readonly order: Uint32Array
+
+  constructor(
+    private readonly blocks: GoBlocks,
+    private readonly chain: Int32Array,
+  ) {
+    this.length = chain.length + blocks.count
+    this.heightsFirst = compareBytes(HEIGHT_PREFIX, DATA_PREFIX) < 0
+    this.order = byPayload(blocks)
+  }
+
+  /** Adds writes [from, to) of the sequence to `batch`. */
+  fill(batch: StateBatch, from: number, to: number): void {
+    const {blocks, chain, order} = this
+    const heights = chain.length
+    for (let w = from; w < to; w++) {
+      const k = this.heightsFirst ? w : (w + heights) % this.length
+      if (k < heights) batch.putHeight({height: BigInt(k), id: blocks.id(chain[k]!)})
+      else {
+        const b = order[k - heights]!
+        batch.putData({data: blocks.data(b), id: blocks.id(b)})
+      }
+    }
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return a.length - b.length
 }

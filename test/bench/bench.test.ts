@@ -86,7 +86,8 @@ describe('bench', () => {
         'plugin.accept',
         'plugin.getBlock',
         'chain.adopt',
-        'chain.adopt-writes',
+        'chain.adopt-nextv',
+        'chain.adopt-floor',
       ],
     )
     for (const f of figures) assertFigure(f)

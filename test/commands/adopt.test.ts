@@ -21,7 +21,9 @@ import {startServe} from '../helpers/serve.js'
 const BLOCKS = 3000
 const REJECTED = 5
 const BATCH = 500
-const TOTAL_BATCHES = 2 + Math.ceil((BLOCKS + 1 + REJECTED) / BATCH)
+// The marker, the index writes (two per accepted block, one per rejected) in batches of at most
+// 2 x BATCH, the final batch.
+const TOTAL_BATCHES = 2 + Math.ceil((2 * (BLOCKS + 1) + REJECTED) / (2 * BATCH))
 
 async function answers(dir: string): Promise<unknown> {
   const out: unknown[] = []

@@ -6,6 +6,7 @@ import {cp} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
+import {byPayload, GoBlocks, scanBlockSpace, walk, walkPlain} from '../../src/vm/adopt-scan.js'
 import {adoptionNeed, adoptState} from '../../src/vm/adopt.js'
 import {decodeWrapper, encodeWrapper, Status} from '../../src/vm/block.js'
 import {idToString, toHex} from '../../src/vm/encoding.js'
@@ -34,6 +35,16 @@ function expected(original: Map<string, string>): Map<string, string> {
   const out = new Map(original)
   out.set(genesisKeyHex, toHex(genesisData(e2e)))
   return out
+}
+
+/** What a walk returns, or the error it throws, as text to compare. */
+function outcome(f: () => Int32Array): string {
+  try {
+    return `chain ${f().join(',')}`
+  } catch (error) {
+    const {code, message, details} = error as {code?: string; message: string; details?: unknown}
+    return `${code}: ${message} ${JSON.stringify(details)}`
+  }
 }
 
 describe('adopting a Go state', () => {
@@ -72,7 +83,9 @@ describe('adopting a Go state', () => {
           lastAcceptedHeight: String(BLOCKS),
           lastAcceptedID: idToString(vm.lastAccepted().id),
           genesisData: toHex(genesisData(e2e)),
-          batches: 2 + Math.ceil((BLOCKS + 1 + REJECTED) / 100),
+          // The marker, the index (a height and a payload entry per accepted block, a payload entry
+          // per rejected one) in batches of at most 2 x 100 writes, the final batch.
+          batches: 2 + Math.ceil((2 * (BLOCKS + 1) + REJECTED) / 200),
           resumed: false,
           ms: 0,
         },
@@ -104,7 +117,7 @@ describe('adopting a Go state', () => {
 
   it('stopped after any batch, the state is refused by check and the next open finishes it', async () => {
     const batchSize = 300
-    const total = 2 + Math.ceil((BLOCKS + 1 + REJECTED) / batchSize)
+    const total = 2 + Math.ceil((2 * (BLOCKS + 1) + REJECTED) / (2 * batchSize))
     for (let stop = 1; stop < total; stop++) {
       const dir = await copy()
       const state = await ChainState.open(dir)
@@ -222,6 +235,150 @@ describe('adopting a Go state', () => {
       assert.equal(await adoptionNeed(state), 'adopt')
       const {checkState} = await import('../../src/vm/check.js')
       assert.ok((await checkState(state)).problems.some((p) => p.kind === 'not-indexed'))
+    } finally {
+      await state.close()
+    }
+  })
+
+  it('the fast walk accepts and refuses exactly what the plain walk does, with the same error', async () => {
+    const state = await ChainState.open(await copy())
+    let blocks: GoBlocks
+    let lastId: Uint8Array
+    try {
+      blocks = await scanBlockSpace(state.db)
+      lastId = (await state.db.get(LAST_ACCEPTED_KEY))!
+    } finally {
+      await state.close()
+    }
+
+    /** A copy of the tables with block i's stored value changed by `change`. */
+    const mutated = (change: (value: Uint8Array) => void, i: number): GoBlocks => {
+      const out = new GoBlocks(16)
+      for (let j = 0; j < blocks.count; j++) {
+        const value = blocks.values.slice(j * 92, (j + 1) * 92)
+        if (j === i) change(value)
+        const key = new Uint8Array(64)
+        key.set(BLOCK_PREFIX)
+        key.set(blocks.id(j), 32)
+        out.add(key, value)
+      }
+
+      return out
+    }
+
+    // A fixed sequence of blocks and changes (no randomness: the same cases on every run).
+    let seed = 12_345
+    const changes: Array<[string, (v: Uint8Array) => void]> = [
+      [
+        'a parent byte',
+        (v) => {
+          v[8 + (seed % 32)]! ^= 1
+        },
+      ],
+      [
+        'a height byte',
+        (v) => {
+          v[40 + (seed % 8)]! ^= 1 << (seed % 8)
+        },
+      ],
+      [
+        'the height +1',
+        (v) => {
+          v[47]! += 1
+        },
+      ],
+      [
+        'a timestamp byte',
+        (v) => {
+          v[48 + (seed % 8)]! ^= 1 << (seed % 8)
+        },
+      ],
+      [
+        'the timestamp -1',
+        (v) => {
+          v[55]! -= 1
+        },
+      ],
+      [
+        'the status',
+        (v) => {
+          v[91] = v[91] === Status.Accepted ? Status.Rejected : Status.Accepted
+        },
+      ],
+      [
+        'the height of another block',
+        (v) => {
+          const other = ((seed * 7) % blocks.count) * 92
+          v.set(blocks.values.subarray(other + 40, other + 48), 40)
+        },
+      ],
+    ]
+    let refused = 0
+    assert.equal(
+      outcome(() => walk(blocks, lastId)),
+      outcome(() => walkPlain(blocks, lastId)),
+    )
+    assert.match(
+      outcome(() => walk(blocks, lastId)),
+      /^chain /,
+    )
+    for (let n = 0; n < 120; n++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      const i = seed % blocks.count
+      const [what, change] = changes[n % changes.length]!
+      const b = mutated(change, i)
+      const fast = outcome(() => walk(b, lastId))
+      assert.equal(
+        fast,
+        outcome(() => walkPlain(b, lastId)),
+        `${what} of block ${i}`,
+      )
+      if (!fast.startsWith('chain')) {
+        assert.match(fast, /^ADOPT_FAILED: /)
+        refused++
+      }
+    }
+
+    assert.ok(refused > 60, `${refused} of 120 changes refused`)
+    // The last accepted ID another block's: the parent of the tip, and a rejected block.
+    const parentOfTip = blocks.parent(walk(blocks, lastId).at(-1)!)
+    assert.equal(
+      outcome(() => walk(blocks, parentOfTip)),
+      outcome(() => walkPlain(blocks, parentOfTip)),
+    )
+    assert.match(
+      outcome(() => walk(blocks, parentOfTip)),
+      /is not on the chain of the last accepted block/,
+    )
+    const rejectedId = blocks.id(
+      [...Array.from({length: blocks.count}).keys()].find((j) => blocks.values[j * 92 + 91] === Status.Rejected)!,
+    )
+    assert.equal(
+      outcome(() => walk(blocks, rejectedId)),
+      outcome(() => walkPlain(blocks, rejectedId)),
+    )
+  })
+
+  it('the tables grow past their first size, and byPayload orders the blocks by payload', async () => {
+    const state = await ChainState.open(await copy())
+    try {
+      const small = await scanBlockSpace(state.db, 16)
+      const large = await scanBlockSpace(state.db, 10_000)
+      assert.equal(small.count, BLOCKS + 1 + REJECTED)
+      assert.equal(small.accepted, BLOCKS + 1)
+      assert.deepEqual(small.values.subarray(0, small.count * 92), large.values.subarray(0, large.count * 92))
+      assert.deepEqual(small.ids.subarray(0, small.count * 32), large.ids.subarray(0, large.count * 32))
+      // The test payloads differ in their first 8 bytes, so the order is the full key order here.
+      const order = byPayload(small)
+      assert.deepEqual(
+        [...order].sort((a, b) => a - b),
+        [...Array.from({length: small.count}).keys()],
+      )
+      for (let k = 1; k < order.length; k++) {
+        const a = toHex(small.data(order[k - 1]!))
+        const b = toHex(small.data(order[k]!))
+        assert.ok(a < b || (a === b && order[k - 1]! < order[k]!), `payload order at ${k}`)
+      }
     } finally {
       await state.close()
     }
