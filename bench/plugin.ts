@@ -143,7 +143,11 @@ async function pluginAccept(
   const db = new MemoryDb()
   let gets = 0
   const get = db.get.bind(db)
-  db.get = (key) => (gets++, get(key))
+  db.get = (key) => {
+    gets++
+    return get(key)
+  }
+
   const started = await startChain({db, genesis: GENESIS, spawn: {lean}})
   const {chain} = started
   await chain.setState(State.BOOTSTRAPPING)

@@ -64,7 +64,7 @@ function flagSpecs(command: CompletionCommand): FlagSpec[] {
       ...(f.options === undefined ? {} : {options: f.options}),
       negatable: f.type === 'boolean' && f.allowNo === true,
       multiple: f.multiple === true,
-      directory: /dir$/.test(f.name) || /dir/.test(f.helpValue ?? ''),
+      directory: f.name.endsWith('dir') || (f.helpValue ?? '').includes('dir'),
       description: short(f.summary ?? f.description, true),
     }))
     .sort((a, b) => a.long.localeCompare(b.long))
@@ -99,8 +99,6 @@ export function bashScript(bin: string, all: readonly CompletionCommand[]): stri
       .filter(([, lines]) => lines.length > 0)
       .map(([id, lines]) => `    ${id}) ${lines.join(' ')} ;;`)
       .join('\n')
-  const flagWords = (flags: FlagSpec[]): string[] =>
-    flags.flatMap((f) => [...(f.char ? [`-${f.char}`] : []), `--${f.long}`, ...(f.negatable ? [`--no-${f.long}`] : [])])
   return `# ${bin} completion for bash: commands, flags, and flag values.
 # Load it in ~/.bashrc with:  source <(${bin} completion bash)
 ${fn}() {
@@ -155,17 +153,31 @@ complete -F ${fn} ${bin}
 `
 }
 
+/** The words a flag can be typed as: its short name, its long name, and --no-<long>. */
+function flagWords(flags: FlagSpec[]): string[] {
+  return flags.flatMap((f) => [
+    ...(f.char ? [`-${f.char}`] : []),
+    `--${f.long}`,
+    ...(f.negatable ? [`--no-${f.long}`] : []),
+  ])
+}
+
+/** A zsh `name:description` word. */
+function described(id: string, text: string | undefined): string {
+  return `'${id}:${short(text)}'`
+}
+
 /** One zsh _arguments spec per flag name (short and long). */
 function zshFlag(f: FlagSpec): string[] {
-  const value = !f.takesValue
-    ? ''
-    : f.options
+  const value = f.takesValue
+    ? f.options
       ? `:${f.long}:(${quoteWords(f.options)})`
       : f.long === 'endpoint'
         ? `:${f.long}:_urls`
         : f.directory
           ? `:${f.long}:_files -/`
           : `:${f.long}:_files`
+    : ''
   const repeat = f.multiple ? '*' : ''
   const names = [...(f.char ? [`-${f.char}`] : []), `--${f.long}`]
   const exclusive = names.length > 1 && !f.multiple ? `(${names.join(' ')})` : ''
@@ -186,7 +198,6 @@ export function zshScript(
   const commands = visible(all)
   const topicMap = topics(commands)
   const fn = `_${bin.replaceAll(/\W/g, '_')}`
-  const described = (id: string, text: string | undefined): string => `'${id}:${short(text)}'`
   const top = [
     ...new Map(
       commands.map((c) => {
@@ -233,7 +244,7 @@ ${[...topicMap.entries()]
 ${commands
   .map(
     (c) =>
-      `    ${c.id})\n      _arguments -s -S \\\n${[...flagSpecs(c).flatMap(zshFlag), "'--help[show help]'", "'*:file:_files'"].map((s) => `        ${s}`).join(' \\\n')} ;;`,
+      `    ${c.id})\n      _arguments -s -S \\\n${[...flagSpecs(c).flatMap((f) => zshFlag(f)), "'--help[show help]'", "'*:file:_files'"].map((s) => `        ${s}`).join(' \\\n')} ;;`,
   )
   .join('\n')}
   esac

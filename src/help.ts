@@ -62,17 +62,19 @@ class TsvmCommandHelp extends CommandHelp {
   }
 }
 
+/** Help prose unwrapped for oclif to wrap, with `<tsvm data dir>` resolved (kept as is for the docs). */
+function resolveText(text: string | undefined, dataDir: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  return dataDir === undefined ? unwrapProse(text) : unwrapProse(text).replaceAll('<tsvm data dir>', dataDir)
+}
+
 /** The help class oclif loads (see the file comment). */
 export default class TsvmHelp extends Help {
   protected override CommandHelpClass = TsvmCommandHelp
 
   override formatCommand(command: Command.Loadable): string {
-    const resolve = (text: string | undefined): string | undefined =>
-      text === undefined
-        ? undefined
-        : forDocs(this.opts)
-          ? unwrapProse(text)
-          : unwrapProse(text).replaceAll('<tsvm data dir>', this.config.dataDir)
+    const dataDir = forDocs(this.opts) ? undefined : this.config.dataDir
+    const resolve = (text: string | undefined): string | undefined => resolveText(text, dataDir)
     const flags = Object.fromEntries(
       Object.entries(command.flags).map(([name, flag]) => [name, {...flag, description: resolve(flag.description)}]),
     ) as Command.Loadable['flags']

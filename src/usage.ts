@@ -103,6 +103,11 @@ export function typedCommand(words: readonly string[], ids: readonly string[]): 
   return plain.slice(0, depth + 1).join(':')
 }
 
+/** A command ID as typed: with spaces, not oclif's `:`. */
+function shown(id: string): string {
+  return id.replaceAll(':', ' ')
+}
+
 /**
  * "stmp" is not a tsvm command: did you mean stamp? … with the words as typed (spaces, never
  * oclif's `:`), and the nearest command when one is close.
@@ -110,7 +115,6 @@ export function typedCommand(words: readonly string[], ids: readonly string[]): 
 export function unknownCommandMessage(words: readonly string[], ids: readonly string[], bin: string): string {
   const typed = typedCommand(words, ids)
   const guess = nearest(typed, ids)
-  const shown = (id: string): string => id.replaceAll(':', ' ')
   const hint = guess ? `did you mean ${shown(guess)}? ` : ''
   return `${JSON.stringify(shown(typed))} is not a ${bin} command: ${hint}run ${bin} help for the list`
 }

@@ -15,6 +15,7 @@ export default class Completion extends BaseCommand {
       command: 'source <(<%= config.bin %> <%= command.id %> zsh)',
       description: 'zsh: add this line to ~/.zshrc, after compinit',
     },
+    // eslint-disable-next-line no-template-curly-in-string -- zsh's ${fpath[1]}, printed for the user to run
     {command: '<%= config.bin %> <%= command.id %> zsh > "${fpath[1]}/_tsvm"', description: 'zsh, as a file on $fpath'},
   ]
   static override args = {

@@ -266,6 +266,7 @@ export async function serveDataDir(
 export function stopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
+      // eslint-disable-next-line n/no-process-exit -- a second signal while draining means now, as in any server
       process.once(signal, () => process.exit(130))
       resolve(signal)
     }

@@ -159,7 +159,7 @@ export async function probePlugin(launcherPath: string, options: ProbeOptions = 
   let started = 0n
   const runtime = new GrpcServer()
   runtime.addService(RuntimeService, {
-    Initialize: (request) => {
+    Initialize(request) {
       announced!({
         protocol: request.protocolVersion,
         addr: request.addr,

@@ -125,7 +125,6 @@ export async function startPluginServer(options: PluginServerOptions = {}): Prom
     return (await loadVm()).answerRpcHttp(request, {kind: 'chain', chain}, 'v1.3')
   }
 
-
   server.addService(
     VmService,
     {

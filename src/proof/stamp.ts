@@ -249,7 +249,12 @@ export async function hashItems(
   const sizes = onBytes && large.length > 0 ? await Promise.all(large.map((i) => fileSize(paths[i]!))) : []
   const totalBytes = sizes.reduce((a, b) => a + b, 0)
   let bytes = 0
-  const counted = onBytes && ((n: number) => onBytes((bytes += n), Math.max(totalBytes, bytes)))
+  const counted =
+    onBytes &&
+    ((n: number) => {
+      bytes += n
+      onBytes(bytes, Math.max(totalBytes, bytes))
+    })
   for (let i = 0; i < todo.length; i++) {
     if (isDone(board, i)) todo[i]!.hash = digests.slice(i * 32, (i + 1) * 32)
     else {

@@ -119,7 +119,7 @@ describe('help, unknown commands and flags', () => {
   })
 })
 
-const COMMANDS = async (): Promise<string[]> => {
+const commandIds = async (): Promise<string[]> => {
   const manifest = JSON.parse(await readFile(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
     commands: Record<string, {hidden?: boolean}>
   }
@@ -140,7 +140,7 @@ function section(help: string, name: string): string[] {
 describe('help text at 80 columns', () => {
   it('every command: no line over 80, paragraphs wrapped by oclif (not ragged), data dir resolved', async () => {
     const home = '/home/someone'
-    const ids = await COMMANDS()
+    const ids = await commandIds()
     const helps = await Promise.all(
       ids.map((id) =>
         tsvm([...id.split(':'), '--help'], {env: {OCLIF_COLUMNS: '80', HOME: home, XDG_DATA_HOME: undefined}}),

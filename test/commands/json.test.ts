@@ -62,7 +62,6 @@ describe('--json output matches docs/json.md', () => {
   const env = () => ({XDG_DATA_HOME: join(dir, 'xdg')})
 
   /** Runs `tsvm ...args --json`, expects `code`, and checks stdout as `type` (which the page must list for the command). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON result, checked against its schema here
   async function run(args: string[], type: string, code = 0): Promise<any> {
     const command = args[0] === 'plugin' ? `plugin ${args[1]}` : args[0]!
     const r = await tsvmJson(args, {cwd: dir, env: env()})

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict'
 import {type ChildProcess, spawn} from 'node:child_process'
 import {existsSync, readdirSync} from 'node:fs'
 import {mkdir, readdir, readFile, unlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
@@ -13,10 +12,15 @@ import {BIN, ROOT, tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
 import {startServe} from '../helpers/serve.js'
 
 /** A repair started in the background that stops at `point` (see pausePoint in src/chain/repair.ts) until released. */
-async function pausedRepair(args: string[], point: 'locked' | 'repaired' | 'swap', gate: string) {
+async function pausedRepair(
+  args: string[],
+  point: 'locked' | 'repaired' | 'swap',
+  gate: string,
+  env: Record<string, string> = {},
+) {
   const child: ChildProcess = spawn(process.execPath, [BIN, 'repair', ...args, '--json'], {
     cwd: ROOT,
-    env: {...process.env, NO_COLOR: '1', TSVM_TEST_REPAIR_PAUSE: `${point}:${gate}`},
+    env: {...process.env, NO_COLOR: '1', TSVM_TEST_REPAIR_PAUSE: `${point}:${gate}`, ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -186,13 +190,18 @@ describe('tsvm repair', () => {
       const dir = await chain('killed-swap', 4)
       const backup = join(root, 'killed-swap-backup')
       const gate = join(root, 'gate-swap')
-      const repair = await pausedRepair(['--data-dir', dir, '--backup', backup], 'swap', gate)
+      // A temp dir of this test's own: any tsvm open removes the lock carriers of dead processes
+      // in its temp dir, and other tests' tsvm processes run beside this one.
+      const tmp = join(root, 'tmp-swap')
+      await mkdir(tmp)
+      const env = {TMPDIR: tmp}
+      const repair = await pausedRepair(['--data-dir', dir, '--backup', backup], 'swap', gate, env)
       await repair.kill()
       assert.equal(existsSync(dir), false, 'killed between the two renames: the dir is away')
       const item = join(root, 'item.txt')
       await writeFile(item, 'an item\n')
       for (const args of [['propose', 'ee'.repeat(32)], ['last-accepted'], ['stamp', item]]) {
-        const r = await tsvmJson([...args, '--data-dir', dir])
+        const r = await tsvmJson([...args, '--data-dir', dir], {env})
         assert.deepEqual([r.code, r.json.error.code], [6, 'REPAIR_INCOMPLETE'], `${args[0]}: ${JSON.stringify(r.json)}`)
         assert.ok(r.json.error.message.includes(backup), r.json.error.message)
         assert.match(r.json.error.message, /run tsvm repair --data-dir/)
@@ -201,9 +210,9 @@ describe('tsvm repair', () => {
 
       const marker = JSON.parse(await readFile(`${dir}.repairing`, 'utf8')) as {backup: string}
       assert.equal(marker.backup, backup)
-      const holders = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`tsvm-repair-lock-${repair.child.pid}-`))
+      const holders = () => readdirSync(tmp).filter((n) => n.startsWith(`tsvm-repair-lock-${repair.child.pid}-`))
       assert.equal(holders().length, 1, 'the killed repair left the temp dir that carried its lock')
-      const again = await tsvmJson(['repair', '--data-dir', dir])
+      const again = await tsvmJson(['repair', '--data-dir', dir], {env})
       assert.equal(again.code, 0, JSON.stringify(again.json))
       assert.equal(again.json.backup, backup)
       assert.deepEqual(holders(), [], 'the next repair removes it')
