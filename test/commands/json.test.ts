@@ -62,7 +62,6 @@ describe('--json output matches docs/json.md', () => {
   const env = () => ({XDG_DATA_HOME: join(dir, 'xdg')})
 
   /** Runs `tsvm ...args --json`, expects `code`, and checks stdout as `type` (which the page must list for the command). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON result, checked against its schema here
   async function run(args: string[], type: string, code = 0): Promise<any> {
     const command = args[0] === 'plugin' ? `plugin ${args[1]}` : args[0]!
     const r = await tsvmJson(args, {cwd: dir, env: env()})
@@ -171,7 +170,7 @@ describe('--json output matches docs/json.md', () => {
     assert.deepEqual(trusted.checkpoint, {...checkpoint, status: null})
   })
 
-  it('encoding commands print Hash, Genesis, Encoded, Decoded, VmId, Alias', async () => {
+  it('encoding commands print Hash, Genesis, Encoded, Decoded, VmId, Alias, Completion', async () => {
     const hashed = await run(['hash', 'a.txt', 'missing.txt'], 'Hash', 3)
     assert.equal(hashed.files[0].path, 'a.txt')
     assert.equal(hashed.errors[0].code, 'FILE_NOT_FOUND')
@@ -185,6 +184,7 @@ describe('--json output matches docs/json.md', () => {
     const padded = await run(['decode', vm.vmID], 'Decoded')
     assert.equal(padded.zeroPadding, 21)
     await run(['alias', 'timestampvm', 'tsvm', '--file', join(dir, 'aliases.json')], 'Alias')
+    assert.match((await run(['completion', 'bash'], 'Completion')).script, /complete -F/)
   })
 
   it('serve and plugin print Serve, PluginInstall, PluginProbe', async () => {
