@@ -147,6 +147,24 @@ describe('--json output matches docs/json.md', () => {
     assert.equal(unanchored.error.result.error.code, 'UNANCHORED')
     assert.equal(unanchored.error.result.block.status, null)
     await run(['verify', 'c.txt', '--receipt', join('proofs', 'b.txt.tsvm'), ...d], 'Error', 4)
+    // several items: one Verification each, as verify prints it alone; b.txt's receipt is under proofs/
+    const batch = await run(['verify', 'a.txt', 'b.txt', 'd.txt', ...d], 'VerifyBatch', 3)
+    assert.deepEqual(
+      batch.results.map((r: {path: string; status: string}) => [r.path, r.status]),
+      [
+        ['a.txt', 'verified'],
+        ['b.txt', 'missing'],
+        ['d.txt', 'pending'],
+      ],
+    )
+    assert.deepEqual(batch.results[0], verified)
+    assert.deepEqual([batch.results[1].error.code, batch.results[1].check], ['FILE_NOT_FOUND', 'receipt'])
+    assert.deepEqual(
+      [batch.summary.itemCount, batch.summary.verifiedCount, batch.summary.missingCount, batch.summary.pendingCount],
+      [3, 1, 1, 1],
+    )
+    const offline = await run(['verify', 'a.txt', 'a.txt.tsvm.none'], 'VerifyBatch', 3)
+    assert.deepEqual(offline.results[0], unanchored.error.result)
 
     const info = await run(['info', 'a.txt.tsvm'], 'ReceiptInfo')
     assert.equal(info.check.path, null)
