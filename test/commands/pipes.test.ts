@@ -236,8 +236,8 @@ describe('Ctrl-C during stamp, once the block is accepted', () => {
 
       const resumed = await tsvm(['stamp', '--resume', '--json'], {env: e})
       assert.equal(resumed.code, 0, resumed.stderr)
-      const [run] = JSON.parse(resumed.stdout).resumed
-      assert.deepEqual([run.status, run.blockID, run.items], ['complete', summary[1], 20])
+      const [run] = JSON.parse(resumed.stdout).runs
+      assert.deepEqual([run.status, run.block.id, run.receipts.length], ['complete', summary[1], 20])
       const last = await tsvm(['last-accepted', '-d', d, '--json'])
       assert.equal(JSON.parse(last.stdout).height, '1', 'no second block')
       const check = await tsvm(['check', '-d', d])
