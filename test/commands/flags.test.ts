@@ -99,14 +99,14 @@ describe('renamed flags', () => {
     const newInit = await tsvmJson(['init', '--genesis', '653265', '--hex', ...d])
     assert.deepEqual([newInit.json.created, newInit.json.genesisID], [false, oldInit.json.genesisID])
     const queued = await tsvmJson(['propose', hash, '--no-accept', ...d])
-    assert.deepEqual([queued.code, queued.json.queued, queued.json.accepted.length], [0, 1, 0])
+    assert.deepEqual([queued.code, queued.json.queued, queued.json.blocks.length], [0, 1, 0])
     const queuedNew = await tsvmJson(['propose', 'cd'.repeat(32), '--no-wait', ...d])
-    assert.deepEqual([queuedNew.code, queuedNew.json.queued, queuedNew.json.accepted.length], [0, 1, 0])
+    assert.deepEqual([queuedNew.code, queuedNew.json.queued, queuedNew.json.blocks.length], [0, 1, 0])
 
     await tsvm(['genesis', 'e2e', '--out', join(dir, 'g.bin')])
     const fromFile = await tsvmJson(['init', '--genesis-file', join(dir, 'g.bin'), '--data-dir', join(dir, 'c2')])
     const fromFileNew = await tsvmJson(['init', '-f', join(dir, 'g.bin'), '--data-dir', join(dir, 'c2')])
-    assert.equal(fromFile.json.genesisID, 'SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ')
+    assert.equal(fromFile.json.block.id, 'SdVstz8FpkYxsneD2XQDk2CK7d1EBe4YVqkhftgbvUiyFfeHJ')
     assert.deepEqual([fromFileNew.code, fromFileNew.json.created], [0, false])
 
     const [initHelp, proposeHelp, stampHelp, installHelp] = await Promise.all([
