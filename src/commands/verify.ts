@@ -4,10 +4,10 @@ import {BaseCommand} from '../base-command.js'
 import {openChain} from '../chain/open.js'
 import {chainFlags, chainOptions} from '../flags.js'
 import {EXIT_CODES} from '../errors.js'
-import {type BatchResult, isBatch, namedChain, verifyBatch, verifyOne} from '../proof/batch.js'
+import {isBatch, namedChain, verifyBatch, verifyOne} from '../proof/batch.js'
 import {batchLines, batchSummaryText, verifyText} from '../proof/format.js'
 import {verifyError} from '../proof/verify.js'
-import {verificationJson, type VerificationJson} from '../output/json.js'
+import {verificationJson, type VerificationJson, verifyBatchJson, type VerifyBatchJson} from '../output/json.js'
 import {idFromString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 
@@ -84,7 +84,7 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
     })(),
   }
 
-  async run(): Promise<VerificationJson | BatchResult> {
+  async run(): Promise<VerificationJson | VerifyBatchJson> {
     const {argv, flags} = await this.parse(Verify)
     const items = argv as string[]
     if (items.length === 0)
@@ -118,6 +118,6 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
     this.log(batchLines(result.results))
     this.note(batchSummaryText(result.summary, named?.endpoint ?? named?.dataDir))
     process.exitCode = result.summary.exitCode
-    return result
+    return verifyBatchJson(result)
   }
 }

@@ -12,17 +12,18 @@ import type {ServeInfo} from '../node/serve.js'
 import type {InstallResult} from '../plugin/install.js'
 import {type BlockJson, blockJson} from '../chain/view.js'
 import {errorJson, type ErrorJson} from '../errors.js'
+import type {BatchEntry, BatchResult} from '../proof/batch.js'
 import type {Receipt} from '../proof/receipt.js'
 import {receiptToJson} from '../proof/receipt.js'
 import type {ResumeResult} from '../proof/resume.js'
 import type {StampResult} from '../proof/stamp.js'
 import type {UpgradeResult} from '../proof/upgrade.js'
-import type {VerifyResult} from '../proof/verify.js'
+import {verifyError, type VerifyResult} from '../proof/verify.js'
 import type {AdoptReport} from '../vm/adopt.js'
 import {type Block, parseBlock, Status} from '../vm/block.js'
 import type {CheckProblem, CheckReport} from '../vm/check.js'
 import {cb58Encode, fromHex, hexEncode, idToString, toHex} from '../vm/encoding.js'
-import type {TsvmError} from '../vm/errors.js'
+import {TsvmError} from '../vm/errors.js'
 
 export {type BlockJson, blockJson} from '../chain/view.js'
 
@@ -199,8 +200,11 @@ export interface VerificationJson {
   /** The file or hash as the user named it; null when the item was not read (info). */
   path: string | null
   receipt: string
-  /** error: the item or its receipt could not be read (the receipt is missing, not a receipt, ...): see `error`. */
-  status: VerifyResult['status'] | 'error'
+  /**
+   * missing (batch): the file has no receipt, or the receipt's file is gone; error: the item or its
+   * receipt could not be read: see `error`.
+   */
+  status: BatchEntry['status']
   trust: VerifyResult['trust']
   item: ItemJson | null
   existedBy: string | null
@@ -245,7 +249,7 @@ function headerJson(receipt: Receipt, id: string): BlockJson | null {
  * caller from the result, e.g. with assertVerified), or undefined when verified.
  */
 export function verificationJson(
-  r: VerifyResult,
+  r: BatchEntry | VerifyResult,
   receipt: Receipt,
   receiptPath: string,
   error?: TsvmError,
@@ -272,11 +276,16 @@ export function verificationJson(
  * The entry for an item that could not be checked at all: its receipt is missing or is not a
  * receipt, or the item cannot be read (a batch reports it and goes on; `error` says why).
  */
-export function unverifiedJson(path: string | null, receiptPath: string, error: TsvmError): VerificationJson {
+export function unverifiedJson(
+  path: string | null,
+  receiptPath: string,
+  error: TsvmError,
+  how: {status?: 'error' | 'invalid' | 'missing'; check?: string} = {},
+): VerificationJson {
   return {
     path,
     receipt: receiptPath,
-    status: 'error',
+    status: how.status ?? 'error',
     trust: 'unanchored',
     item: null,
     existedBy: null,
@@ -286,8 +295,59 @@ export function unverifiedJson(path: string | null, receiptPath: string, error: 
     version: null,
     uncommitted: [],
     limits: [],
-    check: null,
+    check: how.check ?? null,
     error: errorJson(error).error,
+  }
+}
+
+/** A batch verify's counts per status (each name ends in Count), and the exit code of the run. */
+export interface VerifySummaryJson {
+  itemCount: number
+  verifiedCount: number
+  consistentCount: number
+  pendingCount: number
+  notFoundCount: number
+  invalidCount: number
+  missingCount: number
+  errorCount: number
+  exitCode: number
+}
+
+/** verify of several items: one Verification per item, as verify prints one, and the counts. */
+export interface VerifyBatchJson {
+  results: VerificationJson[]
+  summary: VerifySummaryJson
+}
+
+/** An entry that verifyReceipt checked against a receipt it read (not a missing or unreadable one). */
+const checkedEntry = (e: BatchEntry): e is BatchEntry & VerifyResult =>
+  e.parsed !== undefined && e.status !== 'missing' && e.status !== 'error'
+
+/** One entry of a batch, exactly as verify prints that item alone (its error included). */
+function batchEntryJson(e: BatchEntry): VerificationJson {
+  if (checkedEntry(e)) return verificationJson(e, e.parsed!, e.receipt, verifyError(e))
+  const error = new TsvmError(e.code ?? 'PROOF_INVALID', e.reason ?? `verification ${e.status}`)
+  // a receipt whose file is gone: what the receipt says, with the reason it is not verified
+  if (e.parsed) return verificationJson(e, e.parsed, e.receipt, error)
+  const status = e.status === 'missing' || e.status === 'invalid' ? e.status : 'error'
+  return unverifiedJson(e.path ?? null, e.receipt, error, {status, ...(e.check ? {check: e.check} : {})})
+}
+
+/** verify's result for several items. */
+export function verifyBatchJson({results, summary: s}: BatchResult): VerifyBatchJson {
+  return {
+    results: results.map((e) => batchEntryJson(e)),
+    summary: {
+      itemCount: s.items,
+      verifiedCount: s.verified,
+      consistentCount: s.consistent,
+      pendingCount: s.pending,
+      notFoundCount: s.notFound,
+      invalidCount: s.invalid,
+      missingCount: s.missing,
+      errorCount: s.error,
+      exitCode: s.exitCode,
+    },
   }
 }
 

@@ -41,6 +41,8 @@ export type BatchEntry = Omit<VerifyResult, 'code' | 'status' | 'version'> & {
   version: ReceiptVersion | null
   /** The receipt checked (or looked for). */
   receipt: string
+  /** The receipt as read (its Merkle path may be left out); absent when there is no readable receipt. */
+  parsed?: Receipt
 }
 
 /** Counts per status, and the exit code of the run: the worst of its items. */
@@ -208,7 +210,8 @@ function orphans(
     let fields: Partial<BatchEntry> = {}
     try {
       // what the receipt says (item, block), without the outcome of a check that was not made
-      fields = checkReceipt(readReceipt(receipt))
+      const parsed = readReceipt(receipt)
+      fields = {...checkReceipt(parsed), parsed}
       for (const k of ['code', 'reason', 'check', 'status'] as const) delete fields[k]
     } catch {
       // an unreadable receipt of a missing file: missing is what matters
@@ -317,7 +320,7 @@ async function checkOne(
   }
 
   const result = await verifyReceipt(receipt, {hash: task.item.hash!, ...anchor})
-  return {...result, ...path, receipt: task.receipt}
+  return {...result, ...path, receipt: task.receipt, parsed: receipt}
 }
 
 /** A chain reader that asks the chain once per block, height or payload for the whole run. */
@@ -418,7 +421,12 @@ export async function verifyBatch(inputs: readonly string[], options: BatchOptio
       const c = checks.get(t)
       if ('entry' in t) results.push(t.entry)
       else if (c)
-        results.push({...(await anchorReceipt(c.receipt, c.offline, anchor)), ...pathOf(t), receipt: t.receipt})
+        results.push({
+          ...(await anchorReceipt(c.receipt, c.offline, anchor)),
+          ...pathOf(t),
+          receipt: t.receipt,
+          parsed: c.receipt,
+        })
       else results.push(await checkOne(t, anchor))
       if (results.length % 256 === 0 || results.length === tasks.length)
         options.onProgress?.('verify', results.length, tasks.length)
@@ -429,7 +437,13 @@ export async function verifyBatch(inputs: readonly string[], options: BatchOptio
 
   if (results.length === 0)
     throw new TsvmError('INVALID_ARGUMENT', 'nothing to verify: no file matched, and no receipt is missing its file')
+  if (options.outDir === undefined) nameReceipts(results, cwd)
   return {results, summary: summarize(results, options.exitFor ?? (() => 1))}
+}
+
+/** Names receipts beside their items as verify of one item names them: relative to cwd (under --out they stay absolute, as there). */
+function nameReceipts(results: BatchEntry[], cwd: string): void {
+  for (const r of results) if (r.receipt !== '') r.receipt = shownPath(r.receipt, cwd)
 }
 
 function summarize(results: readonly BatchEntry[], exitFor: (code: ErrorCode) => number): BatchSummary {

@@ -147,6 +147,24 @@ describe('--json output matches docs/json.md', () => {
     assert.equal(unanchored.error.result.error.code, 'UNANCHORED')
     assert.equal(unanchored.error.result.block.status, null)
     await run(['verify', 'c.txt', '--receipt', join('proofs', 'b.txt.tsvm'), ...d], 'Error', 4)
+    // several items: one Verification each, as verify prints it alone; b.txt's receipt is under proofs/
+    const batch = await run(['verify', 'a.txt', 'b.txt', 'd.txt', ...d], 'VerifyBatch', 3)
+    assert.deepEqual(
+      batch.results.map((r: {path: string; status: string}) => [r.path, r.status]),
+      [
+        ['a.txt', 'verified'],
+        ['b.txt', 'missing'],
+        ['d.txt', 'pending'],
+      ],
+    )
+    assert.deepEqual(batch.results[0], verified)
+    assert.deepEqual([batch.results[1].error.code, batch.results[1].check], ['FILE_NOT_FOUND', 'receipt'])
+    assert.deepEqual(
+      [batch.summary.itemCount, batch.summary.verifiedCount, batch.summary.missingCount, batch.summary.pendingCount],
+      [3, 1, 1, 1],
+    )
+    const offline = await run(['verify', 'a.txt', 'a.txt.tsvm.none'], 'VerifyBatch', 3)
+    assert.deepEqual(offline.results[0], unanchored.error.result)
 
     const info = await run(['info', 'a.txt.tsvm'], 'ReceiptInfo')
     assert.equal(info.check.path, null)
@@ -170,7 +188,7 @@ describe('--json output matches docs/json.md', () => {
     assert.deepEqual(trusted.checkpoint, {...checkpoint, status: null})
   })
 
-  it('encoding commands print Hash, Genesis, Encoded, Decoded, VmId, Alias', async () => {
+  it('encoding commands print Hash, Genesis, Encoded, Decoded, VmId, Alias, Completion', async () => {
     const hashed = await run(['hash', 'a.txt', 'missing.txt'], 'Hash', 3)
     assert.equal(hashed.files[0].path, 'a.txt')
     assert.equal(hashed.errors[0].code, 'FILE_NOT_FOUND')
@@ -184,6 +202,7 @@ describe('--json output matches docs/json.md', () => {
     const padded = await run(['decode', vm.vmID], 'Decoded')
     assert.equal(padded.zeroPadding, 21)
     await run(['alias', 'timestampvm', 'tsvm', '--file', join(dir, 'aliases.json')], 'Alias')
+    assert.match((await run(['completion', 'bash'], 'Completion')).script, /complete -F/)
   })
 
   it('serve and plugin print Serve, PluginInstall, PluginProbe', async () => {

@@ -143,7 +143,10 @@ describe('tsvm stamp --timestamp', () => {
       await writeFile(join(d, 'b.txt'), 'b\n')
       const a = await tsvmJson(['stamp', 'a.txt', '-d', chain, '--timestamp', '1700000000'], {cwd: d})
       assert.equal(a.code, 0, a.stderr)
-      assert.equal(a.json.existedBy, '2023-11-14T22:13:20.000Z')
+      assert.deepEqual(
+        [a.json.block.timestamp, a.json.block.time, a.json.block.height],
+        ['1700000000', '2023-11-14T22:13:20.000Z', '1'],
+      )
       const b = await tsvmJson(['stamp', 'b.txt', '-d', chain, '--timestamp', '1600000000'], {cwd: d})
       assert.deepEqual([b.code, b.json.error.code], [4, 'BLOCK_TIMESTAMP_EARLY'])
       assert.match(
@@ -152,7 +155,7 @@ describe('tsvm stamp --timestamp', () => {
       )
       assert.equal(existsSync(join(d, 'b.txt.tsvm')), false)
       const last = await tsvmJson(['last-accepted', '-d', chain])
-      assert.equal(last.json.height, '1')
+      assert.deepEqual([last.json.id, last.json.height], [a.json.block.id, '1'])
     } finally {
       await done()
     }
@@ -168,7 +171,10 @@ describe('tsvm stamp --timestamp', () => {
       await writeFile(join(d, 'r.txt'), 'report\n')
       const s = await tsvmJson(['stamp', 'r.txt', '-d', chain], {cwd: d})
       assert.equal(s.code, 0, s.stderr)
-      assert.equal(s.json.existedBy, new Date(ahead * 1000).toISOString())
+      assert.deepEqual(
+        [s.json.block.timestamp, s.json.block.time],
+        [String(ahead), new Date(ahead * 1000).toISOString()],
+      )
     } finally {
       await done()
     }

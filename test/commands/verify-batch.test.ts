@@ -42,7 +42,10 @@ describe('tsvm verify of many items', () => {
     assert.equal(ok.code, 0, ok.stderr)
     assert.equal(ok.json.results.length, 1200)
     assert.ok(ok.json.results.every((r: any) => r.status === 'verified' && r.trust === 'anchored-chain'))
-    assert.deepEqual([ok.json.summary.items, ok.json.summary.verified, ok.json.summary.exitCode], [1200, 1200, 0])
+    assert.deepEqual(
+      [ok.json.summary.itemCount, ok.json.summary.verifiedCount, ok.json.summary.exitCode],
+      [1200, 1200, 0],
+    )
     assert.deepEqual(
       ok.json.results.map((r: any) => r.path),
       [...files].sort(),
@@ -61,19 +64,23 @@ describe('tsvm verify of many items', () => {
     assert.equal(bad.code, 4, bad.stderr)
     const by = (p: string) => bad.json.results.find((r: any) => r.path === p)
     assert.deepEqual(
-      [by(files[3]!).status, by(files[3]!).code, by(files[3]!).check],
+      [by(files[3]!).status, by(files[3]!).error.code, by(files[3]!).check],
       ['invalid', 'PROOF_INVALID', 'item'],
     )
     assert.deepEqual(
-      [by(files[4]!).status, by(files[4]!).code, by(files[4]!).check],
+      [by(files[4]!).status, by(files[4]!).error.code, by(files[4]!).check],
       ['missing', 'FILE_NOT_FOUND', 'item'],
     )
     const injected = by(join('build', 'd0', 'injected.js'))
-    assert.deepEqual([injected.status, injected.code, injected.check], ['missing', 'FILE_NOT_FOUND', 'receipt'])
-    assert.deepEqual([by(files[5]!).status, by(files[5]!).check], ['invalid', 'block.height'])
     assert.deepEqual(
-      [bad.json.summary.items, bad.json.summary.verified, bad.json.summary.invalid, bad.json.summary.missing],
-      [1201, 1197, 2, 2],
+      [injected.status, injected.error.code, injected.check, injected.item],
+      ['missing', 'FILE_NOT_FOUND', 'receipt', null],
+    )
+    assert.deepEqual([by(files[5]!).status, by(files[5]!).check], ['invalid', 'block.height'])
+    const {summary} = bad.json
+    assert.deepEqual(
+      [summary.itemCount, summary.verifiedCount, summary.invalidCount, summary.missingCount, summary.exitCode],
+      [1201, 1197, 2, 2, 4],
     )
 
     // the same run as text: one line per item on stdout, the counts on stderr
@@ -109,21 +116,23 @@ describe('tsvm verify of many items', () => {
     const listed = await tsvmJson(['verify', '-', '--out', 'hashes'], onChain(list))
     assert.equal(listed.code, 3, listed.stderr)
     const [b, h, nope] = listed.json.results
-    assert.deepEqual([b.path, b.status, b.code, b.check], ['docs/b.txt', 'missing', 'FILE_NOT_FOUND', 'receipt'])
-    assert.deepEqual([h.item, h.status, h.path], ['ab'.repeat(32), 'verified', undefined])
-    assert.deepEqual([nope.status, nope.code], ['missing', 'FILE_NOT_FOUND'])
+    assert.deepEqual([b.path, b.status, b.error.code, b.check], ['docs/b.txt', 'missing', 'FILE_NOT_FOUND', 'receipt'])
+    assert.deepEqual([h.item.hash, h.status, h.path, h.error], ['ab'.repeat(32), 'verified', null, null])
+    assert.deepEqual([nope.status, nope.error.code, nope.path], ['missing', 'FILE_NOT_FOUND', 'nope.txt'])
 
     // without a chain: every item consistent, none verified: exit 3 (UNANCHORED), as for one item
     const offline = await tsvmJson(['verify', 'docs'], {cwd: dir})
     assert.equal(offline.code, 3)
-    assert.ok(offline.json.results.every((r: any) => r.status === 'consistent' && r.code === 'UNANCHORED'))
+    assert.ok(offline.json.results.every((r: any) => r.status === 'consistent' && r.error.code === 'UNANCHORED'))
 
     // a receipt whose file was deleted, beside the files
     await rm(join(dir, 'docs', 'a.pdf'))
     const gone = await tsvmJson(['verify', 'docs'], onChain())
     assert.equal(gone.code, 3)
     const a = gone.json.results.find((r: any) => r.path === join('docs', 'a.pdf'))
-    assert.deepEqual([a.status, a.check, a.blockID !== null], ['missing', 'item', true])
+    // what its receipt states is kept: the item and the block it was stamped in
+    assert.deepEqual([a.status, a.check, a.error.code], ['missing', 'item', 'FILE_NOT_FOUND'])
+    assert.ok(a.item.hash.length === 64 && a.block.id.length > 0, JSON.stringify(a))
   })
 
   it('each entry has the fields of the single-item JSON; one item with --out keeps the single-item shape', async () => {
@@ -135,7 +144,13 @@ describe('tsvm verify of many items', () => {
     const batch = await tsvmJson(['verify', 'one.txt', 'one.txt', '--out', 'single'], onChain())
     assert.equal(batch.code, 0, batch.stderr)
     assert.equal(batch.json.results.length, 1, 'the same file named twice is checked once')
-    for (const key of Object.keys(single.json)) assert.deepEqual(batch.json.results[0][key], single.json[key], key)
+    assert.deepEqual(batch.json.results[0], single.json)
+    // not verified (no chain): the entry is the error's result, with that error
+    const alone = await tsvmJson(['verify', 'one.txt', '--out', 'single'], {cwd: dir})
+    assert.equal(alone.code, 3)
+    const many = await tsvmJson(['verify', 'one.txt', 'one.txt', '--out', 'single'], {cwd: dir})
+    assert.equal(many.code, 3)
+    assert.deepEqual(many.json.results[0], alone.json.error.result)
     assert.equal(batch.json.results[0].receipt, join(dir, 'single', 'one.txt.tsvm'))
   })
 
