@@ -21,6 +21,7 @@ import {Flags} from '@oclif/core'
 import {join} from 'node:path'
 
 import type {OpenChainOptions} from './chain/open.js'
+import {idFromString} from './vm/encoding.js'
 import {TsvmError} from './vm/errors.js'
 
 /** --data-dir and --endpoint, exclusive with each other. */
@@ -135,4 +136,12 @@ export function parseTimestamp(input: string): bigint {
 export const timestampFlag = Flags.custom<bigint>({
   parse: async (input) => parseTimestamp(input),
   helpValue: '<seconds>',
+})
+
+/** verify's --trust: a block ID taken as accepted (a published checkpoint); repeatable. */
+export const trustFlag = Flags.custom<Uint8Array>({
+  description: 'a block ID you trust as accepted (a published checkpoint); repeatable',
+  multiple: true,
+  exclusive: ['data-dir', 'endpoint'],
+  parse: async (input) => idFromString(input, '--trust'),
 })

@@ -2,13 +2,12 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {openChain} from '../chain/open.js'
-import {chainFlags, chainOptions} from '../flags.js'
+import {chainFlags, chainOptions, trustFlag} from '../flags.js'
 import {EXIT_CODES} from '../errors.js'
 import {isBatch, namedChain, verifyBatch, verifyOne} from '../proof/batch.js'
 import {batchLines, batchSummaryText, verifyText} from '../proof/format.js'
 import {verifyError} from '../proof/verify.js'
 import {verificationJson, type VerificationJson, verifyBatchJson, type VerifyBatchJson} from '../output/json.js'
-import {idFromString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 
 export default class Verify extends BaseCommand {
@@ -76,12 +75,7 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
       multipleNonGreedy: true,
       description: 'only files in directories matching this glob (*, ?, **), as stamp --glob; repeatable',
     }),
-    trust: Flags.custom<Uint8Array>({
-      description: 'a block ID you trust as accepted (a published checkpoint); repeatable',
-      multiple: true,
-      exclusive: ['data-dir', 'endpoint'],
-      parse: async (input) => idFromString(input, '--trust'),
-    })(),
+    trust: trustFlag(),
   }
 
   async run(): Promise<VerificationJson | VerifyBatchJson> {
