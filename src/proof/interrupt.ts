@@ -3,7 +3,7 @@
 // write. `tsvm stamp --resume` writes the rest with the same block; nothing is proposed twice.
 import {existsSync} from 'node:fs'
 
-import {toHex} from '../vm/encoding.js'
+import {payloadJson, type PayloadJson} from '../output/json.js'
 import {TsvmError} from '../vm/errors.js'
 import {listRecords, readRecord} from './pending.js'
 
@@ -12,20 +12,30 @@ export interface StampInterrupted {
   interrupted: true
   /** proposed: the payload went to the chain (blockID once accepted); not-proposed: nothing was spent; finished: every receipt is written. */
   stage: 'not-proposed' | 'proposed' | 'finished'
-  payload: string | null
+  payload: PayloadJson | null
+  /** The block holding the payload, once accepted (the record keeps its ID and height only). */
   blockID: string | null
   height: string | null
   /** Receipts in place. */
   written: string[]
   /** Receipts still to write: `tsvm stamp --resume` writes them, with the same block. */
   notWritten: string[]
-  record?: string
+  /** The pending-receipt record `--resume` reads; null when there is none. */
+  record: string | null
 }
 
 /** The state of this process's stamp run when Ctrl-C came, and the line that says what to do. */
 export function stampInterrupted(pendingDir: string, finished: boolean): {json: StampInterrupted; message: string} {
   const mine = listRecords(pendingDir).find((r) => r.pid === process.pid)
-  const none = {interrupted: true as const, payload: null, blockID: null, height: null, written: [], notWritten: []}
+  const none = {
+    interrupted: true as const,
+    payload: null,
+    blockID: null,
+    height: null,
+    written: [],
+    notWritten: [],
+    record: null,
+  }
   if (mine === undefined) {
     return finished
       ? {json: {...none, stage: 'finished'}, message: 'interrupted after the run finished: every receipt is written'}
@@ -44,7 +54,7 @@ export function stampInterrupted(pendingDir: string, finished: boolean): {json: 
     json: {
       interrupted: true,
       stage: 'proposed',
-      payload: toHex(run.payload),
+      payload: payloadJson(run.payload),
       blockID: run.blockID ?? null,
       height: run.height ?? null,
       written,

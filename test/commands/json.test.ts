@@ -47,6 +47,41 @@ function runUntilHalted(args: string[], cwd: string, env: Record<string, string>
   })
 }
 
+/**
+ * Runs `tsvm ...args --json` until it has proposed (the test hook pauses it there), then sends
+ * SIGINT, as Ctrl-C does; returns its exit code and stdout.
+ */
+function interruptedRun(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{code: number | null; stdout: string}> {
+  return new Promise((resolve, reject) => {
+    const inherited: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TSVM_')) inherited[k] = v
+    const child = spawn(process.execPath, [BIN, ...args, '--json'], {
+      cwd,
+      env: {...inherited, ...env, NO_COLOR: '1', TSVM_TEST_PAUSE_STAMP: 'proposed'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    let sent = false
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString()
+    })
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString()
+      if (!sent && err.includes('paused after the proposal')) {
+        sent = true
+        child.kill('SIGINT')
+      }
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({code, stdout: out}))
+  })
+}
+
 /** The result types docs/json.md lists for a command. */
 function listed(command: string): string[] {
   const types = contract().commands.get(command)
@@ -135,6 +170,16 @@ describe('--json output matches docs/json.md', () => {
     assert.equal(resumed.runs[0].status, 'complete')
     assert.equal(resumed.runs[0].receipts.length, 70)
     assert.equal(resumed.runs[0].block.dataHex, resumed.runs[0].payload.dataHex)
+    await mkdir(join(dir, 'ctrlc'))
+    for (let i = 0; i < 3; i++) await writeFile(join(dir, 'ctrlc', `g${i}`), `g${i}\n`)
+    const stopped = await interruptedRun(['stamp', 'ctrlc', ...d], dir, env())
+    assert.equal(stopped.code, 130, stopped.stdout)
+    const interrupted = JSON.parse(stopped.stdout)
+    assertShape(interrupted, 'StampInterrupted', 'stamp after Ctrl-C')
+    assert.deepEqual([interrupted.stage, interrupted.notWritten.length], ['proposed', 3])
+    seen.set('stamp', (seen.get('stamp') ?? new Set()).add('StampInterrupted'))
+    const finished = await run(['stamp', '--resume'], 'Resume')
+    assert.equal(finished.runs[0].block.id, interrupted.blockID)
     const pending = await run(['stamp', 'd.txt', '--no-wait', ...d], 'Stamp')
     assert.equal(pending.block, null)
 
