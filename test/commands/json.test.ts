@@ -9,7 +9,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {unverifiedJson} from '../../src/output/json.js'
 import {TsvmError} from '../../src/vm/errors.js'
-import {BIN, ROOT, tempDir, tsvmJson} from '../helpers/cli.js'
+import {BIN, ROOT, tempDir, tsvm, tsvmJson} from '../helpers/cli.js'
 import {assertShape, check, contract, parseContract} from '../helpers/json-schema.js'
 import {startServe} from '../helpers/serve.js'
 
@@ -44,41 +44,6 @@ function runUntilHalted(args: string[], cwd: string, env: Record<string, string>
     child.on('close', (code, signal) =>
       signal === 'SIGKILL' ? resolve() : reject(new Error(`tsvm ended with ${code} before halting:\n${err}`)),
     )
-  })
-}
-
-/**
- * Runs `tsvm ...args --json` until it has proposed (the test hook pauses it there), then sends
- * SIGINT, as Ctrl-C does; returns its exit code and stdout.
- */
-function interruptedRun(
-  args: string[],
-  cwd: string,
-  env: Record<string, string>,
-): Promise<{code: number | null; stdout: string}> {
-  return new Promise((resolve, reject) => {
-    const inherited: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TSVM_')) inherited[k] = v
-    const child = spawn(process.execPath, [BIN, ...args, '--json'], {
-      cwd,
-      env: {...inherited, ...env, NO_COLOR: '1', TSVM_TEST_PAUSE_STAMP: 'proposed'},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    let sent = false
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString()
-    })
-    child.stderr.on('data', (b: Buffer) => {
-      err += b.toString()
-      if (!sent && err.includes('paused after the proposal')) {
-        sent = true
-        child.kill('SIGINT')
-      }
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({code, stdout: out}))
   })
 }
 
@@ -172,8 +137,12 @@ describe('--json output matches docs/json.md', () => {
     assert.equal(resumed.runs[0].block.dataHex, resumed.runs[0].payload.dataHex)
     await mkdir(join(dir, 'ctrlc'))
     for (let i = 0; i < 3; i++) await writeFile(join(dir, 'ctrlc', `g${i}`), `g${i}\n`)
-    const stopped = await interruptedRun(['stamp', 'ctrlc', ...d], dir, env())
-    assert.equal(stopped.code, 130, stopped.stdout)
+    const stopped = await tsvm(['stamp', 'ctrlc', ...d, '--json'], {
+      cwd: dir,
+      env: {...env(), TSVM_TEST_PAUSE_STAMP: 'proposed'},
+      interruptOn: /paused after the proposal/,
+    })
+    assert.equal(stopped.code, 130, stopped.stderr)
     const interrupted = JSON.parse(stopped.stdout)
     assertShape(interrupted, 'StampInterrupted', 'stamp after Ctrl-C')
     assert.deepEqual([interrupted.stage, interrupted.notWritten.length], ['proposed', 3])

@@ -63,38 +63,6 @@ describe('blocks | head -1', () => {
   })
 })
 
-/** Runs tsvm with TSVM_DEBUG, sends one SIGINT when stderr first shows `trigger`, and collects the output. */
-function interruptAt(
-  args: string[],
-  input: string,
-  trigger: RegExp,
-): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: {...env(), TSVM_DEBUG: '1'},
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    let sent = false
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString()
-    })
-    child.stderr.on('data', (b: Buffer) => {
-      err += b.toString()
-      if (!sent && trigger.test(err)) {
-        sent = true
-        child.kill('SIGINT')
-      }
-    })
-    child.on('error', reject)
-    child.on('close', (code, signal) => resolve({code, signal, stdout: out, stderr: err}))
-    child.stdin.on('error', () => {})
-    child.stdin.end(input)
-  })
-}
-
 describe('Ctrl-C during propose -', () => {
   // Far more payloads than one group (4,097): the interrupt arrives while groups remain.
   const total = 200_000
@@ -102,11 +70,11 @@ describe('Ctrl-C during propose -', () => {
   it('--json: exit 130 with one valid JSON object listing what was accepted and what was not; check passes', async () => {
     const d = newDir()
     const input = payloadLines(total)
-    const r = await interruptAt(
-      ['propose', '-', '--timestamp', '1700000000', '-d', d, '--json'],
+    const r = await tsvm(['propose', '-', '--timestamp', '1700000000', '-d', d, '--json'], {
       input,
-      /accepted \d+\//,
-    )
+      env: {TSVM_DEBUG: '1'},
+      interruptOn: /accepted \d+\//,
+    })
     assert.equal(r.code, 130, r.stderr)
     const json = JSON.parse(r.stdout)
     assert.equal(json.interrupted, true)
@@ -123,11 +91,11 @@ describe('Ctrl-C during propose -', () => {
 
   it('without --json: the accepted blocks are all printed, and stderr says how far it got', async () => {
     const d = newDir()
-    const r = await interruptAt(
-      ['propose', '-', '--timestamp', '1700000000', '-d', d],
-      payloadLines(total, 1),
-      /accepted \d+\//,
-    )
+    const r = await tsvm(['propose', '-', '--timestamp', '1700000000', '-d', d], {
+      input: payloadLines(total, 1),
+      env: {TSVM_DEBUG: '1'},
+      interruptOn: /accepted \d+\//,
+    })
     assert.equal(r.code, 130, r.stderr)
     const printed = r.stdout.trim().split('\n').length
     const summary =
@@ -200,27 +168,9 @@ describe('Ctrl-C during stamp, once the block is accepted', () => {
       await mkdir(files)
       for (let i = 0; i < 20; i++) await writeFile(join(files, `f${i}.txt`), `file ${i}\n`)
       // the run pauses (event loop free) once its payload is proposed; the signal goes then
-      const r = await new Promise<{code: number | null; stdout: string; stderr: string}>((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [BIN, 'stamp', files, '--out', join(files, 'proofs'), '-d', d, ...(json ? ['--json'] : [])],
-          {cwd: ROOT, env: {...env(), ...e, TSVM_TEST_PAUSE_STAMP: 'proposed'}, stdio: ['ignore', 'pipe', 'pipe']},
-        )
-        let out = ''
-        let err = ''
-        let sent = false
-        child.stdout.on('data', (b: Buffer) => {
-          out += b.toString()
-        })
-        child.stderr.on('data', (b: Buffer) => {
-          err += b.toString()
-          if (!sent && /paused after the proposal/.test(err)) {
-            sent = true
-            child.kill('SIGINT')
-          }
-        })
-        child.on('error', reject)
-        child.on('close', (code) => resolve({code, stdout: out, stderr: err}))
+      const r = await tsvm(['stamp', files, '--out', join(files, 'proofs'), '-d', d, ...(json ? ['--json'] : [])], {
+        env: {...e, TSVM_TEST_PAUSE_STAMP: 'proposed'},
+        interruptOn: /paused after the proposal/,
       })
       assert.equal(r.code, 130, r.stderr)
       const summary =

@@ -23,6 +23,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>
   cwd?: string
   timeoutMs?: number
+  /** Sends one SIGINT (a Ctrl-C) when stderr first matches this: the child says when, no timing. */
+  interruptOn?: RegExp
 }
 
 let cacheDir: string | undefined
@@ -62,7 +64,14 @@ export function tsvm(args: string[], options: RunOptions = {}): Promise<RunResul
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (b: Buffer) => out.push(b))
-    child.stderr.on('data', (b: Buffer) => err.push(b))
+    let interrupted = false
+    child.stderr.on('data', (b: Buffer) => {
+      err.push(b)
+      if (options.interruptOn && !interrupted && options.interruptOn.test(Buffer.concat(err).toString('utf8'))) {
+        interrupted = true
+        child.kill('SIGINT')
+      }
+    })
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
     child.on('error', reject)
     child.on('close', (code, signal) => {
