@@ -352,17 +352,23 @@ export async function identityMismatch(receipt: Receipt, chain: ChainReader): Pr
 
 async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: ChainReader): Promise<VerifyResult> {
   const on = {checkedOn: chain.location}
+  /** The chain refuses the receipt: no time is proved. */
+  const refused = (
+    status: VerifyResult['status'],
+    code: NonNullable<VerifyResult['code']>,
+    reason: string,
+    check = 'chain',
+  ): VerifyResult => ({
+    ...offline,
+    ...on,
+    status,
+    code,
+    check,
+    existedBy: null,
+    reason,
+  })
   const mismatch = await identityMismatch(receipt, chain)
-  if (mismatch !== undefined)
-    return {
-      ...offline,
-      ...on,
-      status: 'invalid',
-      code: 'CHAIN_MISMATCH',
-      check: 'chain.identity',
-      existedBy: null,
-      reason: mismatch,
-    }
+  if (mismatch !== undefined) return refused('invalid', 'CHAIN_MISMATCH', mismatch, 'chain.identity')
   if (receipt.block === null) {
     const found = (await chain.findByData(receipt.payload)).filter((b) => acceptedOn(chain, b))
     if (found.length === 0) return {...offline, ...on}
@@ -380,77 +386,45 @@ async function checkOnChain(receipt: Receipt, offline: VerifyResult, chain: Chai
     stored = await chain.getBlock(receipt.block.id)
   } catch (error) {
     if (!isTsvmError(error, 'BLOCK_NOT_FOUND')) throw error
-    return {
-      ...offline,
-      ...on,
-      status: 'not-found',
-      code: 'BLOCK_NOT_FOUND',
-      check: 'chain',
-      existedBy: null,
-      reason: `block ${offline.blockID} is not known on ${printable(chain.location)}: is this the chain the item was stamped on (the receipt says ${printable(receipt.chain.location)})?`,
-    }
+    return refused(
+      'not-found',
+      'BLOCK_NOT_FOUND',
+      `block ${offline.blockID} is not known on ${printable(chain.location)}: is this the chain the item was stamped on (the receipt says ${printable(receipt.chain.location)})?`,
+    )
   }
 
   if (!bytesEqual(stored.block.bytes, receipt.block.bytes)) {
-    return {
-      ...offline,
-      ...on,
-      status: 'invalid',
-      code: 'PROOF_INVALID',
-      check: 'chain',
-      existedBy: null,
-      reason: `the chain serves different bytes for block ${offline.blockID}`,
-    }
+    return refused('invalid', 'PROOF_INVALID', `the chain serves different bytes for block ${offline.blockID}`)
   }
 
   if (stored.status === Status.Processing) {
-    return {
-      ...offline,
-      ...on,
-      status: 'pending',
-      code: 'PENDING',
-      check: 'chain',
-      existedBy: null,
-      reason: `block ${offline.blockID} is still processing on ${printable(chain.location)}: not accepted yet`,
-    }
+    return refused(
+      'pending',
+      'PENDING',
+      `block ${offline.blockID} is still processing on ${printable(chain.location)}: not accepted yet`,
+    )
   }
 
   if (!acceptedOn(chain, stored)) {
-    return {
-      ...offline,
-      ...on,
-      status: 'invalid',
-      code: 'PROOF_INVALID',
-      check: 'chain',
-      existedBy: null,
-      reason: `block ${offline.blockID} was rejected on ${printable(chain.location)}`,
-    }
+    return refused('invalid', 'PROOF_INVALID', `block ${offline.blockID} was rejected on ${printable(chain.location)}`)
   }
 
   try {
     const atHeight = await chain.getBlockAtHeight(receipt.block.height)
     if (!bytesEqual(atHeight.block.id, receipt.block.id)) {
-      return {
-        ...offline,
-        ...on,
-        status: 'invalid',
-        code: 'PROOF_INVALID',
-        check: 'chain',
-        existedBy: null,
-        reason: `the accepted block at height ${receipt.block.height} on ${printable(chain.location)} is ${idToString(atHeight.block.id)}, not ${offline.blockID}`,
-      }
+      return refused(
+        'invalid',
+        'PROOF_INVALID',
+        `the accepted block at height ${receipt.block.height} on ${printable(chain.location)} is ${idToString(atHeight.block.id)}, not ${offline.blockID}`,
+      )
     }
   } catch (error) {
     if (isTsvmError(error, 'BLOCK_NOT_FOUND')) {
-      return {
-        ...offline,
-        ...on,
-        status: 'invalid',
-        code: 'PROOF_INVALID',
-        check: 'chain',
-        existedBy: null,
-        reason: `${printable(chain.location)} has no accepted block at height ${receipt.block.height}, yet knows block ${offline.blockID}`,
-      }
+      return refused(
+        'invalid',
+        'PROOF_INVALID',
+        `${printable(chain.location)} has no accepted block at height ${receipt.block.height}, yet knows block ${offline.blockID}`,
+      )
     }
 
     if (!isTsvmError(error, 'REMOTE_UNSUPPORTED')) throw error
