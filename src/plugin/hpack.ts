@@ -189,7 +189,8 @@ function buildHuffmanFsm(): void {
     }
   }
 
-  if (nodes !== 256) throw new Error(`HPACK Huffman table: ${nodes} internal nodes (expected 256)`)
+  // A complete prefix code of 257 symbols has 256 internal nodes and no empty branch.
+  if (nodes !== 256 || child.includes(0)) throw new Error('HPACK Huffman table: not a complete prefix code')
   // Depth and all-ones-ness of each node's path from the root, for ACCEPT.
   const depth = new Int32Array(256)
   const ones = new Uint8Array(256)

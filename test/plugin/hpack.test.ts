@@ -550,7 +550,7 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
 const SETTINGS = hex('000000 04 00 00000000')
 const SETTINGS_ACK = hex('000000 04 01 00000000')
 
-type Block = {block: Buffer; streamId: number}
+type Block = {block: Buffer; flags: number; streamId: number}
 
 /**
  * Accepts one HTTP/2 connection on 127.0.0.1 and collects its first `count` header blocks, each the
@@ -559,6 +559,7 @@ type Block = {block: Buffer; streamId: number}
  */
 async function collectBlocks(
   count: number,
+  options: http2.ClientSessionOptions,
   makeRequests: (session: http2.ClientHttp2Session) => void,
 ): Promise<{authority: string; blocks: Block[]}> {
   const blocks: Block[] = []
@@ -594,7 +595,7 @@ async function collectBlocks(
               assert.equal(open, undefined, 'HEADERS while a header block is open')
               if (flags & 0x8) payload = payload.subarray(1, payload.length - payload[0])
               if (flags & 0x20) payload = payload.subarray(5)
-              open = {block: Buffer.from(payload), streamId}
+              open = {block: Buffer.from(payload), flags, streamId}
             } else if (type === 9) {
               assert.ok(open && open.streamId === streamId, 'CONTINUATION without its HEADERS')
               open.block = Buffer.concat([open.block, payload])
@@ -616,7 +617,7 @@ async function collectBlocks(
       server.listen(0, '127.0.0.1', resolve)
     })
     const {port} = server.address() as net.AddressInfo
-    client = http2.connect(`http://127.0.0.1:${port}`)
+    client = http2.connect(`http://127.0.0.1:${port}`, options)
     client.on('error', () => {})
     makeRequests(client)
     await done
@@ -697,17 +698,28 @@ describe('HpackDecoder against nghttp2 (node:http2 client, raw TCP server)', () 
     ['GET', '/', [['x-secret', 'never index me']], ['x-secret']],
   ]
 
-  for (let run = 0; run < 3; run++) {
-    it(`decodes every header block of ${requests.length} requests on one connection (run ${run + 1})`, async () => {
-      const {authority, blocks} = await collectBlocks(requests.length, (session) => {
+  // The same requests plainly, with HEADERS frames padded (PADDED), and with a priority in them (PRIORITY).
+  const variants: Array<[string, http2.ClientSessionOptions, http2.ClientSessionRequestOptions, number]> = [
+    ['plain HEADERS', {}, {}, 0],
+    ['padded HEADERS', {paddingStrategy: http2.constants.PADDING_STRATEGY_MAX}, {}, 0x8],
+    ['HEADERS with a priority', {}, {exclusive: true, weight: 200}, 0x20],
+  ]
+  for (const [variant, sessionOptions, requestOptions, flag] of variants) {
+    it(`decodes every header block of ${requests.length} requests on one connection (${variant})`, async () => {
+      const {authority, blocks} = await collectBlocks(requests.length, sessionOptions, (session) => {
         for (const [method, path, fields, sensitive] of requests) {
           const headers: http2.OutgoingHttpHeaders = {':method': method, ':path': path}
           for (const [name, value] of fields) headers[name] = value
           if (sensitive.length > 0) (headers as Record<symbol, unknown>)[http2.sensitiveHeaders] = sensitive
-          const stream = session.request(headers, {endStream: true})
+          const stream = session.request(headers, {...requestOptions, endStream: true})
           stream.on('error', () => {})
         }
       })
+      if (flag)
+        assert.ok(
+          blocks.some((block) => block.flags & flag),
+          `no HEADERS frame had flag ${flag}`,
+        )
       const decoder = new HpackDecoder()
       for (const [i, {block, streamId}] of blocks.entries()) {
         assert.equal(streamId, 2 * i + 1)
