@@ -1,14 +1,14 @@
-// gRPC unary calls on node:http2, both ways: the plugin's server (vm.VM, http.HTTP) and its
+// gRPC unary calls on the plugin's own HTTP/2 (h2.ts), both ways: the plugin's server (vm.VM, http.HTTP) and its
 // clients (vm.runtime.Runtime/Initialize, rpcdb.Database, the node's Reader and Writer during an
 // http.HTTP/Handle call). Messages go through the codecs of messages.ts.
 //
-// Why not @grpc/grpc-js: every block the node hands the plugin costs four round trips (ParseBlock,
-// BlockVerify and BlockAccept from the node, the accept's rpcdb WriteBatch back to it), and
-// grpc-js's per-call work (call stack, filters, metadata objects, channel and load-balancer state)
-// put one round trip at ~0.55 ms, so the transport alone held accept throughput to about a tenth
-// of the embedded VM's. Everything the plugin needs of gRPC is unary calls over cleartext HTTP/2,
-// which is a few dozen lines on node:http2. grpc-js stays what the test harness plays the node
-// with: the plugin is tested against an independent gRPC implementation.
+// Why not @grpc/grpc-js, or node:http2: every block the node hands the plugin costs four round
+// trips (ParseBlock, BlockVerify and BlockAccept from the node, the accept's rpcdb WriteBatch back
+// to it). grpc-js's per-call work (call stack, filters, metadata objects, channel state) put one
+// round trip at ~0.55 ms, node:http2's per-stream machinery at ~0.3 ms, against ~0.05 ms for the
+// socket itself. Everything the plugin needs of gRPC is unary calls over cleartext HTTP/2, which
+// runs here on the plugin's own HTTP/2 framing (h2.ts). grpc-js stays what the test harness plays
+// the node with: the plugin is tested against an independent gRPC implementation.
 //
 // The wire, as grpc-go speaks it to plugins (cleartext HTTP/2 with prior knowledge):
 //   request     HEADERS  :method POST, :scheme http, :path /<package>.<Service>/<Method>,
@@ -24,11 +24,11 @@
 // No message size limit (the node sets none either way; rpcchainvm notes §2.3). Cancellation is
 // RST_STREAM both ways: a handler sees it as its call's AbortSignal (the node cancels WaitForEvent
 // so). grpc-timeout is honoured when sent (the node sends none; the probe does). The node's
-// keepalive PINGs are answered by node:http2 itself, and this side never pings (the node answers
-// pings more often than every 5 s with GOAWAY too_many_pings).
-import * as http2 from 'node:http2'
-import {type Socket, connect} from 'node:net'
+// keepalive PINGs are answered by h2.ts, and this side never pings (the node answers pings more
+// often than every 5 s with GOAWAY too_many_pings).
+import {connect, createServer, type Server, type Socket} from 'node:net'
 
+import {Connection, H2Error, headerBlock, headerMap, type Stream} from './h2.js'
 import type {Method} from './messages.js'
 
 /** gRPC status codes. */
@@ -81,13 +81,6 @@ export class StatusError extends Error {
 }
 
 // ------------------------------------------------------------------------------ shared wire code
-
-/** The session options of both sides: no cap on buffered memory (a message may be any size). */
-const SESSION: http2.SessionOptions = {
-  maxSessionMemory: Number.MAX_SAFE_INTEGER,
-  maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
-  peerMaxConcurrentStreams: 2 ** 31 - 1,
-}
 
 /** One message with its 5-byte prefix. */
 function frame(message: Uint8Array): Buffer {
@@ -169,17 +162,14 @@ const HTTP_STATUS_CODES: Record<number, StatusCode> = {
 
 /** The status of a stream the peer reset without a grpc-status. */
 function rstStatusCode(code: number): StatusCode {
-  const c = http2.constants
-  if (code === c.NGHTTP2_REFUSED_STREAM) return Status.UNAVAILABLE
-  if (code === c.NGHTTP2_CANCEL) return Status.CANCELLED
-  if (code === c.NGHTTP2_ENHANCE_YOUR_CALM) return Status.RESOURCE_EXHAUSTED
-  if (code === c.NGHTTP2_INADEQUATE_SECURITY) return Status.PERMISSION_DENIED
+  if (code === H2Error.REFUSED_STREAM) return Status.UNAVAILABLE
+  if (code === H2Error.CANCEL) return Status.CANCELLED
+  if (code === H2Error.ENHANCE_YOUR_CALM) return Status.RESOURCE_EXHAUSTED
+  if (code === H2Error.INADEQUATE_SECURITY) return Status.PERMISSION_DENIED
   return Status.INTERNAL
 }
 
 const isGrpcContentType = (ct: unknown): boolean => typeof ct === 'string' && /^application\/grpc([+;]|$)/.test(ct)
-
-const noop = (): void => {}
 
 // ------------------------------------------------------------------------------------ server
 
@@ -207,18 +197,34 @@ interface Route {
   onError?: ((method: string, error: unknown) => void) | undefined
 }
 
+/** A reply's headers and its OK trailers never change: encoded once. */
+const OK_HEADERS = headerBlock([
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+])
+const OK_TRAILERS = headerBlock([['grpc-status', '0']])
+
 /** One call on the server side: answers once, whatever comes first (reply, failure, cancel, deadline). */
 class ServerCall implements CallContext {
-  private readonly abort = new AbortController()
+  private abort: AbortController | undefined
+  private cancelled = false
   private timer: NodeJS.Timeout | undefined
   done = false
 
-  constructor(private readonly stream: http2.ServerHttp2Stream) {
-    stream.on('error', noop)
-    stream.once('close', () => this.cancel())
+  constructor(
+    private readonly conn: Connection,
+    private readonly stream: Stream,
+  ) {
+    stream.onClose = () => this.cancel()
   }
 
+  /** Made on first use: most handlers never look at it. */
   get signal(): AbortSignal {
+    if (!this.abort) {
+      this.abort = new AbortController()
+      if (this.cancelled) this.abort.abort()
+    }
+
     return this.abort.signal
   }
 
@@ -227,20 +233,25 @@ class ServerCall implements CallContext {
     if (ms > 2 ** 31 - 1) return
     this.timer = setTimeout(() => {
       this.fail(Status.DEADLINE_EXCEEDED, 'the deadline (grpc-timeout) passed before the reply')
-      this.abort.abort()
+      this.aborted()
     }, ms)
     this.timer.unref()
+  }
+
+  private aborted(): void {
+    this.cancelled = true
+    this.abort?.abort()
   }
 
   private cancel(): void {
     clearTimeout(this.timer)
     if (this.done) return
     this.done = true
-    this.abort.abort()
+    this.aborted()
   }
 
   private end(): boolean {
-    if (this.done || this.stream.destroyed) return false
+    if (this.done || this.stream.closed) return false
     this.done = true
     clearTimeout(this.timer)
     return true
@@ -248,24 +259,20 @@ class ServerCall implements CallContext {
 
   reply(message: Uint8Array): void {
     if (!this.end()) return
-    const {stream} = this
-    stream.respond({':status': 200, 'content-type': 'application/grpc'}, {waitForTrailers: true})
-    stream.once('wantTrailers', () => stream.sendTrailers({'grpc-status': '0'}))
-    stream.end(frame(message))
+    this.conn.send(this.stream, {headers: OK_HEADERS, data: frame(message), trailers: OK_TRAILERS, end: true})
   }
 
   /** Trailers-only: one HEADERS frame that ends the stream. */
-  fail(code: number, details: string, httpStatus = 200): void {
+  fail(code: number, details: string, httpStatus = 200, extra: Array<[string, string]> = []): void {
     if (!this.end()) return
-    this.stream.respond(
-      {
-        ':status': httpStatus,
-        'content-type': 'application/grpc',
-        'grpc-status': String(code),
-        'grpc-message': encodeGrpcMessage(details),
-      },
-      {endStream: true},
-    )
+    const headers = headerBlock([
+      [':status', String(httpStatus)],
+      ['content-type', 'application/grpc'],
+      ...extra,
+      ['grpc-status', String(code)],
+      ['grpc-message', encodeGrpcMessage(details)],
+    ])
+    this.conn.send(this.stream, {headers, end: true})
   }
 }
 
@@ -273,20 +280,18 @@ class ServerCall implements CallContext {
 export class GrpcServer {
   private readonly routes = new Map<string, Route>()
   private readonly services = new Set<string>()
-  private readonly sessions = new Set<http2.ServerHttp2Session>()
-  private readonly h2: http2.Http2Server
+  private readonly connections = new Set<Connection>()
+  private readonly server: Server
 
   constructor() {
-    this.h2 = http2.createServer(SESSION)
-    // Small writes go out at once: with Nagle's algorithm a reply's last frames wait for the
-    // ACK of its first, which the peer delays (~40 ms a call).
-    this.h2.on('connection', (socket: Socket) => socket.setNoDelay(true))
-    this.h2.on('session', (session) => {
-      this.sessions.add(session)
-      session.on('error', noop)
-      session.once('close', () => this.sessions.delete(session))
+    this.server = createServer((socket: Socket) => {
+      const conn: Connection = new Connection(socket, {
+        role: 'server',
+        onStream: (stream, fields) => this.onStream(conn, stream, fields),
+        onClose: () => this.connections.delete(conn),
+      })
+      this.connections.add(conn)
     })
-    this.h2.on('stream', (stream, headers) => this.onStream(stream, headers))
   }
 
   /**
@@ -308,39 +313,36 @@ export class GrpcServer {
   /** Listens on 127.0.0.1 (never `localhost`, which may be ::1); returns `127.0.0.1:<port>`. */
   listen(port = 0): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.h2.once('error', reject)
-      this.h2.listen(port, '127.0.0.1', () => {
-        this.h2.off('error', reject)
-        resolve(`127.0.0.1:${(this.h2.address() as {port: number}).port}`)
+      this.server.once('error', reject)
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject)
+        resolve(`127.0.0.1:${(this.server.address() as {port: number}).port}`)
       })
     })
   }
 
   /** Stops listening; open connections finish their calls, then close. */
   close(): void {
-    this.h2.close()
-    for (const s of this.sessions) s.close()
+    this.server.close()
+    for (const c of this.connections) c.close()
   }
 
   /** Stops at once: connections are dropped and their calls cancelled. */
   destroy(): void {
-    this.h2.close()
-    for (const s of this.sessions) s.destroy()
+    this.server.close()
+    for (const c of this.connections) c.destroy()
   }
 
-  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    const call = new ServerCall(stream)
+  private onStream(conn: Connection, stream: Stream, fields: Array<[string, string]>): void {
+    const headers = headerMap(fields)
+    const call = new ServerCall(conn, stream)
     const path = headers[':path'] ?? ''
-    // A refused call's request is read and dropped, so the peer is never stuck on flow control.
-    const refuse = (code: number, details: string, httpStatus?: number) => {
-      stream.resume()
-      call.fail(code, details, httpStatus)
-    }
-
+    // A refused call's request is dropped by the connection as it arrives (the stream is reset
+    // with NO_ERROR once the answer is out), so the peer is never stuck on flow control.
     if (headers[':method'] !== 'POST')
-      return refuse(Status.INTERNAL, `gRPC calls are POST requests (got ${headers[':method']})`, 405)
+      return call.fail(Status.INTERNAL, `gRPC calls are POST requests (got ${headers[':method']})`, 405)
     if (!isGrpcContentType(headers['content-type']))
-      return refuse(
+      return call.fail(
         Status.INTERNAL,
         `unexpected content-type ${JSON.stringify(headers['content-type'])}: expected application/grpc`,
         415,
@@ -349,7 +351,7 @@ export class GrpcServer {
     if (!route) {
       const slash = path.lastIndexOf('/')
       const service = path.slice(1, Math.max(slash, 1))
-      return refuse(
+      return call.fail(
         Status.UNIMPLEMENTED,
         this.services.has(service)
           ? `unknown method ${path.slice(slash + 1)} for service ${service}`
@@ -358,34 +360,25 @@ export class GrpcServer {
     }
 
     const encoding = headers['grpc-encoding']
-    if (encoding !== undefined && encoding !== 'identity') {
-      stream.resume()
-      stream.respond(
-        {
-          ':status': 200,
-          'content-type': 'application/grpc',
-          'grpc-accept-encoding': 'identity',
-          'grpc-status': String(Status.UNIMPLEMENTED),
-          'grpc-message': encodeGrpcMessage(
-            `grpc-encoding ${String(encoding)} is not supported: send messages uncompressed (identity)`,
-          ),
-        },
-        {endStream: true},
+    if (encoding !== undefined && encoding !== 'identity')
+      return call.fail(
+        Status.UNIMPLEMENTED,
+        `grpc-encoding ${encoding} is not supported: send messages uncompressed (identity)`,
+        200,
+        [['grpc-accept-encoding', 'identity']],
       )
-      call.done = true
-      return
-    }
 
     const timeout = headers['grpc-timeout']
     if (timeout !== undefined) {
-      const ms = parseGrpcTimeout(String(timeout))
-      if (ms === undefined) return refuse(Status.INTERNAL, `malformed grpc-timeout ${JSON.stringify(timeout)}`)
+      const ms = parseGrpcTimeout(timeout)
+      if (ms === undefined) return call.fail(Status.INTERNAL, `malformed grpc-timeout ${JSON.stringify(timeout)}`)
       call.deadline(ms)
     }
 
+    if (stream.remoteEnded) return this.dispatch(call, route, Buffer.alloc(0))
     const chunks: Buffer[] = []
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-    stream.once('end', () => this.dispatch(call, route, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
+    stream.onData = (chunk) => chunks.push(chunk)
+    stream.onEnd = () => this.dispatch(call, route, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
   }
 
   private dispatch(call: ServerCall, route: Route, data: Buffer): void {
@@ -445,26 +438,44 @@ export interface CallOptions {
  * UNAVAILABLE: every address the plugin dials is listening before the node hands it over.
  */
 export class UnaryClient {
-  private session: http2.ClientHttp2Session | undefined
+  private conn: Connection | undefined
   private active = 0
   private closed = false
+  /** The request header block of each method, encoded once. */
+  private readonly blocks = new Map<string, Buffer>()
 
   constructor(readonly address: string) {}
 
-  private connect(): http2.ClientHttp2Session {
-    const s = this.session
-    if (s && !s.closed && !s.destroyed) return s
-    const session = http2.connect(`http://${this.address}`, {
-      ...SESSION,
-      // No Nagle delay (see GrpcServer).
-      createConnection: (url: URL) => connect({host: url.hostname, port: Number(url.port), noDelay: true}),
+  private connection(): Connection {
+    const c = this.conn
+    if (c && !c.closed && !c.goingAway) return c
+    const colon = this.address.lastIndexOf(':')
+    const socket = connect({host: this.address.slice(0, colon), port: Number(this.address.slice(colon + 1))})
+    const conn: Connection = new Connection(socket, {
+      role: 'client',
+      onClose: () => {
+        if (this.conn === conn) this.conn = undefined
+      },
     })
-    session.on('error', noop) // each pending call fails with its stream's error
-    session.once('close', () => {
-      if (this.session === session) this.session = undefined
-    })
-    this.session = session
-    return session
+    this.conn = conn
+    return conn
+  }
+
+  private requestBlock(path: string): Buffer {
+    let block = this.blocks.get(path)
+    if (!block) {
+      block = headerBlock([
+        [':method', 'POST'],
+        [':scheme', 'http'],
+        [':path', path],
+        [':authority', this.address],
+        ['content-type', 'application/grpc'],
+        ['te', 'trailers'],
+      ])
+      this.blocks.set(path, block)
+    }
+
+    return block
   }
 
   /** Calls a unary method. */
@@ -483,86 +494,82 @@ export class UnaryClient {
       return refused(Status.INTERNAL, `the request does not encode: ${(error as Error).message}`)
     }
 
-    const headers: http2.OutgoingHttpHeaders = {
-      ':method': 'POST',
-      ':path': method.path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    }
+    let block = this.requestBlock(method.path)
     if (options.deadline !== undefined) {
       const ms = Math.max(1, Math.ceil(options.deadline - Date.now()))
-      headers['grpc-timeout'] = `${Math.min(ms, 99_999_999)}m`
+      // The encoding is stateless, so two blocks one after the other are one valid block.
+      block = Buffer.concat([block, headerBlock([['grpc-timeout', `${Math.min(ms, 99_999_999)}m`]])])
     }
 
-    const session = this.connect()
-    let stream: http2.ClientHttp2Stream
-    try {
-      stream = session.request(headers, {endStream: false})
-    } catch (error) {
-      return refused(Status.UNAVAILABLE, `${this.address}: ${(error as Error).message}`)
-    }
-
+    const conn = this.connection()
+    const stream = conn.request(block, body)
+    if (!stream) return refused(Status.UNAVAILABLE, `${this.address}: the connection takes no new calls`)
     return new Promise<Res>((resolve, reject) => {
-      this.await(stream, method, options, {resolve, reject})
-      stream.end(body)
+      this.await(conn, stream, method, options, {resolve, reject})
     })
   }
 
   /** Reads one call's reply (or failure) off its stream. */
   private await<Res>(
-    stream: http2.ClientHttp2Stream,
+    conn: Connection,
+    stream: Stream,
     method: Method<unknown, Res, never, never>,
     options: CallOptions,
     {resolve, reject}: {resolve: (response: Res) => void; reject: (error: StatusError) => void},
   ): void {
-    const session = stream.session!
     let timer: NodeJS.Timeout | undefined
     let local: StatusError | undefined
-    if (this.active++ === 0) session.ref()
+    if (this.active++ === 0) conn.socket.ref()
     const chunks: Buffer[] = []
-    let http: number | undefined
-    let contentType: unknown
-    let status: string | undefined
-    let details = ''
-    let streamError: (Error & {code?: string}) | undefined
+    let response: Record<string, string> | undefined
+    let trailers: Record<string, string> | undefined
     let settled = false
-    const onAbort = () => {
-      local ??= StatusError.received(Status.CANCELLED, 'cancelled by the caller')
-      stream.close(http2.constants.NGHTTP2_CANCEL)
+    const stop = (error: StatusError) => {
+      local ??= error
+      conn.reset(stream, H2Error.CANCEL)
+      settle()
     }
 
-    const take = (h: http2.IncomingHttpHeaders) => {
-      if (h['grpc-status'] !== undefined) {
-        status = String(h['grpc-status'])
-        details = decodeGrpcMessage(String(h['grpc-message'] ?? ''))
-      }
-    }
+    const onAbort = () => stop(StatusError.received(Status.CANCELLED, 'cancelled by the caller'))
 
     const settle = () => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       options.signal?.removeEventListener('abort', onAbort)
-      if (--this.active === 0 && !session.destroyed) session.unref()
+      if (--this.active === 0 && !conn.closed) conn.socket.unref()
       if (local) return reject(local)
+      const last = trailers ?? response
+      const status = last?.['grpc-status']
       if (status === undefined) {
+        const http = response === undefined ? undefined : Number(response[':status'])
         if (http !== undefined && http !== 200)
           return reject(
             StatusError.received(HTTP_STATUS_CODES[http] ?? Status.UNKNOWN, `HTTP status ${http} from ${this.address}`),
           )
-        if (streamError && streamError.code !== 'ERR_HTTP2_STREAM_ERROR')
-          return reject(StatusError.received(Status.UNAVAILABLE, `${this.address}: ${streamError.message}`))
-        if (stream.rstCode)
+        if (stream.rstCode !== undefined)
           return reject(
             StatusError.received(rstStatusCode(stream.rstCode), `the stream was reset (HTTP/2 code ${stream.rstCode})`),
+          )
+        if (conn.closed)
+          return reject(
+            StatusError.received(
+              Status.UNAVAILABLE,
+              `${this.address}: ${conn.error?.message ?? 'the connection closed before the reply'}`,
+            ),
           )
         return reject(StatusError.received(Status.INTERNAL, 'the stream ended without a grpc-status'))
       }
 
       const code = Number(status)
-      if (code !== Status.OK) return reject(StatusError.received(code, details))
-      if (!isGrpcContentType(contentType))
-        return reject(StatusError.received(Status.INTERNAL, `unexpected content-type ${JSON.stringify(contentType)}`))
+      if (code !== Status.OK) return reject(StatusError.received(code, decodeGrpcMessage(last!['grpc-message'] ?? '')))
+      if (!isGrpcContentType(response?.['content-type']))
+        return reject(
+          StatusError.received(
+            Status.INTERNAL,
+            `unexpected content-type ${JSON.stringify(response?.['content-type'])}`,
+          ),
+        )
       const message = unframe(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), 'response')
       if (message instanceof StatusError) return reject(StatusError.received(message.code, message.details))
       try {
@@ -577,25 +584,18 @@ export class UnaryClient {
       }
     }
 
-    stream.on('response', (h) => {
-      http = Number(h[':status'])
-      contentType = h['content-type']
-      take(h)
-    })
-    stream.on('trailers', take)
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-    stream.on('error', (error: Error) => {
-      streamError ??= error
-    })
-    stream.once('end', () => status !== undefined && settle())
-    stream.once('close', settle)
+    stream.onHeaders = (fields) => {
+      if (response === undefined) response = headerMap(fields)
+      else trailers = headerMap(fields)
+    }
+
+    stream.onData = (chunk) => chunks.push(chunk)
+    stream.onEnd = settle
+    stream.onClose = settle
     // setTimeout cannot wait longer than 2^31-1 ms (it would fire at once).
     if (options.deadline !== undefined && options.deadline - Date.now() < 2 ** 31 - 1) {
       timer = setTimeout(
-        () => {
-          local ??= StatusError.received(Status.DEADLINE_EXCEEDED, 'the deadline passed before the reply')
-          stream.close(http2.constants.NGHTTP2_CANCEL)
-        },
+        () => stop(StatusError.received(Status.DEADLINE_EXCEEDED, 'the deadline passed before the reply')),
         Math.max(0, options.deadline - Date.now()),
       )
     }
@@ -606,6 +606,6 @@ export class UnaryClient {
   /** Closes the connection once its pending calls have finished; later calls fail. */
   close(): void {
     this.closed = true
-    this.session?.close()
+    this.conn?.close()
   }
 }

@@ -1,0 +1,186 @@
+// The plugin's HTTP/2 connections (src/plugin/h2.ts) against nghttp2 (node:http2) and raw bytes:
+// the parts of RFC 9113 a gRPC peer may lean on that the gRPC-level tests do not force: a peer's
+// small flow-control windows and frame size, header blocks split over CONTINUATION frames both
+// ways, PING, a connection that does not start with the preface, and a graceful close (GOAWAY)
+// that lets calls in flight finish.
+import assert from 'node:assert/strict'
+import * as http2 from 'node:http2'
+import {connect} from 'node:net'
+import {after, before, describe, it} from 'node:test'
+
+import {GrpcServer, Status, StatusError, UnaryClient} from '../../src/plugin/h2grpc.js'
+import {DatabaseService} from '../../src/plugin/messages.js'
+
+/** Polls until `done()` (no timing assertion: the test's own timeout bounds it). */
+async function until(done: () => boolean): Promise<void> {
+  while (!done())
+    await new Promise((resolve) => {
+      setImmediate(resolve)
+    })
+}
+
+const bytes = (n: number, seed: number) => Uint8Array.from({length: n}, (_, i) => (i * 7 + seed) & 0xff)
+const LONG_TEXT = 'x'.repeat(40_000)
+
+/** A gRPC call made with node:http2 directly: the whole reply (headers, data, trailers). */
+function rawCall(
+  session: http2.ClientHttp2Session,
+  path: string,
+  message: Uint8Array,
+  extra: http2.OutgoingHttpHeaders = {},
+): Promise<{headers: http2.IncomingHttpHeaders; data: Buffer; trailers: http2.IncomingHttpHeaders | undefined}> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...extra,
+    })
+    let headers: http2.IncomingHttpHeaders = {}
+    let trailers: http2.IncomingHttpHeaders | undefined
+    const chunks: Buffer[] = []
+    stream.on('response', (h) => {
+      headers = h
+    })
+    stream.on('trailers', (t) => {
+      trailers = t
+    })
+    stream.on('data', (c: Buffer) => chunks.push(c))
+    stream.on('error', reject)
+    stream.on('close', () => resolve({headers, data: Buffer.concat(chunks), trailers}))
+    const prefix = Buffer.alloc(5)
+    prefix.writeUInt32BE(message.length, 1)
+    stream.end(Buffer.concat([prefix, message]))
+  })
+}
+
+describe('HTTP/2 connections under nghttp2 (node:http2)', () => {
+  const server = new GrpcServer()
+  let address: string
+  let release: (() => void) | undefined
+  let held: Promise<void> | undefined
+
+  before(async () => {
+    server.addService(DatabaseService, {
+      Has: () => ({has: true}),
+      Get: (r) => ({value: bytes(r.key[0]! * 1024, 1)}),
+      Put(r) {
+        if (r.value.length > 0) throw new StatusError(Status.INVALID_ARGUMENT, LONG_TEXT)
+        return {}
+      },
+      Delete: () => ({}),
+      Compact: () => ({}),
+      Close: () => ({}),
+      HealthCheck() {
+        held = new Promise((resolve) => {
+          release = resolve
+        })
+        return held.then(() => ({details: new TextEncoder().encode('{"held":true}')}))
+      },
+      WriteBatch: () => ({}),
+      NewIteratorWithStartAndPrefix: () => ({id: 1n}),
+      IteratorNext: () => ({}),
+      IteratorError: () => ({}),
+      IteratorRelease: () => ({}),
+    })
+    address = await server.listen()
+  })
+  after(() => server.destroy())
+
+  it("keeps to a peer's small window and frame size, sending the rest as the peer opens its window", async () => {
+    // 1 KiB stream windows: a 200 KiB reply takes hundreds of WINDOW_UPDATEs.
+    const session = http2.connect(`http://${address}`, {settings: {initialWindowSize: 1024}})
+    try {
+      const r = await rawCall(
+        session,
+        DatabaseService.Get.path,
+        DatabaseService.Get.request.encode({key: Uint8Array.of(200)}),
+      )
+      assert.equal(r.trailers?.['grpc-status'], '0')
+      const {value} = DatabaseService.Get.response.decode(r.data.subarray(5))
+      assert.equal(Buffer.compare(value, bytes(200 * 1024, 1)), 0)
+    } finally {
+      session.close()
+    }
+  })
+
+  it('sends a header block larger than a frame as HEADERS + CONTINUATION, and reads one', async () => {
+    const session = http2.connect(`http://${address}`, {settings: {maxHeaderListSize: 1 << 20}})
+    try {
+      // A 40 KB grpc-message does not fit one 16 KiB frame.
+      const failed = await rawCall(
+        session,
+        DatabaseService.Put.path,
+        DatabaseService.Put.request.encode({key: Uint8Array.of(1), value: Uint8Array.of(1)}),
+      )
+      assert.equal(failed.headers['grpc-status'], String(Status.INVALID_ARGUMENT))
+      assert.equal(failed.headers['grpc-message'], LONG_TEXT)
+      // nghttp2 splits a 30 KB request header the same way.
+      const big = await rawCall(session, DatabaseService.Has.path, new Uint8Array(0), {'x-big': 'y'.repeat(30_000)})
+      assert.equal(big.trailers?.['grpc-status'], '0')
+    } finally {
+      session.close()
+    }
+  })
+
+  it('answers PING', async () => {
+    const session = http2.connect(`http://${address}`)
+    try {
+      // node:http2 cancels a ping sent before its session is up.
+      await new Promise((resolve) => {
+        session.once('connect', resolve)
+      })
+      const payload = Buffer.from('8 bytes!')
+      const echoed = await new Promise<Buffer>((resolve, reject) => {
+        session.ping(payload, (error, _ms, back) => (error ? reject(error) : resolve(back)))
+      })
+      assert.deepEqual(echoed, payload)
+    } finally {
+      session.close()
+    }
+  })
+
+  it('refuses a connection that does not open with the HTTP/2 preface: GOAWAY PROTOCOL_ERROR, then close', async () => {
+    const [host, port] = address.split(':')
+    const socket = connect({host, port: Number(port)})
+    socket.end('POST /rpcdb.Database/Has HTTP/1.1\r\nHost: x\r\n\r\n')
+    const chunks: Buffer[] = []
+    socket.on('data', (c: Buffer) => chunks.push(c))
+    await new Promise((resolve) => {
+      socket.on('close', resolve)
+    })
+    const all = Buffer.concat(chunks)
+    // The server's SETTINGS and WINDOW_UPDATE come first; find the GOAWAY among the frames.
+    const frames: Array<{type: number; payload: Buffer}> = []
+    for (let at = 0; at + 9 <= all.length;) {
+      const length = all.readUIntBE(at, 3)
+      frames.push({type: all[at + 3]!, payload: all.subarray(at + 9, at + 9 + length)})
+      at += 9 + length
+    }
+
+    const goaway = frames.find((f) => f.type === 7)
+    assert.ok(goaway, `no GOAWAY among frame types ${frames.map((f) => f.type).join(',')}`)
+    assert.equal(goaway.payload.readUInt32BE(4), 1) // PROTOCOL_ERROR
+    assert.match(goaway.payload.subarray(8).toString(), /connection preface/)
+  })
+
+  it('a graceful close lets a call in flight finish, and later calls fail UNAVAILABLE', async () => {
+    const client = new UnaryClient(address)
+    try {
+      const pending = client.call(DatabaseService.HealthCheck, {})
+      await until(() => release !== undefined)
+      server.close()
+      release!()
+      const reply = await pending
+      assert.equal(new TextDecoder().decode(reply.details), '{"held":true}')
+      const later = await client.call(DatabaseService.Has, {key: Uint8Array.of(1)}).then(
+        () => assert.fail('a call after the close went through'),
+        (error: StatusError) => error,
+      )
+      assert.equal(later.code, Status.UNAVAILABLE)
+    } finally {
+      client.close()
+    }
+  })
+})
