@@ -13,7 +13,7 @@
 //
 // With `grpc`, the same requests go to an AvalancheGo plugin as http.HTTP/HandleSimple calls
 // (what the node makes of a request to /ext/bc/<chainID>), over one gRPC connection as the node
-// keeps one per chain, with the harness's plain node:http2 client (test/plugin/h2node.ts); `url`
+// keeps one per chain, with the harness's lean client (test/plugin/h2node.ts); `url`
 // is then the plugin's 127.0.0.1 address.
 //
 //   node dist/bench/load.js '{"url":"http://127.0.0.1:9650","path":"/ext/bc/timestampvm","kind":"getBlock",...}'

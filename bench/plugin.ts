@@ -1,8 +1,9 @@
 // The AvalancheGo plugin, driven as the node drives it (the test suite's node-side harness: its
 // own gRPC client, Runtime server and an in-memory rpcdb with the node's semantics). The node is
-// Go, and grpc-go's per-call cost is far below grpc-js's, so here the harness plays it with plain
-// node:http2 (test/plugin/h2node.ts, `lean`) rather than grpc-js, which would mostly time the
-// harness itself; one run with grpc-js on the node's side is kept in the accept figure's detail.
+// Go, and grpc-go's per-call cost is far below grpc-js's, so here the harness plays it with a lean
+// client on the plugin's own HTTP/2 framing (test/plugin/h2node.ts, `lean`) rather than grpc-js,
+// which would mostly time the harness itself; one run with grpc-js on the node's side is kept in
+// the accept figure's detail.
 //   - handshake: spawn of the installed launcher → Runtime/Initialize received, measured by
 //     `tsvm plugin probe`'s code, against `node -e 0` from spawn to exit, spawned alternately;
 //   - accept: ParseBlock + BlockVerify + BlockAccept per block over gRPC, the VM's writes going to
@@ -249,7 +250,7 @@ export async function pluginFigures(sizes: Sizes, dir: string): Promise<Figure[]
             blockAccept: median(split.accept),
           },
           rpcdbPerBlock: rpcdb,
-          // One run with grpc-js playing the node (client and rpcdb server) instead of node:http2.
+          // One run with grpc-js playing the node (client and rpcdb server) instead of the lean client.
           nodeSideGrpcJs: {blocksPerSecond: (n * 1000) / viaGrpcJs.ms, perBlockMeanMs: viaGrpcJs.split},
           // Each block costs 3 calls from the node plus the rpcdb calls back, each a round trip
           // between two processes; on a busy machine each waits for both to be scheduled.

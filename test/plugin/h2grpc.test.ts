@@ -5,7 +5,7 @@
 //   - hand-made HTTP/2 requests to a spawned plugin: compressed messages, foreign encodings, no
 //     message or two, a message cut short or split over many DATA frames, wrong method or
 //     content-type, unknown services and methods, bad grpc-timeout; the shape of a reply;
-//   - the benchmark's plain node:http2 node side (h2node.ts) on a short chain.
+//   - the benchmark's lean node side (h2node.ts) on a short chain.
 import assert from 'node:assert/strict'
 import * as http2 from 'node:http2'
 import {after, before, describe, it} from 'node:test'
@@ -425,7 +425,7 @@ function makeBlockBytes(): Uint8Array {
   return makeBlock({parentId: new Uint8Array(32).fill(1), height: 5n, timestamp: 9n, data: new Uint8Array(32)}).bytes
 }
 
-describe("the benchmark's node side (plain node:http2, test/plugin/h2node.ts)", () => {
+describe("the benchmark's node side (the lean client, test/plugin/h2node.ts)", () => {
   it('drives a chain: parse, verify, accept by WriteBatch, GetBlock not-found, a cancelled WaitForEvent', async () => {
     const db = new MemoryDb()
     const {chain, last} = await startChain({db, spawn: {lean: true}})

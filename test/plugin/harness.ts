@@ -10,8 +10,8 @@
 //   - drives a chain: Initialize, consensus calls, HandleSimple, Shutdown + SIGTERM.
 // Several plugins can run at once, each with its own database (a multi-validator test).
 // The tests play the node with grpc-js, an implementation independent of the plugin's transport;
-// the benchmark can play it with plain node:http2 instead (`lean`, ./h2node.ts), whose per-call
-// cost is closer to the real node's grpc-go.
+// the benchmark can play it with a lean client on the plugin's own HTTP/2 framing instead
+// (`lean`, ./h2node.ts), whose per-call cost is closer to the real node's grpc-go.
 import {type ChildProcess, spawn} from 'node:child_process'
 import {chmod, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -90,7 +90,7 @@ export interface CallError extends Error {
   details: string
 }
 
-/** What the harness calls the plugin with: grpc-js (NodeClient) or plain node:http2 (H2NodeClient). */
+/** What the harness calls the plugin with: grpc-js (NodeClient) or the lean H2NodeClient. */
 export interface VmClient {
   start<Req, Res, ReqIn>(m: Method<Req, Res, ReqIn, never>, request: ReqIn): {result: Promise<Res>; cancel(): void}
   call<Req, Res, ReqIn>(m: Method<Req, Res, ReqIn, never>, request: ReqIn): Promise<Res>
@@ -223,7 +223,7 @@ function grpcError(code: grpc.status, message: string): Error {
   return Object.assign(new Error(message), {grpcCode: code})
 }
 
-/** Serves a MemoryDb as rpcdb.Database on 127.0.0.1 (with grpc-js, or plain node:http2 if `lean`). */
+/** Serves a MemoryDb as rpcdb.Database on 127.0.0.1 (with grpc-js, or the lean ./h2node.ts if `lean`). */
 export async function serveMemoryDb(db: MemoryDb, lean = false): Promise<{address: string; stop(): void}> {
   const closedErr = {err: DbError.CLOSED}
   const s = DatabaseService
@@ -380,7 +380,7 @@ export interface SpawnOptions {
   nodeProtocol?: number
   /** Extra launcher arguments (to test refusals). */
   extraArgs?: string[]
-  /** Play the node with plain node:http2 (./h2node.ts) instead of grpc-js: the benchmark's choice. */
+  /** Play the node with the lean ./h2node.ts instead of grpc-js: the benchmark's choice. */
   lean?: boolean
 }
 
@@ -391,7 +391,7 @@ export class PluginProcess {
   readonly exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>
   handshake: Handshake | undefined
   vm: VmClient | undefined
-  /** Played with plain node:http2 rather than grpc-js (SpawnOptions.lean); so is its rpcdb. */
+  /** Played with the lean ./h2node.ts rather than grpc-js (SpawnOptions.lean); so is its rpcdb. */
   lean = false
 
   constructor(
