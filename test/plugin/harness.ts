@@ -40,6 +40,29 @@ export const PLUGIN_ENTRY = join(ROOT, 'dist', 'bundle', 'plugin.js')
 /** The node's handshake limit. */
 export const HANDSHAKE_MS = 5000
 
+/**
+ * A grpc-go proxy binary (test/interop/grpc-go-proxy.go) to put on every connection between the
+ * harness and the plugin (the node's calls to it, its Runtime and rpcdb calls back), so the
+ * plugin meets the node's own gRPC family: `npm run test:interop` sets it. Unset, the harness
+ * talks to the plugin directly.
+ */
+const GRPC_GO_PROXY = process.env.TSVM_TEST_GRPC_GO_PROXY
+
+/** A proxy to `target`, or `target` itself when no proxy binary is set. */
+async function via(target: string, stops: Array<() => void>): Promise<string> {
+  if (!GRPC_GO_PROXY) return target
+  const child = spawn(GRPC_GO_PROXY, [target], {stdio: ['ignore', 'pipe', 'inherit']})
+  stops.push(() => child.kill('SIGKILL'))
+  let out = ''
+  for await (const chunk of child.stdout!) {
+    out += String(chunk)
+    const m = /listening (\S+)\n/.exec(out)
+    if (m) return m[1]!
+  }
+
+  throw new Error(`the grpc-go proxy to ${target} exited before listening`)
+}
+
 const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex')
 
@@ -393,6 +416,8 @@ export class PluginProcess {
   vm: VmClient | undefined
   /** Played with the lean ./h2node.ts rather than grpc-js (SpawnOptions.lean); so is its rpcdb. */
   lean = false
+  /** Stops the grpc-go proxies of this plugin's connections (TSVM_TEST_GRPC_GO_PROXY). */
+  readonly proxies: Array<() => void> = []
 
   constructor(
     readonly child: ChildProcess,
@@ -430,6 +455,7 @@ export class PluginProcess {
     }, 5000)
     const end = await this.exited
     clearTimeout(timer)
+    for (const stop of this.proxies) stop()
     await rm(this.dir, {recursive: true, force: true})
     return {...end, killed}
   }
@@ -439,6 +465,7 @@ export class PluginProcess {
     this.vm?.close()
     this.child.kill('SIGKILL')
     await this.exited
+    for (const stop of this.proxies) stop()
     await rm(this.dir, {recursive: true, force: true})
   }
 }
@@ -490,13 +517,16 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
       },
     ],
   })
+  const proxies: Array<() => void> = []
+  const runtimeAddress = await via(runtime.address, proxies)
   started = process.hrtime.bigint()
   const child = spawn(launcher, [], {
     cwd: dir,
-    env: {AVALANCHE_VM_RUNTIME_ENGINE_ADDR: runtime.address},
+    env: {AVALANCHE_VM_RUNTIME_ENGINE_ADDR: runtimeAddress},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const plugin = new PluginProcess(child, dir)
+  plugin.proxies.push(...proxies)
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), HANDSHAKE_MS)
@@ -508,6 +538,7 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
   if (result === 'timeout' || result === 'exited') {
     child.kill('SIGKILL')
     await plugin.exited
+    for (const stop of proxies) stop()
     const {stderr} = plugin
     await rm(dir, {recursive: true, force: true})
     throw Object.assign(new Error(`handshake failed: vm process not found (${result}); stderr: ${stderr}`), {stderr})
@@ -521,6 +552,7 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
     })
     child.kill('SIGKILL')
     await plugin.exited
+    for (const stop of proxies) stop()
     const {stderr} = plugin
     await rm(dir, {recursive: true, force: true})
     throw Object.assign(new Error(`handshake failed: protocol ${result.protocolVersion}, node ${nodeProtocol}`), {
@@ -530,7 +562,8 @@ export async function spawnPlugin(options: SpawnOptions = {}): Promise<PluginPro
   }
 
   plugin.lean = options.lean ?? false
-  plugin.vm = plugin.lean ? new H2NodeClient(result.addr) : new NodeClient(result.addr)
+  const vmAddress = await via(result.addr, plugin.proxies)
+  plugin.vm = plugin.lean ? new H2NodeClient(vmAddress) : new NodeClient(vmAddress)
   return plugin
 }
 
@@ -587,7 +620,7 @@ export class NodeChain {
       networkId: 12_345,
       chainId,
       genesisBytes: genesis,
-      dbServerAddr: dbServer.address,
+      dbServerAddr: await via(dbServer.address, plugin.proxies),
       serverAddr: '127.0.0.1:1',
       chainDataDir: plugin.dir,
       networkUpgrades: {},
