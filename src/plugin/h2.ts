@@ -62,6 +62,8 @@ const MAX_WINDOW = 2 ** 31 - 1
 const DEFAULT_WINDOW = 65_535
 /** The largest frame this side accepts (SETTINGS_MAX_FRAME_SIZE): a 1 MiB message takes one frame. */
 const OUR_MAX_FRAME = 1 << 20
+/** An HPACK dynamic table size update to 0 (RFC 7541 §6.3). */
+const TABLE_SIZE_ZERO = Buffer.of(0x20)
 /** Received bytes after which a window is topped up again. */
 const TOP_UP = 2 ** 30
 /** A header block larger than this (HEADERS + CONTINUATION) is refused: no gRPC call needs one. */
@@ -187,6 +189,9 @@ export class Connection {
   /** Frames of this tick, written together. */
   private out: Buffer[] = []
   private flushing = false
+  /** The peer lowered its header table below 4096: the next header block must say size 0 first. */
+  private tableUpdate = false
+  private tableSignalled = 4096
   /** GOAWAY was sent or received: no new streams. */
   goingAway = false
   closed = false
@@ -231,7 +236,15 @@ export class Connection {
   }
 
   /** Header block fragments as HEADERS (+ CONTINUATION) frames within the peer's frame size. */
-  private headerFrames(id: number, block: Buffer, end: boolean): Buffer {
+  private headerFrames(id: number, encoded: Buffer, end: boolean): Buffer {
+    let block = encoded
+    if (this.tableUpdate) {
+      // RFC 7541 §4.2: a peer that shrinks its table must see the change at the start of the
+      // next block. This side never indexes, so it always says 0.
+      this.tableUpdate = false
+      block = Buffer.concat([TABLE_SIZE_ZERO, block])
+    }
+
     const max = this.peerMaxFrame
     if (block.length <= max) {
       const out = Buffer.allocUnsafe(9 + block.length)
@@ -661,13 +674,18 @@ export class Connection {
         const delta = value - this.peerWindow
         this.peerWindow = value
         for (const s of this.streams.values()) s.sendWindow += delta
+      } else if (key === 0x1) {
+        if (value < this.tableSignalled) {
+          this.tableSignalled = 0
+          this.tableUpdate = true
+        }
       } else if (key === 0x5) {
         if (value < 16_384 || value > 16_777_215)
           throw new ConnectionError(H2Error.PROTOCOL_ERROR, `SETTINGS_MAX_FRAME_SIZE ${value} out of range`)
         this.peerMaxFrame = value
       }
-      // HEADER_TABLE_SIZE: this side's header blocks never use the dynamic table. ENABLE_PUSH:
-      // never pushes. MAX_CONCURRENT_STREAMS: the node sets none. MAX_HEADER_LIST_SIZE: advisory.
+      // ENABLE_PUSH: this side never pushes. MAX_CONCURRENT_STREAMS: the node sets none.
+      // MAX_HEADER_LIST_SIZE: advisory.
     }
 
     this.write(frameOf(SETTINGS, ACK, 0))
