@@ -361,6 +361,8 @@ export function encodeInteger(value: number, prefixBits: number, flags = 0): Buf
   return out.subarray(0, end)
 }
 
+const NO_ENTRY: readonly [string, string] = ['', '']
+
 /** Decodes the header blocks of one connection, in order (it keeps the dynamic table across blocks). */
 export class HpackDecoder {
   // The dynamic table as a ring: the newest entry at `head`, older ones after it (mod capacity).
@@ -369,10 +371,8 @@ export class HpackDecoder {
   private count = 0
   private head = 0
   private limit: number
-  private readonly names: string[]
+  private readonly ring: Array<readonly [name: string, value: string]>
   private size = 0
-  private readonly sizes: Int32Array
-  private readonly values: string[]
 
   constructor(readonly maxTableSize = 4096) {
     if (!Number.isSafeInteger(maxTableSize) || maxTableSize < 0 || maxTableSize > MAX_INTEGER) {
@@ -381,17 +381,17 @@ export class HpackDecoder {
 
     this.limit = maxTableSize
     this.capacity = Math.max(1, Math.floor(maxTableSize / 32))
-    this.names = Array.from({length: this.capacity}, () => '')
-    this.values = Array.from({length: this.capacity}, () => '')
-    this.sizes = new Int32Array(this.capacity)
+    // `new Array(n).fill()` makes the ring in well under a microsecond; Array.from({length: n}) takes ~10 us.
+    // eslint-disable-next-line unicorn/no-new-array
+    this.ring = new Array<readonly [string, string]>(this.capacity).fill(NO_ENTRY)
   }
 
   /** The dynamic table's entries, newest (index 62) first. */
   get entries(): Array<[name: string, value: string]> {
     const out: Array<[string, string]> = []
     for (let i = 0; i < this.count; i++) {
-      const slot = (this.head + i) % this.capacity
-      out.push([this.names[slot], this.values[slot]])
+      const [name, value] = this.ring[(this.head + i) % this.capacity]
+      out.push([name, value])
     }
 
     return out
@@ -415,8 +415,8 @@ export class HpackDecoder {
       const first = reader.buf[reader.pos]
       if (first & 0x80) {
         // Indexed header field (§6.1).
-        const [name, value] = this.field(reader.integer(7))
-        fields.push([name, value])
+        const entry = this.field(reader.integer(7))
+        fields.push([entry[0], entry[1]])
       } else if (first & 0x40 || (first & 0x20) === 0) {
         // Literal header field: with incremental indexing (§6.2.1), without indexing (§6.2.2) or never
         // indexed (§6.2.3).
@@ -452,9 +452,9 @@ export class HpackDecoder {
   private evict(room: number): void {
     while (this.count > 0 && this.size + room > this.limit) {
       const slot = (this.head + this.count - 1) % this.capacity
-      this.size -= this.sizes[slot]
-      this.names[slot] = ''
-      this.values[slot] = ''
+      const [name, value] = this.ring[slot]
+      this.size -= name.length + value.length + 32
+      this.ring[slot] = NO_ENTRY
       this.count--
     }
   }
@@ -474,8 +474,7 @@ export class HpackDecoder {
       )
     }
 
-    const slot = (this.head + i) % this.capacity
-    return [this.names[slot], this.values[slot]]
+    return this.ring[(this.head + i) % this.capacity]
   }
 
   /** Adds an entry as the newest, evicting to make room; an entry larger than the limit empties the table (§4.4). */
@@ -484,9 +483,7 @@ export class HpackDecoder {
     this.evict(size)
     if (size > this.limit) return
     this.head = (this.head + this.capacity - 1) % this.capacity
-    this.names[this.head] = name
-    this.values[this.head] = value
-    this.sizes[this.head] = size
+    this.ring[this.head] = [name, value]
     this.count++
     this.size += size
   }
@@ -494,11 +491,16 @@ export class HpackDecoder {
 
 // --------------------------------------------------------------------------------------- encoder
 
-const STATIC_FIELD = new Map<string, number>()
-const STATIC_NAME = new Map<string, number>()
+/** Each static name: its first index, and the index of each of its values. */
+const STATIC_NAMES = new Map<string, {index: number; values: Map<string, number>}>()
 for (const [i, [name, value]] of STATIC_TABLE.entries()) {
-  STATIC_FIELD.set(`${name}\0${value}`, i + 1)
-  if (!STATIC_NAME.has(name)) STATIC_NAME.set(name, i + 1)
+  let entry = STATIC_NAMES.get(name)
+  if (entry === undefined) {
+    entry = {index: i + 1, values: new Map()}
+    STATIC_NAMES.set(name, entry)
+  }
+
+  entry.values.set(value, i + 1)
 }
 
 const NOT_LATIN1 = /[^\u0000-\u00FF]/
@@ -543,20 +545,21 @@ export function encodeHeaders(fields: ReadonlyArray<readonly [string, string]>):
   const out = Buffer.allocUnsafe(most)
   let pos = 0
   for (const [name, value] of fields) {
-    const index = STATIC_FIELD.get(`${name}\0${value}`)
-    if (index === undefined) {
-      const nameIndex = STATIC_NAME.get(name)
-      if (nameIndex === undefined) {
-        out[pos++] = 0
-        pos = writeString(out, pos, name)
-      } else {
-        pos = writeInteger(out, pos, 4, nameIndex)
+    const known = STATIC_NAMES.get(name)
+    if (known === undefined) {
+      out[pos++] = 0
+      pos = writeString(out, pos, name)
+    } else {
+      const index = known.values.get(value)
+      if (index !== undefined) {
+        out[pos++] = 0x80 | index
+        continue
       }
 
-      pos = writeString(out, pos, value)
-    } else {
-      out[pos++] = 0x80 | index
+      pos = writeInteger(out, pos, 4, known.index)
     }
+
+    pos = writeString(out, pos, value)
   }
 
   return out.subarray(0, pos)
