@@ -503,7 +503,18 @@ for (const [i, [name, value]] of STATIC_TABLE.entries()) {
   entry.values.set(value, i + 1)
 }
 
-const NOT_LATIN1 = /[^\u0000-\u00FF]/
+/** The number of bytes of a prefixed integer (§5.1). */
+function integerLength(prefixBits: number, value: number): number {
+  let rest = value - ((1 << prefixBits) - 1)
+  if (rest < 0) return 1
+  let length = 2
+  while (rest >= 0x80) {
+    rest >>>= 7
+    length++
+  }
+
+  return length
+}
 
 /** Writes a prefixed integer (§5.1) at `pos`, the bits above the prefix zero; returns the new position. */
 function writeInteger(out: Buffer, pos: number, prefixBits: number, value: number): number {
@@ -527,22 +538,38 @@ function writeInteger(out: Buffer, pos: number, prefixBits: number, value: numbe
 /** Writes a string literal without Huffman coding (§5.2); returns the new position. */
 function writeString(out: Buffer, pos: number, text: string): number {
   pos = writeInteger(out, pos, 7, text.length)
-  return pos + out.write(text, pos, 'latin1')
+  // A loop beats Buffer#write (a call into C++) on the short strings headers are, and checks as it goes.
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code > 0xff) {
+      throw new RangeError(`header text ${JSON.stringify(text)} has a character above U+00FF: header bytes are latin1`)
+    }
+
+    out[pos++] = code
+  }
+
+  return pos
 }
 
 /** A header block for the fields, in order: static-table indexed field when name and value match, else a literal WITHOUT indexing (with the static name index when the name matches), no Huffman, no dynamic table (so the encoder is stateless and any peer decodes it). */
 export function encodeHeaders(fields: ReadonlyArray<readonly [string, string]>): Buffer {
-  // An integer takes at most 5 bytes here (lengths below 2^31): a generous bound, trimmed at the end.
-  let most = 0
+  // Two passes, so that the block is allocated at its size (a subarray of a larger one costs more).
+  let size = 0
   for (const [name, value] of fields) {
-    if (NOT_LATIN1.test(name) || NOT_LATIN1.test(value)) {
-      throw new RangeError(`header ${JSON.stringify(name)} has a character above U+00FF: header bytes are latin1`)
+    const known = STATIC_NAMES.get(name)
+    if (known === undefined) {
+      size += 1 + integerLength(7, name.length) + name.length
+    } else if (known.values.has(value)) {
+      size += 1
+      continue
+    } else {
+      size += integerLength(4, known.index)
     }
 
-    most += name.length + value.length + 15
+    size += integerLength(7, value.length) + value.length
   }
 
-  const out = Buffer.allocUnsafe(most)
+  const out = Buffer.allocUnsafe(size)
   let pos = 0
   for (const [name, value] of fields) {
     const known = STATIC_NAMES.get(name)
@@ -562,5 +589,5 @@ export function encodeHeaders(fields: ReadonlyArray<readonly [string, string]>):
     pos = writeString(out, pos, value)
   }
 
-  return out.subarray(0, pos)
+  return out
 }

@@ -538,6 +538,24 @@ describe('encodeHeaders', () => {
     }
   })
 
+  it('sizes its block exactly at every integer boundary (lengths and static name indices)', () => {
+    const d = new HpackDecoder()
+    for (const length of [1, 126, 127, 128, 129, 254, 255, 256, 16_510, 16_511, 16_512, 70_000]) {
+      for (const [name, index] of [
+        [':status', 14],
+        ['accept-charset', 15],
+        ['www-authenticate', 61],
+        ['x'.repeat(length), 0],
+      ] as const) {
+        const fields: Fields = [[name, 'v'.repeat(length)]]
+        const block = encodeHeaders(fields)
+        const nameLength = index === 0 ? encodeInteger(length, 7).length + length + 1 : index < 15 ? 1 : 2
+        assert.equal(block.length, nameLength + encodeInteger(length, 7).length + length, `${name}: ${length}`)
+        assert.deepEqual(d.decode(block), fields)
+      }
+    }
+  })
+
   it('refuses text that is not latin1 rather than mangling it', () => {
     assert.throws(() => encodeHeaders([['x-name', 'caf\u00E9 \u65E5']]), RangeError)
     assert.deepEqual(new HpackDecoder().decode(encodeHeaders([['x-name', 'caf\u00E9']])), [['x-name', 'caf\u00E9']])
