@@ -6,15 +6,15 @@
 // needs no state shared with the connection.
 //
 // A header block is a sequence of representations (§6); integers are prefixed integers (§5.1):
-//   indexed field            1 | index(7+)
-//   literal, incremental     01 | index(6+)  [name string if index = 0] | value string
-//   dynamic table size update 001 | size(5+)                              (only at the start of a block)
-//   literal, never indexed   0001 | index(4+) [name string if index = 0] | value string
-//   literal, without index   0000 | index(4+) [name string if index = 0] | value string
-//   string                   H | length(7+) | length bytes (Huffman code of Appendix B when H = 1)
-//   integer, N-bit prefix    value < 2^N - 1 in the prefix, else prefix all ones and
-//                            (value - (2^N - 1)) in 7-bit groups, least significant first,
-//                            high bit set on every byte but the last
+//   indexed field               1    | index (7-bit prefix)
+//   literal, incremental index  01   | index (6-bit prefix) | [name string if index = 0] | value string
+//   table size update           001  | size (5-bit prefix)   (only at the start of a block, §4.2)
+//   literal, never indexed      0001 | index (4-bit prefix) | [name string if index = 0] | value string
+//   literal, without indexing   0000 | index (4-bit prefix) | [name string if index = 0] | value string
+//   string                      H | length (7-bit prefix) | length bytes (Huffman-coded if H = 1)
+//   integer, N-bit prefix       value < 2^N - 1 in the prefix; else the prefix all ones, then
+//                               value - (2^N - 1) in 7-bit groups, least significant first, the
+//                               high bit set on every byte but the last
 // Indices 1..61 name the static table (Appendix A), 62.. the dynamic table, newest entry first.
 // Header bytes are latin1: a byte is one UTF-16 code unit of the strings this module returns.
 
@@ -230,7 +230,9 @@ function buildHuffmanFsm(): void {
 
 buildHuffmanFsm()
 
+/** Where huffmanDecode writes the bytes of a string before making it one string; reused below 64 KiB. */
 let scratch = Buffer.allocUnsafe(4096)
+const SCRATCH_MAX = 65_536
 
 const eosInString = () => new HpackError('HPACK_BAD_HUFFMAN', 'a Huffman-coded string contains the EOS symbol')
 
@@ -238,8 +240,8 @@ const eosInString = () => new HpackError('HPACK_BAD_HUFFMAN', 'a Huffman-coded s
 export function huffmanDecode(bytes: Uint8Array, start = 0, end = bytes.length): string {
   // Every code is at least 5 bits, so `n` bytes decode to at most 8n/5 symbols.
   const most = Math.ceil(((end - start) * 8) / 5)
-  if (scratch.length < most) scratch = Buffer.allocUnsafe(Math.max(most, scratch.length * 2))
-  const out = scratch
+  if (scratch.length < most && most <= SCRATCH_MAX) scratch = Buffer.allocUnsafe(SCRATCH_MAX)
+  const out = most <= scratch.length ? scratch : Buffer.allocUnsafe(most)
   const fsm = HUFFMAN_FSM
   let n = 0
   let state = 0
@@ -273,13 +275,19 @@ export function huffmanDecode(bytes: Uint8Array, start = 0, end = bytes.length):
 /** The Huffman code (§5.2) of latin1 text, padded with ones; the inverse of huffmanDecode. */
 export function huffmanEncode(text: string): Uint8Array {
   let bitCount = 0
-  for (let i = 0; i < text.length; i++) bitCount += HUFFMAN_CODE[text.charCodeAt(i) & 0xff][1]
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i)
+    if (char > 0xff)
+      throw new RangeError(`${JSON.stringify(text)} has a character above U+00FF: header bytes are latin1`)
+    bitCount += HUFFMAN_CODE[char][1]
+  }
+
   const out = new Uint8Array(Math.ceil(bitCount / 8))
   let acc = 0 // pending bits, at most 7 + 30, kept below 2^53 as a plain number
   let pending = 0
   let n = 0
   for (let i = 0; i < text.length; i++) {
-    const [code, bits] = HUFFMAN_CODE[text.charCodeAt(i) & 0xff]
+    const [code, bits] = HUFFMAN_CODE[text.charCodeAt(i)]
     acc = acc * 2 ** bits + code
     pending += bits
     while (pending >= 8) {
@@ -551,7 +559,10 @@ function writeString(out: Buffer, pos: number, text: string): number {
   return pos
 }
 
-/** A header block for the fields, in order: static-table indexed field when name and value match, else a literal WITHOUT indexing (with the static name index when the name matches), no Huffman, no dynamic table (so the encoder is stateless and any peer decodes it). */
+/**
+ * A header block for the fields, in order: static-table indexed field when name and value match, else a literal WITHOUT indexing (with the static name index when the name matches), no Huffman, no dynamic table (so the encoder is stateless and any peer decodes it).
+ * Names go out as given (HTTP/2 wants them lowercase); a character above U+00FF is a RangeError.
+ */
 export function encodeHeaders(fields: ReadonlyArray<readonly [string, string]>): Buffer {
   // Two passes, so that the block is allocated at its size (a subarray of a larger one costs more).
   let size = 0

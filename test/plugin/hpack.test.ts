@@ -330,6 +330,16 @@ describe('Huffman code (RFC 7541 Appendix B)', () => {
     }
   })
 
+  it('decodes strings of any length, the long ones past its reusable buffer included', () => {
+    const next = random(3)
+    for (const length of [40_000, 45_000, 200_000, 10]) {
+      const text = Buffer.from(Array.from({length}, () => Math.floor(next() * 256))).toString('latin1')
+      assert.equal(huffmanDecode(huffmanEncode(text)), text)
+    }
+
+    assert.throws(() => huffmanEncode('\u0100'), RangeError)
+  })
+
   it('refuses EOS in a string, padding longer than 7 bits, and padding that is not all ones', () => {
     // EOS (30 ones) then 2 bits of padding.
     assert.throws(() => huffmanDecode(hex('ffff ffff')), refused('HPACK_BAD_HUFFMAN'))
