@@ -330,6 +330,16 @@ describe('Huffman code (RFC 7541 Appendix B)', () => {
     }
   })
 
+  it('decodes strings of any length, the long ones past its reusable buffer included', () => {
+    const next = random(3)
+    for (const length of [40_000, 45_000, 200_000, 10]) {
+      const text = Buffer.from(Array.from({length}, () => Math.floor(next() * 256))).toString('latin1')
+      assert.equal(huffmanDecode(huffmanEncode(text)), text)
+    }
+
+    assert.throws(() => huffmanEncode('\u0100'), RangeError)
+  })
+
   it('refuses EOS in a string, padding longer than 7 bits, and padding that is not all ones', () => {
     // EOS (30 ones) then 2 bits of padding.
     assert.throws(() => huffmanDecode(hex('ffff ffff')), refused('HPACK_BAD_HUFFMAN'))
@@ -535,6 +545,24 @@ describe('encodeHeaders', () => {
       })
       assert.deepEqual(d.decode(encodeHeaders(fields)), fields)
       assert.equal(d.tableSize, 0)
+    }
+  })
+
+  it('sizes its block exactly at every integer boundary (lengths and static name indices)', () => {
+    const d = new HpackDecoder()
+    for (const length of [1, 126, 127, 128, 129, 254, 255, 256, 16_510, 16_511, 16_512, 70_000]) {
+      for (const [name, index] of [
+        [':status', 14],
+        ['accept-charset', 15],
+        ['www-authenticate', 61],
+        ['x'.repeat(length), 0],
+      ] as const) {
+        const fields: Fields = [[name, 'v'.repeat(length)]]
+        const block = encodeHeaders(fields)
+        const nameLength = index === 0 ? encodeInteger(length, 7).length + length + 1 : index < 15 ? 1 : 2
+        assert.equal(block.length, nameLength + encodeInteger(length, 7).length + length, `${name}: ${length}`)
+        assert.deepEqual(d.decode(block), fields)
+      }
     }
   })
 
