@@ -668,22 +668,38 @@ export class Connection {
     for (let at = 0; at < payload.length; at += 6) {
       const key = payload.readUInt16BE(at)
       const value = payload.readUInt32BE(at + 2)
-      if (key === 0x4) {
-        if (value > MAX_WINDOW)
-          throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, `SETTINGS_INITIAL_WINDOW_SIZE ${value} over 2^31-1`)
-        const delta = value - this.peerWindow
-        this.peerWindow = value
-        for (const s of this.streams.values()) s.sendWindow += delta
-      } else if (key === 0x1) {
-        if (value < this.tableSignalled) {
-          this.tableSignalled = 0
-          this.tableUpdate = true
+      switch (key) {
+        case 0x1: {
+          // HEADER_TABLE_SIZE
+          if (value < this.tableSignalled) {
+            this.tableSignalled = 0
+            this.tableUpdate = true
+          }
+
+          break
         }
-      } else if (key === 0x5) {
-        if (value < 16_384 || value > 16_777_215)
-          throw new ConnectionError(H2Error.PROTOCOL_ERROR, `SETTINGS_MAX_FRAME_SIZE ${value} out of range`)
-        this.peerMaxFrame = value
+
+        case 0x4: {
+          // INITIAL_WINDOW_SIZE
+          if (value > MAX_WINDOW)
+            throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, `SETTINGS_INITIAL_WINDOW_SIZE ${value} over 2^31-1`)
+          const delta = value - this.peerWindow
+          this.peerWindow = value
+          for (const s of this.streams.values()) s.sendWindow += delta
+          break
+        }
+
+        case 0x5: {
+          // MAX_FRAME_SIZE
+          if (value < 16_384 || value > 16_777_215)
+            throw new ConnectionError(H2Error.PROTOCOL_ERROR, `SETTINGS_MAX_FRAME_SIZE ${value} out of range`)
+          this.peerMaxFrame = value
+          break
+        }
+
+        default:
       }
+
       // ENABLE_PUSH: this side never pushes. MAX_CONCURRENT_STREAMS: the node sets none.
       // MAX_HEADER_LIST_SIZE: advisory.
     }
