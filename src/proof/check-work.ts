@@ -4,6 +4,7 @@
 // anchor (the chain, or the trusted IDs) is checked afterwards on the main thread.
 import {readFileSync} from 'node:fs'
 
+import {PathFolder} from './merkle.js'
 import {parseReceipt, type Receipt} from './receipt.js'
 import {checkReceipt, type VerifyResult} from './verify.js'
 import {hashSmallFile, readBuffer} from './work.js'
@@ -26,13 +27,14 @@ export function itemChecker(
   digests: Uint8Array,
 ): (i: number) => ItemCheck | undefined {
   const buf = readBuffer()
+  const folder = new PathFolder()
   return (i): ItemCheck | undefined => {
     try {
       const digest = hashSmallFile(paths[i]!, buf)
       if (digest === undefined) return
       digests.set(digest, i * 32)
       const receipt = parseReceipt(readFileSync(receipts[i]!, 'utf8'))
-      const offline = checkReceipt(receipt, digest)
+      const offline = checkReceipt(receipt, digest, folder)
       // the anchor check needs no path: not sending it back saves most of the copying between threads
       const merkle = receipt.merkle === null ? null : {...receipt.merkle, path: []}
       return {i, receipt: {...receipt, merkle}, offline}
