@@ -9,7 +9,7 @@
 // with the same paths). A directory is checked both ways: a file without a receipt (added after
 // stamping) and a receipt without its file (deleted or renamed) are each reported as missing.
 import {lstatSync, readdirSync, readFileSync, statSync} from 'node:fs'
-import {join, relative, resolve, sep} from 'node:path'
+import {join, relative, resolve} from 'node:path'
 import {createInterface} from 'node:readline'
 import type {Readable} from 'node:stream'
 
@@ -134,16 +134,39 @@ function readReceipt(path: string): Receipt {
   return parseReceipt(text) // refuses more than MAX_RECEIPT_BYTES
 }
 
-/** Every receipt file under `dir`, as '/'-separated paths relative to it (none when `dir` does not exist). */
-function receiptsUnder(dir: string): string[] {
-  let names: string[]
+/** True when `path` is a directory, following symbolic links; false when it cannot be read. */
+function isDirectoryAt(path: string): boolean {
   try {
-    names = readdirSync(dir, {recursive: true, encoding: 'utf8'})
+    return statSync(path, {throwIfNoEntry: false})?.isDirectory() === true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Every receipt file under `dir`, as '/'-separated paths relative to it (none when `dir`, or a
+ * directory under it, cannot be read), in the order readdirSync(dir, {recursive: true}) lists
+ * them: breadth first, each directory as the system lists it, links to directories followed.
+ * Walked here because Node 20's recursive readdir stats every entry (7x slower on 10,000 receipts).
+ */
+export function receiptsUnder(dir: string): string[] {
+  const out: string[] = []
+  const queue: Array<{abs: string; rel: string}> = [{abs: dir, rel: ''}]
+  try {
+    for (let q = 0; q < queue.length; q++) {
+      const {abs, rel} = queue[q]!
+      for (const d of readdirSync(abs, {withFileTypes: true, encoding: 'utf8'})) {
+        const r = rel === '' ? d.name : `${rel}/${d.name}`
+        if (d.name.endsWith(RECEIPT_EXT)) out.push(r)
+        if (d.isDirectory() || (d.isSymbolicLink() && isDirectoryAt(join(abs, d.name))))
+          queue.push({abs: join(abs, d.name), rel: r})
+      }
+    }
   } catch {
     return []
   }
 
-  return names.filter((n) => n.endsWith(RECEIPT_EXT)).map((n) => n.split(sep).join('/'))
+  return out
 }
 
 /**
