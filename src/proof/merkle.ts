@@ -236,9 +236,7 @@ export class PathFolder {
   /** What foldPath(item, path, version === 2 ? at : undefined) gives, for leaf `at.index` of a tree of `at.leaves`. */
   fold(item: Uint8Array, path: readonly PathStep[], at: LeafPosition, version: TreeVersion): Uint8Array {
     const position = version === 2 ? at : undefined
-    const sides = expectedSides(at.index, at.leaves)
-    if (sides.length !== path.length || path.some((step, i) => step.side !== sides[i] || step.hash.length !== HASH))
-      return foldPath(item, path, position) // not a path of this position: nothing to share
+    if (!fitsPosition(path, at)) return foldPath(item, path, position) // nothing to share
     if (this.nodes >= FOLDER_MAX_NODES) {
       this.trees.clear()
       this.nodes = 0
@@ -254,7 +252,8 @@ export class PathFolder {
     for (let level = 0; width > 1; level++) {
       if (p % 2 === 1 || p + 1 < width) {
         const sibling = path[s++]!.hash
-        const [left, right] = p % 2 === 1 ? [sibling, acc] : [acc, sibling]
+        const left = p % 2 === 1 ? sibling : acc
+        const right = p % 2 === 1 ? acc : sibling
         const nodes = levels[level] ?? new Map<number, Uint8Array>()
         levels[level] = nodes
         const parentAt = Math.floor(p / 2)
@@ -278,6 +277,27 @@ export class PathFolder {
 
     return acc.slice()
   }
+}
+
+/** True when `path` has the sides expectedSides gives for `at` (without building that list) and 32-byte hashes. */
+function fitsPosition(path: readonly PathStep[], at: LeafPosition): boolean {
+  if (!Number.isSafeInteger(at.leaves) || !Number.isSafeInteger(at.index) || at.index < 0 || at.index >= at.leaves)
+    return false
+  let p = at.index
+  let width = at.leaves
+  let s = 0
+  while (width > 1) {
+    const side = p % 2 === 1 ? 'L' : p + 1 < width ? 'R' : undefined
+    if (side !== undefined) {
+      const step = path[s++]
+      if (step === undefined || step.side !== side || step.hash.length !== HASH) return false
+    }
+
+    p = Math.floor(p / 2)
+    width = Math.ceil(width / 2)
+  }
+
+  return s === path.length
 }
 
 /** True when `bytes` (32 of them) equal node[at, at + 32). */
