@@ -229,14 +229,17 @@ const FOLDER_MAX_NODES = 1 << 18
  * result is always the one foldPath gives, for any path, valid or not.
  */
 export class PathFolder {
-  /** Per tree (version and leaf count): per level, per node position, left || right || parent. */
-  private readonly trees = new Map<string, Array<Map<number, Uint8Array>>>()
+  /** Per tree (version and leaf count): per level, per node position, the children last hashed there and their parent. */
+  private readonly trees = new Map<string, Array<Array<FoldedNode | undefined>>>()
   private nodes = 0
+  /** The input of a leaf hash: prefix, position (version 2), item. */
+  private readonly leafInput = new Uint8Array(1 + 16 + HASH)
+  private readonly leafView = new DataView(this.leafInput.buffer)
 
   /** What foldPath(item, path, version === 2 ? at : undefined) gives, for leaf `at.index` of a tree of `at.leaves`. */
   fold(item: Uint8Array, path: readonly PathStep[], at: LeafPosition, version: TreeVersion): Uint8Array {
     const position = version === 2 ? at : undefined
-    if (!fitsPosition(path, at)) return foldPath(item, path, position) // nothing to share
+    if (item.length !== HASH || !fitsPosition(path, at)) return foldPath(item, path, position) // nothing to share
     if (this.nodes >= FOLDER_MAX_NODES) {
       this.trees.clear()
       this.nodes = 0
@@ -245,28 +248,29 @@ export class PathFolder {
     const key = `${version}:${at.leaves}`
     const levels = this.trees.get(key) ?? []
     this.trees.set(key, levels)
-    let acc = position === undefined ? leafHash(item) : leafHashV2(item, position)
+    let acc = this.leaf(item, at, version)
     let p = at.index
     let width = at.leaves
     let s = 0
     for (let level = 0; width > 1; level++) {
       if (p % 2 === 1 || p + 1 < width) {
         const sibling = path[s++]!.hash
-        const left = p % 2 === 1 ? sibling : acc
-        const right = p % 2 === 1 ? acc : sibling
-        const nodes = levels[level] ?? new Map<number, Uint8Array>()
+        const odd = p % 2 === 1
+        const left = odd ? sibling : acc
+        const right = odd ? acc : sibling
+        const nodes = levels[level] ?? []
         levels[level] = nodes
         const parentAt = Math.floor(p / 2)
-        const known = nodes.get(parentAt)
-        if (known !== undefined && sameAt(known, 0, left) && sameAt(known, HASH, right)) {
-          acc = known.subarray(2 * HASH)
+        const known = nodes[parentAt]
+        if (known !== undefined && sameBytes(known.left, left) && sameBytes(known.right, right)) {
+          acc = known.parent
         } else {
-          acc = innerHash(left, right)
-          const node = new Uint8Array(3 * HASH)
-          node.set(left, 0)
-          node.set(right, HASH)
-          node.set(acc, 2 * HASH)
-          nodes.set(parentAt, node)
+          // acc is the folder's own (a leaf it hashed, or a parent it keeps); the sibling is copied,
+          // as the caller's path may change after this call
+          const copy = sibling.slice()
+          const node = {left: odd ? copy : acc, right: odd ? acc : copy, parent: innerHash(left, right)}
+          nodes[parentAt] = node
+          acc = node.parent
           this.nodes++
         }
       }
@@ -276,6 +280,25 @@ export class PathFolder {
     }
 
     return acc.slice()
+  }
+
+  /** leafHash(item), or leafHashV2(item, at) for version 2, hashed from one reused input buffer. */
+  private leaf(item: Uint8Array, at: LeafPosition, version: TreeVersion): Uint8Array {
+    const input = this.leafInput
+    input[0] = LEAF_PREFIX
+    if (version === 1) {
+      input.set(item, 1)
+      return sha256(input.subarray(0, 1 + HASH))
+    }
+
+    // uint64 big-endian of safe integers (fitsPosition checked): high and low 32 bits
+    const view = this.leafView
+    view.setUint32(1, Math.floor(at.leaves / 2 ** 32))
+    view.setUint32(5, at.leaves >>> 0)
+    view.setUint32(9, Math.floor(at.index / 2 ** 32))
+    view.setUint32(13, at.index >>> 0)
+    input.set(item, 17)
+    return sha256(input)
   }
 }
 
@@ -300,9 +323,20 @@ function fitsPosition(path: readonly PathStep[], at: LeafPosition): boolean {
   return s === path.length
 }
 
-/** True when `bytes` (32 of them) equal node[at, at + 32). */
-function sameAt(node: Uint8Array, at: number, bytes: Uint8Array): boolean {
-  for (let i = 0; i < HASH; i++) if (node[at + i] !== bytes[i]) return false
+/** A node a PathFolder hashed: parent = innerHash(left, right). Never changed once made. */
+interface FoldedNode {
+  left: Uint8Array
+  right: Uint8Array
+  parent: Uint8Array
+}
+
+/**
+ * True when two 32-byte hashes are equal. The same array is equal at once: a node's child is
+ * often the parent the folder returned one level below, which is the array it keeps.
+ */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true
+  for (let i = 0; i < HASH; i++) if (a[i] !== b[i]) return false
   return true
 }
 

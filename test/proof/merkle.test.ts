@@ -260,6 +260,20 @@ describe('PathFolder', () => {
       path.map((s, j) => (j === 1 ? {...s, hash: s.hash.subarray(0, 31)} : s)),
     ]
     for (const p of cases) assert.deepEqual(folder.fold(items[2]!, p, at, 2), foldPath(items[2]!, p, at))
+    // positions beyond 32 bits, and an item that is not 32 bytes
+    for (const big of [
+      {index: 2 ** 40 + 5, leaves: 2 ** 41 + 3},
+      {index: 2 ** 52, leaves: 2 ** 53 - 1},
+    ]) {
+      const bigPath = expectedSides(big.index, big.leaves).map((side, k) => ({side, hash: item(k)}))
+      for (const version of [1, 2] as const) {
+        const plain = foldPath(items[0]!, bigPath, version === 2 ? big : undefined)
+        assert.deepEqual(folder.fold(items[0]!, bigPath, big, version), plain)
+        assert.deepEqual(folder.fold(items[0]!, bigPath, big, version), plain)
+      }
+    }
+
+    assert.deepEqual(folder.fold(items[2]!.subarray(1), path, at, 2), foldPath(items[2]!.subarray(1), path, at))
     // the root it returns is the caller's own copy
     const root = folder.fold(items[2]!, path, at, 2)
     root.fill(0)
