@@ -9,7 +9,7 @@
 // with the same paths). A directory is checked both ways: a file without a receipt (added after
 // stamping) and a receipt without its file (deleted or renamed) are each reported as missing.
 import {lstatSync, readdirSync, readFileSync, statSync} from 'node:fs'
-import {join, relative, resolve} from 'node:path'
+import {join, relative, resolve, sep} from 'node:path'
 import {createInterface} from 'node:readline'
 import type {Readable} from 'node:stream'
 
@@ -201,17 +201,38 @@ async function tasksFor(input: string, options: BatchOptions, cwd: string, seen:
   }
 
   const {items} = await collectItems([input], {cwd, ...(s.isDirectory() ? {globs: options.globs ?? []} : {})})
+  const under = outDir === undefined ? undefined : perDirectory((dir) => join(outDir, ...dir.split('/')), '/', sep)
   const receiptOf = (item: StampItem) =>
-    outDir === undefined ? item.path! + RECEIPT_EXT : join(outDir, ...item.name!.split('/')) + RECEIPT_EXT
+    under === undefined ? item.path! + RECEIPT_EXT : under(item.name!) + RECEIPT_EXT
+  const shown = perDirectory((dir) => relative(cwd, dir), sep, sep)
   const tasks: Task[] = []
   for (const item of items) {
     if (seen.has(item.path!)) continue
     seen.add(item.path!)
-    tasks.push({item, shown: shownPath(item.path!, cwd), receipt: receiptOf(item)})
+    const rel = shown(item.path!)
+    tasks.push({item, shown: rel === '' || rel.startsWith('..') ? item.path! : rel, receipt: receiptOf(item)})
   }
 
   if (s.isDirectory()) tasks.push(...orphans(abs, outDir, options.globs ?? [], cwd, seen))
   return tasks
+}
+
+/**
+ * `f` of paths whose last part (after `inSep`) is a plain name, computed once per directory: for
+ * join and relative, f(dir + inSep + name) is f(dir) + outSep + name, and the files of a tree
+ * share a few directories (each call costs microseconds). Other paths get f itself.
+ */
+function perDirectory(f: (path: string) => string, inSep: string, outSep: string): (path: string) => string {
+  const dirs = new Map<string, string>()
+  return (path) => {
+    const at = path.lastIndexOf(inSep)
+    const name = path.slice(at + 1)
+    if (at <= 0 || name === '' || name === '.' || name === '..') return f(path)
+    const dir = path.slice(0, at)
+    let done = dirs.get(dir)
+    if (done === undefined) dirs.set(dir, (done = f(dir)))
+    return done === '' ? name : done.endsWith(outSep) ? done + name : done + outSep + name
+  }
 }
 
 /** The receipts of files under `dirAbs` whose file no longer exists. */
@@ -301,6 +322,28 @@ async function checkFiles(
   }
 
   return out
+}
+
+/**
+ * checkFiles, while the chain opens (its file I/O runs off this thread); the chain's error, if it
+ * fails to open, is thrown after the check, as when it was opened then. Closed if the check fails.
+ */
+async function checkWhileOpening(
+  tasks: readonly Task[],
+  options: BatchOptions,
+): Promise<{checks: Map<Task, ItemCheck>; opened?: Chain}> {
+  const opening = options.open?.()
+  opening?.catch(() => {}) // awaited below
+  let checks: Map<Task, ItemCheck>
+  try {
+    checks = await checkFiles(tasks, options.onProgress)
+  } catch (error) {
+    await opening?.then((chain) => chain.close()).catch(() => {})
+    throw error
+  }
+
+  const opened = await opening
+  return opened === undefined ? {checks} : {checks, opened}
 }
 
 /** Checks one item against its receipt; an error that is about this item only becomes its entry. */
@@ -435,8 +478,7 @@ export async function verifyBatch(inputs: readonly string[], options: BatchOptio
   const seen = new Set<string>()
   const tasks: Task[] = []
   for (const input of expanded) tasks.push(...(await tasksFor(input, options, cwd, seen)))
-  const checks = await checkFiles(tasks, options.onProgress)
-  const opened = await options.open?.()
+  const {checks, opened} = await checkWhileOpening(tasks, options)
   const anchor = opened === undefined ? {trust: options.trust ?? []} : {chain: memoChain(opened)}
   const results: BatchEntry[] = []
   try {
