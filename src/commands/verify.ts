@@ -78,7 +78,7 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
     trust: trustFlag(),
   }
 
-  async run(): Promise<VerificationJson | VerifyBatchJson> {
+  async run(): Promise<VerificationJson | VerifyBatchJson | undefined> {
     const {argv, flags} = await this.parse(Verify)
     const items = argv as string[]
     if (items.length === 0)
@@ -112,6 +112,7 @@ Exit codes: 0 verified, 3 not anchored, pending or block not found, 4 invalid (f
     this.log(batchLines(result.results))
     this.note(batchSummaryText(result.summary, named?.endpoint ?? named?.dataDir))
     process.exitCode = result.summary.exitCode
-    return verifyBatchJson(result)
+    // what --json prints; without it, ten thousand entries' views would be built for nothing
+    return this.jsonEnabled() ? verifyBatchJson(result) : undefined
   }
 }

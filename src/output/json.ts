@@ -22,6 +22,7 @@ import {verifyError, type VerifyResult} from '../proof/verify.js'
 import type {AdoptReport} from '../vm/adopt.js'
 import {type Block, parseBlock, Status} from '../vm/block.js'
 import type {CheckProblem, CheckReport} from '../vm/check.js'
+import {bytesEqual} from '../vm/hash.js'
 import {cb58Encode, fromHex, hexEncode, idToString, toHex} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
 
@@ -220,14 +221,26 @@ export interface VerificationJson {
   error: ErrorObject | null
 }
 
+// The receipts of one stamp share their block, whose view costs three CB58 encodings, and a batch
+// shows thousands: the last view is kept, reused only for equal bytes and status, copied for each caller.
+let lastView: {bytes: Uint8Array; status: Status | undefined; json: BlockJson | null} | undefined
+
 /** The receipt's block parsed from its bytes (null when pending or when its bytes are not a block). */
 function receiptBlockJson(receipt: Receipt, status: Status | undefined): BlockJson | null {
   if (!receipt.block) return null
-  try {
-    return blockJson(parseBlock(receipt.block.bytes), status)
-  } catch {
-    return null
+  const {bytes} = receipt.block
+  if (lastView === undefined || lastView.status !== status || !bytesEqual(lastView.bytes, bytes)) {
+    let json: BlockJson | null = null
+    try {
+      json = blockJson(parseBlock(bytes), status)
+    } catch {
+      // not a block: no view
+    }
+
+    lastView = {bytes: bytes.slice(), status, json}
   }
+
+  return lastView.json && {...lastView.json}
 }
 
 /** The header of a receipt whose ID is `id` (the checkpoint a verification reached). */

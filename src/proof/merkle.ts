@@ -218,6 +218,128 @@ export function foldPath(item: Uint8Array, path: readonly PathStep[], position?:
   return acc
 }
 
+/** The inner nodes a PathFolder keeps before it starts afresh (96 bytes each: ~25 MB). */
+const FOLDER_MAX_NODES = 1 << 18
+
+/**
+ * foldPath for many paths of the same trees (the receipts of one stamp share every node above
+ * their leaves), hashing each inner node once instead of once per path: ~2 hashes a receipt
+ * instead of ~15. It remembers, per tree shape and node position, the two children it last hashed
+ * and their parent, and reuses the parent only when both children are byte-equal to those: the
+ * result is always the one foldPath gives, for any path, valid or not.
+ */
+export class PathFolder {
+  /** Per tree (version and leaf count): per level, per node position, the children last hashed there and their parent. */
+  private readonly trees = new Map<string, Array<Array<FoldedNode | undefined>>>()
+  private nodes = 0
+  /** The input of a leaf hash: prefix, position (version 2), item. */
+  private readonly leafInput = new Uint8Array(1 + 16 + HASH)
+  private readonly leafView = new DataView(this.leafInput.buffer)
+
+  /** What foldPath(item, path, version === 2 ? at : undefined) gives, for leaf `at.index` of a tree of `at.leaves`. */
+  fold(item: Uint8Array, path: readonly PathStep[], at: LeafPosition, version: TreeVersion): Uint8Array {
+    const position = version === 2 ? at : undefined
+    if (item.length !== HASH || !fitsPosition(path, at)) return foldPath(item, path, position) // nothing to share
+    if (this.nodes >= FOLDER_MAX_NODES) {
+      this.trees.clear()
+      this.nodes = 0
+    }
+
+    const key = `${version}:${at.leaves}`
+    const levels = this.trees.get(key) ?? []
+    this.trees.set(key, levels)
+    let acc = this.leaf(item, at, version)
+    let p = at.index
+    let width = at.leaves
+    let s = 0
+    for (let level = 0; width > 1; level++) {
+      if (p % 2 === 1 || p + 1 < width) {
+        const sibling = path[s++]!.hash
+        const odd = p % 2 === 1
+        const left = odd ? sibling : acc
+        const right = odd ? acc : sibling
+        const nodes = levels[level] ?? []
+        levels[level] = nodes
+        const parentAt = Math.floor(p / 2)
+        const known = nodes[parentAt]
+        if (known !== undefined && sameBytes(known.left, left) && sameBytes(known.right, right)) {
+          acc = known.parent
+        } else {
+          // acc is the folder's own (a leaf it hashed, or a parent it keeps); the sibling is copied,
+          // as the caller's path may change after this call
+          const copy = sibling.slice()
+          const node = {left: odd ? copy : acc, right: odd ? acc : copy, parent: innerHash(left, right)}
+          nodes[parentAt] = node
+          acc = node.parent
+          this.nodes++
+        }
+      }
+
+      p = Math.floor(p / 2)
+      width = Math.ceil(width / 2)
+    }
+
+    return acc.slice()
+  }
+
+  /** leafHash(item), or leafHashV2(item, at) for version 2, hashed from one reused input buffer. */
+  private leaf(item: Uint8Array, at: LeafPosition, version: TreeVersion): Uint8Array {
+    const input = this.leafInput
+    input[0] = LEAF_PREFIX
+    if (version === 1) {
+      input.set(item, 1)
+      return sha256(input.subarray(0, 1 + HASH))
+    }
+
+    // uint64 big-endian of safe integers (fitsPosition checked): high and low 32 bits
+    const view = this.leafView
+    view.setUint32(1, Math.floor(at.leaves / 2 ** 32))
+    view.setUint32(5, at.leaves >>> 0)
+    view.setUint32(9, Math.floor(at.index / 2 ** 32))
+    view.setUint32(13, at.index >>> 0)
+    input.set(item, 17)
+    return sha256(input)
+  }
+}
+
+/** True when `path` has the sides expectedSides gives for `at` (without building that list) and 32-byte hashes. */
+function fitsPosition(path: readonly PathStep[], at: LeafPosition): boolean {
+  if (!Number.isSafeInteger(at.leaves) || !Number.isSafeInteger(at.index) || at.index < 0 || at.index >= at.leaves)
+    return false
+  let p = at.index
+  let width = at.leaves
+  let s = 0
+  while (width > 1) {
+    const side = p % 2 === 1 ? 'L' : p + 1 < width ? 'R' : undefined
+    if (side !== undefined) {
+      const step = path[s++]
+      if (step === undefined || step.side !== side || step.hash.length !== HASH) return false
+    }
+
+    p = Math.floor(p / 2)
+    width = Math.ceil(width / 2)
+  }
+
+  return s === path.length
+}
+
+/** A node a PathFolder hashed: parent = innerHash(left, right). Never changed once made. */
+interface FoldedNode {
+  left: Uint8Array
+  right: Uint8Array
+  parent: Uint8Array
+}
+
+/**
+ * True when two 32-byte hashes are equal. The same array is equal at once: a node's child is
+ * often the parent the folder returned one level below, which is the array it keeps.
+ */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true
+  for (let i = 0; i < HASH; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 /** The root of a list of item hashes (for checks; use MerkleTree when paths are needed). */
 export function merkleRoot(items: readonly Uint8Array[], version: TreeVersion = 2): Uint8Array {
   return new MerkleTree(items, version).root

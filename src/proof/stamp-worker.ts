@@ -13,13 +13,26 @@ let buf: Buffer | undefined
 function runJob(message: JobMessage): unknown[] | undefined {
   const board = boardFrom(message)
   if (message.kind === 'check') {
-    const out: ItemCheck[] = []
+    let out: ItemCheck[] = []
+    const {results} = message
+    // each chunk's results go to the main thread at once (it takes them between its own chunks)
+    const send = () => {
+      if (results === undefined || out.length === 0) return
+      results.postMessage(out)
+      out = []
+    }
+
     const check = itemChecker(message.paths, message.receipts, new Uint8Array(message.digests))
-    drain(board, (i) => {
-      const r = check(i)
-      if (r !== undefined) out.push(r)
-      return r !== undefined
-    })
+    drain(
+      board,
+      (i) => {
+        const r = check(i)
+        if (r !== undefined) out.push(r)
+        return r !== undefined
+      },
+      send,
+    )
+    send()
     return out
   }
 

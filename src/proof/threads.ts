@@ -8,7 +8,7 @@
 // main thread reports in full), and everything of a helper that failed to start or died. The main
 // thread never depends on a helper to get the work done, only to get it done sooner.
 import {availableParallelism} from 'node:os'
-import {Worker} from 'node:worker_threads'
+import {MessageChannel, type MessagePort, receiveMessageOnPort, Worker} from 'node:worker_threads'
 
 import {type ErrorCode, TsvmError} from '../vm/errors.js'
 import type {WriteJob} from './work.js'
@@ -48,8 +48,11 @@ export type Job =
   | {kind: 'write' | 'commit'; job: WriteJob}
   | {kind: 'check'; paths: readonly string[]; receipts: readonly string[]; digests: SharedArrayBuffer}
 
-/** What a helper is sent: the job and its board's shared memory. */
-export type JobMessage = Job & {ctl: SharedArrayBuffer; state: SharedArrayBuffer; n: number}
+/**
+ * What a helper is sent: the job and its board's shared memory, and for the check job a port to
+ * send each chunk's results on as it goes (read by the main thread between its own chunks).
+ */
+export type JobMessage = Job & {ctl: SharedArrayBuffer; state: SharedArrayBuffer; n: number; results?: MessagePort}
 
 /** A helper's answer to a job: done, or the error that stopped it. */
 export type JobReply = {ok: true; out?: unknown[]} | {ok: false; error: ErrorShape}
@@ -201,19 +204,38 @@ export class Helpers {
       n: board.n,
     }
     const replies = this.workers.map((w) => this.reply(w))
-    for (const w of this.workers) w.postMessage(message)
+    // The check job's results come back chunk by chunk, each helper on its own port, and are taken
+    // between this thread's chunks: copying them in is then part of the shared work, not a wait at the end.
+    const channels = job.kind === 'check' ? this.workers.map(() => new MessageChannel()) : []
+    for (const [k, w] of this.workers.entries()) {
+      const port = channels[k]?.port2
+      if (port) w.postMessage({...message, results: port}, [port])
+      else w.postMessage(message)
+    }
+
+    const out: unknown[] = []
+    const take = () => {
+      for (const c of channels) for (let m; (m = receiveMessageOnPort(c.port1));) out.push(...(m.message as unknown[]))
+    }
+
     let failure: unknown
     try {
-      drain(board, fn, afterChunk)
+      drain(board, fn, (done) => {
+        take()
+        afterChunk?.(done)
+      })
     } catch (error) {
       failure = error
     }
 
     const answers = await Promise.all(replies)
+    // a helper posts its last results before it answers: they are in the port's queue by now
+    take()
+    for (const c of channels) c.port1.close()
     if (failure !== undefined) throw failure
     const failed = answers.find((a): a is {ok: false; error: ErrorShape} => a !== undefined && !a.ok)
     if (failed) throw errorFromShape(failed.error)
-    return answers.flatMap((a) => (a?.ok && a.out ? a.out : []))
+    return [...out, ...answers.flatMap((a) => (a?.ok && a.out ? a.out : []))]
   }
 
   /** The helper's answer to the job just posted; undefined (and the helper dropped) if it failed or exited. */

@@ -2,11 +2,10 @@
 // synchronous functions, so the main thread and the helper threads of threads.ts run the same
 // code. Synchronous on purpose: the items are many and small, and for them the thread-pool round
 // trips of async fs calls cost more than the reads, hashes and writes themselves.
-import {hash} from 'node:crypto'
 import {closeSync, mkdirSync, openSync, readFileSync, readSync} from 'node:fs'
 import {dirname, sep} from 'node:path'
 
-import {bytesEqual} from '../vm/hash.js'
+import {bytesEqual, sha256} from '../vm/hash.js'
 import {MerkleTree} from './merkle.js'
 import {parseReceipt, receiptSerializer, type Receipt} from './receipt.js'
 import {commitTemp, createFileAtomic, tempPath, writeFileAtomic, writeTemp} from './write.js'
@@ -30,8 +29,8 @@ export function hashSmallFile(path: string, buf: Buffer): Uint8Array | undefined
     let n = 0
     for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += r
     if (n > SMALL_FILE) return undefined
-    const digest = hash('sha256', buf.subarray(0, n), 'buffer')
-    return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)
+    // sha256 copies its digest into a small array: a Buffer digest would be a memory block outside the heap per file
+    return sha256(buf.subarray(0, n))
   } finally {
     closeSync(fd)
   }

@@ -10,6 +10,8 @@ import {
   leafHashV2,
   MerkleTree,
   merkleRoot,
+  PathFolder,
+  type PathStep,
 } from '../../src/proof/merkle.js'
 import {toHex} from '../../src/vm/encoding.js'
 import {TsvmError} from '../../src/vm/errors.js'
@@ -203,3 +205,78 @@ describe('Merkle tree, both versions', () => {
 const PINNED_2 = '28fb81e496897e0ce886f08602392e9239b65c659041e5202163e58ad898f444'
 // the same with version 2 leaves: sha256(00 || u64 2 || u64 i || item), computed with Python's hashlib
 const PINNED_2_V2 = '42b39532d90c552e3c54c8415edfb50c5c56472628f65b4f959ea5fe67f1fe15'
+
+/** `bytes` with bit 0 of byte `at` flipped. */
+const changed = (bytes: Uint8Array, at: number) => bytes.map((b, i) => (i === at ? b ^ 1 : b))
+
+/** Checks a PathFolder against foldPath on every path of a tree of n items, and on each with one node or the item changed. */
+function foldLikeFoldPath(folder: PathFolder, version: 1 | 2, n: number): void {
+  const items = Array.from({length: n}, (_, i) => item(i))
+  const tree = new MerkleTree(items, version)
+  for (let i = 0; i < n; i++) {
+    const at = {index: i, leaves: n}
+    const position = version === 2 ? at : undefined
+    const path = tree.path(i)
+    assert.deepEqual(folder.fold(items[i]!, path, at, version), tree.root, `${version} ${n} ${i}`)
+    for (let k = 0; k < path.length; k++) {
+      const bad = path.map((s, j) => (j === k ? {...s, hash: changed(s.hash, (i + k) % 32)} : s))
+      const got = folder.fold(items[i]!, bad, at, version)
+      assert.deepEqual(got, foldPath(items[i]!, bad, position))
+      assert.notDeepEqual(got, tree.root, `${version} ${n} ${i}: node ${k} changed`)
+    }
+
+    const other = changed(items[i]!, 0)
+    assert.deepEqual(folder.fold(other, path, at, version), foldPath(other, path, position))
+    assert.notDeepEqual(folder.fold(other, path, at, version), tree.root)
+    // the path of a neighbour (its nodes are all in the tree) does not lead there from this item
+    const neighbour = tree.path((i + 1) % n)
+    if (neighbour.length === path.length && neighbour.every((s, j) => s.side === path[j]!.side))
+      assert.notDeepEqual(folder.fold(items[i]!, neighbour, at, version), tree.root)
+  }
+}
+
+describe('PathFolder', () => {
+  it('folds every path as foldPath does, and each path with one node changed to what foldPath gives', () => {
+    for (const version of [1, 2] as const) {
+      for (const n of [2, 3, 7, 64, 100]) {
+        const folder = new PathFolder()
+        // twice: the second round finds every node of the tree remembered
+        foldLikeFoldPath(folder, version, n)
+        foldLikeFoldPath(folder, version, n)
+      }
+    }
+  })
+
+  it('a path of another shape, or with a hash of another length, is folded as foldPath folds it', () => {
+    const items = Array.from({length: 5}, (_, i) => item(i))
+    const tree = new MerkleTree(items)
+    const folder = new PathFolder()
+    const at = {index: 2, leaves: 5}
+    const path = tree.path(2)
+    const cases: PathStep[][] = [
+      path.slice(1),
+      [...path, path[0]!],
+      path.map((s) => ({...s, side: s.side === 'L' ? 'R' : 'L'})),
+      path.map((s, j) => (j === 1 ? {...s, hash: s.hash.subarray(0, 31)} : s)),
+    ]
+    for (const p of cases) assert.deepEqual(folder.fold(items[2]!, p, at, 2), foldPath(items[2]!, p, at))
+    // positions beyond 32 bits, and an item that is not 32 bytes
+    for (const big of [
+      {index: 2 ** 40 + 5, leaves: 2 ** 41 + 3},
+      {index: 2 ** 52, leaves: 2 ** 53 - 1},
+    ]) {
+      const bigPath = expectedSides(big.index, big.leaves).map((side, k) => ({side, hash: item(k)}))
+      for (const version of [1, 2] as const) {
+        const plain = foldPath(items[0]!, bigPath, version === 2 ? big : undefined)
+        assert.deepEqual(folder.fold(items[0]!, bigPath, big, version), plain)
+        assert.deepEqual(folder.fold(items[0]!, bigPath, big, version), plain)
+      }
+    }
+
+    assert.deepEqual(folder.fold(items[2]!.subarray(1), path, at, 2), foldPath(items[2]!.subarray(1), path, at))
+    // the root it returns is the caller's own copy
+    const root = folder.fold(items[2]!, path, at, 2)
+    root.fill(0)
+    assert.deepEqual(folder.fold(items[2]!, path, at, 2), tree.root)
+  })
+})

@@ -4,6 +4,7 @@ import {describe, it} from 'node:test'
 import {MerkleTree} from '../../src/proof/merkle.js'
 import {
   duplicateKey,
+  keyCount,
   localDataDir,
   MAX_RECEIPT_BYTES,
   parseReceipt,
@@ -168,6 +169,27 @@ describe('receipt format', () => {
       duplicateKey(String.raw`{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}], "c": "\"a\": 1, \"a\""}`),
       undefined,
     )
+  })
+
+  it('finds duplicates by counting keys: spacing, escapes and quotes inside values do not fool the count', () => {
+    const text = serializeReceipt(receipt)
+    // 9 top-level keys, item 2, merkle 3, 2 per path step, block 5, chain 3
+    assert.equal(keyCount(text), 9 + 2 + 3 + 2 * receipt.merkle!.path.length + 5 + 3)
+    assert.equal(keyCount(JSON.stringify(JSON.parse(text))), keyCount(text))
+    assert.equal(keyCount(String.raw`{"a" :  {"b"	:1}, "c": "\"d\": 1, \\", "e" : ["f", "g:"], "h\"": "\\\\"}`), 5)
+    const cases: Array<[string, string]> = [
+      ['status', text.replace('"status":', '"status" : "pending",\n  "status"\n :')],
+      ['merkle.path[0].side', text.replace('"side":', '"side" :"L", "side" :')],
+      ['item.name', text.replace('"name":', String.raw`"name": "a\": \"name\": \"", "n\u0061me":`)],
+      ['chain.__proto__', text.replace('"kind":', '"__proto__": {}, "__proto__": {}, "kind":')],
+    ]
+    for (const [name, dup] of cases) {
+      assert.notEqual(dup, text, name)
+      assert.equal(field(dup), name, name)
+    }
+
+    // a key spelled with an escape that is not a duplicate is an unknown field, not a duplicate
+    assert.equal(field(text.replace('"name":', String.raw`"n\u0061mes": "x", "name":`)), 'item.names')
   })
 
   it('field names and values from the file are shown printable', () => {

@@ -6,6 +6,7 @@ import {after, before, describe, it} from 'node:test'
 import type {Worker} from 'node:worker_threads'
 
 import {toTsvmError} from '../../src/errors.js'
+import type {ItemCheck} from '../../src/proof/check-work.js'
 import {MerkleTree} from '../../src/proof/merkle.js'
 import {parseReceipt} from '../../src/proof/receipt.js'
 import {
@@ -124,6 +125,61 @@ describe('stamp helper threads', () => {
       await helpers.close()
     }
   })
+
+  it('check job: each item a helper checked comes back once, chunk by chunk, with its digest in shared memory', async () => {
+    const helpers = Helpers.forItems(N)
+    assert.ok(helpers.count >= 1, 'this test needs a machine with 2 cores or more')
+    const receipt = join(dir, 'one.tsvm')
+    const hex = 'ab'.repeat(32)
+    writeFileSync(
+      receipt,
+      JSON.stringify({
+        format: 'tsvm-receipt',
+        version: 2,
+        item: {hash: hex},
+        merkle: null,
+        payload: hex,
+        block: null,
+        chain: {kind: 'embedded', location: '/chain'},
+        status: 'pending',
+        createdAt: '2026-01-01T00:00:00.000Z',
+      }),
+    )
+    // this thread slow about each item (the helper's last chunk ends first), or quick once the helper has begun (it ends last)
+    for (const slow of [true, false]) await checkJob(helpers, receipt, slow)
+    await helpers.close()
+  })
+
+  async function checkJob(helpers: Helpers, receipt: string, slow: boolean): Promise<void> {
+    try {
+      const board = newBoard(N)
+      const digests = new Uint8Array(new SharedArrayBuffer(N * 32))
+      const job = {
+        kind: 'check' as const,
+        paths,
+        receipts: paths.map(() => receipt),
+        digests: digests.buffer as SharedArrayBuffer,
+      }
+      const out = (await helpers.run(job, board, (i) => {
+        if (slow || i === 0) shareWithHelper(board, i)
+        return false
+      })) as ItemCheck[]
+      const byHelper = Array.from({length: N}, (_, i) => i).filter((i) => isDone(board, i))
+      assert.ok(byHelper.length > 0, 'the helper did no item')
+      assert.deepEqual(
+        out.map((c) => c.i).sort((a, b) => a - b),
+        byHelper,
+      )
+      for (const c of out) {
+        assert.equal(c.offline.status, 'invalid')
+        assert.equal(c.offline.check, 'item')
+        assert.deepEqual(digests.slice(c.i * 32, (c.i + 1) * 32), sha(readFileSync(paths[c.i]!)), `item ${c.i}`)
+      }
+    } catch (error) {
+      await helpers.close()
+      throw error
+    }
+  }
 
   it('hashSmallFile: the digest of a small file, undefined for a large one', () => {
     const buf = readBuffer()

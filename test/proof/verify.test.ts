@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {verifyText} from '../../src/proof/format.js'
-import {MerkleTree} from '../../src/proof/merkle.js'
+import {MerkleTree, PathFolder} from '../../src/proof/merkle.js'
 import {parseReceipt, receiptFromJson, serializeReceipt, type Receipt} from '../../src/proof/receipt.js'
 import {stamp} from '../../src/proof/stamp.js'
 import {upgradeReceipt} from '../../src/proof/upgrade.js'
@@ -246,6 +246,54 @@ describe('verify', () => {
       },
     ]) {
       assert.equal((await verifyReceipt(reparse(r, mutate), {file})).status, 'consistent')
+    }
+  })
+
+  it('with a PathFolder (batch verify), refuses exactly what it refuses without one, with the same result', async () => {
+    const d = await files('folder', 9)
+    await stamp(await newChain(), [d], {cwd: dir})
+    const receipts = await Promise.all(Array.from({length: 9}, (_, i) => loadReceipt(join(d, `f${i}.txt.tsvm`))))
+    const folder = new PathFolder()
+    const same = (r: Receipt, item = r.item.hash) => {
+      const plain = checkReceipt(r, item)
+      assert.deepEqual(checkReceipt(r, item, folder), plain)
+      return plain
+    }
+
+    for (const r of receipts) assert.equal(same(r).status, 'consistent')
+    const other = makeBlock({parentId: EMPTY_ID, height: 9n, timestamp: 5n, data: receipts[0]!.payload})
+    for (const [i, r] of receipts.entries()) {
+      const bad: Receipt[] = r.merkle!.path.map((_, k) =>
+        reparse(r, (j) => {
+          j.merkle.path[k].hash = flip(j.merkle.path[k].hash)
+        }),
+      )
+      bad.push(
+        reparse(r, (j) => {
+          j.merkle = receipts[(i + 1) % 9]!.merkle && JSON.parse(serializeReceipt(receipts[(i + 1) % 9]!)).merkle
+        }),
+        reparse(r, (j) => {
+          j.payload = flip(j.payload)
+        }),
+        reparse(r, (j) => {
+          j.block.bytes = toHex(other.bytes)
+        }),
+        reparse(r, (j) => {
+          j.block.id = idToString(other.id)
+        }),
+        reparse(r, (j) => {
+          j.block.timestamp = '6'
+        }),
+      )
+      for (const b of bad) {
+        const result = same(b)
+        assert.equal(result.status, 'invalid')
+        assert.equal(result.code, 'PROOF_INVALID')
+      }
+
+      assert.equal(same(r, sha256(r.item.hash)).check, 'item')
+      // the good receipts still pass after the bad ones were folded
+      for (const good of receipts) assert.equal(same(good).status, 'consistent')
     }
   })
 
