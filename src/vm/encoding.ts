@@ -7,11 +7,10 @@
 //
 // Decoding always verifies the checksum. Each failure has its own code so scripts can tell a
 // typo (bad character) from a truncated paste (too short) from a corrupted value (checksum).
-import {sha256 as nobleSha256} from '@noble/hashes/sha2.js'
 import {base58} from '@scure/base'
 
 import {TsvmError} from './errors.js'
-import {bytesEqual} from './hash.js'
+import {bytesEqual, sha256Into} from './hash.js'
 
 /** Length of the CB58/hex checksum: the last 4 bytes of one SHA-256. */
 export const CHECKSUM_LENGTH = 4
@@ -28,8 +27,7 @@ for (const c of BASE58_ALPHABET) BASE58_OK[c.charCodeAt(0)] = 1
 
 /**
  * The 4-byte checksum AvalancheGo appends: the last 4 bytes of one sha256(data)
- * (hashing.Checksum), not bitcoin's first 4 of a double hash. Computed with @noble/hashes, the
- * project's portable reference SHA-256; block IDs use node:crypto (src/vm/hash.ts) for speed.
+ * (hashing.Checksum), not bitcoin's first 4 of a double hash.
  */
 export function checksum(data: Uint8Array): Uint8Array {
   const out = new Uint8Array(CHECKSUM_LENGTH)
@@ -37,17 +35,12 @@ export function checksum(data: Uint8Array): Uint8Array {
   return out
 }
 
-// One fresh hasher cloned into one scratch hasher per checksum: the same noble SHA-256 without
-// building a hasher and its buffers for every ID printed (a group commit prints 100,000).
-// `_cloneInto` is in noble's public types but underscore-named: check it on noble upgrades.
-const SHA256_FRESH = nobleSha256.create()
-const sha256Scratch = nobleSha256.create()
+// node:crypto's SHA-256, as for block IDs (src/vm/hash.ts): about twice as fast as @noble/hashes
+// on an ID, and a group commit prints 100,000 of them.
 const digestScratch = new Uint8Array(32)
 
 function checksumInto(data: Uint8Array, out: Uint8Array, at: number): void {
-  SHA256_FRESH._cloneInto(sha256Scratch)
-  sha256Scratch.update(data)
-  sha256Scratch.digestInto(digestScratch)
+  sha256Into(data, digestScratch, 0)
   for (let i = 0; i < CHECKSUM_LENGTH; i++) out[at + i] = digestScratch[32 - CHECKSUM_LENGTH + i]!
 }
 
@@ -138,6 +131,7 @@ export function cb58Encode(data: Uint8Array): string {
 }
 
 const cb58Scratch = new Uint8Array(ID_LENGTH + CHECKSUM_LENGTH)
+const cb58Id = cb58Scratch.subarray(0, ID_LENGTH)
 
 /**
  * Writes the CB58 of a 32-byte ID as ASCII into `out` at `at` and returns how many bytes it
@@ -146,9 +140,18 @@ const cb58Scratch = new Uint8Array(ID_LENGTH + CHECKSUM_LENGTH)
  */
 export function idToCb58Into(id: Uint8Array, out: Uint8Array, at: number): number {
   if (id.length !== ID_LENGTH) throw new TsvmError('BAD_LENGTH', `an ID is ${ID_LENGTH} bytes, got ${id.length}`)
+  return idsToCb58Into(id, 0, out, at)
+}
+
+/** idToCb58Into for the ID at `from` in `ids` (IDs side by side, as in a block run). */
+export function idsToCb58Into(ids: Uint8Array, from: number, out: Uint8Array, at: number): number {
+  if (from < 0 || from + ID_LENGTH > ids.length) {
+    throw new TsvmError('BAD_LENGTH', `no ${ID_LENGTH}-byte ID at ${from} of ${ids.length} bytes`)
+  }
+
   const scratch = cb58Scratch
-  for (let i = 0; i < ID_LENGTH; i++) scratch[i] = id[i]!
-  checksumInto(id, scratch, ID_LENGTH)
+  for (let i = 0; i < ID_LENGTH; i++) scratch[i] = ids[from + i]!
+  checksumInto(cb58Id, scratch, ID_LENGTH)
   const start = base58Digits(scratch)
   const digits = b58Out
   const end = b58End
