@@ -155,12 +155,16 @@ export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: St
   const heights = blocks.map((b) => b.block.height.toString())
   let hw = 0
   for (const h of heights) if (h.length > hw) hw = h.length
-  return sameStatusLines(blocks.length, STATUS_NAMES[status], {height: (i) => heights[i]!, hw, ids, data})
+  const rows = sameStatusLines(blocks.length, STATUS_NAMES[status], {height: (i) => heights[i]!, hw, ids, data})
+  return rows.toString('latin1', 0, rows.length - 1)
 }
 
-/** storedBlockLines of a run of accepted blocks, read from the run's buffers. */
-export function blockRunLines(run: BlockRun): string {
-  if (run.length === 0) return ''
+/**
+ * storedBlockLines of a run of accepted blocks, read from the run's buffers, as ASCII bytes
+ * with a newline after the last line too (none for no blocks): for writing out as they are.
+ */
+export function blockRunLines(run: BlockRun): Uint8Array {
+  if (run.length === 0) return new Uint8Array(0)
   const last = run.firstHeight + BigInt(run.length - 1)
   const exact = last <= BigInt(Number.MAX_SAFE_INTEGER)
   const first = Number(run.firstHeight)
@@ -188,12 +192,12 @@ interface Rows {
   dataStride?: number
 }
 
-/** The rows of storedBlockLines (see Rows), each with `statusText`. */
+/** The rows of storedBlockLines (see Rows), each with `statusText`, as ASCII bytes, every row ending in a newline. */
 function sameStatusLines(
   count: number,
   statusText: string,
   {height, hw, ids, data, dataAt = 0, dataStride = 32}: Rows,
-): string {
+): Buffer {
   // The ID cell is coloured as id() colours it: the same escapes around every ID, so the widest
   // coloured cell is the widest ID plus the escapes, and padding follows the closing escape.
   const [open, close] = chalk.cyan('\u0000').split('\u0000') as [string, string]
@@ -214,13 +218,13 @@ function sameStatusLines(
   const statusAt = idAt + idw + close.length + 2
   const hexAt = statusAt + statusText.length + 2
   const stride = hexAt + 64 + 1
-  const out = Buffer.alloc(stride * count - 1, 32)
+  const out = Buffer.alloc(stride * count, 32)
   const copy = (text: string, at: number) => {
     for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k)
   }
 
   for (let i = 0, row = 0; i < count; i++, row += stride) {
-    if (i > 0) out[row - 1] = 10
+    out[row + stride - 1] = 10
     copy(height(i), row)
     copy(open, row + hw + 2)
     const n = idLengths[i]!
@@ -233,7 +237,7 @@ function sameStatusLines(
     }
   }
 
-  return out.toString('latin1')
+  return out
 }
 
 /** A problem list for `check`, one per line. */

@@ -63,7 +63,8 @@ By default the payloads are queued and then built and accepted at once, one bloc
     let shown = 0
     const show = (blocks: StoredBlock[] | BlockRun) => {
       if (blocks.length === 0) return
-      this.log(Array.isArray(blocks) ? storedBlockLines(blocks) : blockRunLines(blocks))
+      if (Array.isArray(blocks)) this.log(storedBlockLines(blocks))
+      else this.logBytes(blockRunLines(blocks))
       shown += blocks.length
     }
 
