@@ -155,7 +155,12 @@ export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: St
   const heights = blocks.map((b) => b.block.height.toString())
   let hw = 0
   for (const h of heights) if (h.length > hw) hw = h.length
-  const rows = sameStatusLines(blocks.length, STATUS_NAMES[status], {height: (i) => heights[i]!, hw, ids, data})
+  const height = (i: number, out: Uint8Array, at: number) => {
+    const h = heights[i]!
+    for (let k = 0; k < h.length; k++) out[at + k] = h.charCodeAt(k)
+  }
+
+  const rows = sameStatusLines(blocks.length, STATUS_NAMES[status], {height, hw, ids, data})
   return rows.toString('latin1', 0, rows.length - 1)
 }
 
@@ -165,12 +170,22 @@ export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: St
  */
 export function blockRunLines(run: BlockRun): Uint8Array {
   if (run.length === 0) return new Uint8Array(0)
-  const last = run.firstHeight + BigInt(run.length - 1)
-  const exact = last <= BigInt(Number.MAX_SAFE_INTEGER)
-  const first = Number(run.firstHeight)
-  const height = exact ? (i: number) => String(first + i) : (i: number) => (run.firstHeight + BigInt(i)).toString()
+  // The heights count up from the first: its decimal digits, right-aligned in `digits`, are
+  // copied and then incremented in place for each row (a carry past the first digit adds one).
+  const digits = new Uint8Array(20) // 2^64 - 1 has 20
+  const first = run.firstHeight.toString()
+  let from = digits.length - first.length
+  for (let k = 0; k < first.length; k++) digits[from + k] = first.charCodeAt(k)
+  const height = (_: number, out: Uint8Array, at: number) => {
+    for (let k = from; k < digits.length; k++) out[at + k - from] = digits[k]!
+    let k = digits.length - 1
+    while (k >= from && digits[k] === 57) digits[k--] = 48
+    if (k >= from) digits[k]!++
+    else if (from > 0) digits[--from] = 49
+  }
+
   // Heights only grow: the last is the widest. The payload is at 50..82 of each block's 82 codec bytes.
-  const hw = height(run.length - 1).length
+  const hw = (run.firstHeight + BigInt(run.length - 1)).toString().length
   return sameStatusLines(run.length, STATUS_NAMES[Status.Accepted], {
     height,
     hw,
@@ -181,10 +196,13 @@ export function blockRunLines(run: BlockRun): Uint8Array {
   })
 }
 
-/** The cells of sameStatusLines' rows: row i shows height(i), the ID at 32·i in `ids` and the payload at dataAt + dataStride·i in `data`. */
+/**
+ * The cells of sameStatusLines' rows: row i shows height i (written by height(i, out, at), called
+ * for i = 0, 1, ... in order), the ID at 32·i in `ids` and the payload at dataAt + dataStride·i in `data`.
+ */
 interface Rows {
-  height: (i: number) => string
-  /** The widest height(i). */
+  height: (i: number, out: Uint8Array, at: number) => void
+  /** The widest height. */
   hw: number
   ids: Uint8Array
   data: Uint8Array
@@ -213,24 +231,23 @@ function sameStatusLines(
   }
 
   // Every row has the same length (every cell but the last is padded, and the last is 64 hex
-  // digits): lay them out at fixed offsets in a buffer of spaces.
+  // digits): lay them out at fixed offsets in a buffer filled with a row of spaces, the opening
+  // escape, the status and the newline; the closing escape follows each ID.
   const idAt = hw + 2 + open.length
   const statusAt = idAt + idw + close.length + 2
   const hexAt = statusAt + statusText.length + 2
   const stride = hexAt + 64 + 1
-  const out = Buffer.alloc(stride * count, 32)
-  const copy = (text: string, at: number) => {
-    for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k)
-  }
-
+  const template = Buffer.alloc(stride, 32)
+  template.write(open, hw + 2, 'latin1')
+  template.write(statusText, statusAt, 'latin1')
+  template[stride - 1] = 10
+  const out = Buffer.alloc(stride * count, template)
+  const closing = Buffer.from(close, 'latin1')
   for (let i = 0, row = 0; i < count; i++, row += stride) {
-    out[row + stride - 1] = 10
-    copy(height(i), row)
-    copy(open, row + hw + 2)
+    height(i, out, row)
     const n = idLengths[i]!
     for (let k = 0, from = 50 * i; k < n; k++) out[row + idAt + k] = cb58[from + k]!
-    copy(close, row + idAt + n)
-    copy(statusText, row + statusAt)
+    for (let k = 0; k < closing.length; k++) out[row + idAt + n + k] = closing[k]!
     for (let j = dataAt + dataStride * i, end = j + 32, at = row + hexAt; j < end; j++, at += 2) {
       out[at] = HEX_CODES[data[j]! >> 4]!
       out[at + 1] = HEX_CODES[data[j]! & 15]!
