@@ -10,6 +10,8 @@ import {progressText} from './progress-line.js'
 import {usageMessage} from './usage.js'
 import {TsvmError} from './vm/errors.js'
 
+const ignore = () => {}
+
 /** The parsed flags of a command class, for typed access in subclasses. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -49,6 +51,19 @@ export abstract class BaseCommand extends Command {
    */
   override logJson(json: unknown): void {
     console.log(JSON.stringify(json, null, 2))
+  }
+
+  /**
+   * this.log for output already laid out as bytes (ending in a newline), written as they are:
+   * no string to build and encode again. As console.log does, a failed write (EPIPE, the reader
+   * has gone) is not thrown: it sets outputClosed.
+   */
+  protected logBytes(bytes: Uint8Array): void {
+    if (this.jsonEnabled() || bytes.length === 0) return
+    if (process.stdout.listenerCount('error') === 0) process.stdout.once('error', ignore)
+    process.stdout.write(bytes, (error) => {
+      if (error) this.outputClosed = true
+    })
   }
 
   /** Results go to stdout; this is for progress and warnings, which go to stderr and stay quiet under --json. */

@@ -5,9 +5,10 @@
 import chalk, {type ColorSupportLevel, chalkStderr, supportsColor, supportsColorStderr} from 'chalk'
 
 import {type BlockJson, blockRow} from './chain/view.js'
-import {type Block, type Status, STATUS_NAMES} from './vm/block.js'
-import {idToCb58Into} from './vm/encoding.js'
+import {type Block, Status, STATUS_NAMES} from './vm/block.js'
+import {idsToCb58Into} from './vm/encoding.js'
 import type {TsvmError} from './vm/errors.js'
+import type {BlockRun} from './vm/run.js'
 
 /**
  * The colour level of one stream: `detected` is chalk's level for it (terminal, TERM,
@@ -144,50 +145,116 @@ export function storedBlockLines(blocks: ReadonlyArray<{block: Block; status: St
   if (blocks.length === 0) return ''
   const {status} = blocks[0]!
   if (blocks.some((b) => b.status !== status)) return blockLines(blocks.map((b) => blockRow(b.block, b.status)))
-  const statusText = STATUS_NAMES[status]
-  // The ID cell is coloured as id() colours it: the same escapes around every ID, so the widest
-  // coloured cell is the widest ID plus the escapes, and padding follows the closing escape.
-  const [open, close] = chalk.cyan('\u0000').split('\u0000') as [string, string]
+  const ids = new Uint8Array(32 * blocks.length)
+  const data = new Uint8Array(32 * blocks.length)
+  for (let i = 0; i < blocks.length; i++) {
+    ids.set(blocks[i]!.block.id, 32 * i)
+    data.set(blocks[i]!.block.data, 32 * i)
+  }
+
   const heights = blocks.map((b) => b.block.height.toString())
   let hw = 0
   for (const h of heights) if (h.length > hw) hw = h.length
+  const height = (i: number, out: Uint8Array, at: number) => {
+    const h = heights[i]!
+    for (let k = 0; k < h.length; k++) out[at + k] = h.charCodeAt(k)
+  }
+
+  const rows = sameStatusLines(blocks.length, STATUS_NAMES[status], {height, hw, ids, data})
+  return rows.toString('latin1', 0, rows.length - 1)
+}
+
+/**
+ * storedBlockLines of a run of accepted blocks, read from the run's buffers, as ASCII bytes
+ * with a newline after the last line too (none for no blocks): for writing out as they are.
+ */
+export function blockRunLines(run: BlockRun): Uint8Array {
+  if (run.length === 0) return new Uint8Array(0)
+  // The heights count up from the first: its decimal digits, right-aligned in `digits`, are
+  // copied and then incremented in place for each row (a carry past the first digit adds one).
+  const digits = new Uint8Array(20) // 2^64 - 1 has 20
+  const first = run.firstHeight.toString()
+  let from = digits.length - first.length
+  for (let k = 0; k < first.length; k++) digits[from + k] = first.charCodeAt(k)
+  const height = (_: number, out: Uint8Array, at: number) => {
+    for (let k = from; k < digits.length; k++) out[at + k - from] = digits[k]!
+    let k = digits.length - 1
+    while (k >= from && digits[k] === 57) digits[k--] = 48
+    if (k >= from) digits[k]!++
+    else if (from > 0) digits[--from] = 49
+  }
+
+  // Heights only grow: the last is the widest. The payload is at 50..82 of each block's 82 codec bytes.
+  const hw = (run.firstHeight + BigInt(run.length - 1)).toString().length
+  return sameStatusLines(run.length, STATUS_NAMES[Status.Accepted], {
+    height,
+    hw,
+    ids: run.ids,
+    data: run.bytes,
+    dataAt: 50,
+    dataStride: 82,
+  })
+}
+
+/**
+ * The cells of sameStatusLines' rows: row i shows height i (written by height(i, out, at), called
+ * for i = 0, 1, ... in order), the ID at 32·i in `ids` and the payload at dataAt + dataStride·i in `data`.
+ */
+interface Rows {
+  height: (i: number, out: Uint8Array, at: number) => void
+  /** The widest height. */
+  hw: number
+  ids: Uint8Array
+  data: Uint8Array
+  dataAt?: number
+  dataStride?: number
+}
+
+/** The rows of storedBlockLines (see Rows), each with `statusText`, as ASCII bytes, every row ending in a newline. */
+function sameStatusLines(
+  count: number,
+  statusText: string,
+  {height, hw, ids, data, dataAt = 0, dataStride = 32}: Rows,
+): Buffer {
+  // The ID cell is coloured as id() colours it: the same escapes around every ID, so the widest
+  // coloured cell is the widest ID plus the escapes, and padding follows the closing escape.
+  const [open, close] = chalk.cyan('\u0000').split('\u0000') as [string, string]
+
   // Every ID first, into one scratch of 50 bytes each (the longest CB58 of 32 bytes), for its width.
-  const ids = new Uint8Array(50 * blocks.length)
-  const idLengths = new Uint8Array(blocks.length)
+  const cb58 = new Uint8Array(50 * count)
+  const idLengths = new Uint8Array(count)
   let idw = 0
-  for (let i = 0; i < blocks.length; i++) {
-    const n = idToCb58Into(blocks[i]!.block.id, ids, 50 * i)
+  for (let i = 0; i < count; i++) {
+    const n = idsToCb58Into(ids, 32 * i, cb58, 50 * i)
     idLengths[i] = n
     if (n > idw) idw = n
   }
 
   // Every row has the same length (every cell but the last is padded, and the last is 64 hex
-  // digits): lay them out at fixed offsets in a buffer of spaces.
+  // digits): lay them out at fixed offsets in a buffer filled with a row of spaces, the opening
+  // escape, the status and the newline; the closing escape follows each ID.
   const idAt = hw + 2 + open.length
   const statusAt = idAt + idw + close.length + 2
   const hexAt = statusAt + statusText.length + 2
   const stride = hexAt + 64 + 1
-  const out = Buffer.alloc(stride * blocks.length - 1, 32)
-  const copy = (text: string, at: number) => {
-    for (let k = 0; k < text.length; k++) out[at + k] = text.charCodeAt(k)
-  }
-
-  for (let i = 0, row = 0; i < blocks.length; i++, row += stride) {
-    if (i > 0) out[row - 1] = 10
-    copy(heights[i]!, row)
-    copy(open, row + hw + 2)
+  const template = Buffer.alloc(stride, 32)
+  template.write(open, hw + 2, 'latin1')
+  template.write(statusText, statusAt, 'latin1')
+  template[stride - 1] = 10
+  const out = Buffer.alloc(stride * count, template)
+  const closing = Buffer.from(close, 'latin1')
+  for (let i = 0, row = 0; i < count; i++, row += stride) {
+    height(i, out, row)
     const n = idLengths[i]!
-    for (let k = 0, from = 50 * i; k < n; k++) out[row + idAt + k] = ids[from + k]!
-    copy(close, row + idAt + n)
-    copy(statusText, row + statusAt)
-    const {data} = blocks[i]!.block
-    for (let j = 0, at = row + hexAt; j < data.length; j++, at += 2) {
+    for (let k = 0, from = 50 * i; k < n; k++) out[row + idAt + k] = cb58[from + k]!
+    for (let k = 0; k < closing.length; k++) out[row + idAt + n + k] = closing[k]!
+    for (let j = dataAt + dataStride * i, end = j + 32, at = row + hexAt; j < end; j++, at += 2) {
       out[at] = HEX_CODES[data[j]! >> 4]!
       out[at + 1] = HEX_CODES[data[j]! & 15]!
     }
   }
 
-  return out.toString('latin1')
+  return out
 }
 
 /** A problem list for `check`, one per line. */

@@ -5,8 +5,10 @@ import chalk from 'chalk'
 import fc from 'fast-check'
 
 import {blockRow} from '../src/chain/view.js'
-import {blockLines, colorLevel, columns, storedBlockLines} from '../src/output.js'
-import {type Block, Status} from '../src/vm/block.js'
+import {blockLines, blockRunLines, colorLevel, columns, storedBlockLines} from '../src/output.js'
+import {type Block, makeBlock, Status} from '../src/vm/block.js'
+import {idToString} from '../src/vm/encoding.js'
+import {buildRun} from '../src/vm/run.js'
 
 // What blockLines printed before it had its own layout loop: one columns() row per block.
 const reference = (views: Array<{id: string; height: string; dataHex: string; status?: string}>) =>
@@ -66,6 +68,61 @@ describe('storedBlockLines', () => {
     } finally {
       chalk.level = level
     }
+  })
+})
+
+const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1')
+
+describe('blockRunLines', () => {
+  it('prints what storedBlockLines prints for the run as accepted blocks, coloured or not', () => {
+    const {level} = chalk
+    try {
+      fc.assert(
+        fc.property(
+          // heights that cross a digit boundary inside the run, and some past 2^53
+          fc.oneof(fc.bigUint({max: 120n}), fc.constant(9990n), fc.bigUint({max: 2n ** 64n - 50n})),
+          fc.array(fc.uint8Array({minLength: 32, maxLength: 32}), {maxLength: 25}),
+          fc.constantFrom(0 as const, 1 as const),
+          (height, payloads, colour) => {
+            chalk.level = colour
+            // the IDs are hashes: their CB58 is 49 or 50 characters, so most runs pad the ID column
+            const parent = makeBlock({parentId: new Uint8Array(32), height, timestamp: 1n, data: new Uint8Array(32)})
+            const run = buildRun({
+              parent,
+              timestamp: 1n,
+              count: payloads.length,
+              data: (i) => payloads[i]!,
+              verify() {},
+            })
+            const stored = run.blocks().map((block) => ({block, status: Status.Accepted}))
+            assert.equal(text(blockRunLines(run)), storedBlockLines(stored) + (stored.length > 0 ? '\n' : ''))
+          },
+        ),
+        {seed: 13, numRuns: 400},
+      )
+    } finally {
+      chalk.level = level
+    }
+  })
+
+  it('pads the ID column to the widest CB58 of the group', () => {
+    // enough blocks that some IDs have 49 CB58 characters and some 50
+    const parent = makeBlock({parentId: new Uint8Array(32), height: 0n, timestamp: 1n, data: new Uint8Array(32)})
+    const payloads = Array.from({length: 400}, (_, i) => new Uint8Array(32).fill(i % 256, 0, 1 + (i >> 8)))
+    const run = buildRun({parent, timestamp: 1n, count: payloads.length, data: (i) => payloads[i]!, verify() {}})
+    const lengths = new Set(run.blocks().map((b) => idToString(b.id).length))
+    assert.ok(lengths.size > 1, 'IDs of different CB58 lengths')
+    const stored = run.blocks().map((block) => ({block, status: Status.Accepted}))
+    assert.equal(text(blockRunLines(run)), storedBlockLines(stored) + (stored.length > 0 ? '\n' : ''))
+    assert.equal(
+      new Set(
+        storedBlockLines(stored)
+          .split('\n')
+          .map((l) => l.length),
+      ).size,
+      1,
+      'rows of one length',
+    )
   })
 })
 

@@ -3,8 +3,10 @@
 // never know which one they hold, so the same script runs against either.
 import type {Block, Status} from '../vm/block.js'
 import type {CheckReport} from '../vm/check.js'
+import type {BlockRun} from '../vm/run.js'
 
 export type {CheckProblem, CheckReport} from '../vm/check.js'
+export type {BlockRun} from '../vm/run.js'
 
 /** A block and what the chain knows of its status (a remote node does not report status: 'Unknown'). */
 export interface StoredBlock {
@@ -37,6 +39,12 @@ export interface ProposeOptions {
    * there are. A backend that cannot stream ignores it and returns them in `accepted`.
    */
   onAccepted?: (blocks: StoredBlock[]) => void
+  /**
+   * The embedded chain's onAccepted for a group commit: the group's blocks, all accepted, as one
+   * run (consecutive blocks side by side, see src/vm/run.ts) rather than as objects. When given,
+   * the embedded chain calls it instead of onAccepted; a remote chain ignores it.
+   */
+  onAcceptedRun?: (blocks: BlockRun) => void
   /**
    * Stop early (embedded): once aborted, the groups already started are accepted and reported, and
    * no further payload is taken; the result's `queued` then says how many of `payloads` were used.

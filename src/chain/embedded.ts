@@ -115,8 +115,9 @@ export class EmbeddedChain implements Chain {
       onGroup(blocks, taken) {
         result.queued += taken
         done += blocks.length
-        if (options.onAccepted) options.onAccepted(blocks.map((b) => accepted(b)))
-        else for (const b of blocks) result.accepted.push(accepted(b))
+        if (options.onAcceptedRun) options.onAcceptedRun(blocks)
+        else if (options.onAccepted) options.onAccepted(blocks.blocks().map((b) => accepted(b)))
+        else for (const b of blocks.blocks()) result.accepted.push(accepted(b))
         options.onProgress?.(done, total)
       },
     })

@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import type {StoredBlock} from '../chain/chain.js'
+import type {BlockRun, StoredBlock} from '../chain/chain.js'
 import {withChain} from '../chain/open.js'
 import {blockRow} from '../chain/view.js'
 import {chainFlags, chainOptions, timestampFlag, waitTimeoutFlag} from '../flags.js'
 import {proposalPayloads} from '../input.js'
-import {interruptSummary, ok, storedBlockLines, warn} from '../output.js'
+import {blockRunLines, interruptSummary, ok, storedBlockLines, warn} from '../output.js'
 import {proposeJson, type ProposeJson} from '../output/json.js'
 
 export default class Propose extends BaseCommand {
@@ -61,9 +61,10 @@ By default the payloads are queued and then built and accepted at once, one bloc
     // --json needs them all at the end, as full views. On a terminal the table is the progress.
     const progress = process.stdout.isTTY && !json ? undefined : this.progress('accepted')
     let shown = 0
-    const show = (blocks: StoredBlock[]) => {
+    const show = (blocks: StoredBlock[] | BlockRun) => {
       if (blocks.length === 0) return
-      this.log(storedBlockLines(blocks))
+      if (Array.isArray(blocks)) this.log(storedBlockLines(blocks))
+      else this.logBytes(blockRunLines(blocks))
       shown += blocks.length
     }
 
@@ -79,6 +80,7 @@ By default the payloads are queued and then built and accepted at once, one bloc
           this.trace(`accepted ${done}/${total}`)
         },
         onAccepted: json ? undefined : show,
+        onAcceptedRun: json ? undefined : show,
       }),
     ).finally(interrupt.done)
     progress?.end()

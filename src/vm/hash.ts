@@ -34,3 +34,9 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 
   return out
 }
+
+/** Writes SHA-256 of `data` into `out` at `at` (32 bytes), allocating no array. */
+export function sha256Into(data: Uint8Array, out: Uint8Array, at: number): void {
+  const digest = hash('sha256', data, 'binary')
+  for (let i = 0; i < 32; i++) out[at + i] = digest.charCodeAt(i)
+}

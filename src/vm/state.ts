@@ -33,11 +33,12 @@ import type {AbstractChainedBatch, AbstractLevel} from 'abstract-level'
 import {Level} from 'level'
 
 import {allocBytes, writeU64} from './codec.js'
-import {type Block, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
+import {type Block, BLOCK_SIZE, decodeWrapper, encodeWrapper, parseBlock, Status} from './block.js'
 import {toHex} from './encoding.js'
 import {checkAccess, diskOrPermissionError, lockedHere, refuseMidRepair, undoCreate} from './datadir.js'
 import {TsvmError} from './errors.js'
 import {bytesEqual, concatBytes, sha256} from './hash.js'
+import type {BlockRun} from './run.js'
 
 const text = (s: string) => new TextEncoder().encode(s)
 
@@ -63,6 +64,13 @@ export const ADOPTING_PREFIX = sha256(text('tsvm/adopting'))
 export const PROBE_PREFIX = sha256(text('tsvm/probe'))
 
 const ZERO = new Uint8Array([0])
+
+// storeRun's scratch keys and values, prefixes in place: the parts after them are rewritten per block.
+const RUN_DATA_KEY = concatBytes(DATA_PREFIX, new Uint8Array(64))
+const RUN_BLOCK_KEY = concatBytes(BLOCK_PREFIX, new Uint8Array(32))
+const RUN_HEIGHT_KEY = concatBytes(HEIGHT_PREFIX, new Uint8Array(8))
+const RUN_WRAPPER = new Uint8Array(encodeWrapper(new Uint8Array(BLOCK_SIZE), Status.Accepted))
+const RUN_ID = new Uint8Array(32)
 
 /** Go's key of a stored block. */
 export function blockKey(id: Uint8Array): Uint8Array {
@@ -165,6 +173,17 @@ export interface BlockRecord {
   status: Status
 }
 
+/** Records in order, as an array or made on demand (runRecords). */
+interface RecordList {
+  readonly length: number
+  at(i: number): BlockRecord | undefined
+}
+
+/** The accepted records of a run, each made when it is asked for. */
+function runRecords(run: BlockRun): RecordList {
+  return {length: run.length, at: (i) => ({block: run.block(i), status: Status.Accepted})}
+}
+
 /** A queued payload with its FIFO position. */
 export interface MempoolEntry {
   seq: bigint
@@ -179,10 +198,19 @@ export class StateBatch {
   readonly values: Array<Uint8Array | undefined> = []
   /** Blocks whose stored record this batch changes, for the cache. */
   readonly stored: BlockRecord[] = []
+  /** Runs of accepted blocks this batch stores (storeRun), for the cache. */
+  readonly runs: BlockRun[] = []
   private count = 0
 
-  /** With `sink` (ChainState.directBatch), writes go straight to LevelDB instead of the lists. */
-  constructor(readonly sink?: Pick<ChainedBatch, 'put' | 'del'>) {}
+  /**
+   * With `sink` (ChainState.directBatch), writes go straight to LevelDB instead of the lists.
+   * `sinkCopies`: the sink copies each key and value as it takes them (classic-level's native
+   * batch does), so storeRun may hand it the same scratch arrays again and again.
+   */
+  constructor(
+    readonly sink?: Pick<ChainedBatch, 'put' | 'del'>,
+    private readonly sinkCopies = false,
+  ) {}
 
   /** How many writes. */
   get size(): number {
@@ -218,6 +246,52 @@ export class StateBatch {
     this.stored.push({block, status})
     this.put(dataKey(block.data, block.id), EMPTY)
     return this.put(blockKey(block.id), encodeWrapper(block.bytes, status))
+  }
+
+  /**
+   * storeBlock(block, Accepted) then putHeight(block) for every block of a run, in order, from
+   * the run's buffers: the same keys and values, without a Block object or fresh arrays per block
+   * when the sink copies what it takes.
+   */
+  storeRun(run: BlockRun): this {
+    this.runs.push(run)
+    const {bytes, ids} = run
+    const scratch = this.sinkCopies
+    const p = 32 // every prefix is a sha256
+    let dKey = scratch ? RUN_DATA_KEY : new Uint8Array(0)
+    let bKey = scratch ? RUN_BLOCK_KEY : dKey
+    let wrapper = scratch ? RUN_WRAPPER : dKey
+    let hKey = scratch ? RUN_HEIGHT_KEY : dKey
+    let id = scratch ? RUN_ID : dKey
+    for (let i = 0; i < run.length; i++) {
+      if (!scratch) {
+        dKey = allocBytes(p + 64)
+        dKey.set(DATA_PREFIX)
+        bKey = allocBytes(p + 32)
+        bKey.set(BLOCK_PREFIX)
+        wrapper = encodeWrapper(bytes.subarray(BLOCK_SIZE * i, BLOCK_SIZE * (i + 1)), Status.Accepted)
+        hKey = allocBytes(p + 8)
+        hKey.set(HEIGHT_PREFIX)
+        id = ids.subarray(32 * i, 32 * i + 32)
+      }
+
+      const at = BLOCK_SIZE * i
+      const idAt = 32 * i
+      // data index: P("tsvm/data") ‖ payload (codec bytes 50..82) ‖ ID → empty
+      for (let k = 0; k < 32; k++) dKey[p + k] = bytes[at + 50 + k]!
+      for (let k = 0; k < 32; k++) dKey[p + 32 + k] = ids[idAt + k]!
+      this.put(dKey, EMPTY)
+      // P("block") ‖ ID → blkWrapper: 00 00 | length | codec bytes | status
+      for (let k = 0; k < 32; k++) bKey[p + k] = ids[idAt + k]!
+      if (scratch) for (let k = 0; k < BLOCK_SIZE; k++) wrapper[6 + k] = bytes[at + k]!
+      this.put(bKey, wrapper)
+      // P("tsvm/height") ‖ height (codec bytes 34..42) → ID
+      for (let k = 0; k < 8; k++) hKey[p + k] = bytes[at + 34 + k]!
+      if (scratch) for (let k = 0; k < 32; k++) id[k] = ids[idAt + k]!
+      this.put(hKey, id)
+    }
+
+    return this
   }
 
   /** Records an accepted block at its height and as the last accepted. */
@@ -463,7 +537,7 @@ const OPEN_DIRS = new Set<string>()
 export class ChainState {
   private readonly cache = new Lru<BlockRecord>(BLOCK_CACHE_SIZE)
   /** Stored records written but not yet in the cache (see write), and how many. */
-  private uncached: BlockRecord[][] = []
+  private uncached: RecordList[] = []
   private uncachedCount = 0
   /** True when whole batches were dropped from `uncached`: the cache must be cleared first. */
   private cacheOutrun = false
@@ -568,7 +642,7 @@ export class ChainState {
       }
     }
 
-    const {stored} = batch
+    const {stored, runs} = batch
     return {
       write: (options = {}) => {
         // One write at a time, each checked against the failure of the one before: a write
@@ -587,6 +661,7 @@ export class ChainState {
           }
 
           this.written(stored)
+          for (const run of runs) this.written(runRecords(run))
         })
         this.lastWrite = run.catch(() => {})
         return run
@@ -601,7 +676,9 @@ export class ChainState {
    */
   directBatch(): StateBatch {
     this.refuseIfFailed()
-    return new StateBatch(this.db.batch())
+    // A data dir's classic-level copies each op into its native batch at once; the node's rpcdb
+    // keeps the arrays it is given until the write.
+    return new StateBatch(this.db.batch(), this.local)
   }
 
   /** Why writes are refused (DB_WRITE_FAILED): a write failed and reopen() has not yet succeeded. */
@@ -665,7 +742,7 @@ export class ChainState {
   }
 
   /** Notes records a landed batch stored, for the cache. */
-  private written(stored: BlockRecord[]): void {
+  private written(stored: RecordList): void {
     // The cache catches up on the next read, not here: `propose -` writes 100,000 blocks in
     // groups and reads none of them, and hexing every ID into an LRU that evicts it again two
     // groups later was a tenth of its run time.
@@ -686,8 +763,11 @@ export class ChainState {
     if (this.cacheOutrun || this.uncachedCount >= BLOCK_CACHE_SIZE) this.cache.clear()
     let skip = Math.max(0, this.uncachedCount - BLOCK_CACHE_SIZE)
     for (const records of this.uncached) {
-      for (let i = Math.min(skip, records.length); i < records.length; i++)
-        this.cache.set(hexKey(records[i]!.block.id), records[i]!)
+      for (let i = Math.min(skip, records.length); i < records.length; i++) {
+        const record = records.at(i)!
+        this.cache.set(hexKey(record.block.id), record)
+      }
+
       skip = Math.max(0, skip - records.length)
     }
 

@@ -33,6 +33,7 @@ import {idToString, toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
 import {genesisBlock} from './genesis.js'
 import {bytesEqual} from './hash.js'
+import {type BlockRun, buildRun, EMPTY_RUN} from './run.js'
 import {
   type BlockRecord,
   ChainState,
@@ -69,7 +70,8 @@ export interface VmOptions {
 
 /** What accepting a run of blocks writes and changes in memory, worked out before the write. */
 interface AcceptPlan {
-  readonly chain: Block[]
+  /** The last block accepted. */
+  readonly tip: Block
   /** Hex IDs of accepted blocks that were processing (empty when none was). */
   readonly accepted: Set<string>
   readonly rejected: Block[]
@@ -82,6 +84,8 @@ interface AcceptPlan {
 interface InflightGroup {
   /** Undefined for an empty group (nothing queued, no payloads). */
   readonly plan: AcceptPlan | undefined
+  /** Its blocks (none for an empty group). */
+  readonly run: BlockRun
   /** New payloads it took, and queued payloads it consumed. */
   readonly taken: number
   readonly queued: number
@@ -132,6 +136,14 @@ function aheadOfClock(parent: Block, now: bigint): TsvmError | undefined {
       `blocks can be built again from ${timeText(until)}, or once this machine's clock is set right if it is the one that is wrong`,
     {details: {tipTimestamp: parent.timestamp.toString(), now: now.toString(), buildableFrom: until.toString()}},
   )
+}
+
+/** BAD_LENGTH unless payloads[from, from + count) are all 32 bytes. */
+function checkPayloads(payloads: Uint8Array[], from: number, count: number): void {
+  for (let i = from; i < from + count; i++) {
+    const {length} = payloads[i]!
+    if (length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${length}`)
+  }
 }
 
 /** A TimestampVM on one data dir. */
@@ -587,14 +599,14 @@ export class TimestampVM {
     const keepPref = pref !== undefined && !accepted.has(toHex(pref.id)) && this.descendsFrom(pref, tip.id, processing)
     const preferred = keepPref ? pref.id : tip.id
     batch.setPreferred(preferred)
-    return {chain, accepted, rejected, preferred, clearsProcessing: rejected.length === undecided.length}
+    return {tip, accepted, rejected, preferred, clearsProcessing: rejected.length === undecided.length}
   }
 
   /** Applies a plan in memory once its batch is on disk. */
   private applyAccepted(plan: AcceptPlan): void {
     for (const k of plan.accepted) this.processing.delete(k)
     for (const b of plan.rejected) this.processing.delete(toHex(b.id))
-    this.last = plan.chain.at(-1)!
+    this.last = plan.tip
     this.preferred = plan.preferred
     this.lastFresh = true
     this.noteRejected(plan.rejected)
@@ -826,7 +838,7 @@ export class TimestampVM {
     options: {
       groupSize: number
       timestamp?: bigint
-      onGroup: (blocks: Block[], taken: number) => void
+      onGroup: (blocks: BlockRun, taken: number) => void
       stop?: () => boolean
     },
   ): Promise<void> {
@@ -837,7 +849,7 @@ export class TimestampVM {
       let reporting = false
       const report = (g: InflightGroup) => {
         reporting = true
-        options.onGroup(g.plan?.chain ?? [], g.taken)
+        options.onGroup(g.run, g.taken)
         reporting = false
       }
 
@@ -846,17 +858,20 @@ export class TimestampVM {
           // asked to stop (an interrupt): the groups started land and are reported, no new one begins
           if (next > 0 && options.stop?.()) break
           const first = next === 0
-          const take = Math.max(1, options.groupSize - (first ? this.pool.length : 0))
-          const entries = this.groupEntries(payloads.slice(next, next + take), first)
+          const queued = first ? this.pool : []
+          const take = Math.max(1, options.groupSize - queued.length)
           const taken = Math.min(take, payloads.length - next)
-          next += take
+          checkPayloads(payloads, next, taken)
           let plan: AcceptPlan | undefined
-          if (entries.length > 0) {
-            // Each write goes to LevelDB as it is made, so none of the group's keys and values
-            // outlive this loop (they would be promoted, then collected as old objects).
+          let run = EMPTY_RUN
+          if (queued.length + taken > 0) {
+            // Each write goes to LevelDB as it is made, and the blocks are built into one run's
+            // buffers: nothing per block outlives this loop but those bytes.
             const batch = this.state.directBatch()
             unwritten = this.state.prepare(batch)
-            const chain = this.buildChain(entries, parent, options.timestamp, batch)
+            const data = (i: number) => (i < queued.length ? queued[i]!.data : payloads[next + i - queued.length]!)
+            run = this.buildRun(parent, queued.length + taken, data, options.timestamp)
+            for (const entry of queued) batch.delMempool(entry.seq)
             if (inflight?.plan && !inflight.plan.clearsProcessing) {
               await this.landed(inflight)
               report(inflight)
@@ -865,15 +880,16 @@ export class TimestampVM {
 
             // While the group before is in flight, this plan meets the state it leaves behind: no
             // block processing (so nothing to reject) and the preference on its tip.
-            plan = inflight ? this.planAccepted(chain, batch, new Map()) : this.planAccepted(chain, batch)
-            parent = chain.at(-1)!
+            plan = this.planRun(run, batch, inflight ? new Map() : this.processing)
+            parent = plan.tip
           }
 
+          next += take
           const before = inflight
           if (before) await this.landed(before)
           const write = unwritten?.write({sync: true}) ?? Promise.resolve()
           unwritten = undefined
-          inflight = {plan, taken, queued: first ? this.pool.length : 0, write, settled: false}
+          inflight = {plan, run, taken, queued: queued.length, write, settled: false}
           if (before) report(before)
         }
 
@@ -918,6 +934,25 @@ export class TimestampVM {
     }
 
     return entries
+  }
+
+  /** `count` blocks on `parent`, block i holding a copy of data(i), each verified (see buildRun in run.ts). */
+  private buildRun(parent: Block, count: number, data: (i: number) => Uint8Array, timestamp?: bigint): BlockRun {
+    const now = this.nowSeconds()
+    // Every block of the group gets the first one's time: it is not before any parent's.
+    const time = this.buildTimestamp(parent, now, timestamp)
+    return buildRun({parent, timestamp: time, count, data, verify: (block, p) => verifyBlock(block, p, now)})
+  }
+
+  /**
+   * planAccepted for a run: its blocks go into `batch` from the run's buffers when nothing is
+   * processing (every automine group but one after `tsvm build`), as Block objects otherwise.
+   */
+  private planRun(run: BlockRun, batch: StateBatch, processing: ReadonlyMap<string, Block>): AcceptPlan {
+    if (processing.size > 0) return this.planAccepted(run.blocks(), batch, processing)
+    const tip = run.block(run.length - 1)
+    batch.storeRun(run).setLastAccepted(tip.id).setPreferred(tip.id)
+    return {tip, accepted: new Set(), rejected: [], preferred: tip.id, clearsProcessing: true}
   }
 
   /** Builds one block per entry on the last accepted, verifies each, and commits them all (and the removal of queued entries) in one synced batch. */

@@ -447,7 +447,8 @@ describe('accept and reject', () => {
       const groups: Array<{heights: bigint[]; taken: number; landed: number}> = []
       await b.vm.acceptPayloadGroups(fresh, {
         groupSize: 4,
-        onGroup: (blocks, taken) => groups.push({heights: blocks.map((x) => x.height), taken, landed: landed.length}),
+        onGroup: (blocks, taken) =>
+          groups.push({heights: blocks.blocks().map((x) => x.height), taken, landed: landed.length}),
       })
       assert.deepEqual(groups, [
         {heights: [1n, 2n, 3n, 4n], taken: 3, landed: 1},
@@ -511,7 +512,7 @@ describe('accept and reject', () => {
       const payloads = [numbered(1), numbered(2), numbered(3), new Uint8Array(31), numbered(5)]
       const run = vm.acceptPayloadGroups(payloads, {
         groupSize: 2,
-        onGroup: (blocks) => reported.push(blocks.map((x) => x.height)),
+        onGroup: (blocks) => reported.push(blocks.blocks().map((x) => x.height)),
       })
       assert.equal(await rejectionCode(run), 'BAD_LENGTH')
       assert.deepEqual(reported, [[1n, 2n]], 'the group before the bad one is accepted and reported')
@@ -546,7 +547,7 @@ describe('accept and reject', () => {
       const reported: string[][] = []
       await vm.acceptPayloadGroups([numbered(1), numbered(2), numbered(3)], {
         groupSize: 1,
-        onGroup: (blocks) => reported.push(blocks.map((x) => toHex(x.id))),
+        onGroup: (blocks) => reported.push(blocks.blocks().map((x) => toHex(x.id))),
       })
       assert.deepEqual(reported.slice(0, 2), [[toHex(built.id)], [toHex(child.id)]])
       assert.equal(reported.length, 3)
