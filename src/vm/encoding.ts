@@ -7,10 +7,11 @@
 //
 // Decoding always verifies the checksum. Each failure has its own code so scripts can tell a
 // typo (bad character) from a truncated paste (too short) from a corrupted value (checksum).
+import {sha256 as nobleSha256} from '@noble/hashes/sha2.js'
 import {base58} from '@scure/base'
 
 import {TsvmError} from './errors.js'
-import {bytesEqual, sha256Into} from './hash.js'
+import {bytesEqual} from './hash.js'
 
 /** Length of the CB58/hex checksum: the last 4 bytes of one SHA-256. */
 export const CHECKSUM_LENGTH = 4
@@ -27,7 +28,9 @@ for (const c of BASE58_ALPHABET) BASE58_OK[c.charCodeAt(0)] = 1
 
 /**
  * The 4-byte checksum AvalancheGo appends: the last 4 bytes of one sha256(data)
- * (hashing.Checksum), not bitcoin's first 4 of a double hash.
+ * (hashing.Checksum), not bitcoin's first 4 of a double hash. Computed with @noble/hashes, the
+ * project's portable reference SHA-256 for CB58 and hex checksums; block IDs use node:crypto
+ * (src/vm/hash.ts) for speed.
  */
 export function checksum(data: Uint8Array): Uint8Array {
   const out = new Uint8Array(CHECKSUM_LENGTH)
@@ -35,12 +38,17 @@ export function checksum(data: Uint8Array): Uint8Array {
   return out
 }
 
-// node:crypto's SHA-256, as for block IDs (src/vm/hash.ts): about twice as fast as @noble/hashes
-// on an ID, and a group commit prints 100,000 of them.
+// One fresh hasher cloned into one scratch hasher per checksum: the same noble SHA-256 without
+// building a hasher and its buffers for every ID printed (a group commit prints 100,000).
+// `_cloneInto` is in noble's public types but underscore-named: check it on noble upgrades.
+const SHA256_FRESH = nobleSha256.create()
+const sha256Scratch = nobleSha256.create()
 const digestScratch = new Uint8Array(32)
 
 function checksumInto(data: Uint8Array, out: Uint8Array, at: number): void {
-  sha256Into(data, digestScratch, 0)
+  SHA256_FRESH._cloneInto(sha256Scratch)
+  sha256Scratch.update(data)
+  sha256Scratch.digestInto(digestScratch)
   for (let i = 0; i < CHECKSUM_LENGTH; i++) out[at + i] = digestScratch[32 - CHECKSUM_LENGTH + i]!
 }
 
