@@ -37,11 +37,11 @@ describe('chain commands, one process per step', () => {
       toHex(makeBlock({parentId: EMPTY_ID, height: 0n, timestamp: 0n, data: e2e.data}).bytes),
     )
     assert.equal(init.json.created, true)
-    assert.equal((await tsvmJson(['init', '--genesis-hex', '0x65326500', ...d])).json.created, false)
+    assert.equal((await tsvmJson(['init', '--genesis', '0x65326500', '--hex', ...d])).json.created, false)
 
-    const queued = await tsvmJson(['propose', TEST_HASH, '--no-accept', ...d])
+    const queued = await tsvmJson(['propose', TEST_HASH, '--no-wait', ...d])
     assert.deepEqual([queued.code, queued.json], [0, {queued: 1, blocks: [], interrupted: false, notProposed: []}])
-    assert.equal((await tsvmJson(['propose', '0x' + sha('b'), '--no-accept', ...d])).code, 0)
+    assert.equal((await tsvmJson(['propose', '0x' + sha('b'), '--no-wait', ...d])).code, 0)
     const pool = await tsvmJson(['mempool', ...d])
     assert.deepEqual(
       pool.json.payloads.map((p: {dataHex: string}) => p.dataHex),
@@ -134,7 +134,7 @@ describe('chain commands, one process per step', () => {
     const d = ['--data-dir', newDir()]
     assert.equal((await tsvm(['init', ...d])).code, 0)
     const input = `${sha('1')}\n\n${sha('2')}\nnot-a-payload\n`
-    const r = await tsvmJson(['propose', '-', '--no-accept', ...d], {input})
+    const r = await tsvmJson(['propose', '-', '--no-wait', ...d], {input})
     assert.equal(r.code, 4)
     assert.equal(r.json.error.line, 4)
     assert.match(r.json.error.message, /^line 4: /)

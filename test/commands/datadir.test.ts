@@ -102,7 +102,7 @@ describe('data dir diagnosis', () => {
     const big = await tsvmJson(['propose', HASH, '--timestamp', '9007199254740993', ...d])
     assert.deepEqual([big.code, big.json.error.code], [4, 'BLOCK_TIMESTAMP_FUTURE'])
     assert.match(big.json.error.message, /\(9007199254740993 >= /)
-    assert.equal((await tsvm(['propose', HASH, '--no-accept', ...d])).code, 0)
+    assert.equal((await tsvm(['propose', HASH, '--no-wait', ...d])).code, 0)
     const built = await tsvmJson(['build', '--timestamp', '9223372036854775807', ...d])
     assert.deepEqual([built.code, built.json.error.code], [4, 'BLOCK_TIMESTAMP_FUTURE'])
     assert.match(built.json.error.message, /\(9223372036854775807 >= /)

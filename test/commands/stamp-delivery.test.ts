@@ -118,7 +118,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     if (init === undefined)
       return t.skip('needs an unprivileged user: the runner is root and `runuser -u nobody` does not work here')
     assert.equal((await init).code, 0)
-    for (const args of [['ro/r.txt'], ['ro/r.txt', '--out-dir', 'closed/receipts']]) {
+    for (const args of [['ro/r.txt'], ['ro/r.txt', '--out', 'closed/receipts']]) {
       const r = await asNobody(['stamp', ...args, '--json'], {cwd: dir, env})!
       assert.equal(r.code, 4, r.stdout + r.stderr)
       const {error} = JSON.parse(r.stdout)
@@ -130,7 +130,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
 
     assert.equal(existsSync(join(dir, 'ro', 'r.txt.tsvm')), false)
     // nowhere to keep the record of the run: refused before proposing too
-    const noRecord = await asNobody(['stamp', 'ro/r.txt', '--out-dir', 'receipts', '--json'], {
+    const noRecord = await asNobody(['stamp', 'ro/r.txt', '--out', 'receipts', '--json'], {
       cwd: dir,
       env: {...env, XDG_DATA_HOME: join(dir, 'ro')},
     })!
@@ -138,7 +138,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     assert.equal(JSON.parse(noRecord.stdout).error.code, 'RECEIPT_UNWRITABLE')
     assert.match(JSON.parse(noRecord.stdout).error.message, /XDG_DATA_HOME/)
     assert.equal(await height(env), '0')
-    const ok = await asNobody(['stamp', 'ro/r.txt', '--out-dir', 'receipts', '--json'], {cwd: dir, env})!
+    const ok = await asNobody(['stamp', 'ro/r.txt', '--out', 'receipts', '--json'], {cwd: dir, env})!
     assert.equal(ok.code, 0, ok.stderr)
     assert.equal(await height(env), '1')
     assert.equal(checkReceipts(join(dir, 'receipts'), ['ro/r.txt'], dir).count, 1)
@@ -164,10 +164,10 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
       assert.equal(temps(join(dir, 'tree')).length, phase === 'write' ? 64 : 300 - 64)
       assert.equal(readdirSync(pending).length, 1, 'a record of the run is kept')
       // the same into a new --out-dir, built whole under a temp name and renamed into place
-      const fresh = await runUntilHalted(
-        ['stamp', 'tree', '--out-dir', 'receipts', '--data-dir', join(dir, 'chain2')],
-        {cwd: dir, env: {...env, TSVM_TEST_HALT_STAMP: `${phase}:64`}},
-      )
+      const fresh = await runUntilHalted(['stamp', 'tree', '--out', 'receipts', '--data-dir', join(dir, 'chain2')], {
+        cwd: dir,
+        env: {...env, TSVM_TEST_HALT_STAMP: `${phase}:64`},
+      })
       assert.match(fresh, /halted/)
       assert.equal(
         existsSync(join(dir, 'receipts')),
@@ -181,7 +181,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
       assert.equal(readdirSync(pending).length, 2)
 
       // a later stamp of the same tree takes neither temp files nor receipts as items
-      const other = await tsvm(['stamp', 'tree', '--out-dir', 'elsewhere', '--data-dir', join(dir, 'other-chain')], {
+      const other = await tsvm(['stamp', 'tree', '--out', 'elsewhere', '--data-dir', join(dir, 'other-chain')], {
         cwd: dir,
         env: {XDG_DATA_HOME: env.XDG_DATA_HOME!},
       })
@@ -249,7 +249,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     }
 
     mounts.push(out)
-    const r = await tsvmJson(['stamp', 'tree', '--out-dir', 'out'], {cwd: dir, env})
+    const r = await tsvmJson(['stamp', 'tree', '--out', 'out'], {cwd: dir, env})
     assert.equal(r.code, 3, r.stderr)
     assert.equal(r.json.error.code, 'RECEIPTS_INCOMPLETE')
     assert.match(r.json.error.message, /tsvm stamp --resume/)
@@ -278,7 +278,7 @@ describe('tsvm stamp delivers every receipt, or spends nothing', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.receipts.length, 1)
     assert.deepEqual(r.json.skipped, [{path: join(dir, 'mixed', String.raw`bad\xff.txt`), reason: 'name not UTF-8'}])
-    const human = await tsvm(['stamp', 'mixed', '--out-dir', 'again'], {cwd: dir, env})
+    const human = await tsvm(['stamp', 'mixed', '--out', 'again'], {cwd: dir, env})
     assert.equal(human.code, 0)
     assert.match(human.stderr, /skipped .*bad\\xff\.txt: name not UTF-8/)
   })

@@ -77,7 +77,7 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
 
   it('stamps hashes from stdin into receipts named by hash, and verifies a hash', async () => {
     const h = toHex(sha256(new TextEncoder().encode('from a pipe')))
-    const s = await tsvmJson(['stamp', '-', '--out-dir', 'piped'], {...env(), input: `${h}\n`})
+    const s = await tsvmJson(['stamp', '-', '--out', 'piped'], {...env(), input: `${h}\n`})
     assert.equal(s.code, 0, s.stderr)
     assert.equal(s.json.receipts[0].receipt, join(dir, 'piped', `${h}.tsvm`))
     const v = await tsvm(['verify', h, '--receipt', `piped/${h}.tsvm`], env())
@@ -107,7 +107,7 @@ describe('tsvm stamp / verify / upgrade on the embedded chain', () => {
         for (let i = 0; i < 100; i++) writeFileSync(join(big, 'tree', `d${d}`, `f${i}`), `${d}/${i}`)
       }
 
-      const s = await tsvmJson(['stamp', 'tree', '--out-dir', 'receipts', '--data-dir', join(big, 'data')], {cwd: big})
+      const s = await tsvmJson(['stamp', 'tree', '--out', 'receipts', '--data-dir', join(big, 'data')], {cwd: big})
       assert.equal(s.code, 0, s.stderr)
       assert.equal(s.json.receipts.length, 10_000)
       const heights = new Set<string>()

@@ -28,7 +28,7 @@ before(async () => {
   await writeFile(join(dir, 'a.txt'), 'alpha\n')
   await writeFile(join(dir, 'b.txt'), 'beta\n')
   await writeFile(join(dir, 'c.txt'), 'gamma\n')
-  for (const args of [['a.txt'], ['b.txt', 'c.txt'], ['c.txt', '--out-dir', 'pending', '--no-wait']]) {
+  for (const args of [['a.txt'], ['b.txt', 'c.txt'], ['c.txt', '--out', 'pending', '--no-wait']]) {
     const r = await tsvm(['stamp', ...args], onChain())
     assert.equal(r.code, 0, r.stderr)
   }

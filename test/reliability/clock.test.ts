@@ -44,7 +44,7 @@ describe('a tip written by a clock 400 days ahead', () => {
 
   it('propose (with and without --no-accept) refuses with CHAIN_AHEAD_OF_CLOCK and queues nothing', async () => {
     const hex = Buffer.from(payloadOf('ahead', 2)).toString('hex')
-    for (const extra of [[], ['--no-accept']]) {
+    for (const extra of [[], ['--no-wait']]) {
       const r = await tsvmJson(['propose', hex, '--data-dir', dir, ...extra])
       assert.equal(r.code, 4, JSON.stringify(r.json))
       assert.equal(r.json.error.code, 'CHAIN_AHEAD_OF_CLOCK')
