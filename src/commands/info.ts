@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {receiptInfoJson, type ReceiptInfoJson} from '../output/json.js'
-import {receiptText} from '../proof/format.js'
+import {receiptText} from '../output/proof.js'
 import {checkReceipt, loadReceipt, verifyError} from '../proof/verify.js'
 
 export default class Info extends BaseCommand {

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {serveDataDir, stopSignal} from '../node/serve.js'
 import {BaseCommand} from '../base-command.js'
+import {EmbeddedChain} from '../chain/embedded.js'
+import {serveDataDir, stopSignal} from '../node/serve.js'
 import {dataDirFlag, embeddedDataDir} from '../flags.js'
 import {serveLines, warn} from '../output.js'
 
@@ -88,7 +89,7 @@ The chain ID stands in for the P-chain one a network would give: CB58(sha256(gen
     // Serving always needs a data dir: a TSVM_ENDPOINT in the environment does not apply here.
     const dataDir = embeddedDataDir(flags['data-dir'], this.config)
     const stop = stopSignal() // listened for before anything is printed
-    const serving = await serveDataDir(dataDir!, {
+    const serving = await serveDataDir(dataDir!, (dir, options) => EmbeddedChain.open(dir, options), {
       host: flags.host,
       port: flags.port,
       dialect: flags.api,

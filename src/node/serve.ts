@@ -7,7 +7,6 @@
 // data get different ones; nothing has to be stored. The alias /ext/bc/timestampvm always works.
 import {readFileSync, realpathSync} from 'node:fs'
 
-import {EmbeddedChain} from '../chain/embedded.js'
 import type {Block} from '../vm/block.js'
 import {idToString} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
@@ -236,14 +235,26 @@ export function engineVm(vm: TimestampVM): EngineVm & {close(): Promise<void>} {
 /** The mempool cap of a v1.2 server (Go v1.2.1 had none; 32-byte payloads, so at most about 30 MB). */
 export const V12_MEMPOOL_LIMIT = 262_144
 
-/** Opens the chain in `dataDir` (default genesis when new, as every chain command does) and serves it. */
+/** A chain in a data dir as serve needs it: the command opens it (src/chain), serve hosts it. */
+export interface ServedChain {
+  readonly vm: TimestampVM
+  /** The data dir as opened (absolute). */
+  readonly location: string
+  close(): Promise<void>
+}
+
+/** Opens a data dir's chain (the embedded chain's open, handed in by the command). */
+export type OpenChain = (dataDir: string, options: {mempoolLimit?: number}) => Promise<ServedChain>
+
+/** Opens the chain in `dataDir` with `open` (default genesis when new, as every chain command does) and serves it. */
 export async function serveDataDir(
   dataDir: string,
+  open: OpenChain,
   options: Omit<ServeOptions, 'vm' | 'genesisId'>,
 ): Promise<Serving & {dataDir: string}> {
   // Go v1.2.1 had no mempool cap (Success:true always). Memory still needs a bound: v1.2 takes
   // V12_MEMPOOL_LIMIT payloads, 64 times v1.3's 4096, and blocks are built as they arrive.
-  const chain = await EmbeddedChain.open(dataDir, options.dialect === 'v1.2' ? {mempoolLimit: V12_MEMPOOL_LIMIT} : {})
+  const chain = await open(dataDir, options.dialect === 'v1.2' ? {mempoolLimit: V12_MEMPOOL_LIMIT} : {})
   let genesisId: Uint8Array
   try {
     const genesis = await chain.vm.getBlockAtHeight(0n)

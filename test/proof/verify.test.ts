@@ -3,7 +3,7 @@ import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {verifyText} from '../../src/proof/format.js'
+import {verifyText} from '../../src/output/proof.js'
 import {MerkleTree, PathFolder} from '../../src/proof/merkle.js'
 import {parseReceipt, receiptFromJson, serializeReceipt, type Receipt} from '../../src/proof/receipt.js'
 import {stamp} from '../../src/proof/stamp.js'

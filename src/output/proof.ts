@@ -3,12 +3,12 @@
 // by whoever hands it over, and its text must not drive the terminal.
 import {bad, id, ok, table, warn} from '../output.js'
 import {idToString, toHex} from '../vm/encoding.js'
-import {printable, RECEIPT_VERSION, type Receipt} from './receipt.js'
-import type {BatchEntry, BatchSummary} from './batch.js'
-import type {ResumeResult} from './resume.js'
-import type {StampResult} from './stamp.js'
-import type {UpgradeResult} from './upgrade.js'
-import type {VerifyResult} from './verify.js'
+import {printable, RECEIPT_VERSION, type Receipt} from '../proof/receipt.js'
+import type {BatchEntry, BatchSummary} from '../proof/batch.js'
+import type {ResumeResult} from '../proof/resume.js'
+import type {StampResult} from '../proof/stamp.js'
+import type {UpgradeResult} from '../proof/upgrade.js'
+import type {VerifyResult} from '../proof/verify.js'
 
 /** Marks a receipt field the proof does not cover. */
 const NOT_COVERED = "(the receipt's word: not covered by the proof)"
