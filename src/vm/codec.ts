@@ -151,6 +151,20 @@ export class Reader {
   }
 }
 
+/** Writes a safe integer `n` (0 ≤ n < 2^53) as 8 big-endian bytes at `at`, in two 32-bit halves. */
+export function writeU53(out: Uint8Array, at: number, n: number): void {
+  const hi = Math.floor(n / 0x1_00_00_00_00)
+  const lo = n - hi * 0x1_00_00_00_00
+  out[at] = hi >>> 24
+  out[at + 1] = hi >>> 16
+  out[at + 2] = hi >>> 8
+  out[at + 3] = hi
+  out[at + 4] = lo >>> 24
+  out[at + 5] = lo >>> 16
+  out[at + 6] = lo >>> 8
+  out[at + 7] = lo
+}
+
 /**
  * Writes `v` as 8 big-endian bytes at `at`, two's complement modulo 2^64 like DataView's BigInt
  * setters. Values below 2^53 (every real height, sequence number and timestamp) take two 32-bit
@@ -158,17 +172,7 @@ export class Reader {
  */
 export function writeU64(out: Uint8Array, at: number, v: bigint): void {
   if (v >= 0n && v <= 0x1f_ff_ff_ff_ff_ff_ffn) {
-    const n = Number(v)
-    const hi = Math.floor(n / 0x1_00_00_00_00)
-    const lo = n - hi * 0x1_00_00_00_00
-    out[at] = hi >>> 24
-    out[at + 1] = hi >>> 16
-    out[at + 2] = hi >>> 8
-    out[at + 3] = hi
-    out[at + 4] = lo >>> 24
-    out[at + 5] = lo >>> 16
-    out[at + 6] = lo >>> 8
-    out[at + 7] = lo
+    writeU53(out, at, Number(v))
     return
   }
 

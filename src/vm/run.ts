@@ -8,7 +8,7 @@
 //
 // Block i's parent is block i-1 (block 0's is the block the run was built on); every block of a
 // run has the same timestamp. Block objects are made on demand (block(i), blocks()).
-import {writeU64} from './codec.js'
+import {writeU53, writeU64} from './codec.js'
 import {type Block, BLOCK_SIZE, makeBlock} from './block.js'
 import {ID_LENGTH} from './encoding.js'
 import {TsvmError} from './errors.js'
@@ -115,17 +115,7 @@ export function buildRun({parent, timestamp, count, data, verify}: RunSpec): Blo
 
     for (let k = 0, from = ID_LENGTH * (i - 1); k < ID_LENGTH; k++) scratch[PARENT_AT + k] = ids[from + k]!
     if (exact) {
-      const h = base + i
-      const hi = Math.floor(h / 0x1_00_00_00_00)
-      const lo = h - hi * 0x1_00_00_00_00
-      scratch[HEIGHT_AT] = hi >>> 24
-      scratch[HEIGHT_AT + 1] = hi >>> 16
-      scratch[HEIGHT_AT + 2] = hi >>> 8
-      scratch[HEIGHT_AT + 3] = hi
-      scratch[HEIGHT_AT + 4] = lo >>> 24
-      scratch[HEIGHT_AT + 5] = lo >>> 16
-      scratch[HEIGHT_AT + 6] = lo >>> 8
-      scratch[HEIGHT_AT + 7] = lo
+      writeU53(scratch, HEIGHT_AT, base + i)
     } else {
       writeU64(scratch, HEIGHT_AT, firstHeight + BigInt(i))
     }

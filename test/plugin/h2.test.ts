@@ -10,6 +10,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {GrpcServer, Status, StatusError, UnaryClient} from '../../src/plugin/h2grpc.js'
 import {DatabaseService} from '../../src/plugin/messages.js'
+import {prefix, raw} from './raw-h2.js'
 
 /** Polls until `done()` (no timing assertion: the test's own timeout bounds it). */
 async function until(done: () => boolean): Promise<void> {
@@ -22,38 +23,9 @@ async function until(done: () => boolean): Promise<void> {
 const bytes = (n: number, seed: number) => Uint8Array.from({length: n}, (_, i) => (i * 7 + seed) & 0xff)
 const LONG_TEXT = 'x'.repeat(40_000)
 
-/** A gRPC call made with node:http2 directly: the whole reply (headers, data, trailers). */
-function rawCall(
-  session: http2.ClientHttp2Session,
-  path: string,
-  message: Uint8Array,
-  extra: http2.OutgoingHttpHeaders = {},
-): Promise<{headers: http2.IncomingHttpHeaders; data: Buffer; trailers: http2.IncomingHttpHeaders | undefined}> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      ...extra,
-    })
-    let headers: http2.IncomingHttpHeaders = {}
-    let trailers: http2.IncomingHttpHeaders | undefined
-    const chunks: Buffer[] = []
-    stream.on('response', (h) => {
-      headers = h
-    })
-    stream.on('trailers', (t) => {
-      trailers = t
-    })
-    stream.on('data', (c: Buffer) => chunks.push(c))
-    stream.on('error', reject)
-    stream.on('close', () => resolve({headers, data: Buffer.concat(chunks), trailers}))
-    const prefix = Buffer.alloc(5)
-    prefix.writeUInt32BE(message.length, 1)
-    stream.end(Buffer.concat([prefix, message]))
-  })
-}
+/** One message, prefixed, as one request: the whole reply (headers, data, trailers). */
+const rawCall = (session: http2.ClientHttp2Session, path: string, message: Uint8Array, extra = {}) =>
+  raw(session, path, [Buffer.concat([prefix(0, message.length), message])], extra)
 
 describe('HTTP/2 connections under nghttp2 (node:http2)', () => {
   const server = new GrpcServer()
