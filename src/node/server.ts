@@ -266,6 +266,33 @@ function send(
   res.end(body)
 }
 
+/** gorilla's reading of Content-Type: the part before ';', lower-cased when it is not application/json already. */
+function mediaType(header: string | undefined): string {
+  if (header === 'application/json') return header
+  const type = (header ?? '').split(';')[0]!
+  return type.toLowerCase() === 'application/json' ? 'application/json' : type
+}
+
+/** Writes a JSON-RPC reply with status 200: its text as UTF-8, except the request's invalid bytes, written back as they came (goEncodeRawText). */
+function sendReply(
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: Record<string, string | number>,
+  body: string,
+): void {
+  // A text whose UTF-8 length is its length is ASCII, so it holds no such byte: it goes as it is,
+  // and latin1 writes those bytes without a UTF-8 encoder.
+  const length = Buffer.byteLength(body)
+  if (length === body.length && length < GZIP_MIN_SIZE) {
+    headers['Content-Length'] = length
+    res.writeHead(200, headers)
+    res.end(body, 'latin1')
+    return
+  }
+
+  send(req, res, 200, headers, goEncodeRawText(body))
+}
+
 /** The host a request is for: an absolute-form target's authority (as Go's net/http takes it), else the Host header. */
 function requestHost(req: IncomingMessage): string | undefined {
   const {url} = req
@@ -320,6 +347,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let open = 0
   let refused = 0
   const refusing = new Set<Socket>()
+  let lastAllowedHost: string | undefined = ''
 
   /** The checks behind /ext/health: the node's "bootstrapped" (readiness) and tsvm's "timestampvm" (liveness). */
   async function checks(kind: HealthKind): Promise<Record<string, CheckResult>> {
@@ -351,10 +379,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const healthTarget: ServiceTarget = {kind: 'node', service: healthService(checks)}
   const infoTarget: ServiceTarget = {kind: 'node', service: infoService(facts)}
 
+  /** The Host filter. Every request on a connection usually names the same Host: the last one allowed is not checked again. */
+  function hostAllowed(req: IncomingMessage): boolean {
+    if (hosts === undefined) return true
+    const host = requestHost(req)
+    if (host === lastAllowedHost) return true
+    if (!allowedHost(host, hosts)) return false
+    lastAllowedHost = host
+    return true
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // AvalancheGo's order: Node-Id on everything, then the Host filter, then gzip (Vary), CORS, routing.
     const headers: Record<string, string> = closing ? {Connection: 'close', 'Node-Id': nodeId} : {'Node-Id': nodeId}
-    if (hosts !== undefined && !allowedHost(requestHost(req), hosts)) {
+    if (!hostAllowed(req)) {
       send(
         req,
         res,
@@ -427,8 +465,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return
     }
 
-    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!
-    if (contentType.toLowerCase() !== 'application/json') {
+    const contentType = mediaType(req.headers['content-type'])
+    if (contentType !== 'application/json') {
       text(res, 415, `rpc: unrecognized Content-Type: ${contentType}`, headers)
       return
     }
@@ -456,7 +494,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     const replyHeaders: Record<string, string | number> = headers
     replyHeaders['Content-Type'] = JSON_TYPE
-    send(req, res, 200, replyHeaders, goEncodeRawText(reply.body))
+    sendReply(req, res, replyHeaders, reply.body)
   }
 
   // node:http checks headersTimeout and requestTimeout only on a timer that runs every
