@@ -220,6 +220,7 @@ export function engineVm(vm: TimestampVM): EngineVm & {close(): Promise<void>} {
   return {
     lastAcceptedId: async () => vm.lastAccepted().id,
     getBlock: (id) => vm.getBlock(id).then((record) => record?.block),
+    blockInMemory: (id) => vm.blockInMemory(id)?.block,
     mempoolSize: () => vm.mempool().length,
     proposeMany: (payloads) => vm.proposeMany(payloads),
     buildAndAccept: (options) => vm.buildAndAccept(options ?? {}),

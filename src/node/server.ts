@@ -25,7 +25,7 @@ import {gzipSync} from 'node:zlib'
 import type {Dialect} from '../vm/formatting.js'
 import {TsvmError} from '../vm/errors.js'
 import {goDecodeUtf8Raw, goEncodeRawText} from '../rpc/json.js'
-import {type ChainBackend, type ServiceTarget, serveRpc} from '../rpc/service.js'
+import {type ChainBackend, type ServiceTarget, answerRpc} from '../rpc/service.js'
 import {
   INVALID_HOST_BODY,
   actualCorsHeaders,
@@ -193,6 +193,15 @@ function redacting(chain: ChainBackend, redact: (text: string) => string): Chain
   return {
     lastAcceptedId: () => chain.lastAcceptedId().catch(fail),
     getBlock: (id) => chain.getBlock(id).catch(fail),
+    blockInMemory:
+      chain.blockInMemory &&
+      ((id) => {
+        try {
+          return chain.blockInMemory!(id)
+        } catch (error) {
+          return fail(error)
+        }
+      }),
     proposeBlock: (data) => chain.proposeBlock(data).catch(fail),
   }
 }
@@ -484,7 +493,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw error
     }
 
-    const reply = await serveRpc(goDecodeUtf8Raw(body), target, options.dialect)
+    // A getBlock of a block in memory is answered at once, without a promise per layer below.
+    const answer = answerRpc(goDecodeUtf8Raw(body), target, options.dialect)
+    const reply = answer instanceof Promise ? await answer : answer
     if (reply.ran) headers['X-Content-Type-Options'] = 'nosniff'
     if (reply.body === undefined) {
       res.writeHead(200, {...headers, 'Content-Length': '0'})

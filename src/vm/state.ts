@@ -726,6 +726,12 @@ export class ChainState {
   }
 
   /** A decided block (accepted or rejected) by ID. */
+  /** A stored block when it is in the block cache (no read), else undefined: then ask getStored. */
+  cachedStored(id: Uint8Array): BlockRecord | undefined {
+    this.catchUpCache()
+    return this.cache.get(hexKey(id))
+  }
+
   async getStored(id: Uint8Array): Promise<BlockRecord | undefined> {
     this.catchUpCache()
     const k = hexKey(id)

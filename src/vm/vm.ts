@@ -366,6 +366,19 @@ export class TimestampVM {
     return this.getProcessingOrStored(id)
   }
 
+  /**
+   * getBlock's answer when it needs no read: a processing block or one in the block cache.
+   * Undefined means the block is not in memory (it may still be stored): ask getBlock.
+   */
+  blockInMemory(id: Uint8Array): BlockRecord | undefined {
+    if (this.processing.size > 0) {
+      const p = this.processing.get(toHex(id))
+      if (p) return {block: p, status: Status.Processing}
+    }
+
+    return this.state.cachedStored(id)
+  }
+
   private async getProcessingOrStored(id: Uint8Array): Promise<BlockRecord | undefined> {
     const p = this.processing.get(toHex(id))
     if (p) return {block: p, status: Status.Processing}
