@@ -620,7 +620,10 @@ export function readRpcRequest(body: string): ReadRequestResult {
   const fields = ['jsonrpc', 'method', 'params', 'id'] as const
   for (const [key, value] of node.entries) {
     // Exact matches take precedence over folded ones, as in Go's field lookup.
-    const field = fields.find((f) => f === key) ?? fields.find((f) => fieldMatches(key, f))
+    const field =
+      key === 'jsonrpc' || key === 'method' || key === 'params' || key === 'id'
+        ? key
+        : fields.find((f) => fieldMatches(key, f))
     if (field === undefined) continue
     if (field === 'params' || field === 'id') {
       const raw = value.kind === 'null' ? undefined : value

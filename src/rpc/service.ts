@@ -194,9 +194,8 @@ function decodeField(
 
 function decodeObject(node: JsonNode, fields: Record<string, FieldKind>, dialect: Dialect, into: ArgValues): void {
   if (node.kind !== 'object') throw new ArgsError()
-  const names = Object.keys(fields)
   for (const [key, value] of node.entries) {
-    const name = names.find((f) => f === key) ?? names.find((f) => fieldMatches(key, f))
+    const name = Object.hasOwn(fields, key) ? key : Object.keys(fields).find((f) => fieldMatches(key, f))
     if (name === undefined) continue
     const v = decodeField(fields[name]!, value, dialect)
     if (v !== null) into[name] = v
