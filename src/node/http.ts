@@ -43,6 +43,7 @@ export function allowedHost(header: string | undefined, filter: HostFilter): boo
 // CORS, as rs/cors v1.7.0 with AllowedOrigins = the list and AllowCredentials = true.
 
 const CORS_METHODS = new Set(['GET', 'POST', 'HEAD'])
+const VARY_ENCODING_ORIGIN = 'Accept-Encoding, Origin'
 const CORS_HEADERS = new Set(['origin', 'accept', 'content-type', 'x-requested-with'])
 
 /** A compiled origin list: every origin allowed, or exact origins and one-'*' patterns (lower-cased). */
@@ -114,7 +115,8 @@ export function actualCorsHeaders(
   method: string | undefined,
   into: Record<string, string>,
 ): void {
-  into.Vary = into.Vary ? `${into.Vary}, Origin` : 'Origin'
+  // The usual case is a constant: not a new string to build and check on every reply.
+  into.Vary = into.Vary === 'Accept-Encoding' ? VARY_ENCODING_ORIGIN : into.Vary ? `${into.Vary}, Origin` : 'Origin'
   if (!origin || method === 'OPTIONS' || !CORS_METHODS.has(method ?? '')) return
   if (!originAllowed(policy, origin)) return
   into['Access-Control-Allow-Origin'] = policy.all ? '*' : origin

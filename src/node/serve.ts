@@ -218,7 +218,8 @@ export function redactPaths(dataDir: string): (text: string) => string {
 export function engineVm(vm: TimestampVM): EngineVm & {close(): Promise<void>} {
   return {
     lastAcceptedId: async () => vm.lastAccepted().id,
-    getBlock: async (id) => (await vm.getBlock(id))?.block,
+    getBlock: (id) => vm.getBlock(id).then((record) => record?.block),
+    blockInMemory: (id) => vm.blockInMemory(id)?.block,
     mempoolSize: () => vm.mempool().length,
     proposeMany: (payloads) => vm.proposeMany(payloads),
     buildAndAccept: (options) => vm.buildAndAccept(options ?? {}),

@@ -25,7 +25,7 @@ import {gzipSync} from 'node:zlib'
 import type {Dialect} from '../vm/formatting.js'
 import {TsvmError} from '../vm/errors.js'
 import {goDecodeUtf8Raw, goEncodeRawText} from '../rpc/json.js'
-import {type ChainBackend, type ServiceTarget, serveRpc} from '../rpc/service.js'
+import {type ChainBackend, type ServiceTarget, answerRpc} from '../rpc/service.js'
 import {
   INVALID_HOST_BODY,
   actualCorsHeaders,
@@ -193,6 +193,15 @@ function redacting(chain: ChainBackend, redact: (text: string) => string): Chain
   return {
     lastAcceptedId: () => chain.lastAcceptedId().catch(fail),
     getBlock: (id) => chain.getBlock(id).catch(fail),
+    blockInMemory:
+      chain.blockInMemory &&
+      ((id) => {
+        try {
+          return chain.blockInMemory!(id)
+        } catch (error) {
+          return fail(error)
+        }
+      }),
     proposeBlock: (data) => chain.proposeBlock(data).catch(fail),
   }
 }
@@ -266,6 +275,33 @@ function send(
   res.end(body)
 }
 
+/** gorilla's reading of Content-Type: the part before ';', lower-cased when it is not application/json already. */
+function mediaType(header: string | undefined): string {
+  if (header === 'application/json') return header
+  const type = (header ?? '').split(';')[0]!
+  return type.toLowerCase() === 'application/json' ? 'application/json' : type
+}
+
+/** Writes a JSON-RPC reply with status 200: its text as UTF-8, except the request's invalid bytes, written back as they came (goEncodeRawText). */
+function sendReply(
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: Record<string, string | number>,
+  body: string,
+): void {
+  // A text whose UTF-8 length is its length is ASCII, so it holds no such byte: it goes as it is,
+  // and latin1 writes those bytes without a UTF-8 encoder.
+  const length = Buffer.byteLength(body)
+  if (length === body.length && length < GZIP_MIN_SIZE) {
+    headers['Content-Length'] = length
+    res.writeHead(200, headers)
+    res.end(body, 'latin1')
+    return
+  }
+
+  send(req, res, 200, headers, goEncodeRawText(body))
+}
+
 /** The host a request is for: an absolute-form target's authority (as Go's net/http takes it), else the Host header. */
 function requestHost(req: IncomingMessage): string | undefined {
   const {url} = req
@@ -320,6 +356,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let open = 0
   let refused = 0
   const refusing = new Set<Socket>()
+  let lastAllowedHost: string | undefined = ''
 
   /** The checks behind /ext/health: the node's "bootstrapped" (readiness) and tsvm's "timestampvm" (liveness). */
   async function checks(kind: HealthKind): Promise<Record<string, CheckResult>> {
@@ -351,10 +388,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const healthTarget: ServiceTarget = {kind: 'node', service: healthService(checks)}
   const infoTarget: ServiceTarget = {kind: 'node', service: infoService(facts)}
 
+  /** The Host filter. Every request on a connection usually names the same Host: the last one allowed is not checked again. */
+  function hostAllowed(req: IncomingMessage): boolean {
+    if (hosts === undefined) return true
+    const host = requestHost(req)
+    if (host === lastAllowedHost) return true
+    if (!allowedHost(host, hosts)) return false
+    lastAllowedHost = host
+    return true
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // AvalancheGo's order: Node-Id on everything, then the Host filter, then gzip (Vary), CORS, routing.
     const headers: Record<string, string> = closing ? {Connection: 'close', 'Node-Id': nodeId} : {'Node-Id': nodeId}
-    if (hosts !== undefined && !allowedHost(requestHost(req), hosts)) {
+    if (!hostAllowed(req)) {
       send(
         req,
         res,
@@ -427,8 +474,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return
     }
 
-    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!
-    if (contentType.toLowerCase() !== 'application/json') {
+    const contentType = mediaType(req.headers['content-type'])
+    if (contentType !== 'application/json') {
       text(res, 415, `rpc: unrecognized Content-Type: ${contentType}`, headers)
       return
     }
@@ -446,7 +493,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw error
     }
 
-    const reply = await serveRpc(goDecodeUtf8Raw(body), target, options.dialect)
+    // A getBlock of a block in memory is answered at once, without a promise per layer below.
+    const answer = answerRpc(goDecodeUtf8Raw(body), target, options.dialect)
+    const reply = answer instanceof Promise ? await answer : answer
     if (reply.ran) headers['X-Content-Type-Options'] = 'nosniff'
     if (reply.body === undefined) {
       res.writeHead(200, {...headers, 'Content-Length': '0'})
@@ -456,7 +505,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     const replyHeaders: Record<string, string | number> = headers
     replyHeaders['Content-Type'] = JSON_TYPE
-    send(req, res, 200, replyHeaders, goEncodeRawText(reply.body))
+    sendReply(req, res, replyHeaders, reply.body)
   }
 
   // node:http checks headersTimeout and requestTimeout only on a timer that runs every

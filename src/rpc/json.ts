@@ -305,8 +305,6 @@ export function goQuote(s: string): string {
   return out + '"'
 }
 
-const WS = new Set([' ', '\t', '\n', '\r'])
-
 /** Go's scanner refuses more nesting than this (and so a deep body cannot exhaust our stack). */
 const MAX_DEPTH = 10_000
 
@@ -337,7 +335,9 @@ class Reader {
   }
 
   skipWs(): void {
-    while (this.i < this.s.length && WS.has(this.s[this.i]!)) this.i++
+    const {s} = this
+    for (let c = s.charCodeAt(this.i); c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = s.charCodeAt(this.i))
+      this.i++
   }
 
   /**
@@ -478,9 +478,14 @@ class Reader {
       // A run of plain characters is copied in one slice, not one character at a time.
       const run = this.i
       let c = s.charCodeAt(run)
-      while (c >= 0x20 && c !== 0x22 && c !== 0x5c) c = s.charCodeAt(++this.i)
+      let kept = false
+      while (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+        if (c >= 0xdc80 && c <= 0xdcff) kept = true
+        c = s.charCodeAt(++this.i)
+      }
+
       // Bytes kept by goDecodeUtf8Raw become U+FFFD here, while unquoting, as in Go.
-      if (this.i > run) out += s.slice(run, this.i).replaceAll(RAW_BYTE, '\uFFFD')
+      if (this.i > run) out += kept ? s.slice(run, this.i).replaceAll(RAW_BYTE, '\uFFFD') : s.slice(run, this.i)
       if (this.i >= s.length) this.fail('')
       const ch = s[this.i]!
       if (ch === '"') {
@@ -615,7 +620,10 @@ export function readRpcRequest(body: string): ReadRequestResult {
   const fields = ['jsonrpc', 'method', 'params', 'id'] as const
   for (const [key, value] of node.entries) {
     // Exact matches take precedence over folded ones, as in Go's field lookup.
-    const field = fields.find((f) => f === key) ?? fields.find((f) => fieldMatches(key, f))
+    const field =
+      key === 'jsonrpc' || key === 'method' || key === 'params' || key === 'id'
+        ? key
+        : fields.find((f) => fieldMatches(key, f))
     if (field === undefined) continue
     if (field === 'params' || field === 'id') {
       const raw = value.kind === 'null' ? undefined : value

@@ -356,29 +356,38 @@ export class StateBatch {
   }
 }
 
-/** A small least-recently-used map. */
+/**
+ * A small least-recently-used map, kept in insertion order (the first entry goes first). A hit
+ * moves its entry to the end only when it is not among the newest half: moving is a delete and a
+ * set, most of a hit's cost, and an entry in the newest half outlives half the map's size of new
+ * entries either way.
+ */
 class Lru<V> {
-  private readonly map = new Map<string, V>()
+  private readonly map = new Map<string, {value: V; at: number}>()
+  /** Counts insertions and moves: an entry's `at` is when it last went to the end. */
+  private clock = 0
 
   constructor(private readonly size: number) {}
 
   get(key: string): V | undefined {
-    const v = this.map.get(key)
-    if (v !== undefined) {
+    const entry = this.map.get(key)
+    if (entry === undefined) return undefined
+    if (this.clock - entry.at >= this.size >> 1) {
       this.map.delete(key)
-      this.map.set(key, v)
+      entry.at = ++this.clock
+      this.map.set(key, entry)
     }
 
-    return v
+    return entry.value
   }
 
   clear(): void {
     this.map.clear()
   }
 
-  set(key: string, v: V): void {
+  set(key: string, value: V): void {
     this.map.delete(key)
-    this.map.set(key, v)
+    this.map.set(key, {value, at: ++this.clock})
     if (this.map.size > this.size) this.map.delete(this.map.keys().next().value!)
   }
 }
@@ -797,6 +806,12 @@ export class ChainState {
   }
 
   /** A decided block (accepted or rejected) by ID. */
+  /** A stored block when it is in the block cache (no read), else undefined: then ask getStored. */
+  cachedStored(id: Uint8Array): BlockRecord | undefined {
+    this.catchUpCache()
+    return this.cache.get(hexKey(id))
+  }
+
   async getStored(id: Uint8Array): Promise<BlockRecord | undefined> {
     this.catchUpCache()
     const k = hexKey(id)

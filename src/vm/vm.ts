@@ -371,7 +371,27 @@ export class TimestampVM {
   }
 
   /** A block and its status: processing blocks first, then stored ones. */
-  async getBlock(id: Uint8Array): Promise<BlockRecord | undefined> {
+  getBlock(id: Uint8Array): Promise<BlockRecord | undefined> {
+    // Usually none is processing: then the store's promise is handed on as it is (not hexing the
+    // ID for the lookup, nor taking the extra turns an async function's return costs).
+    if (this.processing.size === 0) return this.state.getStored(id)
+    return this.getProcessingOrStored(id)
+  }
+
+  /**
+   * getBlock's answer when it needs no read: a processing block or one in the block cache.
+   * Undefined means the block is not in memory (it may still be stored): ask getBlock.
+   */
+  blockInMemory(id: Uint8Array): BlockRecord | undefined {
+    if (this.processing.size > 0) {
+      const p = this.processing.get(toHex(id))
+      if (p) return {block: p, status: Status.Processing}
+    }
+
+    return this.state.cachedStored(id)
+  }
+
+  private async getProcessingOrStored(id: Uint8Array): Promise<BlockRecord | undefined> {
     const p = this.processing.get(toHex(id))
     if (p) return {block: p, status: Status.Processing}
     return this.state.getStored(id)
