@@ -19,7 +19,7 @@
 // windows and frame size, queueing what does not fit until its WINDOW_UPDATE.
 import type {Socket} from 'node:net'
 
-import {encodeHeaders, HpackDecoder, HpackError} from './hpack.js'
+import {HpackDecoder, HpackError} from './hpack.js'
 
 /** Header fields in wire order: lowercase names, latin1 values. */
 export type Fields = Array<[string, string]>
@@ -59,6 +59,8 @@ export const H2Error = {
 } as const
 
 const MAX_WINDOW = 2 ** 31 - 1
+/** Stream IDs are 31 bits: a client past this one needs a new connection. */
+const MAX_STREAM_ID = 2 ** 31 - 1
 const DEFAULT_WINDOW = 65_535
 /** The largest frame this side accepts (SETTINGS_MAX_FRAME_SIZE): a 1 MiB message takes one frame. */
 const OUR_MAX_FRAME = 1 << 20
@@ -374,7 +376,7 @@ export class Connection {
    * the connection takes no new streams (closed, going away, or out of stream IDs).
    */
   request(headers: Buffer, data: Buffer): Stream | undefined {
-    if (this.closed || this.goingAway || this.nextId > MAX_WINDOW) return undefined
+    if (this.closed || this.goingAway || this.nextId > MAX_STREAM_ID) return undefined
     const stream = new Stream(this.nextId, this.peerWindow)
     this.nextId += 2
     this.streams.set(stream.id, stream)
@@ -648,8 +650,8 @@ export class Connection {
     if (this.options.role === 'client' || id <= this.lastPeerId) return // a stream already closed
     if (id % 2 === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `a client opened even stream ${id}`)
     this.lastPeerId = id
-    const opened = new Stream(id, this.peerWindow)
     if (this.goingAway) return this.write(this.rst(id, H2Error.REFUSED_STREAM))
+    const opened = new Stream(id, this.peerWindow)
     this.streams.set(id, opened)
     if (end) opened.remoteEnded = true
     this.options.onStream?.(opened, fields, end)
@@ -730,9 +732,4 @@ function unpad(payload: Buffer): Buffer {
   const pad = payload[0]!
   if (pad >= payload.length) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'padding as long as the frame')
   return payload.subarray(1, payload.length - pad)
-}
-
-/** A header block of `fields` (hpack.ts's stateless encoding: decodable by any peer at any time). */
-export function headerBlock(fields: ReadonlyArray<readonly [string, string]>): Buffer {
-  return encodeHeaders(fields)
 }

@@ -28,7 +28,8 @@
 // often than every 5 s with GOAWAY too_many_pings).
 import {connect, createServer, type Server, type Socket} from 'node:net'
 
-import {Connection, H2Error, headerBlock, headerMap, type Stream} from './h2.js'
+import {Connection, H2Error, headerMap, type Stream} from './h2.js'
+import {encodeHeaders} from './hpack.js'
 import type {Method} from './messages.js'
 
 /** gRPC status codes. */
@@ -198,11 +199,11 @@ interface Route {
 }
 
 /** A reply's headers and its OK trailers never change: encoded once. */
-const OK_HEADERS = headerBlock([
+const OK_HEADERS = encodeHeaders([
   [':status', '200'],
   ['content-type', 'application/grpc'],
 ])
-const OK_TRAILERS = headerBlock([['grpc-status', '0']])
+const OK_TRAILERS = encodeHeaders([['grpc-status', '0']])
 
 /** One call on the server side: answers once, whatever comes first (reply, failure, cancel, deadline). */
 class ServerCall implements CallContext {
@@ -265,7 +266,7 @@ class ServerCall implements CallContext {
   /** Trailers-only: one HEADERS frame that ends the stream. */
   fail(code: number, details: string, httpStatus = 200, extra: Array<[string, string]> = []): void {
     if (!this.end()) return
-    const headers = headerBlock([
+    const headers = encodeHeaders([
       [':status', String(httpStatus)],
       ['content-type', 'application/grpc'],
       ...extra,
@@ -464,7 +465,7 @@ export class UnaryClient {
   private requestBlock(path: string): Buffer {
     let block = this.blocks.get(path)
     if (!block) {
-      block = headerBlock([
+      block = encodeHeaders([
         [':method', 'POST'],
         [':scheme', 'http'],
         [':path', path],
@@ -498,7 +499,7 @@ export class UnaryClient {
     if (options.deadline !== undefined) {
       const ms = Math.max(1, Math.ceil(options.deadline - Date.now()))
       // The encoding is stateless, so two blocks one after the other are one valid block.
-      block = Buffer.concat([block, headerBlock([['grpc-timeout', `${Math.min(ms, 99_999_999)}m`]])])
+      block = Buffer.concat([block, encodeHeaders([['grpc-timeout', `${Math.min(ms, 99_999_999)}m`]])])
     }
 
     const conn = this.connection()

@@ -12,7 +12,8 @@
 // grpc-status, from the trailers or from a trailers-only reply.
 import {connect, createServer, type Socket} from 'node:net'
 
-import {Connection, type Fields, H2Error, headerBlock} from '../../src/plugin/h2.js'
+import {Connection, type Fields, H2Error} from '../../src/plugin/h2.js'
+import {encodeHeaders} from '../../src/plugin/hpack.js'
 import type {Method} from '../../src/plugin/messages.js'
 
 type AnyMethod = Method<unknown, unknown, never, never>
@@ -58,7 +59,7 @@ export class H2NodeClient {
   start<Req, Res, ReqIn>(m: Method<Req, Res, ReqIn, never>, request: ReqIn): {result: Promise<Res>; cancel(): void} {
     let head = this.heads.get(m.path)
     if (!head) {
-      head = headerBlock([
+      head = encodeHeaders([
         [':method', 'POST'],
         [':scheme', 'http'],
         [':path', m.path],
@@ -113,14 +114,14 @@ export class H2NodeClient {
   }
 }
 
-const OK_HEADERS = headerBlock([
+const OK_HEADERS = encodeHeaders([
   [':status', '200'],
   ['content-type', 'application/grpc'],
 ])
-const OK_TRAILERS = headerBlock([['grpc-status', '0']])
+const OK_TRAILERS = encodeHeaders([['grpc-status', '0']])
 
 const trailersOnly = (code: number, text: string): Buffer =>
-  headerBlock([
+  encodeHeaders([
     [':status', '200'],
     ['content-type', 'application/grpc'],
     ['grpc-status', String(code)],
