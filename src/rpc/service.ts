@@ -480,17 +480,23 @@ function blockInMemoryReply(
   id: string | undefined,
 ): RpcReply | undefined {
   if (args.id === undefined || chain.blockInMemory === undefined) return undefined
-  let text: string
   try {
     const block = chain.blockInMemory(args.id as Uint8Array)
-    if (block === undefined) return undefined
-    text = `{"jsonrpc":"2.0","result":${blockReply(block, dialect)},"id":${idText(id)}}\n`
+    return block === undefined ? undefined : methodResult(blockReply(block, dialect), id)
   } catch (error_) {
-    // As runMethod answers a failed method.
-    text = errorBody(RPC_CODES.SERVER, error_ instanceof Error ? error_.message : String(error_), 'null', id)
+    return methodFailure(error_, id)
   }
+}
 
-  return {body: id === undefined ? undefined : text, ran: true}
+/** The reply of a method that ran and returned `result` (none for a notification). */
+function methodResult(result: string, id: string | undefined): RpcReply {
+  return {body: id === undefined ? undefined : `{"jsonrpc":"2.0","result":${result},"id":${idText(id)}}\n`, ran: true}
+}
+
+/** The reply of a method that ran and failed: an application error to gorilla too (a storage error, say). */
+function methodFailure(error: unknown, id: string | undefined): RpcReply {
+  const message = error instanceof Error ? error.message : String(error)
+  return {body: id === undefined ? undefined : errorBody(RPC_CODES.SERVER, message, 'null', id), ran: true}
 }
 
 /** Runs a decoded call's method and writes its reply (or its failure). */
@@ -499,7 +505,6 @@ async function runMethod(
   target: ServiceTarget,
   dialect: Dialect,
 ): Promise<RpcReply> {
-  const reply = (text: string, ran: boolean): RpcReply => ({body: id === undefined ? undefined : text, ran})
   try {
     let result: string
     if (target.kind === 'node') {
@@ -513,10 +518,8 @@ async function runMethod(
       result = method === 'Encode' ? encode(args, dialect) : decode(args, dialect)
     }
 
-    return reply(`{"jsonrpc":"2.0","result":${result},"id":${idText(id)}}\n`, true)
+    return methodResult(result, id)
   } catch (error_) {
-    // A failure inside the method (a storage error, say) is an application error to gorilla too.
-    const message = error_ instanceof Error ? error_.message : String(error_)
-    return reply(errorBody(RPC_CODES.SERVER, message, 'null', id), true)
+    return methodFailure(error_, id)
   }
 }
