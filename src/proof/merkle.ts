@@ -22,7 +22,7 @@ import {hash} from 'node:crypto'
 
 import {toHex} from '../vm/encoding.js'
 import {TsvmError} from '../vm/errors.js'
-import {sha256} from '../vm/hash.js'
+import {bytesEqual, sha256} from '../vm/hash.js'
 
 /** Domain separation prefix of a leaf (as in RFC 6962). */
 export const LEAF_PREFIX = 0x00
@@ -232,9 +232,6 @@ export class PathFolder {
   /** Per tree (version and leaf count): per level, per node position, the children last hashed there and their parent. */
   private readonly trees = new Map<string, Array<Array<FoldedNode | undefined>>>()
   private nodes = 0
-  /** The input of a leaf hash: prefix, position (version 2), item. */
-  private readonly leafInput = new Uint8Array(1 + 16 + HASH)
-  private readonly leafView = new DataView(this.leafInput.buffer)
 
   /** What foldPath(item, path, version === 2 ? at : undefined) gives, for leaf `at.index` of a tree of `at.leaves`. */
   fold(item: Uint8Array, path: readonly PathStep[], at: LeafPosition, version: TreeVersion): Uint8Array {
@@ -248,7 +245,7 @@ export class PathFolder {
     const key = `${version}:${at.leaves}`
     const levels = this.trees.get(key) ?? []
     this.trees.set(key, levels)
-    let acc = this.leaf(item, at, version)
+    let acc = version === 2 ? leafHashV2(item, at) : leafHash(item)
     let p = at.index
     let width = at.leaves
     let s = 0
@@ -262,7 +259,7 @@ export class PathFolder {
         levels[level] = nodes
         const parentAt = Math.floor(p / 2)
         const known = nodes[parentAt]
-        if (known !== undefined && sameBytes(known.left, left) && sameBytes(known.right, right)) {
+        if (known !== undefined && bytesEqual(known.left, left) && bytesEqual(known.right, right)) {
           acc = known.parent
         } else {
           // acc is the folder's own (a leaf it hashed, or a parent it keeps); the sibling is copied,
@@ -280,25 +277,6 @@ export class PathFolder {
     }
 
     return acc.slice()
-  }
-
-  /** leafHash(item), or leafHashV2(item, at) for version 2, hashed from one reused input buffer. */
-  private leaf(item: Uint8Array, at: LeafPosition, version: TreeVersion): Uint8Array {
-    const input = this.leafInput
-    input[0] = LEAF_PREFIX
-    if (version === 1) {
-      input.set(item, 1)
-      return sha256(input.subarray(0, 1 + HASH))
-    }
-
-    // uint64 big-endian of safe integers (fitsPosition checked): high and low 32 bits
-    const view = this.leafView
-    view.setUint32(1, Math.floor(at.leaves / 2 ** 32))
-    view.setUint32(5, at.leaves >>> 0)
-    view.setUint32(9, Math.floor(at.index / 2 ** 32))
-    view.setUint32(13, at.index >>> 0)
-    input.set(item, 17)
-    return sha256(input)
   }
 }
 
@@ -328,16 +306,6 @@ interface FoldedNode {
   left: Uint8Array
   right: Uint8Array
   parent: Uint8Array
-}
-
-/**
- * True when two 32-byte hashes are equal. The same array is equal at once: a node's child is
- * often the parent the folder returned one level below, which is the array it keeps.
- */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true
-  for (let i = 0; i < HASH; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /** The root of a list of item hashes (for checks; use MerkleTree when paths are needed). */

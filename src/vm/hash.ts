@@ -16,6 +16,8 @@ export function sha256(data: Uint8Array): Uint8Array {
 
 /** True when two byte arrays hold the same bytes. */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  // The same array is equal at once (a Merkle node's child is often the very parent kept below it).
+  if (a === b) return true
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
