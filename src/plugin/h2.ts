@@ -111,6 +111,40 @@ export interface ConnectionOptions {
   onClose?: (error: Error | undefined) => void
 }
 
+// Polling after a write. The node's calls are serial: a reply goes out, the node works for a
+// moment, and its next call arrives, so every call hands the work from one process to the other
+// and back. When this process then sleeps in epoll, its CPU may halt, and the node's next write
+// must wake it: on a virtual machine without guest halt-polling that costs tens of microseconds
+// on both sides. Keeping the event loop polling (setImmediate makes libuv poll with a zero
+// timeout) for a short window after each write keeps the CPU running while an answer is likely,
+// as Go's scheduler spins before it parks. The window costs at most that much CPU per write and
+// nothing at all while no calls come; `setPollAfterWrite(0)` turns it off.
+let pollAfterWriteMs = 0
+let pollUntil = 0
+let polling = false
+
+/** Keep the event loop polling for `ms` milliseconds after each write, process-wide (0: off). */
+export function setPollAfterWrite(ms: number): void {
+  pollAfterWriteMs = ms
+}
+
+/** Whether the event loop is being kept polling now. */
+export function pollingAfterWrite(): boolean {
+  return polling
+}
+
+function poll(): void {
+  if (pollAfterWriteMs > 0 && performance.now() < pollUntil) setImmediate(poll)
+  else polling = false
+}
+
+function keepPolling(): void {
+  pollUntil = performance.now() + pollAfterWriteMs
+  if (polling) return
+  polling = true
+  setImmediate(poll)
+}
+
 /** Writes a frame header at `at`. */
 function head(out: Buffer, at: number, length: number, type: number, flags: number, id: number): void {
   out[at] = length >>> 16
@@ -235,6 +269,7 @@ export class Connection {
     if (out.length === 0 || this.closed) return
     this.out = []
     this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out))
+    if (pollAfterWriteMs > 0) keepPolling()
   }
 
   /** Header block fragments as HEADERS (+ CONTINUATION) frames within the peer's frame size. */

@@ -18,10 +18,14 @@
 // A plugin whose parent changed exits by itself within 2 s.
 // Logs go to stderr, which the node copies into its log; stdout and stderr are never closed
 // (EOF on either makes the node stop the plugin).
+import {setPollAfterWrite} from './h2.js'
 import {UnaryClient} from './h2grpc.js'
 import {RuntimeService} from './messages.js'
 import {DEFAULT_PROTOCOL, PROTOCOL_RELEASES, isSupportedProtocol} from './protocol.js'
 import {type PluginServer, startPluginServer} from './server.js'
+
+/** How long the event loop keeps polling after a write (h2.ts): about the node's turn between two calls. */
+const POLL_AFTER_WRITE_MS = 0.1
 
 const log = (line: string): void => {
   process.stderr.write(`tsvm plugin[${process.pid}]: ${line}\n`)
@@ -83,6 +87,8 @@ async function main(): Promise<void> {
     process.exit(0)
   }, 2000).unref()
 
+  // 0.1 ms covers the node's turn between two calls during bootstrap; see h2.ts.
+  setPollAfterWrite(POLL_AFTER_WRITE_MS)
   server = await startPluginServer({
     log,
     onShutdown() {

@@ -8,6 +8,7 @@ import * as http2 from 'node:http2'
 import {connect} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 
+import {pollingAfterWrite, setPollAfterWrite} from '../../src/plugin/h2.js'
 import {GrpcServer, Status, StatusError, UnaryClient} from '../../src/plugin/h2grpc.js'
 import {DatabaseService} from '../../src/plugin/messages.js'
 import {prefix, raw} from './raw-h2.js'
@@ -173,5 +174,53 @@ describe('HTTP/2 connections under nghttp2 (node:http2)', () => {
     } finally {
       client.close()
     }
+  })
+})
+
+describe('polling after a write (the plugin keeps its CPU awake between serial calls)', () => {
+  const server = new GrpcServer()
+  let client: UnaryClient
+
+  before(async () => {
+    server.addService(DatabaseService, {
+      Has: () => ({has: true}),
+      Get: () => ({}),
+      Put: () => ({}),
+      Delete: () => ({}),
+      Compact: () => ({}),
+      Close: () => ({}),
+      HealthCheck: () => ({}),
+      WriteBatch: () => ({}),
+      NewIteratorWithStartAndPrefix: () => ({id: 1n}),
+      IteratorNext: () => ({}),
+      IteratorError: () => ({}),
+      IteratorRelease: () => ({}),
+    })
+    client = new UnaryClient(await server.listen())
+  })
+  after(() => {
+    setPollAfterWrite(0)
+    client.close()
+    server.close()
+  })
+
+  it('is off unless asked for', async () => {
+    setPollAfterWrite(0)
+    await client.call(DatabaseService.Has, {key: new Uint8Array([1])})
+    assert.equal(pollingAfterWrite(), false)
+  })
+
+  it('polls after a write, stops when turned off, and ends by itself when its window runs out', async () => {
+    // A window of a minute: still open when the call returns, however slow the machine.
+    setPollAfterWrite(60_000)
+    await client.call(DatabaseService.Has, {key: new Uint8Array([2])})
+    assert.equal(pollingAfterWrite(), true)
+    setPollAfterWrite(0)
+    await until(() => !pollingAfterWrite())
+    // A window of a millisecond: the loop goes back to sleeping (else this test times out).
+    setPollAfterWrite(1)
+    await client.call(DatabaseService.Has, {key: new Uint8Array([3])})
+    await until(() => !pollingAfterWrite())
+    assert.equal(pollingAfterWrite(), false)
   })
 })
