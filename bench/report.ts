@@ -34,7 +34,7 @@ export function medianCdf(runs: LoadResult[] | undefined): number[] | undefined 
   })
 }
 
-const COLORS = ['#c0392b', '#2471a3', '#7f8c8d']
+const COLORS = ['#c0392b', '#2471a3', '#7f8c8d', '#d68910']
 
 /** The CDF chart: fraction of requests answered within x ms, x on a log axis. */
 function cdfSvg(series: Array<{name: string; cdf: number[]}>): string {
@@ -131,10 +131,14 @@ export function renderReport(input: ReportInput): string {
     {name: 'tsvm serve', cdf: medianCdf(tail?.detail.runs as LoadResult[] | undefined)},
     {name: 'durable floor', cdf: medianCdf(tail?.detail.baselineRuns as LoadResult[] | undefined)},
     {name: 'bare node:http', cdf: medianCdf(tail?.detail.bareFixedBodyRuns as LoadResult[] | undefined)},
+    {
+      name: 'tsvm serve, V8 pool 1',
+      cdf: medianCdf((tail?.detail.v8PoolSize1 as {runs?: LoadResult[]} | undefined)?.runs),
+    },
   ].filter((s): s is {name: string; cdf: number[]} => s.cdf !== undefined)
   const cdf =
     series.length > 0
-      ? `<h2>proposeBlock latency at the goal's open load</h2><p>${esc(tail!.name)}: the fraction of requests answered within a time, from the moment each was due, median of each point over the repeats. tsvm serve answers only once a proposal is on disk; the durable floor is node:http with a bare classic-level group commit of the same writes; the bare server answers a fixed body without writing.</p>${cdfSvg(series)}`
+      ? `<h2>proposeBlock latency at the goal's open load</h2><p>${esc(tail!.name)}: the fraction of requests answered within a time, from the moment each was due, median of each point over the repeats. tsvm serve answers only once a proposal is on disk; the durable floor is node:http with a bare classic-level group commit of the same writes; the bare server answers a fixed body without writing; "V8 pool 1" is tsvm serve run with node's --v8-pool-size=1.</p>${cdfSvg(series)}`
       : '<p>No proposeBlock latency distribution in this run (the serve group did not run).</p>'
   const bars = input.figures
     .filter((f) => f.baseline !== undefined && f.ratio !== undefined && f.id !== 'serve.proposeBlock.p99')

@@ -139,6 +139,16 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
     const accepted = JSON.stringify({jsonrpc: '2.0', result: {success: true}, id: 1})
     const floor = await startServer([join(BENCH_DIST, 'http-baseline.js'), accepted, join(dir, 'floor')], childEnv())
     const floorUrl = `http://127.0.0.1:${floor.port}`
+    // The same server on its own new chain, with V8's worker pool cut to one thread (node's
+    // --v8-pool-size, default 4): on a 2-core machine shared with the load generator, V8's
+    // parallel and concurrent GC tasks on four threads compete with both for the cores.
+    const pooledEnv = childEnv({TSVM_DATA_DIR: join(dir, 'chain-v8-pool-1')})
+    await tsvmOk(['init'], {env: pooledEnv})
+    const pooled = await startServer(
+      ['--v8-pool-size=1', BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--json'],
+      pooledEnv,
+    )
+    const pooledPaced: LoadResult[] = []
     const proposals: LoadResult[] = []
     const bareProposals: LoadResult[] = []
     const paced: LoadResult[] = []
@@ -163,7 +173,18 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
         paced.push(await loadRun({...common, ...pace, path: server.path, kind: 'proposeBlock'}))
         floorPaced.push(await loadRun({...common, ...pace, url: floorUrl, path: '/', kind: 'proposeBlock'}))
         barePaced.push(await loadRun({...common, ...pace, url: bareUrl, path: '/', kind: 'getBlock'}))
+        pooledPaced.push(
+          await loadRun({
+            ...common,
+            ...pace,
+            url: `http://127.0.0.1:${pooled.port}`,
+            path: pooled.path,
+            kind: 'proposeBlock',
+          }),
+        )
       }
+
+      await pooled.stop()
 
       progress('serve: proposeBlock load (and the bare server at the same concurrency)')
       for (let i = 0; i < sizes.repeats; i++) {
@@ -186,6 +207,7 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
     } finally {
       await baseline.stop()
       await floor.stop()
+      await pooled.stop()
     }
 
     const p99 = median(paced.map((p) => p.p99Ms))
@@ -231,6 +253,14 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
         achievedRate: median(paced.map((p) => p.rps)),
         errors: pacedErrors,
         bareFixedBodyP99Ms: median(barePaced.map((p) => p.p99Ms)),
+        // tsvm serve run as `node --v8-pool-size=1` (e.g. NODE_OPTIONS=--v8-pool-size=1), same load.
+        v8PoolSize1: {
+          p99Ms: median(pooledPaced.map((p) => p.p99Ms)),
+          ratio: median(pooledPaced.map((p) => p.p99Ms)) / median(floorPaced.map((p) => p.p99Ms)),
+          p50Ms: median(pooledPaced.map((p) => p.p50Ms)),
+          errors: pooledPaced.reduce((n, p) => n + p.errors, 0),
+          runs: pooledPaced,
+        },
         runs: paced,
         baselineRuns: floorPaced,
         bareFixedBodyRuns: barePaced,

@@ -106,11 +106,17 @@ describe('bench', () => {
       floorRuns.length > 0 && floorRuns.every((r) => r.requests > 0 && r.errors === 0),
       'the durable floor answered every request',
     )
+    const pooled = figures.find((f) => f.id === 'serve.proposeBlock.p99')!.detail.v8PoolSize1 as {
+      errors: number
+      runs: Array<{requests: number}>
+    }
+    assert.ok(pooled.runs.length > 0 && pooled.runs.every((r) => r.requests > 0), 'the V8-pool-1 server was loaded')
+    assert.equal(pooled.errors, 0)
     const table = formatTable(figures, {stamp: 'tsvm stamp exited 1'}).split('\n')
     assert.equal(table.length, 2 + figures.length + 1)
     assert.match(table[0]!, /^\| figure \| value \| baseline/)
     assert.match(table.at(-1)!, /^\| stamp \| failed \|/)
-    // The page: the three latency distributions and a pair of bars per figure with a baseline,
+    // The page: the four latency distributions and a pair of bars per figure with a baseline,
     // self-contained (nothing it would fetch, no script).
     const page = renderReport({
       figures,
@@ -122,7 +128,7 @@ describe('bench', () => {
     })
     for (const name of ['tsvm serve', 'durable floor', 'bare node:http'])
       assert.match(page, new RegExp(`>${name}</text>`))
-    assert.equal(page.match(/<polyline /g)?.length, 3)
+    assert.equal(page.match(/<polyline /g)?.length, 4)
     assert.equal(
       page.match(/<h3>/g)?.length,
       figures.filter((f) => f.baseline !== undefined && f.ratio !== undefined).length,
