@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict'
-import {rm} from 'node:fs/promises'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
 import {RpcClient} from '../../src/rpc/client.js'
-import {defaultMaxConnections, localChainId, redactPaths, serveChain} from '../../src/node/serve.js'
-import {hexEncode, toHex} from '../../src/vm/encoding.js'
+import {EmbeddedChain} from '../../src/chain/embedded.js'
+import {
+  type OpenChain,
+  V12_MEMPOOL_LIMIT,
+  defaultMaxConnections,
+  localChainId,
+  redactPaths,
+  serveChain,
+  serveDataDir,
+} from '../../src/node/serve.js'
+import {cb58Encode, hexEncode, toHex} from '../../src/vm/encoding.js'
 import {genesisBlock} from '../../src/vm/genesis.js'
 import {sha256} from '../../src/vm/hash.js'
 import {TimestampVM} from '../../src/vm/vm.js'
@@ -85,6 +96,51 @@ describe('serveChain', () => {
       }
     } finally {
       await t.close()
+    }
+  })
+
+  it('gives a v1.2 server a capped mempool and refuses a proposal over the cap; v1.3 keeps the default', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'tsvm-serve-cap-'))
+    try {
+      const asked: Array<{mempoolLimit?: number}> = []
+      // The chain opens as the serve command opens it, with the cap it is asked for scaled down to
+      // 3 (262,144 proposals would take most of a minute); the cap asked for is checked exactly.
+      const open: OpenChain = async (dir, options) => {
+        asked.push(options)
+        const chain = await EmbeddedChain.open(dir, {
+          ...options,
+          ...(options.mempoolLimit === undefined ? {} : {mempoolLimit: 3}),
+        })
+        return {vm: chain.vm, location: chain.location, close: () => chain.close()}
+      }
+
+      // A long block time: proposals wait in the mempool.
+      const v12 = await serveDataDir(join(base, 'v12'), open, {dialect: 'v1.2', port: 0, blockTime: 3600})
+      try {
+        assert.deepEqual(asked, [{mempoolLimit: V12_MEMPOOL_LIMIT}])
+        assert.equal(V12_MEMPOOL_LIMIT, 262_144)
+        const client = new RpcClient(v12.info.endpoints.chain)
+        try {
+          // v1.2 takes CB58 data.
+          const propose = (i: number) =>
+            client.call<{Success: boolean}>('timestampvm.proposeBlock', {data: cb58Encode(sha256(Uint8Array.of(i)))})
+          // As Go v1.3 checks its cap (the length before appending), the mempool holds cap + 1;
+          // the next proposal is answered Success:false and queues nothing.
+          for (let i = 0; i <= 3; i++) assert.equal((await propose(i)).Success, true, `proposal ${i}`)
+          assert.equal((await propose(4)).Success, false)
+          assert.equal((await propose(5)).Success, false)
+        } finally {
+          await client.close()
+        }
+      } finally {
+        await v12.close()
+      }
+
+      const v13 = await serveDataDir(join(base, 'v13'), open, {dialect: 'v1.3', port: 0})
+      await v13.close()
+      assert.deepEqual(asked.at(-1), {})
+    } finally {
+      await rm(base, {recursive: true, force: true})
     }
   })
 
