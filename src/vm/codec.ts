@@ -189,7 +189,8 @@ let slabUsed = 0
  * several small arrays per block (block bytes, keys, values) that live until the batch is
  * written; above 64 bytes each `new Uint8Array` is its own off-heap buffer, which costs far
  * more to allocate and to collect than a view of a chunk. A chunk is freed once no view of it
- * is left, so a long-lived value may keep up to 16 KiB alive: use it for short-lived bytes.
+ * is left, so a long-lived value keeps its chunk alive: use it for short-lived bytes, or for
+ * bytes that live as long as the blocks carved next to them (a block's bytes, its payload).
  */
 export function allocBytes(n: number): Uint8Array {
   if (n > 1024) return new Uint8Array(n)

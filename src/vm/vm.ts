@@ -29,6 +29,7 @@ import {
 } from './block.js'
 import {type AdoptOptions, type AdoptReport, adoptState} from './adopt.js'
 import {type CheckReport, checkState} from './check.js'
+import {allocBytes} from './codec.js'
 import {idToString, toHex} from './encoding.js'
 import {TsvmError} from './errors.js'
 import {genesisBlock} from './genesis.js'
@@ -121,8 +122,16 @@ interface BuildingGroup extends PayloadGroup {
   used: boolean
 }
 
-/** Payload copies per shared buffer in openGroup's groups. */
-const SLAB_PAYLOADS = 256
+/**
+ * A payload's copy for a block, from the codec's shared chunks as the blocks' bytes are. A buffer
+ * of its own per group, as before, stayed pinned by any of its blocks in the block cache: under a
+ * steady load a group holds a few payloads, so that was most of a buffer per few blocks.
+ */
+function copyPayload(payload: Uint8Array): Uint8Array {
+  const data = allocBytes(payload.length)
+  data.set(payload)
+  return data
+}
 
 /** CHAIN_AHEAD_OF_CLOCK when `parent` is an hour or more ahead of `now`: no child of it can pass Verify. */
 function aheadOfClock(parent: Block, now: bigint): TsvmError | undefined {
@@ -751,22 +760,6 @@ export class TimestampVM {
     // Every block of the group gets the time of its opening: it is not before any parent's.
     const time = this.buildTimestamp(base, now)
     const chain: Block[] = []
-    // Payload copies are carved from shared slabs rather than one small ArrayBuffer each (V8
-    // makes those costly to allocate and collect, and these live as long as their blocks).
-    let slab = new Uint8Array(0)
-    let used = 0
-    const copy = (payload: Uint8Array): Uint8Array => {
-      if (used + payload.length > slab.length) {
-        slab = new Uint8Array(SLAB_PAYLOADS * 32)
-        used = 0
-      }
-
-      const data = slab.subarray(used, used + payload.length)
-      data.set(payload)
-      used += payload.length
-      return data
-    }
-
     const build = (data: Uint8Array): Block => {
       const block = makeBlock({parentId: tip.id, height: tip.height + 1n, timestamp: time, data})
       verifyBlock(block, tip, now)
@@ -801,7 +794,7 @@ export class TimestampVM {
       },
       add(payload) {
         if (payload.length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${payload.length}`)
-        store(build(copy(payload)))
+        store(build(copyPayload(payload)))
       },
       async discard() {
         if (group.used) return
