@@ -877,6 +877,13 @@ export class ChainState {
   }
 
   /** Iterates every key/value under a prefix, in key order. */
+  /** True when the database holds no key at all: created, and nothing written to it yet. */
+  async isEmpty(): Promise<boolean> {
+    this.readable()
+    const keys = await this.db.keys({limit: 1}).all()
+    return keys.length === 0
+  }
+
   async *scan(prefix: Uint8Array): AsyncGenerator<[Uint8Array, Uint8Array]> {
     this.readable()
     for await (const [k, v] of this.db.iterator({gte: prefix, lt: prefixEnd(prefix)})) yield [plain(k), plain(v)]

@@ -1022,10 +1022,25 @@ export class TimestampVM {
     verifyBlock(probe, parent, now)
   }
 
-  /** Re-checks the whole stored chain (like git fsck): reports problems, never throws for them. */
+  /**
+   * Re-checks the whole stored chain (like git fsck): reports problems, never throws for them.
+   * NOT_INITIALIZED for a database with no key at all: a chain whose creation stopped (a kill, a
+   * power cut) before its genesis was written. There is no chain to check, nothing is lost, and
+   * the next command that creates a chain there completes it.
+   */
   check(options: {onProgress?: (done: number, total: number) => void} = {}): Promise<CheckReport> {
     const expectedBlocks = this.last === undefined ? 0 : Number(this.last.height) + 1
-    return this.exclusive(() => checkState(this.state, {nowSeconds: this.nowSeconds(), expectedBlocks, ...options}))
+    return this.exclusive(async () => {
+      if (!this.initialized && (await this.state.isEmpty())) {
+        throw new TsvmError(
+          'NOT_INITIALIZED',
+          `no chain in ${this.state.dir}: its database is empty (it was created, but stopped before the genesis was written); create the chain there with tsvm init, propose or stamp`,
+          {details: {dataDir: this.state.dir}},
+        )
+      }
+
+      return checkState(this.state, {nowSeconds: this.nowSeconds(), expectedBlocks, ...options})
+    })
   }
 
   /** Closes the database and frees the data dir. */

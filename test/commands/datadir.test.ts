@@ -8,6 +8,8 @@ import {chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync} from 'node
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
+import {ClassicLevel} from 'classic-level'
+
 import {canRunAsNobody, tempDir, tsvm, tsvmJson, tsvmUnprivileged, type RunResult} from '../helpers/cli.js'
 
 const HASH = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
@@ -68,6 +70,21 @@ describe('data dir diagnosis', () => {
     const env = await tsvmJson(['blocks'], {env: {TSVM_DATA_DIR: empty}})
     assert.deepEqual([env.code, env.json.error.code], [3, 'NOT_INITIALIZED'])
     assert.deepEqual(readdirSync(empty), [])
+  })
+
+  it('check on a database created but never written (creation stopped before the genesis): NOT_INITIALIZED; the next propose completes it', async () => {
+    const stopped = join(root, 'stopped')
+    // What a kill between LevelDB creating its files and the genesis batch landing leaves.
+    const db = new ClassicLevel(stopped)
+    await db.open()
+    await db.close()
+    const r = await tsvmJson(['check', '--data-dir', stopped])
+    assert.deepEqual([r.code, r.json.error.code], [3, 'NOT_INITIALIZED'], JSON.stringify(r.json))
+    assert.match(r.json.error.message, /database is empty .*create the chain there with tsvm init, propose or stamp/)
+    const proposed = await tsvmJson(['propose', HASH, '--data-dir', stopped])
+    assert.equal(proposed.code, 0, JSON.stringify(proposed.json))
+    const checked = await tsvmJson(['check', '--data-dir', stopped])
+    assert.equal(checked.code, 0, JSON.stringify(checked.json))
   })
 
   it('verify --data-dir on an empty dir creates no database', async () => {
