@@ -87,7 +87,6 @@ async function main(): Promise<void> {
     process.exit(0)
   }, 2000).unref()
 
-  // 0.1 ms covers the node's turn between two calls during bootstrap; see h2.ts.
   setPollAfterWrite(POLL_AFTER_WRITE_MS)
   server = await startPluginServer({
     log,

@@ -876,7 +876,6 @@ export class ChainState {
     return out
   }
 
-  /** Iterates every key/value under a prefix, in key order. */
   /** True when the database holds no key at all: created, and nothing written to it yet. */
   async isEmpty(): Promise<boolean> {
     this.readable()
@@ -884,6 +883,7 @@ export class ChainState {
     return keys.length === 0
   }
 
+  /** Iterates every key/value under a prefix, in key order. */
   async *scan(prefix: Uint8Array): AsyncGenerator<[Uint8Array, Uint8Array]> {
     this.readable()
     for await (const [k, v] of this.db.iterator({gte: prefix, lt: prefixEnd(prefix)})) yield [plain(k), plain(v)]

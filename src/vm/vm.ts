@@ -124,8 +124,8 @@ interface BuildingGroup extends PayloadGroup {
 
 /**
  * A payload's copy for a block, from the codec's shared chunks as the blocks' bytes are. A buffer
- * of its own per group, as before, stayed pinned by any of its blocks in the block cache: under a
- * steady load a group holds a few payloads, so that was most of a buffer per few blocks.
+ * per group would stay alive while any of its blocks sits in the block cache, and under a steady
+ * load a group holds only a few payloads: most of a buffer kept per few blocks.
  */
 function copyPayload(payload: Uint8Array): Uint8Array {
   const data = allocBytes(payload.length)
