@@ -9,7 +9,7 @@ import {connect} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 
 import {pollingAfterWrite, setPollAfterWrite} from '../../src/plugin/h2.js'
-import {GrpcServer, Status, StatusError, UnaryClient} from '../../src/plugin/h2grpc.js'
+import {GrpcServer, type Handlers, Status, StatusError, UnaryClient} from '../../src/plugin/h2grpc.js'
 import {DatabaseService} from '../../src/plugin/messages.js'
 import {prefix, raw} from './raw-h2.js'
 
@@ -25,6 +25,23 @@ const bytes = (n: number, seed: number) => Uint8Array.from({length: n}, (_, i) =
 const LONG_TEXT = 'x'.repeat(40_000)
 
 /** One message, prefixed, as one request: the whole reply (headers, data, trailers). */
+/** rpcdb handlers that answer every call with an empty reply, with `overrides` on top. */
+const database = (overrides: Partial<Handlers<typeof DatabaseService>> = {}): Handlers<typeof DatabaseService> => ({
+  Has: () => ({has: true}),
+  Get: () => ({}),
+  Put: () => ({}),
+  Delete: () => ({}),
+  Compact: () => ({}),
+  Close: () => ({}),
+  HealthCheck: () => ({}),
+  WriteBatch: () => ({}),
+  NewIteratorWithStartAndPrefix: () => ({id: 1n}),
+  IteratorNext: () => ({}),
+  IteratorError: () => ({}),
+  IteratorRelease: () => ({}),
+  ...overrides,
+})
+
 const rawCall = (session: http2.ClientHttp2Session, path: string, message: Uint8Array, extra = {}) =>
   raw(session, path, [Buffer.concat([prefix(0, message.length), message])], extra)
 
@@ -35,28 +52,22 @@ describe('HTTP/2 connections under nghttp2 (node:http2)', () => {
   let held: Promise<void> | undefined
 
   before(async () => {
-    server.addService(DatabaseService, {
-      Has: () => ({has: true}),
-      Get: (r) => ({value: bytes(r.key[0]! * 1024, 1)}),
-      Put(r) {
-        if (r.value.length > 0) throw new StatusError(Status.INVALID_ARGUMENT, LONG_TEXT)
-        return {}
-      },
-      Delete: () => ({}),
-      Compact: () => ({}),
-      Close: () => ({}),
-      HealthCheck() {
-        held = new Promise((resolve) => {
-          release = resolve
-        })
-        return held.then(() => ({details: new TextEncoder().encode('{"held":true}')}))
-      },
-      WriteBatch: () => ({}),
-      NewIteratorWithStartAndPrefix: () => ({id: 1n}),
-      IteratorNext: () => ({}),
-      IteratorError: () => ({}),
-      IteratorRelease: () => ({}),
-    })
+    server.addService(
+      DatabaseService,
+      database({
+        Get: (r) => ({value: bytes(r.key[0]! * 1024, 1)}),
+        Put(r) {
+          if (r.value.length > 0) throw new StatusError(Status.INVALID_ARGUMENT, LONG_TEXT)
+          return {}
+        },
+        HealthCheck() {
+          held = new Promise((resolve) => {
+            release = resolve
+          })
+          return held.then(() => ({details: new TextEncoder().encode('{"held":true}')}))
+        },
+      }),
+    )
     address = await server.listen()
   })
   after(() => server.destroy())
@@ -182,20 +193,7 @@ describe('polling after a write (the plugin keeps its CPU awake between serial c
   let client: UnaryClient
 
   before(async () => {
-    server.addService(DatabaseService, {
-      Has: () => ({has: true}),
-      Get: () => ({}),
-      Put: () => ({}),
-      Delete: () => ({}),
-      Compact: () => ({}),
-      Close: () => ({}),
-      HealthCheck: () => ({}),
-      WriteBatch: () => ({}),
-      NewIteratorWithStartAndPrefix: () => ({id: 1n}),
-      IteratorNext: () => ({}),
-      IteratorError: () => ({}),
-      IteratorRelease: () => ({}),
-    })
+    server.addService(DatabaseService, database())
     client = new UnaryClient(await server.listen())
   })
   after(() => {
