@@ -77,12 +77,18 @@ function cdfSvg(series: Array<{name: string; cdf: number[]}>): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-size="12" font-family="sans-serif">${parts.join('')}</svg>`
 }
 
-/** One figure as two bars scaled to its baseline (the baseline is 1.0x), with the goal's ratio marked. */
+/**
+ * One figure as two bars scaled to its baseline (the baseline is 1.0x), with the goal's ratio
+ * marked; a third for the durable floor under the same load when the figure has one (proposeBlock
+ * closed load: what a server that commits before answering does here, beside the bare server).
+ */
 function barsSvg(f: Figure): string {
   const [w, barH, left, right] = [720, 18, 230, 90]
   const ratio = f.ratio ?? 0
   const goal = /([\d.]+)x/.exec(f.goal ?? '')?.[1]
-  const span = Math.max(1.2, ratio * 1.1, goal ? Number(goal) * 1.1 : 0)
+  const floor = (f.detail.durableFloor as {rps?: number} | undefined)?.rps
+  const floorRatio = floor === undefined ? undefined : floor / f.baseline!.value
+  const span = Math.max(1.2, ratio * 1.1, goal ? Number(goal) * 1.1 : 0, (floorRatio ?? 0) * 1.1)
   const x = (r: number) => left + (r / span) * (w - left - right)
   const color = f.met === false ? '#c0392b' : f.met === true ? '#1e8449' : '#555'
   const rows = [
@@ -92,12 +98,19 @@ function barsSvg(f: Figure): string {
     `<text x="0" y="${14 + barH + 6}">${esc(`baseline: ${fmt(f.baseline!.value)} ${f.baseline!.unit}`)}</text>`,
     `<rect x="${left}" y="${barH + 8}" width="${x(1) - left}" height="${barH}" fill="#aab7b8"/>`,
   ]
+  const bars = floorRatio === undefined ? 2 : 3
+  if (floorRatio !== undefined)
+    rows.push(
+      `<text x="0" y="${14 + 2 * (barH + 6)}">${esc(`durable floor: ${fmt(floor!)} ${f.unit}`)}</text>`,
+      `<rect x="${left}" y="${2 * barH + 14}" width="${x(floorRatio) - left}" height="${barH}" fill="#5d6d7e"/>`,
+      `<text x="${x(floorRatio) + 6}" y="${2 * barH + 28}">${floorRatio.toFixed(2)}x</text>`,
+    )
   if (goal)
     rows.push(
-      `<line x1="${x(Number(goal))}" y1="0" x2="${x(Number(goal))}" y2="${2 * barH + 12}" stroke="#000" stroke-dasharray="4 3"/>`,
-      `<text x="${x(Number(goal)) + 4}" y="${2 * barH + 22}" font-size="11">goal ${esc(f.goal!)}</text>`,
+      `<line x1="${x(Number(goal))}" y1="0" x2="${x(Number(goal))}" y2="${bars * barH + 6 * bars}" stroke="#000" stroke-dasharray="4 3"/>`,
+      `<text x="${x(Number(goal)) + 4}" y="${bars * barH + 6 * bars + 10}" font-size="11">goal ${esc(f.goal!)}</text>`,
     )
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${2 * barH + 28}" font-size="12" font-family="sans-serif">${rows.join('')}</svg>`
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${bars * barH + 6 * bars + 16}" font-size="12" font-family="sans-serif">${rows.join('')}</svg>`
 }
 
 /** The cells of one Markdown table row, escaped. */

@@ -1,6 +1,6 @@
 // `tsvm serve` under load: getBlock req/s against a bare node:http server answering a fixed
 // body of the same size; proposeBlock's req/s (closed load: as fast as it answers) and its error
-// count; proposeBlock's p99 at the goal's 5,000 req/s (open load on a fixed schedule) against
+// count, beside the durable floor's under the same load; proposeBlock's p99 at the goal's 5,000 req/s (open load on a fixed schedule) against
 // the durable floor at the same rate (node:http and a bare classic-level group commit of the
 // same writes, http-baseline.ts); the server's peak RSS. The load generator (load.ts) is its own
 // process, as is each server.
@@ -151,6 +151,7 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
     const pooledPaced: LoadResult[] = []
     const proposals: LoadResult[] = []
     const bareProposals: LoadResult[] = []
+    const floorProposals: LoadResult[] = []
     const paced: LoadResult[] = []
     const barePaced: LoadResult[] = []
     const floorPaced: LoadResult[] = []
@@ -186,13 +187,16 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
 
       await pooled.stop()
 
-      progress('serve: proposeBlock load (and the bare server at the same concurrency)')
+      progress('serve: proposeBlock load (and the bare server and the durable floor at the same concurrency)')
       for (let i = 0; i < sizes.repeats; i++) {
         proposals.push(
           await loadRun({...common, path: server.path, kind: 'proposeBlock', requests: sizes.serveRequests}),
         )
         bareProposals.push(
           await loadRun({...common, url: bareUrl, path: '/', kind: 'getBlock', requests: sizes.serveRequests}),
+        )
+        floorProposals.push(
+          await loadRun({...common, url: floorUrl, path: '/', kind: 'proposeBlock', requests: sizes.serveRequests}),
         )
       }
 
@@ -227,6 +231,15 @@ export async function serveFigures(sizes: Sizes, dir: string): Promise<Figure[]>
         baselineP99Ms: median(bareProposals.map((p) => p.p99Ms)),
         errors,
         concurrency: sizes.serveConcurrency,
+        // The same closed load on the durable floor: what a server that commits each proposal
+        // (synced, grouped) before answering can do here, beside the bare server that writes nothing.
+        durableFloor: {
+          rps: median(floorProposals.map((p) => p.rps)),
+          ratio: median(proposals.map((p) => p.rps)) / median(floorProposals.map((p) => p.rps)),
+          floorToBare: median(floorProposals.map((p) => p.rps)) / median(bareProposals.map((p) => p.rps)),
+          errors: floorProposals.reduce((n, p) => n + p.errors, 0),
+          runs: floorProposals,
+        },
         runs: proposals,
         baselineRuns: bareProposals,
       },

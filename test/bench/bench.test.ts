@@ -106,6 +106,16 @@ describe('bench', () => {
       floorRuns.length > 0 && floorRuns.every((r) => r.requests > 0 && r.errors === 0),
       'the durable floor answered every request',
     )
+    const closedFloor = figures.find((f) => f.id === 'serve.proposeBlock')!.detail.durableFloor as {
+      rps: number
+      errors: number
+      runs: Array<{requests: number}>
+    }
+    assert.ok(
+      closedFloor.rps > 0 && closedFloor.runs.every((r) => r.requests > 0),
+      'the durable floor took the closed load',
+    )
+    assert.equal(closedFloor.errors, 0)
     const pooled = figures.find((f) => f.id === 'serve.proposeBlock.p99')!.detail.v8PoolSize1 as {
       errors: number
       runs: Array<{requests: number}>
@@ -128,6 +138,7 @@ describe('bench', () => {
     })
     for (const name of ['tsvm serve', 'durable floor', 'bare node:http'])
       assert.match(page, new RegExp(`>${name}</text>`))
+    assert.match(page, />durable floor: [\d,.]+ req\/s<\/text>/, "the floor's bar beside proposeBlock's closed load")
     assert.equal(page.match(/<polyline /g)?.length, 4)
     assert.equal(
       page.match(/<h3>/g)?.length,
