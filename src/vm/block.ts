@@ -13,7 +13,7 @@
 import {allocBytes, CODEC_VERSION, MAX_CODEC_SIZE, Reader, writeU64} from './codec.js'
 import {ID_LENGTH} from './encoding.js'
 import {TsvmError} from './errors.js'
-import {sha256} from './hash.js'
+import {sha256Into} from './hash.js'
 
 /** Size of a serialized block. */
 export const BLOCK_SIZE = 82
@@ -82,6 +82,18 @@ export function serializeBlock(fields: BlockFields): Uint8Array {
   return out
 }
 
+/**
+ * A block's ID, sha256 of its bytes, in the codec's shared chunks as the bytes are. A 32-byte
+ * array of its own would sit on V8's heap (typed arrays of at most 64 bytes do), and LevelDB's
+ * native batch, which takes the ID as the height index's value, would first move it off the heap:
+ * an allocation and an ArrayBuffer object per block served.
+ */
+function blockId(bytes: Uint8Array): Uint8Array {
+  const id = allocBytes(ID_LENGTH)
+  sha256Into(bytes, id, 0)
+  return id
+}
+
 function checkLength(b: Uint8Array): void {
   if (b.length !== ID_LENGTH) throw new TsvmError('BAD_LENGTH', `expected ${ID_LENGTH} bytes, got ${b.length}`)
 }
@@ -107,7 +119,7 @@ export function makeBlock(fields: BlockFields): Block {
     timestamp: fields.timestamp,
     data: fields.data,
     bytes,
-    id: sha256(bytes),
+    id: blockId(bytes),
   }
 }
 
@@ -145,7 +157,7 @@ export function parseBlock(bytes: Uint8Array): Block {
   const data = r.fixed(ID_LENGTH, 'data')
   r.end()
   const own = bytes.slice()
-  return {parentId, height, timestamp, data, bytes: own, id: sha256(own)}
+  return {parentId, height, timestamp, data, bytes: own, id: blockId(own)}
 }
 
 /** Encodes the database value for a block: blkWrapper{Blk []byte; Status uint32}. */
