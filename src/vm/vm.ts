@@ -123,6 +123,73 @@ interface BuildingGroup extends PayloadGroup {
 }
 
 /**
+ * openGroup's group. A class, with its getter on the prototype, rather than an object literal
+ * whose `size` getter closes over the group: V8 turns such objects into dictionary-mode ones with
+ * an accessor pair each, and allocates accessor pairs in the old generation, where a dead one
+ * keeps its getter, and all the getter closes over, through every young collection until the next
+ * full one. So every group and every block in it was promoted (about 840 bytes per block; see
+ * test/vm/group-gc.test.ts): under a steady load of proposals most of what the server promoted,
+ * and most of its mark-compacts.
+ */
+class OpenGroup implements BuildingGroup {
+  readonly chain: Block[] = []
+  used = false
+  readonly queued: number
+  /** The block the next one is built on. */
+  private tip: Block
+  /** Every block of the group gets the time of its opening: it is not before any parent's. */
+  private readonly time: bigint
+  /** The clock at the opening, for Verify. */
+  private readonly now: bigint
+
+  constructor(
+    readonly base: Block,
+    readonly batch: StateBatch,
+    readonly write: PreparedWrite,
+    opening: {queued: number; time: bigint; now: bigint},
+  ) {
+    this.tip = base
+    this.queued = opening.queued
+    this.time = opening.time
+    this.now = opening.now
+  }
+
+  get size(): number {
+    return this.chain.length
+  }
+
+  add(payload: Uint8Array): void {
+    if (payload.length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${payload.length}`)
+    this.store(this.build(copyPayload(payload)))
+  }
+
+  /** Builds the block of a queued payload and removes its mempool record in the same batch. */
+  addQueued(entry: MempoolEntry): void {
+    this.store(this.build(entry.data))
+    this.batch.delMempool(entry.seq)
+  }
+
+  async discard(): Promise<void> {
+    if (this.used) return
+    this.used = true
+    await this.write.discard()
+  }
+
+  private build(data: Uint8Array): Block {
+    const {tip} = this
+    const block = makeBlock({parentId: tip.id, height: tip.height + 1n, timestamp: this.time, data})
+    verifyBlock(block, tip, this.now)
+    return block
+  }
+
+  private store(block: Block): void {
+    this.batch.storeBlock(block, Status.Accepted).putHeight(block)
+    this.chain.push(block)
+    this.tip = block
+  }
+}
+
+/**
  * A payload's copy for a block, from the codec's shared chunks as the blocks' bytes are. A buffer
  * per group would stay alive while any of its blocks sits in the block cache, and under a steady
  * load a group holds only a few payloads: most of a buffer kept per few blocks.
@@ -751,57 +818,19 @@ export class TimestampVM {
    */
   openGroup(after?: PayloadGroup): PayloadGroup {
     const previous = after as BuildingGroup | undefined
-    let tip = previous ? (previous.chain.at(-1) ?? previous.base) : this.requireLast()
-    const base = tip
+    const base = previous ? (previous.chain.at(-1) ?? previous.base) : this.requireLast()
     const queued = previous ? [] : [...this.pool]
     const batch = this.state.directBatch()
     const write = this.state.prepare(batch)
     const now = this.nowSeconds()
-    // Every block of the group gets the time of its opening: it is not before any parent's.
-    const time = this.buildTimestamp(base, now)
-    const chain: Block[] = []
-    const build = (data: Uint8Array): Block => {
-      const block = makeBlock({parentId: tip.id, height: tip.height + 1n, timestamp: time, data})
-      verifyBlock(block, tip, now)
-      return block
-    }
-
-    const store = (block: Block): void => {
-      batch.storeBlock(block, Status.Accepted).putHeight(block)
-      chain.push(block)
-      tip = block
-    }
-
+    const group = new OpenGroup(base, batch, write, {queued: queued.length, time: this.buildTimestamp(base, now), now})
     try {
-      for (const entry of queued) {
-        store(build(entry.data))
-        batch.delMempool(entry.seq)
-      }
+      for (const entry of queued) group.addQueued(entry)
     } catch (error) {
       write.discard().catch(() => {})
       throw error
     }
 
-    const group: BuildingGroup = {
-      base,
-      chain,
-      batch,
-      write,
-      queued: queued.length,
-      used: false,
-      get size() {
-        return chain.length
-      },
-      add(payload) {
-        if (payload.length !== 32) throw new TsvmError('BAD_LENGTH', `a payload is 32 bytes, got ${payload.length}`)
-        store(build(copyPayload(payload)))
-      },
-      async discard() {
-        if (group.used) return
-        group.used = true
-        await write.discard()
-      },
-    }
     return group
   }
 
