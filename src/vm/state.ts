@@ -397,6 +397,15 @@ const hexKey = toHex
 /** Go's blockCacheSize. */
 export const BLOCK_CACHE_SIZE = 8192
 
+/**
+ * How many of the blocks written since the last read the cache takes in, the newest: Go's cache
+ * takes every block it writes. Holding the last 8,192 written blocks for the next read kept each
+ * block of a server under a steady load of proposals alive for over a second (at 5,000 a second),
+ * long enough to be promoted, and the old generation's collections that followed were most of
+ * the server's tail. Older blocks are read from LevelDB on a miss and cached then.
+ */
+export const WRITTEN_WINDOW = 256
+
 /** Why classic-level could not open a directory, as one of our codes. */
 function openError(dir: string, error: unknown): TsvmError {
   const e = error as {code?: string; message?: string; cause?: {code?: string; message?: string}}
@@ -548,8 +557,6 @@ export class ChainState {
   /** Stored records written but not yet in the cache (see write), and how many. */
   private uncached: RecordList[] = []
   private uncachedCount = 0
-  /** True when whole batches were dropped from `uncached`: the cache must be cleared first. */
-  private cacheOutrun = false
   private closed = false
   /** Set by the first failed write; every write is refused until reopen() clears it. */
   private failed: TsvmError | undefined
@@ -747,7 +754,6 @@ export class ChainState {
     this.cache.clear()
     this.uncached = []
     this.uncachedCount = 0
-    this.cacheOutrun = false
   }
 
   /** Notes records a landed batch stored, for the cache. */
@@ -758,19 +764,17 @@ export class ChainState {
     if (stored.length === 0) return
     this.uncached.push(stored)
     this.uncachedCount += stored.length
-    // Only the last BLOCK_CACHE_SIZE records can survive in the LRU: drop older whole batches.
-    while (this.uncachedCount - this.uncached[0]!.length >= BLOCK_CACHE_SIZE) {
+    // Only the newest WRITTEN_WINDOW records go to the cache: drop older whole batches. A stored
+    // record is a decided block's, which never changes, so a cached copy never goes stale.
+    while (this.uncachedCount - this.uncached[0]!.length >= WRITTEN_WINDOW) {
       this.uncachedCount -= this.uncached.shift()!.length
-      this.cacheOutrun = true
     }
   }
 
-  /** Inserts the records written since the last read into the cache, oldest first. */
+  /** Inserts the newest records written since the last read into the cache, oldest first. */
   private catchUpCache(): void {
     if (this.uncachedCount === 0) return
-    // When more was written than the LRU holds, everything cached before was evicted by it.
-    if (this.cacheOutrun || this.uncachedCount >= BLOCK_CACHE_SIZE) this.cache.clear()
-    let skip = Math.max(0, this.uncachedCount - BLOCK_CACHE_SIZE)
+    let skip = Math.max(0, this.uncachedCount - WRITTEN_WINDOW)
     for (const records of this.uncached) {
       for (let i = Math.min(skip, records.length); i < records.length; i++) {
         const record = records.at(i)!
@@ -782,7 +786,6 @@ export class ChainState {
 
     this.uncached = []
     this.uncachedCount = 0
-    this.cacheOutrun = false
   }
 
   async isInitialized(): Promise<boolean> {
