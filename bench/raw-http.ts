@@ -36,6 +36,11 @@ class Connection {
     this.socket.on('close', () => fail(new Error('connection closed by the server')))
   }
 
+  /** Closed or failed while no request was on it (a server ends idle keep-alive connections): replace it. */
+  get closedIdle(): boolean {
+    return this.failed !== undefined && this.waiter === undefined
+  }
+
   send(request: Buffer): Promise<RawResponse> {
     if (this.failed) return Promise.reject(this.failed)
     return new Promise((resolve, reject) => {
@@ -65,10 +70,16 @@ class Connection {
   }
 }
 
-/** A fixed set of connections; a request waits (in order) for a free one. */
+/**
+ * A fixed number of connections; a request waits (in order) for a free one. A connection the
+ * server closed while it sat idle (node:http and tsvm serve end keep-alive connections idle for
+ * 5 s; at a steady rate the ones at the bottom of the free stack sit that long) is replaced by a
+ * new one before a request is sent on it, as any keep-alive client does: only a connection lost
+ * with a request on it is an error.
+ */
 export class RawPool {
   private readonly free: Connection[] = []
-  private readonly all: Connection[] = []
+  private all: Connection[] = []
   private readonly queue: Array<(c: Connection) => void> = []
 
   constructor(
@@ -89,11 +100,17 @@ export class RawPool {
     const request = Buffer.from(
       `POST ${this.path} HTTP/1.1\r\nHost: 127.0.0.1:${this.port}\r\nContent-Type: application/json\r\nContent-Length: ${bytes}\r\n\r\n${body}`,
     )
-    const c =
+    let c =
       this.free.pop() ??
       (await new Promise<Connection>((resolve) => {
         this.queue.push(resolve)
       }))
+    if (c.closedIdle) {
+      const fresh = new Connection(this.port)
+      this.all = this.all.map((x) => (x === c ? fresh : x))
+      c = fresh
+    }
+
     try {
       return await c.send(request)
     } finally {
@@ -101,6 +118,11 @@ export class RawPool {
       if (next) next(c)
       else this.free.push(c)
     }
+  }
+
+  /** Free connections the server has closed, to be replaced when next taken. */
+  get closedIdle(): number {
+    return this.free.filter((c) => c.closedIdle).length
   }
 
   close(): void {

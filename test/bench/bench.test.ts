@@ -2,16 +2,20 @@
 // binary and returns well-formed rows. Timings are never asserted, only the shape.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {setImmediate as setImmediatePromise} from 'node:timers/promises'
 
 import {ClassicLevel} from 'classic-level'
 
 import {BENCH_DIST, TINY, type Figure} from '../../bench/lib.js'
 import {decodeWrites, describeWrites, encodeWrites, replay, type Write} from '../../bench/record.js'
 import {CDF_POINTS} from '../../bench/load.js'
+import {RawPool} from '../../bench/raw-http.js'
 import {renderReport} from '../../bench/report.js'
 import {GROUPS, formatTable, runBench} from '../../bench/run.js'
 
@@ -186,6 +190,29 @@ describe('bench', () => {
       assert.equal((await level.keys().all()).length, 20 * 3 + 2)
     } finally {
       await level.close()
+    }
+  })
+
+  it("the open load's raw client replaces a connection the server closed while idle", async () => {
+    // A server that ends idle keep-alive connections after 10 ms, as node:http does after 5 s.
+    const server = createServer((_req, res) => res.end('{"ok":true}'))
+    server.keepAliveTimeout = 10
+    await new Promise<void>((resolve) => {
+      server.listen(0, '127.0.0.1', resolve)
+    })
+    const pool = new RawPool((server.address() as AddressInfo).port, '/', 1)
+    try {
+      assert.deepEqual(await pool.post('{}'), {status: 200, body: '{"ok":true}'})
+      // Until the client has seen the server close its only connection.
+      while (pool.closedIdle === 0) await setImmediatePromise()
+      assert.deepEqual(await pool.post('{}'), {status: 200, body: '{"ok":true}'})
+      assert.equal(pool.closedIdle, 0)
+    } finally {
+      pool.close()
+      server.closeAllConnections()
+      await new Promise((resolve) => {
+        server.close(resolve)
+      })
     }
   })
 
