@@ -79,7 +79,7 @@ class Connection {
  */
 export class RawPool {
   private readonly free: Connection[] = []
-  private all: Connection[] = []
+  private readonly all: Connection[] = []
   private readonly queue: Array<(c: Connection) => void> = []
 
   constructor(
@@ -107,7 +107,7 @@ export class RawPool {
       }))
     if (c.closedIdle) {
       const fresh = new Connection(this.port)
-      this.all = this.all.map((x) => (x === c ? fresh : x))
+      this.all[this.all.indexOf(c)] = fresh
       c = fresh
     }
 

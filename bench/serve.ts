@@ -1,8 +1,8 @@
 // `tsvm serve` under load: getBlock req/s against a bare node:http server answering a fixed
 // body of the same size; proposeBlock's req/s (closed load: as fast as it answers) and its error
-// count, beside the durable floor's under the same load; proposeBlock's p99 at the goal's 5,000 req/s (open load on a fixed schedule) against
-// the durable floor at the same rate (node:http and a bare classic-level group commit of the
-// same writes, http-baseline.ts); the server's peak RSS. The load generator (load.ts) is its own
+// count, beside the durable floor's under the same load; proposeBlock's p99 at the goal's 5,000
+// req/s (open load on a fixed schedule) against the durable floor at the same rate (node:http and
+// a bare classic-level group commit of the same writes, http-baseline.ts); the server's peak RSS. The load generator (load.ts) is its own
 // process, as is each server.
 //
 // The p99 is read at the goal's rate, not at saturation: a closed load of 32 connections keeps
