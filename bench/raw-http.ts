@@ -121,7 +121,7 @@ export class RawPool {
   }
 
   /** Free connections the server has closed, to be replaced when next taken. */
-  get closedIdle(): number {
+  get closedIdleCount(): number {
     return this.free.filter((c) => c.closedIdle).length
   }
 

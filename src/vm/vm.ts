@@ -819,7 +819,8 @@ export class TimestampVM {
   openGroup(after?: PayloadGroup): PayloadGroup {
     const previous = after as BuildingGroup | undefined
     const base = previous ? (previous.chain.at(-1) ?? previous.base) : this.requireLast()
-    const queued = previous ? [] : [...this.pool]
+    // Read only here, synchronously (the group keeps its count): no copy of the pool.
+    const queued = previous ? [] : this.pool
     const batch = this.state.directBatch()
     const write = this.state.prepare(batch)
     const now = this.nowSeconds()

@@ -204,9 +204,9 @@ describe('bench', () => {
     try {
       assert.deepEqual(await pool.post('{}'), {status: 200, body: '{"ok":true}'})
       // Until the client has seen the server close its only connection.
-      while (pool.closedIdle === 0) await setImmediatePromise()
+      while (pool.closedIdleCount === 0) await setImmediatePromise()
       assert.deepEqual(await pool.post('{}'), {status: 200, body: '{"ok":true}'})
-      assert.equal(pool.closedIdle, 0)
+      assert.equal(pool.closedIdleCount, 0)
     } finally {
       pool.close()
       server.closeAllConnections()

@@ -22,7 +22,7 @@ const STATE_MODULE = new URL('../../src/vm/state.js', import.meta.url).href
 const GROUPS = 2000
 const BLOCKS = 5
 
-const CHILD = `
+const GROUPS_CHILD = `
 import v8 from 'node:v8'
 import {TimestampVM} from ${JSON.stringify(VM_MODULE)}
 const [dir, groups, blocks] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])]
@@ -51,16 +51,18 @@ process.stdout.write(JSON.stringify({grown}))
 `
 
 const ACCEPTED = 2000
+/** Blocks per acceptPayloads call: the cache keeps or drops a batch's records whole. */
+const BATCH = 100
 
 const ACCEPT_CHILD = `
 import {TimestampVM} from ${JSON.stringify(VM_MODULE)}
 import {WRITTEN_WINDOW} from ${JSON.stringify(STATE_MODULE)}
-const [dir, total] = [process.argv[1], Number(process.argv[2])]
+const [dir, total, batch] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])]
 const vm = await TimestampVM.open(dir)
 await vm.initialize(new Uint8Array(32))
 const refs = []
-for (let done = 0; done < total; done += 100) {
-  const payloads = Array.from({length: 100}, (_, i) => {
+for (let done = 0; done < total; done += batch) {
+  const payloads = Array.from({length: batch}, (_, i) => {
     const p = new Uint8Array(32)
     new DataView(p.buffer).setUint32(0, done + i + 1)
     return p
@@ -89,18 +91,18 @@ describe('what blocks leave behind', () => {
   after(() => rmSync(dir, {recursive: true, force: true}))
 
   it('a dropped group leaves none of its blocks to the old generation', () => {
-    const {grown} = measure(CHILD, [join(dir, 'groups'), String(GROUPS), String(BLOCKS)]) as {grown: number}
+    const {grown} = measure(GROUPS_CHILD, [join(dir, 'groups'), String(GROUPS), String(BLOCKS)]) as {grown: number}
     const perBlock = grown / (GROUPS * BLOCKS)
     assert.ok(perBlock < 200, `the old generation grew by ${Math.round(perBlock)} bytes per block dropped`)
   })
 
   it('accepted blocks are held for the cache only as far as its window of written blocks', () => {
-    const {alive, window} = measure(ACCEPT_CHILD, [join(dir, 'accepted'), String(ACCEPTED)]) as {
+    const {alive, window} = measure(ACCEPT_CHILD, [join(dir, 'accepted'), String(ACCEPTED), String(BATCH)]) as {
       alive: number
       window: number
     }
-    // Whole batches are kept or dropped: up to one batch (100 blocks here) beyond the window.
-    assert.ok(window + 100 < ACCEPTED / 2)
-    assert.ok(alive < window + 100, `${alive} of ${ACCEPTED} accepted blocks are still alive (window ${window})`)
+    // Whole batches are kept or dropped: up to one batch beyond the window.
+    assert.ok(window + BATCH < ACCEPTED / 2)
+    assert.ok(alive < window + BATCH, `${alive} of ${ACCEPTED} accepted blocks are still alive (window ${window})`)
   })
 })
