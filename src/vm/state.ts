@@ -560,8 +560,10 @@ export class ChainState {
   private closed = false
   /** Set by the first failed write; every write is refused until reopen() clears it. */
   private failed: TsvmError | undefined
-  /** The last write handed to LevelDB: the next one starts only once it has settled. */
+  /** The last write handed to write(): the next one starts only once it has settled (or at once, none outstanding). */
   private lastWrite: Promise<unknown> = Promise.resolve()
+  /** Writes handed to write() and not yet finished (waiting for the one before, or in LevelDB). */
+  private writesOutstanding = 0
   /** Set by poison(): reopen() keeps refusing. */
   private poisoned = false
 
@@ -663,22 +665,33 @@ export class ChainState {
       write: (options = {}) => {
         // One write at a time, each checked against the failure of the one before: a write
         // queued in LevelDB behind a failing one would land behind its torn record.
-        const run = this.lastWrite.then(async () => {
-          if (this.failed) {
-            await chained.close().catch(() => {})
-            throw this.failed
-          }
-
+        const start = async () => {
           try {
-            await chained.write({sync: options.sync ?? false})
-          } catch (error) {
-            this.failed ??= writeFailure(error)
-            throw this.failed
-          }
+            if (this.failed) {
+              await chained.close().catch(() => {})
+              throw this.failed
+            }
 
-          this.written(stored)
-          for (const run of runs) this.written(runRecords(run))
-        })
+            try {
+              await chained.write({sync: options.sync ?? false})
+            } catch (error) {
+              this.failed ??= writeFailure(error)
+              throw this.failed
+            }
+
+            this.written(stored)
+            for (const run of runs) this.written(runRecords(run))
+          } finally {
+            // Before the write's promise settles: whoever awaited it finds none outstanding.
+            this.writesOutstanding--
+          }
+        }
+
+        // With none outstanding, LevelDB gets this write now, inside this call. Chained after a
+        // settled promise, it would start only when the caller next yields; a group commit that
+        // reports one group and builds the next before it yields would leave the disk idle all
+        // that time.
+        const run = this.writesOutstanding++ === 0 ? start() : this.lastWrite.then(start)
         this.lastWrite = run.catch(() => {})
         return run
       },

@@ -78,6 +78,47 @@ describe('ChainState', () => {
 
 const put = (i: number) => new StateBatch().putMempool(BigInt(i), sha256(text(`p${i}`)))
 
+describe('write order', () => {
+  it('hands a write to LevelDB inside write() when none is outstanding, and queues one behind an outstanding write', async () => {
+    const state = await ChainState.open(join(dir, 'order'))
+    try {
+      const started: number[] = []
+      const landed: number[] = []
+      const {db} = state as unknown as {db: {batch(): {write(o?: object): Promise<void>}}}
+      const batch = db.batch.bind(db)
+      let n = 0
+      db.batch = () => {
+        const chained = batch()
+        const write = chained.write.bind(chained)
+        const label = ++n
+        chained.write = async (o) => {
+          started.push(label)
+          await write(o)
+          landed.push(label)
+        }
+
+        return chained
+      }
+
+      const first = state.prepare(put(1)).write({sync: true})
+      assert.deepEqual(started, [1], 'in LevelDB before write() returns')
+      const second = state.prepare(put(2)).write({sync: true})
+      assert.deepEqual(started, [1], 'waits for the write before it')
+      await Promise.all([first, second])
+      assert.deepEqual(landed, [1, 2])
+      const third = state.prepare(put(3)).write({sync: true})
+      assert.deepEqual(started, [1, 2, 3], 'none outstanding once the ones before have been awaited')
+      await third
+      assert.deepEqual(
+        (await state.loadMempool()).map((e) => e.seq),
+        [1n, 2n, 3n],
+      )
+    } finally {
+      await state.close()
+    }
+  })
+})
+
 describe('a failed write poisons the handle', () => {
   it('refuses every later write, even once the database works again, until reopen() reads a test write back', async () => {
     const state = await ChainState.open(join(dir, 'poison'))

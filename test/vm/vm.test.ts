@@ -432,10 +432,12 @@ describe('accept and reject', () => {
       const {db} = (b.vm as unknown as {state: {db: {batch(): {write(o: {sync?: boolean}): Promise<void>}}}}).state
       const batch = db.batch.bind(db)
       let writes = 0
+      let started = 0
       db.batch = () => {
         const chained = batch()
         const write = chained.write.bind(chained)
         chained.write = async (o) => {
+          started++
           assert.equal(o.sync, true)
           await write(o)
           landed.push(++writes)
@@ -444,16 +446,18 @@ describe('accept and reject', () => {
         return chained
       }
 
-      const groups: Array<{heights: bigint[]; taken: number; landed: number}> = []
+      // `started`: a group is reported once the next group's write is in LevelDB, not before,
+      // so the disk works while the report and the next build run.
+      const groups: Array<{heights: bigint[]; taken: number; landed: number; started: number}> = []
       await b.vm.acceptPayloadGroups(fresh, {
         groupSize: 4,
         onGroup: (blocks, taken) =>
-          groups.push({heights: blocks.blocks().map((x) => x.height), taken, landed: landed.length}),
+          groups.push({heights: blocks.blocks().map((x) => x.height), taken, landed: landed.length, started}),
       })
       assert.deepEqual(groups, [
-        {heights: [1n, 2n, 3n, 4n], taken: 3, landed: 1},
-        {heights: [5n, 6n, 7n, 8n], taken: 4, landed: 2},
-        {heights: [9n, 10n, 11n], taken: 3, landed: 3},
+        {heights: [1n, 2n, 3n, 4n], taken: 3, landed: 1, started: 2},
+        {heights: [5n, 6n, 7n, 8n], taken: 4, landed: 2, started: 3},
+        {heights: [9n, 10n, 11n], taken: 3, landed: 3, started: 3},
       ])
       assert.deepEqual(toHex(b.vm.lastAccepted().id), toHex(expected.at(-1)!.id))
       assert.deepEqual(b.vm.mempool(), [])
