@@ -12,6 +12,7 @@ import {genesisBlock} from '../../src/vm/genesis.js'
 import {bytesEqual, sha256} from '../../src/vm/hash.js'
 import {BLOCK_PREFIX, heightKey, INITIALIZED_KEY, LAST_ACCEPTED_KEY, SINGLETON_PREFIX} from '../../src/vm/state.js'
 import {TimestampVM} from '../../src/vm/vm.js'
+import {type BatchingDb, watchBatchWrites} from '../helpers/batch-writes.js'
 import {rejectionCode} from '../helpers/errors.js'
 
 const GO_GENESIS = new Uint8Array([0, 0, 0, 0, 0])
@@ -51,6 +52,9 @@ async function freshVm(options: {genesis?: Uint8Array; mempoolLimit?: number} = 
   await vm.initialize(options.genesis ?? GO_GENESIS)
   return {vm, dir, clock}
 }
+
+/** The LevelDB handle under a VM's state, for watchBatchWrites. */
+const stateDb = (vm: TimestampVM) => (vm as unknown as {state: {db: BatchingDb}}).state.db
 
 async function rawDb(dir: string, fn: (db: Level<Uint8Array, Uint8Array>) => Promise<void>) {
   const db = new Level<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view'})
@@ -386,22 +390,9 @@ describe('accept and reject', () => {
       await a.vm.proposeMany(fresh)
       const viaMempool = await a.vm.buildAndAccept()
       await b.vm.proposeMany(queued)
-      const writes: Array<{sync?: boolean}> = []
-      const {db} = (b.vm as unknown as {state: {db: {batch(): {write(o: {sync?: boolean}): Promise<void>}}}}).state
-      const batch = db.batch.bind(db)
-      db.batch = () => {
-        const chained = batch()
-        const write = chained.write.bind(chained)
-        chained.write = (o) => {
-          writes.push(o)
-          return write(o)
-        }
-
-        return chained
-      }
-
+      const writes = watchBatchWrites(stateDb(b.vm))
       const direct = await b.vm.acceptPayloads(fresh)
-      assert.deepEqual(writes, [{sync: true}])
+      assert.deepEqual(writes.options, [{sync: true}])
       assert.deepEqual(
         direct.map((x) => toHex(x.id)),
         viaMempool.map((x) => toHex(x.id)),
@@ -428,32 +419,24 @@ describe('accept and reject', () => {
       ]
       expected.push(...(await a.vm.acceptPayloads(fresh.slice(7))))
       await b.vm.proposeMany([payload(7)])
-      const landed: number[] = []
-      const {db} = (b.vm as unknown as {state: {db: {batch(): {write(o: {sync?: boolean}): Promise<void>}}}}).state
-      const batch = db.batch.bind(db)
-      let writes = 0
-      let started = 0
-      db.batch = () => {
-        const chained = batch()
-        const write = chained.write.bind(chained)
-        chained.write = async (o) => {
-          started++
-          assert.equal(o.sync, true)
-          await write(o)
-          landed.push(++writes)
-        }
-
-        return chained
-      }
-
+      const writes = watchBatchWrites(stateDb(b.vm))
       // `started`: a group is reported once the next group's write is in LevelDB, not before,
       // so the disk works while the report and the next build run.
       const groups: Array<{heights: bigint[]; taken: number; landed: number; started: number}> = []
       await b.vm.acceptPayloadGroups(fresh, {
         groupSize: 4,
         onGroup: (blocks, taken) =>
-          groups.push({heights: blocks.blocks().map((x) => x.height), taken, landed: landed.length, started}),
+          groups.push({
+            heights: blocks.blocks().map((x) => x.height),
+            taken,
+            landed: writes.landed.length,
+            started: writes.started.length,
+          }),
       })
+      assert.ok(
+        writes.options.every((o) => o?.sync === true),
+        'every group write is synced',
+      )
       assert.deepEqual(groups, [
         {heights: [1n, 2n, 3n, 4n], taken: 3, landed: 1, started: 2},
         {heights: [5n, 6n, 7n, 8n], taken: 4, landed: 2, started: 3},
