@@ -19,7 +19,7 @@ import {
   PROBE_KEY,
   StateBatch,
 } from '../../src/vm/state.js'
-import {type BatchingDb, watchBatchWrites} from '../helpers/batch-writes.js'
+import {watchBatchWrites} from '../helpers/batch-writes.js'
 import {tempDir} from '../helpers/cli.js'
 import {rejectionCode} from '../helpers/errors.js'
 
@@ -83,7 +83,7 @@ describe('write order', () => {
   it('hands a write to LevelDB inside write() when none is outstanding, and queues one behind an outstanding write', async () => {
     const state = await ChainState.open(join(dir, 'order'))
     try {
-      const {started, landed} = watchBatchWrites(state.db as unknown as BatchingDb)
+      const {started, landed} = watchBatchWrites(state.db)
       const first = state.prepare(put(1)).write({sync: true})
       assert.deepEqual(started, [1], 'in LevelDB before write() returns')
       const second = state.prepare(put(2)).write({sync: true})
